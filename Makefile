@@ -1,0 +1,52 @@
+# Self-documenting Makefile: `make help` lists every target with the text after its `##`.
+# Two commands are all a new user needs: `make run` (the main job on the bundled sample) and `make test`.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SAMPLE := data/sample
+
+.DEFAULT_GOAL := help
+.PHONY: help install run sample test lint format lock clean
+
+help: ## List every target
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the pinned dependencies (constraints.txt)
+
+sample: $(STAMP) ## Regenerate the synthetic sample exports in data/sample (deterministic, seed 20241)
+	$(BIN)/mentor sample --out $(SAMPLE)
+
+run: $(STAMP) ## Run the main job on the bundled sample data (generates it first if absent)
+	@if ! ls -d $(SAMPLE)/[0-9]* >/dev/null 2>&1; then $(BIN)/mentor sample --out $(SAMPLE); fi
+	$(BIN)/mentor run --exports $(SAMPLE)
+
+test: $(STAMP) ## Run the whole test suite (unit, property, integration, lint and type checks)
+	$(BIN)/python -m pytest -n 2
+
+lint: $(STAMP) ## ruff format check, ruff lint and mypy
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+format: $(STAMP) ## Format and auto-fix with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+lock: ## Re-resolve dependencies from pyproject.toml into constraints.txt (then review and commit it)
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e ".[dev]"
+	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
+	rm -rf .lock-venv
+
+clean: ## Remove the virtual environment and caches (keeps data/sample)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

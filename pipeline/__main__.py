@@ -1,0 +1,5 @@
+"""`python -m pipeline` is the same as the `mentor` command."""
+
+from pipeline.cli import main
+
+main()
