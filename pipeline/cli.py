@@ -20,6 +20,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -67,6 +68,7 @@ def sample(
     pipeline.
     """
     from pipeline.sample import SampleSpec, generate_trust
+    from pipeline.sample.generator import SchoolSummary
 
     spec = SampleSpec(
         seed=seed,
@@ -76,12 +78,14 @@ def sample(
         end_date=end_date.date(),
     )
     truth_dir = truth_out if truth_out is not None else out.with_name(out.name + "-truth")
-    result = generate_trust(spec, out, truth_dir, progress=err.is_terminal)
-    for school in result.schools:
+
+    def report(school: SchoolSummary) -> None:
         err.print(
             f"school {school.urn} ({school.phase}): {school.pupils:,} pupils, "
             f"{school.attendance_rows:,} attendance marks"
         )
+
+    generate_trust(spec, out, truth_dir, progress=report)
     err.print(f"exports written to {out}; simulation truth to {truth_dir}")
 
 

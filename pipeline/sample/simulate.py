@@ -1,0 +1,513 @@
+"""Day-by-day simulation of one school: register marks, behaviour incidents and suspensions.
+
+Each school day, for every pupil on roll, the simulation draws from hazards that depend on the pupil's latent
+traits (see :mod:`pipeline.sample.population`) and on the day:
+- illness starts a spell of one or more days (more in winter); a few spells are long;
+- unauthorised absence is more likely for disengaged pupils, with a Monday/Friday pattern for some;
+- term-time holidays are taken next to a half-term; religious festivals, medical appointments, lates;
+- negative behaviour incidents excite further incidents (a self-exciting process), and a suspension becomes
+  likely as recent negative points pile up, so points rise before suspensions as they do in real schools.
+Engagement drifts week by week and falls during a crisis, which is what makes a pupil's later outcomes partly
+predictable from their recent record and partly not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from pipeline.sample.calendar import AcademicYear
+from pipeline.sample.population import SchoolPlan
+
+MARKS: tuple[str, ...] = (
+    "/", "\\", "L", "U", "I", "M", "O", "N", "G", "E", "C", "R", "T", "J1", "C1", "C2", "S",
+    "V", "P", "B", "K", "W", "D", "X", "Y1", "Z", "#", "-",
+)  # fmt: skip
+CODE = {mark: np.int8(i) for i, mark in enumerate(MARKS)}
+NOT_ON_ROLL = np.int8(-1)
+
+# Eid al-Fitr and Eid al-Adha as observed in England (the first school day a family would keep).
+FESTIVALS = frozenset(
+    dt.date.fromisoformat(d)
+    for d in (
+        "2024-04-10",
+        "2024-06-17",
+        "2025-03-31",
+        "2025-06-06",
+        "2026-03-20",
+        "2026-05-27",
+        "2027-03-10",
+    )
+)
+
+
+@dataclass(frozen=True)
+class PhaseRates:
+    """Base daily rates for a phase, tuned so the sample matches national absence and suspension figures."""
+
+    illness: float
+    unauthorised: float
+    medical: float
+    late: float
+    behaviour: float
+    praise: float
+    suspension_logit: float
+    refusal: float
+    """Daily chance that a pupil whose engagement is below :data:`REFUSAL_ENGAGEMENT` stays away."""
+
+
+PHASE_RATES = {
+    "primary": PhaseRates(
+        illness=0.0105, unauthorised=0.0016, medical=0.0045, late=0.025,
+        behaviour=0.004, praise=0.05, suspension_logit=-5.9, refusal=0.35,
+    ),
+    "secondary": PhaseRates(
+        illness=0.0095, unauthorised=0.0042, medical=0.0055, late=0.03,
+        behaviour=0.018, praise=0.03, suspension_logit=-5.7, refusal=0.75,
+    ),
+}  # fmt: skip
+
+REFUSAL_ENGAGEMENT = -2.2
+"""Engagement below which a pupil avoids school on most days (emotionally based school avoidance)."""
+
+# Negative behaviour: (category, points, weight, extra suspension log-odds, DfE suspension reason)
+NEGATIVE_BEHAVIOUR: tuple[tuple[str, int, float, float, str], ...] = (
+    ("Disruption", -1, 0.36, 0.0, "PD"),
+    ("Lateness to lesson", -1, 0.12, -1.0, "PD"),
+    ("Homework", -1, 0.12, -2.0, "PD"),
+    ("Defiance", -2, 0.16, 0.6, "PD"),
+    ("Rudeness", -2, 0.08, 0.2, "VA"),
+    ("Truancy from lesson", -3, 0.05, 0.6, "PD"),
+    ("Verbal abuse", -3, 0.04, 1.0, "VP"),
+    ("Bullying", -4, 0.02, 1.2, "BU"),
+    ("Fighting", -5, 0.03, 1.8, "PP"),
+    ("Damage", -3, 0.01, 0.8, "DM"),
+    ("Misuse of phone", -2, 0.01, 0.6, "MT"),
+)
+POSITIVE_BEHAVIOUR = (
+    ("Achievement", 1, 0.45),
+    ("Effort", 1, 0.3),
+    ("Kindness", 1, 0.15),
+    ("Contribution", 2, 0.1),
+)
+SUSPENSION_DAYS = (np.array([0.5, 1, 2, 3, 5]), np.array([0.05, 0.45, 0.2, 0.2, 0.1]))
+
+
+class Incident(NamedTuple):
+    pupil: int
+    incident_id: int
+    day: int
+    category: str
+    points: int
+    action: str
+
+
+class Exclusion(NamedTuple):
+    pupil: int
+    day: int
+    category: str  # SUSP, PERM or LNCH
+    sessions: int
+    reason: str
+
+
+@dataclass
+class SchoolHistory:
+    """What happened at one school, day by day, before and after the extract date."""
+
+    dates: np.ndarray  # datetime64[D], every school day simulated
+    year_index: np.ndarray  # which academic year each day belongs to
+    half_term: np.ndarray
+    marks: np.ndarray  # int8 (pupils, days, 2): index into MARKS, or NOT_ON_ROLL
+    year_group: np.ndarray  # int (pupils, days)
+    engagement: np.ndarray  # float (pupils, days)
+    minutes_late: np.ndarray  # int16 (pupils, days): minutes late for the AM session
+    incidents: list[Incident] = field(default_factory=list)
+    exclusions: list[Exclusion] = field(default_factory=list)
+
+
+def simulate_school(
+    pupils: pd.DataFrame,
+    plan: SchoolPlan,
+    years: list[AcademicYear],
+    horizon_end: dt.date,
+    rng: np.random.Generator,
+) -> SchoolHistory:
+    """Simulate every school day of ``years`` up to ``horizon_end`` for the pupils of one school.
+
+    The caller decides which days are exported; days after the extract date become the simulation truth.
+    """
+    days = [(d, y, h) for y, year in enumerate(years) for d, h in zip(year.days, year.half_term, strict=True)]
+    days = [t for t in days if t[0] <= horizon_end]
+    dates = np.array([d for d, _, _ in days], dtype="datetime64[D]")
+    year_index = np.array([y for _, y, _ in days])
+    half_term = np.array([h for _, _, h in days])
+    inset = np.array([d in years[y].inset_days for d, y, _ in days])
+    weekday = (dates.astype("datetime64[D]").view("int64") - 4) % 7  # 0 = Monday
+    n, n_days = len(pupils), len(days)
+    n_years = len(years)
+
+    low, high = plan.year_groups[0], plan.year_groups[-1]
+    year_group = pupils["final_year_group"].to_numpy()[:, None] - (n_years - 1 - year_index)[None, :]
+    admitted = np.array(pupils["admission_date"].tolist(), dtype="datetime64[D]")
+    leaving = np.array(
+        [d if d is not None and not pd.isna(d) else dt.date(9999, 1, 1) for d in pupils["leaving_date"]],
+        dtype="datetime64[D]",
+    )
+    on_roll = (
+        (admitted[:, None] <= dates[None, :])
+        & (dates[None, :] <= leaving[:, None])
+        & (year_group >= low)
+        & (year_group <= high)
+    )
+
+    engagement = _engagement_paths(pupils, plan, year_group, year_index, weekday, rng)
+    rates = PHASE_RATES[plan.phase]
+    traits = _Traits.of(pupils)
+
+    marks = np.full((n, n_days, 2), NOT_ON_ROLL, dtype=np.int8)
+    minutes_late = np.zeros((n, n_days), dtype=np.int16)
+    planned = _planned_marks(pupils, plan, years, dates, year_index, half_term, year_group, inset, rng)
+
+    ill_left = np.zeros(n, dtype=np.int32)
+    truant_left = np.zeros(n, dtype=np.int32)
+    suspended_left = np.zeros(n, dtype=np.int32)  # sessions
+    part_time_left = np.zeros(n, dtype=np.int32)  # days on a part-time timetable (C2 in the afternoon)
+    in_provision = np.zeros(n, dtype=bool)  # alternative provision two days a week
+    excitement = np.zeros(n)
+    recent_points = np.zeros(n)
+    suspensions_this_year = np.zeros(n, dtype=np.int32)
+    last_suspension = np.full(n, -1000)
+    perm_excluded = np.zeros(n, dtype=bool)
+    season = np.array([_season(d) for d, _, _ in days])
+    incidents: list[Incident] = []
+    exclusions: list[Exclusion] = []
+    neg_cats, neg_points, neg_weights, neg_bonus, neg_reason = zip(*NEGATIVE_BEHAVIOUR, strict=True)
+    neg_p = np.asarray(neg_weights, dtype=float) / np.sum(np.asarray(neg_weights, dtype=float))
+    pos_cats, pos_points, pos_weights = zip(*POSITIVE_BEHAVIOUR, strict=True)
+    pos_p = np.asarray(pos_weights, dtype=float) / np.sum(np.asarray(pos_weights, dtype=float))
+    incident_seq = 10_000 * (plan.index + 1)
+
+    for d in range(n_days):
+        if d and year_index[d] != year_index[d - 1]:
+            suspensions_this_year[:] = 0
+            in_provision[:] = False
+        roll = on_roll[:, d] & ~perm_excluded | (on_roll[:, d] & perm_excluded & (suspended_left > 0))
+        today = marks[:, d, :]
+        if inset[d]:
+            today[roll] = CODE["#"]
+            continue
+        e = engagement[:, d]
+        # Present by default; everything below overrides.
+        today[roll, 0] = CODE["/"]
+        today[roll, 1] = CODE["\\"]
+
+        # Illness: continue a spell or start one.
+        ill_hazard = (
+            rates.illness * season[d] * np.exp(0.45 * traits.absence + 0.3 * -e + 0.4 * traits.sen + 0.25 * traits.fsm)
+        )
+        start_ill = roll & (ill_left == 0) & (rng.random(n) < ill_hazard)
+        spell = rng.geometric(0.5, n)
+        long_spell = rng.random(n) < 0.02
+        spell = np.where(long_spell, rng.integers(8, 30, n), spell)
+        ill_left = np.where(start_ill, spell, ill_left)
+        ill = roll & (ill_left > 0)
+        ill_left = np.maximum(ill_left - 1, 0)
+
+        # Unauthorised absence: short runs; some pupils skip Mondays and Fridays.
+        day_factor = np.where(
+            traits.monday_friday,
+            (2.2, 0.7, 0.7, 0.8, 2.4)[weekday[d]],
+            (1.15, 0.95, 0.95, 0.95, 1.2)[weekday[d]],
+        )
+        truant_hazard = (
+            rates.unauthorised
+            * day_factor
+            * np.exp(
+                0.7 * traits.absence + 1.0 * -e + 0.5 * traits.fsm + 0.35 * traits.sen + 0.15 * traits.circumstances
+            )
+        )
+        start_truant = roll & ~ill & (truant_left == 0) & (rng.random(n) < truant_hazard)
+        truant_left = np.where(start_truant, rng.geometric(0.65, n), truant_left)
+        truant = roll & ~ill & (truant_left > 0)
+        truant_left = np.maximum(truant_left - 1, 0)
+        afternoon_only = truant & start_truant & (rng.random(n) < 0.25)
+
+        # Emotionally based school avoidance: deeply disengaged pupils miss most days, some reported as ill.
+        refusing = roll & ~ill & ~truant & (e < REFUSAL_ENGAGEMENT) & (rng.random(n) < rates.refusal)
+        refusal_ill = refusing & (rng.random(n) < 0.4)
+        ill |= refusal_ill
+        truant |= refusing & ~refusal_ill
+
+        today[ill] = CODE["I"]
+        today[truant & ~afternoon_only] = CODE["O"]
+        today[afternoon_only, 1] = CODE["O"]
+
+        # Planned marks (holidays, trips, work experience, study leave, festivals, ...) replace ordinary days.
+        plan_today = planned[:, d]
+        has_plan = roll & (plan_today >= 0) & ~ill
+        today[has_plan] = plan_today[has_plan, None]
+        free = roll & ~ill & ~truant & ~has_plan
+
+        # Medical appointments take one session; lates and arriving after registers closed.
+        medical = free & (rng.random(n) < rates.medical * (1 + 0.8 * traits.ehcp))
+        today[medical, rng.integers(0, 2)] = CODE["M"]
+        exceptional = free & ~medical & (rng.random(n) < 0.0006)
+        today[exceptional] = CODE["C"]
+        late_p = rates.late * np.exp(0.6 * -e + 0.4 * traits.absence + 0.3 * traits.fsm)
+        late_roll = free & ~medical & (rng.random(n) < late_p)
+        after_close = late_roll & (rng.random(n) < 0.14)
+        today[late_roll & ~after_close, 0] = CODE["L"]
+        today[after_close, 0] = CODE["U"]
+        minutes_late[late_roll & ~after_close, d] = rng.integers(2, 25, int((late_roll & ~after_close).sum()))
+        minutes_late[after_close, d] = rng.integers(31, 80, int(after_close.sum()))
+        # Other approved activities, sport fixtures, rare transport failure for pupils with EHC plans.
+        sport = free & traits.sporty & (rng.random(n) < 0.012)
+        today[sport, 1] = CODE["P"]
+        offsite = free & (rng.random(n) < (0.0012 if plan.phase == "secondary" else 0.0003))
+        today[offsite] = CODE["B"]
+        no_transport = free & traits.ehcp.astype(bool) & (rng.random(n) < 0.002)
+        today[no_transport] = CODE["Y1"]
+        if plan.phase == "secondary":
+            interview = free & (year_group[:, d] == 11) & (rng.random(n) < 0.0015)
+            today[interview, 1] = CODE["J1"]
+
+        # Part-time timetables and alternative provision set up after suspensions.
+        part_time = roll & (part_time_left > 0) & ~ill
+        today[part_time, 1] = CODE["C2"]
+        part_time_left = np.maximum(part_time_left - 1, 0)
+        provision_day = weekday[d] in (1, 3)
+        if provision_day:
+            in_ap = roll & in_provision & ~ill
+            today[in_ap] = CODE["K"]
+
+        # Suspended pupils: no alternative provision for the first five days (code E).
+        suspended = roll & (suspended_left > 0)
+        today[suspended, 0] = CODE["E"]
+        today[suspended & (suspended_left > 1), 1] = CODE["E"]
+        suspended_left = np.maximum(suspended_left - 2, 0)
+
+        # Behaviour, for pupils in school today.
+        attended = roll & ~ill & ~truant & ~suspended & ~has_plan
+        recent_points *= 0.95
+        excitement *= 0.88
+        rate = rates.behaviour * np.exp(
+            0.6 * -e + 0.25 * traits.circumstances + 0.35 * traits.boy + 0.3 * traits.sen
+            + 0.5 * traits.behaviour + 0.3 * traits.coasting
+        ) * (1 + 0.35 * np.minimum(excitement, 4))  # fmt: skip
+        rate = np.minimum(rate, 0.6)
+        counts = rng.poisson(np.where(attended, rate, 0.0))
+        for i in np.flatnonzero(counts):
+            for _ in range(int(counts[i])):
+                k = int(rng.choice(len(neg_cats), p=neg_p))
+                points = int(neg_points[k])
+                excitement[i] += 1.0
+                recent_points[i] += -points
+                logit = rates.suspension_logit + 0.25 * min(recent_points[i], 16) + neg_bonus[k]
+                action = _action(points, rng)
+                # Schools rarely suspend the same pupil again within a fortnight of the last suspension.
+                refractory = d - last_suspension[i] < 10
+                suspend = not refractory and rng.random() < 1 / (1 + np.exp(-logit))
+                incident_seq += 1
+                if suspend:
+                    action = "Suspension"
+                incidents.append(Incident(int(i), incident_seq, d, str(neg_cats[k]), points, action))
+                if suspend and suspended_left[i] == 0:
+                    length = float(rng.choice(SUSPENSION_DAYS[0], p=SUSPENSION_DAYS[1]))
+                    suspensions_this_year[i] += 1
+                    permanent = (
+                        suspensions_this_year[i] >= 4 and neg_bonus[k] > 1.0 and plan.phase == "secondary"
+                        and rng.random() < 0.05
+                    )  # fmt: skip
+                    reasons = [neg_reason[k]]
+                    if rng.random() < 0.1:
+                        reasons.append(str(rng.choice(["PD", "VA", "DA", "SM", "TH", "RA", "OW", "LG", "DS"])))
+                    sessions = 10 if permanent else int(length * 2)
+                    exclusions.append(
+                        Exclusion(
+                            int(i),
+                            min(d + 1, n_days - 1),
+                            "PERM" if permanent else "SUSP",
+                            sessions,
+                            ";".join(dict.fromkeys(reasons)),
+                        )
+                    )
+                    suspended_left[i] = sessions
+                    last_suspension[i] = d
+                    perm_excluded[i] |= permanent
+                    excitement[i] *= 0.4
+                    recent_points[i] *= 0.5
+                    if rng.random() < 0.12:
+                        part_time_left[i] = int(rng.integers(10, 30))
+                    if plan.phase == "secondary" and suspensions_this_year[i] >= 2 and rng.random() < 0.3:
+                        in_provision[i] = True
+                elif rng.random() < 0.004:
+                    exclusions.append(Exclusion(int(i), d, "LNCH", 1, str(neg_reason[k])))
+        praise = rng.poisson(np.where(attended, rates.praise * np.exp(0.5 * e + 0.3 * traits.attainment), 0.0))
+        for i in np.flatnonzero(praise):
+            k = int(rng.choice(len(pos_cats), p=pos_p))
+            incident_seq += 1
+            incidents.append(Incident(int(i), incident_seq, d, str(pos_cats[k]), int(pos_points[k]), ""))  # type: ignore[call-overload]
+
+    return SchoolHistory(
+        dates=dates,
+        year_index=year_index,
+        half_term=half_term,
+        marks=marks,
+        year_group=year_group,
+        engagement=engagement,
+        minutes_late=minutes_late,
+        incidents=incidents,
+        exclusions=exclusions,
+    )
+
+
+@dataclass(frozen=True)
+class _Traits:
+    absence: np.ndarray
+    behaviour: np.ndarray
+    circumstances: np.ndarray
+    attainment: np.ndarray
+    fsm: np.ndarray
+    sen: np.ndarray
+    ehcp: np.ndarray
+    boy: np.ndarray
+    coasting: np.ndarray
+    monday_friday: np.ndarray
+    sporty: np.ndarray
+
+    @classmethod
+    def of(cls, pupils: pd.DataFrame) -> _Traits:
+        return cls(
+            absence=pupils["absence_effect"].to_numpy(),
+            behaviour=pupils["behaviour_effect"].to_numpy(),
+            circumstances=pupils["circumstances"].to_numpy(),
+            attainment=pupils["attainment"].to_numpy(),
+            fsm=pupils["fsm"].to_numpy(dtype=float),
+            sen=(pupils["sen"] != "N").to_numpy(dtype=float),
+            ehcp=(pupils["sen"] == "E").to_numpy(dtype=float),
+            boy=(pupils["sex"] == "M").to_numpy(dtype=float),
+            coasting=pupils["coasting"].to_numpy(dtype=float),
+            monday_friday=pupils["monday_friday"].to_numpy(),
+            sporty=pupils["sporty"].to_numpy(),
+        )
+
+
+def _season(day: dt.date) -> float:
+    """Illness is commoner in winter and rarer in early autumn and summer."""
+    return {9: 0.7, 10: 1.0, 11: 1.15, 12: 1.35, 1: 1.3, 2: 1.15, 3: 1.0, 4: 0.85, 5: 0.8, 6: 0.8, 7: 0.85}[day.month]
+
+
+def _action(points: int, rng: np.random.Generator) -> str:
+    if points >= -1:
+        return str(rng.choice(["Warning", "Detention", "", "Phone call home"], p=[0.4, 0.35, 0.15, 0.1]))
+    if points >= -3:
+        return str(rng.choice(["Detention", "Isolation", "Phone call home"], p=[0.5, 0.3, 0.2]))
+    return str(rng.choice(["Isolation", "Internal exclusion"], p=[0.4, 0.6]))
+
+
+def _engagement_paths(
+    pupils: pd.DataFrame,
+    plan: SchoolPlan,
+    year_group: np.ndarray,
+    year_index: np.ndarray,
+    weekday: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Each pupil's engagement on each day: baseline, weekly drift, secondary dip and crises."""
+    n, n_days = year_group.shape
+    base = pupils["engagement"].to_numpy()[:, None]
+    # Weekly drift: an AR(1) walk that moves on Mondays.
+    drift = np.zeros((n, n_days))
+    walk = np.zeros(n)
+    for d in range(n_days):
+        if d == 0 or weekday[d] <= weekday[d - 1]:
+            walk = 0.97 * walk + rng.normal(0, 0.09, n)
+        drift[:, d] = walk
+    dip = np.where(year_group >= 8, 0.12 * np.clip(year_group - 7, 0, 3), 0.0) if plan.phase == "secondary" else 0.0
+    # Crises: an onset day per pupil per year (for some), a ramp down over three weeks, slow recovery.
+    crisis = np.zeros((n, n_days))
+    risk = pupils["crisis_risk"].to_numpy()
+    steps = np.arange(n_days)
+    for y in np.unique(year_index):
+        in_year = np.flatnonzero(year_index == y)
+        hit = rng.random(n) < risk
+        for i in np.flatnonzero(hit):
+            onset = int(rng.choice(in_year))
+            depth = rng.uniform(0.8, 2.2)
+            since = steps - onset
+            ramp = np.clip(since / 15, 0, 1)
+            recovery = np.where(since > 15, np.exp(-(since - 15) / rng.uniform(40, 150)), 1.0)
+            crisis[i] -= np.where(since >= 0, depth * ramp * recovery, 0.0)
+    result: np.ndarray = base + drift - dip + crisis
+    return result
+
+
+def _planned_marks(
+    pupils: pd.DataFrame,
+    plan: SchoolPlan,
+    years: list[AcademicYear],
+    dates: np.ndarray,
+    year_index: np.ndarray,
+    half_term: np.ndarray,
+    year_group: np.ndarray,
+    inset: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Marks known in advance for whole days: holidays, trips, work experience, study leave, festivals."""
+    n, n_days = year_group.shape
+    planned = np.full((n, n_days), -1, dtype=np.int8)
+    school_day = ~inset
+    # Term-time holidays (G), next to a half-term break.
+    takers = pupils["holiday_taker"].to_numpy()
+    for y in np.unique(year_index):
+        for i in np.flatnonzero(takers & (rng.random(n) < 0.8)):
+            ht = int(rng.integers(1, 6))
+            in_ht = np.flatnonzero((year_index == y) & (half_term == ht) & school_day)
+            if len(in_ht) < 10:
+                continue
+            length = int(rng.integers(2, 9))
+            block = in_ht[-length:] if rng.random() < 0.7 else in_ht[:length]
+            planned[i, block] = CODE["G"]
+    # Educational visits (V): one or two trip days per year group per year.
+    for y in np.unique(year_index):
+        in_year = np.flatnonzero((year_index == y) & school_day)
+        for yg in plan.year_groups:
+            for d in rng.choice(in_year, size=int(rng.integers(1, 3)), replace=False):
+                going = (year_group[:, d] == yg) & (rng.random(n) < 0.85)
+                planned[going, d] = CODE["V"]
+    # Religious observance (R) on Eid for most Muslim families (a proxy: heritage).
+    observes = pupils["heritage"].isin(["south_asian", "african", "other"]).to_numpy() & (rng.random(n) < 0.6)
+    for d in np.flatnonzero(np.isin(dates, np.array(sorted(FESTIVALS), dtype="datetime64[D]"))):
+        planned[observes, d] = CODE["R"]
+    # Traveller families (T) on the road in the summer term.
+    travellers = pupils["ethnicity"].isin(["WIRT", "WROM"]).to_numpy() & (rng.random(n) < 0.4)
+    for y in np.unique(year_index):
+        summer = np.flatnonzero((year_index == y) & (half_term == 6) & school_day)
+        for i in np.flatnonzero(travellers):
+            if len(summer) > 10:
+                planned[i, summer[: int(rng.integers(5, 10))]] = CODE["T"]
+    if plan.phase == "secondary":
+        for y in np.unique(year_index):
+            # Work experience (W): a week in the summer term for Year 10.
+            summer = np.flatnonzero((year_index == y) & (half_term == 6) & school_day)
+            if len(summer) > 15:
+                week = summer[10:15]
+                for d in week:
+                    planned[(year_group[:, d] == 10), d] = CODE["W"]
+            # Study leave (S) for Year 11 between exams in June.
+            june = np.flatnonzero((year_index == y) & (half_term == 6) & school_day)
+            for d in june:
+                leave = (year_group[:, d] == 11) & (rng.random(n) < 0.5)
+                planned[leave, d] = CODE["S"]
+    else:
+        # Part-time start for Reception (X, not of compulsory school age) in the first fortnight.
+        for y in np.unique(year_index):
+            first = np.flatnonzero((year_index == y) & school_day)[:10]
+            staggered = rng.random(n) < 0.6
+            for d in first:
+                planned[staggered & (year_group[:, d] == 0), d] = CODE["X"]
+    return planned
