@@ -30,7 +30,10 @@ HEADER = {
     "fsm_eligible": "fsm_eligible", "eal": "eal", "leaving date": "leaving_date", "leaving_date": "leaving_date",
     "date": "date", "session": "session", "mark": "mark", "start date": "start_date", "start_date": "start_date",
     "exclusion type": "category", "category": "category", "reason": "reason", "subject": "subject",
-    "result type": "result_type", "result_type": "result_type", "result": "result",
+    "result type": "result_type", "result_type": "result_type", "result": "result", "year": "year_group",
+    "year_group": "year_group", "end date": "end_date", "end_date": "end_date", "incident date": "date",
+    "behaviour type": "category", "points": "points", "result set": "assessment_point",
+    "assessment_point": "assessment_point", "intervention": "intervention", "incident id": "incident_id",
 }  # fmt: skip
 
 

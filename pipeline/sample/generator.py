@@ -74,7 +74,7 @@ class SampleResult:
 
 def academic_start(day: dt.date) -> int:
     """The calendar year in which the academic year containing ``day`` began (years start in September)."""
-    return day.year if day.month >= 8 else day.year - 1
+    return day.year if day.month >= 9 else day.year - 1
 
 
 def plan_schools(spec: SampleSpec) -> list[SchoolPlan]:

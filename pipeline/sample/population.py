@@ -220,8 +220,14 @@ def _identities(pupils: pd.DataFrame, plan: SchoolPlan, years: list[AcademicYear
     upns: list[str] = []
     used: set[str] = set()
     for i in range(n):
-        la = plan.la_code if rng.random() < 0.85 else int(rng.choice([202, 330, 341, 878, 936]))
-        estab = plan.establishment if plan.phase == "primary" else int(feeders[int(rng.integers(len(feeders)))])
+        moved_in = rng.random() >= 0.85
+        la = int(rng.choice([202, 330, 341, 878, 936])) if moved_in else plan.la_code
+        if moved_in:
+            estab = int(rng.integers(2000, 3999))
+        elif plan.phase == "primary":
+            estab = plan.establishment
+        else:
+            estab = int(feeders[int(rng.integers(len(feeders)))])
         year = int(reception_start[i])
         while True:
             if pupils.at[i, "joined_mid_year"] and pupils.at[i, "eal"] and rng.random() < 0.3:

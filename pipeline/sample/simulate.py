@@ -62,11 +62,11 @@ class PhaseRates:
 
 PHASE_RATES = {
     "primary": PhaseRates(
-        illness=0.0105, unauthorised=0.0016, medical=0.0045, late=0.025,
+        illness=0.0097, unauthorised=0.0014, medical=0.0045, late=0.025,
         behaviour=0.004, praise=0.05, suspension_logit=-5.9, refusal=0.35,
     ),
     "secondary": PhaseRates(
-        illness=0.0095, unauthorised=0.0042, medical=0.0055, late=0.03,
+        illness=0.0100, unauthorised=0.0037, medical=0.0055, late=0.03,
         behaviour=0.018, praise=0.03, suspension_logit=-5.7, refusal=0.75,
     ),
 }  # fmt: skip
@@ -207,7 +207,7 @@ def simulate_school(
 
         # Illness: continue a spell or start one.
         ill_hazard = (
-            rates.illness * season[d] * np.exp(0.45 * traits.absence + 0.3 * -e + 0.4 * traits.sen + 0.25 * traits.fsm)
+            rates.illness * season[d] * np.exp(0.6 * traits.absence + 0.3 * -e + 0.4 * traits.sen + 0.25 * traits.fsm)
         )
         start_ill = roll & (ill_left == 0) & (rng.random(n) < ill_hazard)
         spell = rng.geometric(0.5, n)
@@ -220,18 +220,18 @@ def simulate_school(
         # Unauthorised absence: short runs; some pupils skip Mondays and Fridays.
         day_factor = np.where(
             traits.monday_friday,
-            (2.2, 0.7, 0.7, 0.8, 2.4)[weekday[d]],
-            (1.15, 0.95, 0.95, 0.95, 1.2)[weekday[d]],
+            (2.6, 0.6, 0.6, 0.7, 2.8)[weekday[d]],
+            (1.25, 0.9, 0.9, 0.9, 1.35)[weekday[d]],
         )
         truant_hazard = (
             rates.unauthorised
             * day_factor
             * np.exp(
-                0.7 * traits.absence + 1.0 * -e + 0.5 * traits.fsm + 0.35 * traits.sen + 0.15 * traits.circumstances
+                0.85 * traits.absence + 1.0 * -e + 0.5 * traits.fsm + 0.35 * traits.sen + 0.15 * traits.circumstances
             )
         )
         start_truant = roll & ~ill & (truant_left == 0) & (rng.random(n) < truant_hazard)
-        truant_left = np.where(start_truant, rng.geometric(0.65, n), truant_left)
+        truant_left = np.where(start_truant, rng.geometric(0.7, n), truant_left)
         truant = roll & ~ill & (truant_left > 0)
         truant_left = np.maximum(truant_left - 1, 0)
         afternoon_only = truant & start_truant & (rng.random(n) < 0.25)

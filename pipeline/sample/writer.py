@@ -192,12 +192,12 @@ def write_school(
     )
     write("attendance.csv", attendance)
 
-    results = assessments[(assessments["date"] <= end_date) & kept[assessments["pupil"].to_numpy()]]
+    results = assessments[(assessments["date"] <= end_date) & kept[assessments["pupil"].to_numpy(dtype=np.int64)]]
     write(
         "assessments.csv",
         pd.DataFrame(
             {
-                "upn": upn[results["pupil"].to_numpy()],
+                "upn": upn[results["pupil"].to_numpy(dtype=np.int64)],
                 "subject": results["subject"].to_numpy(),
                 "assessment_point": results["assessment_point"].to_numpy(),
                 "date": results["date"].map(fmt).to_numpy(),
@@ -208,14 +208,14 @@ def write_school(
     )
 
     incidents = pd.DataFrame(history.incidents, columns=list(Incident._fields))
-    incidents = incidents[(incidents["day"] < exported_days) & kept[incidents["pupil"].to_numpy()]]
+    incidents = incidents[(incidents["day"] < exported_days) & kept[incidents["pupil"].to_numpy(dtype=np.int64)]]
     write(
         "behaviour.csv",
         pd.DataFrame(
             {
-                "upn": upn[incidents["pupil"].to_numpy()],
+                "upn": upn[incidents["pupil"].to_numpy(dtype=np.int64)],
                 "incident_id": incidents["incident_id"].to_numpy(),
-                "date": day_text[incidents["day"].to_numpy()],
+                "date": day_text[incidents["day"].to_numpy(dtype=np.int64)],
                 "category": incidents["category"].to_numpy(),
                 "points": incidents["points"].to_numpy(),
                 "action": incidents["action"].to_numpy(),
@@ -224,13 +224,13 @@ def write_school(
     )
 
     exclusions = pd.DataFrame(history.exclusions, columns=list(Exclusion._fields))
-    exclusions = exclusions[(exclusions["day"] < exported_days) & kept[exclusions["pupil"].to_numpy()]]
+    exclusions = exclusions[(exclusions["day"] < exported_days) & kept[exclusions["pupil"].to_numpy(dtype=np.int64)]]
     write(
         "exclusions.csv",
         pd.DataFrame(
             {
-                "upn": upn[exclusions["pupil"].to_numpy()],
-                "start_date": day_text[exclusions["day"].to_numpy()],
+                "upn": upn[exclusions["pupil"].to_numpy(dtype=np.int64)],
+                "start_date": day_text[exclusions["day"].to_numpy(dtype=np.int64)],
                 "category": exclusions["category"].to_numpy(),
                 "sessions": exclusions["sessions"].to_numpy(),
                 "reason": exclusions["reason"].to_numpy(),
@@ -238,13 +238,15 @@ def write_school(
         ),
     )
 
-    support = interventions[(interventions["start_date"] <= end_date) & kept[interventions["pupil"].to_numpy()]]
+    support = interventions[
+        (interventions["start_date"] <= end_date) & kept[interventions["pupil"].to_numpy(dtype=np.int64)]
+    ]
     ongoing = np.array([_after(d, end_date) for d in support["end_date"]], dtype=bool)
     write(
         "interventions.csv",
         pd.DataFrame(
             {
-                "upn": upn[support["pupil"].to_numpy()],
+                "upn": upn[support["pupil"].to_numpy(dtype=np.int64)],
                 "intervention": support["intervention"].to_numpy(),
                 "start_date": support["start_date"].map(fmt).to_numpy(),
                 "end_date": np.where(ongoing, "", support["end_date"].map(fmt).to_numpy()),
