@@ -34,9 +34,7 @@ ATTENDANCE_CODES: dict[str, Code] = {
         Code("/", Category.PRESENT, "present (AM)"),
         Code("\\", Category.PRESENT, "present (PM)"),
         Code("L", Category.PRESENT, "late before registers closed"),
-        Code(
-            "K", Category.APPROVED_ACTIVITY, "attending education provision arranged by the local authority"
-        ),
+        Code("K", Category.APPROVED_ACTIVITY, "attending education provision arranged by the local authority"),
         Code("V", Category.APPROVED_ACTIVITY, "attending an educational visit or trip"),
         Code("P", Category.APPROVED_ACTIVITY, "participating in a sporting activity"),
         Code("W", Category.APPROVED_ACTIVITY, "attending work experience"),

@@ -229,6 +229,18 @@ def table(figures: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
+def markdown(figures: dict[str, float]) -> str:
+    """The same comparison as a Markdown table (for the README)."""
+    lines = ["| measure | sample | national | tolerance | source |", "| --- | ---: | ---: | ---: | --- |"]
+    for name, target in TARGETS.items():
+        lines.append(
+            f"| {name} | {figures[name]:.2f} | {target.national:g} | ±{target.tolerance:g} | {target.source} |"
+        )
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
-    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "data/sample")
-    print(table(measure(folder)))
+    args = [a for a in sys.argv[1:] if a != "--markdown"]
+    folder = Path(args[0] if args else "data/sample")
+    figures = measure(folder)
+    print(markdown(figures) if "--markdown" in sys.argv else table(figures))

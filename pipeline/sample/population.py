@@ -176,7 +176,8 @@ def _latent_traits(pupils: pd.DataFrame, rng: np.random.Generator) -> None:
     circumstances = rng.normal(0, 1, n) + 0.7 * fsm + 1.0 * cla + 0.2 * (sen_k + sen_e)
     attainment = rng.normal(0, 0.9, n) - 0.35 * fsm - 0.7 * sen_k - 1.3 * sen_e - 0.3 * cla
     attainment = attainment + 0.25  # pupils without SEN or FSM sit above the national mean
-    engagement = 0.75 * rng.normal(0, 1, n) + 0.2 * attainment - 0.35 * circumstances
+    # Low attainment that comes with SEN does not by itself make a pupil less willing to be in school.
+    engagement = 0.75 * rng.normal(0, 1, n) + 0.2 * (attainment + 0.7 * sen_k + 1.3 * sen_e) - 0.35 * circumstances
     pupils["circumstances"] = circumstances
     pupils["attainment"] = attainment
     pupils["engagement"] = engagement

@@ -63,11 +63,11 @@ class PhaseRates:
 PHASE_RATES = {
     "primary": PhaseRates(
         illness=0.0097, unauthorised=0.0014, medical=0.0045, late=0.025,
-        behaviour=0.004, praise=0.05, suspension_logit=-5.9, refusal=0.35,
+        behaviour=0.004, praise=0.05, suspension_logit=-5.5, refusal=0.35,
     ),
     "secondary": PhaseRates(
         illness=0.0100, unauthorised=0.0037, medical=0.0055, late=0.03,
-        behaviour=0.018, praise=0.03, suspension_logit=-5.7, refusal=0.75,
+        behaviour=0.018, praise=0.03, suspension_logit=-5.4, refusal=0.75,
     ),
 }  # fmt: skip
 
@@ -84,7 +84,7 @@ NEGATIVE_BEHAVIOUR: tuple[tuple[str, int, float, float, str], ...] = (
     ("Truancy from lesson", -3, 0.05, 0.6, "PD"),
     ("Verbal abuse", -3, 0.04, 1.0, "VP"),
     ("Bullying", -4, 0.02, 1.2, "BU"),
-    ("Fighting", -5, 0.03, 1.8, "PP"),
+    ("Fighting", -5, 0.03, 2.1, "PP"),
     ("Damage", -3, 0.01, 0.8, "DM"),
     ("Misuse of phone", -2, 0.01, 0.6, "MT"),
 )
@@ -207,7 +207,7 @@ def simulate_school(
 
         # Illness: continue a spell or start one.
         ill_hazard = (
-            rates.illness * season[d] * np.exp(0.6 * traits.absence + 0.3 * -e + 0.4 * traits.sen + 0.25 * traits.fsm)
+            rates.illness * season[d] * np.exp(0.6 * traits.absence + 0.3 * -e + 0.5 * traits.sen + 0.25 * traits.fsm)
         )
         start_ill = roll & (ill_left == 0) & (rng.random(n) < ill_hazard)
         spell = rng.geometric(0.5, n)
@@ -227,7 +227,7 @@ def simulate_school(
             rates.unauthorised
             * day_factor
             * np.exp(
-                0.85 * traits.absence + 1.0 * -e + 0.5 * traits.fsm + 0.35 * traits.sen + 0.15 * traits.circumstances
+                0.85 * traits.absence + 1.0 * -e + 0.5 * traits.fsm + 0.5 * traits.sen + 0.15 * traits.circumstances
             )
         )
         start_truant = roll & ~ill & (truant_left == 0) & (rng.random(n) < truant_hazard)
