@@ -1,0 +1,235 @@
+"""The human-readable scorecard: features, bands, integer points and the reason for each threshold.
+
+A scorecard file in ``models/`` is the model. Each feature has bands (half-open intervals ``[lower, upper)`` of its
+value) with integer points, a plain-words label per band, and one sentence saying where the thresholds come from.
+A pupil's score is the sum of the points of the bands their values fall in; nothing else goes into it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+Focus = Literal["attendance", "behaviour", "attainment", "literacy", "under-challenged"]
+FOCI: tuple[str, ...] = ("attendance", "behaviour", "attainment", "literacy", "under-challenged")
+Unit = Literal["percent", "points", "grades", "months", "count", "flag", "share"]
+
+
+class ScorecardError(ValueError):
+    """A scorecard file that cannot be used, with what to fix."""
+
+
+@dataclass(frozen=True)
+class Band:
+    """Values in ``[lower, upper)`` score ``points``; ``None`` is unbounded."""
+
+    lower: float | None
+    upper: float | None
+    points: int
+    label: str
+
+    def contains(self, value: float) -> bool:
+        return (self.lower is None or value >= self.lower) and (self.upper is None or value < self.upper)
+
+
+@dataclass(frozen=True)
+class FeatureCard:
+    """One feature's bands and points, and why."""
+
+    name: str
+    description: str
+    focus: Focus
+    unit: Unit
+    rationale: str
+    bands: tuple[Band, ...]
+    missing_points: int = 0
+    missing_label: str = "no data"
+
+    def band_of(self, value: float | None) -> Band | None:
+        """The band ``value`` falls in; ``None`` for a missing value."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return None
+        for band in self.bands:
+            if band.contains(value):
+                return band
+        raise ScorecardError(f"feature {self.name}: value {value} falls in no band; the bands must cover every value")
+
+    def points_of(self, value: float | None) -> int:
+        band = self.band_of(value)
+        return self.missing_points if band is None else band.points
+
+
+@dataclass(frozen=True)
+class ScoreBand:
+    """Scores of at least ``min_score`` are in this band (the highest band that fits)."""
+
+    min_score: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """A released (or freshly fitted) scorecard."""
+
+    name: str
+    version: str
+    kind: Literal["expert", "learned"]
+    description: str
+    features: tuple[FeatureCard, ...]
+    score_bands: tuple[ScoreBand, ...]
+    calibration_intercept: float
+    calibration_slope: float
+    calibration_note: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    def feature(self, name: str) -> FeatureCard:
+        for card in self.features:
+            if card.name == name:
+                return card
+        raise KeyError(name)
+
+    def band_of_score(self, score: float) -> str:
+        fitting = [b for b in self.score_bands if score >= b.min_score]
+        return max(fitting, key=lambda b: b.min_score).label if fitting else self.score_bands[0].label
+
+    def fingerprint(self) -> str:
+        """A short hash of the scorecard's content, stamped on every output it scores."""
+        return hashlib.sha256(self.to_yaml().encode("utf-8")).hexdigest()[:12]
+
+    # -- reading and writing ---------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["features"] = [_feature_dict(f) for f in self.features]
+        data["score_bands"] = [asdict(b) for b in self.score_bands]
+        data["calibration"] = {
+            "intercept": self.calibration_intercept,
+            "slope": self.calibration_slope,
+            "note": self.calibration_note,
+        }
+        for key in ("calibration_intercept", "calibration_slope", "calibration_note"):
+            del data[key]
+        if not data["extra"]:
+            del data["extra"]
+        return data
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=110)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "scorecard") -> Scorecard:
+        try:
+            features = tuple(_feature_from(f) for f in data["features"])
+            calibration = data.get("calibration", {})
+            card = cls(
+                name=str(data["name"]),
+                version=str(data["version"]),
+                kind=data["kind"],
+                description=str(data.get("description", "")).strip(),
+                features=features,
+                score_bands=tuple(ScoreBand(int(b["min_score"]), str(b["label"])) for b in data["score_bands"]),
+                calibration_intercept=float(calibration.get("intercept", -3.0)),
+                calibration_slope=float(calibration.get("slope", 0.05)),
+                calibration_note=str(calibration.get("note", "")),
+                extra=dict(data.get("extra", {})),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ScorecardError(f"{source}: {error!s} is missing or malformed") from error
+        card.check(source)
+        return card
+
+    @classmethod
+    def load(cls, path: Path) -> Scorecard:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as error:
+            raise ScorecardError(f"cannot read scorecard {path}: {error}") from error
+        if not isinstance(data, dict):
+            raise ScorecardError(f"{path}: a scorecard file is a YAML mapping")
+        return cls.from_dict(data, source=str(path))
+
+    def check(self, source: str = "scorecard") -> None:
+        """Refuse a scorecard whose bands overlap, leave gaps, or whose labels are missing."""
+        if self.kind not in ("expert", "learned"):
+            raise ScorecardError(f"{source}: kind must be expert or learned, not {self.kind!r}")
+        names = self.feature_names
+        if len(set(names)) != len(names):
+            raise ScorecardError(f"{source}: a feature appears twice")
+        for card in self.features:
+            if card.focus not in FOCI:
+                raise ScorecardError(f"{source}: feature {card.name} has focus {card.focus!r}; use one of {FOCI}")
+            if not card.rationale.strip():
+                raise ScorecardError(f"{source}: feature {card.name} needs a rationale")
+            _check_bands(card, source)
+        if not self.score_bands:
+            raise ScorecardError(f"{source}: score_bands is empty")
+
+
+def _check_bands(card: FeatureCard, source: str) -> None:
+    bands = card.bands
+    if not bands:
+        raise ScorecardError(f"{source}: feature {card.name} has no bands")
+    if bands[0].lower is not None or bands[-1].upper is not None:
+        raise ScorecardError(f"{source}: feature {card.name}: the first band must start and the last end unbounded")
+    for before, after in itertools.pairwise(bands):
+        if before.upper is None or after.lower is None or before.upper != after.lower:
+            raise ScorecardError(
+                f"{source}: feature {card.name}: bands must be in order and meet exactly "
+                f"({before.label!r} ends at {before.upper}, {after.label!r} starts at {after.lower})"
+            )
+    for band in bands:
+        if not band.label.strip():
+            raise ScorecardError(f"{source}: feature {card.name}: every band needs a label")
+
+
+def _feature_dict(card: FeatureCard) -> dict[str, Any]:
+    return {
+        "name": card.name,
+        "description": card.description,
+        "focus": card.focus,
+        "unit": card.unit,
+        "rationale": card.rationale,
+        "missing": {"points": card.missing_points, "label": card.missing_label},
+        "bands": [{"from": b.lower, "to": b.upper, "points": b.points, "label": b.label} for b in card.bands],
+    }
+
+
+def _feature_from(data: dict[str, Any]) -> FeatureCard:
+    missing = data.get("missing", {})
+    return FeatureCard(
+        name=str(data["name"]),
+        description=str(data["description"]),
+        focus=data["focus"],
+        unit=data["unit"],
+        rationale=" ".join(str(data["rationale"]).split()),
+        bands=tuple(
+            Band(
+                lower=None if b.get("from") is None else float(b["from"]),
+                upper=None if b.get("to") is None else float(b["to"]),
+                points=int(b["points"]),
+                label=str(b["label"]),
+            )
+            for b in data["bands"]
+        ),
+        missing_points=int(missing.get("points", 0)),
+        missing_label=str(missing.get("label", "no data")),
+    )
+
+
+def bands_from_cuts(cuts: Sequence[float], points: Sequence[int], labels: Sequence[str]) -> tuple[Band, ...]:
+    """Bands from ascending cut-points: ``len(points) == len(cuts) + 1``."""
+    if len(points) != len(cuts) + 1 or len(labels) != len(points):
+        raise ScorecardError("a feature with n cut-points has n + 1 bands, each with points and a label")
+    edges: list[float | None] = [None, *cuts, None]
+    return tuple(Band(edges[i], edges[i + 1], int(points[i]), labels[i]) for i in range(len(points)))
