@@ -51,6 +51,16 @@ class FeatureCard:
     bands: tuple[Band, ...]
     missing_points: int = 0
     missing_label: str = "no data"
+    reason: str = "{description}: {value}"
+    """How a shortlist states the evidence, with ``{value}`` formatted in the feature's unit."""
+
+    def reason_text(self, value: float | None, points: int) -> str:
+        """The plain-words reason, e.g. ``Attendance 84.2% this term — persistent absence (+20)``."""
+        band = self.band_of(value)
+        if band is None:
+            return f"{self.description}: {self.missing_label} ({points:+d})"
+        shown = format_value(value, self.unit)
+        return f"{self.reason.format(value=shown, description=self.description)} — {band.label} ({points:+d})"
 
     def band_of(self, value: float | None) -> Band | None:
         """The band ``value`` falls in; ``None`` for a missing value."""
@@ -200,6 +210,7 @@ def _feature_dict(card: FeatureCard) -> dict[str, Any]:
         "focus": card.focus,
         "unit": card.unit,
         "rationale": card.rationale,
+        "reason": card.reason,
         "missing": {"points": card.missing_points, "label": card.missing_label},
         "bands": [{"from": b.lower, "to": b.upper, "points": b.points, "label": b.label} for b in card.bands],
     }
@@ -224,7 +235,29 @@ def _feature_from(data: dict[str, Any]) -> FeatureCard:
         ),
         missing_points=int(missing.get("points", 0)),
         missing_label=str(missing.get("label", "no data")),
+        reason=str(data.get("reason", "{description}: {value}")),
     )
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A feature value as a pastoral manager reads it.
+
+    >>> [format_value(v, u) for v, u in [(0.8421, "percent"), (-0.123, "percent"), (-1.33, "grades"), (9.0, "points")]]
+    ['84.2%', '-12.3 points', '-1.3 grades', '9']
+    >>> format_value(-14.0, "months"), format_value(None, "count")
+    ('-14 months', 'no data')
+    """
+    if value is None or math.isnan(value):
+        return "no data"
+    if unit == "percent":
+        return f"{100 * value:.1f}%" if value >= 0 else f"{100 * value:.1f} points"
+    if unit == "grades":
+        return f"{value:+.1f} grades"
+    if unit == "months":
+        return f"{value:.0f} months"
+    if unit == "share":
+        return f"{100 * value:.0f}%"
+    return f"{value:.0f}"
 
 
 def bands_from_cuts(cuts: Sequence[float], points: Sequence[int], labels: Sequence[str]) -> tuple[Band, ...]:

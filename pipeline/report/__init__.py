@@ -1,0 +1,1 @@
+"""The report stage: ranked, explained shortlists per school."""
