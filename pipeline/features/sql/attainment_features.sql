@@ -1,0 +1,93 @@
+-- Attainment and potential per pupil as of a date: English and maths working-at against target (in grades; a
+-- primary step WTS -> EXS counts as one), subjects below target, KS2 and CAT4 prior attainment, reading age
+-- against chronological age, and high prior attainment (KS2 average >= 110 or CAT4 mean SAS >= 115).
+with results as (
+    select
+        school_id,
+        upn,
+        subject,
+        date,
+        result_type,
+        result,
+        case
+            when result in ('BLW') then 0.0
+            when result in ('PKS') then 1.0
+            when result in ('WTS') then 2.0
+            when result in ('EXS') then 3.0
+            when result in ('GDS') then 4.0
+            when result = 'U' then 0.0
+            when regexp_full_match(result, '[0-9]\+') then cast(left(result, 1) as double) + 1.0 / 3
+            when regexp_full_match(result, '[0-9]-') then cast(left(result, 1) as double) - 1.0 / 3
+            else try_cast(result as double)
+        end as grade
+    from assessments
+    where date <= $as_of
+),
+latest as (
+    select *
+    from results
+    where result_type in ('working_at', 'target')
+    qualify row_number() over (partition by school_id, upn, subject, result_type order by date desc) = 1
+),
+gaps as (
+    select w.school_id, w.upn, w.subject, w.grade - t.grade as gap
+    from latest as w
+    join latest as t
+        on w.school_id = t.school_id and w.upn = t.upn and w.subject = t.subject
+        and w.result_type = 'working_at' and t.result_type = 'target'
+    where w.grade is not null and t.grade is not null
+),
+by_pupil as (
+    select
+        school_id,
+        upn,
+        coalesce(max(gap) filter (where subject = 'English'), max(gap) filter (where subject = 'Reading'))
+            as english_grade_gap,
+        max(gap) filter (where subject = 'Maths') as maths_grade_gap,
+        count(*) filter (where gap < 0) as subjects_below_target
+    from gaps
+    group by school_id, upn
+),
+prior as (
+    select
+        school_id,
+        upn,
+        avg(try_cast(result as double)) filter (where result_type = 'ks2_scaled' and subject in ('Reading', 'Maths'))
+            as ks2_mean_scaled_score,
+        bool_or(try_cast(result as double) < 100)
+            filter (where result_type = 'ks2_scaled' and subject in ('Reading', 'Maths')) as ks2_below_expected,
+        arg_max(try_cast(result as double), date) filter (where result_type = 'cat4_sas' and subject = 'Mean')
+            as cat4_mean_sas
+    from results
+    where result_type in ('ks2_scaled', 'cat4_sas')
+    group by school_id, upn
+),
+reading as (
+    select
+        r.school_id,
+        r.upn,
+        case
+            when contains(r.result, ':')
+                then 12 * try_cast(split_part(r.result, ':', 1) as integer) + try_cast(split_part(r.result, ':', 2) as integer)
+            else try_cast(r.result as integer)
+        end - datediff('month', p.date_of_birth, r.date) as reading_age_gap_months
+    from results as r
+    join pupils as p using (school_id, upn)
+    where r.result_type = 'reading_age'
+    qualify row_number() over (partition by r.school_id, r.upn order by r.date desc) = 1
+)
+select
+    coalesce(g.school_id, p.school_id, r.school_id) as school_id,
+    coalesce(g.upn, p.upn, r.upn) as upn,
+    g.english_grade_gap,
+    g.maths_grade_gap,
+    coalesce(g.subjects_below_target, 0) as subjects_below_target,
+    (g.english_grade_gap + g.maths_grade_gap) / 2 as core_grade_gap,
+    p.ks2_mean_scaled_score,
+    p.ks2_below_expected,
+    p.cat4_mean_sas,
+    r.reading_age_gap_months,
+    coalesce(p.ks2_mean_scaled_score >= 110 or p.cat4_mean_sas >= 115, false) as high_prior_attainment
+from by_pupil as g
+full outer join prior as p using (school_id, upn)
+full outer join reading as r using (school_id, upn)

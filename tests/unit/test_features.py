@@ -1,0 +1,182 @@
+"""Feature SQL models on tiny literal warehouses: windows, DfE rates, spells, N marks, grades, no leakage."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipeline.codes import ATTENDANCE_CODES
+from pipeline.features import build_features
+from pipeline.upn import make_upn
+
+UPN_A = make_upn(801, 4000, 14, 1)
+UPN_B = make_upn(801, 4000, 14, 2)
+MONDAY = dt.date(2025, 9, 1)
+
+
+def _school_days(start: dt.date, count: int) -> list[dt.date]:
+    days, day = [], start
+    while len(days) < count:
+        if day.weekday() < 5:
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+def _warehouse(marks: dict[str, list[str]], days: list[dt.date], **tables: pd.DataFrame) -> duckdb.DuckDBPyConnection:
+    """A warehouse with two pupils; ``marks`` holds one AM and one PM mark per day, as 'AM/PM' strings."""
+    con = duckdb.connect()
+    pupils = pd.DataFrame(
+        {
+            "school_id": "100001",
+            "upn": [UPN_A, UPN_B],
+            "forename": ["Ann", "Ben"],
+            "surname": ["Example", "Sample"],
+            "date_of_birth": [dt.date(2014, 3, 1)] * 2,
+            "year_group": ["7", "7"],
+            "reg_group": ["7A", "7A"],
+            "admission_date": [dt.date(2025, 9, 1)] * 2,
+            "leaving_date": [None, None],
+            "sen_provision": ["N", "K"],
+            "fsm_eligible": [False, True],
+            "pupil_premium": [False, True],
+            "looked_after": [False, False],
+            "eal": [False, False],
+        }
+    )
+    rows = []
+    for upn, day_marks in marks.items():
+        for day, pair in zip(days, day_marks, strict=True):
+            for session, mark in zip(("AM", "PM"), pair.split("|"), strict=True):
+                category = ATTENDANCE_CODES[mark].category.value if mark in ATTENDANCE_CODES else "no_mark"
+                rows.append({"school_id": "100001", "upn": upn, "date": day, "session": session, "mark": mark,
+                             "category": category})  # fmt: skip
+    columns = {
+        "assessments": ["subject", "assessment_point", "date", "result_type", "result"],
+        "behaviour": ["incident_id", "date", "category", "points", "action"],
+        "exclusions": ["start_date", "category", "sessions", "reason"],
+        "interventions": ["intervention", "start_date", "end_date", "outcome"],
+    }
+    empty = {name: pd.DataFrame(columns=["school_id", "upn", *cols]) for name, cols in columns.items()}
+    frames = {"pupils": pupils, "attendance": pd.DataFrame(rows), **empty, **tables}
+    types = {"date": "date", "start_date": "date", "end_date": "date", "points": "integer", "sessions": "integer"}
+    for name, frame in frames.items():
+        con.register("frame", frame)
+        casts = ", ".join(
+            f"cast({c} as {types[c]}) as {c}"
+            if c in types
+            else f"cast({c} as varchar) as {c}"
+            if frame[c].dtype == object and name != "pupils"
+            else c
+            for c in frame.columns
+        )
+        con.execute(f"create table {name} as select {casts} from frame")
+        con.unregister("frame")
+    return con
+
+
+def _features(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
+    return build_features(con, as_of).table.set_index("upn")
+
+
+def test_attendance_rates_follow_the_dfe_definition() -> None:
+    days = _school_days(MONDAY, 10)
+    # Ann: 2 illness days, 1 unauthorised morning, 1 late, 1 visit (attended), 1 INSET (not possible).
+    ann = ["#|#", "/|\\", "I|I", "I|I", "O|\\", "L|\\", "V|V", "/|\\", "/|\\", "/|\\"]
+    ben = ["#|#"] + ["/|\\"] * 9
+    features = _features(_warehouse({UPN_A: ann, UPN_B: ben}, days), days[-1])
+    a = features.loc[UPN_A]
+    assert a["possible_sessions_term"] == 18
+    assert a["attendance_rate_term"] == pytest.approx(13 / 18)
+    assert a["unauthorised_rate_term"] == pytest.approx(1 / 18)
+    assert a["late_marks_term"] == 1
+    assert a["longest_absence_spell"] == 5  # I I I I O: the unauthorised morning continues the illness spell
+    assert bool(a["persistent_absence"])
+    assert not bool(a["severe_absence"])
+    assert features.loc[UPN_B, "attendance_rate_term"] == 1.0
+
+
+def test_nothing_after_the_as_of_date_changes_the_features() -> None:
+    days = _school_days(MONDAY, 30)
+    ann = ["/|\\"] * 20 + ["O|O"] * 10
+    ben = ["/|\\"] * 30
+    incident_after = pd.DataFrame(
+        {"school_id": ["100001"], "upn": [UPN_A], "incident_id": ["9"], "date": [days[25]], "category": ["Defiance"],
+         "points": [-3], "action": [""]}
+    )  # fmt: skip
+    as_of = days[19]
+    before = _features(_warehouse({UPN_A: ann[:20], UPN_B: ben[:20]}, days[:20]), as_of)
+    after = _features(_warehouse({UPN_A: ann, UPN_B: ben}, days, behaviour=incident_after), as_of)
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_only_n_marks_older_than_five_school_days_count_as_unexplained() -> None:
+    days = _school_days(MONDAY, 12)
+    ann = ["N|N", "/|\\", "/|\\", "/|\\", "/|\\", "/|\\", "/|\\", "/|\\", "N|N", "/|\\", "/|\\", "/|\\"]
+    features = _features(_warehouse({UPN_A: ann, UPN_B: ["/|\\"] * 12}, days), days[-1])
+    assert features.loc[UPN_A, "unexplained_n_marks"] == 2
+
+
+def test_the_four_week_change_compares_the_last_20_school_days_with_the_term() -> None:
+    days = _school_days(MONDAY, 40)
+    ann = ["/|\\"] * 20 + ["O|O", "/|\\", "/|\\", "/|\\"] * 5
+    features = _features(_warehouse({UPN_A: ann, UPN_B: ["/|\\"] * 40}, days), days[-1])
+    assert features.loc[UPN_A, "attendance_rate_4wk"] == pytest.approx(0.75)
+    assert features.loc[UPN_A, "attendance_change_4wk"] == pytest.approx(0.75 - 70 / 80)
+
+
+def test_behaviour_windows_and_suspensions() -> None:
+    days = _school_days(MONDAY, 45)
+    behaviour = pd.DataFrame(
+        {
+            "school_id": "100001", "upn": UPN_A, "incident_id": ["1", "2", "3", "4"],
+            "date": [days[2], days[10], days[30], days[44]], "category": "Disruption",
+            "points": [-1, -2, -3, 2], "action": "",
+        }
+    )  # fmt: skip
+    exclusions = pd.DataFrame(
+        {"school_id": "100001", "upn": [UPN_A, UPN_A], "start_date": [days[31], days[40]], "category": ["SUSP", "LNCH"],
+         "sessions": [2, 1], "reason": ["PD", "PD"]}
+    )  # fmt: skip
+    con = _warehouse({UPN_A: ["/|\\"] * 45, UPN_B: ["/|\\"] * 45}, days, behaviour=behaviour, exclusions=exclusions)
+    a = _features(con, days[-1]).loc[UPN_A]
+    assert a["negative_points_term"] == 6
+    assert a["negative_points_4wk"] == 3  # the last 20 school days: only the -3 on day 31
+    assert a["negative_points_trend"] == 3 - 2  # the 20 school days before them held the -2
+    assert a["incidents_term"] == 3
+    assert a["suspensions_year"] == 1  # a lunchtime exclusion is not a suspension
+
+
+def test_grades_targets_reading_age_and_prior_attainment() -> None:
+    days = _school_days(MONDAY, 5)
+    when = days[2]
+    results = pd.DataFrame(
+        [
+            (UPN_A, "English", "2025-26 Autumn", when, "working_at", "4-"),
+            (UPN_A, "English", "2025-26 Targets", days[0], "target", "6"),
+            (UPN_A, "Maths", "2025-26 Autumn", when, "working_at", "5.5"),
+            (UPN_A, "Maths", "2025-26 Targets", days[0], "target", "6"),
+            (UPN_A, "Reading", "KS2", dt.date(2025, 7, 8), "ks2_scaled", "112"),
+            (UPN_A, "Maths", "KS2", dt.date(2025, 7, 8), "ks2_scaled", "110"),
+            (UPN_A, "Reading", "2025-26 Autumn", when, "reading_age", "10:03"),
+            (UPN_B, "Maths", "KS2", dt.date(2025, 7, 8), "ks2_scaled", "98"),
+            (UPN_B, "Reading", "2025-26 Autumn", when, "reading_age", "150"),
+        ],
+        columns=["upn", "subject", "assessment_point", "date", "result_type", "result"],
+    ).assign(school_id="100001")
+    con = _warehouse({UPN_A: ["/|\\"] * 5, UPN_B: ["/|\\"] * 5}, days, assessments=results)
+    features = _features(con, days[-1])
+    a, b = features.loc[UPN_A], features.loc[UPN_B]
+    assert a["english_grade_gap"] == pytest.approx(11 / 3 - 6)
+    assert a["maths_grade_gap"] == pytest.approx(-0.5)
+    assert a["subjects_below_target"] == 2
+    assert a["ks2_mean_scaled_score"] == 111
+    assert bool(a["high_prior_attainment"])
+    assert a["reading_age_gap_months"] == 123 - 138  # born March 2014, tested September 2025: 138 months old
+    assert bool(b["ks2_below_expected"])
+    assert not bool(b["high_prior_attainment"])
+    assert b["reading_age_gap_months"] == 150 - 138
+    assert pd.isna(b["english_grade_gap"])  # no assessment is no data, not on target
