@@ -1,0 +1,155 @@
+"""Ingest a delivery of MIS exports into the warehouse, losing nothing: every row is loaded or quarantined.
+
+``ingest(con, exports, today)`` reads a trust folder (one sub-folder per school) or one school's folder. Each file
+is loaded in its own transaction, so a file that cannot be read fails alone (with a message naming the file and
+the fix) and the others still load. A file whose content (sha256) was already loaded for that school is skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipeline.contract import EXPORT_FILES
+from pipeline.ingest.load import FileLoad, load_file
+from pipeline.ingest.read import UnreadableFileError, discover, prepare, temporary_workdir
+
+
+@dataclass
+class IngestResult:
+    load_id: str
+    exports: Path
+    files: list[FileLoad] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def schools(self) -> list[str]:
+        return sorted({f.school_id for f in self.files})
+
+    @property
+    def failed(self) -> list[FileLoad]:
+        return [f for f in self.files if f.status == "failed"]
+
+    def totals(self) -> dict[str, int]:
+        return {
+            "rows_read": sum(f.rows_read for f in self.files),
+            "rows_loaded": sum(f.rows_loaded for f in self.files),
+            "rows_quarantined": sum(f.rows_quarantined for f in self.files),
+            "values_blanked": sum(f.values_blanked for f in self.files),
+        }
+
+
+def ingest(
+    con: duckdb.DuckDBPyConnection,
+    exports: Path,
+    today: dt.date | None = None,
+    force: bool = False,
+    load_id: str | None = None,
+) -> IngestResult:
+    """Load every export file under ``exports``; ``today`` is the date after which dated rows are refused.
+
+    With ``force``, files already loaded are loaded again (the result is the same: loading is idempotent).
+    """
+    started = time.perf_counter()
+    today = today or dt.date.today()
+    result = IngestResult(load_id or uuid.uuid4().hex[:12], exports)
+    deliveries, result.notes = discover(exports)
+    if not deliveries:
+        result.notes.append(f"no school folders found in {exports}")
+    with temporary_workdir() as scratch:
+        for school in deliveries:
+            con.execute("create or replace temp table incoming_pupils (upn varchar)")
+            for name in school.unexpected:
+                result.notes.append(f"{school.school_id}: ignored {name}, which is not an export file of the contract")
+            for export in EXPORT_FILES:
+                path = school.files.get(export.name)
+                if path is None:
+                    if export.required_file:
+                        message = f"{school.school_id}/{export.name} is missing: it is required in every delivery"
+                        result.files.append(_failed(school.school_id, export.name, "", message))
+                        _record_load(con, result.load_id, result.files[-1], message)
+                    else:
+                        result.notes.append(f"{school.school_id}: {export.name} not delivered (optional)")
+                    continue
+                result.files.append(
+                    _load_one(con, school.school_id, export.name, path, Path(scratch), result.load_id, today, force)
+                )
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _load_one(
+    con: duckdb.DuckDBPyConnection,
+    school_id: str,
+    name: str,
+    path: Path,
+    scratch: Path,
+    load_id: str,
+    today: dt.date,
+    force: bool,
+) -> FileLoad:
+    started = time.perf_counter()
+    export = next(f for f in EXPORT_FILES if f.name == name)
+    try:
+        prepared = prepare(school_id, export, path, scratch)
+    except UnreadableFileError as failure:
+        outcome = _failed(school_id, name, "", str(failure))
+        _record_load(con, load_id, outcome, str(failure))
+        return outcome
+    if not force and _already_loaded(con, school_id, name, prepared.sha256):
+        outcome = FileLoad(school_id, name, prepared.sha256, "unchanged", notes=["same content as a previous load"])
+        if export.table == "pupils":
+            con.execute(
+                "create or replace temp table incoming_pupils as select upn from pupils where school_id = $s",
+                {"s": school_id},
+            )
+        return outcome
+    con.execute("begin transaction")
+    try:
+        outcome = load_file(con, prepared, load_id, today, dt.datetime.now(dt.UTC).replace(tzinfo=None))
+        outcome.seconds = time.perf_counter() - started
+        _record_load(con, load_id, outcome, "")
+        con.execute("commit")
+    except duckdb.Error as error:
+        con.execute("rollback")
+        message = f"{school_id}/{name} could not be loaded: {error}"
+        outcome = _failed(school_id, name, prepared.sha256, message)
+        _record_load(con, load_id, outcome, message)
+    return outcome
+
+
+def _failed(school_id: str, name: str, sha256: str, message: str) -> FileLoad:
+    return FileLoad(school_id, name, sha256, "failed", notes=[message])
+
+
+def _already_loaded(con: duckdb.DuckDBPyConnection, school_id: str, name: str, sha256: str) -> bool:
+    row = con.execute(
+        "select count(*) from loads where school_id = $s and file = $f and sha256 = $h and status = 'loaded'",
+        {"s": school_id, "f": name, "h": sha256},
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _record_load(con: duckdb.DuckDBPyConnection, load_id: str, outcome: FileLoad, message: str) -> None:
+    con.execute(
+        "insert into loads values ($load_id, $school, $file, $sha, $status, $read, $loaded, $quarantined, $blanked, "
+        "now()::timestamp, $message)",
+        {
+            "load_id": load_id,
+            "school": outcome.school_id,
+            "file": outcome.file,
+            "sha": outcome.sha256,
+            "status": outcome.status,
+            "read": outcome.rows_read,
+            "loaded": outcome.rows_loaded,
+            "quarantined": outcome.rows_quarantined,
+            "blanked": outcome.values_blanked,
+            "message": message,
+        },
+    )

@@ -1,0 +1,148 @@
+"""Row checks as DuckDB SQL expressions, generated from the contract (column names are the contract's own).
+
+Each column gets a *parsed* expression (the typed value, or NULL when the text does not parse) and a list of
+*problems*: a condition, and the reason a data lead reads in the quarantine report. Problems on keys and codes
+quarantine the row; problems on descriptive pupil fields (sex, SEN, year group, yes/no flags, dates of birth and
+admission) load the pupil with that value blank and report it, so one odd cell never takes a child off the list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.codes import ATTENDANCE_CODES, WITHDRAWN_CODES
+from pipeline.contract import Column, ExportFile
+
+RESULT_TYPES = ("ks2_scaled", "working_at", "target", "reading_age", "cat4_sas")
+YEAR_GROUPS = ("N1", "N2", "R", *(str(n) for n in range(1, 15)))
+EXCEL_NUMBER = r"^[0-9](\.[0-9]+)?[eE]\+?[0-9]+$"
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _in(values: tuple[str, ...] | list[str]) -> str:
+    return "(" + ", ".join(_quote(v) for v in values) + ")"
+
+
+@dataclass(frozen=True)
+class Problem:
+    column: str
+    condition: str
+    reason: str
+    """A SQL expression giving the reason text."""
+    quarantine: bool = True
+
+
+def raw(column: str) -> str:
+    return f"nullif(trim({column}), '')"
+
+
+def parsed(column: Column) -> str:
+    """SQL for the typed value of ``column`` (NULL when blank or unparseable)."""
+    v = raw(column.name)
+    match column.kind:
+        case "upn":
+            return f"upper({v})"
+        case "date":
+            first = f"split_part({v}, ' ', 1)"
+            return f"coalesce(try_strptime({first}, '%Y-%m-%d'), try_strptime({first}, '%d/%m/%Y'))::date"
+        case "bool":
+            return (
+                f"case when upper({v}) in ('Y', 'YES', 'TRUE', 'T', '1') then true "
+                f"when upper({v}) in ('N', 'NO', 'FALSE', 'F', '0') then false end"
+            )
+        case "int":
+            return f"try_cast({v} as integer)"
+        case "sex":
+            return f"case when upper({v}) in ('M', 'MALE') then 'M' when upper({v}) in ('F', 'FEMALE') then 'F' end"
+        case "year_group":
+            text = f"regexp_replace(upper({v}), '^(YEAR|YR|Y|NC)\\s*', '')"
+            normal = f"case when upper({v}) in ('RECEPTION', 'YR', 'R') then 'R' else ltrim({text}, '0') end"
+            return f"case when ({normal}) in {_in(YEAR_GROUPS)} then ({normal}) end"
+        case "sen":
+            return f"case when upper(left({v}, 1)) in ('N', 'K', 'E') then upper(left({v}, 1)) end"
+        case "session":
+            return f"case when upper({v}) in ('AM', 'PM') then upper({v}) end"
+        case "mark":
+            withdrawn = " ".join(f"when {_quote(old)} then {_quote(new)}" for old, new in WITHDRAWN_CODES.items())
+            known = _in(list(ATTENDANCE_CODES))
+            return (
+                f"case when {v} is null or {v} = '-' then '' "
+                f"when {v} in {known} then {v} when upper({v}) in {known} then upper({v}) "
+                f"else case upper({v}) {withdrawn} end end"
+            )
+        case "exclusion":
+            return (
+                f"case upper({v}) when 'SUSP' then 'SUSP' when 'FIXD' then 'SUSP' "
+                f"when 'PERM' then 'PERM' when 'LNCH' then 'LNCH' end"
+            )
+        case _:
+            return v
+
+
+def problems(export: ExportFile, present: set[str]) -> list[Problem]:
+    """Every check for a file, in the order they are reported (the first failing one names the row's reason)."""
+    found: list[Problem] = []
+    descriptive = export.table == "pupils"
+    for column in export.columns:
+        if column.name not in present:
+            continue
+        v, p = raw(column.name), parsed(column)
+        value = f"coalesce({v}, '')"
+        if column.kind == "upn":
+            found.append(
+                Problem(
+                    column.name,
+                    f"regexp_full_match({v}, '{EXCEL_NUMBER}')",
+                    f"'UPN looks like Excel scientific notation (' || {v} || '): re-export with the column as text'",
+                )
+            )
+            found.append(Problem(column.name, f"{v} is null", "'UPN is blank'"))
+            if export.table == "pupils":
+                found.append(Problem(column.name, f"upn_problem({p}) is not null", f"upn_problem({p})"))
+            else:
+                found.append(Problem(column.name, "not on_roll", "'pupil not in pupils.csv'"))
+            continue
+        soft = descriptive and column.kind in ("sex", "year_group", "sen", "bool", "date")
+        if not column.nullable and column.kind != "mark":
+            found.append(Problem(column.name, f"{v} is null", f"'{column.name} is blank'", quarantine=not soft))
+        reason = {
+            "date": f"'date ''' || {value} || ''' is not a valid DD/MM/YYYY or YYYY-MM-DD date'",
+            "bool": f"'''' || {value} || ''' is not a yes/no value'",
+            "int": f"'''' || {value} || ''' is not a whole number'",
+            "sex": f"'sex ''' || {value} || ''' is not M or F'",
+            "year_group": f"'year group ''' || {value} || ''' is not N1, N2, R or 1-14'",
+            "sen": f"'SEN provision ''' || {value} || ''' is not N, K or E'",
+            "session": f"'session ''' || {value} || ''' is not AM or PM'",
+            "mark": f"'unknown attendance code ''' || {value} || ''''",
+            "exclusion": f"'exclusion type ''' || {value} || ''' is not SUSP, PERM or LNCH'",
+        }.get(column.kind)
+        if reason is not None:
+            found.append(Problem(column.name, f"{v} is not null and ({p}) is null", reason, quarantine=not soft))
+        if column.name in export.date_columns_not_future:
+            found.append(
+                Problem(
+                    column.name,
+                    f"({p}) > $today",
+                    f"'date ' || strftime(({p}), '%Y-%m-%d') || ' is in the future (after ' || "
+                    f"strftime($today::date, '%Y-%m-%d') || ')'",
+                    quarantine=not soft,
+                )
+            )
+    if export.table == "assessments" and "result_type" in present:
+        found.append(
+            Problem(
+                "result_type",
+                f"lower({raw('result_type')}) not in {_in(list(RESULT_TYPES))}",
+                f"'result type ''' || coalesce({raw('result_type')}, '') || ''' is not one of {', '.join(RESULT_TYPES)}'",
+            )
+        )
+    if export.table == "attendance" and "minutes_late" in present:
+        found.append(Problem("minutes_late", "try_cast(nullif(trim(minutes_late), '') as integer) < 0",
+                             "'minutes late cannot be negative'"))  # fmt: skip
+    if export.table == "exclusions" and "sessions" in present:
+        found.append(Problem("sessions", "try_cast(nullif(trim(sessions), '') as integer) < 1",
+                             "'length must be at least 1 session'"))  # fmt: skip
+    return found

@@ -1,0 +1,55 @@
+"""Write CSV files that hold pupil data: Excel-friendly, formula-proof, atomic and owner-only.
+
+- UTF-8 with a byte-order mark, so Excel shows accents correctly; ISO dates.
+- Any cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed with ``'`` so a
+  spreadsheet shows it as text instead of running it as a formula (CSV injection).
+- Written to a temporary file in the same folder and renamed into place, so a reader never sees half a file
+  and a crash never leaves one; created with mode 0600 (readable by its owner only) unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+DANGEROUS_FIRST = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """Make one cell safe to open in a spreadsheet.
+
+    >>> neutralise("=HYPERLINK(\\"http://x\\")"), neutralise("-3"), neutralise(-3), neutralise("Smith")
+    ('\\'=HYPERLINK("http://x")', "'-3", -3, 'Smith')
+    """
+    if isinstance(value, str) and value.startswith(DANGEROUS_FIRST):
+        return "'" + value
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def write_csv(frame: pd.DataFrame, path: Path, mode: int = 0o600) -> Path:
+    """Write ``frame`` to ``path`` safely (see the module notes); returns ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    safe = frame.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(neutralise)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as out:
+            safe.to_csv(out, index=False, lineterminator="\r\n", date_format="%Y-%m-%d")
+        Path(temporary).chmod(mode)
+        Path(temporary).replace(path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            Path(temporary).unlink()
+        raise
+    return path

@@ -1,0 +1,97 @@
+"""The DuckDB warehouse: one file, its tables, and the only place their names and columns are written down.
+
+Layers: ``raw_<file>`` keeps the latest delivery of each export file as read, with lineage (school, source file,
+sha256, line number, load id, loaded-at); the staged tables (``pupils``, ``attendance``, ...) are typed, keyed and
+accumulate across deliveries (a re-delivered key replaces the old value, absent rows are kept); ``quarantine``
+holds every row not loaded and every value blanked, with a reason; ``loads`` records each file of each load.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+from duckdb.func import FunctionNullHandling
+
+from pipeline.codes import ATTENDANCE_CODES
+from pipeline.contract import EXPORT_FILES
+from pipeline.upn import upn_problem
+
+DEFAULT_WAREHOUSE = Path("data") / "warehouse.duckdb"
+
+STAGED_TYPES: dict[str, dict[str, str]] = {
+    "pupils": {
+        "upn": "varchar", "mis_id": "varchar", "surname": "varchar", "forename": "varchar",
+        "date_of_birth": "date", "sex": "varchar", "year_group": "varchar", "reg_group": "varchar",
+        "admission_date": "date", "leaving_date": "date", "sen_provision": "varchar", "fsm_eligible": "boolean",
+        "pupil_premium": "boolean", "eal": "boolean", "looked_after": "boolean", "ethnicity": "varchar",
+    },
+    "attendance": {"upn": "varchar", "date": "date", "session": "varchar", "mark": "varchar", "minutes_late": "integer"},
+    "assessments": {
+        "upn": "varchar", "subject": "varchar", "assessment_point": "varchar", "date": "date",
+        "result_type": "varchar", "result": "varchar",
+    },
+    "behaviour": {
+        "upn": "varchar", "incident_id": "varchar", "date": "date", "category": "varchar", "points": "integer",
+        "action": "varchar",
+    },
+    "exclusions": {"upn": "varchar", "start_date": "date", "category": "varchar", "sessions": "integer", "reason": "varchar"},
+    "interventions": {
+        "upn": "varchar", "intervention": "varchar", "start_date": "date", "end_date": "date", "outcome": "varchar",
+    },
+}  # fmt: skip
+STAGED_COLUMNS = {table: list(types) for table, types in STAGED_TYPES.items()}
+
+_CATEGORY = (
+    "case mark "
+    + " ".join(
+        f"when '{code.replace(chr(39), chr(39) * 2)}' then '{c.category.value}'" for code, c in ATTENDANCE_CODES.items()
+    )
+    + " else 'no_mark' end"
+)
+
+
+def _ddl() -> list[str]:
+    statements = []
+    for export in EXPORT_FILES:
+        table = export.table
+        columns = ", ".join(f"{name} {kind}" for name, kind in STAGED_TYPES[table].items())
+        extra = f", category varchar generated always as ({_CATEGORY}) virtual" if table == "attendance" else ""
+        statements.append(
+            f"create table if not exists {table} (school_id varchar, {columns}{extra}, load_id varchar, line_number bigint)"
+        )
+        raw_columns = ", ".join(f"{c.name} varchar" for c in export.columns)
+        statements.append(
+            f"create table if not exists raw_{table} (school_id varchar, source_file varchar, file_sha256 varchar, "
+            f"line_number bigint, load_id varchar, loaded_at timestamp, {raw_columns})"
+        )
+    statements += [
+        "create table if not exists quarantine (school_id varchar, file varchar, line_number bigint, "
+        "column_name varchar, value varchar, reason varchar, load_id varchar, outcome varchar)",
+        "create table if not exists loads (load_id varchar, school_id varchar, file varchar, sha256 varchar, "
+        "status varchar, rows_read bigint, rows_loaded bigint, rows_quarantined bigint, values_blanked bigint, "
+        "loaded_at timestamp, message varchar)",
+    ]
+    return statements
+
+
+def _upn_problem(upn: str | None) -> str | None:
+    return None if upn is None else upn_problem(upn)
+
+
+def connect(path: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed, owner-only) the warehouse file and make sure every table exists."""
+    if path is None:
+        con = duckdb.connect()
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        old = os.umask(0o077)  # the warehouse and its write-ahead log are created owner-only
+        try:
+            con = duckdb.connect(str(path))
+        finally:
+            os.umask(old)
+    for statement in _ddl():
+        con.execute(statement)
+    con.create_function("upn_problem", _upn_problem, ["VARCHAR"], "VARCHAR", null_handling=FunctionNullHandling.SPECIAL)
+    return con
