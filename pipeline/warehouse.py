@@ -27,7 +27,9 @@ STAGED_TYPES: dict[str, dict[str, str]] = {
         "admission_date": "date", "leaving_date": "date", "sen_provision": "varchar", "fsm_eligible": "boolean",
         "pupil_premium": "boolean", "eal": "boolean", "looked_after": "boolean", "ethnicity": "varchar",
     },
-    "attendance": {"upn": "varchar", "date": "date", "session": "varchar", "mark": "varchar", "minutes_late": "integer"},
+    "attendance": {
+        "upn": "varchar", "date": "date", "session": "varchar", "mark": "varchar", "minutes_late": "integer",
+    },
     "assessments": {
         "upn": "varchar", "subject": "varchar", "assessment_point": "varchar", "date": "date",
         "result_type": "varchar", "result": "varchar",
@@ -36,7 +38,9 @@ STAGED_TYPES: dict[str, dict[str, str]] = {
         "upn": "varchar", "incident_id": "varchar", "date": "date", "category": "varchar", "points": "integer",
         "action": "varchar",
     },
-    "exclusions": {"upn": "varchar", "start_date": "date", "category": "varchar", "sessions": "integer", "reason": "varchar"},
+    "exclusions": {
+        "upn": "varchar", "start_date": "date", "category": "varchar", "sessions": "integer", "reason": "varchar",
+    },
     "interventions": {
         "upn": "varchar", "intervention": "varchar", "start_date": "date", "end_date": "date", "outcome": "varchar",
     },
@@ -59,7 +63,8 @@ def _ddl() -> list[str]:
         columns = ", ".join(f"{name} {kind}" for name, kind in STAGED_TYPES[table].items())
         extra = f", category varchar generated always as ({_CATEGORY}) virtual" if table == "attendance" else ""
         statements.append(
-            f"create table if not exists {table} (school_id varchar, {columns}{extra}, load_id varchar, line_number bigint)"
+            f"create table if not exists {table} "
+            f"(school_id varchar, {columns}{extra}, load_id varchar, line_number bigint)"
         )
         raw_columns = ", ".join(f"{c.name} varchar" for c in export.columns)
         statements.append(

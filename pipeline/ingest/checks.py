@@ -136,7 +136,8 @@ def problems(export: ExportFile, present: set[str]) -> list[Problem]:
             Problem(
                 "result_type",
                 f"lower({raw('result_type')}) not in {_in(list(RESULT_TYPES))}",
-                f"'result type ''' || coalesce({raw('result_type')}, '') || ''' is not one of {', '.join(RESULT_TYPES)}'",
+                f"'result type ''' || coalesce({raw('result_type')}, '') || ''' is not one of "
+                f"{', '.join(RESULT_TYPES)}'",
             )
         )
     if export.table == "attendance" and "minutes_late" in present:
