@@ -1,0 +1,262 @@
+"""The bad-input matrix: each messy export gets the exact reason or message, and nothing else is lost."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.ingest import IngestResult, ingest
+from pipeline.upn import make_upn
+from pipeline.warehouse import connect
+
+TODAY = dt.date(2025, 11, 22)
+SCHOOL = "100001"
+A, B, C = (make_upn(801, 4000, 14, n) for n in (1, 2, 3))
+PUPILS = "upn,surname,forename,date_of_birth,sex,year_group,leaving_date,sen_provision,fsm_eligible\n" + "".join(
+    f"{u},Example,Pupil{n},2014-03-0{n},F,7,,N,N\n" for n, u in enumerate((A, B, C), start=1)
+)
+MARKS = "upn,date,session,mark\n" + "".join(f"{u},2025-11-03,AM,/\n{u},2025-11-03,PM,\\\n" for u in (A, B, C))
+
+
+def _deliver(tmp_path: Path, files: dict[str, str | bytes]) -> Path:
+    folder = tmp_path / SCHOOL
+    folder.mkdir(parents=True, exist_ok=True)
+    base: dict[str, str | bytes] = {"pupils.csv": PUPILS, "attendance.csv": MARKS}
+    for name, content in {**base, **files}.items():
+        path = folder / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return tmp_path
+
+
+def _ingest(tmp_path: Path, files: dict[str, str | bytes]) -> tuple[IngestResult, duckdb.DuckDBPyConnection]:
+    con = connect()
+    result = ingest(con, _deliver(tmp_path, files), today=TODAY)
+    for outcome in result.files:
+        assert outcome.status == "failed" or outcome.reconciles
+    return result, con
+
+
+def _file(result: IngestResult, name: str):  # type: ignore[no-untyped-def]
+    return next(f for f in result.files if f.file == name)
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, str | None, str]]:
+    return con.execute(
+        "select file, line_number, column_name, reason from quarantine where outcome = 'row quarantined' "
+        "order by file, line_number"
+    ).fetchall()
+
+
+def test_a_clean_delivery_loads_every_row(tmp_path: Path) -> None:
+    result, con = _ingest(tmp_path, {})
+    assert (_file(result, "pupils.csv").rows_loaded, _file(result, "attendance.csv").rows_loaded) == (3, 6)
+    assert _quarantine(con) == []
+
+
+def test_bad_check_letter(tmp_path: Path) -> None:
+    bad = "Z" + A[1:]
+    result, con = _ingest(tmp_path, {"pupils.csv": PUPILS.replace(A, bad, 1)})
+    quarantined = _quarantine(con)
+    assert quarantined[-1] == ("pupils.csv", 2, "upn", f"UPN check letter should be {A[0]}, not Z")
+    assert _file(result, "pupils.csv").rows_loaded == 2
+    # Their marks cannot be attached to a pupil on roll, and say so.
+    assert quarantined[:2] == [("attendance.csv", n, "upn", "pupil not in pupils.csv") for n in (2, 3)]
+    assert _file(result, "attendance.csv").rows_loaded == 4
+
+
+def test_eleven_character_upn(tmp_path: Path) -> None:
+    _, con = _ingest(tmp_path, {"pupils.csv": PUPILS.replace(A, A[:11], 1)})
+    assert _quarantine(con)[-1] == ("pupils.csv", 2, "upn", "UPN should have 13 characters, has 11")
+
+
+def test_unknown_code(tmp_path: Path) -> None:
+    result, con = _ingest(tmp_path, {"attendance.csv": MARKS.replace(f"{B},2025-11-03,AM,/", f"{B},2025-11-03,AM,Q9")})
+    assert _quarantine(con) == [("attendance.csv", 4, "mark", "unknown attendance code 'Q9'")]
+    assert _file(result, "attendance.csv").rows_loaded == 5
+
+
+def test_dash_means_no_mark_and_is_loaded(tmp_path: Path) -> None:
+    result, con = _ingest(tmp_path, {"attendance.csv": MARKS.replace(f"{B},2025-11-03,AM,/", f"{B},2025-11-03,AM,-")})
+    assert _quarantine(con) == []
+    assert _file(result, "attendance.csv").rows_loaded == 6
+    assert con.execute(
+        "select mark, category from attendance where upn = $u and session = 'AM'", {"u": B}
+    ).fetchall() == [("", "no_mark")]
+
+
+def test_month_first_date(tmp_path: Path) -> None:
+    _, con = _ingest(tmp_path, {"attendance.csv": MARKS.replace(f"{C},2025-11-03,PM", f"{C},03/25/2025,PM")})
+    assert _quarantine(con) == [
+        ("attendance.csv", 7, "date", "date '03/25/2025' is not a valid DD/MM/YYYY or YYYY-MM-DD date")
+    ]
+
+
+def test_uk_dates_are_day_first(tmp_path: Path) -> None:
+    _, con = _ingest(tmp_path, {"attendance.csv": MARKS.replace("2025-11-03", "03/11/2025")})
+    assert con.execute("select distinct date from attendance").fetchall() == [(dt.date(2025, 11, 3),)]
+
+
+def test_future_date(tmp_path: Path) -> None:
+    _, con = _ingest(tmp_path, {"attendance.csv": MARKS.replace(f"{A},2025-11-03,AM", f"{A},2031-01-01,AM")})
+    assert _quarantine(con) == [("attendance.csv", 2, "date", "date 2031-01-01 is in the future (after 2025-11-22)")]
+
+
+def test_duplicate_key_with_conflicting_values(tmp_path: Path) -> None:
+    result, con = _ingest(tmp_path, {"attendance.csv": MARKS + f"{A},2025-11-03,AM,O\n"})
+    reason = "the same upn + date + session is on lines 2, 8 with different values"
+    assert _quarantine(con) == [("attendance.csv", 2, "session", reason), ("attendance.csv", 8, "session", reason)]
+    assert _file(result, "attendance.csv").rows_loaded == 5
+
+
+def test_identical_duplicate_lines_load_once(tmp_path: Path) -> None:
+    result, con = _ingest(tmp_path, {"attendance.csv": MARKS + f"{A},2025-11-03,AM,/\n"})
+    assert _quarantine(con) == []
+    outcome = _file(result, "attendance.csv")
+    assert (outcome.rows_read, outcome.rows_loaded, outcome.duplicates_dropped) == (7, 7, 1)
+    assert con.execute("select count(*) from attendance").fetchone() == (6,)
+
+
+def test_pupil_not_on_roll(tmp_path: Path) -> None:
+    stranger = make_upn(801, 4000, 14, 99)
+    _, con = _ingest(tmp_path, {"attendance.csv": MARKS + f"{stranger},2025-11-03,AM,/\n"})
+    assert _quarantine(con) == [("attendance.csv", 8, "upn", "pupil not in pupils.csv")]
+
+
+def test_empty_file_fails_alone(tmp_path: Path) -> None:
+    result, _con = _ingest(tmp_path, {"attendance.csv": b""})
+    failed = _file(result, "attendance.csv")
+    assert failed.status == "failed"
+    assert failed.notes == [f"{SCHOOL}/attendance.csv is empty: re-export it with a header row and the data"]
+    assert _file(result, "pupils.csv").rows_loaded == 3
+
+
+def test_header_only_loads_nothing_and_loses_nothing(tmp_path: Path) -> None:
+    result, _ = _ingest(tmp_path, {"attendance.csv": "upn,date,session,mark\n"})
+    outcome = _file(result, "attendance.csv")
+    assert (outcome.status, outcome.rows_read, outcome.rows_loaded) == ("loaded", 0, 0)
+
+
+def test_missing_required_column(tmp_path: Path) -> None:
+    result, _ = _ingest(tmp_path, {"attendance.csv": "upn,date,session\n" + f"{A},2025-11-03,AM\n"})
+    failed = _file(result, "attendance.csv")
+    assert failed.status == "failed"
+    assert failed.notes == [
+        f"{SCHOOL}/attendance.csv lacks required column(s): mark (or Mark, Attendance Mark, Code). "
+        "Add them to the export and send it again"
+    ]
+
+
+def test_truncated_last_line(tmp_path: Path) -> None:
+    result, con = _ingest(tmp_path, {"attendance.csv": MARKS + f"{A},2025-11-04"})
+    assert _quarantine(con) == [
+        ("attendance.csv", 8, None, "line has fewer fields than the header (the file may be truncated)")
+    ]
+    outcome = _file(result, "attendance.csv")
+    assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined) == (7, 6, 1)
+
+
+def test_windows_1252_names_keep_their_accents(tmp_path: Path) -> None:
+    pupils = PUPILS.replace("Example,Pupil1", "O\u2019Brien,Zo\u00eb").encode("cp1252")
+    result, con = _ingest(tmp_path, {"pupils.csv": pupils})
+    assert "read as Windows-1252" in _file(result, "pupils.csv").notes
+    assert con.execute("select surname, forename from pupils where upn = $u", {"u": A}).fetchone() == ("O’Brien", "Zoë")
+
+
+def test_byte_order_mark_crlf_and_semicolons(tmp_path: Path) -> None:
+    pupils = "\ufeff" + PUPILS.replace(",", ";").replace("\n", "\r\n")
+    marks = "\ufeff" + MARKS.replace("\n", "\r\n")
+    result, con = _ingest(tmp_path, {"pupils.csv": pupils, "attendance.csv": marks})
+    assert (_file(result, "pupils.csv").rows_loaded, _file(result, "attendance.csv").rows_loaded) == (3, 6)
+    assert con.execute("select count(*) from attendance where mark = '\\'").fetchone() == (3,)
+
+
+def test_aliased_headers_in_sims_style(tmp_path: Path) -> None:
+    pupils = PUPILS.replace(
+        "upn,surname,forename,date_of_birth,sex,year_group,leaving_date,sen_provision,fsm_eligible",
+        "UPN,Legal Surname,Legal Forename,DOB,Gender,Year,Leaving Date,SEN Provision,FSM Eligible,Favourite Colour",
+    ).replace(",N,N\n", ",K - SEN Support,Yes,blue\n")
+    result, con = _ingest(tmp_path, {"pupils.csv": pupils})
+    assert _file(result, "pupils.csv").rows_loaded == 3
+    assert "ignored columns the contract does not use: Favourite Colour" in _file(result, "pupils.csv").notes
+    assert con.execute("select distinct sen_provision, fsm_eligible from pupils").fetchall() == [("K", True)]
+
+
+def test_excel_scientific_notation_upn(tmp_path: Path) -> None:
+    _, con = _ingest(tmp_path, {"pupils.csv": PUPILS.replace(A, "8.01200E+12", 1)})
+    assert _quarantine(con)[-1] == (
+        "pupils.csv",
+        2,
+        "upn",
+        "UPN looks like Excel scientific notation (8.01200E+12): re-export with the column as text",
+    )
+
+
+def test_formula_looking_name_is_kept_as_text(tmp_path: Path) -> None:
+    formula = '"=HYPERLINK(""http://example.invalid"",""click"")"'
+    _result, con = _ingest(tmp_path, {"pupils.csv": PUPILS.replace("Pupil2", formula)})
+    assert _quarantine(con) == []
+    assert con.execute("select forename from pupils where upn = $u", {"u": B}).fetchone() == (
+        '=HYPERLINK("http://example.invalid","click")',
+    )
+
+
+def test_withdrawn_codes_are_mapped_and_counted(tmp_path: Path) -> None:
+    result, con = _ingest(tmp_path, {"attendance.csv": MARKS.replace(f"{A},2025-11-03,AM,/", f"{A},2025-11-03,AM,H")})
+    assert _file(result, "attendance.csv").withdrawn_codes_mapped == 1
+    assert con.execute("select mark from attendance where upn = $u and session = 'AM'", {"u": A}).fetchone() == ("C",)
+
+
+def test_odd_descriptive_values_are_blanked_not_dropped(tmp_path: Path) -> None:
+    result, con = _ingest(
+        tmp_path, {"pupils.csv": PUPILS.replace(f"{A},Example,Pupil1,2014-03-01,F", f"{A},Example,Pupil1,2014-03-01,X")}
+    )
+    assert _file(result, "pupils.csv").rows_loaded == 3
+    blanked = con.execute("select column_name, reason from quarantine where outcome = 'value blanked'").fetchall()
+    assert blanked == [("sex", "sex 'X' is not M or F")]
+
+
+def test_missing_required_file_and_missing_optional_file(tmp_path: Path) -> None:
+    folder = tmp_path / SCHOOL
+    folder.mkdir()
+    (folder / "pupils.csv").write_text(PUPILS)
+    result = ingest(connect(), tmp_path, today=TODAY)
+    assert _file(result, "attendance.csv").notes == [
+        f"{SCHOOL}/attendance.csv is missing: it is required in every delivery"
+    ]
+    assert f"{SCHOOL}: behaviour.csv not delivered (optional)" in result.notes
+
+
+def test_the_export_folder_is_never_written_to(tmp_path: Path) -> None:
+    pupils = PUPILS.encode("utf-8").replace(b"Pupil1", "Zo\u00eb".encode("cp1252"))
+    _deliver(tmp_path, {"pupils.csv": pupils})
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    ingest(connect(), tmp_path, today=TODAY)
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == before
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_loading_the_same_files_twice_changes_nothing(tmp_path: Path, force: bool) -> None:
+    con = connect()
+    exports = _deliver(tmp_path, {})
+    ingest(con, exports, today=TODAY)
+    snapshot = con.execute("select * exclude (load_id) from attendance order by all").fetchall()
+    second = ingest(con, exports, today=TODAY, force=force)
+    assert con.execute("select * exclude (load_id) from attendance order by all").fetchall() == snapshot
+    assert {f.status for f in second.files} == ({"loaded"} if force else {"unchanged"})
+
+
+def test_amended_marks_replace_and_missing_rows_are_kept(tmp_path: Path) -> None:
+    con = connect()
+    ingest(con, _deliver(tmp_path, {}), today=TODAY)
+    amended = "upn,date,session,mark\n" + f"{A},2025-11-03,AM,M\n" + f"{A},2025-11-04,AM,/\n"
+    ingest(con, _deliver(tmp_path, {"attendance.csv": amended}), today=TODAY)
+    marks = {
+        (d.isoformat(), s, u): m
+        for u, d, s, m in con.execute("select upn, date, session, mark from attendance").fetchall()
+    }
+    assert marks[("2025-11-03", "AM", A)] == "M"  # the amended mark replaced the first one
+    assert marks[("2025-11-03", "PM", A)] == "\\"  # a snapshot without the row does not delete it
+    assert len(marks) == 7
