@@ -77,6 +77,8 @@ def _ddl() -> list[str]:
         "create table if not exists loads (load_id varchar, school_id varchar, file varchar, sha256 varchar, "
         "status varchar, rows_read bigint, rows_loaded bigint, rows_quarantined bigint, values_blanked bigint, "
         "loaded_at timestamp, message varchar)",
+        "create table if not exists roll_history (school_id varchar, load_id varchar, as_of date, roll bigint, "
+        "recorded_at timestamp)",
     ]
     return statements
 

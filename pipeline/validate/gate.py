@@ -1,0 +1,231 @@
+"""The batch acceptance gate: Great Expectations checks on small frames that DuckDB computes.
+
+The attendance table can hold tens of millions of rows, so it never goes to pandas: each check's SQL aggregates
+it to a frame of at most a few thousand rows (per school, day and year group), and a GX expectation is validated
+on that frame. A failed *blocking* check means no new shortlist is published (exit code 3); a failed *warning*
+is reported in run.json and does not block.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+FILE_STATUS = """
+select school_id, file, status from loads
+where load_id = $load_id and file in ('pupils.csv', 'attendance.csv')
+"""
+QUARANTINE_SHARE = """
+select school_id, file, rows_quarantined::double / rows_read as quarantined_share
+from loads where load_id = $load_id and status = 'loaded' and rows_read > 0
+"""
+ROLL_CHANGE = """
+with current_roll as (
+    select school_id, count(*) as roll from pupils
+    where (admission_date is null or admission_date <= $as_of)
+        and (leaving_date is null or leaving_date >= $as_of)
+    group by school_id
+),
+previous as (
+    select school_id, arg_max(roll, recorded_at) as previous_roll from roll_history
+    where load_id <> $load_id group by school_id
+)
+select c.school_id, c.roll, p.previous_roll, c.roll::double / p.previous_roll as roll_ratio
+from current_roll as c left join previous as p using (school_id)
+"""
+RECENT_DAYS = """
+with days as (
+    select school_id, date from (select distinct school_id, date from attendance where date <= $as_of)
+    qualify row_number() over (partition by school_id order by date desc) <= 20
+),
+on_roll as (
+    select d.school_id, d.date, p.upn, coalesce(p.year_group, '?') as year_group
+    from days as d join pupils as p using (school_id)
+    where (p.admission_date is null or p.admission_date <= d.date)
+        and (p.leaving_date is null or p.leaving_date >= d.date)
+),
+marked as (
+    select distinct a.school_id, a.date, a.upn from attendance as a join days using (school_id, date)
+)
+select o.school_id, o.date, o.year_group, count(*) as pupils_on_roll, count(m.upn) as pupils_with_marks,
+    count(m.upn)::double / count(*) as marked_share
+from on_roll as o left join marked as m using (school_id, date, upn)
+group by all
+"""
+STALE_N = """
+with days as (
+    select school_id, date, row_number() over (partition by school_id order by date desc) as days_back
+    from (select distinct school_id, date from attendance where date <= $as_of)
+)
+select a.school_id,
+    count(*) filter (where a.mark = 'N' and d.days_back > 5)::double
+        / nullif(count(*) filter (
+            where a.category in ('present', 'approved_activity', 'authorised', 'unauthorised')
+        ), 0)
+        as stale_n_share
+from attendance as a join days as d using (school_id, date)
+where d.days_back <= 60
+group by a.school_id
+"""
+RESULTS_OF = """
+select school_id, try_cast(result as double) as value from assessments
+where result_type = $result_type and date <= $as_of
+"""
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    sql: str
+    expectation: Callable[[], Any]
+    blocking: bool
+    params: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class CheckResult:
+    name: str
+    blocking: bool
+    success: bool
+    rows_checked: int
+    unexpected: int
+    examples: list[Any]
+
+
+@dataclass
+class GateResult:
+    checks: list[CheckResult]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.success for c in self.checks if c.blocking)
+
+    @property
+    def failed_blocking(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.blocking and not c.success]
+
+    @property
+    def warnings(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.blocking and not c.success]
+
+
+def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) -> list[Check]:
+    """The gate's checks; thresholds come from the settings."""
+    import great_expectations as gx
+
+    e: Any = gx.expectations
+    return [
+        Check(
+            "pupils.csv and attendance.csv were read for every school",
+            FILE_STATUS,
+            lambda: e.ExpectColumnValuesToBeInSet(column="status", value_set=["loaded", "unchanged"]),
+            blocking=True,
+        ),
+        Check(
+            f"no file has more than {max_quarantined_share:.0%} of its rows quarantined",
+            QUARANTINE_SHARE,
+            lambda: e.ExpectColumnValuesToBeBetween(
+                column="quarantined_share", min_value=0, max_value=max_quarantined_share
+            ),
+            blocking=True,
+        ),
+        Check(
+            f"roll size within {roll_tolerance:.0%} of the previous load",
+            ROLL_CHANGE,
+            lambda: e.ExpectColumnValuesToBeBetween(
+                column="roll_ratio", min_value=1 - roll_tolerance, max_value=1 + roll_tolerance
+            ),
+            blocking=True,
+        ),
+        Check(
+            "no school day in the last 20 is missing for a whole year group",
+            RECENT_DAYS,
+            lambda: e.ExpectColumnValuesToBeBetween(column="pupils_with_marks", min_value=1),
+            blocking=True,
+        ),
+        Check(
+            "pupils on roll have a mark for at least 98% of the last 20 school days",
+            RECENT_DAYS,
+            lambda: e.ExpectColumnValuesToBeBetween(column="marked_share", min_value=0.98, mostly=0.95),
+            blocking=False,
+        ),
+        Check(
+            "N marks older than 5 school days are under 0.5% of possible sessions",
+            STALE_N,
+            lambda: e.ExpectColumnValuesToBeBetween(column="stale_n_share", min_value=0, max_value=0.005),
+            blocking=False,
+        ),
+        Check(
+            "KS2 scaled scores are between 80 and 120",
+            RESULTS_OF,
+            lambda: e.ExpectColumnValuesToBeBetween(column="value", min_value=80, max_value=120, mostly=0.99),
+            blocking=True,
+            params={"result_type": "ks2_scaled"},
+        ),
+        Check(
+            "CAT4 standard age scores are between 59 and 141",
+            RESULTS_OF,
+            lambda: e.ExpectColumnValuesToBeBetween(column="value", min_value=59, max_value=141, mostly=0.99),
+            blocking=True,
+            params={"result_type": "cat4_sas"},
+        ),
+    ]
+
+
+def run_gate(
+    con: duckdb.DuckDBPyConnection,
+    load_id: str,
+    as_of: dt.date,
+    max_quarantined_share: float = 0.05,
+    roll_tolerance: float = 0.10,
+) -> GateResult:
+    """Run every check on what is loaded; record this load's roll sizes for the next night's comparison."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batches = context.data_sources.add_pandas("warehouse").add_dataframe_asset("frames")
+    definition = batches.add_batch_definition_whole_dataframe("frame")
+    results = []
+    for check in checks(max_quarantined_share, roll_tolerance):
+        params = {"load_id": load_id, "as_of": as_of, **check.params}
+        used = {k: v for k, v in params.items() if f"${k}" in check.sql}
+        frame: pd.DataFrame = con.execute(check.sql, used).df()
+        if frame.empty:
+            results.append(CheckResult(check.name, check.blocking, True, 0, 0, []))
+            continue
+        outcome = definition.get_batch(batch_parameters={"dataframe": frame}).validate(check.expectation())
+        detail = outcome.result or {}
+        results.append(
+            CheckResult(
+                check.name,
+                check.blocking,
+                bool(outcome.success),
+                int(detail.get("element_count", len(frame))),
+                int(detail.get("unexpected_count", 0) or 0),
+                [_plain(v) for v in (detail.get("partial_unexpected_list") or [])[:5]],
+            )
+        )
+        log.info("gate: %s: %s", check.name, "passed" if outcome.success else "FAILED")
+    con.execute(
+        "insert into roll_history select school_id, $load_id, $as_of, count(*), now()::timestamp from pupils "
+        "where (admission_date is null or admission_date <= $as_of) "
+        "and (leaving_date is null or leaving_date >= $as_of) group by school_id",
+        {"load_id": load_id, "as_of": as_of},
+    )
+    return GateResult(results)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
