@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 
 from pipeline import __version__
 from pipeline.exit_codes import EXIT_CODES_HELP, ExitCode
+from pipeline.warehouse import DEFAULT_WAREHOUSE
 
 app = typer.Typer(
     name="mentor",
@@ -87,6 +90,147 @@ def sample(
 
     generate_trust(spec, out, truth_dir, progress=report)
     err.print(f"exports written to {out}; simulation truth to {truth_dir}")
+
+
+DB_OPTION = typer.Option(help="The DuckDB warehouse file (created owner-only if absent).")
+AS_OF_OPTION = typer.Option(
+    formats=["%Y-%m-%d"], help="Reproduce the night of this date (only data dated up to it is used)."
+)
+
+
+def _logging(quiet: bool) -> None:
+    """Plain log lines on stderr: timestamps, stages and counts; never names or UPNs."""
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+
+@app.command()
+def ingest(
+    exports: Annotated[Path, typer.Option(help="A trust folder (one sub-folder per school) or one school's folder.")],
+    db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,
+    out: Annotated[Path, typer.Option(help="Where run.json and quarantine.csv go.")] = Path("out"),
+    force: Annotated[bool, typer.Option(help="Load files again even if the same content was loaded before.")] = False,
+    quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
+) -> None:
+    """Load every export file into the warehouse; every row is loaded or quarantined with a reason.
+
+    Writes OUT/run.json (per school and file: rows read, loaded, quarantined) and OUT/quarantine.csv. Exit code 3
+    if a file could not be read at all (its message says what to fix).
+    """
+    from pipeline.ingest import ingest as run_ingest
+    from pipeline.runlock import RunLockedError, run_lock
+    from pipeline.safe_csv import write_csv, write_json
+    from pipeline.warehouse import connect
+
+    _logging(quiet)
+    try:
+        with run_lock(db.with_name(db.name + ".lock")):
+            con = connect(db)
+            result = run_ingest(con, exports, force=force)
+            quarantine = con.execute(
+                "select school_id, file, line_number, column_name, value, reason, outcome from quarantine "
+                "where load_id = $l order by all",
+                {"l": result.load_id},
+            ).df()
+            con.close()
+    except FileNotFoundError as error:
+        err.print(str(error))
+        raise typer.Exit(ExitCode.USAGE) from None
+    except RunLockedError as error:
+        err.print(str(error))
+        raise typer.Exit(ExitCode.LOCKED) from None
+    write_csv(quarantine, out / "quarantine.csv")
+    files = [
+        {"school": f.school_id, "file": f.file, "status": f.status, "rows_read": f.rows_read,
+         "rows_loaded": f.rows_loaded, "rows_quarantined": f.rows_quarantined, "notes": f.notes}
+        for f in result.files
+    ]  # fmt: skip
+    write_json({"load_id": result.load_id, "totals": result.totals(), "files": files, "notes": result.notes},
+               out / "run.json")  # fmt: skip
+    for f in result.files:
+        err.print(f"{f.school_id}/{f.file}: {f.status}, {f.rows_read:,} read, {f.rows_loaded:,} loaded, "
+                  f"{f.rows_quarantined:,} quarantined" + (f" ({'; '.join(f.notes)})" if f.notes else ""))  # fmt: skip
+    if result.failed:
+        raise typer.Exit(ExitCode.GATE_FAILED)
+
+
+@app.command()
+def run(
+    exports: Annotated[Path, typer.Option(help="A trust folder (one sub-folder per school) or one school's folder.")],
+    db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,
+    out: Annotated[Path, typer.Option(help="Where shortlists, run.json and quarantine.csv go.")] = Path("out"),
+    as_of: Annotated[dt.datetime | None, AS_OF_OPTION] = None,
+    config: Annotated[Path | None, typer.Option(help="A TOML settings file (see pipeline/config.py).")] = None,
+    quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
+) -> None:
+    """The nightly job: ingest, check, build features, score and write ranked shortlists per school.
+
+    Writes OUT/<school>/shortlist.csv and OUT/<school>/under_challenged.csv, OUT/run.json and OUT/quarantine.csv.
+    When a data-quality check fails nothing new is published, the last good shortlists stay, and the exit
+    code is 3. Without --as-of the night is the latest date with attendance marks.
+    """
+    from pipeline.config import Settings, SettingsError
+    from pipeline.model import ScorecardError
+    from pipeline.run import run_pipeline
+    from pipeline.runlock import RunLockedError
+
+    _logging(quiet)
+    try:
+        settings = Settings.load(config)
+        result = run_pipeline(exports, db, out, as_of.date() if as_of else None, settings)
+    except (FileNotFoundError, SettingsError, ScorecardError) as error:
+        err.print(str(error))
+        raise typer.Exit(ExitCode.USAGE) from None
+    except RunLockedError as error:
+        err.print(str(error))
+        raise typer.Exit(ExitCode.LOCKED) from None
+    err.print(f"{result.report.get('status', '')}")
+    for school, path in result.shortlists.items():
+        err.print(f"shortlist for school {school}: {path}")
+    err.print(f"run report: {out / 'run.json'}; quarantine: {out / 'quarantine.csv'}")
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def explain(
+    upn: Annotated[str, typer.Argument(help="The pupil's UPN.")],
+    db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,
+    as_of: Annotated[dt.datetime | None, AS_OF_OPTION] = None,
+    config: Annotated[Path | None, typer.Option(help="A TOML settings file (see pipeline/config.py).")] = None,
+) -> None:
+    """Print one pupil's points table: each feature's value, band and points, adding up to the score."""
+    from pipeline.config import Settings
+    from pipeline.features import build_features
+    from pipeline.model import PointsScorecard, Scorecard
+    from pipeline.model.card import format_value
+    from pipeline.warehouse import connect
+
+    if not db.exists():
+        err.print(f"no warehouse at {db}: run `mentor ingest` or `mentor run` first")
+        raise typer.Exit(ExitCode.USAGE)
+    con = connect(db)
+    day = as_of.date() if as_of else con.execute("select max(date) from attendance").fetchone()[0]  # type: ignore[index]
+    table = build_features(con, day).table
+    pupil = table[table["upn"] == upn.strip().upper()]
+    if pupil.empty:
+        err.print(f"that UPN is not on roll on {day}")
+        raise typer.Exit(ExitCode.USAGE)
+    card = Scorecard.load(Settings.load(config).scorecard)
+    lines = PointsScorecard(card).fit(table).explain(pupil)
+    row = pupil.iloc[0]
+    typer.echo(
+        f"{row['forename']} {row['surname']}, year {row['year_group']}, as of {day} ({card.name} {card.version})"
+    )
+    for line in lines.to_dict("records"):
+        value = None if pd.isna(line["value"]) else float(line["value"])
+        typer.echo(
+            f"{line['points']:>+4d}  {line['description']}: {format_value(value, line['unit'])} — {line['band']}"
+        )
+    typer.echo(f"{int(lines['points'].sum()):>4d}  score ({card.band_of_score(int(lines['points'].sum()))})")
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -46,6 +47,23 @@ def write_csv(frame: pd.DataFrame, path: Path, mode: int = 0o600) -> Path:
     try:
         with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as out:
             safe.to_csv(out, index=False, lineterminator="\r\n", date_format="%Y-%m-%d")
+        Path(temporary).chmod(mode)
+        Path(temporary).replace(path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            Path(temporary).unlink()
+        raise
+    return path
+
+
+def write_json(data: object, path: Path, mode: int = 0o600) -> Path:
+    """Write JSON atomically (temporary file and rename), owner-only by default."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(data, out, indent=2, default=str)
+            out.write("\n")
         Path(temporary).chmod(mode)
         Path(temporary).replace(path)
     except BaseException:

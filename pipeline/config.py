@@ -1,0 +1,76 @@
+"""One typed, frozen settings object, read from an optional TOML file; its hash is stamped on every output."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class SettingsError(ValueError):
+    """A settings file that cannot be used, with what to fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run can be told. Every field has a default; a TOML file may override any of them.
+
+    Example file::
+
+        scorecard = "models/scorecard-v1.yaml"
+        capacity_share = 0.05      # a school's shortlist holds 5% of its roll ...
+        capacity_minimum = 5       # ... and at least 5 pupils
+        max_quarantined_share = 0.05
+        roll_tolerance = 0.10
+    """
+
+    scorecard: Path = ROOT / "models" / "scorecard-v1.yaml"
+    capacity_share: float = 0.05
+    capacity_minimum: int = 5
+    max_quarantined_share: float = 0.05
+    roll_tolerance: float = 0.10
+
+    @classmethod
+    def load(cls, path: Path | None) -> Settings:
+        if path is None:
+            return cls()
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise SettingsError(f"cannot read settings file {path}: {error}") from error
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(fields))
+        if unknown:
+            raise SettingsError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(fields)}")
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            if name == "scorecard":
+                scorecard = Path(value)
+                values[name] = scorecard if scorecard.is_absolute() else (path.parent / scorecard).resolve()
+            elif isinstance(value, bool) or not isinstance(value, int | float):
+                raise SettingsError(f"{path}: {name} must be a number, not {value!r}")
+            else:
+                values[name] = type(getattr(cls(), name))(value)
+        settings = cls(**values)
+        settings.check(str(path))
+        return settings
+
+    def check(self, source: str = "settings") -> None:
+        if not 0 < self.capacity_share <= 1:
+            raise SettingsError(f"{source}: capacity_share must be between 0 and 1")
+        if self.capacity_minimum < 0:
+            raise SettingsError(f"{source}: capacity_minimum cannot be negative")
+        if not 0 <= self.max_quarantined_share <= 1 or not 0 <= self.roll_tolerance <= 1:
+            raise SettingsError(f"{source}: max_quarantined_share and roll_tolerance are shares between 0 and 1")
+
+    def fingerprint(self) -> str:
+        """A short hash of the settings (with the scorecard file's content, not its path)."""
+        data = dataclasses.asdict(self)
+        data["scorecard"] = hashlib.sha256(self.scorecard.read_bytes()).hexdigest() if self.scorecard.exists() else ""
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]

@@ -1,0 +1,206 @@
+"""The nightly job: ingest -> gate -> features -> score -> shortlists, under a lock, publishing nothing on bad data.
+
+Outputs in ``out``: ``run.json`` (what happened, counts, every check, timings), ``quarantine.csv`` (every row not
+loaded and every value blanked, with the reason), and per school ``<school>/shortlist.csv`` and
+``<school>/under_challenged.csv``. Each file is written atomically and owner-only. When the gate fails, the
+shortlists from the last good run stay exactly as they were and the exit code is 3.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from pipeline import __version__
+from pipeline.config import Settings
+from pipeline.exit_codes import ExitCode
+from pipeline.features import build_features
+from pipeline.ingest import IngestResult, ingest
+from pipeline.model import PointsScorecard, Scorecard
+from pipeline.report.shortlist import build_shortlist, build_under_challenged, mentoring_capacity
+from pipeline.runlock import run_lock
+from pipeline.safe_csv import write_csv, write_json
+from pipeline.validate.gate import GateResult, run_gate
+from pipeline.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+QUARANTINE_OF_LOAD = """
+select school_id, file, line_number, column_name, value, reason, outcome
+from quarantine where load_id = $load_id order by school_id, file, line_number
+"""
+LATEST_MARK = "select max(date) from attendance where date <= $today"
+
+
+@dataclass
+class RunResult:
+    exit_code: ExitCode
+    as_of: dt.date | None
+    out: Path
+    shortlists: dict[str, Path] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def run_pipeline(
+    exports: Path,
+    db: Path,
+    out: Path,
+    as_of: dt.date | None = None,
+    settings: Settings | None = None,
+    today: dt.date | None = None,
+) -> RunResult:
+    """Run the whole nightly job once; see the module notes. Raises ``RunLockedError`` if a run is going on."""
+    settings = settings or Settings()
+    today = today or dt.date.today()
+    card = Scorecard.load(settings.scorecard)
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    with run_lock(db.with_name(db.name + ".lock")):
+        con = connect(db)
+        try:
+            mark = time.perf_counter()
+            loaded = ingest(con, exports, today=today)
+            timings["ingest"] = time.perf_counter() - mark
+            as_of = as_of or _latest_mark(con, today)
+            report = _report(loaded, as_of, settings, card)
+            write_csv(con.execute(QUARANTINE_OF_LOAD, {"load_id": loaded.load_id}).df(), out / "quarantine.csv")
+            if as_of is None:
+                report["status"] = "gate failed: no attendance marks loaded"
+                return _finish(RunResult(ExitCode.GATE_FAILED, None, out, report=report), timings, started)
+
+            mark = time.perf_counter()
+            gate = run_gate(con, loaded.load_id, as_of, settings.max_quarantined_share, settings.roll_tolerance)
+            timings["gate"] = time.perf_counter() - mark
+            report["checks"] = _checks(gate)
+            if not gate.passed:
+                failed = "; ".join(c.name for c in gate.failed_blocking)
+                report["status"] = f"gate failed: {failed}. No new shortlist was published; the last good one stays."
+                log.error("gate failed: %s", failed)
+                return _finish(RunResult(ExitCode.GATE_FAILED, as_of, out, report=report), timings, started)
+
+            result = RunResult(ExitCode.OK, as_of, out, report=report)
+            mark = time.perf_counter()
+            publish(con, as_of, card, settings, out, result)
+            timings["features, score and report"] = time.perf_counter() - mark
+            report["status"] = "ok"
+            return _finish(result, timings, started)
+        finally:
+            con.close()
+
+
+def publish(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, card: Scorecard, settings: Settings, out: Path, result: RunResult
+) -> None:
+    """Build features, score and write every school's shortlists; fill ``result`` with what was written."""
+    features = build_features(con, as_of).table
+    model = PointsScorecard(card).fit(features)
+    versions = {
+        "pipeline_version": __version__,
+        "scorecard_version": f"{card.name} {card.version} ({card.fingerprint()})",
+        "config_hash": settings.fingerprint(),
+    }
+    schools: dict[str, Any] = {}
+    for school_id, pupils in features.groupby("school_id", sort=True):
+        school = str(school_id)
+        capacity = mentoring_capacity(len(pupils), settings.capacity_share, settings.capacity_minimum)
+        folder = out / school
+        shortlist = build_shortlist(pupils, model, capacity, _previous(folder / "shortlist.csv"))
+        able = build_under_challenged(pupils, capacity, _previous(folder / "under_challenged.csv"))
+        for frame in (shortlist, able):
+            frame.insert(0, "as_of", as_of.isoformat())
+            for column, value in versions.items():
+                frame[column] = value
+        result.shortlists[school] = write_csv(shortlist, folder / "shortlist.csv")
+        write_csv(able, folder / "under_challenged.csv")
+        scores = model.decision_function(pupils)
+        schools[school] = {
+            "pupils_on_roll": len(pupils),
+            "capacity": capacity,
+            "shortlist": len(shortlist),
+            "under_challenged": len(able),
+            "already_mentored_on_shortlist": int(shortlist["in_intervention"].str.contains("Learning mentor").sum()),
+            "score_distribution": {
+                "mean": round(float(np.mean(scores)), 2),
+                "quantiles": {str(q): float(np.quantile(scores, q)) for q in (0.5, 0.75, 0.9, 0.95, 0.99)},
+                "by_band": {
+                    band: int(n)
+                    for band, n in pd.Series([card.band_of_score(s) for s in scores]).value_counts().items()
+                },
+            },
+        }
+        log.info("school %s: %d pupils on roll, shortlist of %d", school, len(pupils), len(shortlist))
+    result.report["schools"] = schools
+    result.report["versions"] = versions
+
+
+def _previous(path: Path) -> pd.DataFrame | None:
+    if not path.exists():
+        return None
+    previous = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    return previous[["upn", "rank"]] if {"upn", "rank"} <= set(previous.columns) else None
+
+
+def _latest_mark(con: duckdb.DuckDBPyConnection, today: dt.date) -> dt.date | None:
+    row = con.execute(LATEST_MARK, {"today": today}).fetchone()
+    return row[0] if row and row[0] is not None else None
+
+
+def _report(loaded: IngestResult, as_of: dt.date | None, settings: Settings, card: Scorecard) -> dict[str, Any]:
+    return {
+        "pipeline_version": __version__,
+        "scorecard": f"{card.name} {card.version}",
+        "config_hash": settings.fingerprint(),
+        "load_id": loaded.load_id,
+        "as_of": as_of,
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "totals": loaded.totals(),
+        "files": [
+            {
+                "school": f.school_id,
+                "file": f.file,
+                "status": f.status,
+                "sha256": f.sha256,
+                "rows_read": f.rows_read,
+                "rows_loaded": f.rows_loaded,
+                "rows_quarantined": f.rows_quarantined,
+                "values_blanked": f.values_blanked,
+                "duplicate_lines": f.duplicates_dropped,
+                "withdrawn_codes_mapped": f.withdrawn_codes_mapped,
+                "reconciles": f.status != "loaded" or f.reconciles,
+                "seconds": round(f.seconds, 3),
+                "notes": f.notes,
+            }
+            for f in loaded.files
+        ],
+        "notes": loaded.notes,
+    }
+
+
+def _checks(gate: GateResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "check": c.name,
+            "blocking": c.blocking,
+            "passed": c.success,
+            "rows_checked": c.rows_checked,
+            "unexpected": c.unexpected,
+            "examples": c.examples,
+        }
+        for c in gate.checks
+    ]
+
+
+def _finish(result: RunResult, timings: dict[str, float], started: float) -> RunResult:
+    timings["total"] = time.perf_counter() - started
+    result.report["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
+    result.report["exit_code"] = int(result.exit_code)
+    write_json(result.report, result.out / "run.json")
+    return result
