@@ -25,10 +25,9 @@ install: $(STAMP) ## Create .venv and install the pinned dependencies (constrain
 sample: $(STAMP) ## Regenerate the synthetic sample exports in data/sample (deterministic, seed 20241)
 	$(BIN)/mentor sample --out $(SAMPLE)
 
-run: $(STAMP) ## Run the main job on the bundled sample data (generates it first if absent)
+run: $(STAMP) ## Run the main job on the bundled sample data (generates it first if absent); shortlists go to out/
 	@if ! ls -d $(SAMPLE)/[0-9]* >/dev/null 2>&1; then $(BIN)/mentor sample --out $(SAMPLE); fi
-	@echo "Sample exports: $(SAMPLE)/ (simulation truth: $(SAMPLE)-truth/)."
-	@echo "No shortlist was written: the ingest, validation, scoring and report stages are not built yet."
+	$(BIN)/mentor run --exports $(SAMPLE) --db data/warehouse.duckdb --out out
 
 test: $(STAMP) ## Run the whole test suite (unit, property, integration, lint and type checks)
 	$(BIN)/python -m pytest -n 2

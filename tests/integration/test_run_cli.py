@@ -1,0 +1,138 @@
+"""`mentor run` end to end on a temporary copy of the sample: outputs, explanations, gate, lock, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.report.shortlist import SHORTLIST_COLUMNS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def first_run(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("run")
+    shutil.copytree(sample_dir, root / "exports")
+    result = CliRunner().invoke(
+        app, ["run", "--exports", str(root / "exports"), "--db", str(root / "w.duckdb"), "--out", str(root / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def _shortlist(root: Path, school: str) -> pd.DataFrame:
+    return pd.read_csv(root / "out" / school / "shortlist.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+
+
+def test_each_school_gets_a_shortlist_at_capacity_with_every_column(first_run: Path) -> None:
+    report = json.loads((first_run / "out" / "run.json").read_text())
+    assert report["status"] == "ok"
+    assert report["totals"]["rows_read"] == report["totals"]["rows_loaded"]
+    for school, summary in report["schools"].items():
+        shortlist = _shortlist(first_run, school)
+        assert len(shortlist) == summary["capacity"] == max(5, -(-summary["pupils_on_roll"] * 5 // 100))
+        assert set(SHORTLIST_COLUMNS) | {"as_of", "pipeline_version", "scorecard_version", "config_hash"} == set(
+            shortlist.columns
+        )
+        assert shortlist["rank"].astype(int).tolist() == list(range(1, len(shortlist) + 1))
+        assert shortlist["score"].astype(int).is_monotonic_decreasing
+        assert (first_run / "out" / school / "shortlist.csv").stat().st_mode & 0o777 == 0o600
+
+
+def test_every_rows_points_add_up_to_its_score(first_run: Path) -> None:
+    for school in ("105854", "127510"):
+        for row in _shortlist(first_run, school).itertuples():
+            points = [int(reason.rsplit("(", 1)[1].rstrip(")")) for reason in row.reasons.split("; ")]
+            assert sum(points) == int(row.score)
+
+
+def test_a_second_night_marks_unchanged_ranks_as_same(first_run: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["run", "--exports", str(first_run / "exports"), "--db", str(first_run / "w.duckdb"), "--out",
+         str(first_run / "out")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert set(_shortlist(first_run, "127510")["change_since_last_run"]) == {"same"}
+
+
+def test_a_broken_delivery_keeps_the_last_good_shortlist(first_run: Path, tmp_path: Path) -> None:
+    exports = tmp_path / "exports"
+    shutil.copytree(first_run / "exports", exports)
+    shutil.copytree(first_run / "out", tmp_path / "out")
+    db = tmp_path / "w.duckdb"
+    shutil.copy(first_run / "w.duckdb", db)
+    before = (tmp_path / "out" / "127510" / "shortlist.csv").read_bytes()
+    pupils = exports / "127510" / "pupils.csv"
+    # Half the roll has left on the same day: the roll check must stop publication.
+    frame = pd.read_csv(
+        first_run / "exports" / "127510" / "pupils.csv", dtype=str, encoding="cp1252", keep_default_na=False
+    )
+    frame.loc[frame.index % 2 == 0, "Leaving Date"] = "01/10/2025"
+    frame.to_csv(pupils, index=False, encoding="cp1252", lineterminator="\r\n")
+    result = CliRunner().invoke(
+        app, ["run", "--exports", str(exports), "--db", str(db), "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 3
+    report = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert report["status"].startswith("gate failed: roll size within 10% of the previous load")
+    assert (tmp_path / "out" / "127510" / "shortlist.csv").read_bytes() == before
+
+
+def test_a_second_run_while_one_holds_the_lock_exits_4(first_run: Path, tmp_path: Path) -> None:
+    lock = tmp_path / "w.duckdb.lock"
+    hold = (
+        "import sys, time\nfrom pathlib import Path\nfrom pipeline.runlock import run_lock\n"
+        "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(30)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(lock)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        result = CliRunner().invoke(
+            app, ["run", "--exports", str(first_run / "exports"), "--db", str(tmp_path / "w.duckdb"), "--out",
+                  str(tmp_path / "out")]
+        )  # fmt: skip
+        assert result.exit_code == 4
+        assert not (tmp_path / "out").exists()
+    finally:
+        holder.terminate()
+        holder.wait()
+
+
+def test_a_missing_exports_folder_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["run", "--exports", str(tmp_path / "nope"), "--db", str(tmp_path / "w.duckdb")])
+    assert result.exit_code == 2
+    assert "does not exist" in " ".join(result.output.split())
+
+
+def test_explain_prints_a_points_table_that_adds_up(first_run: Path) -> None:
+    top = _shortlist(first_run, "127510").iloc[0]
+    result = CliRunner().invoke(app, ["explain", top["upn"], "--db", str(first_run / "w.duckdb")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    points = [int(line.split()[0]) for line in lines[1:-1]]
+    assert sum(points) == int(lines[-1].split()[0]) == int(top["score"])
+
+
+def test_formula_text_in_a_name_stays_text_in_the_csv(tmp_path: Path) -> None:
+    from pipeline.safe_csv import write_csv
+
+    path = write_csv(
+        pd.DataFrame({"forename": ['=HYPERLINK("http://x","y")', "+1", "@SUM(A1)", "Ann"]}), tmp_path / "x.csv"
+    )
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        cells = [row[0] for row in csv.reader(handle)][1:]
+    assert cells == ['\'=HYPERLINK("http://x","y")', "'+1", "'@SUM(A1)", "Ann"]
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert path.stat().st_mode & 0o777 == 0o600
