@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import pandas as pd
 import typer
 from rich.console import Console
@@ -27,7 +30,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 def _version(value: bool) -> None:
@@ -195,6 +198,130 @@ def run(
     raise typer.Exit(result.exit_code)
 
 
+CONFIG_OPTION = typer.Option(help="A TOML settings file (see pipeline/config.py).")
+
+
+@contextmanager
+def _warehouse(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse under the run lock, for one stage; exit 2 if it does not exist, 4 if a run holds the lock."""
+    from pipeline.runlock import RunLockedError, run_lock
+    from pipeline.warehouse import connect
+
+    if not db.exists():
+        err.print(f"no warehouse at {db}: run `mentor ingest` or `mentor run` first")
+        raise typer.Exit(ExitCode.USAGE)
+    try:
+        with run_lock(db.with_name(db.name + ".lock")):
+            con = connect(db)
+            try:
+                yield con
+            finally:
+                con.close()
+    except RunLockedError as error:
+        err.print(str(error))
+        raise typer.Exit(ExitCode.LOCKED) from None
+
+
+def _stage_errors() -> tuple[type[Exception], ...]:
+    from pandera.errors import SchemaErrors
+
+    from pipeline.config import SettingsError
+    from pipeline.model import ScorecardError
+    from pipeline.model.scoring import StageOrderError
+
+    return (StageOrderError, SettingsError, ScorecardError, SchemaErrors)
+
+
+@app.command()
+def features(
+    db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,
+    as_of: Annotated[dt.datetime | None, AS_OF_OPTION] = None,
+    csv: Annotated[
+        Path | None, typer.Option(help="Also write the feature table to this CSV file (owner-only).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
+) -> None:
+    """Stage 3 alone: build the feature table for a night in the warehouse (table `features`), validated.
+
+    Without --as-of the night is the latest date with attendance marks. Reads only data dated up to that night.
+    """
+    from pipeline.features import build_features
+    from pipeline.safe_csv import write_csv
+
+    _logging(quiet)
+    with _warehouse(db) as con:
+        day = as_of.date() if as_of else _latest_day(con)
+        try:
+            result = build_features(con, day)
+        except _stage_errors() as error:
+            err.print(str(error))
+            raise typer.Exit(ExitCode.GATE_FAILED) from None
+    if csv is not None:
+        write_csv(result.table, csv)
+    err.print(f"features for {result.as_of}: {result.pupils:,} pupils in {result.schools} schools "
+              f"({result.seconds:.2f} s)" + (f"; written to {csv}" if csv else ""))  # fmt: skip
+
+
+@app.command()
+def score(
+    db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,
+    config: Annotated[Path | None, CONFIG_OPTION] = None,
+    quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
+) -> None:
+    """Stage 4 alone: score the feature table with the configured scorecard (table `scores`, points per feature)."""
+    from pipeline.config import Settings
+    from pipeline.model import Scorecard
+    from pipeline.model.scoring import score_features
+
+    _logging(quiet)
+    with _warehouse(db) as con:
+        try:
+            card = Scorecard.load(Settings.load(config).scorecard)
+            scores = score_features(con, card)
+        except _stage_errors() as error:
+            err.print(str(error))
+            raise typer.Exit(ExitCode.USAGE) from None
+    bands = scores["band"].value_counts().to_dict()
+    err.print(f"scored {len(scores):,} pupils with {card.name} {card.version}: "
+              + ", ".join(f"{n:,} {band}" for band, n in bands.items()))  # fmt: skip
+
+
+@app.command()
+def report(
+    db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,
+    out: Annotated[Path, typer.Option(help="Where the per-school shortlists go.")] = Path("out"),
+    config: Annotated[Path | None, CONFIG_OPTION] = None,
+    quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
+) -> None:
+    """Stage 5 alone: write OUT/<school>/shortlist.csv and under_challenged.csv from the scored feature table.
+
+    This does not run the data-quality gate: use `mentor run` for the nightly job.
+    """
+    from pipeline.config import Settings
+    from pipeline.model import Scorecard
+    from pipeline.report import write_reports
+
+    _logging(quiet)
+    with _warehouse(db) as con:
+        try:
+            settings = Settings.load(config)
+            written = write_reports(con, Scorecard.load(settings.scorecard), settings, out)
+        except _stage_errors() as error:
+            err.print(str(error))
+            raise typer.Exit(ExitCode.USAGE) from None
+    for school, path in written["paths"].items():
+        err.print(f"shortlist for school {school}: {path}")
+
+
+def _latest_day(con: duckdb.DuckDBPyConnection) -> dt.date:
+    row = con.execute("select max(date) from attendance").fetchone()
+    if not row or row[0] is None:
+        err.print("the warehouse has no attendance marks: run `mentor ingest` first")
+        raise typer.Exit(ExitCode.USAGE)
+    day: dt.date = row[0]
+    return day
+
+
 @app.command()
 def explain(
     upn: Annotated[str, typer.Argument(help="The pupil's UPN.")],
@@ -207,14 +334,10 @@ def explain(
     from pipeline.features import build_features
     from pipeline.model import PointsScorecard, Scorecard
     from pipeline.model.card import format_value
-    from pipeline.warehouse import connect
 
-    if not db.exists():
-        err.print(f"no warehouse at {db}: run `mentor ingest` or `mentor run` first")
-        raise typer.Exit(ExitCode.USAGE)
-    con = connect(db)
-    day = as_of.date() if as_of else con.execute("select max(date) from attendance").fetchone()[0]  # type: ignore[index]
-    table = build_features(con, day).table
+    with _warehouse(db) as con:
+        day = as_of.date() if as_of else _latest_day(con)
+        table = build_features(con, day).table
     pupil = table[table["upn"] == upn.strip().upper()]
     if pupil.empty:
         err.print(f"that UPN is not on roll on {day}")

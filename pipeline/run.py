@@ -16,16 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
-import pandas as pd
 
 from pipeline import __version__
 from pipeline.config import Settings
 from pipeline.exit_codes import ExitCode
 from pipeline.features import build_features
 from pipeline.ingest import IngestResult, ingest
-from pipeline.model import PointsScorecard, Scorecard
-from pipeline.report.shortlist import build_shortlist, build_under_challenged, mentoring_capacity
+from pipeline.model import Scorecard
+from pipeline.model.scoring import score_features
+from pipeline.report import write_reports
 from pipeline.runlock import run_lock
 from pipeline.safe_csv import write_csv, write_json
 from pipeline.validate.gate import GateResult, run_gate
@@ -99,53 +98,13 @@ def run_pipeline(
 def publish(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, card: Scorecard, settings: Settings, out: Path, result: RunResult
 ) -> None:
-    """Build features, score and write every school's shortlists; fill ``result`` with what was written."""
-    features = build_features(con, as_of).table
-    model = PointsScorecard(card).fit(features)
-    versions = {
-        "pipeline_version": __version__,
-        "scorecard_version": f"{card.name} {card.version} ({card.fingerprint()})",
-        "config_hash": settings.fingerprint(),
-    }
-    schools: dict[str, Any] = {}
-    for school_id, pupils in features.groupby("school_id", sort=True):
-        school = str(school_id)
-        capacity = mentoring_capacity(len(pupils), settings.capacity_share, settings.capacity_minimum)
-        folder = out / school
-        shortlist = build_shortlist(pupils, model, capacity, _previous(folder / "shortlist.csv"))
-        able = build_under_challenged(pupils, capacity, _previous(folder / "under_challenged.csv"))
-        for frame in (shortlist, able):
-            frame.insert(0, "as_of", as_of.isoformat())
-            for column, value in versions.items():
-                frame[column] = value
-        result.shortlists[school] = write_csv(shortlist, folder / "shortlist.csv")
-        write_csv(able, folder / "under_challenged.csv")
-        scores = model.decision_function(pupils)
-        schools[school] = {
-            "pupils_on_roll": len(pupils),
-            "capacity": capacity,
-            "shortlist": len(shortlist),
-            "under_challenged": len(able),
-            "already_mentored_on_shortlist": int(shortlist["in_intervention"].str.contains("Learning mentor").sum()),
-            "score_distribution": {
-                "mean": round(float(np.mean(scores)), 2),
-                "quantiles": {str(q): float(np.quantile(scores, q)) for q in (0.5, 0.75, 0.9, 0.95, 0.99)},
-                "by_band": {
-                    band: int(n)
-                    for band, n in pd.Series([card.band_of_score(s) for s in scores]).value_counts().items()
-                },
-            },
-        }
-        log.info("school %s: %d pupils on roll, shortlist of %d", school, len(pupils), len(shortlist))
-    result.report["schools"] = schools
-    result.report["versions"] = versions
-
-
-def _previous(path: Path) -> pd.DataFrame | None:
-    if not path.exists():
-        return None
-    previous = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    return previous[["upn", "rank"]] if {"upn", "rank"} <= set(previous.columns) else None
+    """Features, then scores, then every school's shortlists; fill ``result`` with what was written."""
+    build_features(con, as_of)
+    score_features(con, card)
+    written = write_reports(con, card, settings, out)
+    result.shortlists.update(written["paths"])
+    result.report["schools"] = written["schools"]
+    result.report["versions"] = written["versions"]
 
 
 def _latest_mark(con: duckdb.DuckDBPyConnection, today: dt.date) -> dt.date | None:

@@ -14,7 +14,9 @@ import datetime as dt
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 import pandas as pd
 
@@ -38,32 +40,40 @@ def neutralise(value: object) -> object:
 
 def write_csv(frame: pd.DataFrame, path: Path, mode: int = 0o600) -> Path:
     """Write ``frame`` to ``path`` safely (see the module notes); returns ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     safe = frame.copy()
     for column in safe.columns:
         if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
             safe[column] = safe[column].map(neutralise)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as out:
-            safe.to_csv(out, index=False, lineterminator="\r\n", date_format="%Y-%m-%d")
-        Path(temporary).chmod(mode)
-        Path(temporary).replace(path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            Path(temporary).unlink()
-        raise
-    return path
+    return atomic_write(
+        path,
+        lambda out: safe.to_csv(out, index=False, lineterminator="\r\n", date_format="%Y-%m-%d"),
+        mode=mode,
+        encoding="utf-8-sig",
+    )
 
 
 def write_json(data: object, path: Path, mode: int = 0o600) -> Path:
     """Write JSON atomically (temporary file and rename), owner-only by default."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def dump(out: TextIO) -> None:
+        json.dump(data, out, indent=2, default=str)
+        out.write("\n")
+
+    return atomic_write(path, dump, mode=mode)
+
+
+def atomic_write(path: Path, write: Callable[[TextIO], object], mode: int = 0o600, encoding: str = "utf-8") -> Path:
+    """Write a text file through ``write`` into a temporary file, flush it to disk, then rename it into place.
+
+    New folders on the way are created owner-only (0700). A reader sees the old file or the new one, never half.
+    """
+    make_private_folder(path.parent)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=2, default=str)
-            out.write("\n")
+        with os.fdopen(handle, "w", encoding=encoding, newline="") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
         Path(temporary).chmod(mode)
         Path(temporary).replace(path)
     except BaseException:
@@ -71,3 +81,10 @@ def write_json(data: object, path: Path, mode: int = 0o600) -> Path:
             Path(temporary).unlink()
         raise
     return path
+
+
+def make_private_folder(folder: Path) -> None:
+    """Create ``folder`` and any missing parents with mode 0700; existing folders are left as they are."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for part in reversed(missing):
+        part.mkdir(mode=0o700, exist_ok=True)

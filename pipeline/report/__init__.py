@@ -1,1 +1,96 @@
-"""The report stage: ranked, explained shortlists per school."""
+"""The report stage: ranked, explained shortlists per school, from the warehouse's features and scores."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from pipeline import __version__
+from pipeline.config import Settings
+from pipeline.model.card import Scorecard
+from pipeline.model.scorecard import PointsScorecard
+from pipeline.model.scoring import StageOrderError, points_of, read_features, read_scores
+from pipeline.report.shortlist import build_shortlist, build_under_challenged, mentoring_capacity
+from pipeline.safe_csv import write_csv
+
+log = logging.getLogger(__name__)
+
+
+def write_reports(con: duckdb.DuckDBPyConnection, card: Scorecard, settings: Settings, out: Path) -> dict[str, Any]:
+    """Write every school's ``shortlist.csv`` and ``under_challenged.csv`` under ``out``; return what was written.
+
+    Reads the ``features`` and ``scores`` tables, which must describe the same pupils on the same night. The return
+    value has ``as_of``, ``versions``, ``paths`` (school -> shortlist path) and ``schools`` (per school: roll,
+    capacity, list sizes and the score distribution), which ``run.json`` records.
+    """
+    features = read_features(con)
+    scores = read_scores(con, card)
+    same_pupils = features[["school_id", "upn"]].reset_index(drop=True).equals(scores[["school_id", "upn"]])
+    if not same_pupils or not features["as_of"].reset_index(drop=True).equals(scores["as_of"]):
+        raise StageOrderError("the scores are not for the current feature table: run `mentor score` again")
+    as_of = _single_as_of(features)
+    model = PointsScorecard(card).fit(features)
+    versions = {
+        "pipeline_version": __version__,
+        "scorecard_version": f"{card.name} {card.version} ({card.fingerprint()})",
+        "config_hash": settings.fingerprint(),
+    }
+    schools: dict[str, Any] = {}
+    paths: dict[str, Path] = {}
+    points = points_of(scores, card)
+    for school_id, pupils in features.groupby("school_id", sort=True):
+        school = str(school_id)
+        capacity = mentoring_capacity(len(pupils), settings.capacity_share, settings.capacity_minimum)
+        folder = out / school
+        shortlist = build_shortlist(
+            pupils, model, capacity, _previous(folder / "shortlist.csv"), points=points.loc[pupils.index]
+        )
+        able = build_under_challenged(pupils, capacity, _previous(folder / "under_challenged.csv"))
+        for frame in (shortlist, able):
+            frame.insert(0, "as_of", as_of.isoformat() if as_of else "")
+            for column, value in versions.items():
+                frame[column] = value
+        paths[school] = write_csv(shortlist, folder / "shortlist.csv")
+        write_csv(able, folder / "under_challenged.csv")
+        school_scores = scores.loc[pupils.index, "score"].to_numpy(dtype=float)
+        schools[school] = {
+            "pupils_on_roll": len(pupils),
+            "capacity": capacity,
+            "shortlist": len(shortlist),
+            "under_challenged": len(able),
+            "already_mentored_on_shortlist": int(shortlist["in_intervention"].str.contains("Learning mentor").sum()),
+            "score_distribution": _distribution(school_scores, card),
+        }
+        log.info("school %s: %d pupils on roll, shortlist of %d", school, len(pupils), len(shortlist))
+    return {"as_of": as_of, "versions": versions, "paths": paths, "schools": schools}
+
+
+def _distribution(scores: np.ndarray, card: Scorecard) -> dict[str, Any]:
+    if len(scores) == 0:
+        return {"mean": None, "quantiles": {}, "by_band": {}}
+    bands = pd.Series([card.band_of_score(s) for s in scores]).value_counts()
+    return {
+        "mean": round(float(np.mean(scores)), 2),
+        "quantiles": {str(q): float(np.quantile(scores, q)) for q in (0.5, 0.75, 0.9, 0.95, 0.99)},
+        "by_band": {str(band): int(n) for band, n in bands.items()},
+    }
+
+
+def _single_as_of(features: pd.DataFrame) -> dt.date | None:
+    days = features["as_of"].dropna().unique()
+    if len(days) > 1:
+        raise StageOrderError("the feature table mixes nights: run `mentor features` again")
+    return pd.Timestamp(days[0]).date() if len(days) else None
+
+
+def _previous(path: Path) -> pd.DataFrame | None:
+    if not path.exists():
+        return None
+    previous = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    return previous[["upn", "rank"]] if {"upn", "rank"} <= set(previous.columns) else None

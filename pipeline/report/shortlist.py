@@ -48,16 +48,18 @@ def build_shortlist(
     model: PointsScorecard,
     capacity: int,
     previous: pd.DataFrame | None = None,
+    points: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One school's shortlist: the ``capacity`` highest-scoring pupils with their reasons and focus.
 
     ``features`` has one row per pupil on roll (identity and context columns plus the scorecard's features).
-    ``previous`` is the last published shortlist (``upn`` and ``rank``), for the change column.
+    ``previous`` is the last published shortlist (``upn`` and ``rank``), for the change column. ``points`` are
+    the points the score stage gave each pupil (rows aligned with ``features``); without them the model scores.
     """
     if features.empty:
         return pd.DataFrame(columns=list(SHORTLIST_COLUMNS))
     pupils = features.reset_index(drop=True)
-    points = model.points(pupils)
+    points = model.points(pupils) if points is None else points.reset_index(drop=True)
     pupils["score"] = points.sum(axis=1).astype(int)
     ranked = pupils.sort_values(
         ["score", "attendance_rate_term", "negative_points_4wk", "upn"],

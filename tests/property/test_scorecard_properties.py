@@ -1,7 +1,8 @@
-"""Properties the scorecard must keep for any pupil: monotone in absence, and explanations that add up."""
+"""Properties the scorecard and ranking keep for any pupils: monotone in absence, exact explanations, stable order."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pandas as pd
@@ -9,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.model import PointsScorecard, Scorecard
+from pipeline.report.shortlist import build_shortlist
 
 CARD = Scorecard.load(Path(__file__).resolve().parents[2] / "models" / "scorecard-v1.yaml")
 MODEL = PointsScorecard(CARD).fit(pd.DataFrame({name: [0.0] for name in CARD.feature_names}))
@@ -34,3 +36,51 @@ def test_every_pupils_points_add_up_to_their_score(rows: list[dict[str, float | 
     pupils = pd.DataFrame(rows)
     totals = MODEL.explain(pupils).groupby("row")["points"].sum().sort_index()
     assert totals.tolist() == MODEL.decision_function(pupils).tolist()
+
+
+WORSE_WHEN = {
+    "attendance_rate_term": -1,  # lower attendance is worse
+    "attendance_change_4wk": -1,  # a bigger fall is worse
+    "unauthorised_rate_term": 1,  # more unauthorised absence is worse
+    "longest_absence_spell": 1,  # a longer spell is worse
+}
+
+
+@given(pupil, st.sampled_from(sorted(WORSE_WHEN)), st.floats(0, 1))
+def test_more_absence_of_any_kind_never_lowers_the_score(
+    row: dict[str, float | None], feature: str, amount: float
+) -> None:
+    base = pd.DataFrame([row])
+    if row[feature] is None:
+        base[feature] = 0.5
+    worse = base.copy()
+    worse[feature] = base[feature] + WORSE_WHEN[feature] * amount * (1 if feature != "longest_absence_spell" else 40)
+    assert MODEL.decision_function(worse)[0] >= MODEL.decision_function(base)[0]
+
+
+shortlist_pupil = st.fixed_dictionaries(
+    {
+        "attendance_rate_term": st.sampled_from([0.4, 0.85, 0.85, 0.93, 0.99]),
+        "negative_points_4wk": st.sampled_from([0, 0, 3, 9]),
+        "suspensions_year": st.sampled_from([0, 0, 1]),
+    }
+)
+
+
+@given(st.lists(shortlist_pupil, min_size=1, max_size=25), st.randoms(use_true_random=False), st.integers(1, 10))
+def test_the_ranking_does_not_depend_on_the_order_rows_arrive_in(
+    rows: list[dict[str, float]], shuffle: random.Random, capacity: int
+) -> None:
+    pupils = pd.DataFrame(rows)
+    pupils["upn"] = [f"P{i:03d}" for i in range(len(pupils))]
+    for name in CARD.feature_names:
+        if name not in pupils:
+            pupils[name] = 0.0
+    for column in ("forename", "surname", "year_group", "reg_group"):
+        pupils[column] = "x"
+    order = list(pupils.index)
+    shuffle.shuffle(order)
+    first = build_shortlist(pupils, MODEL, capacity)
+    second = build_shortlist(pupils.loc[order], MODEL, capacity)
+    pd.testing.assert_frame_equal(first, second)
+    assert first["score"].is_monotonic_decreasing

@@ -1,0 +1,90 @@
+"""The stages one by one give what `mentor run` gives, and the sample's shortlists at a fixed night stay as reviewed.
+
+The golden files in tests/golden/ are the sample's shortlists for the night of 17 October 2025. When a deliberate
+change (data generator, features, scorecard) moves them, regenerate with ``UPDATE_GOLDEN=1 make test`` and review
+the diff like any other change of output: it is what pastoral staff would see.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.warehouse import connect
+
+pytestmark = pytest.mark.slow
+
+NIGHT = "2025-10-17"
+SCHOOLS = ("105854", "127510")
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+GOLDEN_COLUMNS = ["rank", "upn", "year_group", "score", "band", "reasons", "mentoring_focus", "in_intervention"]
+
+
+def _mentor(*args: str) -> None:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="module")
+def nights(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same warehouse published twice for NIGHT: stage by stage into staged/, and by `mentor run` into run/."""
+    root = tmp_path_factory.mktemp("stages")
+    shutil.copytree(sample_dir, root / "exports")
+    db = str(root / "w.duckdb")
+    _mentor("ingest", "--exports", str(root / "exports"), "--db", db, "--out", str(root / "ingest"))
+    _mentor("features", "--db", db, "--as-of", NIGHT, "--csv", str(root / "features.csv"))
+    _mentor("score", "--db", db)
+    _mentor("report", "--db", db, "--out", str(root / "staged"))
+    _mentor("run", "--exports", str(root / "exports"), "--db", db, "--out", str(root / "run"), "--as-of", NIGHT)
+    return root
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+
+
+@pytest.mark.parametrize("school", SCHOOLS)
+@pytest.mark.parametrize("listing", ["shortlist.csv", "under_challenged.csv"])
+def test_running_the_stages_one_by_one_publishes_what_the_nightly_run_does(
+    nights: Path, school: str, listing: str
+) -> None:
+    assert (nights / "staged" / school / listing).read_bytes() == (nights / "run" / school / listing).read_bytes()
+
+
+def test_the_feature_csv_has_a_row_per_pupil_on_roll(nights: Path) -> None:
+    features = _read(nights / "features.csv")
+    assert features["as_of"].unique().tolist() == [NIGHT]
+    assert not features.duplicated(["school_id", "upn"]).any()
+    assert (nights / "features.csv").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("school", SCHOOLS)
+def test_the_sample_shortlist_for_a_fixed_night_matches_the_reviewed_golden_file(nights: Path, school: str) -> None:
+    shortlist = _read(nights / "run" / school / "shortlist.csv")[GOLDEN_COLUMNS]
+    golden = GOLDEN / f"{school}-shortlist-{NIGHT}.csv"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        shortlist.to_csv(golden, index=False, lineterminator="\n")
+    pd.testing.assert_frame_equal(shortlist, _read(golden))
+
+
+def test_scoring_before_features_says_which_command_to_run(tmp_path: Path) -> None:
+    connect(tmp_path / "w.duckdb").close()
+    result = CliRunner().invoke(app, ["score", "--db", str(tmp_path / "w.duckdb")])
+    assert result.exit_code == 2
+    assert "run `mentor features` (or `mentor run`) first" in result.output
+
+
+def test_a_report_from_stale_scores_is_refused(nights: Path, tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    shutil.copy(nights / "w.duckdb", db)
+    _mentor("features", "--db", str(db), "--as-of", "2025-10-10")
+    result = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "run `mentor score` again" in result.output
+    assert not (tmp_path / "out").exists()
