@@ -337,7 +337,7 @@ def explain(
 
     with _warehouse(db) as con:
         day = as_of.date() if as_of else _latest_day(con)
-        table = build_features(con, day).table
+        table = build_features(con, day, persist=False).table
     pupil = table[table["upn"] == upn.strip().upper()]
     if pupil.empty:
         err.print(f"that UPN is not on roll on {day}")

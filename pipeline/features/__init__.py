@@ -51,14 +51,19 @@ def sql_model(name: str) -> str:
     return (files("pipeline.features") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def build_features(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> FeatureResult:
-    """Build the feature table for ``as_of`` in ``con`` (table ``features``) and return it, validated."""
+def build_features(con: duckdb.DuckDBPyConnection, as_of: dt.date, persist: bool = True) -> FeatureResult:
+    """Build the feature table for ``as_of`` and return it, validated.
+
+    With ``persist`` (the nightly run) the table is kept in the warehouse as ``features`` for the score and report
+    stages; without it (analysis, explanations) only temporary tables are made and the warehouse is unchanged.
+    """
     started = time.perf_counter()
     params: dict[str, object] = {"as_of": as_of}
     for name in FEATURE_MODELS:
         con.execute(f"create or replace temp table {name} as {sql_model(name)}", _used(sql_model(name), params))
-    con.execute(f"create or replace table {FEATURES_TABLE} as {JOIN_FEATURES}", params)
-    table = con.execute(f"select * from {FEATURES_TABLE}").df()
+    target = FEATURES_TABLE if persist else f"temp.{FEATURES_TABLE}_unpublished"
+    con.execute(f"create or replace {'' if persist else 'temp '}table {target} as {JOIN_FEATURES}", params)
+    table = con.execute(f"select * from {target}").df()
     table = FeatureTable.validate(table, lazy=True)
     return FeatureResult(
         as_of=as_of,

@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.evaluate.truth import compare
 from pipeline.warehouse import connect
 
 pytestmark = pytest.mark.slow
@@ -88,3 +89,18 @@ def test_a_report_from_stale_scores_is_refused(nights: Path, tmp_path: Path) -> 
     assert result.exit_code == 2
     assert "run `mentor score` again" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_the_sample_shortlists_can_be_measured_against_the_simulation_truth(
+    nights: Path, sample_truth_dir: Path
+) -> None:
+    table = compare(nights / "w.duckdb", sample_truth_dir)
+    overall = table[(table["school"] == "all") & (table["outcome"] == "adverse_outcome")].set_index("model")
+    assert set(overall.index) == {"scorecard-v1 shortlist", "ABC rules", "attendance alone"}
+    assert (overall["capacity"] == 62).all()
+    # every model picks pupils far likelier than average to go on to an adverse outcome
+    assert (overall["precision_at_capacity"] > 1.5 * overall["base_rate"]).all()
+    # measuring does not touch the published feature table
+    con = connect(nights / "w.duckdb")
+    assert con.execute("select distinct cast(as_of as varchar) from features").fetchall() == [(NIGHT,)]
+    con.close()
