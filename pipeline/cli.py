@@ -172,7 +172,8 @@ def run(
 ) -> None:
     """The nightly job: ingest, check, build features, score and write ranked shortlists per school.
 
-    Writes OUT/<school>/shortlist.csv and OUT/<school>/under_challenged.csv, OUT/run.json and OUT/quarantine.csv.
+    Writes OUT/<school>/shortlist.csv and OUT/<school>/under_challenged.csv, OUT/run.json, OUT/quarantine.csv and
+    the data-quality checks as Great Expectations data docs in OUT/data_docs/index.html.
     When a data-quality check fails nothing new is published, the last good shortlists stay, and the exit
     code is 3. Without --as-of the night is the latest date with attendance marks.
     """
@@ -194,7 +195,8 @@ def run(
     err.print(f"{result.report.get('status', '')}")
     for school, path in result.shortlists.items():
         err.print(f"shortlist for school {school}: {path}")
-    err.print(f"run report: {out / 'run.json'}; quarantine: {out / 'quarantine.csv'}")
+    err.print(f"run report: {out / 'run.json'}; quarantine: {out / 'quarantine.csv'}; "
+              f"data checks: {out / 'data_docs' / 'index.html'}")  # fmt: skip
     raise typer.Exit(result.exit_code)
 
 

@@ -76,7 +76,14 @@ def run_pipeline(
                 return _finish(RunResult(ExitCode.GATE_FAILED, None, out, report=report), timings, started)
 
             mark = time.perf_counter()
-            gate = run_gate(con, loaded.load_id, as_of, settings.max_quarantined_share, settings.roll_tolerance)
+            gate = run_gate(
+                con,
+                loaded.load_id,
+                as_of,
+                settings.max_quarantined_share,
+                settings.roll_tolerance,
+                docs_dir=out / "data_docs",
+            )
             timings["gate"] = time.perf_counter() - mark
             report["checks"] = _checks(gate)
             if not gate.passed:

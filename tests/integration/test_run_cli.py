@@ -49,6 +49,14 @@ def test_each_school_gets_a_shortlist_at_capacity_with_every_column(first_run: P
         assert (first_run / "out" / school / "shortlist.csv").stat().st_mode & 0o777 == 0o600
 
 
+def test_the_gate_leaves_data_docs_a_data_lead_can_open(first_run: Path) -> None:
+    index = first_run / "out" / "data_docs" / "index.html"
+    page = index.read_text(encoding="utf-8")
+    for title in ("roll size within 10 percent of the previous load", "KS2 scaled scores are between 80 and 120"):
+        assert title in page
+    assert index.stat().st_mode & 0o777 == 0o600
+
+
 def test_every_rows_points_add_up_to_its_score(first_run: Path) -> None:
     for school in ("105854", "127510"):
         for row in _shortlist(first_run, school).itertuples():
