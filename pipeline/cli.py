@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -102,12 +102,19 @@ AS_OF_OPTION = typer.Option(
 
 
 def _logging(quiet: bool) -> None:
-    """Plain log lines on stderr: timestamps, stages and counts; never names or UPNs."""
-    logging.basicConfig(
-        level=logging.WARNING if quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        force=True,
-    )
+    """Log lines on stderr: timestamps, stages and counts; never names or UPNs.
+
+    On a terminal they go through rich (so they print above the progress display); otherwise (cron, systemd, a
+    pipe) they are plain lines, one per event.
+    """
+    level = logging.WARNING if quiet else logging.INFO
+    if err.is_terminal:
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(console=err, show_path=False, markup=False)
+        logging.basicConfig(level=level, format="%(name)s: %(message)s", handlers=[handler], force=True)
+    else:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
@@ -185,7 +192,8 @@ def run(
     _logging(quiet)
     try:
         settings = Settings.load(config)
-        result = run_pipeline(exports, db, out, as_of.date() if as_of else None, settings)
+        with _progress(quiet) as show:
+            result = run_pipeline(exports, db, out, as_of.date() if as_of else None, settings, progress=show)
     except (FileNotFoundError, SettingsError, ScorecardError) as error:
         err.print(str(error))
         raise typer.Exit(ExitCode.USAGE) from None
@@ -198,6 +206,16 @@ def run(
     err.print(f"run report: {out / 'run.json'}; quarantine: {out / 'quarantine.csv'}; "
               f"data checks: {out / 'data_docs' / 'index.html'}")  # fmt: skip
     raise typer.Exit(result.exit_code)
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[str], None] | None]:
+    """A spinner naming the running stage, on a terminal only; nothing for schedulers and pipes."""
+    if quiet or not err.is_terminal:
+        yield None
+        return
+    with err.status("starting") as status:
+        yield lambda stage: status.update(f"{stage}…")
 
 
 CONFIG_OPTION = typer.Option(help="A TOML settings file (see pipeline/config.py).")

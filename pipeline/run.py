@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,20 @@ def run_pipeline(
     as_of: dt.date | None = None,
     settings: Settings | None = None,
     today: dt.date | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """Run the whole nightly job once; see the module notes. Raises ``RunLockedError`` if a run is going on."""
+    """Run the whole nightly job once; see the module notes. Raises ``RunLockedError`` if a run is going on.
+
+    ``progress`` is told the name of each stage as it starts (the command line shows it on a terminal).
+    """
     settings = settings or Settings()
+
+    def stage(name: str) -> float:
+        log.info("stage: %s", name)
+        if progress is not None:
+            progress(name)
+        return time.perf_counter()
+
     today = today or dt.date.today()
     card = Scorecard.load(settings.scorecard)
     started = time.perf_counter()
@@ -65,9 +77,18 @@ def run_pipeline(
     with run_lock(db.with_name(db.name + ".lock")):
         con = connect(db)
         try:
-            mark = time.perf_counter()
+            mark = stage("ingest")
             loaded = ingest(con, exports, today=today)
             timings["ingest"] = time.perf_counter() - mark
+            totals = loaded.totals()
+            log.info(
+                "ingest: %d files, %d rows read, %d loaded, %d quarantined, %d files unchanged since the last load",
+                len(loaded.files),
+                totals["rows_read"],
+                totals["rows_loaded"],
+                totals["rows_quarantined"],
+                sum(f.status == "unchanged" for f in loaded.files),
+            )
             as_of = as_of or _latest_mark(con, today)
             report = _report(loaded, as_of, settings, card)
             write_csv(con.execute(QUARANTINE_OF_LOAD, {"load_id": loaded.load_id}).df(), out / "quarantine.csv")
@@ -75,7 +96,7 @@ def run_pipeline(
                 report["status"] = "gate failed: no attendance marks loaded"
                 return _finish(RunResult(ExitCode.GATE_FAILED, None, out, report=report), timings, started)
 
-            mark = time.perf_counter()
+            mark = stage("data-quality gate")
             gate = run_gate(
                 con,
                 loaded.load_id,
@@ -93,7 +114,7 @@ def run_pipeline(
                 return _finish(RunResult(ExitCode.GATE_FAILED, as_of, out, report=report), timings, started)
 
             result = RunResult(ExitCode.OK, as_of, out, report=report)
-            mark = time.perf_counter()
+            mark = stage(f"features, score and shortlists for {as_of}")
             publish(con, as_of, card, settings, out, result)
             timings["features, score and report"] = time.perf_counter() - mark
             report["status"] = "ok"

@@ -27,6 +27,7 @@ def first_run(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
         app, ["run", "--exports", str(root / "exports"), "--db", str(root / "w.duckdb"), "--out", str(root / "out")]
     )
     assert result.exit_code == 0, result.output
+    (root / "console.log").write_text(result.output, encoding="utf-8")
     return root
 
 
@@ -47,6 +48,20 @@ def test_each_school_gets_a_shortlist_at_capacity_with_every_column(first_run: P
         assert shortlist["rank"].astype(int).tolist() == list(range(1, len(shortlist) + 1))
         assert shortlist["score"].astype(int).is_monotonic_decreasing
         assert (first_run / "out" / school / "shortlist.csv").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_log_names_stages_and_counts_but_no_pupil(first_run: Path) -> None:
+    log = (first_run / "console.log").read_text(encoding="utf-8")
+    assert "stage: ingest" in log
+    assert "stage: data-quality gate" in log
+    assert "rows read" in log
+    pupils = pd.concat(
+        pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+        for path in (first_run / "out").glob("*/shortlist.csv")
+    )
+    words = set(log.replace(",", " ").replace(":", " ").split())
+    assert not words & set(pupils["upn"])
+    assert not words & (set(pupils["surname"]) | set(pupils["forename"])) - {"ok"}
 
 
 def test_the_gate_leaves_data_docs_a_data_lead_can_open(first_run: Path) -> None:
