@@ -159,3 +159,24 @@ def test_formula_text_in_a_name_stays_text_in_the_csv(tmp_path: Path) -> None:
     assert cells == ['\'=HYPERLINK("http://x","y")', "'+1", "'@SUM(A1)", "Ann"]
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_make_run_command_works_with_relative_paths_in_a_fresh_folder(
+    sample_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `make run` does, on a temporary copy: relative paths, no warehouse yet, no outputs yet."""
+    make_run = next(
+        line
+        for line in (Path(__file__).resolve().parents[2] / "Makefile").read_text().splitlines()
+        if "mentor run" in line
+    )
+    assert "--exports $(SAMPLE) --db data/warehouse.duckdb --out out" in make_run
+    shutil.copytree(sample_dir, tmp_path / "data" / "sample")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        app, ["run", "--exports", "data/sample", "--db", "data/warehouse.duckdb", "--out", "out"]
+    )
+    assert result.exit_code == 0, result.output
+    for school in ("105854", "127510"):
+        assert len(_shortlist(tmp_path, school)) == 31
+    assert (tmp_path / "out" / "data_docs" / "index.html").exists()
