@@ -242,14 +242,14 @@ def _warehouse(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         raise typer.Exit(ExitCode.LOCKED) from None
 
 
-def _stage_errors() -> tuple[type[Exception], ...]:
+def _stage_errors(*more: type[Exception]) -> tuple[type[Exception], ...]:
     from pandera.errors import SchemaErrors
 
     from pipeline.config import SettingsError
     from pipeline.model import ScorecardError
     from pipeline.model.scoring import StageOrderError
 
-    return (StageOrderError, SettingsError, ScorecardError, SchemaErrors)
+    return (StageOrderError, SettingsError, ScorecardError, SchemaErrors, *more)
 
 
 @app.command()
@@ -340,6 +340,108 @@ def _latest_day(con: duckdb.DuckDBPyConnection) -> dt.date:
         raise typer.Exit(ExitCode.USAGE)
     day: dt.date = row[0]
     return day
+
+
+@app.command()
+def fit(
+    out: Annotated[Path, typer.Option(help="The new scorecard file, e.g. models/scorecard-learned-2025.yaml.")],
+    db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,
+    train_until: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Learn only from nights whose outcome was known by this date."),
+    ] = None,
+    config: Annotated[Path | None, CONFIG_OPTION] = None,
+    version: Annotated[str, typer.Option(help="Version written into the scorecard.")] = "1.0.0",
+    quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
+) -> None:
+    """Learn a points scorecard from the warehouse's history and write it with its model card (NAME.md).
+
+    The features and words are those of the configured scorecard; the outcome is the configured one (default:
+    persistent absence, a suspension or falling further below target in the next 30 school days). The model card
+    compares it, window by window, with the expert scorecard, the ABC rules, attendance alone and gradient
+    boosting. Existing files are never overwritten.
+    """
+    from pipeline.config import Settings
+    from pipeline.evaluate.release import ReleaseExistsError, fit_release, write_release
+
+    _logging(quiet)
+    if out.exists() or out.with_suffix(".md").exists():
+        err.print(f"{out} or its model card exists; released files are never edited: choose a new --out name")
+        raise typer.Exit(ExitCode.USAGE)
+    with _warehouse(db) as con:
+        try:
+            settings = Settings.load(config)
+            release = fit_release(con, settings, out.stem, train_until.date() if train_until else None, version)
+            paths = write_release(release, out)
+        except _stage_errors(ValueError, ReleaseExistsError) as error:
+            err.print(str(error))
+            raise typer.Exit(ExitCode.USAGE) from None
+    from pipeline.evaluate.compare import summary_table
+
+    typer.echo(summary_table(release.comparison).to_string())
+    err.print(f"scorecard: {paths[0]}; model card: {paths[1]}")
+
+
+@app.command()
+def evaluate(
+    db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,
+    out: Annotated[Path, typer.Option(help="Folder for evaluation.csv and reliability.csv.")] = Path("out"),
+    config: Annotated[Path | None, CONFIG_OPTION] = None,
+    quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
+) -> None:
+    """Rolling-origin comparison of the learned scorecard, the expert scorecard, the ABC rules, attendance alone
+    and gradient boosting: ROC AUC, average precision, precision and recall at capacity, Brier, reliability."""
+    from pipeline.config import Settings
+    from pipeline.evaluate.compare import evaluate as compare_models
+    from pipeline.evaluate.release import evaluation_data
+    from pipeline.model import Scorecard
+    from pipeline.safe_csv import write_csv
+
+    _logging(quiet)
+    with _warehouse(db) as con:
+        try:
+            settings = Settings.load(config)
+            data, windows = evaluation_data(con, settings)
+            table, curves = compare_models(data, windows, Scorecard.load(settings.scorecard), settings)
+        except _stage_errors(ValueError) as error:
+            err.print(str(error))
+            raise typer.Exit(ExitCode.USAGE) from None
+    write_csv(table, out / "evaluation.csv")
+    write_csv(curves, out / "reliability.csv")
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        typer.echo(table.to_string(index=False))
+    err.print(f"written: {out / 'evaluation.csv'}, {out / 'reliability.csv'}")
+
+
+@app.command()
+def audit(
+    db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,
+    out: Annotated[Path, typer.Option(help="Folder for audit.csv.")] = Path("out"),
+    config: Annotated[Path | None, CONFIG_OPTION] = None,
+    boot: Annotated[int, typer.Option(min=10, help="Bootstrap resamples for the 95% intervals.")] = 100,
+    quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
+) -> None:
+    """Fairness audit by FSM, SEN, sex, EAL, ethnicity group and year group, for the current shortlist and each
+    evaluation window: share of shortlist, selection rate, precision, miss rate, ratios to the reference group
+    (flagged outside 0.8-1.25), with bootstrap intervals. Writes OUT/audit.csv."""
+    from pipeline.config import Settings
+    from pipeline.evaluate.fairness import audit_all
+    from pipeline.safe_csv import write_csv
+
+    _logging(quiet)
+    with _warehouse(db) as con:
+        try:
+            table = audit_all(con, Settings.load(config), n_boot=boot)
+        except _stage_errors(ValueError) as error:
+            err.print(str(error))
+            raise typer.Exit(ExitCode.USAGE) from None
+    write_csv(table, out / "audit.csv")
+    flagged = table[table["flags"] != ""]
+    columns = ["scope", "attribute", "group", "pupils", "shortlisted", "selection_rate", "selection_rate_ratio"]
+    columns += [c for c in ("precision", "miss_rate", "flags") if c in table.columns]
+    with pd.option_context("display.width", 250, "display.max_columns", 20, "display.max_colwidth", 60):
+        typer.echo(flagged[columns].to_string(index=False) if len(flagged) else "no group outside 0.8-1.25")
+    err.print(f"{len(table)} rows, {len(flagged)} flagged; written: {out / 'audit.csv'}")
 
 
 @app.command()

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+OUTCOME_COMPONENTS = ("persistent_absence", "suspension", "fell_below_target")
+"""What an outcome can be made of; see pipeline/evaluate/sql/outcome_labels.sql for each definition."""
 
 
 class SettingsError(ValueError):
@@ -28,6 +30,13 @@ class Settings:
         capacity_minimum = 5       # ... and at least 5 pupils
         max_quarantined_share = 0.05
         roll_tolerance = 0.10
+        # The outcome a learned scorecard is fitted to and models are measured against: within the next
+        # half-term (30 school days) the pupil becomes persistently absent, or is suspended, or falls further
+        # below target in English and maths (half a grade or more worse, and below target).
+        outcome = ["persistent_absence", "suspension", "fell_below_target"]
+        outcome_horizon_school_days = 30
+        outcome_persistent_absence = 0.10
+        outcome_grade_drop = 0.5
     """
 
     scorecard: Path = ROOT / "models" / "scorecard-v1.yaml"
@@ -35,6 +44,10 @@ class Settings:
     capacity_minimum: int = 5
     max_quarantined_share: float = 0.05
     roll_tolerance: float = 0.10
+    outcome: tuple[str, ...] = ("persistent_absence", "suspension", "fell_below_target")
+    outcome_horizon_school_days: int = 30
+    outcome_persistent_absence: float = 0.10
+    outcome_grade_drop: float = 0.5
 
     @classmethod
     def load(cls, path: Path | None) -> Settings:
@@ -50,7 +63,11 @@ class Settings:
             raise SettingsError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(fields)}")
         values: dict[str, Any] = {}
         for name, value in data.items():
-            if name == "scorecard":
+            if name == "outcome":
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise SettingsError(f'{path}: outcome must be a list of names, e.g. ["suspension"]')
+                values[name] = tuple(value)
+            elif name == "scorecard":
                 scorecard = Path(value)
                 values[name] = scorecard if scorecard.is_absolute() else (path.parent / scorecard).resolve()
             elif isinstance(value, bool) or not isinstance(value, int | float):
@@ -68,6 +85,14 @@ class Settings:
             raise SettingsError(f"{source}: capacity_minimum cannot be negative")
         if not 0 <= self.max_quarantined_share <= 1 or not 0 <= self.roll_tolerance <= 1:
             raise SettingsError(f"{source}: max_quarantined_share and roll_tolerance are shares between 0 and 1")
+        unknown_outcomes = sorted(set(self.outcome) - set(OUTCOME_COMPONENTS))
+        if unknown_outcomes or not self.outcome:
+            raise SettingsError(
+                f"{source}: outcome must name one or more of {', '.join(OUTCOME_COMPONENTS)}"
+                + (f"; unknown: {', '.join(unknown_outcomes)}" if unknown_outcomes else "")
+            )
+        if self.outcome_horizon_school_days < 1:
+            raise SettingsError(f"{source}: outcome_horizon_school_days must be at least 1")
 
     def fingerprint(self) -> str:
         """A short hash of the settings (with the scorecard file's content, not its path)."""

@@ -1,22 +1,30 @@
-"""A points scorecard as a scikit-learn classifier.
+"""A points scorecard as a scikit-learn classifier, applied from a released card or learned from outcomes.
 
-``PointsScorecard(card)`` applies a released scorecard: the decision function is the sum of integer points, and
-``predict_proba`` maps that score to a probability through the card's calibration (a logistic curve in the score,
-refitted by ``fit`` when outcomes are given). Because the score *is* the sum of points, :meth:`explain` returns the
-exact reasons for any score: nothing is approximated.
+``PointsScorecard(card=card)`` applies a released scorecard. ``PointsScorecard(template=card)`` learns a new one
+from outcomes with :mod:`pipeline.model.learn`, keeping the template's features, words and directions. Either way
+``card_`` is the fitted scorecard, :meth:`score` is the sum of integer points, :meth:`explain` gives the exact
+points behind any score (nothing is approximated), and ``predict_proba`` maps the score to a probability through
+the card's calibration (a logistic curve in the score). ``decision_function`` is that curve's log-odds, so it
+ranks pupils exactly as the score does and is positive where ``predict`` says the outcome is likely.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from pipeline.model.card import Scorecard, ScorecardError
+from pipeline.model.card import FeatureCard, ScoreBand, Scorecard, ScorecardError
+from pipeline.model.learn import FeatureSpec, fit_points, learned_feature
+
+PROBABILITY_BANDS = ((0.5, "high"), (0.25, "medium"), (0.1, "low"))
+"""A learned card's score bands: the lowest score whose calibrated probability reaches each of these."""
 
 
 class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
@@ -24,81 +32,178 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     Parameters
     ----------
-    card : Scorecard
-        The scorecard to apply (see :mod:`pipeline.model.card`).
+    card : Scorecard or None
+        A released scorecard to apply. ``fit`` then only checks the columns (and, with outcomes and
+        ``recalibrate``, refits the score-to-probability curve; the points stay as released).
+    template : Scorecard or None
+        When ``card`` is None, the scorecard whose features (names, words, directions) are learned from outcomes.
+        Without either, every column of ``X`` is a feature where higher is worse.
+    n_bins : int
+        Quantile bins per feature when learning (before rounding cut-points for staff).
+    C : float
+        Inverse L2 regularisation strength of the logistic regression when learning.
+    max_points : int
+        Points of the heaviest feature's worst band when learning; every feature scores 0 to ``max_points``.
     recalibrate : bool
-        When ``fit`` is given outcomes, refit the score-to-probability curve on them (the points stay as released).
+        Fit the score-to-probability curve on the outcomes given to ``fit``.
+    binning : {"both", "quantile", "staff"}
+        Cut-points when learning: rounded quantiles of the data, the template's own (staff-recognisable) band
+        edges, or both.
 
     Attributes
     ----------
     card_ : Scorecard
-        The scorecard in use after ``fit``.
-    feature_names_in_ : ndarray of str
-        The feature columns the scorecard reads.
+        The scorecard in use after ``fit`` (released or learned).
     calibration_ : tuple of float
         Intercept and slope of the logistic curve from score to probability.
     classes_ : ndarray
-        ``[0, 1]``: 1 means the pupil would benefit from a mentor.
+        The two outcome labels; the second is "would benefit".
+    n_features_in_ : int
+        Number of scorecard features.
     """
 
-    def __init__(self, card: Scorecard | None = None, recalibrate: bool = True) -> None:
+    def __init__(
+        self,
+        card: Scorecard | None = None,
+        template: Scorecard | None = None,
+        n_bins: int = 10,
+        C: float = 0.1,
+        max_points: int = 10,
+        recalibrate: bool = True,
+        binning: str = "both",
+    ) -> None:
         self.card = card
+        self.template = template
+        self.n_bins = n_bins
+        self.C = C
+        self.max_points = max_points
         self.recalibrate = recalibrate
+        self.binning = binning
 
-    def fit(self, X: pd.DataFrame, y: Any = None) -> PointsScorecard:
-        """Check the features are present; with outcomes ``y`` and ``recalibrate``, refit the calibration."""
-        if self.card is None:
-            raise ScorecardError("PointsScorecard needs a scorecard (card=Scorecard.load(path))")
-        self.card_ = self.card
-        self._check_columns(X)
-        self.feature_names_in_ = np.asarray(self.card_.feature_names, dtype=object)
-        self.n_features_in_ = len(self.feature_names_in_)
-        self.classes_ = np.array([0, 1])
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    # -- fitting --------------------------------------------------------------------------------------------------
+
+    def fit(self, X: pd.DataFrame | np.ndarray, y: Any = None) -> PointsScorecard:
+        """Apply ``card`` (checking the columns), or learn a scorecard from ``X`` and outcomes ``y``."""
+        frame = self._frame(X)
+        if self.card is not None:
+            self.card_ = self.card
+            self._check_columns(frame, self.card_)
+            self.classes_ = np.array([0, 1]) if y is None else self._classes(y)
+        else:
+            if y is None:
+                raise ValueError("learning a scorecard needs outcomes: fit(X, y)")
+            self.classes_ = self._classes(y)
+            self.card_ = self._learn(frame, self._positive(y))
+        self.n_features_in_ = len(self.card_.features)
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = np.asarray(self.card_.feature_names, dtype=object)
         intercept, slope = self.card_.calibration_intercept, self.card_.calibration_slope
-        if y is not None and self.recalibrate:
-            outcome = np.asarray(y).astype(int)
-            if len(np.unique(outcome)) == 2:
-                scores = self.points(X).sum(axis=1).to_numpy(dtype=float).reshape(-1, 1)
-                curve = LogisticRegression().fit(scores, outcome)
-                intercept, slope = float(curve.intercept_[0]), float(curve.coef_[0, 0])
+        if y is not None and (self.recalibrate or self.card is None):
+            intercept, slope = calibration_curve(self.score(frame), self._positive(y))
+            self.card_ = dataclasses.replace(
+                self.card_,
+                calibration_intercept=intercept,
+                calibration_slope=slope,
+                calibration_note="Logistic curve of the outcome on the score, fitted on the training outcomes.",
+            )
+            if self.card is None:
+                self.card_ = dataclasses.replace(self.card_, score_bands=self._score_bands(intercept, slope))
         self.calibration_ = (intercept, slope)
         return self
 
-    def points(self, X: pd.DataFrame) -> pd.DataFrame:
+    def _learn(self, frame: pd.DataFrame, positive: np.ndarray) -> Scorecard:
+        templates = self._templates(frame)
+        specs = [
+            FeatureSpec(t.name, t.unit, _higher_is_worse(t), tuple(b.lower for b in t.bands if b.lower is not None))
+            for t in templates
+        ]
+        values = self._values(frame, [t.name for t in templates])
+        cuts, points, missing = fit_points(values, positive, specs, self.n_bins, self.C, self.max_points, self.binning)
+        features = tuple(
+            learned_feature(t, c, p, m) for t, c, p, m in zip(templates, cuts, points, missing, strict=True)
+        )
+        base = self.template
+        return Scorecard(
+            name="learned",
+            version="0.0.0",
+            kind="learned",
+            description="A points scorecard learned from outcomes"
+            + (f", with the features of {base.name} {base.version}." if base else "."),
+            features=features,
+            score_bands=(ScoreBand(0, "no concerns"),),
+            calibration_intercept=0.0,
+            calibration_slope=0.0,
+            calibration_note="",
+        )
+
+    def _templates(self, frame: pd.DataFrame) -> list[FeatureCard]:
+        if self.template is not None:
+            self._check_columns(frame, self.template)
+            return list(self.template.features)
+        return [FeatureCard(str(c), str(c), "attainment", "count", "Learned from outcomes.", ()) for c in frame.columns]
+
+    def _score_bands(self, intercept: float, slope: float) -> tuple[ScoreBand, ...]:
+        bands = [ScoreBand(0, "no concerns")]
+        if slope > 0:
+            for probability, label in sorted(PROBABILITY_BANDS):
+                threshold = (np.log(probability / (1 - probability)) - intercept) / slope
+                bands.append(ScoreBand(max(1, int(np.ceil(threshold))), label))
+        unique: dict[int, ScoreBand] = {}
+        for band in bands:
+            unique[band.min_score] = band  # a higher band at the same score wins
+        return tuple(sorted(unique.values(), key=lambda b: b.min_score))
+
+    # -- using ----------------------------------------------------------------------------------------------------
+
+    def points(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
         """The points each pupil gets for each feature (rows of ``X`` by scorecard features)."""
         card = self.card_ if hasattr(self, "card_") else self.card
         if card is None:
-            raise ScorecardError("PointsScorecard needs a scorecard")
-        self._check_columns(X, card)
+            raise ScorecardError("PointsScorecard needs a scorecard: give card= or fit it first")
+        frame = self._frame(X)
+        self._check_columns(frame, card)
+        values = self._values(frame, card.feature_names)
         columns = {}
-        for feature in card.features:
-            values = pd.to_numeric(X[feature.name], errors="coerce").to_numpy(dtype=float)
-            points = np.full(len(values), feature.missing_points, dtype=np.int64)
-            present = ~np.isnan(values)
+        for j, feature in enumerate(card.features):
+            column = values[:, j]
+            points = np.full(len(column), feature.missing_points, dtype=np.int64)
+            present = ~np.isnan(column)
             for band in feature.bands:
                 inside = present.copy()
                 if band.lower is not None:
-                    inside &= values >= band.lower
+                    inside &= column >= band.lower
                 if band.upper is not None:
-                    inside &= values < band.upper
+                    inside &= column < band.upper
                 points[inside] = band.points
             columns[feature.name] = points
-        return pd.DataFrame(columns, index=X.index)
+        return pd.DataFrame(columns, index=frame.index)
 
-    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
-        """The score: the sum of each pupil's points."""
-        check_is_fitted(self)
+    def score(self, X: pd.DataFrame | np.ndarray, y: Any = None, sample_weight: Any = None) -> Any:
+        """The scorecard score, the sum of each pupil's points. With ``y``, scikit-learn's mean accuracy instead."""
+        if y is not None:
+            return super().score(X, y, sample_weight=sample_weight)
         scores: np.ndarray = self.points(X).sum(axis=1).to_numpy(dtype=float)
         return scores
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+    def decision_function(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Log-odds of the outcome: the calibration curve at the score (ranks exactly as the score does)."""
         check_is_fitted(self)
         intercept, slope = self.calibration_
-        p = 1 / (1 + np.exp(-(intercept + slope * self.decision_function(X))))
+        log_odds: np.ndarray = intercept + slope * self.score(X)
+        return log_odds
+
+    def predict_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        p = 1 / (1 + np.exp(-self.decision_function(X)))
         return np.column_stack([1 - p, p])
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        prediction: np.ndarray = self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+    def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        prediction: np.ndarray = self.classes_[(self.decision_function(X) > 0).astype(int)]
         return prediction
 
     def explain(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -128,10 +233,52 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             )
         return pd.concat(parts, ignore_index=True)
 
-    def _check_columns(self, X: pd.DataFrame, card: Scorecard | None = None) -> None:
-        card = card or self.card
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError("PointsScorecard reads a DataFrame with one column per scorecard feature")
-        missing = [name for name in (card.feature_names if card else []) if name not in X.columns]
+    # -- input handling -------------------------------------------------------------------------------------------
+
+    def _frame(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
+        if isinstance(X, pd.DataFrame):
+            return X
+        array = check_array(X, dtype=float, ensure_all_finite="allow-nan")
+        if hasattr(self, "n_features_in_") and array.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {array.shape[1]} features, but PointsScorecard expects {self.n_features_in_}")
+        return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+
+    def _values(self, frame: pd.DataFrame, names: list[str]) -> np.ndarray:
+        values = np.column_stack([pd.to_numeric(frame[n], errors="coerce").to_numpy(dtype=float) for n in names])
+        values = values.reshape(len(frame), len(names))
+        if np.isinf(values).any():
+            raise ValueError("Input contains infinity: a feature value must be a number or missing")
+        return values
+
+    def _classes(self, y: Any) -> np.ndarray:
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        classes: np.ndarray = unique_labels(y)
+        if len(classes) != 2:
+            raise ValueError(f"PointsScorecard needs outcomes of exactly two classes; y has {len(classes)} class(es)")
+        return classes
+
+    def _positive(self, y: Any) -> np.ndarray:
+        positive: np.ndarray = column_or_1d(y) == self.classes_[1]
+        return positive.astype(int)
+
+    @staticmethod
+    def _check_columns(frame: pd.DataFrame, card: Scorecard) -> None:
+        missing = [name for name in card.feature_names if name not in frame.columns]
         if missing:
             raise ScorecardError(f"the feature table lacks the scorecard's features: {', '.join(missing)}")
+
+
+def calibration_curve(score: np.ndarray, positive: np.ndarray) -> tuple[float, float]:
+    """Intercept and slope (rounded to 6 places, for reproducible files) of the outcome's log-odds on the score."""
+    if len(np.unique(positive)) < 2:
+        return -3.0, 0.0
+    curve = LogisticRegression(C=1e6, max_iter=5000, tol=1e-10).fit(score.reshape(-1, 1), positive)
+    return round(float(curve.intercept_[0]), 6), round(float(curve.coef_[0, 0]), 6)
+
+
+def _higher_is_worse(feature: FeatureCard) -> bool:
+    """A feature's declared direction: the end of its bands that scores more points is the worse end."""
+    if len(feature.bands) < 2:
+        return True
+    return feature.bands[-1].points >= feature.bands[0].points

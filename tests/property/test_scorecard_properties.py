@@ -28,14 +28,14 @@ def test_lower_attendance_never_lowers_the_score(row: dict[str, float | None], d
     worse["attendance_rate_term"] = (current if current is not None else 1.0) * (1 - drop)
     if current is None:
         base["attendance_rate_term"] = 1.0
-    assert MODEL.decision_function(worse)[0] >= MODEL.decision_function(base)[0]
+    assert MODEL.score(worse)[0] >= MODEL.score(base)[0]
 
 
 @given(st.lists(pupil, min_size=1, max_size=8))
 def test_every_pupils_points_add_up_to_their_score(rows: list[dict[str, float | None]]) -> None:
     pupils = pd.DataFrame(rows)
     totals = MODEL.explain(pupils).groupby("row")["points"].sum().sort_index()
-    assert totals.tolist() == MODEL.decision_function(pupils).tolist()
+    assert totals.tolist() == MODEL.score(pupils).tolist()
 
 
 WORSE_WHEN = {
@@ -55,7 +55,7 @@ def test_more_absence_of_any_kind_never_lowers_the_score(
         base[feature] = 0.5
     worse = base.copy()
     worse[feature] = base[feature] + WORSE_WHEN[feature] * amount * (1 if feature != "longest_absence_spell" else 40)
-    assert MODEL.decision_function(worse)[0] >= MODEL.decision_function(base)[0]
+    assert MODEL.score(worse)[0] >= MODEL.score(base)[0]
 
 
 shortlist_pupil = st.fixed_dictionaries(

@@ -36,7 +36,7 @@ def _pupils(*changes: dict[str, float | None]) -> pd.DataFrame:
 
 def test_a_pupil_with_no_concerns_scores_zero(card: Scorecard) -> None:
     model = PointsScorecard(card).fit(_pupils({}))
-    assert model.decision_function(_pupils({})).tolist() == [0.0]
+    assert model.score(_pupils({})).tolist() == [0.0]
     assert card.band_of_score(0) == "no concerns"
 
 
@@ -69,7 +69,7 @@ def test_the_explanation_adds_up_to_the_score(card: Scorecard) -> None:
     )
     model = PointsScorecard(card).fit(pupils)
     totals = model.explain(pupils).groupby("row")["points"].sum()
-    assert totals.tolist() == model.decision_function(pupils).tolist() == [0.0, 38.0, 48.0]
+    assert totals.tolist() == model.score(pupils).tolist() == [0.0, 38.0, 48.0]
     assert card.band_of_score(38) == "high"
 
 

@@ -1,0 +1,171 @@
+"""Rolling-origin temporal validation of five ways to rank pupils, on the same windows.
+
+Windows follow the school calendar: each half-term (school days between breaks of more than four days) from the
+third one on is a test window. A model for that window is fitted only on nights whose whole outcome horizon
+ended before the window's first night, so nothing it learns comes from the test period.
+
+Models: the learned scorecard (fitted on the window's training nights), the released expert scorecard (points as
+released; its probability curve fitted on the training nights), the ABC rules, rank by attendance, and scikit-learn's
+HistGradientBoostingClassifier as the black-box challenger (all the numeric features the scorecards could use;
+context such as SEN or FSM is not scored by any model). Rules get probabilities from a logistic curve fitted on the
+training nights, so every model has a Brier score.
+
+Metrics per window: ROC AUC, average precision, precision and recall at capacity (each school's top pupils on each
+night, capacity as in the shortlist), Brier score, and a reliability curve (``calibration_curve``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import calibration_curve
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+from pipeline.config import Settings
+from pipeline.evaluate import abc_score, attendance_score
+from pipeline.model import PointsScorecard, Scorecard
+from pipeline.report.shortlist import mentoring_capacity
+
+CHALLENGER_FEATURES = (
+    "attendance_rate_year", "attendance_rate_term", "attendance_rate_4wk", "attendance_change_4wk",
+    "unauthorised_rate_term", "late_marks_term", "longest_absence_spell", "monday_friday_absence_share",
+    "unexplained_n_marks", "sessions_suspended_year", "negative_points_term", "negative_points_4wk",
+    "negative_points_trend", "incidents_term", "suspensions_year", "english_grade_gap", "maths_grade_gap",
+    "subjects_below_target", "core_grade_gap", "ks2_mean_scaled_score", "cat4_mean_sas", "reading_age_gap_months",
+)  # fmt: skip
+"""What the black-box challenger sees: every numeric behaviour, attendance and attainment feature; no context."""
+MODELS = ("learned scorecard", "expert scorecard v1", "ABC rules", "attendance alone", "gradient boosting")
+
+
+@dataclass(frozen=True)
+class Window:
+    name: str
+    test_nights: tuple[dt.date, ...]
+
+    @property
+    def start(self) -> dt.date:
+        return self.test_nights[0]
+
+
+def windows(nights: list[dt.date], school_days: list[dt.date], skip: int = 2) -> list[Window]:
+    """Test windows: the nights of each half-term after the first ``skip`` half-terms that hold any night."""
+    breaks = [later for earlier, later in itertools.pairwise(school_days) if (later - earlier).days > 4]
+    found: dict[dt.date, list[dt.date]] = {}
+    for night in nights:
+        starts = [b for b in breaks if b <= night]
+        found.setdefault(starts[-1] if starts else school_days[0], []).append(night)
+    ordered = sorted(found.items())[skip:]
+    return [Window(f"half-term from {start:%d %b %Y}", tuple(sorted(group))) for start, group in ordered]
+
+
+def training_rows(history: pd.DataFrame, before: dt.date) -> pd.DataFrame:
+    """Rows whose whole outcome horizon ended before ``before`` (no overlap with a test window)."""
+    return history[pd.to_datetime(history["horizon_end"]).dt.date < before]
+
+
+def fit_models(train: pd.DataFrame, card: Scorecard, seed: int = 0) -> dict[str, Callable[[pd.DataFrame], np.ndarray]]:
+    """Fit each model on ``train``; return for each a function giving (score, probability) stacked column-wise."""
+    y = train["outcome"].astype(int).to_numpy()
+    learned = PointsScorecard(template=card).fit(train, y)
+    expert = PointsScorecard(card=card).fit(train, y)
+    challenger = HistGradientBoostingClassifier(random_state=seed).fit(_numeric(train), y)
+    abc_curve = _curve(abc_score(train).to_numpy(), y)
+    attendance_curve = _curve(attendance_score(train).to_numpy(), y)
+    return {
+        "learned scorecard": lambda X: np.column_stack([learned.score(X), learned.predict_proba(X)[:, 1]]),
+        "expert scorecard v1": lambda X: np.column_stack([expert.score(X), expert.predict_proba(X)[:, 1]]),
+        "ABC rules": lambda X: _with_curve(abc_score(X).to_numpy(), abc_curve),
+        "attendance alone": lambda X: _with_curve(attendance_score(X).to_numpy(), attendance_curve),
+        "gradient boosting": lambda X: np.column_stack(
+            [challenger.predict_proba(_numeric(X))[:, 1], challenger.predict_proba(_numeric(X))[:, 1]]
+        ),
+    }
+
+
+def evaluate(
+    history: pd.DataFrame, all_windows: list[Window], card: Scorecard, settings: Settings | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The comparison table (window x model) and the reliability curves, for every window."""
+    settings = settings or Settings()
+    rows, curves = [], []
+    for window in all_windows:
+        train = training_rows(history, window.start)
+        test = history[history["as_of"].isin(pd.to_datetime(list(window.test_nights)))].reset_index(drop=True)
+        if train["outcome"].nunique() < 2 or test["outcome"].nunique() < 2:
+            continue
+        y = test["outcome"].astype(int).to_numpy()
+        for name, predict in fit_models(train, card).items():
+            result = predict(test)
+            score, probability = result[:, 0], result[:, 1]
+            chosen = top_at_capacity(test, score, settings)
+            rows.append(
+                {
+                    "window": window.name,
+                    "model": name,
+                    "train_rows": len(train),
+                    "test_rows": len(test),
+                    "base_rate": round(float(y.mean()), 3),
+                    "roc_auc": round(float(roc_auc_score(y, score)), 3),
+                    "average_precision": round(float(average_precision_score(y, score)), 3),
+                    "precision_at_capacity": round(float(y[chosen].mean()), 3),
+                    "recall_at_capacity": round(float(y[chosen].sum() / max(y.sum(), 1)), 3),
+                    "brier": round(float(brier_score_loss(y, probability)), 4),
+                }
+            )
+            observed, predicted = calibration_curve(y, probability, n_bins=10, strategy="quantile")
+            curves += [
+                {"window": window.name, "model": name, "predicted": round(float(p), 4), "observed": round(float(o), 4)}
+                for p, o in zip(predicted, observed, strict=True)
+            ]
+    return pd.DataFrame(rows), pd.DataFrame(curves)
+
+
+def top_at_capacity(pupils: pd.DataFrame, score: np.ndarray, settings: Settings) -> np.ndarray:
+    """Indices of each school's top pupils on each night, as many as its capacity; ties as on the shortlist
+    (lower attendance this term, then more negative points in the last 4 weeks, then UPN)."""
+    frame = pd.DataFrame(
+        {
+            "night": pupils["as_of"].to_numpy(),
+            "school": pupils["school_id"].to_numpy(),
+            "score": score,
+            "attendance": pupils["attendance_rate_term"].astype(float).fillna(1.0).to_numpy(),
+            "negative": pupils["negative_points_4wk"].astype(float).fillna(0.0).to_numpy(),
+            "upn": pupils["upn"].to_numpy(),
+        }
+    )
+    chosen: list[int] = []
+    for _, group in frame.groupby(["night", "school"], sort=True):
+        capacity = mentoring_capacity(len(group), settings.capacity_share, settings.capacity_minimum)
+        ranked = group.sort_values(
+            ["score", "attendance", "negative", "upn"], ascending=[False, True, False, True], kind="mergesort"
+        )
+        chosen += list(ranked.index[:capacity])
+    return np.array(sorted(chosen), dtype=int)
+
+
+def summary_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean of each metric over the windows, per model, in the order of ``MODELS``."""
+    metrics = ["roc_auc", "average_precision", "precision_at_capacity", "recall_at_capacity", "brier"]
+    mean = table.groupby("model")[metrics].mean().round(3)
+    return mean.reindex([m for m in MODELS if m in mean.index])
+
+
+def _numeric(frame: pd.DataFrame) -> np.ndarray:
+    return np.column_stack(
+        [pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float) for c in CHALLENGER_FEATURES]
+    )
+
+
+def _curve(score: np.ndarray, y: np.ndarray) -> LogisticRegression:
+    return LogisticRegression(C=1e6, max_iter=5000).fit(score.reshape(-1, 1), y)
+
+
+def _with_curve(score: np.ndarray, curve: LogisticRegression) -> np.ndarray:
+    return np.column_stack([score, curve.predict_proba(score.reshape(-1, 1))[:, 1]])

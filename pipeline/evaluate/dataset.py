@@ -1,0 +1,85 @@
+"""Historical training and evaluation data: features as of past nights, with the outcome that followed each.
+
+No leakage by construction: the features for a night are built by the same SQL as the nightly run, which reads
+only rows dated on or before that night; the labels read only the school days after it (the horizon). A night is
+used only when the warehouse holds its whole horizon, so no label is cut short.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import duckdb
+import pandas as pd
+
+from pipeline.config import Settings
+from pipeline.features import build_features
+
+SCHOOL_DAYS = """
+select distinct date from attendance
+where category in ('present', 'approved_activity', 'authorised', 'unauthorised')
+order by date
+"""
+
+
+def outcome_labels(con: duckdb.DuckDBPyConnection, as_of: dt.date, settings: Settings | None = None) -> pd.DataFrame:
+    """One row per pupil on roll on ``as_of``: each outcome component (``outcome_persistent_absence``,
+    ``outcome_suspension``, ``outcome_fell_below_target``), ``outcome`` (any of the configured ones) and
+    ``horizon_complete`` (the warehouse holds the whole horizon, so the label is final)."""
+    settings = settings or Settings()
+    params = {
+        "as_of": as_of,
+        "horizon_days": settings.outcome_horizon_school_days,
+        "persistent_absence": settings.outcome_persistent_absence,
+        "grade_drop": settings.outcome_grade_drop,
+    }
+    labels = con.execute(_labels_sql(), params).df()
+    labels["outcome"] = labels[[f"outcome_{name}" for name in settings.outcome]].any(axis=1)
+    return labels
+
+
+def history_nights(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings | None = None,
+    every: int = 10,
+    first_day_of_year: int = 15,
+    until: dt.date | None = None,
+) -> list[dt.date]:
+    """Past nights to learn from: every ``every``-th school day, from the ``first_day_of_year``-th school day of
+    each academic year (so a term's features mean something), whose whole outcome horizon is in the warehouse."""
+    settings = settings or Settings()
+    days = [row[0] for row in con.execute(SCHOOL_DAYS).fetchall()]
+    horizon = settings.outcome_horizon_school_days
+    nights = []
+    for index, day in enumerate(days[: max(0, len(days) - horizon)]):
+        year_start = dt.date(day.year if day.month >= 9 else day.year - 1, 9, 1)
+        day_of_year = sum(1 for d in days[: index + 1] if d >= year_start)
+        if day_of_year >= first_day_of_year and (day_of_year - first_day_of_year) % every == 0:
+            nights.append(day)
+    return [n for n in nights if until is None or n <= until]
+
+
+def history(
+    con: duckdb.DuckDBPyConnection, nights: Iterable[dt.date], settings: Settings | None = None
+) -> pd.DataFrame:
+    """Features and outcomes for each night, stacked: one row per pupil and night, complete horizons only."""
+    settings = settings or Settings()
+    frames = []
+    for night in nights:
+        features = build_features(con, night, persist=False).table
+        labels = outcome_labels(con, night, settings)
+        labels = labels[labels["horizon_complete"]].drop(columns=["as_of"])
+        frames.append(features.merge(labels, on=["school_id", "upn"], how="inner", validate="one_to_one"))
+    if not frames:
+        raise ValueError("no past night has a complete outcome horizon in the warehouse: load more history")
+    return pd.concat(frames, ignore_index=True)
+
+
+def _labels_sql() -> str:
+    from importlib.resources import files
+
+    return (files("pipeline.evaluate") / "sql" / "outcome_labels.sql").read_text(encoding="utf-8")
+
+
+__all__ = ["history", "history_nights", "outcome_labels"]

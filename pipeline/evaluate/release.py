@@ -1,0 +1,177 @@
+"""`mentor fit`: learn a scorecard from the warehouse's history, measure it, and write it with its model card.
+
+The YAML file is the model (``models/NAME.yaml``), and ``models/NAME.md`` is its model card: data window, outcome,
+the rolling-origin comparison with the other four models, and known limits. Both are written once; an existing
+file is never overwritten (released files are never edited: publish a new name). The same data, settings and seed
+give the same files byte for byte.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipeline.config import Settings
+from pipeline.evaluate.compare import Window, evaluate, summary_table, training_rows, windows
+from pipeline.evaluate.dataset import SCHOOL_DAYS, history, history_nights
+from pipeline.model import PointsScorecard, Scorecard
+
+
+class ReleaseExistsError(FileExistsError):
+    """The target model file exists; released files are never edited."""
+
+
+@dataclass
+class Release:
+    card: Scorecard
+    comparison: pd.DataFrame
+    reliability: pd.DataFrame
+    history: pd.DataFrame
+    windows: list[Window]
+
+
+def evaluation_data(
+    con: duckdb.DuckDBPyConnection, settings: Settings, until: dt.date | None = None
+) -> tuple[pd.DataFrame, list[Window]]:
+    """The history (features and outcomes per past night) and the rolling-origin windows over it."""
+    nights = history_nights(con, settings, until=until)
+    data = history(con, nights, settings)
+    if until is not None:
+        data = training_rows(data, until + dt.timedelta(days=1))
+    days = [row[0] for row in con.execute(SCHOOL_DAYS).fetchall()]
+    return data, windows(sorted(set(pd.to_datetime(data["as_of"]).dt.date)), days)
+
+
+def fit_release(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    name: str,
+    train_until: dt.date | None = None,
+    version: str = "1.0.0",
+) -> Release:
+    """Fit the learned scorecard on every night whose horizon ended by ``train_until``; evaluate all five models."""
+    template = Scorecard.load(settings.scorecard)
+    data, all_windows = evaluation_data(con, settings, train_until)
+    comparison, reliability = evaluate(data, all_windows, template, settings)
+    model = PointsScorecard(template=template).fit(data, data["outcome"].astype(int))
+    nights = sorted(set(pd.to_datetime(data["as_of"]).dt.date))
+    card = dataclasses.replace(
+        model.card_,
+        name=name,
+        version=version,
+        description=(
+            f"Points scorecard learned from {len(data):,} pupil-nights ({data['school_id'].nunique()} schools, "
+            f"{len(nights)} nights from {nights[0]} to {nights[-1]}) for the outcome: "
+            f"{outcome_text(settings)}. Features, words and directions of {template.name} {template.version}."
+        ),
+        extra={
+            "trained_on": {
+                "first_night": nights[0].isoformat(),
+                "last_night": nights[-1].isoformat(),
+                "pupil_nights": len(data),
+                "outcome_rate": round(float(data["outcome"].mean()), 4),
+            },
+            "outcome": {
+                "components": list(settings.outcome),
+                "horizon_school_days": settings.outcome_horizon_school_days,
+                "persistent_absence": settings.outcome_persistent_absence,
+                "grade_drop": settings.outcome_grade_drop,
+            },
+            "evaluation": summary_table(comparison).reset_index().to_dict("records"),
+        },
+    )
+    return Release(card, comparison, reliability, data, all_windows)
+
+
+def write_release(release: Release, path: Path) -> tuple[Path, Path]:
+    """Write ``NAME.yaml`` and the model card ``NAME.md``; refuse to overwrite either."""
+    card_path = path.with_suffix(".md")
+    for target in (path, card_path):
+        if target.exists():
+            raise ReleaseExistsError(f"{target} exists; released files are never edited: choose a new --out name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "# Learned scorecard, written by `mentor fit`. Never edit a released file: fit a new one.\n"
+        + release.card.to_yaml(),
+        encoding="utf-8",
+    )
+    card_path.write_text(model_card(release), encoding="utf-8")
+    return path, card_path
+
+
+def outcome_text(settings: Settings) -> str:
+    words = {
+        "persistent_absence": f"persistently absent ({settings.outcome_persistent_absence:.0%} or more of sessions)",
+        "suspension": "suspended",
+        "fell_below_target": f"falls {settings.outcome_grade_drop:g} grade or more further below target in "
+        "English and maths",
+    }
+    parts = [words[c] for c in settings.outcome]
+    return f"within the next {settings.outcome_horizon_school_days} school days the pupil is " + ", or ".join(parts)
+
+
+def model_card(release: Release) -> str:
+    card = release.card
+    trained = card.extra["trained_on"]
+    lines = [
+        f"# Model card: {card.name} {card.version}",
+        "",
+        f"**What it is.** {card.description}",
+        "",
+        "**Intended use.** Ranking pupils for a member of staff to consider for a learning mentor. It is a shortlist "
+        "for a human decision, never an automatic referral; pupils with a mentor already stay visible.",
+        "",
+        f"**Data.** {trained['pupil_nights']:,} pupil-nights from {trained['first_night']} to "
+        f"{trained['last_night']}; outcome rate {trained['outcome_rate']:.1%}. Features are built as of each night "
+        "from data dated up to it; outcomes only from the school days after it.",
+        "",
+        "**How it was fitted.** Quantile bins per feature with cut-points rounded for staff, one-hot into an "
+        "L2-regularised logistic regression, points made monotone in each feature's declared direction "
+        "(isotonic regression) and scaled to at most 10 integer points per feature; a logistic curve maps the "
+        "score to a probability.",
+        "",
+        "## Points",
+        "",
+        "| feature | band | points |",
+        "| --- | --- | ---: |",
+    ]
+    for feature in card.features:
+        for band in feature.bands:
+            lines.append(f"| {feature.description} | {band.label} | {band.points} |")
+        lines.append(f"| {feature.description} | {feature.missing_label} | {feature.missing_points} |")
+    lines += ["", "Score bands: " + ", ".join(f"{b.label} from {b.min_score}" for b in card.score_bands) + ".", ""]
+    lines += [
+        "## Rolling-origin evaluation",
+        "",
+        "Each test window is a half-term; every model in it was fitted only on nights whose outcome horizon ended "
+        "before the window began. Precision and recall are at each school's mentoring capacity on each night.",
+        "",
+        _markdown(release.comparison),
+        "",
+        "Mean over the windows:",
+        "",
+        _markdown(summary_table(release.comparison).reset_index()),
+        "",
+        "## Known limits",
+        "",
+        "- Fitted on the history of the schools in the warehouse; a school with a different intake or recording "
+        "habits may need its own fit. Re-measure before each release.",
+        "- The outcome is a proxy for benefiting from a mentor: it counts what is recorded (absence, suspension, "
+        "grades against target), not what is not (wellbeing, circumstances at home).",
+        "- Sex, ethnicity, SEN, FSM and EAL are never features; check `mentor audit` for how the shortlist falls "
+        "across groups before use.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body])
