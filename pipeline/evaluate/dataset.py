@@ -70,7 +70,9 @@ def history(
         features = build_features(con, night, persist=False).table
         labels = outcome_labels(con, night, settings)
         labels = labels[labels["horizon_complete"]].drop(columns=["as_of"])
-        frames.append(features.merge(labels, on=["school_id", "upn"], how="inner", validate="one_to_one"))
+        joined = features.merge(labels, on=["school_id", "upn"], how="inner", validate="one_to_one")
+        if len(joined):
+            frames.append(joined)
     if not frames:
         raise ValueError("no past night has a complete outcome horizon in the warehouse: load more history")
     return pd.concat(frames, ignore_index=True)

@@ -84,6 +84,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.classifier_tags.multi_class = False
+        tags.classifier_tags.poor_score = True  # points are monotone in declared directions, by design
         return tags
 
     # -- fitting --------------------------------------------------------------------------------------------------
@@ -97,7 +98,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             self.classes_ = np.array([0, 1]) if y is None else self._classes(y)
         else:
             if y is None:
-                raise ValueError("learning a scorecard needs outcomes: fit(X, y)")
+                raise ValueError("learning a scorecard requires y to be passed, but the target y is None")
             self.classes_ = self._classes(y)
             self.card_ = self._learn(frame, self._positive(y))
         self.n_features_in_ = len(self.card_.features)
@@ -203,6 +204,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         return np.column_stack([1 - p, p])
 
     def predict(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        check_is_fitted(self)
         prediction: np.ndarray = self.classes_[(self.decision_function(X) > 0).astype(int)]
         return prediction
 
@@ -236,11 +238,14 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     # -- input handling -------------------------------------------------------------------------------------------
 
     def _frame(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
-        if isinstance(X, pd.DataFrame):
+        if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
             return X
         array = check_array(X, dtype=float, ensure_all_finite="allow-nan")
         if hasattr(self, "n_features_in_") and array.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {array.shape[1]} features, but PointsScorecard expects {self.n_features_in_}")
+            raise ValueError(
+                f"X has {array.shape[1]} features, but PointsScorecard is expecting {self.n_features_in_} features "
+                "as input"
+            )
         return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
 
     def _values(self, frame: pd.DataFrame, names: list[str]) -> np.ndarray:
@@ -255,7 +260,10 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         check_classification_targets(y)
         classes: np.ndarray = unique_labels(y)
         if len(classes) != 2:
-            raise ValueError(f"PointsScorecard needs outcomes of exactly two classes; y has {len(classes)} class(es)")
+            raise ValueError(
+                f"Only binary classification is supported. PointsScorecard needs outcomes of exactly two classes; "
+                f"y has {len(classes)} class(es)"
+            )
         return classes
 
     def _positive(self, y: Any) -> np.ndarray:

@@ -1,0 +1,106 @@
+"""`mentor fit`, `mentor evaluate` and `mentor audit` on the sample: reproducible files, all five models, groups."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.evaluate.compare import MODELS
+from pipeline.model import Scorecard
+
+pytestmark = pytest.mark.slow
+
+
+def _mentor(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def warehouse(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("fit")
+    shutil.copytree(sample_dir, root / "exports")
+    _mentor("run", "--exports", str(root / "exports"), "--db", str(root / "w.duckdb"), "--out", str(root / "out"))
+    return root
+
+
+def test_fitting_twice_on_the_same_data_writes_the_same_files_byte_for_byte(warehouse: Path) -> None:
+    db = str(warehouse / "w.duckdb")
+    for folder in ("a", "b"):
+        _mentor("fit", "--db", db, "--out", str(warehouse / folder / "scorecard-learned.yaml"))
+    for name in ("scorecard-learned.yaml", "scorecard-learned.md"):
+        assert (warehouse / "a" / name).read_bytes() == (warehouse / "b" / name).read_bytes()
+    card = Scorecard.load(warehouse / "a" / "scorecard-learned.yaml")
+    assert card.kind == "learned"
+    assert card.name == "scorecard-learned"
+    assert [row["model"] for row in card.extra["evaluation"]] == list(MODELS)
+    model_card = (warehouse / "a" / "scorecard-learned.md").read_text()
+    assert "## Rolling-origin evaluation" in model_card
+    assert "## Known limits" in model_card
+
+
+def test_a_released_file_is_never_overwritten(warehouse: Path) -> None:
+    target = warehouse / "a" / "scorecard-learned.yaml"
+    if not target.exists():
+        _mentor("fit", "--db", str(warehouse / "w.duckdb"), "--out", str(target))
+    before = target.read_bytes()
+    result = CliRunner().invoke(app, ["fit", "--db", str(warehouse / "w.duckdb"), "--out", str(target)])
+    assert result.exit_code == 2
+    assert "never edited" in result.output
+    assert target.read_bytes() == before
+
+
+def test_training_until_a_date_uses_only_outcomes_known_by_then(warehouse: Path) -> None:
+    target = warehouse / "early" / "learned-early.yaml"
+    _mentor("fit", "--db", str(warehouse / "w.duckdb"), "--out", str(target), "--train-until", "2025-03-31")
+    trained = Scorecard.load(target).extra["trained_on"]
+    assert trained["last_night"] < "2025-03-31"
+
+
+def test_the_learned_scorecard_runs_the_nightly_job_with_reasons_that_add_up(warehouse: Path) -> None:
+    target = warehouse / "night" / "learned.yaml"
+    _mentor("fit", "--db", str(warehouse / "w.duckdb"), "--out", str(target))
+    config = warehouse / "night" / "settings.toml"
+    config.write_text(f'scorecard = "{target.name}"\n')
+    out = warehouse / "night" / "out"
+    _mentor("run", "--exports", str(warehouse / "exports"), "--db", str(warehouse / "w.duckdb"), "--out", str(out),
+            "--config", str(config))  # fmt: skip
+    shortlist = pd.read_csv(out / "127510" / "shortlist.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    assert shortlist["scorecard_version"].str.startswith("learned 1.0.0").all()
+    for row in shortlist.itertuples():
+        points = [int(reason.rsplit("(", 1)[1].rstrip(")")) for reason in row.reasons.split("; ") if "(" in reason]
+        assert sum(points) == int(row.score)
+
+
+def test_evaluate_compares_all_five_models_on_every_window(warehouse: Path) -> None:
+    _mentor("evaluate", "--db", str(warehouse / "w.duckdb"), "--out", str(warehouse / "eval"))
+    table = pd.read_csv(warehouse / "eval" / "evaluation.csv", encoding="utf-8-sig")
+    assert table["window"].nunique() >= 3
+    for _, models in table.groupby("window")["model"]:
+        assert sorted(models) == sorted(MODELS)
+    assert table[["roc_auc", "average_precision", "precision_at_capacity", "brier"]].notna().all().all()
+    assert (table["roc_auc"] > 0.5).all()
+    curves = pd.read_csv(warehouse / "eval" / "reliability.csv", encoding="utf-8-sig")
+    assert curves["predicted"].between(0, 1).all()
+
+
+def test_audit_covers_every_group_for_the_shortlist_and_each_window(warehouse: Path) -> None:
+    _mentor("score", "--db", str(warehouse / "w.duckdb"))  # the shortlist of the released scorecard, as configured
+    _mentor("audit", "--db", str(warehouse / "w.duckdb"), "--out", str(warehouse / "audit"), "--boot", "10")
+    table = pd.read_csv(warehouse / "audit" / "audit.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert set(table["attribute"]) == {"FSM", "SEN", "sex", "EAL", "ethnicity group", "year group"}
+    scopes = table["scope"].unique().tolist()
+    assert scopes[0].startswith("current shortlist")
+    assert len(scopes) >= 4
+    current = table[table["scope"] == scopes[0]]
+    for _, attribute in current.groupby("attribute"):
+        assert attribute["share_of_shortlist"].sum() == pytest.approx(1.0, abs=0.01)
+    windows = table[table["scope"] != scopes[0]]
+    assert windows["precision"].astype(str).ne("").any()
+    assert {"selection_rate_ci", "precision_ci", "miss_rate_ci", "flags"} <= set(table.columns)

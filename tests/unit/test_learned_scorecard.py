@@ -1,0 +1,121 @@
+"""The learned scorecard: scikit-learn conventions, monotone integer points, calibration; metrics by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from pipeline.config import Settings
+from pipeline.evaluate.audit import audit
+from pipeline.evaluate.compare import top_at_capacity
+from pipeline.model import PointsScorecard, Scorecard
+from pipeline.model.learn import band_label, cut_points
+
+CARD = Scorecard.load(Path(__file__).resolve().parents[2] / "models" / "scorecard-v1.yaml")
+
+
+@parametrize_with_checks([PointsScorecard()])
+def test_scikit_learn_conventions(estimator: PointsScorecard, check: object) -> None:
+    check(estimator)  # type: ignore[operator]
+
+
+def _history(n: int = 3000, seed: int = 1) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({name: np.zeros(n) for name in CARD.feature_names})
+    frame["attendance_rate_term"] = rng.beta(12, 1, n)
+    frame["negative_points_4wk"] = rng.poisson(1.0, n).astype(float)
+    frame["english_grade_gap"] = np.round(rng.normal(-0.3, 0.8, n), 1)
+    frame.loc[rng.random(n) < 0.1, "english_grade_gap"] = np.nan
+    log_odds = -1.5 + 12 * (0.93 - frame["attendance_rate_term"]) + 0.4 * frame["negative_points_4wk"]
+    y = (rng.random(n) < 1 / (1 + np.exp(-log_odds))).astype(int)
+    return frame, y
+
+
+def test_learned_points_are_integers_within_max_points_and_monotone_in_the_declared_direction() -> None:
+    X, y = _history()
+    model = PointsScorecard(template=CARD, max_points=10).fit(X, y)
+    attendance = model.card_.feature("attendance_rate_term")
+    points = [b.points for b in attendance.bands]
+    assert points == sorted(points, reverse=True)  # lower attendance never scores less
+    assert max(points) > 0
+    behaviour = [b.points for b in model.card_.feature("negative_points_4wk").bands]
+    assert behaviour == sorted(behaviour)
+    for feature in model.card_.features:
+        for band in feature.bands:
+            assert isinstance(band.points, int)
+            assert 0 <= band.points <= 10
+        assert 0 <= feature.missing_points <= max(b.points for b in feature.bands)
+    assert max(max(b.points for b in f.bands) for f in model.card_.features) == 10
+
+
+def test_learned_card_keeps_the_templates_words_and_reads_back_from_yaml() -> None:
+    X, y = _history()
+    card = PointsScorecard(template=CARD).fit(X, y).card_
+    assert card.kind == "learned"
+    assert card.feature("attendance_rate_term").reason == CARD.feature("attendance_rate_term").reason
+    again = Scorecard.from_dict(__import__("yaml").safe_load(card.to_yaml()))
+    assert again.to_yaml() == card.to_yaml()
+
+
+def test_probability_rises_with_the_score_and_predict_agrees_with_the_decision_function() -> None:
+    X, y = _history()
+    model = PointsScorecard(template=CARD).fit(X, y)
+    order = np.argsort(model.score(X))
+    assert np.all(np.diff(model.predict_proba(X)[order, 1]) >= 0)
+    assert np.array_equal(model.predict(X), (model.decision_function(X) > 0).astype(int))
+    assert abs(model.predict_proba(X)[:, 1].mean() - y.mean()) < 0.02  # calibrated in the large
+
+
+def test_a_released_card_keeps_its_points_when_fitted_to_outcomes() -> None:
+    X, y = _history()
+    released = PointsScorecard(card=CARD).fit(X, y)
+    assert released.points(X).equals(PointsScorecard(card=CARD).fit(X).points(X))
+    assert released.calibration_ != (CARD.calibration_intercept, CARD.calibration_slope)
+
+
+def test_cut_points_are_rounded_for_staff() -> None:
+    values = np.linspace(0.8, 1.0, 101)
+    cuts = cut_points(values, 4, "percent")
+    assert cuts == [0.85, 0.9, 0.95]
+    assert band_label(None, 0.9, "percent") == "below 90%"
+    assert band_label(0.9, 0.95, "percent") == "90% to under 95%"
+    assert band_label(2.0, None, "count") == "2 or more"
+
+
+def test_top_at_capacity_takes_each_schools_top_pupils_on_each_night() -> None:
+    pupils = pd.DataFrame(
+        {
+            "as_of": ["n1"] * 6 + ["n2"] * 6,
+            "school_id": ["s"] * 12,
+            "upn": [f"U{i:02d}" for i in range(12)],
+            "attendance_rate_term": [0.9, 0.8, 0.9, 0.9, 0.9, 0.9] * 2,
+            "negative_points_4wk": [0.0] * 12,
+        }
+    )
+    score = np.array([5, 5, 1, 0, 0, 0, 0, 0, 9, 0, 0, 0], dtype=float)
+    settings = Settings(capacity_share=0.01, capacity_minimum=2)
+    # night 1: U00 and U01 tie on 5 and both are chosen (capacity 2). Night 2: U08 on 9, then five pupils tie on
+    # 0 and U07 has the lowest attendance of them.
+    assert top_at_capacity(pupils, score, settings).tolist() == [0, 1, 7, 8]
+
+
+def test_audit_rates_and_ratios_match_hand_counts() -> None:
+    attributes = pd.DataFrame({"FSM": ["FSM"] * 4 + ["not FSM"] * 6})
+    selected = np.array([1, 1, 0, 0, 1, 0, 0, 0, 0, 0], dtype=bool)
+    outcome = np.array([1, 0, 1, 0, 1, 1, 0, 0, 0, 0], dtype=bool)
+    table = audit(attributes, selected, outcome, n_boot=20).set_index("group")
+    # FSM: 2 of 4 shortlisted; 1 of the 2 had the outcome; of 2 with the outcome, 1 missed.
+    assert table.loc["FSM", "selection_rate"] == 0.5
+    assert table.loc["FSM", "precision"] == 0.5
+    assert table.loc["FSM", "miss_rate"] == 0.5
+    assert table.loc["FSM", "share_of_shortlist"] == pytest.approx(0.667, abs=1e-3)
+    # not FSM (the reference, larger group): 1 of 6 shortlisted, precision 1, of 2 with the outcome 1 missed.
+    assert table.loc["not FSM", "selection_rate"] == pytest.approx(0.167, abs=1e-3)
+    assert table.loc["FSM", "selection_rate_ratio"] == 3.0
+    assert "selection rate" in table.loc["FSM", "flags"]
+    assert "small group" in table.loc["FSM", "flags"]
+    assert table.loc["not FSM", "flags"] == ""
