@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SAMPLE := data/sample
 
 .DEFAULT_GOAL := help
-.PHONY: help install run sample test lint format lock clean
+.PHONY: help install run sample test lint format lock clean bench
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -40,6 +40,9 @@ lint: $(STAMP) ## ruff format check, ruff lint and mypy
 format: $(STAMP) ## Format and auto-fix with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+bench: $(STAMP) ## Time the nightly run against DuckDB alone at 5k/20k/50k pupils (SIZES=..., REPEAT=...)
+	$(BIN)/python -m pipeline.bench --sizes $(or $(SIZES),5000,20000,50000) --repeat $(or $(REPEAT),3)
 
 lock: ## Re-resolve dependencies from pyproject.toml into constraints.txt (then review and commit it)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

@@ -1,0 +1,179 @@
+"""`make bench`: how fast and how lean a nightly run is, against the floor of DuckDB alone.
+
+For each trust size (default 5,000, 20,000 and 50,000 pupils; generated once with `mentor sample` and cached under
+``data/bench/``) it times, each measurement in its own process (so peak memory is that process's own):
+
+(a) the floor: DuckDB alone reading every school's attendance CSV and counting, per pupil, possible, present,
+    authorised and unauthorised sessions;
+(b) the full nightly run (`run_pipeline`) on a fresh warehouse, on the exports as they stood the night before;
+(c) an incremental night: the same warehouse, the same exports plus one more school day of marks.
+
+It prints each measurement's wall time (median of ``--repeat`` runs), peak RSS and rows per second, and the ratios
+(b)/(a) and (c)/(b). Nothing here is asserted: the figures are for people to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from pipeline.codes import ATTENDANCE_CODES
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_DATA = ROOT / "data" / "bench"
+LAST_DAY = "2025-11-07"
+LAST_DAY_UK = "07/11/2025"
+PUPILS_PER_SCHOOL = 1000
+
+FLOOR_SQL = """
+select upn,
+    count(*) filter (where category in ('present', 'approved_activity', 'authorised', 'unauthorised')) as possible,
+    count(*) filter (where category in ('present', 'approved_activity')) as present,
+    count(*) filter (where category = 'authorised') as authorised,
+    count(*) filter (where category = 'unauthorised') as unauthorised
+from (
+    select m.upn, c.category
+    from (
+        select upn, mark from read_csv($utf8_files, all_varchar = true, normalize_names = true, encoding = 'utf-8')
+        union all
+        select upn, mark from read_csv($latin1_files, all_varchar = true, normalize_names = true,
+                                       encoding = 'latin-1')
+    ) as m
+    join codes as c on c.code = m.mark
+)
+group by upn
+"""
+
+
+def exports_for(pupils: int) -> Path:
+    """The cached trust of ``pupils`` pupils (generated on first use)."""
+    schools = max(1, pupils // PUPILS_PER_SCHOOL)
+    folder = BENCH_DATA / f"trust-{pupils}"
+    if not (folder / ".complete").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"generating a {pupils:,}-pupil trust in {folder} (once)", file=sys.stderr, flush=True)
+        subprocess.run(
+            [sys.executable, "-m", "pipeline", "sample", "--out", str(folder / "exports"),
+             "--truth-out", str(folder / "truth"), "--schools", str(schools),
+             "--pupils-per-school", str(PUPILS_PER_SCHOOL)],
+            check=True,
+        )  # fmt: skip
+        _night_before(folder / "exports", folder / "night-before")
+        (folder / ".complete").write_text("ok\n")
+    return folder
+
+
+def _night_before(exports: Path, target: Path) -> None:
+    """The same exports without the last school day's marks: what the MIS delivered the night before."""
+    shutil.copytree(exports, target)
+    for path in target.glob("*/attendance.csv"):
+        raw = path.read_bytes()
+        lines = raw.splitlines(keepends=True)
+        kept = [lines[0]] + [
+            line for line in lines[1:] if LAST_DAY.encode() not in line and LAST_DAY_UK.encode() not in line
+        ]
+        path.write_bytes(b"".join(kept))
+
+
+def measure(stage: str, folder: Path, work: Path) -> dict[str, float]:
+    """Run one measurement in this process; return seconds, rows and peak RSS (MB)."""
+    started = time.perf_counter()
+    rows = 0
+    if stage == "floor":
+        con = duckdb.connect()
+        con.execute("create table codes (code varchar, category varchar)")
+        con.executemany("insert into codes values (?, ?)", [(k, v.category.value) for k, v in ATTENDANCE_CODES.items()])
+        files = sorted((folder / "exports").glob("*/attendance.csv"))
+        utf8 = [str(p) for p in files if _has_bom(p)]
+        latin1 = [str(p) for p in files if str(p) not in utf8]
+        result = con.execute(FLOOR_SQL, {"utf8_files": utf8, "latin1_files": latin1}).fetchall()
+        rows = sum(int(r[1]) for r in result)
+    else:
+        from pipeline.run import run_pipeline
+
+        exports = folder / ("night-before" if stage == "full" else "exports")
+        outcome = run_pipeline(exports, work / "w.duckdb", work / "out")
+        if int(outcome.exit_code) != 0:
+            raise SystemExit(
+                f"{stage} run ended with exit code {int(outcome.exit_code)}: {outcome.report.get('status')}"
+            )
+        rows = int(outcome.report["totals"]["rows_read"])
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": seconds, "rows": rows, "peak_rss_mb": peak_mb}
+
+
+def _has_bom(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(3) == b"\xef\xbb\xbf"
+
+
+def _child(stage: str, folder: Path, work: Path) -> dict[str, float]:
+    output = subprocess.run(
+        [sys.executable, "-m", "pipeline.bench", "--child", stage, "--folder", str(folder), "--work", str(work)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    result: dict[str, float] = json.loads(output.stdout.strip().splitlines()[-1])
+    return result
+
+
+def bench_size(pupils: int, repeat: int) -> dict[str, dict[str, float]]:
+    folder = exports_for(pupils)
+    runs: dict[str, list[dict[str, float]]] = {"floor": [], "full": [], "incremental": []}
+    for _ in range(repeat):
+        runs["floor"].append(_child("floor", folder, folder))
+        with tempfile.TemporaryDirectory(dir=BENCH_DATA) as scratch:
+            work = Path(scratch)
+            runs["full"].append(_child("full", folder, work))
+            runs["incremental"].append(_child("incremental", folder, work))
+    return {
+        stage: {
+            "seconds": statistics.median(r["seconds"] for r in results),
+            "rows": results[0]["rows"],
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
+        }
+        for stage, results in runs.items()
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Benchmark the nightly run against DuckDB alone.")
+    parser.add_argument("--sizes", default="5000,20000,50000", help="trust sizes in pupils, comma-separated")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median time is shown")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child, args.folder, args.work)))
+        return
+    BENCH_DATA.mkdir(parents=True, exist_ok=True)
+    header = f"{'pupils':>7} {'stage':<12} {'seconds':>8} {'peak RSS MB':>11} {'rows':>12} {'rows/s':>11}  ratio"
+    print(header)
+    print("-" * len(header))
+    for pupils in (int(s) for s in args.sizes.split(",")):
+        figures = bench_size(pupils, args.repeat)
+        floor, full, incremental = figures["floor"], figures["full"], figures["incremental"]
+        ratios = {
+            "floor": "",
+            "full": f"full/floor {full['seconds'] / floor['seconds']:.2f}x",
+            "incremental": f"incremental/full {incremental['seconds'] / full['seconds']:.1%}",
+        }
+        for stage, f in figures.items():
+            rate = f["rows"] / f["seconds"] if f["seconds"] else 0.0
+            print(f"{pupils:>7,} {stage:<12} {f['seconds']:>8.2f} {f['peak_rss_mb']:>11.0f} {f['rows']:>12,.0f} "
+                  f"{rate:>11,.0f}  {ratios[stage]}", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
