@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SAMPLE := data/sample
 
 .DEFAULT_GOAL := help
-.PHONY: help install run sample test lint format lock clean bench
+.PHONY: help install run sample test lint format lock clean bench screenshot
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -40,6 +40,12 @@ lint: $(STAMP) ## ruff format check, ruff lint and mypy
 format: $(STAMP) ## Format and auto-fix with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+screenshot: ## Render out/report.html in headless Chromium (Debian package chromium) to out/report.png
+	@command -v chromium >/dev/null || { echo "install Chromium first: sudo apt-get install chromium"; exit 2; }
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1300,3400 \
+		--screenshot=$(CURDIR)/out/report.png file://$(CURDIR)/out/report.html
+	@echo "screenshot: out/report.png"
 
 bench: $(STAMP) ## Time the nightly run against DuckDB alone at 5k/20k/50k pupils (SIZES=..., REPEAT=...)
 	$(BIN)/python -m pipeline.bench --sizes $(or $(SIZES),5000,20000,50000) --repeat $(or $(REPEAT),3)

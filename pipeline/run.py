@@ -26,6 +26,7 @@ from pipeline.ingest import IngestResult, ingest
 from pipeline.model import Scorecard
 from pipeline.model.scoring import score_features
 from pipeline.report import write_reports
+from pipeline.report.html import write_html_report
 from pipeline.runlock import run_lock
 from pipeline.safe_csv import write_csv, write_json
 from pipeline.validate.gate import GateResult, run_gate
@@ -94,7 +95,7 @@ def run_pipeline(
             write_csv(con.execute(QUARANTINE_OF_LOAD, {"load_id": loaded.load_id}).df(), out / "quarantine.csv")
             if as_of is None:
                 report["status"] = "gate failed: no attendance marks loaded"
-                return _finish(RunResult(ExitCode.GATE_FAILED, None, out, report=report), timings, started)
+                return _finish(RunResult(ExitCode.GATE_FAILED, None, out, report=report), timings, started, con, card)
 
             mark = stage("data-quality gate")
             gate = run_gate(
@@ -111,14 +112,14 @@ def run_pipeline(
                 failed = "; ".join(c.name for c in gate.failed_blocking)
                 report["status"] = f"gate failed: {failed}. No new shortlist was published; the last good one stays."
                 log.error("gate failed: %s", failed)
-                return _finish(RunResult(ExitCode.GATE_FAILED, as_of, out, report=report), timings, started)
+                return _finish(RunResult(ExitCode.GATE_FAILED, as_of, out, report=report), timings, started, con, card)
 
             result = RunResult(ExitCode.OK, as_of, out, report=report)
             mark = stage(f"features, score and shortlists for {as_of}")
             publish(con, as_of, card, settings, out, result)
             timings["features, score and report"] = time.perf_counter() - mark
             report["status"] = "ok"
-            return _finish(result, timings, started)
+            return _finish(result, timings, started, con, card)
         finally:
             con.close()
 
@@ -185,9 +186,17 @@ def _checks(gate: GateResult) -> list[dict[str, Any]]:
     ]
 
 
-def _finish(result: RunResult, timings: dict[str, float], started: float) -> RunResult:
+def _finish(
+    result: RunResult,
+    timings: dict[str, float],
+    started: float,
+    con: duckdb.DuckDBPyConnection | None = None,
+    card: Scorecard | None = None,
+) -> RunResult:
     timings["total"] = time.perf_counter() - started
     result.report["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
     result.report["exit_code"] = int(result.exit_code)
     write_json(result.report, result.out / "run.json")
+    if con is not None:
+        write_html_report(con, result.report, card, result.out)
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -48,6 +49,36 @@ def test_each_school_gets_a_shortlist_at_capacity_with_every_column(first_run: P
         assert shortlist["rank"].astype(int).tolist() == list(range(1, len(shortlist) + 1))
         assert shortlist["score"].astype(int).is_monotonic_decreasing
         assert (first_run / "out" / school / "shortlist.csv").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_run_report_is_one_self_contained_page_without_pupil_names(first_run: Path) -> None:
+    page = (first_run / "out" / "report.html").read_text(encoding="utf-8")
+    for heading in ("Data-quality gate", "Files", "Attendance and persistent absence by week", "Scores and shortlists",
+                    "Scorecard in use: scorecard-v1"):  # fmt: skip
+        assert heading in page
+    assert page.count("data:image/png;base64,") >= 3  # trends per school and the score histograms
+    assert "src='http" not in page
+    assert "href='http" not in page
+    text = re.sub(r"data:image/png;base64,[^']+", "", page)
+    words = set(re.findall(r"[\w'-]+", text))
+    shortlist = _shortlist(first_run, "127510")
+    assert not words & set(shortlist["surname"])
+    assert not words & set(shortlist["upn"])
+    assert (first_run / "out" / "report.html").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="Chromium is not installed (sudo apt-get install chromium)"
+)
+def test_the_run_report_renders_in_headless_chromium(first_run: Path, tmp_path: Path) -> None:
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1300,3400",
+         f"--screenshot={shot}", (first_run / "out" / "report.html").as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 50_000  # a page of tables and charts, not a blank one
 
 
 def test_the_log_names_stages_and_counts_but_no_pupil(first_run: Path) -> None:

@@ -1,0 +1,242 @@
+"""OUT/report.html: one self-contained page a data lead, a head or a pastoral manager can open.
+
+Run status and gate results; rows read, loaded and quarantined per school and file; the top quarantine reasons;
+attendance and persistent absence by week per school and year group; the score distribution and shortlist sizes;
+movement since the last run; and the scorecard in use. Charts are matplotlib PNGs embedded in the file, so it needs
+no network. It shows counts and rates only: no pupil is named.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from pipeline.model.card import Scorecard
+from pipeline.safe_csv import atomic_write
+
+WEEKLY_ATTENDANCE = """
+with marks as (
+    select a.school_id, p.year_group, a.upn, date_trunc('week', a.date) as week,
+        count(*) filter (where a.category in ('present', 'approved_activity', 'authorised', 'unauthorised'))
+            as possible,
+        count(*) filter (where a.category in ('present', 'approved_activity')) as attended
+    from attendance as a
+    join pupils as p using (school_id, upn)
+    where a.date <= $as_of and a.date >= $year_start
+    group by all
+),
+cumulative as (
+    select *, sum(possible) over w as possible_to_date, sum(attended) over w as attended_to_date
+    from marks
+    window w as (partition by school_id, upn order by week rows between unbounded preceding and current row)
+)
+select school_id, year_group, week,
+    sum(attended)::double / nullif(sum(possible), 0) as attendance_rate,
+    avg(case when possible_to_date > 0 then (attended_to_date::double / possible_to_date < 0.9)::int end)
+        as persistent_absence_share
+from cumulative
+where possible > 0
+group by all
+order by school_id, year_group, week
+"""
+QUARANTINE_REASONS = """
+select school_id, file, reason, count(*) as rows
+from quarantine where load_id = $load_id
+group by all order by rows desc limit 10
+"""
+SCORES = "select school_id, score from scores"
+
+
+def write_html_report(
+    con: duckdb.DuckDBPyConnection, report: dict[str, Any], card: Scorecard | None, out: Path
+) -> Path:
+    """Write ``out/report.html`` from the run's report dict and the warehouse; return its path."""
+    sections = [_status(report), _files(report)]
+    if report.get("load_id"):
+        sections.append(_quarantine(con, str(report["load_id"])))
+    as_of = report.get("as_of")
+    if as_of:
+        day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
+        sections.append(_trends(con, day))
+    if report.get("schools"):
+        sections.append(_scores(con, report, out))
+    if card is not None:
+        sections.append(_scorecard(card))
+    title = f"Mentor pipeline run, {as_of or 'no night'}"
+    page = (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>{_e(title)}</h1>" + "".join(sections) + "</body></html>\n"
+    )
+    return atomic_write(out / "report.html", lambda handle: handle.write(page))
+
+
+def _status(report: dict[str, Any]) -> str:
+    ok = report.get("exit_code") == 0 or report.get("status") == "ok"
+    checks = report.get("checks", [])
+    rows = "".join(
+        f"<tr class='{'' if c['passed'] else ('fail' if c['blocking'] else 'warn')}'><td>{_e(c['check'])}</td>"
+        f"<td>{'blocking' if c['blocking'] else 'warning'}</td><td>{'passed' if c['passed'] else 'FAILED'}</td>"
+        f"<td>{c['rows_checked']:,}</td><td>{c['unexpected']:,}</td></tr>"
+        for c in checks
+    )
+    versions = report.get("versions", {})
+    return (
+        f"<section><h2>Status: <span class='{'ok' if ok else 'fail'}'>{_e(str(report.get('status', '')))}</span></h2>"
+        f"<p>Night {_e(str(report.get('as_of', '')))}; started {_e(str(report.get('started', '')))}; "
+        f"{_e(' '.join(f'{k} {v}' for k, v in versions.items()))}</p>"
+        "<h3>Data-quality gate</h3><table><tr><th>check</th><th>kind</th><th>result</th><th>rows checked</th>"
+        f"<th>unexpected</th></tr>{rows}</table></section>"
+    )
+
+
+def _files(report: dict[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><td>{_e(f['school'])}</td><td>{_e(f['file'])}</td><td>{_e(f['status'])}</td>"
+        f"<td>{f['rows_read']:,}</td><td>{f['rows_loaded']:,}</td><td>{f['rows_quarantined']:,}</td></tr>"
+        for f in report.get("files", [])
+    )
+    return (
+        "<section><h2>Files</h2><table><tr><th>school</th><th>file</th><th>status</th><th>rows read</th>"
+        f"<th>loaded</th><th>quarantined</th></tr>{rows}</table>"
+        "<p>Unchanged files (same content as a file already loaded) are not read again.</p></section>"
+    )
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, load_id: str) -> str:
+    top = con.execute(QUARANTINE_REASONS, {"load_id": load_id}).df()
+    if top.empty:
+        return "<section><h2>Quarantine</h2><p>No row was quarantined in this load.</p></section>"
+    rows = "".join(
+        f"<tr><td>{_e(r.school_id)}</td><td>{_e(r.file)}</td><td>{_e(r.reason)}</td><td>{r.rows:,}</td></tr>"
+        for r in top.itertuples()
+    )
+    return (
+        "<section><h2>Top quarantine reasons</h2><table><tr><th>school</th><th>file</th><th>reason</th>"
+        f"<th>rows</th></tr>{rows}</table><p>Every row is in quarantine.csv with its line number.</p></section>"
+    )
+
+
+def _trends(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    year_start = dt.date(as_of.year if as_of.month >= 9 else as_of.year - 1, 9, 1)
+    weekly = con.execute(WEEKLY_ATTENDANCE, {"as_of": as_of, "year_start": year_start}).df()
+    if weekly.empty:
+        return "<section><h2>Attendance by week</h2><p>No marks this academic year.</p></section>"
+    parts = ["<section><h2>Attendance and persistent absence by week, this academic year</h2>"]
+    for school, frame in weekly.groupby("school_id", sort=True):
+        figure, (left, right) = plt.subplots(1, 2, figsize=(12, 3.6), constrained_layout=True)
+        for year, group in frame.groupby("year_group", sort=True):
+            left.plot(group["week"], 100 * group["attendance_rate"], marker="o", markersize=3, label=f"Y{year}")
+            right.plot(group["week"], 100 * group["persistent_absence_share"], marker="o", markersize=3)
+        left.axhline(90, color="grey", linestyle="--", linewidth=1)
+        left.set(title=f"School {school}: attendance %", ylabel="% of possible sessions")
+        right.set(title=f"School {school}: persistently absent so far this year", ylabel="% of pupils")
+        left.legend(ncol=4, fontsize=7, loc="lower left")
+        for axis in (left, right):
+            axis.tick_params(axis="x", labelrotation=30, labelsize=7)
+        parts.append(_figure(figure, f"Attendance and persistent absence by week for school {school}"))
+    parts.append("<p>The dashed line is 90%: below it a pupil is persistently absent (DfE).</p></section>")
+    return "".join(parts)
+
+
+def _scores(con: duckdb.DuckDBPyConnection, report: dict[str, Any], out: Path) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    schools = report["schools"]
+    scores = con.execute(SCORES).df()
+    figure, axes = plt.subplots(
+        1, len(schools), figsize=(6 * len(schools), 3.2), constrained_layout=True, squeeze=False
+    )
+    rows = []
+    for axis, (school, summary) in zip(axes[0], sorted(schools.items()), strict=True):
+        values = scores.loc[scores["school_id"] == school, "score"]
+        axis.hist(values, bins=range(0, int(values.max() if len(values) else 0) + 5, 2), color="#4477aa")
+        cut = _cut_score(out / school / "shortlist.csv")
+        if cut is not None:
+            axis.axvline(cut, color="#cc3311", linestyle="--", linewidth=1, label="shortlist cut-off")
+            axis.legend(fontsize=8)
+        axis.set(title=f"School {school}: scores", xlabel="score", ylabel="pupils")
+        movement = _movement(out / school / "shortlist.csv")
+        rows.append(
+            f"<tr><td>{_e(school)}</td><td>{summary['pupils_on_roll']:,}</td><td>{summary['capacity']}</td>"
+            f"<td>{summary['shortlist']}</td><td>{summary['under_challenged']}</td>"
+            f"<td>{summary['already_mentored_on_shortlist']}</td><td>{_e(movement)}</td></tr>"
+        )
+    return (
+        "<section><h2>Scores and shortlists</h2>"
+        + _figure(figure, "Score distribution per school")
+        + "<table><tr><th>school</th><th>on roll</th><th>capacity</th><th>shortlist</th><th>under-challenged</th>"
+        "<th>already mentored</th><th>movement since last run</th></tr>" + "".join(rows) + "</table></section>"
+    )
+
+
+def _scorecard(card: Scorecard) -> str:
+    rows = []
+    for feature in card.features:
+        bands = "; ".join(f"{b.label}: {b.points:+d}" for b in feature.bands)
+        rows.append(f"<tr><td>{_e(feature.description)}</td><td>{_e(bands)}</td><td>{_e(feature.rationale)}</td></tr>")
+    score_bands = ", ".join(f"{b.label} from {b.min_score}" for b in card.score_bands)
+    return (
+        f"<section><h2>Scorecard in use: {_e(card.name)} {_e(card.version)} ({_e(card.kind)})</h2>"
+        f"<p>Score bands: {_e(score_bands)}.</p><table><tr><th>feature</th><th>bands and points</th>"
+        f"<th>why</th></tr>{''.join(rows)}</table></section>"
+    )
+
+
+def _cut_score(path: Path) -> int | None:
+    if not path.exists():
+        return None
+    shortlist = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    return int(shortlist["score"].astype(int).min()) if len(shortlist) else None
+
+
+def _movement(path: Path) -> str:
+    if not path.exists():
+        return ""
+    change = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)["change_since_last_run"]
+    if change.eq("").all():
+        return "first run"
+    kinds = change.str.split(" ").str[0].value_counts()
+    return ", ".join(f"{int(kinds.get(k, 0))} {k}" for k in ("new", "up", "down", "same"))
+
+
+def _figure(figure: Any, alt: str) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    plt.close(figure)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f"<img alt='{_e(alt)}' src='data:image/png;base64,{data}'>"
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1300px; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; } tr.fail td { background: #fde2e2; } tr.warn td { background: #fff4d6; }
+.ok { color: #1a7f37; } .fail { color: #b42318; } img { max-width: 100%; }
+"""
