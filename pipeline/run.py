@@ -21,6 +21,7 @@ import duckdb
 from pipeline import __version__
 from pipeline.config import Settings
 from pipeline.exit_codes import ExitCode
+from pipeline.faults import checkpoint
 from pipeline.features import build_features
 from pipeline.ingest import IngestResult, ingest
 from pipeline.model import Scorecard
@@ -66,6 +67,7 @@ def run_pipeline(
     settings = settings or Settings()
 
     def stage(name: str) -> float:
+        checkpoint(name.split(" ")[0].rstrip(","))
         log.info("stage: %s", name)
         if progress is not None:
             progress(name)

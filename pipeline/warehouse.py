@@ -79,6 +79,8 @@ def _ddl() -> list[str]:
         "loaded_at timestamp, message varchar)",
         "create table if not exists roll_history (school_id varchar, load_id varchar, as_of date, roll bigint, "
         "recorded_at timestamp)",
+        # What the last completed publication listed, for each school's "change since last run" column.
+        "create table if not exists published (school_id varchar, listing varchar, upn varchar, rank integer)",
     ]
     return statements
 

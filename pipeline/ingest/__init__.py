@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.contract import EXPORT_FILES
+from pipeline.faults import checkpoint
 from pipeline.ingest.load import FileLoad, load_file
 from pipeline.ingest.read import UnreadableFileError, discover, prepare, temporary_workdir
 
@@ -80,6 +81,7 @@ def ingest(
                 result.files.append(
                     _load_one(con, school.school_id, export.name, path, Path(scratch), result.load_id, today, force)
                 )
+                checkpoint(f"ingest:{school.school_id}/{export.name}")
     result.seconds = time.perf_counter() - started
     return result
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from pipeline import __version__
 from pipeline.config import Settings
+from pipeline.faults import checkpoint
 from pipeline.model.card import Scorecard
 from pipeline.model.scorecard import PointsScorecard
 from pipeline.model.scoring import StageOrderError, points_of, read_features, read_scores
@@ -20,6 +21,9 @@ from pipeline.report.shortlist import build_shortlist, build_under_challenged, m
 from pipeline.safe_csv import write_csv
 
 log = logging.getLogger(__name__)
+
+PUBLISHED_COLUMNS = ["school_id", "listing", "upn", "rank"]
+READ_PUBLISHED = "select school_id, listing, upn, rank from published"
 
 
 def write_reports(con: duckdb.DuckDBPyConnection, card: Scorecard, settings: Settings, out: Path) -> dict[str, Any]:
@@ -44,20 +48,25 @@ def write_reports(con: duckdb.DuckDBPyConnection, card: Scorecard, settings: Set
     schools: dict[str, Any] = {}
     paths: dict[str, Path] = {}
     points = points_of(scores, card)
+    previous = con.execute(READ_PUBLISHED).df()
+    published: list[pd.DataFrame] = []
     for school_id, pupils in features.groupby("school_id", sort=True):
         school = str(school_id)
         capacity = mentoring_capacity(len(pupils), settings.capacity_share, settings.capacity_minimum)
         folder = out / school
         shortlist = build_shortlist(
-            pupils, model, capacity, _previous(folder / "shortlist.csv"), points=points.loc[pupils.index]
+            pupils, model, capacity, _previous(previous, school, "shortlist"), points=points.loc[pupils.index]
         )
-        able = build_under_challenged(pupils, capacity, _previous(folder / "under_challenged.csv"))
+        able = build_under_challenged(pupils, capacity, _previous(previous, school, "under_challenged"))
         for frame in (shortlist, able):
             frame.insert(0, "as_of", as_of.isoformat() if as_of else "")
             for column, value in versions.items():
                 frame[column] = value
         paths[school] = write_csv(shortlist, folder / "shortlist.csv")
+        checkpoint(f"publish:{school}")
         write_csv(able, folder / "under_challenged.csv")
+        published.append(shortlist.assign(school_id=school, listing="shortlist")[PUBLISHED_COLUMNS])
+        published.append(able.assign(school_id=school, listing="under_challenged")[PUBLISHED_COLUMNS])
         school_scores = scores.loc[pupils.index, "score"].to_numpy(dtype=float)
         schools[school] = {
             "pupils_on_roll": len(pupils),
@@ -68,6 +77,7 @@ def write_reports(con: duckdb.DuckDBPyConnection, card: Scorecard, settings: Set
             "score_distribution": _distribution(school_scores, card),
         }
         log.info("school %s: %d pupils on roll, shortlist of %d", school, len(pupils), len(shortlist))
+    _record_published(con, published)
     return {"as_of": as_of, "versions": versions, "paths": paths, "schools": schools}
 
 
@@ -89,8 +99,20 @@ def _single_as_of(features: pd.DataFrame) -> dt.date | None:
     return pd.Timestamp(days[0]).date() if len(days) else None
 
 
-def _previous(path: Path) -> pd.DataFrame | None:
-    if not path.exists():
-        return None
-    previous = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    return previous[["upn", "rank"]] if {"upn", "rank"} <= set(previous.columns) else None
+def _previous(published: pd.DataFrame, school: str, listing: str) -> pd.DataFrame | None:
+    """The ranks of the last *completed* publication (not whatever files a killed run left half-written)."""
+    mine = published[(published["school_id"] == school) & (published["listing"] == listing)]
+    return mine[["upn", "rank"]] if len(mine) else None
+
+
+def _record_published(con: duckdb.DuckDBPyConnection, published: list[pd.DataFrame]) -> None:
+    """Replace the record of what is published, in one transaction, once every file is in place."""
+    frame = pd.concat(published, ignore_index=True) if published else pd.DataFrame(columns=list(PUBLISHED_COLUMNS))
+    con.register("published_frame", frame)
+    try:
+        con.execute("begin transaction")
+        con.execute("delete from published")
+        con.execute("insert into published select school_id, listing, upn, rank from published_frame")
+        con.execute("commit")
+    finally:
+        con.unregister("published_frame")
