@@ -445,6 +445,25 @@ def audit(
 
 
 @app.command()
+def purge(
+    before: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="Remove pupils who left before this day.")],
+    db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,
+) -> None:
+    """Retention: remove from the warehouse every pupil who left before a date, with everything about them.
+
+    Prints how many rows went from each table. Never touches the export folder: a pupil still in a later
+    delivery is loaded again, so set the same retention in the MIS export.
+    """
+    from pipeline.retention import purge_leavers
+
+    with _warehouse(db) as con:
+        removed = purge_leavers(con, before.date())
+    for table, rows in removed.items():
+        typer.echo(f"{table}: {rows:,} rows removed")
+    err.print(f"removed {removed.get('pupils', 0):,} pupils who left before {before.date()}")
+
+
+@app.command()
 def explain(
     upn: Annotated[str, typer.Argument(help="The pupil's UPN.")],
     db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,

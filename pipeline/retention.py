@@ -1,0 +1,49 @@
+"""Retention: remove from the warehouse every pupil who left before a date, and everything recorded about them.
+
+Removes the pupils' rows from the staged tables, the raw layer, the feature and score tables and the record of
+what was published, and quarantined values that were their UPN, in one transaction, and returns the count per
+table. It never reads or touches the export folder. A pupil still present in a later delivery is loaded again:
+retention for the exports themselves is set in the MIS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from pipeline.warehouse import STAGED_TYPES
+
+LEAVERS = """
+create or replace temp table purge_leavers as
+select school_id, upn from pupils where leaving_date is not null and leaving_date < $before
+"""
+PUPIL_TABLES = (*STAGED_TYPES, *(f"raw_{table}" for table in STAGED_TYPES), "features", "scores", "published")
+TABLE_EXISTS = "select count(*) from duckdb_tables() where table_name = $name and not temporary"
+
+
+def purge_leavers(con: duckdb.DuckDBPyConnection, before: dt.date) -> dict[str, int]:
+    """Delete every pupil who left before ``before``; return rows removed per table (and ``pupils`` first)."""
+    removed: dict[str, int] = {}
+    con.execute("begin transaction")
+    try:
+        con.execute(LEAVERS, {"before": before})
+        for table in PUPIL_TABLES:
+            row = con.execute(TABLE_EXISTS, {"name": table}).fetchone()
+            if not row or not row[0]:
+                continue
+            result = con.execute(
+                f"delete from {table} as t using purge_leavers as l "  # table names are our constants
+                "where t.school_id = l.school_id and t.upn = l.upn"
+            ).fetchone()
+            removed[table] = int(result[0]) if result else 0
+        result = con.execute(
+            "delete from quarantine as q using purge_leavers as l where q.school_id = l.school_id and q.value = l.upn"
+        ).fetchone()
+        removed["quarantine"] = int(result[0]) if result else 0
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("checkpoint")  # write the deletions into the file, so the old pages are reused
+    return removed
