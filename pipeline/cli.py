@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -101,18 +103,38 @@ AS_OF_OPTION = typer.Option(
 )
 
 
+class JsonLines(logging.Formatter):
+    """One JSON object per log line, for a scheduler's log collector."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+
+        return json.dumps(
+            {
+                "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+                "level": record.levelname.lower(),
+                "logger": record.name,
+                "message": record.getMessage(),
+            }
+        )
+
+
 def _logging(quiet: bool) -> None:
     """Log lines on stderr: timestamps, stages and counts; never names or UPNs.
 
     On a terminal they go through rich (so they print above the progress display); otherwise (cron, systemd, a
-    pipe) they are plain lines, one per event.
+    pipe) they are plain lines, one per event, or JSON lines when MENTOR_LOG_FORMAT=json.
     """
     level = logging.WARNING if quiet else logging.INFO
-    if err.is_terminal:
+    if os.environ.get("MENTOR_LOG_FORMAT", "").lower() == "json":
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonLines())
+        logging.basicConfig(level=level, handlers=[handler], force=True)
+    elif err.is_terminal:
         from rich.logging import RichHandler
 
-        handler: logging.Handler = RichHandler(console=err, show_path=False, markup=False)
-        logging.basicConfig(level=level, format="%(name)s: %(message)s", handlers=[handler], force=True)
+        rich_handler = RichHandler(console=err, show_path=False, markup=False)
+        logging.basicConfig(level=level, format="%(name)s: %(message)s", handlers=[rich_handler], force=True)
     else:
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     logging.getLogger("great_expectations").setLevel(logging.WARNING)

@@ -211,3 +211,16 @@ def test_the_make_run_command_works_with_relative_paths_in_a_fresh_folder(
     for school in ("105854", "127510"):
         assert len(_shortlist(tmp_path, school)) == 31
     assert (tmp_path / "out" / "data_docs" / "index.html").exists()
+
+
+def test_json_log_mode_writes_one_json_object_per_line(first_run: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["run", "--exports", str(first_run / "exports"), "--db", str(first_run / "w.duckdb"), "--out",
+         str(first_run / "out")],
+        env={"MENTOR_LOG_FORMAT": "json"},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert any(r["message"] == "stage: ingest" for r in records)
+    assert {"time", "level", "logger", "message"} <= set(records[0])
