@@ -1,0 +1,40 @@
+"""The analysts' notebooks run top to bottom on the sample, and are stored in git without outputs."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+pytestmark = pytest.mark.slow
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+ALL = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+
+
+def test_there_are_notebooks_for_the_warehouse_the_models_and_the_audit() -> None:
+    assert ALL == ["01_explore_warehouse.ipynb", "02_model_comparison.ipynb", "03_fairness_audit.ipynb"]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_the_notebook_is_stored_without_outputs(name: str) -> None:
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == []
+            assert cell.execution_count is None
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_the_notebook_runs_top_to_bottom(name: str) -> None:
+    notebook = copy.deepcopy(nbformat.read(NOTEBOOKS / name, as_version=4))
+    client = NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    )
+    client.execute()  # raises CellExecutionError, with the cell and its traceback, if any cell fails
+    errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert errors == []
+    assert any(o.get("data", {}).get("image/png") for c in notebook.cells for o in c.get("outputs", []))
