@@ -41,6 +41,9 @@ format: $(STAMP) ## Format and auto-fix with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+SIZES ?= 5000,20000,50000
+REPEAT ?= 3
+
 screenshot: ## Render out/report.html in headless Chromium (Debian package chromium) to out/report.png
 	@command -v chromium >/dev/null || { echo "install Chromium first: sudo apt-get install chromium"; exit 2; }
 	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1300,3400 \
@@ -48,7 +51,7 @@ screenshot: ## Render out/report.html in headless Chromium (Debian package chrom
 	@echo "screenshot: out/report.png"
 
 bench: $(STAMP) ## Time the nightly run against DuckDB alone at 5k/20k/50k pupils (SIZES=..., REPEAT=...)
-	$(BIN)/python -m pipeline.bench --sizes $(or $(SIZES),5000,20000,50000) --repeat $(or $(REPEAT),3)
+	$(BIN)/python -m pipeline.bench --sizes $(SIZES) --repeat $(REPEAT)
 
 lock: ## Re-resolve dependencies from pyproject.toml into constraints.txt (then review and commit it)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
