@@ -12,14 +12,13 @@ import datetime as dt
 
 import duckdb
 
-from pipeline.warehouse import STAGED_TYPES
+from pipeline.warehouse import STAGED_TYPES, table_exists
 
 LEAVERS = """
 create or replace temp table purge_leavers as
 select school_id, upn from pupils where leaving_date is not null and leaving_date < $before
 """
 PUPIL_TABLES = (*STAGED_TYPES, *(f"raw_{table}" for table in STAGED_TYPES), "features", "scores", "published")
-TABLE_EXISTS = "select count(*) from duckdb_tables() where table_name = $name and not temporary"
 
 
 def purge_leavers(con: duckdb.DuckDBPyConnection, before: dt.date) -> dict[str, int]:
@@ -29,8 +28,7 @@ def purge_leavers(con: duckdb.DuckDBPyConnection, before: dt.date) -> dict[str, 
     try:
         con.execute(LEAVERS, {"before": before})
         for table in PUPIL_TABLES:
-            row = con.execute(TABLE_EXISTS, {"name": table}).fetchone()
-            if not row or not row[0]:
+            if not table_exists(con, table):
                 continue
             result = con.execute(
                 f"delete from {table} as t using purge_leavers as l "  # table names are our constants

@@ -85,6 +85,15 @@ def _ddl() -> list[str]:
     return statements
 
 
+TABLE_EXISTS = "select count(*) from duckdb_tables() where table_name = $name and not temporary"
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the warehouse has a (non-temporary) table of that name."""
+    row = con.execute(TABLE_EXISTS, {"name": table}).fetchone()
+    return bool(row and row[0])
+
+
 def _upn_problem(upn: str | None) -> str | None:
     return None if upn is None else upn_problem(upn)
 

@@ -15,12 +15,12 @@ from pipeline.features import FEATURES_TABLE
 from pipeline.features.schema import FeatureTable
 from pipeline.model.card import Scorecard, ScorecardError
 from pipeline.model.scorecard import PointsScorecard
+from pipeline.warehouse import table_exists
 
 SCORES_TABLE = "scores"
 POINTS_PREFIX = "points__"
 READ_FEATURES = f"select * from {FEATURES_TABLE} order by school_id, upn"
 READ_SCORES = f"select * from {SCORES_TABLE} order by school_id, upn"
-TABLE_EXISTS = "select count(*) from duckdb_tables() where table_name = $name and not temporary"
 
 
 class StageOrderError(RuntimeError):
@@ -29,7 +29,7 @@ class StageOrderError(RuntimeError):
 
 def read_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The feature table last built in the warehouse, validated against the feature contract."""
-    if not _exists(con, FEATURES_TABLE):
+    if not table_exists(con, FEATURES_TABLE):
         raise StageOrderError("the warehouse has no feature table yet: run `mentor features` (or `mentor run`) first")
     return FeatureTable.validate(con.execute(READ_FEATURES).df(), lazy=True)
 
@@ -64,7 +64,7 @@ def score_features(con: duckdb.DuckDBPyConnection, card: Scorecard) -> pd.DataFr
 
 def read_scores(con: duckdb.DuckDBPyConnection, card: Scorecard) -> pd.DataFrame:
     """The ``scores`` table, checked to have been made by ``card`` from the current feature table."""
-    if not _exists(con, SCORES_TABLE):
+    if not table_exists(con, SCORES_TABLE):
         raise StageOrderError("the warehouse has no scores yet: run `mentor score` (or `mentor run`) first")
     scores = con.execute(READ_SCORES).df()
     made_by = set(scores["scorecard_fingerprint"])
@@ -81,8 +81,3 @@ def read_scores(con: duckdb.DuckDBPyConnection, card: Scorecard) -> pd.DataFrame
 def points_of(scores: pd.DataFrame, card: Scorecard) -> pd.DataFrame:
     """The points columns of a scores frame, renamed to feature names (what ``PointsScorecard.points`` gives)."""
     return scores[[POINTS_PREFIX + n for n in card.feature_names]].rename(columns=lambda c: c[len(POINTS_PREFIX) :])
-
-
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    row = con.execute(TABLE_EXISTS, {"name": table}).fetchone()
-    return bool(row and row[0])
