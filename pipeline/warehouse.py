@@ -1,7 +1,7 @@
 """The DuckDB warehouse: one file, its tables, and the only place their names and columns are written down.
 
 Layers: ``raw_<file>`` keeps the latest delivery of each export file as read, with lineage (school, source file,
-sha256, line number, load id, loaded-at); the staged tables (``pupils``, ``attendance``, ...) are typed, keyed and
+sha256, line number, load id, loaded-at; a line unchanged since an earlier delivery keeps that delivery's lineage); the staged tables (``pupils``, ``attendance``, ...) are typed, keyed and
 accumulate across deliveries (a re-delivered key replaces the old value, absent rows are kept); ``quarantine``
 holds every row not loaded and every value blanked, with a reason; ``loads`` records each file of each load.
 """
@@ -45,6 +45,13 @@ STAGED_TYPES: dict[str, dict[str, str]] = {
         "upn": "varchar", "intervention": "varchar", "start_date": "date", "end_date": "date", "outcome": "varchar",
     },
 }  # fmt: skip
+RAW_MATCH_COLUMNS = (
+    ("line_hash", "ubigint"),  # hash of the line's text, column by column
+    ("key_hash", "ubigint"),  # hash of the parsed key
+    ("clean", "boolean"),  # loaded with no problem and no blanked value, and not repeated in its delivery
+    ("rules", "varchar"),  # fingerprint of the parsing and checking rules it passed
+    ("checked_on", "date"),  # the "today" it was checked against (no date after it was allowed)
+)
 STAGED_COLUMNS = {table: list(types) for table, types in STAGED_TYPES.items()}
 
 _CATEGORY = (
@@ -71,6 +78,11 @@ def _ddl() -> list[str]:
             f"create table if not exists raw_{table} (school_id varchar, source_file varchar, file_sha256 varchar, "
             f"line_number bigint, load_id varchar, loaded_at timestamp, {raw_columns})"
         )
+        # What row-level incremental loading compares a new delivery's lines against (see ingest/load.py);
+        # added to warehouses made before it, whose lines are then all checked once more.
+        statements += [
+            f"alter table raw_{table} add column if not exists {name} {kind}" for name, kind in RAW_MATCH_COLUMNS
+        ]
     statements += [
         "create table if not exists quarantine (school_id varchar, file varchar, line_number bigint, "
         "column_name varchar, value varchar, reason varchar, load_id varchar, outcome varchar)",

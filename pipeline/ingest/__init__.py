@@ -55,7 +55,9 @@ def ingest(
 ) -> IngestResult:
     """Load every export file under ``exports``; ``today`` is the date after which dated rows are refused.
 
-    With ``force``, files already loaded are loaded again (the result is the same: loading is idempotent).
+    With ``force``, files already loaded are loaded again and every line is checked again, as on a first load
+    (the result is the same: loading is idempotent, and row-level incremental loading gives what a full check
+    gives).
     """
     started = time.perf_counter()
     today = today or dt.date.today()
@@ -114,7 +116,8 @@ def _load_one(
         return outcome
     con.execute("begin transaction")
     try:
-        outcome = load_file(con, prepared, load_id, today, dt.datetime.now(dt.UTC).replace(tzinfo=None))
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        outcome = load_file(con, prepared, load_id, today, now, recheck_all=force)
         outcome.seconds = time.perf_counter() - started
         _record_load(con, load_id, outcome, "")
         con.execute("commit")

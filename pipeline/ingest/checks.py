@@ -8,6 +8,7 @@ admission) load the pupil with that value blank and report it, so one odd cell n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipeline.codes import ATTENDANCE_CODES, WITHDRAWN_CODES
@@ -47,7 +48,11 @@ def parsed(column: Column) -> str:
             return f"upper({v})"
         case "date":
             first = f"split_part({v}, ' ', 1)"
-            return f"coalesce(try_strptime({first}, '%Y-%m-%d'), try_strptime({first}, '%d/%m/%Y'))::date"
+            # One format is tried per value (a failed strptime is slow): only DD/MM/YYYY has a slash.
+            return (
+                f"(case when contains({first}, '/') then try_strptime({first}, '%d/%m/%Y') "
+                f"else try_strptime({first}, '%Y-%m-%d') end)::date"
+            )
         case "bool":
             return (
                 f"case when upper({v}) in ('Y', 'YES', 'TRUE', 'T', '1') then true "
@@ -82,14 +87,18 @@ def parsed(column: Column) -> str:
             return v
 
 
-def problems(export: ExportFile, present: set[str]) -> list[Problem]:
-    """Every check for a file, in the order they are reported (the first failing one names the row's reason)."""
+def problems(export: ExportFile, present: set[str], typed: Callable[[str], str] | None = None) -> list[Problem]:
+    """Every check for a file, in the order they are reported (the first failing one names the row's reason).
+
+    ``typed`` names where a column's parsed value can be read (so that it is parsed once per row); by default the
+    conditions parse the text themselves.
+    """
     found: list[Problem] = []
     descriptive = export.table == "pupils"
     for column in export.columns:
         if column.name not in present:
             continue
-        v, p = raw(column.name), parsed(column)
+        v, p = raw(column.name), (typed(column.name) if typed else parsed(column))
         value = f"coalesce({v}, '')"
         if column.kind == "upn":
             found.append(

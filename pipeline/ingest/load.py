@@ -7,11 +7,13 @@ staged table or in the quarantine table, and the counts are checked to add up be
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
 
+from pipeline.contract import ExportFile
 from pipeline.ingest.checks import Problem, parsed, problems
 from pipeline.ingest.read import PreparedFile
 from pipeline.warehouse import STAGED_COLUMNS
@@ -22,6 +24,8 @@ REJECT_REASONS = {
     "UNQUOTED VALUE": "line has a quote in the wrong place",
     "INVALID UNICODE": "line has text that is not valid UTF-8",
 }
+RULES_VERSION = "1"
+"""Bump when parsing or checking changes in a way the generated SQL does not show; every line is then re-checked."""
 
 
 @dataclass
@@ -37,6 +41,8 @@ class FileLoad:
     rows_quarantined: int = 0
     values_blanked: int = 0
     duplicates_dropped: int = 0
+    rows_unchanged: int = 0
+    """Lines identical to clean lines of the previous delivery: counted as loaded without being checked again."""
     withdrawn_codes_mapped: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -47,84 +53,94 @@ class FileLoad:
 
 
 def load_file(
-    con: duckdb.DuckDBPyConnection, prepared: PreparedFile, load_id: str, today: dt.date, loaded_at: dt.datetime
+    con: duckdb.DuckDBPyConnection,
+    prepared: PreparedFile,
+    load_id: str,
+    today: dt.date,
+    loaded_at: dt.datetime,
+    recheck_all: bool = False,
 ) -> FileLoad:
-    """Load ``prepared`` inside the caller's transaction; return its counts. Raises if the counts do not add up."""
+    """Load ``prepared`` inside the caller's transaction; return its counts. Raises if the counts do not add up.
+
+    Row-level incremental: a line identical to a line of the school's previous delivery of this file that loaded
+    cleanly (same text, checked under the same rules, on or before ``today``, and not repeated in either delivery)
+    is already in the staged table with exactly the values it would get again, so it is counted as loaded and not
+    checked again. Every other line (new,
+    changed, or quarantined or blanked before) is checked, together with every unchanged line that shares its key
+    (so that a key delivered twice with different values is still caught). The result is the same as checking the
+    whole file (tested). ``recheck_all`` checks every line.
+    """
     export = prepared.export
     result = FileLoad(prepared.school_id, export.name, prepared.sha256, "loaded", notes=list(prepared.notes))
-    columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in prepared.columns) + "}"
-    con.execute("drop table if exists reject_errors; drop table if exists reject_scans")
-    con.execute(
-        "create or replace temp table incoming as select * from read_csv($path, header = true, all_varchar = true, "
-        f"auto_detect = false, delim = $delim, quote = '\"', escape = '\"', columns = {columns}, "
-        "store_rejects = true, strict_mode = true)",
-        {"path": str(prepared.readable_path), "delim": prepared.delimiter},
-    )
-    accepted = _scalar(con, "select count(*) from incoming")
-    rejected = _scalar(con, "select count(distinct line) from reject_errors")
-    result.rows_read = accepted + rejected
-
-    # File line of each accepted row: data lines start at 2 and skip the lines DuckDB rejected. Rows keep the
-    # file's order in the table; inside a transaction their rowids start at a large offset, hence the subtraction.
-    con.execute(
-        """
-        create or replace temp table numbered as
-        with lines as (
-            select line, row_number() over (order by line) - 1 as position
-            from range(2, $total + 2) as r(line)
-            where line not in (select line from reject_errors)
-        )
-        select l.line as line_number, i.*
-        from (select rowid - (select min(rowid) from incoming) as position, * from incoming) as i
-        join lines as l using (position)
-        """,
-        {"total": result.rows_read},
-    )
     present = {c for c in prepared.columns if not c.startswith("ignored_")}
-    found = problems(export, present)
-    hard = [p for p in found if p.quarantine]
-    soft = [p for p in found if not p.quarantine]
+    rules = rules_fingerprint(export, present)
+    accepted, rejected = _read_lines(con, prepared, rules, today, recheck_all)
+    result.rows_read = accepted + rejected
+    school = {"school": prepared.school_id}
+    key_hash = f"hash({', '.join(parsed(export.column(k)) for k in export.key)})"
+    con.execute(
+        f"""
+        create or replace temp table numbered as
+        select * from lines
+        where raw_rowid is null or raw_key_hash in (select {key_hash} from lines where raw_rowid is null)
+        """
+    )
+
+    hard_and_soft = problems(export, present, typed=lambda name: f'"__typed_{name}"')
+    hard = [p for p in hard_and_soft if p.quarantine]
+    soft = [p for p in hard_and_soft if not p.quarantine]
     roll = "true" if export.table == "pupils" else "upper(nullif(trim(upn), '')) in (select upn from pupils_in_scope)"
     con.execute(
         "create or replace temp table pupils_in_scope as "
         "select upn from pupils where school_id = $school union select upn from incoming_pupils",
-        {"school": prepared.school_id},
+        school,
     )
-    typed = ", ".join(
-        f"({parsed(export.column(c.name))}) as {c.name}" if c.name in present else f"null as {c.name}"
-        for c in export.columns
+    typed_inner = ", ".join(f'({parsed(export.column(c))}) as "__typed_{c}"' for c in sorted(present))
+    typed = ", ".join(f'"__typed_{c.name}" as {c.name}' if c.name in present else f"null as {c.name}"
+                      for c in export.columns)  # fmt: skip
+    # The conditions are evaluated once per row, giving the number of the first that holds; its column, value and
+    # reason are then looked up (only rows with a problem pay for building the reason text).
+    first = "case " + " ".join(f"when {p.condition} then {n}" for n, p in enumerate(hard)) + " end" if hard else "null"
+    by_problem = (
+        "case problem " + " ".join(f"when {n} then {{}}" for n in range(len(hard))) + " end" if hard else "null"
     )
-    first_column = _first(hard, lambda p: f"'{p.column}'")
-    first_value = _first(hard, lambda p: f"coalesce(trim({p.column}), '')")
-    first_reason = _first(hard, lambda p: p.reason)
+
+    def pick(part: Callable[[Problem], str]) -> str:
+        return by_problem.format(*(part(p) for p in hard)) if hard else "null"
+
     warnings = "[" + ", ".join(f"case when {p.condition} then '{p.column}: ' || {p.reason} end" for p in soft) + "]"
-    today_used = any("$today" in p.condition for p in found)
+    warned = f"list_filter({warnings}::varchar[], lambda w: w is not null)" if soft else "[]::varchar[]"
+    today_used = any("$today" in p.condition for p in hard_and_soft)
     con.execute(
         f"""
         create or replace temp table checked as
         select
             line_number,
             {typed},
-            {first_column} as problem_column,
-            {first_value} as problem_value,
-            {first_reason} as problem_reason,
-            list_filter({warnings}::varchar[], lambda w: w is not null) as warnings
-        from (select *, {roll} as on_roll from numbered)
+            {pick(lambda p: f"'{p.column}'")} as problem_column,
+            {pick(lambda p: f"coalesce(trim({p.column}), '')")} as problem_value,
+            {pick(lambda p: p.reason)} as problem_reason,
+            {warned} as warnings
+        from (select *, {first} as problem from (select *, {typed_inner}, {roll} as on_roll from numbered))
         """,
         {"today": today} if today_used else {},
     )
 
     key = ", ".join(export.key)
-    values = ", ".join(c.name for c in export.columns)
+    same_key = " and ".join(f"c.{k} is not distinct from r.{k}" for k in export.key)
     # A key delivered twice with different values cannot be resolved: quarantine every copy.
     con.execute(
         f"""
         create or replace temp table conflicting as
-        select {key}, string_agg(line_number::varchar, ', ' order by line_number) as lines
-        from checked
-        where problem_reason is null
-        group by {key}
-        having count(distinct struct_pack({values})) > 1
+        with repeated as (
+            select {key} from checked where problem_reason is null group by {key} having count(*) > 1
+        )
+        select {", ".join(f"c.{k}" for k in export.key)},
+            string_agg(c.line_number::varchar, ', ' order by c.line_number) as lines
+        from checked as c join repeated as r on {same_key}
+        where c.problem_reason is null
+        group by all
+        having count(distinct struct_pack({", ".join(f"c.{c.name}" for c in export.columns)})) > 1
         """
     )
     key_match = " and ".join(f"c.{k} is not distinct from k.{k}" for k in export.key)
@@ -156,29 +172,28 @@ def load_file(
         from (select line_number, unnest(warnings) as w from checked where problem_reason is null)
         """,
         {
-            "school": prepared.school_id,
+            **school,
             "file": export.name,
             "load_id": load_id,
             "too_many": REJECT_REASONS["TOO MANY COLUMNS"],
             "missing": REJECT_REASONS["MISSING COLUMNS"],
         },
     )
-    result.rows_quarantined = _scalar(
-        con,
-        "select count(*) from quarantine where load_id = $load_id and file = $file and school_id = $school "
-        "and outcome = 'row quarantined'",
-        {"load_id": load_id, "file": export.name, "school": prepared.school_id},
-    )
-    result.values_blanked = _scalar(
-        con,
-        "select count(*) from quarantine where load_id = $load_id and file = $file and school_id = $school "
-        "and outcome = 'value blanked'",
-        {"load_id": load_id, "file": export.name, "school": prepared.school_id},
-    )
-    if export.table == "attendance" and "mark" in present:
-        result.withdrawn_codes_mapped = _scalar(
-            con, "select count(*) from numbered where upper(trim(mark)) in ('H', 'J', 'Y')"
-        )
+    withdrawn = "upper(trim(mark)) in ('H', 'J', 'Y')" if export.table == "attendance" else "false"
+    row = con.execute(
+        f"""
+        select count(*) filter (where problem_reason is not null), count(*) filter (where problem_reason is null),
+            coalesce(sum(len(warnings)) filter (where problem_reason is null), 0),
+            (select count(*) filter (where raw_rowid is not null) from lines)
+                - (select count(*) filter (where raw_rowid is not null) from numbered),
+            (select count(*) filter (where {withdrawn}) from lines)
+        from checked
+        """
+    ).fetchone()
+    assert row is not None
+    quarantined, good, blanked, unchanged, result.withdrawn_codes_mapped = (int(v) for v in row)
+    result.rows_quarantined = quarantined + rejected
+    result.values_blanked = blanked
 
     # Identical repeats of a row are loaded once; the copies count as loaded (nothing was lost).
     con.execute(
@@ -189,14 +204,15 @@ def load_file(
         qualify row_number() over (partition by {key} order by line_number) = 1
         """
     )
-    good = _scalar(con, "select count(*) from checked where problem_reason is null")
     kept = _scalar(con, "select count(*) from clean")
     result.duplicates_dropped = good - kept
-    result.rows_loaded = good
+    result.rows_loaded = unchanged + good
+    result.rows_unchanged = unchanged
     _upsert(con, export.table, export.key, prepared.school_id, load_id)
     if export.table == "pupils":
-        con.execute("create or replace temp table incoming_pupils as select upn from clean")
-    _record_raw(con, prepared, load_id, loaded_at)
+        con.execute("create or replace temp table incoming_pupils as select upn from pupils where school_id = $school",
+                    school)  # fmt: skip
+    _record_raw(con, prepared, load_id, loaded_at, rules, today)
     if not result.reconciles:
         raise AssertionError(
             f"{prepared.label}: {result.rows_read} rows read but {result.rows_loaded} loaded "
@@ -205,11 +221,74 @@ def load_file(
     return result
 
 
-def _first(found: list[Problem], part: Callable[[Problem], str]) -> str:
-    """A CASE expression giving ``part`` of the first problem whose condition holds (NULL if none)."""
-    if not found:
-        return "null"
-    return "case " + " ".join(f"when {p.condition} then {part(p)}" for p in found) + " end"
+def rules_fingerprint(export: ExportFile, present: set[str]) -> str:
+    """A digest of how a file's lines are parsed and checked; a line checked under other rules is checked again."""
+    parts = [RULES_VERSION, export.name, repr(export.key), repr(sorted(present))]
+    parts += [f"{c.name}={parsed(c)}" for c in export.columns if c.name in present]
+    parts += [f"{p.column}|{p.condition}|{p.reason}|{p.quarantine}" for p in problems(export, present)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _read_lines(
+    con: duckdb.DuckDBPyConnection, prepared: PreparedFile, rules: str, today: dt.date, recheck_all: bool
+) -> tuple[int, int]:
+    """Read the file into the temp table ``lines``; return (lines read, lines DuckDB could not split).
+
+    ``lines`` has the file line number, the contract's columns as text, a hash of the line's content, whether an
+    identical line is in the file too, and for a line identical to a clean line of the previous delivery, that raw
+    row's rowid and key hash.
+    """
+    export = prepared.export
+    columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in prepared.columns) + "}"
+    con.execute("drop table if exists reject_errors; drop table if exists reject_scans")
+    con.execute(
+        "create or replace temp table incoming as select * from read_csv($path, header = true, all_varchar = true, "
+        f"auto_detect = false, delim = $delim, quote = '\"', escape = '\"', columns = {columns}, "
+        "store_rejects = true, strict_mode = true)",
+        {"path": str(prepared.readable_path), "delim": prepared.delimiter},
+    )
+    counts = con.execute("select (select count(*) from incoming), (select count(distinct line) from reject_errors)")
+    accepted, rejected = (int(v) for v in counts.fetchone() or (0, 0))
+    # File line of each accepted row: data lines start at 2 and skip the lines DuckDB rejected. Rows keep the
+    # file's order in the table; inside a transaction their rowids start at a large offset, hence the subtraction.
+    if rejected == 0:
+        numbering = "select rowid - (select min(rowid) from incoming) + 2 as line_number, * from incoming"
+    else:
+        numbering = """
+        with lines as (
+            select line, row_number() over (order by line) - 1 as position
+            from range(2, $total + 2) as r(line)
+            where line not in (select line from reject_errors)
+        )
+        select l.line as line_number, i.*
+        from (select rowid - (select min(rowid) from incoming) as position, * from incoming) as i
+        join lines as l using (position)
+        """
+    text = ", ".join(c.name if c.name in prepared.columns else f"null::varchar as {c.name}" for c in export.columns)
+    content = ", ".join(c.name for c in export.columns)
+    same_text = " and ".join(f"r.{c.name} is not distinct from h.{c.name}" for c in export.columns)
+    con.execute(
+        f"""
+        create or replace temp table lines as
+        with hashed as (select line_number, {text}, hash({content}) as line_hash from ({numbering})),
+        repeated as (select line_hash from hashed group by line_hash having count(*) > 1),
+        flagged as (select *, line_hash in (select line_hash from repeated) as repeated from hashed),
+        previous as (
+            select rowid as raw_rowid, * from raw_{export.table}
+            where school_id = $school and clean and rules = $rules and checked_on <= $today and not $recheck_all
+        )
+        select h.*, r.raw_rowid, r.key_hash as raw_key_hash
+        from flagged as h left join previous as r on r.line_hash = h.line_hash and not h.repeated and {same_text}
+        """,
+        {
+            "school": prepared.school_id,
+            "rules": rules,
+            "today": today,
+            "recheck_all": recheck_all,
+            **({"total": accepted + rejected} if rejected else {}),
+        },
+    )
+    return accepted, rejected
 
 
 def _upsert(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...], school_id: str, load_id: str) -> None:
@@ -227,20 +306,47 @@ def _upsert(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...], sc
     )
 
 
-def _record_raw(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, load_id: str, loaded_at: dt.datetime) -> None:
-    """Keep the latest delivery of each file as read, with its lineage."""
-    table = f"raw_{prepared.export.table}"
-    con.execute(f"delete from {table} where school_id = $school", {"school": prepared.school_id})
-    known = [c.name for c in prepared.export.columns]
-    select = ", ".join(c if c in prepared.columns else f"null as {c}" for c in known)
+def _record_raw(
+    con: duckdb.DuckDBPyConnection,
+    prepared: PreparedFile,
+    load_id: str,
+    loaded_at: dt.datetime,
+    rules: str,
+    today: dt.date,
+) -> None:
+    """Make the raw layer hold this delivery's lines: keep the unchanged lines (with the lineage of the delivery
+    that brought them), drop lines no longer delivered, add the lines checked tonight with tonight's lineage."""
+    export = prepared.export
+    table = f"raw_{export.table}"
     con.execute(
-        f"insert into {table} select $school, $file, $sha, line_number, $load_id, $loaded_at, {select} from numbered",
+        f"""
+        delete from {table} as r
+        where r.school_id = $school and (
+            r.rowid not in (select raw_rowid from lines where raw_rowid is not null)
+            or r.rowid in (select raw_rowid from numbered where raw_rowid is not null)
+        )
+        """,
+        {"school": prepared.school_id},
+    )
+    known = ", ".join(f"n.{c.name}" for c in export.columns)
+    typed_key = ", ".join(f"c.{k}" for k in export.key)
+    con.execute(
+        f"""
+        insert into {table} by name
+        select $school as school_id, $file as source_file, $sha as file_sha256, n.line_number,
+            $load_id as load_id, $loaded_at as loaded_at, {known}, n.line_hash, hash({typed_key}) as key_hash,
+            c.problem_reason is null and len(c.warnings) = 0 and not n.repeated as clean,
+            $rules as rules, $today as checked_on
+        from numbered as n join checked as c using (line_number)
+        """,
         {
             "school": prepared.school_id,
-            "file": prepared.export.name,
+            "file": export.name,
             "sha": prepared.sha256,
             "load_id": load_id,
             "loaded_at": loaded_at,
+            "rules": rules,
+            "today": today,
         },
     )
 
