@@ -1,9 +1,10 @@
 """The DuckDB warehouse: one file, its tables, and the only place their names and columns are written down.
 
 Layers: ``raw_<file>`` keeps the latest delivery of each export file as read, with lineage (school, source file,
-sha256, line number, load id, loaded-at; a line unchanged since an earlier delivery keeps that delivery's lineage); the staged tables (``pupils``, ``attendance``, ...) are typed, keyed and
-accumulate across deliveries (a re-delivered key replaces the old value, absent rows are kept); ``quarantine``
-holds every row not loaded and every value blanked, with a reason; ``loads`` records each file of each load.
+sha256, line number, load id, loaded-at; a line unchanged since an earlier delivery keeps that delivery's
+lineage); the staged tables (``pupils``, ``attendance``, ...) are typed, keyed and accumulate across deliveries (a
+re-delivered key replaces the old value, absent rows are kept); ``quarantine`` holds every row not loaded and
+every value blanked, with a reason; ``loads`` records each file of each load.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from pipeline.contract import EXPORT_FILES
 from pipeline.upn import upn_problem
 
 DEFAULT_WAREHOUSE = Path("data") / "warehouse.duckdb"
+MEMORY_LIMIT_VARIABLE = "MENTOR_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "1GB"
+"""DuckDB's own memory (its buffer pool); beyond it, large joins and sorts spill to a temporary folder next to the
+warehouse. The whole process then stays within about 2 GB at 50,000 pupils (``make bench``)."""
 
 STAGED_TYPES: dict[str, dict[str, str]] = {
     "pupils": {
@@ -112,13 +117,16 @@ def _upn_problem(upn: str | None) -> str | None:
 
 def connect(path: Path | None = None) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed, owner-only) the warehouse file and make sure every table exists."""
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "memory_limit": os.environ.get(MEMORY_LIMIT_VARIABLE, DEFAULT_MEMORY_LIMIT)
+    }
     if path is None:
-        con = duckdb.connect()
+        con = duckdb.connect(config=config)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         old = os.umask(0o077)  # the warehouse and its write-ahead log are created owner-only
         try:
-            con = duckdb.connect(str(path))
+            con = duckdb.connect(str(path), config=config)
         finally:
             os.umask(old)
     for statement in _ddl():

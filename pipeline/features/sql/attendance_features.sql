@@ -30,9 +30,11 @@ marks as (
 ),
 spells as (
     -- Runs of consecutive absent sessions among possible sessions (gaps and islands).
+    -- Absent sessions with the same number of attended sessions before them are one run.
     select school_id, upn, absent,
-        row_number() over (partition by school_id, upn order by date, session)
-        - row_number() over (partition by school_id, upn, absent order by date, session) as island
+        count(*) filter (where not absent) over (
+            partition by school_id, upn order by date, session rows between unbounded preceding and current row
+        ) as island
     from marks
     where possible
 ),
