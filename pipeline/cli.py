@@ -97,7 +97,10 @@ def sample(
     err.print(f"exports written to {out}; simulation truth to {truth_dir}")
 
 
-DB_OPTION = typer.Option(help="The DuckDB warehouse file (created owner-only if absent).")
+DB_OPTION = typer.Option(
+    help="The DuckDB warehouse file (created owner-only if absent). Encrypted by DuckDB when MENTOR_DB_KEY, or "
+    "MENTOR_DB_KEY_FILE naming an owner-only file, holds a key (never give the key on the command line)."
+)
 AS_OF_OPTION = typer.Option(
     formats=["%Y-%m-%d"], help="Reproduce the night of this date (only data dated up to it is used)."
 )
@@ -154,6 +157,7 @@ def ingest(
     if a file could not be read at all (its message says what to fix).
     """
     from pipeline.ingest import ingest as run_ingest
+    from pipeline.keys import WarehouseKeyError
     from pipeline.runlock import RunLockedError, run_lock
     from pipeline.safe_csv import write_csv, write_json
     from pipeline.warehouse import connect
@@ -169,7 +173,7 @@ def ingest(
                 {"l": result.load_id},
             ).df()
             con.close()
-    except FileNotFoundError as error:
+    except (FileNotFoundError, WarehouseKeyError) as error:
         err.print(str(error))
         raise typer.Exit(ExitCode.USAGE) from None
     except RunLockedError as error:
@@ -207,6 +211,7 @@ def run(
     code is 3. Without --as-of the night is the latest date with attendance marks.
     """
     from pipeline.config import Settings, SettingsError
+    from pipeline.keys import WarehouseKeyError
     from pipeline.model import ScorecardError
     from pipeline.run import run_pipeline
     from pipeline.runlock import RunLockedError
@@ -216,7 +221,7 @@ def run(
         settings = Settings.load(config)
         with _progress(quiet) as show:
             result = run_pipeline(exports, db, out, as_of.date() if as_of else None, settings, progress=show)
-    except (FileNotFoundError, SettingsError, ScorecardError) as error:
+    except (FileNotFoundError, SettingsError, ScorecardError, WarehouseKeyError) as error:
         err.print(str(error))
         raise typer.Exit(ExitCode.USAGE) from None
     except RunLockedError as error:
@@ -246,6 +251,7 @@ CONFIG_OPTION = typer.Option(help="A TOML settings file (see pipeline/config.py)
 @contextmanager
 def _warehouse(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """The warehouse under the run lock, for one stage; exit 2 if it does not exist, 4 if a run holds the lock."""
+    from pipeline.keys import WarehouseKeyError
     from pipeline.runlock import RunLockedError, run_lock
     from pipeline.warehouse import connect
 
@@ -254,7 +260,11 @@ def _warehouse(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         raise typer.Exit(ExitCode.USAGE)
     try:
         with run_lock(db.with_name(db.name + ".lock")):
-            con = connect(db)
+            try:
+                con = connect(db)
+            except WarehouseKeyError as error:
+                err.print(str(error))
+                raise typer.Exit(ExitCode.USAGE) from None
             try:
                 yield con
             finally:
@@ -483,6 +493,44 @@ def purge(
     for table, rows in removed.items():
         typer.echo(f"{table}: {rows:,} rows removed")
     err.print(f"removed {removed.get('pupils', 0):,} pupils who left before {before.date()}")
+
+
+@app.command()
+def rekey(
+    db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,
+    decrypt: Annotated[bool, typer.Option(help="Write the warehouse without encryption.")] = False,
+) -> None:
+    """Encrypt the warehouse, change its key, or (with --decrypt) remove its encryption.
+
+    The current key comes from MENTOR_DB_KEY or MENTOR_DB_KEY_FILE (unset for a warehouse not yet encrypted), the
+    new one from MENTOR_DB_NEW_KEY or MENTOR_DB_NEW_KEY_FILE. The warehouse is copied whole into a new file under
+    the new key, which then replaces the old file in one step; a failure leaves the old file as it was.
+    """
+    from pipeline.keys import NEW_KEY_FILE_VARIABLE, NEW_KEY_VARIABLE, WarehouseKeyError, key_from_environment
+    from pipeline.keys import rekey as change_key
+    from pipeline.runlock import RunLockedError, run_lock
+
+    if not db.exists():
+        err.print(f"no warehouse at {db}")
+        raise typer.Exit(ExitCode.USAGE)
+    try:
+        old_key = key_from_environment()
+        new_key = key_from_environment(NEW_KEY_VARIABLE, NEW_KEY_FILE_VARIABLE)
+        if new_key is None and not decrypt:
+            raise WarehouseKeyError(
+                f"set {NEW_KEY_VARIABLE} or {NEW_KEY_FILE_VARIABLE} to the new key (or give --decrypt)"
+            )
+        if new_key is not None and decrypt:
+            raise WarehouseKeyError(f"--decrypt writes no key: unset {NEW_KEY_VARIABLE} and {NEW_KEY_FILE_VARIABLE}")
+        with run_lock(db.with_name(db.name + ".lock")):
+            change_key(db, old_key, new_key)
+    except WarehouseKeyError as error:
+        err.print(str(error))
+        raise typer.Exit(ExitCode.USAGE) from None
+    except RunLockedError as error:
+        err.print(str(error))
+        raise typer.Exit(ExitCode.LOCKED) from None
+    err.print(f"{db} is now {'not encrypted' if decrypt else 'encrypted with the new key'}; keep the new key safe")
 
 
 @app.command()

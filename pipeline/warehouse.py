@@ -17,6 +17,7 @@ from duckdb.func import FunctionNullHandling
 
 from pipeline.codes import ATTENDANCE_CODES
 from pipeline.contract import EXPORT_FILES
+from pipeline.keys import KEY_FILE_VARIABLE, KEY_VARIABLE, WarehouseKeyError, key_from_environment, open_encrypted
 from pipeline.upn import upn_problem
 
 DEFAULT_WAREHOUSE = Path("data") / "warehouse.duckdb"
@@ -115,21 +116,43 @@ def _upn_problem(upn: str | None) -> str | None:
     return None if upn is None else upn_problem(upn)
 
 
-def connect(path: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed, owner-only) the warehouse file and make sure every table exists."""
+FROM_ENVIRONMENT = "from the environment"
+
+
+def connect(path: Path | None = None, key: str | None = FROM_ENVIRONMENT) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed, owner-only) the warehouse file and make sure every table exists.
+
+    By default the key comes from ``MENTOR_DB_KEY`` or ``MENTOR_DB_KEY_FILE`` (see :mod:`pipeline.keys`); with a key
+    the file is encrypted by DuckDB, with ``key=None`` it is not. Raises :class:`WarehouseKeyError` when the key is
+    missing, wrong or unusable.
+    """
     config: dict[str, str | bool | int | float | list[str]] = {
         "memory_limit": os.environ.get(MEMORY_LIMIT_VARIABLE, DEFAULT_MEMORY_LIMIT)
     }
     if path is None:
         con = duckdb.connect(config=config)
     else:
+        if key == FROM_ENVIRONMENT:
+            key = key_from_environment()
         path.parent.mkdir(parents=True, exist_ok=True)
-        old = os.umask(0o077)  # the warehouse and its write-ahead log are created owner-only
+        config["temp_directory"] = str(path.with_name(path.name + ".tmp"))  # spills, when memory runs short
+        old = os.umask(0o077)  # the warehouse, its write-ahead log and temporary files are created owner-only
         try:
-            con = duckdb.connect(str(path), config=config)
+            con = open_encrypted(path, key, config) if key is not None else _open_plain(path, config)
         finally:
             os.umask(old)
     for statement in _ddl():
         con.execute(statement)
     con.create_function("upn_problem", _upn_problem, ["VARCHAR"], "VARCHAR", null_handling=FunctionNullHandling.SPECIAL)
     return con
+
+
+def _open_plain(path: Path, config: dict[str, str | bool | int | float | list[str]]) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(path), config=config)
+    except duckdb.Error as error:
+        if "without a key" in str(error):
+            raise WarehouseKeyError(
+                f"the warehouse {path} is encrypted: set {KEY_VARIABLE} or {KEY_FILE_VARIABLE} to its key"
+            ) from None
+        raise

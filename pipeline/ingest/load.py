@@ -81,13 +81,18 @@ def load_file(
     result.rows_read = accepted + rejected
     school = {"school": prepared.school_id}
     key_hash = f"hash({', '.join(parsed(export.column(k)) for k in export.key)})"
-    con.execute(
-        f"""
-        create or replace temp table numbered as
-        select * from lines
-        where raw_rowid is null or raw_key_hash in (select {key_hash} from lines where raw_rowid is null)
-        """
-    )
+    # The lines to check: all of them on a first load (a view, no copy), else the new ones and their key partners.
+    if _scalar(con, "select count(*) from lines where raw_rowid is not null"):
+        con.execute(
+            f"""
+            create or replace temp table recheck as
+            select * from lines
+            where raw_rowid is null or raw_key_hash in (select {key_hash} from lines where raw_rowid is null)
+            """
+        )
+        con.execute("create or replace temp view numbered as select * from recheck")
+    else:
+        con.execute("create or replace temp view numbered as select * from lines")
 
     hard_and_soft = problems(export, present, typed=lambda name: f'"__typed_{name}"')
     hard = [p for p in hard_and_soft if p.quarantine]
@@ -131,19 +136,20 @@ def load_file(
 
     key = ", ".join(export.key)
     same_key = " and ".join(f"c.{k} is not distinct from r.{k}" for k in export.key)
-    # A key delivered twice with different values cannot be resolved: quarantine every copy.
+    # Keys on more than one good line: identical copies are loaded once (the first line); a key delivered twice
+    # with different values cannot be resolved, so every copy is quarantined.
     con.execute(
         f"""
-        create or replace temp table conflicting as
-        with repeated as (
+        create or replace temp table repeated as
+        with keys as (
             select {key} from checked where problem_reason is null group by {key} having count(*) > 1
         )
-        select {", ".join(f"c.{k}" for k in export.key)},
-            string_agg(c.line_number::varchar, ', ' order by c.line_number) as lines
-        from checked as c join repeated as r on {same_key}
+        select {", ".join(f"c.{k}" for k in export.key)}, min(c.line_number) as first_line,
+            string_agg(c.line_number::varchar, ', ' order by c.line_number) as lines,
+            count(distinct struct_pack({", ".join(f"c.{c.name}" for c in export.columns)})) > 1 as conflicting
+        from checked as c join keys as r on {same_key}
         where c.problem_reason is null
         group by all
-        having count(distinct struct_pack({", ".join(f"c.{c.name}" for c in export.columns)})) > 1
         """
     )
     key_match = " and ".join(f"c.{k} is not distinct from k.{k}" for k in export.key)
@@ -153,7 +159,7 @@ def load_file(
         set problem_column = '{export.key[-1]}',
             problem_value = '',
             problem_reason = 'the same {" + ".join(export.key)} is on lines ' || k.lines || ' with different values'
-        from conflicting as k
+        from (select * from repeated where conflicting) as k
         where c.problem_reason is null and {key_match}
         """
     )
@@ -201,10 +207,12 @@ def load_file(
     # Identical repeats of a row are loaded once; the copies count as loaded (nothing was lost).
     con.execute(
         f"""
-        create or replace temp table clean as
+        create or replace temp view clean as
         select * exclude (problem_column, problem_value, problem_reason, warnings)
-        from checked where problem_reason is null
-        qualify row_number() over (partition by {key} order by line_number) = 1
+        from checked as c
+        where c.problem_reason is null and not exists (
+            select 1 from repeated as r where not r.conflicting and c.line_number <> r.first_line and {same_key}
+        )
         """
     )
     kept = _scalar(con, "select count(*) from clean")

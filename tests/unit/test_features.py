@@ -62,7 +62,8 @@ def _warehouse(marks: dict[str, list[str]], days: list[dt.date], **tables: pd.Da
     }
     empty = {name: pd.DataFrame(columns=["school_id", "upn", *cols]) for name, cols in columns.items()}
     frames = {"pupils": pupils, "attendance": pd.DataFrame(rows), **empty, **tables}
-    types = {"date": "date", "start_date": "date", "end_date": "date", "points": "integer", "sessions": "integer"}
+    types = {"date": "date", "start_date": "date", "end_date": "date", "points": "integer", "sessions": "integer",
+             "leaving_date": "date", "admission_date": "date", "date_of_birth": "date"}  # fmt: skip
     for name, frame in frames.items():
         con.register("frame", frame)
         casts = ", ".join(

@@ -8,7 +8,7 @@
 with days as (
     select distinct school_id, date
     from attendance
-    where date > $as_of and category in ('present', 'approved_activity', 'authorised', 'unauthorised')
+    where date > $as_of::date and category in ('present', 'approved_activity', 'authorised', 'unauthorised')
 ),
 horizon_days as (
     select school_id, date
@@ -23,8 +23,8 @@ horizon as (
 on_roll as (
     select p.school_id, p.upn
     from pupils as p
-    where (p.admission_date is null or p.admission_date <= $as_of)
-        and (p.leaving_date is null or p.leaving_date >= $as_of)
+    where (p.admission_date is null or p.admission_date <= $as_of::date)
+        and (p.leaving_date is null or p.leaving_date >= $as_of::date)
 ),
 absence as (
     select
@@ -61,7 +61,7 @@ grades as (
             when regexp_full_match(a.result, '[0-9]-') then cast(left(a.result, 1) as double) - 1.0 / 3
             else try_cast(a.result as double)
         end as grade,
-        a.date <= $as_of as before
+        a.date <= $as_of::date as before
     from assessments as a
     join horizon as h using (school_id)
     where a.result_type in ('working_at', 'target')
@@ -94,7 +94,7 @@ gaps as (
     group by w.school_id, w.upn
 )
 select
-    cast($as_of as date) as as_of,
+    cast($as_of::date as date) as as_of,
     r.school_id,
     r.upn,
     h.horizon_start,

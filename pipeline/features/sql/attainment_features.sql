@@ -21,7 +21,7 @@ with results as (
             else try_cast(result as double)
         end as grade
     from assessments
-    where date <= $as_of
+    where date <= $as_of::date
 ),
 latest as (
     select *

@@ -26,7 +26,7 @@ marks as (
         a.date < t.five_days_start as older_than_five_days
     from attendance as a
     join school_term as t using (school_id)
-    where a.date <= $as_of and a.date >= t.year_start
+    where a.date <= $as_of::date and a.date >= t.year_start
 ),
 spells as (
     -- Runs of consecutive absent sessions among possible sessions (gaps and islands).

@@ -14,7 +14,7 @@ incidents as (
     select b.school_id, b.upn, b.date, -b.points as negative_points, w.*
     from behaviour as b
     join windows as w using (school_id)
-    where b.points < 0 and b.date <= $as_of
+    where b.points < 0 and b.date <= $as_of::date
 ),
 negative as (
     select
@@ -37,7 +37,7 @@ suspensions as (
         bool_or(e.category = 'PERM') as permanent_exclusion
     from exclusions as e
     join windows as w using (school_id)
-    where e.start_date <= $as_of and e.start_date >= w.year_start
+    where e.start_date <= $as_of::date and e.start_date >= w.year_start
     group by e.school_id, e.upn
 )
 select

@@ -12,13 +12,13 @@ on_roll as (
             - coalesce(y.extract_year, year($as_of::date)) as year_shift
     from pupils as p
     left join latest_year as y using (school_id)
-    where (p.admission_date is null or p.admission_date <= $as_of)
-        and (p.leaving_date is null or p.leaving_date >= $as_of)
+    where (p.admission_date is null or p.admission_date <= $as_of::date)
+        and (p.leaving_date is null or p.leaving_date >= $as_of::date)
 ),
 support as (
     select school_id, upn, string_agg(distinct intervention, '; ' order by intervention) as current_interventions
     from interventions
-    where start_date <= $as_of and (end_date is null or end_date >= $as_of)
+    where start_date <= $as_of::date and (end_date is null or end_date >= $as_of::date)
     group by school_id, upn
 )
 select

@@ -4,7 +4,7 @@
 with days as (
     select distinct school_id, date
     from attendance
-    where date <= $as_of and category in ('present', 'approved_activity', 'authorised', 'unauthorised')
+    where date <= $as_of::date and category in ('present', 'approved_activity', 'authorised', 'unauthorised')
 ),
 gaps as (
     select
