@@ -207,11 +207,12 @@ def load_file(
     # Identical repeats of a row are loaded once; the copies count as loaded (nothing was lost).
     con.execute(
         f"""
-        create or replace temp view clean as
+        create or replace temp table clean as
         select * exclude (problem_column, problem_value, problem_reason, warnings)
-        from checked as c
-        where c.problem_reason is null and not exists (
-            select 1 from repeated as r where not r.conflicting and c.line_number <> r.first_line and {same_key}
+        from checked
+        where problem_reason is null and line_number not in (
+            select c.line_number from checked as c join repeated as r on {same_key}
+            where not r.conflicting and c.line_number <> r.first_line
         )
         """
     )
@@ -287,9 +288,14 @@ def _read_lines(
         previous as (
             select rowid as raw_rowid, * from raw_{export.table}
             where school_id = $school and clean and rules = $rules and checked_on <= $today and not $recheck_all
+        ),
+        matches as (
+            select h.line_number, r.raw_rowid, r.key_hash
+            from flagged as h join previous as r on r.line_hash = h.line_hash
+            where not h.repeated and {same_text}
         )
-        select h.*, r.raw_rowid, r.key_hash as raw_key_hash
-        from flagged as h left join previous as r on r.line_hash = h.line_hash and not h.repeated and {same_text}
+        select h.*, m.raw_rowid, m.key_hash as raw_key_hash
+        from flagged as h left join matches as m using (line_number)
         """,
         {
             "school": prepared.school_id,
