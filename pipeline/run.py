@@ -162,6 +162,7 @@ def _report(loaded: IngestResult, as_of: dt.date | None, settings: Settings, car
                 "rows_loaded": f.rows_loaded,
                 "rows_quarantined": f.rows_quarantined,
                 "values_blanked": f.values_blanked,
+                "rows_unchanged": f.rows_unchanged,
                 "duplicate_lines": f.duplicates_dropped,
                 "withdrawn_codes_mapped": f.withdrawn_codes_mapped,
                 "reconciles": f.status != "loaded" or f.reconciles,
