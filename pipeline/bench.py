@@ -9,7 +9,9 @@ For each trust size (default 5,000, 20,000 and 50,000 pupils; generated once wit
 (c) an incremental night: the same warehouse, the same exports plus one more school day of marks.
 
 It prints each measurement's wall time (median of ``--repeat`` runs), peak RSS and rows per second, and the ratios
-(b)/(a) and (c)/(b). Nothing here is asserted: the figures are for people to read.
+(b)/(a) and (c)/(b); under each run, the time of each of its stages (from its ``run.json``; "start-up" is the rest
+of the wall time: importing the libraries and opening the warehouse). Nothing here is asserted: the figures are for
+people to read.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -85,10 +88,11 @@ def _night_before(exports: Path, target: Path) -> None:
         path.write_bytes(b"".join(kept))
 
 
-def measure(stage: str, folder: Path, work: Path) -> dict[str, float]:
-    """Run one measurement in this process; return seconds, rows and peak RSS (MB)."""
+def measure(stage: str, folder: Path, work: Path) -> dict[str, Any]:
+    """Run one measurement in this process; return seconds, rows, peak RSS (MB) and a run's stage times."""
     started = time.perf_counter()
     rows = 0
+    stages: dict[str, float] = {}
     if stage == "floor":
         con = duckdb.connect()
         con.execute("create table codes (code varchar, category varchar)")
@@ -108,9 +112,12 @@ def measure(stage: str, folder: Path, work: Path) -> dict[str, float]:
                 f"{stage} run ended with exit code {int(outcome.exit_code)}: {outcome.report.get('status')}"
             )
         rows = int(outcome.report["totals"]["rows_read"])
+        stages = dict(outcome.report["timings_seconds"])
     seconds = time.perf_counter() - started
+    if stages:
+        stages["start-up"] = seconds - stages.pop("total")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "rows": rows, "peak_rss_mb": peak_mb}
+    return {"seconds": seconds, "rows": rows, "peak_rss_mb": peak_mb, "stages": stages}
 
 
 def _has_bom(path: Path) -> bool:
@@ -118,18 +125,18 @@ def _has_bom(path: Path) -> bool:
         return handle.read(3) == b"\xef\xbb\xbf"
 
 
-def _child(stage: str, folder: Path, work: Path) -> dict[str, float]:
+def _child(stage: str, folder: Path, work: Path) -> dict[str, Any]:
     output = subprocess.run(
         [sys.executable, "-m", "pipeline.bench", "--child", stage, "--folder", str(folder), "--work", str(work)],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
-    result: dict[str, float] = json.loads(output.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(output.stdout.strip().splitlines()[-1])
     return result
 
 
-def bench_size(pupils: int, repeat: int) -> dict[str, dict[str, float]]:
+def bench_size(pupils: int, repeat: int) -> dict[str, dict[str, Any]]:
     folder = exports_for(pupils)
-    runs: dict[str, list[dict[str, float]]] = {"floor": [], "full": [], "incremental": []}
+    runs: dict[str, list[dict[str, Any]]] = {"floor": [], "full": [], "incremental": []}
     for _ in range(repeat):
         runs["floor"].append(_child("floor", folder, folder))
         with tempfile.TemporaryDirectory(dir=BENCH_DATA) as scratch:
@@ -141,6 +148,7 @@ def bench_size(pupils: int, repeat: int) -> dict[str, dict[str, float]]:
             "seconds": statistics.median(r["seconds"] for r in results),
             "rows": results[0]["rows"],
             "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
+            "stages": {name: statistics.median(r["stages"][name] for r in results) for name in results[0]["stages"]},
         }
         for stage, results in runs.items()
     }
@@ -173,6 +181,8 @@ def main() -> None:
             rate = f["rows"] / f["seconds"] if f["seconds"] else 0.0
             print(f"{pupils:>7,} {stage:<12} {f['seconds']:>8.2f} {f['peak_rss_mb']:>11.0f} {f['rows']:>12,.0f} "
                   f"{rate:>11,.0f}  {ratios[stage]}", flush=True)  # fmt: skip
+            if f["stages"]:
+                print(" " * 21 + ", ".join(f"{name} {secs:.1f}s" for name, secs in f["stages"].items()), flush=True)
 
 
 if __name__ == "__main__":

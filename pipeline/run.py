@@ -196,10 +196,12 @@ def _finish(
     con: duckdb.DuckDBPyConnection | None = None,
     card: Scorecard | None = None,
 ) -> RunResult:
+    result.report["exit_code"] = int(result.exit_code)
+    if con is not None:
+        mark = time.perf_counter()
+        write_html_report(con, result.report, card, result.out)
+        timings["report.html"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
     result.report["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
-    result.report["exit_code"] = int(result.exit_code)
     write_json(result.report, result.out / "run.json")
-    if con is not None:
-        write_html_report(con, result.report, card, result.out)
     return result

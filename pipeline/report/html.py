@@ -135,9 +135,16 @@ def _trends(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
     if weekly.empty:
         return "<section><h2>Attendance by week</h2><p>No marks this academic year.</p></section>"
     parts = ["<section><h2>Attendance and persistent absence by week, this academic year</h2>"]
+    weeks = sorted(weekly["week"].unique())
+    every = max(1, len(weeks) // 8)
+    ticks, labels = weeks[::every], [pd.Timestamp(w).strftime("%d %b") for w in weeks[::every]]
+    # One figure, redrawn per school; fixed margins (a layout engine costs more than the drawing).
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 3.6))
+    figure.subplots_adjust(left=0.06, right=0.99, bottom=0.16, top=0.9, wspace=0.18)
     for school, frame in weekly.groupby("school_id", sort=True):
-        figure, (left, right) = plt.subplots(1, 2, figsize=(12, 3.6), constrained_layout=True)
-        for year, group in frame.groupby("year_group", sort=True):
+        for axis in (left, right):
+            axis.clear()
+        for year, group in sorted(frame.groupby("year_group"), key=lambda pair: _year_order(str(pair[0]))):
             left.plot(group["week"], 100 * group["attendance_rate"], marker="o", markersize=3, label=f"Y{year}")
             right.plot(group["week"], 100 * group["persistent_absence_share"], marker="o", markersize=3)
         left.axhline(90, color="grey", linestyle="--", linewidth=1)
@@ -145,8 +152,9 @@ def _trends(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
         right.set(title=f"School {school}: persistently absent so far this year", ylabel="% of pupils")
         left.legend(ncol=4, fontsize=7, loc="lower left")
         for axis in (left, right):
-            axis.tick_params(axis="x", labelrotation=30, labelsize=7)
-        parts.append(_figure(figure, f"Attendance and persistent absence by week for school {school}"))
+            axis.set_xticks(ticks, labels, fontsize=7)
+        parts.append(_figure(figure, f"Attendance and persistent absence by week for school {school}", close=False))
+    plt.close(figure)
     parts.append("<p>The dashed line is 90%: below it a pupil is persistently absent (DfE).</p></section>")
     return "".join(parts)
 
@@ -159,11 +167,15 @@ def _scores(con: duckdb.DuckDBPyConnection, report: dict[str, Any], out: Path) -
 
     schools = report["schools"]
     scores = con.execute(SCORES).df()
-    figure, axes = plt.subplots(
-        1, len(schools), figsize=(6 * len(schools), 3.2), constrained_layout=True, squeeze=False
-    )
+    columns = min(4, len(schools))
+    lines = -(-len(schools) // columns)
+    figure, axes = plt.subplots(lines, columns, figsize=(4.5 * columns, 2.8 * lines), squeeze=False)
+    figure.subplots_adjust(left=0.06, right=0.98, bottom=0.5 / (2.8 * lines), top=1 - 0.35 / (2.8 * lines),
+                           wspace=0.25, hspace=0.6)  # fmt: skip
+    for spare in axes.flat[len(schools) :]:
+        spare.set_visible(False)
     rows = []
-    for axis, (school, summary) in zip(axes[0], sorted(schools.items()), strict=True):
+    for axis, (school, summary) in zip(axes.flat, sorted(schools.items()), strict=False):
         values = scores.loc[scores["school_id"] == school, "score"]
         axis.hist(values, bins=range(0, int(values.max() if len(values) else 0) + 5, 2), color="#4477aa")
         cut = _cut_score(out / school / "shortlist.csv")
@@ -215,7 +227,7 @@ def _movement(path: Path) -> str:
     return ", ".join(f"{int(kinds.get(k, 0))} {k}" for k in ("new", "up", "down", "same"))
 
 
-def _figure(figure: Any, alt: str) -> str:
+def _figure(figure: Any, alt: str, close: bool = True) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -223,9 +235,15 @@ def _figure(figure: Any, alt: str) -> str:
 
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90)
-    plt.close(figure)
+    if close:
+        plt.close(figure)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return f"<img alt='{_e(alt)}' src='data:image/png;base64,{data}'>"
+
+
+def _year_order(year_group: str) -> tuple[int, str]:
+    """Year groups in school order (R, 1, 2, ..., 13), not text order (10 before 7)."""
+    return (int(year_group), "") if year_group.isdigit() else (-1, year_group)
 
 
 def _e(text: object) -> str:

@@ -200,18 +200,17 @@ def run_gate(
     """
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction  # type: ignore[attr-defined]
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import (
         DataContextConfig,
         InMemoryStoreBackendDefaults,
         ProgressBarsConfig,
     )
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False))
     context = gx.get_context(project_config=config, mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    actions: list[Any] = []
     if docs_dir is not None:
         context.add_data_docs_site(
             DOCS_SITE,
@@ -224,11 +223,11 @@ def run_gate(
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             },
         )
-        actions = [UpdateDataDocsAction(name="data docs", site_names=[DOCS_SITE])]
     batches = context.data_sources.add_pandas("warehouse").add_dataframe_asset("frames")
     definition = batches.add_batch_definition_whole_dataframe("frame")
     run_id = RunIdentifier(run_name=f"as of {as_of} (load {load_id[:8]})")
     results = []
+    rendered: list[Any] = []  # the validation results and suites to render into data docs, all at once at the end
     old_umask = os.umask(0o077)
     try:
         for check in checks(max_quarantined_share, roll_tolerance):
@@ -243,11 +242,11 @@ def run_gate(
             validation = context.validation_definitions.add(
                 gx.ValidationDefinition(name=title, data=definition, suite=suite)
             )
-            checkpoint = context.checkpoints.add(
-                gx.Checkpoint(name=title, validation_definitions=[validation], actions=actions)
-            )
+            checkpoint = context.checkpoints.add(gx.Checkpoint(name=title, validation_definitions=[validation]))
             run = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=run_id)
-            outcome = next(iter(run.run_results.values())).results[0]
+            result_id, suite_result = next(iter(run.run_results.items()))
+            rendered += [result_id, ExpectationSuiteIdentifier(name=suite_result.suite_name)]
+            outcome = suite_result.results[0]
             detail = outcome.result or {}
             results.append(
                 CheckResult(
@@ -260,6 +259,8 @@ def run_gate(
                 )
             )
             log.info("gate: %s: %s", check.name, "passed" if outcome.success else "FAILED")
+        if docs_dir is not None and rendered:
+            context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=rendered)
     finally:
         os.umask(old_umask)
     con.execute(
