@@ -119,7 +119,7 @@ def run_pipeline(
             result = RunResult(ExitCode.OK, as_of, out, report=report)
             mark = stage(f"features, score and shortlists for {as_of}")
             publish(con, as_of, card, settings, out, result)
-            timings["features, score and report"] = time.perf_counter() - mark
+            timings["features, scores and shortlists"] = time.perf_counter() - mark
             report["status"] = "ok"
             return _finish(result, timings, started, con, card)
         finally:
