@@ -22,6 +22,7 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 DOCS_SITE = "gate"
+RESULTS_FOLDER = "results"
 
 FILE_STATUS = """
 select school_id, file, status from loads
@@ -195,8 +196,10 @@ def run_gate(
     """Run every check on what is loaded; record this load's roll sizes for the next night's comparison.
 
     With ``docs_dir``, Great Expectations data docs are built there (``index.html``; one page per check and run,
-    kept across runs so a data lead can see the history). The frames checked are aggregates (per school, day and
-    year group), so the docs hold no names or UPNs; they are created owner-only all the same.
+    kept across runs so a data lead can see the history). The validation results behind the pages are kept as JSON
+    in ``docs_dir/results`` (GX builds the index from them and drops pages it has no result for). The frames
+    checked are aggregates (per school, day and year group), so the docs hold no names or UPNs; they are created
+    owner-only all the same.
     """
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
@@ -208,28 +211,36 @@ def run_gate(
     )
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-    config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False))
-    context = gx.get_context(project_config=config, mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    if docs_dir is not None:
-        context.add_data_docs_site(
-            DOCS_SITE,
-            {
-                "class_name": "SiteBuilder",
+    old_umask = os.umask(0o077)  # data docs and their results are owner-only
+    try:
+        config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False))
+        if docs_dir is not None:
+            config.stores[config.validation_results_store_name] = {
+                "class_name": "ValidationResultsStore",
                 "store_backend": {
                     "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(docs_dir.resolve()),
+                    "base_directory": str((docs_dir / RESULTS_FOLDER).resolve()),
                 },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            },
-        )
-    batches = context.data_sources.add_pandas("warehouse").add_dataframe_asset("frames")
-    definition = batches.add_batch_definition_whole_dataframe("frame")
-    run_id = RunIdentifier(run_name=f"as of {as_of} (load {load_id[:8]})")
-    results = []
-    rendered: list[Any] = []  # the validation results and suites to render into data docs, all at once at the end
-    old_umask = os.umask(0o077)
-    try:
+            }
+        context = gx.get_context(project_config=config, mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        if docs_dir is not None:
+            context.add_data_docs_site(
+                DOCS_SITE,
+                {
+                    "class_name": "SiteBuilder",
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": str(docs_dir.resolve()),
+                    },
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                },
+            )
+        batches = context.data_sources.add_pandas("warehouse").add_dataframe_asset("frames")
+        definition = batches.add_batch_definition_whole_dataframe("frame")
+        run_id = RunIdentifier(run_name=f"as of {as_of} (load {load_id[:8]})")
+        results = []
+        rendered: list[Any] = []  # the validation results and suites to render into data docs, all at once at the end
         for check in checks(max_quarantined_share, roll_tolerance):
             params = {"load_id": load_id, "as_of": as_of, **check.params}
             used = {k: v for k, v in params.items() if f"${k}" in check.sql}

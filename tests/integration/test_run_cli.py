@@ -103,6 +103,29 @@ def test_the_gate_leaves_data_docs_a_data_lead_can_open(first_run: Path) -> None
     assert index.stat().st_mode & 0o777 == 0o600
 
 
+def test_the_data_docs_keep_every_nights_checks(first_run: Path, tmp_path: Path) -> None:
+    for part in ("exports", "out"):
+        shutil.copytree(first_run / part, tmp_path / part)
+    shutil.copy(first_run / "w.duckdb", tmp_path / "w.duckdb")
+    index = tmp_path / "out" / "data_docs" / "index.html"
+
+    def nights() -> set[str]:
+        return set(re.findall(r"as of \d{4}-\d\d-\d\d \(load [0-9a-f]{8}\)", index.read_text(encoding="utf-8")))
+
+    before = nights()
+    result = CliRunner().invoke(
+        app, ["run", "--exports", str(tmp_path / "exports"), "--db", str(tmp_path / "w.duckdb"), "--out",
+              str(tmp_path / "out")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    after = nights()
+    assert before
+    assert before < after
+    assert len(after) == len(before) + 1
+    results = tmp_path / "out" / "data_docs" / "results"
+    assert all(p.stat().st_mode & 0o777 in (0o600, 0o700) for p in [results, *results.rglob("*")])
+
+
 def test_every_rows_points_add_up_to_its_score(first_run: Path) -> None:
     for school in ("105854", "127510"):
         for row in _shortlist(first_run, school).itertuples():
