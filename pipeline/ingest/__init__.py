@@ -17,7 +17,7 @@ import duckdb
 
 from pipeline.contract import EXPORT_FILES
 from pipeline.faults import checkpoint
-from pipeline.ingest.load import FileLoad, load_file
+from pipeline.ingest.load import FileLoad, load_file, still_current
 from pipeline.ingest.read import UnreadableFileError, discover, prepare, temporary_workdir
 
 
@@ -106,8 +106,8 @@ def _load_one(
         outcome = _failed(school_id, name, "", str(failure))
         _record_load(con, load_id, outcome, str(failure))
         return outcome
-    if not force and _already_loaded(con, school_id, name, prepared.sha256):
-        outcome = FileLoad(school_id, name, prepared.sha256, "unchanged", notes=["same content as a previous load"])
+    if not force and still_current(con, prepared, today):
+        outcome = FileLoad(school_id, name, prepared.sha256, "unchanged", notes=["same content as the last load"])
         if export.table == "pupils":
             con.execute(
                 "create or replace temp table incoming_pupils as select upn from pupils where school_id = $s",
@@ -131,14 +131,6 @@ def _load_one(
 
 def _failed(school_id: str, name: str, sha256: str, message: str) -> FileLoad:
     return FileLoad(school_id, name, sha256, "failed", notes=[message])
-
-
-def _already_loaded(con: duckdb.DuckDBPyConnection, school_id: str, name: str, sha256: str) -> bool:
-    row = con.execute(
-        "select count(*) from loads where school_id = $s and file = $f and sha256 = $h and status = 'loaded'",
-        {"s": school_id, "f": name, "h": sha256},
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def _record_load(con: duckdb.DuckDBPyConnection, load_id: str, outcome: FileLoad, message: str) -> None:

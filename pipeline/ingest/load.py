@@ -75,7 +75,7 @@ def load_file(
     """
     export = prepared.export
     result = FileLoad(prepared.school_id, export.name, prepared.sha256, "loaded", notes=list(prepared.notes))
-    present = {c for c in prepared.columns if not c.startswith("ignored_")}
+    present = _present(prepared)
     rules = rules_fingerprint(export, present)
     accepted, rejected = _read_lines(con, prepared, rules, today, recheck_all)
     result.rows_read = accepted + rejected
@@ -231,6 +231,36 @@ def load_file(
             f"+ {result.rows_quarantined} quarantined"
         )
     return result
+
+
+def still_current(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, today: dt.date) -> bool:
+    """Whether ``prepared`` is the school's last loaded delivery of this file and loading it again would change
+    nothing: the same bytes as that delivery, and every line of it clean, checked under tonight's rules and on or
+    before ``today``. A line quarantined or blanked before may load tonight (a pupil joined the roll, a date is no
+    longer in the future), so a delivery with such a line is read again (only those lines are checked)."""
+    export = prepared.export
+    row = con.execute(
+        f"""
+        select (select arg_max(sha256, loaded_at) from loads
+                where school_id = $school and file = $file and status = 'loaded') = $sha
+            and not exists (select 1 from raw_{export.table}
+                            where school_id = $school
+                                and (clean and rules = $rules and checked_on <= $today) is not true)
+        """,
+        {
+            "school": prepared.school_id,
+            "file": export.name,
+            "sha": prepared.sha256,
+            "rules": rules_fingerprint(export, _present(prepared)),
+            "today": today,
+        },
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _present(prepared: PreparedFile) -> set[str]:
+    """The contract columns the file has."""
+    return {c for c in prepared.columns if not c.startswith("ignored_")}
 
 
 def rules_fingerprint(export: ExportFile, present: set[str]) -> str:

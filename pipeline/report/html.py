@@ -106,7 +106,8 @@ def _files(report: dict[str, Any]) -> str:
     return (
         "<section><h2>Files</h2><table><tr><th>school</th><th>file</th><th>status</th><th>rows read</th>"
         f"<th>loaded</th><th>quarantined</th></tr>{rows}</table>"
-        "<p>Unchanged files (same content as a file already loaded) are not read again.</p></section>"
+        "<p>Unchanged files (same content as their last load, every line loaded cleanly) are not read again."
+        "</p></section>"
     )
 
 

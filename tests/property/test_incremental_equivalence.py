@@ -112,3 +112,26 @@ def test_a_normal_night_checks_only_the_new_lines(tmp_path: Path) -> None:
     assert pupils_file.status == "unchanged"  # same content: not read again
     assert (attendance.rows_read, attendance.rows_unchanged, attendance.rows_loaded) == (20, 10, 20)
     assert con.execute("select count(*) from attendance").fetchone() == (20,)
+
+
+def test_an_unchanged_file_is_read_again_when_a_quarantined_line_may_now_load(tmp_path: Path) -> None:
+    # Night 1: a mark for a pupil not yet on roll is quarantined. Night 2: the pupil joins; the marks file is
+    # byte-identical, but the mark must load now, as it would in a rebuild.
+    marks = [f"{ROLL[1]},2025-11-03,AM,/"]
+    con = connect()
+    ingest(con, _deliver(tmp_path / "1", [f"{ROLL[0]},Example,Pupil,2014-03-01,F,7,,N,N"], marks),
+           today=dt.date(2025, 11, 3))  # fmt: skip
+    assert con.execute("select count(*) from attendance").fetchone() == (0,)
+    roll = [f"{u},Example,Pupil,2014-03-01,F,7,,N,N" for u in ROLL[:2]]
+    result = ingest(con, _deliver(tmp_path / "2", roll, marks), today=dt.date(2025, 11, 4))
+    assert next(f for f in result.files if f.file == "attendance.csv").status == "loaded"
+    assert con.execute("select upn, mark from attendance").fetchall() == [(ROLL[1], "/")]
+
+
+def test_a_delivery_that_reverts_to_an_earlier_one_is_loaded_again(tmp_path: Path) -> None:
+    pupils = [f"{u},Example,Pupil,2014-03-01,F,7,,N,N" for u in ROLL]
+    first, amended = [f"{ROLL[0]},2025-11-03,AM,N"], [f"{ROLL[0]},2025-11-03,AM,/"]
+    con = connect()
+    for night, marks in enumerate((first, amended, first), start=1):
+        ingest(con, _deliver(tmp_path / str(night), pupils, marks), today=dt.date(2025, 11, 3 + night))
+    assert con.execute("select mark from attendance").fetchall() == [("N",)]
