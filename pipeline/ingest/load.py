@@ -27,7 +27,7 @@ REJECT_REASONS = {
 INSERT_ORDER = dict.fromkeys(("pupils", "assessments", "behaviour", "exclusions", "interventions"), "line_number")
 INSERT_ORDER["attendance"] = "date, upn, session"
 """Marks are stored in date order, so that queries on recent weeks or this year skip the older row groups."""
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 """Bump when parsing or checking changes in a way the generated SQL does not show; every line is then re-checked."""
 
 
@@ -66,12 +66,12 @@ def load_file(
     """Load ``prepared`` inside the caller's transaction; return its counts. Raises if the counts do not add up.
 
     Row-level incremental: a line identical to a line of the school's previous delivery of this file that loaded
-    cleanly (same text, checked under the same rules, on or before ``today``, and not repeated in either delivery)
-    is already in the staged table with exactly the values it would get again, so it is counted as loaded and not
-    checked again. Every other line (new,
-    changed, or quarantined or blanked before) is checked, together with every unchanged line that shares its key
-    (so that a key delivered twice with different values is still caught). The result is the same as checking the
-    whole file (tested). ``recheck_all`` checks every line.
+    cleanly (same text, checked under the same rules, on or before ``today``, with neither the line nor its key
+    repeated in that delivery, and the line not repeated in this one) is already in the staged table with exactly
+    the values it would get again, so it is counted as loaded and not checked again. Every other line (new,
+    changed, or quarantined, blanked or repeated before) is checked, together with every unchanged line that shares
+    its key (so that a key delivered twice with different values is still caught). The result is the same as
+    checking the whole file (tested). ``recheck_all`` checks every line.
     """
     export = prepared.export
     result = FileLoad(prepared.school_id, export.name, prepared.sha256, "loaded", notes=list(prepared.notes))
@@ -377,12 +377,14 @@ def _record_raw(
     )
     known = ", ".join(f"n.{c.name}" for c in export.columns)
     typed_key = ", ".join(f"c.{k}" for k in export.key)
+    same_key = " and ".join(f"c.{k} is not distinct from r.{k}" for k in export.key)
     con.execute(
         f"""
         insert into {table} by name
         select $school as school_id, $file as source_file, $sha as file_sha256, n.line_number,
             $load_id as load_id, $loaded_at as loaded_at, {known}, n.line_hash, hash({typed_key}) as key_hash,
-            c.problem_reason is null and len(c.warnings) = 0 and not n.repeated as clean,
+            c.problem_reason is null and len(c.warnings) = 0 and not n.repeated
+                and not exists (select 1 from repeated as r where {same_key}) as clean,
             $rules as rules, $today as checked_on
         from numbered as n join checked as c using (line_number)
         """,

@@ -135,3 +135,17 @@ def test_a_delivery_that_reverts_to_an_earlier_one_is_loaded_again(tmp_path: Pat
     for night, marks in enumerate((first, amended, first), start=1):
         ingest(con, _deliver(tmp_path / str(night), pupils, marks), today=dt.date(2025, 11, 3 + night))
     assert con.execute("select mark from attendance").fetchall() == [("N",)]
+
+
+def test_a_key_delivered_twice_is_counted_the_same_on_the_next_night(tmp_path: Path) -> None:
+    # The same mark written two ways (ISO and UK date) is one key: the second copy is dropped as a duplicate on
+    # every night, not counted as an unchanged line the night after.
+    pupils = [f"{ROLL[0]},Example,Pupil,2014-03-01,F,7,,N,N"]
+    marks = [f"{ROLL[0]},2025-11-04,AM,/", f"{ROLL[0]},04/11/2025,AM,/", f"{ROLL[0]},2025-11-03,AM,/"]
+    con = connect()
+    ingest(con, _deliver(tmp_path / "1", pupils, marks), today=dt.date(2025, 11, 5))
+    result = ingest(con, _deliver(tmp_path / "2", pupils, [*marks, f"{ROLL[0]},2025-11-05,AM,/"]),
+                    today=dt.date(2025, 11, 5))  # fmt: skip
+    attendance = next(f for f in result.files if f.file == "attendance.csv")
+    assert (attendance.rows_read, attendance.rows_loaded, attendance.duplicates_dropped) == (4, 4, 1)
+    assert attendance.rows_unchanged == 1  # only the 3 November mark
