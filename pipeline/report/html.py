@@ -139,21 +139,29 @@ def _trends(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
     weeks = sorted(weekly["week"].unique())
     every = max(1, len(weeks) // 8)
     ticks, labels = weeks[::every], [pd.Timestamp(w).strftime("%d %b") for w in weeks[::every]]
-    # One figure, redrawn per school; fixed margins (a layout engine costs more than the drawing).
+    # One figure, redrawn per school: its axes, ticks, titles and the 90% line are made once and only the lines,
+    # the legend and the titles' text change (making ticks and placing titles cost more than drawing the lines).
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 3.6))
     figure.subplots_adjust(left=0.06, right=0.99, bottom=0.16, top=0.9, wspace=0.18)
+    left.axhline(90, color="grey", linestyle="--", linewidth=1)
+    left.set_ylabel("% of possible sessions")
+    right.set_ylabel("% of pupils")
+    for axis in (left, right):
+        axis.set_xticks(ticks, labels, fontsize=7)
     for school, frame in weekly.groupby("school_id", sort=True):
+        for line in [*left.lines[1:], *right.lines]:
+            line.remove()
         for axis in (left, right):
-            axis.clear()
+            axis.set_prop_cycle(None)
         for year, group in sorted(frame.groupby("year_group"), key=lambda pair: _year_order(str(pair[0]))):
             left.plot(group["week"], 100 * group["attendance_rate"], marker="o", markersize=3, label=f"Y{year}")
             right.plot(group["week"], 100 * group["persistent_absence_share"], marker="o", markersize=3)
-        left.axhline(90, color="grey", linestyle="--", linewidth=1)
-        left.set(title=f"School {school}: attendance %", ylabel="% of possible sessions")
-        right.set(title=f"School {school}: persistently absent so far this year", ylabel="% of pupils")
+        left.set_title(f"School {school}: attendance %", y=1.0)
+        right.set_title(f"School {school}: persistently absent so far this year", y=1.0)
         left.legend(ncol=4, fontsize=7, loc="lower left")
         for axis in (left, right):
-            axis.set_xticks(ticks, labels, fontsize=7)
+            axis.relim()
+            axis.autoscale_view()
         parts.append(_figure(figure, f"Attendance and persistent absence by week for school {school}", close=False))
     plt.close(figure)
     parts.append("<p>The dashed line is 90%: below it a pupil is persistently absent (DfE).</p></section>")
@@ -178,21 +186,23 @@ def _scores(con: duckdb.DuckDBPyConnection, report: dict[str, Any], out: Path) -
     rows = []
     for axis, (school, summary) in zip(axes.flat, sorted(schools.items()), strict=False):
         values = scores.loc[scores["school_id"] == school, "score"]
-        axis.hist(values, bins=range(0, int(values.max() if len(values) else 0) + 5, 2), color="#4477aa")
-        cut = _cut_score(out / school / "shortlist.csv")
-        if cut is not None:
-            axis.axvline(cut, color="#cc3311", linestyle="--", linewidth=1, label="shortlist cut-off")
-            axis.legend(fontsize=8)
-        axis.set(title=f"School {school}: scores", xlabel="score", ylabel="pupils")
-        movement = _movement(out / school / "shortlist.csv")
+        # One filled outline per school, not a rectangle per bar: the same picture, far fewer shapes to draw.
+        axis.hist(values, bins=range(0, int(values.max() if len(values) else 0) + 5, 2), color="#4477aa",
+                  histtype="stepfilled")  # fmt: skip
+        shortlist = _shortlist(out / school / "shortlist.csv")
+        if shortlist is not None and len(shortlist):
+            axis.axvline(int(shortlist["score"].astype(int).min()), color="#cc3311", linestyle="--", linewidth=1)
+        axis.set(xlabel="score", ylabel="pupils")
+        axis.set_title(f"School {school}: scores", y=1.0)
         rows.append(
             f"<tr><td>{_e(school)}</td><td>{summary['pupils_on_roll']:,}</td><td>{summary['capacity']}</td>"
             f"<td>{summary['shortlist']}</td><td>{summary['under_challenged']}</td>"
-            f"<td>{summary['already_mentored_on_shortlist']}</td><td>{_e(movement)}</td></tr>"
+            f"<td>{summary['already_mentored_on_shortlist']}</td><td>{_e(_movement(shortlist))}</td></tr>"
         )
     return (
         "<section><h2>Scores and shortlists</h2>"
         + _figure(figure, "Score distribution per school")
+        + "<p>The red dashed line is each school's shortlist cut-off: the lowest score on its shortlist.</p>"
         + "<table><tr><th>school</th><th>on roll</th><th>capacity</th><th>shortlist</th><th>under-challenged</th>"
         "<th>already mentored</th><th>movement since last run</th></tr>" + "".join(rows) + "</table></section>"
     )
@@ -211,17 +221,17 @@ def _scorecard(card: Scorecard) -> str:
     )
 
 
-def _cut_score(path: Path) -> int | None:
+def _shortlist(path: Path) -> pd.DataFrame | None:
+    """The school's published shortlist, as text, or None if there is none."""
     if not path.exists():
         return None
-    shortlist = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    return int(shortlist["score"].astype(int).min()) if len(shortlist) else None
+    return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
 
 
-def _movement(path: Path) -> str:
-    if not path.exists():
+def _movement(shortlist: pd.DataFrame | None) -> str:
+    if shortlist is None:
         return ""
-    change = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)["change_since_last_run"]
+    change = shortlist["change_since_last_run"]
     if change.eq("").all():
         return "first run"
     kinds = change.str.split(" ").str[0].value_counts()
