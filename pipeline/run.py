@@ -12,9 +12,10 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -27,13 +28,14 @@ from pipeline.ingest import IngestResult, ingest
 from pipeline.model import Scorecard
 from pipeline.model.scoring import score_features
 from pipeline.report import write_reports
-from pipeline.report.html import write_html_report
+from pipeline.report.html import draw_trends, weekly_attendance, write_html_report
 from pipeline.runlock import run_lock
 from pipeline.safe_csv import write_csv, write_json
 from pipeline.validate.gate import GateResult, run_gate
 from pipeline.warehouse import connect
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 QUARANTINE_OF_LOAD = """
 select school_id, file, line_number, column_name, value, reason, outcome
@@ -77,7 +79,10 @@ def run_pipeline(
     card = Scorecard.load(settings.scorecard)
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    with run_lock(db.with_name(db.name + ".lock")):
+    with run_lock(db.with_name(db.name + ".lock")), ThreadPoolExecutor(1, "mentor-background") as background:
+        # While the main thread waits on DuckDB (which releases the GIL), one worker thread imports the gate's and
+        # the report's libraries, then draws the weekly trend charts while the gate and the features run.
+        warm = background.submit(_timed, _import_later_libraries)
         con = connect(db)
         try:
             mark = stage("ingest")
@@ -98,6 +103,8 @@ def run_pipeline(
             if as_of is None:
                 report["status"] = "gate failed: no attendance marks loaded"
                 return _finish(RunResult(ExitCode.GATE_FAILED, None, out, report=report), timings, started, con, card)
+            trends = background.submit(_timed, draw_trends, weekly_attendance(con, as_of))
+            background_seconds = {"importing the gate's and report's libraries": warm.result()[1]}
 
             mark = stage("data-quality gate")
             gate = run_gate(
@@ -114,14 +121,15 @@ def run_pipeline(
                 failed = "; ".join(c.name for c in gate.failed_blocking)
                 report["status"] = f"gate failed: {failed}. No new shortlist was published; the last good one stays."
                 log.error("gate failed: %s", failed)
-                return _finish(RunResult(ExitCode.GATE_FAILED, as_of, out, report=report), timings, started, con, card)
+                return _finish(RunResult(ExitCode.GATE_FAILED, as_of, out, report=report), timings, started, con, card,
+                               trends, background_seconds)  # fmt: skip
 
             result = RunResult(ExitCode.OK, as_of, out, report=report)
             mark = stage(f"features, score and shortlists for {as_of}")
             publish(con, as_of, card, settings, out, result)
             timings["features, scores and shortlists"] = time.perf_counter() - mark
             report["status"] = "ok"
-            return _finish(result, timings, started, con, card)
+            return _finish(result, timings, started, con, card, trends, background_seconds)
         finally:
             con.close()
 
@@ -136,6 +144,19 @@ def publish(
     result.shortlists.update(written["paths"])
     result.report["schools"] = written["schools"]
     result.report["versions"] = written["versions"]
+
+
+def _import_later_libraries() -> None:
+    """Great Expectations (the gate) and matplotlib (the report) take seconds to import; done in the background."""
+    import great_expectations  # noqa: F401
+    import matplotlib.backends.backend_agg
+    import matplotlib.figure  # noqa: F401
+
+
+def _timed(function: Callable[..., T], *args: Any) -> tuple[T, float]:
+    """``function(*args)`` and the seconds it took."""
+    started = time.perf_counter()
+    return function(*args), time.perf_counter() - started
 
 
 def _latest_mark(con: duckdb.DuckDBPyConnection, today: dt.date) -> dt.date | None:
@@ -195,13 +216,21 @@ def _finish(
     started: float,
     con: duckdb.DuckDBPyConnection | None = None,
     card: Scorecard | None = None,
+    trends: Future[tuple[str, float]] | None = None,
+    background_seconds: dict[str, float] | None = None,
 ) -> RunResult:
     result.report["exit_code"] = int(result.exit_code)
+    background_seconds = dict(background_seconds or {})
     if con is not None:
         mark = time.perf_counter()
-        write_html_report(con, result.report, card, result.out)
+        drawn = None
+        if trends is not None:
+            drawn, background_seconds["trend charts"] = trends.result()
+        write_html_report(con, result.report, card, result.out, trends=drawn)
         timings["report.html"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
     result.report["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
+    # Work done by the worker thread alongside the stages above (not part of the total, already inside it).
+    result.report["background_seconds"] = {k: round(v, 3) for k, v in background_seconds.items()}
     write_json(result.report, result.out / "run.json")
     return result

@@ -319,13 +319,11 @@ def _read_lines(
             select rowid as raw_rowid, * from raw_{export.table}
             where school_id = $school and clean and rules = $rules and checked_on <= $today and not $recheck_all
         ),
-        matches as (
-            select h.line_number, r.raw_rowid, r.key_hash
-            from flagged as h join previous as r on r.line_hash = h.line_hash
-            where not h.repeated and {same_text}
-        )
-        select h.*, m.raw_rowid, m.key_hash as raw_key_hash
-        from flagged as h left join matches as m using (line_number)
+        matched as (select h.*, r.raw_rowid, r.key_hash from flagged as h left join previous as r
+                    on r.line_hash = h.line_hash and {same_text})
+        select * exclude (raw_rowid, key_hash), case when not repeated then raw_rowid end as raw_rowid,
+            case when not repeated then key_hash end as raw_key_hash
+        from matched
         """,
         {
             "school": prepared.school_id,

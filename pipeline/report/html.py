@@ -13,13 +13,16 @@ import datetime as dt
 import html
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
 
 from pipeline.model.card import Scorecard
 from pipeline.safe_csv import atomic_write
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 WEEKLY_ATTENDANCE = """
 with marks as (
@@ -55,16 +58,26 @@ SCORES = "select school_id, score from scores"
 
 
 def write_html_report(
-    con: duckdb.DuckDBPyConnection, report: dict[str, Any], card: Scorecard | None, out: Path
+    con: duckdb.DuckDBPyConnection,
+    report: dict[str, Any],
+    card: Scorecard | None,
+    out: Path,
+    trends: str | None = None,
 ) -> Path:
-    """Write ``out/report.html`` from the run's report dict and the warehouse; return its path."""
+    """Write ``out/report.html`` from the run's report dict and the warehouse; return its path.
+
+    ``trends`` is the weekly-trends section if it was drawn already (the nightly run draws it while the gate and the
+    features run: :func:`draw_trends` of :func:`weekly_attendance`); otherwise it is drawn here.
+    """
     sections = [_status(report), _files(report)]
     if report.get("load_id"):
         sections.append(_quarantine(con, str(report["load_id"])))
     as_of = report.get("as_of")
-    if as_of:
+    if trends is not None:
+        sections.append(trends)
+    elif as_of:
         day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
-        sections.append(_trends(con, day))
+        sections.append(draw_trends(weekly_attendance(con, day)))
     if report.get("schools"):
         sections.append(_scores(con, report, out))
     if card is not None:
@@ -125,14 +138,15 @@ def _quarantine(con: duckdb.DuckDBPyConnection, load_id: str) -> str:
     )
 
 
-def _trends(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def weekly_attendance(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
+    """Attendance rate and persistent-absence share per school, year group and week, this academic year."""
     year_start = dt.date(as_of.year if as_of.month >= 9 else as_of.year - 1, 9, 1)
-    weekly = con.execute(WEEKLY_ATTENDANCE, {"as_of": as_of, "year_start": year_start}).df()
+    return con.execute(WEEKLY_ATTENDANCE, {"as_of": as_of, "year_start": year_start}).df()
+
+
+def draw_trends(weekly: pd.DataFrame) -> str:
+    """The weekly-trends section: two charts per school. Needs no database, and draws on its own figure (no pyplot
+    state), so it can run in a worker thread while the main thread waits on DuckDB."""
     if weekly.empty:
         return "<section><h2>Attendance by week</h2><p>No marks this academic year.</p></section>"
     parts = ["<section><h2>Attendance and persistent absence by week, this academic year</h2>"]
@@ -141,7 +155,10 @@ def _trends(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
     ticks, labels = weeks[::every], [pd.Timestamp(w).strftime("%d %b") for w in weeks[::every]]
     # One figure, redrawn per school: its axes, ticks, titles and the 90% line are made once and only the lines,
     # the legend and the titles' text change (making ticks and placing titles cost more than drawing the lines).
-    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 3.6))
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(12, 3.6))
+    left, right = figure.subplots(1, 2)
     figure.subplots_adjust(left=0.06, right=0.99, bottom=0.16, top=0.9, wspace=0.18)
     left.axhline(90, color="grey", linestyle="--", linewidth=1)
     left.set_ylabel("% of possible sessions")
@@ -162,23 +179,20 @@ def _trends(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
         for axis in (left, right):
             axis.relim()
             axis.autoscale_view()
-        parts.append(_figure(figure, f"Attendance and persistent absence by week for school {school}", close=False))
-    plt.close(figure)
+        parts.append(_figure(figure, f"Attendance and persistent absence by week for school {school}"))
     parts.append("<p>The dashed line is 90%: below it a pupil is persistently absent (DfE).</p></section>")
     return "".join(parts)
 
 
 def _scores(con: duckdb.DuckDBPyConnection, report: dict[str, Any], out: Path) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     schools = report["schools"]
     scores = con.execute(SCORES).df()
     columns = min(4, len(schools))
     lines = -(-len(schools) // columns)
-    figure, axes = plt.subplots(lines, columns, figsize=(4.5 * columns, 2.8 * lines), squeeze=False)
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(4.5 * columns, 2.8 * lines))
+    axes = figure.subplots(lines, columns, squeeze=False)
     figure.subplots_adjust(left=0.06, right=0.98, bottom=0.5 / (2.8 * lines), top=1 - 0.35 / (2.8 * lines),
                            wspace=0.25, hspace=0.6)  # fmt: skip
     for spare in axes.flat[len(schools) :]:
@@ -238,16 +252,9 @@ def _movement(shortlist: pd.DataFrame | None) -> str:
     return ", ".join(f"{int(kinds.get(k, 0))} {k}" for k in ("new", "up", "down", "same"))
 
 
-def _figure(figure: Any, alt: str, close: bool = True) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _figure(figure: Figure, alt: str) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90)
-    if close:
-        plt.close(figure)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return f"<img alt='{_e(alt)}' src='data:image/png;base64,{data}'>"
 
