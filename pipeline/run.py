@@ -25,10 +25,7 @@ from pipeline.exit_codes import ExitCode
 from pipeline.faults import checkpoint
 from pipeline.features import build_features
 from pipeline.ingest import IngestResult, ingest
-from pipeline.model import Scorecard
-from pipeline.model.scoring import score_features
-from pipeline.report import write_reports
-from pipeline.report.html import draw_trends, weekly_attendance, write_html_report
+from pipeline.model.card import Scorecard
 from pipeline.runlock import run_lock
 from pipeline.safe_csv import write_csv, write_json
 from pipeline.validate.gate import GateResult, run_gate
@@ -88,6 +85,9 @@ def run_pipeline(
             mark = stage("ingest")
             loaded = ingest(con, exports, today=today)
             timings["ingest"] = time.perf_counter() - mark
+            # Nothing is imported by this thread while the worker imports: two threads importing modules that
+            # import each other can deadlock (Python then hands one of them a half-made module).
+            background_seconds = {"importing the gate's, scores' and report's libraries": warm.result()[1]}
             totals = loaded.totals()
             log.info(
                 "ingest: %d files, %d rows read, %d loaded, %d quarantined, %d files unchanged since the last load",
@@ -102,9 +102,11 @@ def run_pipeline(
             write_csv(con.execute(QUARANTINE_OF_LOAD, {"load_id": loaded.load_id}).df(), out / "quarantine.csv")
             if as_of is None:
                 report["status"] = "gate failed: no attendance marks loaded"
-                return _finish(RunResult(ExitCode.GATE_FAILED, None, out, report=report), timings, started, con, card)
+                return _finish(RunResult(ExitCode.GATE_FAILED, None, out, report=report), timings, started, con, card,
+                               None, background_seconds)  # fmt: skip
+            from pipeline.report.html import draw_trends, weekly_attendance
+
             trends = background.submit(_timed, draw_trends, weekly_attendance(con, as_of))
-            background_seconds = {"importing the gate's and report's libraries": warm.result()[1]}
 
             mark = stage("data-quality gate")
             gate = run_gate(
@@ -138,6 +140,9 @@ def publish(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, card: Scorecard, settings: Settings, out: Path, result: RunResult
 ) -> None:
     """Features, then scores, then every school's shortlists; fill ``result`` with what was written."""
+    from pipeline.model.scoring import score_features  # scikit-learn: imported in the background during ingest
+    from pipeline.report import write_reports
+
     build_features(con, as_of)
     score_features(con, card)
     written = write_reports(con, card, settings, out)
@@ -147,10 +152,13 @@ def publish(
 
 
 def _import_later_libraries() -> None:
-    """Great Expectations (the gate) and matplotlib (the report) take seconds to import; done in the background."""
+    """Great Expectations (the gate), scikit-learn (scores) and matplotlib (the report) take seconds to import."""
     import great_expectations  # noqa: F401
     import matplotlib.backends.backend_agg
     import matplotlib.figure  # noqa: F401
+
+    import pipeline.model.scoring
+    import pipeline.report  # noqa: F401
 
 
 def _timed(function: Callable[..., T], *args: Any) -> tuple[T, float]:
@@ -222,6 +230,8 @@ def _finish(
     result.report["exit_code"] = int(result.exit_code)
     background_seconds = dict(background_seconds or {})
     if con is not None:
+        from pipeline.report.html import write_html_report
+
         mark = time.perf_counter()
         drawn = None
         if trends is not None:
