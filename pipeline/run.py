@@ -77,8 +77,8 @@ def run_pipeline(
     started = time.perf_counter()
     timings: dict[str, float] = {}
     with run_lock(db.with_name(db.name + ".lock")), ThreadPoolExecutor(1, "mentor-background") as background:
-        # While the main thread waits on DuckDB (which releases the GIL), one worker thread imports the gate's and
-        # the report's libraries, then draws the weekly trend charts while the gate and the features run.
+        # While the main thread waits on DuckDB (which releases the GIL), one worker thread imports the libraries of
+        # the later stages, then draws the weekly trend charts while the gate and the features run.
         warm = background.submit(_timed, _import_later_libraries)
         con = connect(db)
         try:

@@ -345,19 +345,16 @@ def _upsert(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...], sc
     if "date" in key:
         # Marks are stored in date order, so a range given as constants lets DuckDB skip the row groups outside it
         # (a normal night replaces one day's marks, not a scan of every school's two years).
-        row = con.execute("select count(*), min(date), max(date), count(*) filter (where date is null) from clean")
-        rows, first, last, undated = row.fetchone() or (0, None, None, 0)
-        if rows == 0:
-            params = {}
-        elif undated == 0:
+        row = con.execute("select min(date), max(date), count(*) filter (where date is null) from clean").fetchone()
+        first, last, undated = row or (None, None, 0)
+        if first is not None and undated == 0:
             params.update(first=first, last=last)
             dates = " and s.date between $first and $last"
-    if params:
-        con.execute(
-            f"delete from {table} as s where s.school_id = $school{dates} "
-            f"and exists (select 1 from clean as c where {match})",
-            params,
-        )
+    con.execute(
+        f"delete from {table} as s where s.school_id = $school{dates} "
+        f"and exists (select 1 from clean as c where {match})",
+        params,
+    )
     con.execute(
         f"insert into {table} ({', '.join(columns)}, school_id, load_id, line_number) "
         f"select {', '.join(columns)}, $school, $load_id, line_number from clean order by {INSERT_ORDER[table]}",
