@@ -53,6 +53,7 @@ STAGED_TYPES: dict[str, dict[str, str]] = {
 }  # fmt: skip
 RAW_MATCH_COLUMNS = (
     ("line_hash", "ubigint"),  # hash of the line's text, column by column
+    ("line_hash2", "ubigint"),  # a second, independent hash of it (of the columns joined by a separator)
     ("key_hash", "ubigint"),  # hash of the parsed key
     ("clean", "boolean"),  # loaded with no problem and no blanked value, and not repeated in its delivery
     ("rules", "varchar"),  # fingerprint of the parsing and checking rules it passed

@@ -77,22 +77,11 @@ def load_file(
     result = FileLoad(prepared.school_id, export.name, prepared.sha256, "loaded", notes=list(prepared.notes))
     present = _present(prepared)
     rules = rules_fingerprint(export, present)
-    accepted, rejected = _read_lines(con, prepared, rules, today, recheck_all)
-    result.rows_read = accepted + rejected
+    lines = _read_lines(con, prepared, rules, today, recheck_all)
+    result.rows_read = lines.accepted + lines.rejected
+    result.rows_unchanged = lines.accepted - lines.to_check
+    result.withdrawn_codes_mapped = lines.withdrawn
     school = {"school": prepared.school_id}
-    key_hash = f"hash({', '.join(parsed(export.column(k)) for k in export.key)})"
-    # The lines to check: all of them on a first load (a view, no copy), else the new ones and their key partners.
-    if _scalar(con, "select count(*) from lines where raw_rowid is not null"):
-        con.execute(
-            f"""
-            create or replace temp table recheck as
-            select * from lines
-            where raw_rowid is null or raw_key_hash in (select {key_hash} from lines where raw_rowid is null)
-            """
-        )
-        con.execute("create or replace temp view numbered as select * from recheck")
-    else:
-        con.execute("create or replace temp view numbered as select * from lines")
 
     hard_and_soft = problems(export, present, typed=lambda name: f'"__typed_{name}"')
     hard = [p for p in hard_and_soft if p.quarantine]
@@ -188,20 +177,16 @@ def load_file(
             "missing": REJECT_REASONS["MISSING COLUMNS"],
         },
     )
-    withdrawn = "upper(trim(mark)) in ('H', 'J', 'Y')" if export.table == "attendance" else "false"
     row = con.execute(
-        f"""
+        """
         select count(*) filter (where problem_reason is not null), count(*) filter (where problem_reason is null),
-            coalesce(sum(len(warnings)) filter (where problem_reason is null), 0),
-            (select count(*) filter (where raw_rowid is not null) from lines)
-                - (select count(*) filter (where raw_rowid is not null) from numbered),
-            (select count(*) filter (where {withdrawn}) from lines)
+            coalesce(sum(len(warnings)) filter (where problem_reason is null), 0)
         from checked
         """
     ).fetchone()
     assert row is not None
-    quarantined, good, blanked, unchanged, result.withdrawn_codes_mapped = (int(v) for v in row)
-    result.rows_quarantined = quarantined + rejected
+    quarantined, good, blanked = (int(v) for v in row)
+    result.rows_quarantined = quarantined + lines.rejected
     result.values_blanked = blanked
 
     # Identical repeats of a row are loaded once; the copies count as loaded (nothing was lost).
@@ -218,13 +203,12 @@ def load_file(
     )
     kept = _scalar(con, "select count(*) from clean")
     result.duplicates_dropped = good - kept
-    result.rows_loaded = unchanged + good
-    result.rows_unchanged = unchanged
+    result.rows_loaded = result.rows_unchanged + good
     _upsert(con, export.table, export.key, prepared.school_id, load_id)
     if export.table == "pupils":
         con.execute("create or replace temp table incoming_pupils as select upn from pupils where school_id = $school",
                     school)  # fmt: skip
-    _record_raw(con, prepared, load_id, loaded_at, rules, today)
+    _record_raw(con, prepared, load_id, loaded_at, rules, today, recheck_all)
     if not result.reconciles:
         raise AssertionError(
             f"{prepared.label}: {result.rows_read} rows read but {result.rows_loaded} loaded "
@@ -271,69 +255,129 @@ def rules_fingerprint(export: ExportFile, present: set[str]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class _Lines:
+    accepted: int
+    """Lines DuckDB split into the header's fields."""
+    rejected: int
+    """Lines it could not split (quarantined)."""
+    to_check: int
+    """Accepted lines to check tonight (in ``numbered``); the others are unchanged since the previous delivery."""
+    withdrawn: int
+    """Lines with a withdrawn attendance code (mapped to its replacement)."""
+
+
 def _read_lines(
     con: duckdb.DuckDBPyConnection, prepared: PreparedFile, rules: str, today: dt.date, recheck_all: bool
-) -> tuple[int, int]:
-    """Read the file into the temp table ``lines``; return (lines read, lines DuckDB could not split).
+) -> _Lines:
+    """Read the file into the temp table ``incoming`` and put the lines to check into the temp table ``numbered``.
 
-    ``lines`` has the file line number, the contract's columns as text, a hash of the line's content, whether an
-    identical line is in the file too, and for a line identical to a clean line of the previous delivery, that raw
-    row's rowid and key hash.
+    ``incoming`` has each accepted line's contract columns as text and two independent 64-bit hashes of them.
+    ``numbered`` has, for each line to check, its file line number, the same columns, and whether an identical line
+    is in the file too. A line is left out of ``numbered`` (unchanged: already in the staged table with exactly the
+    values it would get again) when the school's previous delivery of this file had a line with both of its hashes
+    that loaded cleanly (checked under the same rules, on or before ``today``, neither it nor its key repeated in
+    that delivery), the line is not repeated in this file, and no line to check shares its key. Lines are compared
+    on 128 bits of hash, so the raw layer's text is never read.
     """
     export = prepared.export
     columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in prepared.columns) + "}"
-    con.execute("drop table if exists reject_errors; drop table if exists reject_scans")
-    con.execute(
-        "create or replace temp table incoming as select * from read_csv($path, header = true, all_varchar = true, "
-        f"auto_detect = false, delim = $delim, quote = '\"', escape = '\"', columns = {columns}, "
-        "store_rejects = true, strict_mode = true)",
-        {"path": str(prepared.readable_path), "delim": prepared.delimiter},
-    )
-    counts = con.execute("select (select count(*) from incoming), (select count(distinct line) from reject_errors)")
-    accepted, rejected = (int(v) for v in counts.fetchone() or (0, 0))
-    # File line of each accepted row: data lines start at 2 and skip the lines DuckDB rejected. Rows keep the
-    # file's order in the table; inside a transaction their rowids start at a large offset, hence the subtraction.
-    if rejected == 0:
-        numbering = "select rowid - (select min(rowid) from incoming) + 2 as line_number, * from incoming"
-    else:
-        numbering = """
-        with lines as (
-            select line, row_number() over (order by line) - 1 as position
-            from range(2, $total + 2) as r(line)
-            where line not in (select line from reject_errors)
-        )
-        select l.line as line_number, i.*
-        from (select rowid - (select min(rowid) from incoming) as position, * from incoming) as i
-        join lines as l using (position)
-        """
     text = ", ".join(c.name if c.name in prepared.columns else f"null::varchar as {c.name}" for c in export.columns)
     content = ", ".join(c.name for c in export.columns)
-    same_text = " and ".join(f"r.{c.name} is not distinct from h.{c.name}" for c in export.columns)
+    con.execute("drop table if exists reject_errors; drop table if exists reject_scans")
     con.execute(
         f"""
-        create or replace temp table lines as
-        with hashed as (select line_number, {text}, hash({content}) as line_hash from ({numbering})),
-        repeated as (select line_hash from hashed group by line_hash having count(*) > 1),
-        flagged as (select *, line_hash in (select line_hash from repeated) as repeated from hashed),
-        previous as (
-            select rowid as raw_rowid, * from raw_{export.table}
-            where school_id = $school and clean and rules = $rules and checked_on <= $today and not $recheck_all
-        ),
-        matched as (select h.*, r.raw_rowid, r.key_hash from flagged as h left join previous as r
-                    on r.line_hash = h.line_hash and {same_text})
-        select * exclude (raw_rowid, key_hash), case when not repeated then raw_rowid end as raw_rowid,
-            case when not repeated then key_hash end as raw_key_hash
-        from matched
+        create or replace temp table incoming as
+        select *, hash({content}) as line_hash, hash(concat_ws(chr(31), {content})) as line_hash2
+        from (
+            select {text} from read_csv($path, header = true, all_varchar = true, auto_detect = false,
+                delim = $delim, quote = '"', escape = '"', columns = {columns}, store_rejects = true,
+                strict_mode = true)
+        )
         """,
-        {
-            "school": prepared.school_id,
-            "rules": rules,
-            "today": today,
-            "recheck_all": recheck_all,
-            **({"total": accepted + rejected} if rejected else {}),
-        },
+        {"path": str(prepared.readable_path), "delim": prepared.delimiter},
     )
-    return accepted, rejected
+    withdrawn = "upper(trim(mark)) in ('H', 'J', 'Y')" if export.table == "attendance" else "false"
+    counts = con.execute(
+        f"select count(*), coalesce(min(rowid), 0), count(*) filter (where {withdrawn}), "
+        "(select count(distinct line) from reject_errors) from incoming"
+    ).fetchone()
+    accepted, first_rowid, withdrawn_count, rejected = (int(v) for v in counts or (0, 0, 0, 0))
+    # File line of each accepted row: data lines start at 2 and skip the lines DuckDB rejected. Rows keep the
+    # file's order in the table (their rowids start at a large offset inside a transaction, hence the subtraction).
+    line_number = "rowid - $first + 2"
+    if rejected:  # (rare)
+        con.execute(
+            """
+            create or replace temp table line_numbers as
+            select line, row_number() over (order by line) - 1 + $first as position
+            from range(2, $total + 2) as r(line)
+            where line not in (select line from reject_errors)
+            """,
+            {"first": first_rowid, "total": accepted + rejected},
+        )
+    params = {"school": prepared.school_id, "rules": rules, "today": today, "recheck_all": recheck_all}
+    previous = f"""
+        select rowid as raw_rowid, line_hash, line_hash2, key_hash from raw_{export.table}
+        where school_id = $school and clean and rules = $rules and checked_on <= $today and not $recheck_all
+    """
+    # One pass pairs each line with the previous delivery's clean line of the same hashes, keeping what is left
+    # over on either side: new or changed lines, and clean raw rows no longer delivered.
+    con.execute(
+        f"""
+        create or replace temp table unmatched as
+        select i.rowid as position, p.raw_rowid
+        from incoming as i full join ({previous}) as p on i.line_hash = p.line_hash and i.line_hash2 = p.line_hash2
+        where i.rowid is null or p.raw_rowid is null
+        """,
+        params,
+    )
+    counts = con.execute(
+        f"select count(position), count(raw_rowid), (select count(*) from ({previous})) from unmatched", params
+    ).fetchone()
+    new, gone, before = (int(v) for v in counts or (0, 0, 0))
+    # Clean raw lines are never repeated in their delivery, so each pairs with one line at most. When as many raw
+    # lines found a partner as lines did, no two identical lines share one; else look for repeats in the whole file.
+    new_lines = "rowid in (select position from unmatched where position is not null)"
+    among = "incoming" if accepted - new != before - gone else f"(select * from incoming where {new_lines})"
+    numbering: dict[str, object] = {}
+    if rejected:
+        line_number = "(select line from line_numbers where position = incoming.rowid)"
+    else:
+        numbering["first"] = first_rowid
+    # The lines to check: the new and changed ones, every copy of a line repeated in the file ...
+    con.execute(
+        f"""
+        create or replace temp table numbered as
+        with twice as (select line_hash, line_hash2 from {among} group by all having count(*) > 1)
+        select {line_number} as line_number, *, (line_hash, line_hash2) in (select * from twice) as repeated
+        from incoming
+        where {new_lines} or (line_hash, line_hash2) in (select * from twice)
+        """,
+        numbering,
+    )
+    # ... and the unchanged lines that share a key with one of them (so that a key on two lines is still caught).
+    key_hash = f"hash({', '.join(parsed(export.column(k)) for k in export.key)})"
+    con.execute(
+        f"""
+        create or replace temp table partners as
+        select line_hash, line_hash2 from ({previous})
+        where key_hash in (select {key_hash} from numbered)
+            and (line_hash, line_hash2) not in (select line_hash, line_hash2 from numbered)
+        """,
+        params,
+    )
+    if _scalar(con, "select count(*) from partners"):
+        con.execute(
+            f"""
+            insert into numbered by name
+            select {line_number} as line_number, *, false as repeated
+            from incoming semi join partners using (line_hash, line_hash2)
+            """,
+            numbering,
+        )
+    to_check = _scalar(con, "select count(*) from numbered")
+    return _Lines(accepted, rejected, to_check, withdrawn_count)
 
 
 def _upsert(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...], school_id: str, load_id: str) -> None:
@@ -369,6 +413,7 @@ def _record_raw(
     loaded_at: dt.datetime,
     rules: str,
     today: dt.date,
+    recheck_all: bool,
 ) -> None:
     """Make the raw layer hold this delivery's lines: keep the unchanged lines (with the lineage of the delivery
     that brought them), drop lines no longer delivered, add the lines checked tonight with tonight's lineage."""
@@ -378,11 +423,12 @@ def _record_raw(
         f"""
         delete from {table} as r
         where r.school_id = $school and (
-            r.rowid not in (select raw_rowid from lines where raw_rowid is not null)
-            or r.rowid in (select raw_rowid from numbered where raw_rowid is not null)
+            (r.clean and r.rules = $rules and r.checked_on <= $today and not $recheck_all) is not true
+            or r.rowid in (select raw_rowid from unmatched where raw_rowid is not null)
+            or (r.line_hash, r.line_hash2) in (select line_hash, line_hash2 from numbered)
         )
         """,
-        {"school": prepared.school_id},
+        {"school": prepared.school_id, "rules": rules, "today": today, "recheck_all": recheck_all},
     )
     known = ", ".join(f"n.{c.name}" for c in export.columns)
     typed_key = ", ".join(f"c.{k}" for k in export.key)
@@ -391,7 +437,8 @@ def _record_raw(
         f"""
         insert into {table} by name
         select $school as school_id, $file as source_file, $sha as file_sha256, n.line_number,
-            $load_id as load_id, $loaded_at as loaded_at, {known}, n.line_hash, hash({typed_key}) as key_hash,
+            $load_id as load_id, $loaded_at as loaded_at, {known}, n.line_hash, n.line_hash2,
+            hash({typed_key}) as key_hash,
             c.problem_reason is null and len(c.warnings) = 0 and not n.repeated
                 and not exists (select 1 from repeated as r where {same_key}) as clean,
             $rules as rules, $today as checked_on
