@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import duckdb
 from pipeline.contract import EXPORT_FILES
 from pipeline.faults import checkpoint
 from pipeline.ingest.load import FileLoad, load_file, still_current
-from pipeline.ingest.read import UnreadableFileError, discover, prepare, temporary_workdir
+from pipeline.ingest.read import PreparedFile, UnreadableFileError, discover, prepare, temporary_workdir
 
 
 @dataclass
@@ -65,25 +66,39 @@ def ingest(
     deliveries, result.notes = discover(exports)
     if not deliveries:
         result.notes.append(f"no school folders found in {exports}")
-    with temporary_workdir() as scratch:
-        for school in deliveries:
-            con.execute("create or replace temp table incoming_pupils (upn varchar)")
-            for name in school.unexpected:
-                result.notes.append(f"{school.school_id}: ignored {name}, which is not an export file of the contract")
-            for export in EXPORT_FILES:
+    with temporary_workdir() as scratch, ThreadPoolExecutor(1, "mentor-prepare") as reader:
+        # Each file is hashed and its encoding checked in a worker thread while DuckDB loads the one before it.
+        files = [(school, export) for school in deliveries for export in EXPORT_FILES]
+        ahead: dict[int, Future[PreparedFile]] = {}
+
+        def prepare_ahead(index: int) -> None:
+            if index < len(files):
+                school, export = files[index]
                 path = school.files.get(export.name)
-                if path is None:
-                    if export.required_file:
-                        message = f"{school.school_id}/{export.name} is missing: it is required in every delivery"
-                        result.files.append(_failed(school.school_id, export.name, "", message))
-                        _record_load(con, result.load_id, result.files[-1], message)
-                    else:
-                        result.notes.append(f"{school.school_id}: {export.name} not delivered (optional)")
-                    continue
-                result.files.append(
-                    _load_one(con, school.school_id, export.name, path, Path(scratch), result.load_id, today, force)
-                )
-                checkpoint(f"ingest:{school.school_id}/{export.name}")
+                if path is not None:
+                    ahead[index] = reader.submit(prepare, school.school_id, export, path, Path(scratch))
+
+        prepare_ahead(0)
+        for index, (school, export) in enumerate(files):
+            prepare_ahead(index + 1)
+            if export is EXPORT_FILES[0]:
+                con.execute("create or replace temp table incoming_pupils (upn varchar)")
+                for name in school.unexpected:
+                    result.notes.append(
+                        f"{school.school_id}: ignored {name}, which is not an export file of the contract"
+                    )
+            if index not in ahead:
+                if export.required_file:
+                    message = f"{school.school_id}/{export.name} is missing: it is required in every delivery"
+                    result.files.append(_failed(school.school_id, export.name, "", message))
+                    _record_load(con, result.load_id, result.files[-1], message)
+                else:
+                    result.notes.append(f"{school.school_id}: {export.name} not delivered (optional)")
+                continue
+            result.files.append(
+                _load_one(con, school.school_id, export.name, ahead.pop(index), result.load_id, today, force)
+            )
+            checkpoint(f"ingest:{school.school_id}/{export.name}")
     result.seconds = time.perf_counter() - started
     return result
 
@@ -92,8 +107,7 @@ def _load_one(
     con: duckdb.DuckDBPyConnection,
     school_id: str,
     name: str,
-    path: Path,
-    scratch: Path,
+    preparing: Future[PreparedFile],
     load_id: str,
     today: dt.date,
     force: bool,
@@ -101,7 +115,7 @@ def _load_one(
     started = time.perf_counter()
     export = next(f for f in EXPORT_FILES if f.name == name)
     try:
-        prepared = prepare(school_id, export, path, scratch)
+        prepared = preparing.result()
     except UnreadableFileError as failure:
         outcome = _failed(school_id, name, "", str(failure))
         _record_load(con, load_id, outcome, str(failure))

@@ -48,16 +48,20 @@ def write_reports(con: duckdb.DuckDBPyConnection, card: Scorecard, settings: Set
     schools: dict[str, Any] = {}
     paths: dict[str, Path] = {}
     points = points_of(scores, card)
-    previous = con.execute(READ_PUBLISHED).df()
+    previous = {
+        (str(school), str(listing)): ranks[["upn", "rank"]]
+        for (school, listing), ranks in con.execute(READ_PUBLISHED).df().groupby(["school_id", "listing"])
+    }
+    # The ranks of the last *completed* publication (not whatever files a killed run left half-written).
     published: list[pd.DataFrame] = []
     for school_id, pupils in features.groupby("school_id", sort=True):
         school = str(school_id)
         capacity = mentoring_capacity(len(pupils), settings.capacity_share, settings.capacity_minimum)
         folder = out / school
         shortlist = build_shortlist(
-            pupils, model, capacity, _previous(previous, school, "shortlist"), points=points.loc[pupils.index]
+            pupils, model, capacity, previous.get((school, "shortlist")), points=points.loc[pupils.index]
         )
-        able = build_under_challenged(pupils, capacity, _previous(previous, school, "under_challenged"))
+        able = build_under_challenged(pupils, capacity, previous.get((school, "under_challenged")))
         for frame in (shortlist, able):
             frame.insert(0, "as_of", as_of.isoformat() if as_of else "")
             for column, value in versions.items():
@@ -84,7 +88,8 @@ def write_reports(con: duckdb.DuckDBPyConnection, card: Scorecard, settings: Set
 def _distribution(scores: np.ndarray, card: Scorecard) -> dict[str, Any]:
     if len(scores) == 0:
         return {"mean": None, "quantiles": {}, "by_band": {}}
-    bands = pd.Series([card.band_of_score(s) for s in scores]).value_counts()
+    band_of = {score: card.band_of_score(score) for score in np.unique(scores)}
+    bands = pd.Series([band_of[s] for s in scores]).value_counts()
     return {
         "mean": round(float(np.mean(scores)), 2),
         "quantiles": {str(q): float(np.quantile(scores, q)) for q in (0.5, 0.75, 0.9, 0.95, 0.99)},
@@ -97,12 +102,6 @@ def _single_as_of(features: pd.DataFrame) -> dt.date | None:
     if len(days) > 1:
         raise StageOrderError("the feature table mixes nights: run `mentor features` again")
     return pd.Timestamp(days[0]).date() if len(days) else None
-
-
-def _previous(published: pd.DataFrame, school: str, listing: str) -> pd.DataFrame | None:
-    """The ranks of the last *completed* publication (not whatever files a killed run left half-written)."""
-    mine = published[(published["school_id"] == school) & (published["listing"] == listing)]
-    return mine[["upn", "rank"]] if len(mine) else None
 
 
 def _record_published(con: duckdb.DuckDBPyConnection, published: list[pd.DataFrame]) -> None:

@@ -9,7 +9,8 @@ a learning mentor stay on the list, marked, so staff can see the support is in p
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,8 +71,8 @@ def build_shortlist(
     card = model.card_
     ranked_points = points.loc[ranked.index]
     rows = []
-    for rank, ((_, pupil), (_, pupil_points)) in enumerate(
-        zip(ranked.iterrows(), ranked_points.iterrows(), strict=True), start=1
+    for rank, (pupil, pupil_points) in enumerate(
+        zip(ranked.to_dict("records"), ranked_points.to_dict("records"), strict=True), start=1
     ):
         scored = [(f, int(pupil_points[f.name])) for f in card.features]
         reasons = [f.reason_text(_value(pupil[f.name]), p) for f, p in sorted(scored, key=lambda t: -t[1]) if p]
@@ -112,7 +113,7 @@ def build_under_challenged(
     able = able[able["core_grade_gap"] <= min_gap]
     ranked = able.sort_values(["core_grade_gap", "upn"], kind="mergesort").head(capacity)
     rows = []
-    for rank, (_, pupil) in enumerate(ranked.iterrows(), start=1):
+    for rank, pupil in enumerate(ranked.to_dict("records"), start=1):
         prior = _prior_text(pupil)
         gap = float(pupil["core_grade_gap"])
         rows.append(
@@ -156,7 +157,7 @@ def change_since(current: pd.DataFrame, previous: pd.DataFrame | None) -> list[s
     return changes
 
 
-def context_text(pupil: pd.Series) -> str:
+def context_text(pupil: Mapping[Any, Any]) -> str:
     """Context shown beside the score but never scored: SEN, FSM, pupil premium, looked after, EAL."""
     parts = [labels[pupil[column]] for column, labels in CONTEXT_FLAGS if _hashable(pupil.get(column)) in labels]
     return "; ".join(parts)
@@ -176,12 +177,12 @@ def _focus(points_by_focus: Sequence[tuple[str, int]]) -> str:
     return ", then ".join(ordered[:2]) if ordered else ""
 
 
-def _intervention_text(pupil: pd.Series) -> str:
+def _intervention_text(pupil: Mapping[Any, Any]) -> str:
     current = pupil.get("current_interventions")
     return str(current) if isinstance(current, str) and current else ""
 
 
-def _prior_text(pupil: pd.Series) -> str:
+def _prior_text(pupil: Mapping[Any, Any]) -> str:
     parts = []
     if _value(pupil.get("ks2_mean_scaled_score")) is not None:
         parts.append(f"KS2 average {float(pupil['ks2_mean_scaled_score']):.0f}")
