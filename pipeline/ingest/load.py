@@ -321,6 +321,24 @@ def _read_lines(
         select rowid as raw_rowid, line_hash, line_hash2, key_hash from raw_{export.table}
         where school_id = $school and clean and rules = $rules and checked_on <= $today and not $recheck_all
     """
+    numbering: dict[str, object] = {}
+    if rejected:
+        line_number = "(select line from line_numbers where position = incoming.rowid)"
+    else:
+        numbering["first"] = first_rowid
+    before = _scalar(con, f"select count(*) from ({previous})", params)
+    if before == 0:  # a first load (or a forced one): every line is checked
+        con.execute("create or replace temp table unmatched (position bigint, raw_rowid bigint)")
+        con.execute(
+            f"""
+            create or replace temp table numbered as
+            with twice as (select line_hash, line_hash2 from incoming group by all having count(*) > 1)
+            select {line_number} as line_number, *, (line_hash, line_hash2) in (select * from twice) as repeated
+            from incoming
+            """,
+            numbering,
+        )
+        return _Lines(accepted, rejected, accepted, withdrawn_count)
     # One pass pairs each line with the previous delivery's clean line of the same hashes, keeping what is left
     # over on either side: new or changed lines, and clean raw rows no longer delivered.
     con.execute(
@@ -332,19 +350,12 @@ def _read_lines(
         """,
         params,
     )
-    counts = con.execute(
-        f"select count(position), count(raw_rowid), (select count(*) from ({previous})) from unmatched", params
-    ).fetchone()
-    new, gone, before = (int(v) for v in counts or (0, 0, 0))
+    counts = con.execute("select count(position), count(raw_rowid) from unmatched").fetchone()
+    new, gone = (int(v) for v in counts or (0, 0))
     # Clean raw lines are never repeated in their delivery, so each pairs with one line at most. When as many raw
     # lines found a partner as lines did, no two identical lines share one; else look for repeats in the whole file.
     new_lines = "rowid in (select position from unmatched where position is not null)"
     among = "incoming" if accepted - new != before - gone else f"(select * from incoming where {new_lines})"
-    numbering: dict[str, object] = {}
-    if rejected:
-        line_number = "(select line from line_numbers where position = incoming.rowid)"
-    else:
-        numbering["first"] = first_rowid
     # The lines to check: the new and changed ones, every copy of a line repeated in the file ...
     con.execute(
         f"""
