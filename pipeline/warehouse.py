@@ -26,6 +26,11 @@ DEFAULT_MEMORY_LIMIT = "1GB"
 """DuckDB's own memory (its buffer pool); beyond it, large joins and sorts spill to a temporary folder next to the
 warehouse. The whole process then stays within about 2 GB at 50,000 pupils (``make bench``)."""
 
+SCHOOL_DAYS_LOOKBACK = 200
+"""Calendar days before a night in which the gate and the features look for its recent school days (the SQL's
+``$lookback_days``): enough for the longest term and 60 school days across the summer break. Marks are stored in
+date order, so the older row groups are not scanned."""
+
 STAGED_TYPES: dict[str, dict[str, str]] = {
     "pupils": {
         "upn": "varchar", "mis_id": "varchar", "surname": "varchar", "forename": "varchar",

@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.features.schema import FeatureTable
+from pipeline.warehouse import SCHOOL_DAYS_LOOKBACK
 
 FEATURE_MODELS = ("school_days", "attendance_features", "behaviour_features", "attainment_features", "pupil_context")
 """SQL models in the order they are built; each becomes a temporary table of the same name."""
@@ -58,11 +59,13 @@ def build_features(con: duckdb.DuckDBPyConnection, as_of: dt.date, persist: bool
     stages; without it (analysis, explanations) only temporary tables are made and the warehouse is unchanged.
     """
     started = time.perf_counter()
-    params: dict[str, object] = {"as_of": as_of}
+    params: dict[str, object] = {"as_of": as_of, "lookback_days": SCHOOL_DAYS_LOOKBACK}
     for name in FEATURE_MODELS:
         con.execute(f"create or replace temp table {name} as {sql_model(name)}", _used(sql_model(name), params))
     target = FEATURES_TABLE if persist else f"temp.{FEATURES_TABLE}_unpublished"
-    con.execute(f"create or replace {'' if persist else 'temp '}table {target} as {JOIN_FEATURES}", params)
+    con.execute(
+        f"create or replace {'' if persist else 'temp '}table {target} as {JOIN_FEATURES}", _used(JOIN_FEATURES, params)
+    )
     table = con.execute(f"select * from {target}").df()
     table = FeatureTable.validate(table, lazy=True)
     return FeatureResult(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.contract import EXPORT_FILES
+from pipeline.contract import EXPORT_FILES, ExportFile
 from pipeline.faults import checkpoint
 from pipeline.ingest.load import FileLoad, load_file, still_current
 from pipeline.ingest.read import PreparedFile, UnreadableFileError, discover, prepare, temporary_workdir
@@ -96,7 +96,7 @@ def ingest(
                     result.notes.append(f"{school.school_id}: {export.name} not delivered (optional)")
                 continue
             result.files.append(
-                _load_one(con, school.school_id, export.name, ahead.pop(index), result.load_id, today, force)
+                _load_one(con, school.school_id, export, ahead.pop(index), result.load_id, today, force)
             )
             checkpoint(f"ingest:{school.school_id}/{export.name}")
     result.seconds = time.perf_counter() - started
@@ -106,14 +106,14 @@ def ingest(
 def _load_one(
     con: duckdb.DuckDBPyConnection,
     school_id: str,
-    name: str,
+    export: ExportFile,
     preparing: Future[PreparedFile],
     load_id: str,
     today: dt.date,
     force: bool,
 ) -> FileLoad:
     started = time.perf_counter()
-    export = next(f for f in EXPORT_FILES if f.name == name)
+    name = export.name
     try:
         prepared = preparing.result()
     except UnreadableFileError as failure:

@@ -305,6 +305,7 @@ def _read_lines(
     accepted, first_rowid, withdrawn_count, rejected = (int(v) for v in counts or (0, 0, 0, 0))
     # File line of each accepted row: data lines start at 2 and skip the lines DuckDB rejected. Rows keep the
     # file's order in the table (their rowids start at a large offset inside a transaction, hence the subtraction).
+    numbering: dict[str, object] = {"first": first_rowid}
     line_number = "rowid - $first + 2"
     if rejected:  # (rare)
         con.execute(
@@ -314,48 +315,39 @@ def _read_lines(
             from range(2, $total + 2) as r(line)
             where line not in (select line from reject_errors)
             """,
-            {"first": first_rowid, "total": accepted + rejected},
+            {**numbering, "total": accepted + rejected},
         )
+        numbering = {}
+        line_number = "(select line from line_numbers where position = incoming.rowid)"
     params = {"school": prepared.school_id, "rules": rules, "today": today, "recheck_all": recheck_all}
     previous = f"""
         select rowid as raw_rowid, line_hash, line_hash2, key_hash from raw_{export.table}
         where school_id = $school and clean and rules = $rules and checked_on <= $today and not $recheck_all
     """
-    numbering: dict[str, object] = {}
-    if rejected:
-        line_number = "(select line from line_numbers where position = incoming.rowid)"
-    else:
-        numbering["first"] = first_rowid
     before = _scalar(con, f"select count(*) from ({previous})", params)
-    if before == 0:  # a first load (or a forced one): every line is checked
+    if before == 0:  # a first load (or a forced one): every line is checked, and none needs pairing
         con.execute("create or replace temp table unmatched (position bigint, raw_rowid bigint)")
+        among, fresh = "incoming", "true"
+    else:
+        # One pass pairs each line with the previous delivery's clean line of the same hashes, keeping what is left
+        # over on either side: new or changed lines, and clean raw rows no longer delivered.
         con.execute(
             f"""
-            create or replace temp table numbered as
-            with twice as (select line_hash, line_hash2 from incoming group by all having count(*) > 1)
-            select {line_number} as line_number, *, (line_hash, line_hash2) in (select * from twice) as repeated
-            from incoming
+            create or replace temp table unmatched as
+            select i.rowid as position, p.raw_rowid
+            from incoming as i
+            full join ({previous}) as p on i.line_hash = p.line_hash and i.line_hash2 = p.line_hash2
+            where i.rowid is null or p.raw_rowid is null
             """,
-            numbering,
+            params,
         )
-        return _Lines(accepted, rejected, accepted, withdrawn_count)
-    # One pass pairs each line with the previous delivery's clean line of the same hashes, keeping what is left
-    # over on either side: new or changed lines, and clean raw rows no longer delivered.
-    con.execute(
-        f"""
-        create or replace temp table unmatched as
-        select i.rowid as position, p.raw_rowid
-        from incoming as i full join ({previous}) as p on i.line_hash = p.line_hash and i.line_hash2 = p.line_hash2
-        where i.rowid is null or p.raw_rowid is null
-        """,
-        params,
-    )
-    counts = con.execute("select count(position), count(raw_rowid) from unmatched").fetchone()
-    new, gone = (int(v) for v in counts or (0, 0))
-    # Clean raw lines are never repeated in their delivery, so each pairs with one line at most. When as many raw
-    # lines found a partner as lines did, no two identical lines share one; else look for repeats in the whole file.
-    new_lines = "rowid in (select position from unmatched where position is not null)"
-    among = "incoming" if accepted - new != before - gone else f"(select * from incoming where {new_lines})"
+        counts = con.execute("select count(position), count(raw_rowid) from unmatched").fetchone()
+        new, gone = (int(v) for v in counts or (0, 0))
+        # Clean raw lines are never repeated in their delivery, so each pairs with one line at most. When as many
+        # raw lines found a partner as lines did, no two identical lines share one; else look for repeats in the
+        # whole file.
+        fresh = "rowid in (select position from unmatched where position is not null)"
+        among = "incoming" if accepted - new != before - gone else f"(select * from incoming where {fresh})"
     # The lines to check: the new and changed ones, every copy of a line repeated in the file ...
     con.execute(
         f"""
@@ -363,10 +355,12 @@ def _read_lines(
         with twice as (select line_hash, line_hash2 from {among} group by all having count(*) > 1)
         select {line_number} as line_number, *, (line_hash, line_hash2) in (select * from twice) as repeated
         from incoming
-        where {new_lines} or (line_hash, line_hash2) in (select * from twice)
+        where {fresh} or (line_hash, line_hash2) in (select * from twice)
         """,
         numbering,
     )
+    if before == 0:
+        return _Lines(accepted, rejected, accepted, withdrawn_count)
     # ... and the unchanged lines that share a key with one of them (so that a key on two lines is still caught).
     key_hash = f"hash({', '.join(parsed(export.column(k)) for k in export.key)})"
     con.execute(

@@ -19,6 +19,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from pipeline.warehouse import SCHOOL_DAYS_LOOKBACK
+
 log = logging.getLogger(__name__)
 
 DOCS_SITE = "gate"
@@ -46,12 +48,11 @@ previous as (
 select c.school_id, c.roll, p.previous_roll, c.roll::double / p.previous_roll as roll_ratio
 from current_roll as c left join previous as p using (school_id)
 """
-# School days are looked for in the 200 calendar days up to as-of (enough for 60 school days across the summer
-# break), so the older marks are not scanned: the table is stored in date order.
+# School days are looked for in the last $lookback_days calendar days (pipeline.warehouse.SCHOOL_DAYS_LOOKBACK).
 RECENT_DAYS = """
 with days as (
     select school_id, date
-    from (select distinct school_id, date from attendance where date <= $as_of and date > $as_of::date - 200)
+    from (select distinct school_id, date from attendance where date <= $as_of and date > $as_of::date - $lookback_days)
     qualify row_number() over (partition by school_id order by date desc) <= 20
 ),
 on_roll as (
@@ -71,7 +72,7 @@ group by all
 STALE_N = """
 with days as (
     select school_id, date, row_number() over (partition by school_id order by date desc) as days_back
-    from (select distinct school_id, date from attendance where date <= $as_of and date > $as_of::date - 200)
+    from (select distinct school_id, date from attendance where date <= $as_of and date > $as_of::date - $lookback_days)
 )
 select a.school_id,
     count(*) filter (where a.mark = 'N' and d.days_back > 5)::double
@@ -80,7 +81,7 @@ select a.school_id,
         ), 0)
         as stale_n_share
 from attendance as a join days as d using (school_id, date)
-where d.days_back <= 60 and a.date > $as_of::date - 200
+where d.days_back <= 60 and a.date > $as_of::date - $lookback_days
 group by a.school_id
 """
 RESULTS_OF = """
@@ -246,7 +247,7 @@ def run_gate(
         frames: dict[str, pd.DataFrame] = {}  # two checks read the same frame
         rendered: list[Any] = []  # the validation results and suites to render into data docs, all at once at the end
         for check in checks(max_quarantined_share, roll_tolerance):
-            params = {"load_id": load_id, "as_of": as_of, **check.params}
+            params = {"load_id": load_id, "as_of": as_of, "lookback_days": SCHOOL_DAYS_LOOKBACK, **check.params}
             used = {k: v for k, v in params.items() if f"${k}" in check.sql}
             key = check.sql + repr(sorted(used.items()))
             if key not in frames:

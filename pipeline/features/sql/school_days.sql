@@ -1,12 +1,13 @@
 -- School days of each school up to the as-of date, numbered back from it, with the start of the term and year.
 -- A school day is a date on which the school recorded at least one possible session. A term starts after a
 -- break of more than 14 calendar days (Christmas, Easter, summer); half-terms are shorter and do not count.
--- Days are looked for in the 200 calendar days up to the as-of date: enough for the longest term and the 40 school
--- days the behaviour trend needs, and the older marks are not scanned (the table is stored in date order).
+-- Days are looked for in the last $lookback_days calendar days (pipeline.warehouse.SCHOOL_DAYS_LOOKBACK): enough
+-- for the longest term and the 40 school days the behaviour trend needs; the older marks are not scanned.
 with days as (
     select distinct school_id, date
     from attendance
-    where date <= $as_of::date and date > $as_of::date - 200 and category in ('present', 'approved_activity', 'authorised', 'unauthorised')
+    where date <= $as_of::date and date > $as_of::date - $lookback_days
+        and category in ('present', 'approved_activity', 'authorised', 'unauthorised')
 ),
 gaps as (
     select
