@@ -153,6 +153,21 @@ def connect(path: Path | None = None, key: str | None = FROM_ENVIRONMENT) -> duc
     return con
 
 
+def worker_connection(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Another connection to ``con``'s warehouse, for a worker thread: a DuckDB connection serves one thread at a
+    time, and each connection has its own transaction and temporary tables. Close it when the work is done."""
+    row = con.execute("select current_database()").fetchone()
+    worker = con.cursor()
+    if row is not None:
+        worker.execute(f"use {duckdb_identifier(str(row[0]))}")  # the encrypted warehouse is attached, not default
+    return worker
+
+
+def duckdb_identifier(name: str) -> str:
+    """``name`` quoted as a DuckDB identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _open_plain(path: Path, config: dict[str, str | bool | int | float | list[str]]) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(str(path), config=config)

@@ -8,6 +8,7 @@ the fix) and the others still load. A file whose content (sha256) was already lo
 from __future__ import annotations
 
 import datetime as dt
+import queue
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,7 +20,15 @@ import duckdb
 from pipeline.contract import EXPORT_FILES, ExportFile
 from pipeline.faults import checkpoint
 from pipeline.ingest.load import FileLoad, load_file, still_current
-from pipeline.ingest.read import PreparedFile, UnreadableFileError, discover, prepare, temporary_workdir
+from pipeline.ingest.read import (
+    PreparedFile,
+    SchoolDelivery,
+    UnreadableFileError,
+    discover,
+    prepare,
+    temporary_workdir,
+)
+from pipeline.warehouse import worker_connection
 
 
 @dataclass
@@ -47,18 +56,26 @@ class IngestResult:
         }
 
 
+INGEST_WORKERS = 2
+"""Schools loaded at once. One school's load leaves a core idle for much of the time (between its statements, in
+commits and in the single-threaded steps of a query); a second school's load fills it."""
+
+
 def ingest(
     con: duckdb.DuckDBPyConnection,
     exports: Path,
     today: dt.date | None = None,
     force: bool = False,
     load_id: str | None = None,
+    workers: int = INGEST_WORKERS,
 ) -> IngestResult:
     """Load every export file under ``exports``; ``today`` is the date after which dated rows are refused.
 
     With ``force``, files already loaded are loaded again and every line is checked again, as on a first load
     (the result is the same: loading is idempotent, and row-level incremental loading gives what a full check
-    gives).
+    gives). Up to ``workers`` schools are loaded at once, each in its own connection: schools share no rows, so
+    the result does not depend on the order in which their files commit. The result lists the files in school
+    order either way.
     """
     started = time.perf_counter()
     today = today or dt.date.today()
@@ -67,40 +84,80 @@ def ingest(
     if not deliveries:
         result.notes.append(f"no school folders found in {exports}")
     with temporary_workdir() as scratch, ThreadPoolExecutor(1, "mentor-prepare") as reader:
-        # Each file is hashed and its encoding checked in a worker thread while DuckDB loads the one before it.
-        files = [(school, export) for school in deliveries for export in EXPORT_FILES]
-        ahead: dict[int, Future[PreparedFile]] = {}
-
-        def prepare_ahead(index: int) -> None:
-            if index < len(files):
-                school, export = files[index]
-                path = school.files.get(export.name)
-                if path is not None:
-                    ahead[index] = reader.submit(prepare, school.school_id, export, path, Path(scratch))
-
-        prepare_ahead(0)
-        for index, (school, export) in enumerate(files):
-            prepare_ahead(index + 1)
-            if export is EXPORT_FILES[0]:
-                con.execute("create or replace temp table incoming_pupils (upn varchar)")
-                for name in school.unexpected:
-                    result.notes.append(
-                        f"{school.school_id}: ignored {name}, which is not an export file of the contract"
-                    )
-            if index not in ahead:
-                if export.required_file:
-                    message = f"{school.school_id}/{export.name} is missing: it is required in every delivery"
-                    result.files.append(_failed(school.school_id, export.name, "", message))
-                    _record_load(con, result.load_id, result.files[-1], message)
-                else:
-                    result.notes.append(f"{school.school_id}: {export.name} not delivered (optional)")
-                continue
-            result.files.append(
-                _load_one(con, school.school_id, export, ahead.pop(index), result.load_id, today, force)
-            )
-            checkpoint(f"ingest:{school.school_id}/{export.name}")
+        night = _Night(result.load_id, today, force, reader, Path(scratch))
+        for files, notes in _load_schools(con, deliveries, night, workers):
+            result.files += files
+            result.notes += notes
     result.seconds = time.perf_counter() - started
     return result
+
+
+@dataclass(frozen=True)
+class _Night:
+    """What every file of one ingest shares."""
+
+    load_id: str
+    today: dt.date
+    force: bool
+    reader: ThreadPoolExecutor
+    """Hashes each file and checks its encoding in a worker thread, while DuckDB loads another file."""
+    scratch: Path
+
+
+def _load_schools(
+    con: duckdb.DuckDBPyConnection, deliveries: list[SchoolDelivery], night: _Night, workers: int
+) -> list[tuple[list[FileLoad], list[str]]]:
+    """Each school's file loads and notes, in school order; up to ``workers`` schools at once, each school in one
+    connection of its own (a DuckDB connection serves one thread at a time)."""
+    if workers <= 1 or len(deliveries) <= 1:
+        return [_load_school(con, school, night) for school in deliveries]
+    idle: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
+    connections = [worker_connection(con) for _ in range(min(workers, len(deliveries)))]
+    for connection in connections:
+        idle.put(connection)
+
+    def in_a_connection(school: SchoolDelivery) -> tuple[list[FileLoad], list[str]]:
+        connection = idle.get()
+        try:
+            return _load_school(connection, school, night)
+        finally:
+            idle.put(connection)
+
+    try:
+        with ThreadPoolExecutor(len(connections), "mentor-ingest") as schools:
+            return list(schools.map(in_a_connection, deliveries))
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+def _load_school(
+    con: duckdb.DuckDBPyConnection, school: SchoolDelivery, night: _Night
+) -> tuple[list[FileLoad], list[str]]:
+    """Load one school's files in contract order (pupils first: the other files are checked against its roll)."""
+    preparing = {
+        export.name: night.reader.submit(prepare, school.school_id, export, path, night.scratch)
+        for export in EXPORT_FILES
+        if (path := school.files.get(export.name)) is not None
+    }
+    notes = [
+        f"{school.school_id}: ignored {name}, which is not an export file of the contract" for name in school.unexpected
+    ]
+    files: list[FileLoad] = []
+    con.execute("create or replace temp table incoming_pupils (upn varchar)")
+    for export in EXPORT_FILES:
+        future = preparing.get(export.name)
+        if future is None:
+            if export.required_file:
+                message = f"{school.school_id}/{export.name} is missing: it is required in every delivery"
+                files.append(_failed(school.school_id, export.name, "", message))
+                _record_load(con, night.load_id, files[-1], message)
+            else:
+                notes.append(f"{school.school_id}: {export.name} not delivered (optional)")
+            continue
+        files.append(_load_one(con, school.school_id, export, future, night.load_id, night.today, night.force))
+        checkpoint(f"ingest:{school.school_id}/{export.name}")
+    return files, notes
 
 
 def _load_one(

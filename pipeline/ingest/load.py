@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from pipeline.codes import WITHDRAWN_CODES
 from pipeline.contract import ExportFile
 from pipeline.ingest.checks import Problem, parsed, problems
 from pipeline.ingest.read import PreparedFile
@@ -223,21 +224,20 @@ def still_current(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, today:
     before ``today``. A line quarantined or blanked before may load tonight (a pupil joined the roll, a date is no
     longer in the future), so a delivery with such a line is read again (only those lines are checked)."""
     export = prepared.export
+    params = {"school": prepared.school_id, "file": export.name}
+    last = con.execute(
+        "select arg_max(sha256, loaded_at) from loads where school_id = $school and file = $file and status = 'loaded'",
+        params,
+    ).fetchone()
+    if last is None or last[0] != prepared.sha256:  # new content (most nights' attendance): no need to look further
+        return False
     row = con.execute(
         f"""
-        select (select arg_max(sha256, loaded_at) from loads
-                where school_id = $school and file = $file and status = 'loaded') = $sha
-            and not exists (select 1 from raw_{export.table}
-                            where school_id = $school
-                                and (clean and rules = $rules and checked_on <= $today) is not true)
+        select not exists (select 1 from raw_{export.table}
+                           where school_id = $school
+                               and (clean and rules = $rules and checked_on <= $today) is not true)
         """,
-        {
-            "school": prepared.school_id,
-            "file": export.name,
-            "sha": prepared.sha256,
-            "rules": rules_fingerprint(export, _present(prepared)),
-            "today": today,
-        },
+        {"school": prepared.school_id, "rules": rules_fingerprint(export, _present(prepared)), "today": today},
     ).fetchone()
     return bool(row and row[0])
 
@@ -297,7 +297,15 @@ def _read_lines(
         """,
         {"path": str(prepared.readable_path), "delim": prepared.delimiter},
     )
-    withdrawn = "upper(trim(mark)) in ('H', 'J', 'Y')" if export.table == "attendance" else "false"
+    # Withdrawn codes (mapped to their replacement when checked); a one-byte mark is compared as it is, so that the
+    # year to date's marks are not trimmed and upper-cased one by one every night.
+    codes = sorted(WITHDRAWN_CODES)
+    one_byte = ", ".join(f"'{c}'" for c in codes + [c.lower() for c in codes])
+    withdrawn = (
+        f"(mark in ({one_byte}) or (strlen(mark) > 1 and upper(trim(mark)) in ({', '.join(f'{c!r}' for c in codes)})))"
+        if export.table == "attendance"
+        else "false"
+    )
     counts = con.execute(
         f"select count(*), coalesce(min(rowid), 0), count(*) filter (where {withdrawn}), "
         "(select count(distinct line) from reject_errors) from incoming"

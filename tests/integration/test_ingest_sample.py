@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from pipeline.ingest import ingest
@@ -33,3 +35,51 @@ def test_the_sample_loads_cleanly_and_idempotently(sample_dir: Path, tmp_path: P
     assert again.totals() == totals
     assert tables() == before
     assert (tmp_path / "warehouse.duckdb").stat().st_mode & 0o777 == 0o600
+
+
+def _contents(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table a load writes, without the time it was written at."""
+    tables = [*STAGED_COLUMNS, *(f"raw_{t}" for t in STAGED_COLUMNS), "quarantine", "loads"]
+    contents = {}
+    for table in tables:
+        columns = [c for (c,) in con.execute(f"select column_name from (describe {table})").fetchall()]
+        kept = ", ".join(c for c in columns if c not in ("loaded_at", "recorded_at"))
+        contents[table] = con.execute(f"select {kept} from {table} order by all").fetchall()
+    return contents
+
+
+@pytest.mark.slow
+def test_loading_schools_at_once_gives_what_loading_them_one_by_one_gives(sample_dir: Path, tmp_path: Path) -> None:
+    """Two nights of a two-school delivery with bad, repeated and conflicting lines, loaded by one connection and by
+    two at once: the same staged, raw, quarantine and load rows."""
+    nights = []
+    for night, extra in enumerate(
+        [
+            [
+                "{upn},2025-11-03,AM,Q,",
+                "{upn},2025-11-03,PM,/,",
+                "{upn},2025-11-03,PM,N,",
+                "X1234567890AB,2025-11-03,AM,/,",
+            ],
+            ["{upn},2025-11-04,AM,/,", "{upn},31/02/2025,AM,/,", "{upn},2025-11-04,AM,/,"],
+        ],
+        start=1,
+    ):
+        folder = tmp_path / f"night-{night}"
+        shutil.copytree(sample_dir, folder)
+        for attendance in folder.glob("*/attendance.csv"):
+            lines = attendance.read_text(encoding="utf-8-sig").splitlines()
+            upn = lines[1].split(",")[0]
+            attendance.write_text("\n".join([lines[0], *lines[1:], *(e.format(upn=upn) for e in extra)]) + "\n")
+        nights.append(folder)
+    contents = []
+    for workers in (1, 2):
+        con = connect(tmp_path / f"{workers}.duckdb", key=None)
+        for night, folder in enumerate(nights, start=1):
+            result = ingest(con, folder, today=dt.date(2025, 11, 22), load_id=f"night{night}", workers=workers)
+            assert result.failed == []
+            assert all(f.reconciles for f in result.files)
+            assert result.totals()["rows_quarantined"] > 0
+        contents.append(_contents(con))
+        con.close()
+    assert contents[0] == contents[1]
