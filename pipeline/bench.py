@@ -11,7 +11,7 @@ For each trust size (default 5,000, 20,000 and 50,000 pupils; generated once wit
 It prints each measurement's wall time (median of ``--repeat`` runs), peak RSS and rows per second, and the ratios
 (b)/(a) and (c)/(b); under each run, the time of each of its stages (from its ``run.json``; "start-up" is the rest
 of the wall time: importing the libraries and opening the warehouse), and what a worker thread did alongside them
-(importing the later stages' libraries during ingest, drawing the trend charts during the gate and features).
+(importing the later stages' libraries during ingest, drawing the trend charts during the features).
 Nothing here is asserted: the figures are for people to read.
 """
 

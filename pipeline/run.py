@@ -29,7 +29,7 @@ from pipeline.model.card import Scorecard
 from pipeline.runlock import run_lock
 from pipeline.safe_csv import write_csv, write_json
 from pipeline.validate.gate import GateResult, run_gate
-from pipeline.warehouse import connect
+from pipeline.warehouse import connect, worker_connection
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -78,7 +78,7 @@ def run_pipeline(
     timings: dict[str, float] = {}
     with run_lock(db.with_name(db.name + ".lock")), ThreadPoolExecutor(1, "mentor-background") as background:
         # While the main thread waits on DuckDB (which releases the GIL), one worker thread imports the libraries of
-        # the later stages, then draws the weekly trend charts while the gate and the features run.
+        # the later stages during ingest, then draws the weekly trend charts while the features run.
         warm = background.submit(_timed, _import_later_libraries)
         con = connect(db)
         try:
@@ -104,10 +104,6 @@ def run_pipeline(
                 report["status"] = "gate failed: no attendance marks loaded"
                 return _finish(RunResult(ExitCode.GATE_FAILED, None, out, report=report), timings, started, con, card,
                                None, background_seconds)  # fmt: skip
-            from pipeline.report.html import draw_trends, weekly_attendance
-
-            trends = background.submit(_timed, draw_trends, weekly_attendance(con, as_of))
-
             mark = stage("data-quality gate")
             gate = run_gate(
                 con,
@@ -118,6 +114,9 @@ def run_pipeline(
                 docs_dir=out / "data_docs",
             )
             timings["gate"] = time.perf_counter() - mark
+            # Drawn after the gate, not during it: the gate's Great Expectations code and the charts are both Python
+            # and would take turns; the features that follow mostly wait on DuckDB.
+            trends = background.submit(_timed, _draw_trends, worker_connection(con), as_of)
             report["checks"] = _checks(gate)
             if not gate.passed:
                 failed = "; ".join(c.name for c in gate.failed_blocking)
@@ -159,6 +158,16 @@ def _import_later_libraries() -> None:
 
     import pipeline.model.scoring
     import pipeline.report  # noqa: F401
+
+
+def _draw_trends(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
+    """The report's weekly-trends section, from a connection of its own (closed when done)."""
+    from pipeline.report.html import draw_trends, weekly_attendance
+
+    try:
+        return draw_trends(weekly_attendance(con, as_of))
+    finally:
+        con.close()
 
 
 def _timed(function: Callable[..., T], *args: Any) -> tuple[T, float]:
