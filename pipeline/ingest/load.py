@@ -297,18 +297,18 @@ def _read_lines(
         """,
         {"path": str(prepared.readable_path), "delim": prepared.delimiter},
     )
-    # Withdrawn codes (mapped to their replacement when checked); a one-byte mark is compared as it is, so that the
-    # year to date's marks are not trimmed and upper-cased one by one every night.
-    codes = sorted(WITHDRAWN_CODES)
-    one_byte = ", ".join(f"'{c}'" for c in codes + [c.lower() for c in codes])
+    # Lines with a withdrawn code (mapped to its successor when checked). The year to date has a few distinct marks,
+    # so they are counted first and each distinct mark is trimmed and upper-cased once, not each line's.
     withdrawn = (
-        f"(mark in ({one_byte}) or (strlen(mark) > 1 and upper(trim(mark)) in ({', '.join(f'{c!r}' for c in codes)})))"
+        "(select coalesce(sum(lines) filter (where upper(trim(mark)) in $withdrawn), 0) "
+        "from (select mark, count(*) as lines from incoming group by mark))"
         if export.table == "attendance"
-        else "false"
+        else "0"
     )
     counts = con.execute(
-        f"select count(*), coalesce(min(rowid), 0), count(*) filter (where {withdrawn}), "
-        "(select count(distinct line) from reject_errors) from incoming"
+        f"select count(*), coalesce(min(rowid), 0), {withdrawn}, "
+        "(select count(distinct line) from reject_errors) from incoming",
+        {"withdrawn": sorted(WITHDRAWN_CODES)} if export.table == "attendance" else {},
     ).fetchone()
     accepted, first_rowid, withdrawn_count, rejected = (int(v) for v in counts or (0, 0, 0, 0))
     # File line of each accepted row: data lines start at 2 and skip the lines DuckDB rejected. Rows keep the
