@@ -87,7 +87,10 @@ def run_pipeline(
             timings["ingest"] = time.perf_counter() - mark
             # Nothing is imported by this thread while the worker imports: two threads importing modules that
             # import each other can deadlock (Python then hands one of them a half-made module).
+            mark = time.perf_counter()
             background_seconds = {"importing the gate's, scores' and report's libraries": warm.result()[1]}
+            # On a small trust ingest can end before the libraries are imported: the wait is a stage of its own.
+            timings["waiting for the libraries"] = time.perf_counter() - mark
             totals = loaded.totals()
             log.info(
                 "ingest: %d files, %d rows read, %d loaded, %d quarantined, %d files unchanged since the last load",
