@@ -91,20 +91,12 @@ def discover(exports: Path) -> tuple[list[SchoolDelivery], list[str]]:
     return deliveries, notes
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> PreparedFile:
     """Check one file can be read and work out how; raise :class:`UnreadableFileError` saying what to fix if not."""
     label = f"{school_id}/{export.name}"
     if path.stat().st_size == 0:
         raise UnreadableFileError(f"{label} is empty: re-export it with a header row and the data")
-    encoding = _encoding(path, label)
+    sha256, encoding = _digest_and_encoding(path, label)
     header_line = _header(path, encoding)
     if not header_line.strip():
         raise UnreadableFileError(f"{label} has no header row: re-export it with column names on the first line")
@@ -134,7 +126,7 @@ def prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> Pr
         school_id=school_id,
         export=export,
         path=path,
-        sha256=sha256_of(path),
+        sha256=sha256,
         encoding=encoding,
         delimiter=delimiter,
         columns=columns,
@@ -148,27 +140,39 @@ def prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> Pr
     return prepared
 
 
-def _encoding(path: Path, label: str) -> str:
-    """``utf-8`` (with or without BOM) when the whole file decodes as UTF-8, else ``cp1252`` if that decodes."""
+def _digest_and_encoding(path: Path, label: str) -> tuple[str, str]:
+    """The file's sha256, and ``utf-8`` (with or without BOM) when the whole file decodes as UTF-8, else ``cp1252``
+    if that decodes. One pass over the bytes; a chunk of plain ASCII (most exports) is valid UTF-8 as it stands,
+    so only a chunk with other bytes, or one that follows a chunk ending inside a character, goes to the decoder."""
+    digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                decoder.decode(chunk)
+    utf8 = True
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            if utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = False
+    if utf8:
+        try:
             decoder.decode(b"", final=True)
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
+            return digest.hexdigest(), "utf-8"
+        except UnicodeDecodeError:
+            pass
+    offset = 0
     try:
         with path.open("rb") as handle:
             while chunk := handle.read(CHUNK):
                 chunk.decode("cp1252")
+                offset += len(chunk)
     except UnicodeDecodeError as error:
         raise UnreadableFileError(
-            f"{label} is neither UTF-8 nor Windows-1252 text (undecodable byte at position {error.start}): "
+            f"{label} is neither UTF-8 nor Windows-1252 text (undecodable byte at position {offset + error.start}): "
             "export it again as CSV (UTF-8)"
         ) from error
-    return "cp1252"
+    return digest.hexdigest(), "cp1252"
 
 
 def _header(path: Path, encoding: str) -> str:

@@ -165,6 +165,55 @@ def test_windows_1252_names_keep_their_accents(tmp_path: Path) -> None:
     assert con.execute("select surname, forename from pupils where upn = $u", {"u": A}).fetchone() == ("O’Brien", "Zoë")
 
 
+@pytest.mark.parametrize("chunk", [7, 8, 9, 1 << 20])
+def test_utf8_is_recognised_whatever_falls_on_a_chunk_boundary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    # Files are hashed and checked in chunks; plain-ASCII chunks skip the decoder, and a character may be split
+    # between two chunks. Neither may change how the file is read.
+    monkeypatch.setattr("pipeline.ingest.read.CHUNK", chunk)
+    pupils = PUPILS.replace("Example,Pupil1", "O\u2019Brien,Zo\u00eb").replace("Pupil2", "\u00c5sa\u00e9")
+    result, con = _ingest(tmp_path, {"pupils.csv": pupils})
+    assert _file(result, "pupils.csv").notes == []
+    assert con.execute("select surname, forename from pupils where upn = $u", {"u": A}).fetchone() == ("O’Brien", "Zoë")
+    assert con.execute("select forename from pupils where upn = $u", {"u": B}).fetchone() == ("Åsaé",)
+
+
+@pytest.mark.parametrize("chunk", [5, 1 << 20])
+def test_a_file_that_is_neither_utf8_nor_windows_1252_fails_naming_the_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr("pipeline.ingest.read.CHUNK", chunk)
+    pupils = PUPILS.encode("utf-8").replace(b"Pupil2", b"Pupil\x81")  # 0x81: not a character in either
+    result, _ = _ingest(tmp_path, {"pupils.csv": pupils})
+    outcome, position = _file(result, "pupils.csv"), pupils.index(b"\x81")
+    assert outcome.status == "failed"
+    assert outcome.notes == [
+        f"{SCHOOL}/pupils.csv is neither UTF-8 nor Windows-1252 text (undecodable byte at position {position}): "
+        "export it again as CSV (UTF-8)"
+    ]
+
+
+def test_a_character_split_by_plain_ascii_is_not_utf8(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A lead byte ends one chunk, a chunk of plain ASCII follows, and the next chunk starts with a continuation
+    # byte: the pair is not a UTF-8 character, however the bytes fall into chunks.
+    start = PUPILS.index("Example")
+    chunk = start + 1
+    monkeypatch.setattr("pipeline.ingest.read.CHUNK", chunk)
+    pupils = PUPILS.encode("utf-8")
+    pupils = pupils[:start] + b"\xc3" + b"x" * chunk + b"\xa9" + pupils[start:]
+    result, con = _ingest(tmp_path, {"pupils.csv": pupils})
+    assert "read as Windows-1252" in _file(result, "pupils.csv").notes
+    surname = con.execute("select surname from pupils where upn = $u", {"u": A}).fetchone()
+    assert surname == ("Ã" + "x" * chunk + "©Example",)
+
+
+def test_a_character_cut_off_at_the_end_is_not_utf8(tmp_path: Path) -> None:
+    pupils = PUPILS.encode("utf-8") + "\u00e9".encode("utf-8")[:1]  # a lead byte with nothing after it
+    result, _ = _ingest(tmp_path, {"pupils.csv": pupils})
+    assert "read as Windows-1252" in _file(result, "pupils.csv").notes
+
+
 def test_byte_order_mark_crlf_and_semicolons(tmp_path: Path) -> None:
     pupils = "\ufeff" + PUPILS.replace(",", ";").replace("\n", "\r\n")
     marks = "\ufeff" + MARKS.replace("\n", "\r\n")
