@@ -58,10 +58,12 @@ def test_the_run_report_is_one_self_contained_page_without_pupil_names(first_run
                     "Scorecard in use: scorecard-v1"):  # fmt: skip
         assert heading in page
     charts = re.findall(r"src='data:image/svg\+xml;base64,([^']+)'", page)
-    assert len(charts) >= 3  # trends per school and the score histograms
+    assert len(charts) >= 3  # trends per school and the score distribution
     drawn = [base64.b64decode(chart).decode("utf-8") for chart in charts]
     assert all("<svg" in svg and "</svg>" in svg for svg in drawn)
     assert "School 127510: attendance %" in "".join(drawn)  # titles are text the browser sets
+    assert "shortlist cut-off" in drawn[-1]  # the score chart comes last, one box per school
+    assert "School 127510" in drawn[-1]
     assert "src='http" not in page
     assert "href='http" not in page
     text = re.sub(r"data:image/svg\+xml;base64,[^']+", "", page) + " ".join(drawn)
