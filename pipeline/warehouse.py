@@ -1,10 +1,11 @@
 """The DuckDB warehouse: one file, its tables, and the only place their names and columns are written down.
 
-Layers: ``raw_<file>`` keeps the latest delivery of each export file as read, with lineage (school, source file,
-sha256, line number, load id, loaded-at; a line unchanged since an earlier delivery keeps that delivery's
-lineage); the staged tables (``pupils``, ``attendance``, ...) are typed, keyed and accumulate across deliveries (a
-re-delivered key replaces the old value, absent rows are kept); ``quarantine`` holds every row not loaded and
-every value blanked, with a reason; ``loads`` records each file of each load.
+Layers: ``raw_<file>`` keeps each export file's lines as read, with lineage (school, source file, sha256, line
+number, load id, loaded-at): the lines of the latest delivery, and the clean lines of earlier deliveries whose key
+was not delivered since (a delta leaves them in place); a line unchanged since an earlier delivery keeps that
+delivery's lineage. The staged tables (``pupils``, ``attendance``, ...) are typed, keyed and accumulate across
+deliveries (a re-delivered key replaces the old value, absent rows are kept); ``quarantine`` holds every row not
+loaded and every value blanked, with a reason; ``loads`` records each file of each load.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ class FileLoad:
     values_blanked: int = 0
     duplicates_dropped: int = 0
     rows_unchanged: int = 0
-    """Lines identical to clean lines of the previous delivery: counted as loaded without being checked again."""
+    """Lines identical to clean lines loaded before (kept in the raw layer): counted as loaded, not checked again."""
     withdrawn_codes_mapped: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -66,10 +66,11 @@ def load_file(
 ) -> FileLoad:
     """Load ``prepared`` inside the caller's transaction; return its counts. Raises if the counts do not add up.
 
-    Row-level incremental: a line identical to a line of the school's previous delivery of this file that loaded
-    cleanly (same text, checked under the same rules, on or before ``today``, with neither the line nor its key
-    repeated in that delivery, and the line not repeated in this one) is already in the staged table with exactly
-    the values it would get again, so it is counted as loaded and not checked again. Every other line (new,
+    Row-level incremental: a line identical to a clean line of the raw layer (loaded cleanly from an earlier
+    delivery of this file: same text, checked under the same rules, on or before ``today``, with neither the line
+    nor its key repeated in that delivery, and no line with its key checked since; and the line not repeated in
+    this one) is already in the staged table with exactly the values it would get again, so it is counted as
+    loaded and not checked again. Every other line (new,
     changed, or quarantined, blanked or repeated before) is checked, together with every unchanged line that shares
     its key (so that a key delivered twice with different values is still caught). The result is the same as
     checking the whole file (tested). ``recheck_all`` checks every line.
@@ -209,7 +210,7 @@ def load_file(
     if export.table == "pupils":
         con.execute("create or replace temp table incoming_pupils as select upn from pupils where school_id = $school",
                     school)  # fmt: skip
-    _record_raw(con, prepared, load_id, loaded_at, rules, today, recheck_all)
+    _record_raw(con, prepared, load_id, loaded_at, rules, today)
     if not result.reconciles:
         raise AssertionError(
             f"{prepared.label}: {result.rows_read} rows read but {result.rows_loaded} loaded "
@@ -220,9 +221,9 @@ def load_file(
 
 def still_current(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, today: dt.date) -> bool:
     """Whether ``prepared`` is the school's last loaded delivery of this file and loading it again would change
-    nothing: the same bytes as that delivery, and every line of it clean, checked under tonight's rules and on or
-    before ``today``. A line quarantined or blanked before may load tonight (a pupil joined the roll, a date is no
-    longer in the future), so a delivery with such a line is read again (only those lines are checked)."""
+    nothing: the same bytes as that delivery, and every line of the raw layer clean, checked under tonight's rules
+    and on or before ``today``. A line quarantined or blanked before may load tonight (a pupil joined the roll, a
+    date is no longer in the future), so a delivery with such a line is read again (only those lines are checked)."""
     export = prepared.export
     params = {"school": prepared.school_id, "file": export.name}
     last = con.execute(
@@ -275,9 +276,9 @@ def _read_lines(
     ``incoming`` has each accepted line's contract columns as text and two independent 64-bit hashes of them.
     ``numbered`` has, for each line to check, its file line number, the same columns, and whether an identical line
     is in the file too. A line is left out of ``numbered`` (unchanged: already in the staged table with exactly the
-    values it would get again) when the school's previous delivery of this file had a line with both of its hashes
-    that loaded cleanly (checked under the same rules, on or before ``today``, neither it nor its key repeated in
-    that delivery), the line is not repeated in this file, and no line to check shares its key. Lines are compared
+    values it would get again) when the raw layer has a clean line of the school with both of its hashes (checked
+    under the same rules, on or before ``today``, neither it nor its key repeated in its delivery), the line is not
+    repeated in this file, and no line to check shares its key. Lines are compared
     on 128 bits of hash, so the raw layer's text is never read.
     """
     export = prepared.export
@@ -337,8 +338,8 @@ def _read_lines(
         con.execute("create or replace temp table unmatched (position bigint, raw_rowid bigint)")
         among, fresh = "incoming", "true"
     else:
-        # One pass pairs each line with the previous delivery's clean line of the same hashes, keeping what is left
-        # over on either side: new or changed lines, and clean raw rows no longer delivered.
+        # One pass pairs each line with the raw layer's clean line of the same hashes, keeping what is left over on
+        # either side: new or changed lines, and clean raw rows not delivered tonight (a delta leaves most out).
         con.execute(
             f"""
             create or replace temp table unmatched as
@@ -426,25 +427,28 @@ def _record_raw(
     loaded_at: dt.datetime,
     rules: str,
     today: dt.date,
-    recheck_all: bool,
 ) -> None:
-    """Make the raw layer hold this delivery's lines: keep the unchanged lines (with the lineage of the delivery
-    that brought them), drop lines no longer delivered, add the lines checked tonight with tonight's lineage."""
+    """Make the raw layer hold, for each key, the line whose values the staged table holds: keep the clean lines
+    not checked tonight (delivered unchanged, or not delivered at all: a delta, or a snapshot that left them out;
+    each keeps the lineage of the delivery that brought it), drop every line whose key was checked tonight (it is
+    replaced or superseded) and every line that can never be reused, and add the lines checked tonight with
+    tonight's lineage. So a clean raw line always has its key's staged values, and a later delivery of it is
+    unchanged, whatever was delivered in between."""
     export = prepared.export
     table = f"raw_{export.table}"
+    typed_key = ", ".join(f"c.{k}" for k in export.key)
     con.execute(
         f"""
         delete from {table} as r
         where r.school_id = $school and (
-            (r.clean and r.rules = $rules and r.checked_on <= $today and not $recheck_all) is not true
-            or r.rowid in (select raw_rowid from unmatched where raw_rowid is not null)
+            (r.clean and r.rules = $rules and r.checked_on <= $today) is not true
+            or r.key_hash in (select hash({typed_key}) from checked as c)
             or (r.line_hash, r.line_hash2) in (select line_hash, line_hash2 from numbered)
         )
         """,
-        {"school": prepared.school_id, "rules": rules, "today": today, "recheck_all": recheck_all},
+        {"school": prepared.school_id, "rules": rules, "today": today},
     )
     known = ", ".join(f"n.{c.name}" for c in export.columns)
-    typed_key = ", ".join(f"c.{k}" for k in export.key)
     same_key = " and ".join(f"c.{k} is not distinct from r.{k}" for k in export.key)
     con.execute(
         f"""

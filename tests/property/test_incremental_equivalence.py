@@ -1,9 +1,9 @@
 """Row-level incremental loading gives exactly what checking every line gives.
 
-Two warehouses load the same first delivery; then the same second delivery (amended, added, removed, repeated,
-fixed and broken lines; a pupil added to the roll) is loaded incrementally into one and with every line checked
-again (``force``) into the other. The staged tables, the raw layer, the night's quarantine and every count must
-be the same; only lineage (which load and line a row came from) may differ.
+Two warehouses load the same three nights of deliveries (amended, added, removed, repeated, fixed and broken lines;
+a pupil added to the roll; a night may be a delta, holding only new and changed lines): one incrementally, the
+other checking every line again each night (``force``). After each night the staged tables, the raw layer, the
+night's quarantine and every count must be the same; only lineage (which load and line a row came from) may differ.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ LINEAGE = {"load_id", "line_number", "file_sha256", "source_file", "loaded_at", 
 COUNTS = ("rows_read", "rows_loaded", "rows_quarantined", "values_blanked", "duplicates_dropped",
           "withdrawn_codes_mapped")  # fmt: skip
 
-Nights = tuple[list[str], list[str], list[str], list[str], int]
+Night = tuple[list[str], list[str], int]
+"""A night's pupils.csv lines, attendance.csv lines, and how many days after the night before it is loaded."""
 mark_line = st.builds(
     lambda upn, day, session, mark: f"{upn},{day},{session},{mark}",
     st.sampled_from([*ROLL, NOT_ON_ROLL, ROLL[0].lower(), "Z" + ROLL[1][1:]]),
@@ -43,16 +44,23 @@ pupil_line = st.builds(
 
 
 @st.composite
-def two_nights(draw: st.DrawFn) -> Nights:
-    """(pupils, marks) of night 1 and night 2, and how many days later night 2 is loaded."""
-    pupils_1 = draw(st.lists(pupil_line, min_size=1, max_size=5))
-    marks_1 = draw(st.lists(mark_line, min_size=1, max_size=25))
-    kept = [line for line in marks_1 if draw(st.booleans()) or draw(st.booleans())]  # most lines are delivered again
-    changed = draw(st.lists(mark_line, max_size=6))
-    repeated = draw(st.lists(st.sampled_from(marks_1), max_size=3))
-    marks_2 = draw(st.permutations(kept + changed + repeated)) or marks_1
-    pupils_2 = draw(st.sampled_from([pupils_1, [*pupils_1, draw(pupil_line)], draw(st.lists(pupil_line, min_size=1))]))
-    return pupils_1, marks_1, pupils_2, marks_2, draw(st.sampled_from([0, 1, 3]))
+def three_nights(draw: st.DrawFn) -> list[Night]:
+    """Three nights of deliveries, each made from the one before."""
+    pupils = draw(st.lists(pupil_line, min_size=1, max_size=5))
+    marks = draw(st.lists(mark_line, min_size=1, max_size=25))
+    nights = [(pupils, marks, 0)]
+    delivered = list(marks)
+    for _ in range(2):
+        delta = draw(st.booleans())  # only new and changed lines, not the year to date
+        kept = [] if delta else [line for line in marks if draw(st.booleans()) or draw(st.booleans())]
+        # new lines, and lines of earlier nights delivered again (a mark amended back to what it was)
+        changed = draw(st.lists(st.one_of(mark_line, st.sampled_from(delivered)), max_size=6))
+        repeated = draw(st.lists(st.sampled_from(marks), max_size=3))
+        marks = draw(st.permutations(kept + changed + repeated)) or marks
+        pupils = draw(st.sampled_from([pupils, [*pupils, draw(pupil_line)], draw(st.lists(pupil_line, min_size=1))]))
+        nights.append((pupils, marks, draw(st.sampled_from([0, 1, 3]))))
+        delivered += marks
+    return nights
 
 
 def _deliver(folder: Path, pupils: list[str], marks: list[str]) -> Path:
@@ -75,29 +83,28 @@ def _counts(result: IngestResult) -> dict[str, tuple[object, ...]]:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(two_nights())
-def test_an_incremental_load_equals_checking_every_line(nights: Nights) -> None:
-    pupils_1, marks_1, pupils_2, marks_2, days_later = nights
-    first, second = dt.date(2025, 11, 22), dt.date(2025, 11, 22) + dt.timedelta(days=days_later)
+@given(three_nights())
+def test_an_incremental_load_equals_checking_every_line(nights: list[Night]) -> None:
+    incremental, full = connect(), connect()
+    today = dt.date(2025, 11, 22)
     with tempfile.TemporaryDirectory() as folder:
-        night_1 = _deliver(Path(folder) / "1", pupils_1, marks_1)
-        night_2 = _deliver(Path(folder) / "2", pupils_2, marks_2)
-        incremental, full = connect(), connect()
-        for con in (incremental, full):
-            ingest(con, night_1, today=first, load_id="night1")
-        by_row = ingest(incremental, night_2, today=second, load_id="night2")
-        by_file = ingest(full, night_2, today=second, load_id="night2", force=True)
+        for number, (pupils, marks, days_later) in enumerate(nights, start=1):
+            today += dt.timedelta(days=days_later)
+            delivery = _deliver(Path(folder) / str(number), pupils, marks)
+            load_id = f"night{number}"
+            by_row = ingest(incremental, delivery, today=today, load_id=load_id)
+            by_file = ingest(full, delivery, today=today, load_id=load_id, force=number > 1)
 
-    read = _counts(by_row)
-    assert read == {name: counts for name, counts in _counts(by_file).items() if name in read}
-    for result in (by_row, by_file):
-        assert all(f.reconciles for f in result.files if f.status == "loaded")
-    for table in STAGED_COLUMNS:
-        assert _table(incremental, table) == _table(full, table), table
-        assert _table(incremental, f"raw_{table}") == _table(full, f"raw_{table}"), f"raw_{table}"
-    files = ", ".join(f"'{name}'" for name in read) or "''"
-    night = f"load_id = 'night2' and file in ({files})"
-    assert _table(incremental, "quarantine", night) == _table(full, "quarantine", night)
+            read = _counts(by_row)
+            assert read == {name: counts for name, counts in _counts(by_file).items() if name in read}
+            for result in (by_row, by_file):
+                assert all(f.reconciles for f in result.files if f.status == "loaded")
+            for table in STAGED_COLUMNS:
+                assert _table(incremental, table) == _table(full, table), (number, table)
+                assert _table(incremental, f"raw_{table}") == _table(full, f"raw_{table}"), (number, f"raw_{table}")
+            files = ", ".join(f"'{name}'" for name in read) or "''"
+            night = f"load_id = '{load_id}' and file in ({files})"
+            assert _table(incremental, "quarantine", night) == _table(full, "quarantine", night), number
 
 
 def test_a_normal_night_checks_only_the_new_lines(tmp_path: Path) -> None:
@@ -112,6 +119,24 @@ def test_a_normal_night_checks_only_the_new_lines(tmp_path: Path) -> None:
     assert pupils_file.status == "unchanged"  # same content: not read again
     assert (attendance.rows_read, attendance.rows_unchanged, attendance.rows_loaded) == (20, 10, 20)
     assert con.execute("select count(*) from attendance").fetchone() == (20,)
+
+
+def test_a_delta_adds_to_what_is_loaded_and_a_later_snapshot_finds_its_lines_unchanged(tmp_path: Path) -> None:
+    # The contract allows a file to be a delta (only new and changed lines) as well as the year to date. A delta
+    # leaves the marks it does not carry as they are, and the raw layer keeps their lines, so a snapshot of the
+    # year to date on a later night checks only the lines that are new since.
+    days = [[f"{u},2025-11-0{day},{s},/" for u in ROLL for s in ("AM", "PM")] for day in (3, 4, 5)]
+    pupils = [f"{u},Example,Pupil,2014-03-01,F,7,,N,N" for u in ROLL]
+    con = connect()
+    ingest(con, _deliver(tmp_path / "1", pupils, days[0]), today=dt.date(2025, 11, 3))
+    delta = ingest(con, _deliver(tmp_path / "2", pupils, days[1]), today=dt.date(2025, 11, 4))
+    attendance = next(f for f in delta.files if f.file == "attendance.csv")
+    assert (attendance.rows_read, attendance.rows_unchanged, attendance.rows_loaded) == (10, 0, 10)
+    assert con.execute("select count(*) from attendance").fetchone() == (20,)
+    snapshot = ingest(con, _deliver(tmp_path / "3", pupils, [*days[0], *days[1], *days[2]]), today=dt.date(2025, 11, 5))
+    attendance = next(f for f in snapshot.files if f.file == "attendance.csv")
+    assert (attendance.rows_read, attendance.rows_unchanged, attendance.rows_loaded) == (30, 20, 30)
+    assert con.execute("select count(*) from attendance").fetchone() == (30,)
 
 
 def test_an_unchanged_file_is_read_again_when_a_quarantined_line_may_now_load(tmp_path: Path) -> None:
