@@ -7,8 +7,11 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
+from pipeline.bench import last_day_delta, night_before
+from pipeline.features import build_features
 from pipeline.ingest import ingest
 from pipeline.warehouse import STAGED_COLUMNS, connect
 
@@ -83,3 +86,35 @@ def test_loading_schools_at_once_gives_what_loading_them_one_by_one_gives(sample
         contents.append(_contents(con))
         con.close()
     assert contents[0] == contents[1]
+
+
+@pytest.mark.slow
+def test_a_night_delivered_as_a_delta_gives_the_tables_and_features_of_the_year_to_date(
+    sample_dir: Path, tmp_path: Path
+) -> None:
+    """The sample's last night, after the night before: delivered as the year to date, and as a delta holding only
+    the last school day's marks. The staged tables (but for lineage) and the features are the same; so is the raw
+    layer's content, which a delta adds to and does not replace."""
+    night_before(sample_dir, tmp_path / "night-before")
+    last_day_delta(sample_dir, tmp_path / "delta")
+    today = dt.date(2025, 11, 7)
+    tables = [*STAGED_COLUMNS, *(f"raw_{t}" for t in STAGED_COLUMNS)]
+    lineage = {"load_id", "line_number", "file_sha256", "source_file", "loaded_at", "checked_on"}
+    outcomes = []
+    for last_night in (sample_dir, tmp_path / "delta"):
+        con = connect()
+        ingest(con, tmp_path / "night-before", today=today, load_id="before")
+        result = ingest(con, last_night, today=today, load_id="last")
+        attendance = [f for f in result.files if f.file == "attendance.csv"]
+        assert all(f.status == "loaded" and f.rows_quarantined == 0 for f in attendance)
+        contents = {}
+        for table in tables:
+            columns = [c for (c,) in con.execute(f"select column_name from (describe {table})").fetchall()]
+            kept = ", ".join(c for c in columns if c not in lineage)
+            contents[table] = con.execute(f"select {kept} from {table} order by all").fetchall()
+        outcomes.append((contents, build_features(con, today, persist=False).table, attendance))
+    (year_to_date, features, read), (delta, delta_features, delta_read) = outcomes
+    assert sum(f.rows_read for f in delta_read) < sum(f.rows_read for f in read) / 50  # one day of ~50
+    assert year_to_date["attendance"] == delta["attendance"]
+    assert year_to_date == delta
+    pd.testing.assert_frame_equal(features, delta_features)
