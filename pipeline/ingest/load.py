@@ -263,7 +263,7 @@ class _Lines:
     rejected: int
     """Lines it could not split (quarantined)."""
     to_check: int
-    """Accepted lines to check tonight (in ``numbered``); the others are unchanged since the previous delivery."""
+    """Accepted lines to check tonight (in ``numbered``); the others are unchanged since they loaded before."""
     withdrawn: int
     """Lines with a withdrawn attendance code (mapped to its replacement)."""
 
