@@ -66,14 +66,13 @@ def load_file(
 ) -> FileLoad:
     """Load ``prepared`` inside the caller's transaction; return its counts. Raises if the counts do not add up.
 
-    Row-level incremental: a line identical to a clean line of the raw layer (loaded cleanly from an earlier
-    delivery of this file: same text, checked under the same rules, on or before ``today``, with neither the line
-    nor its key repeated in that delivery, and no line with its key checked since; and the line not repeated in
-    this one) is already in the staged table with exactly the values it would get again, so it is counted as
-    loaded and not checked again. Every other line (new,
-    changed, or quarantined, blanked or repeated before) is checked, together with every unchanged line that shares
-    its key (so that a key delivered twice with different values is still caught). The result is the same as
-    checking the whole file (tested). ``recheck_all`` checks every line.
+    Row-level incremental: a line identical to a clean line of the raw layer (loaded cleanly from an earlier delivery of
+    this file: same text, checked under the same rules, on or before ``today``, with neither the line nor its key
+    repeated in that delivery, and no line with its key checked since; and the line not repeated in this one) is
+    already in the staged table with exactly the values it would get again, so it is counted as loaded and not
+    checked again. Every other line (new, changed, or quarantined, blanked or repeated before) is checked, together
+    with every unchanged line that shares its key (so that a key delivered twice with different values is still
+    caught). The result is the same as checking the whole file (tested). ``recheck_all`` checks every line.
     """
     export = prepared.export
     result = FileLoad(prepared.school_id, export.name, prepared.sha256, "loaded", notes=list(prepared.notes))
@@ -278,8 +277,8 @@ def _read_lines(
     is in the file too. A line is left out of ``numbered`` (unchanged: already in the staged table with exactly the
     values it would get again) when the raw layer has a clean line of the school with both of its hashes (checked
     under the same rules, on or before ``today``, neither it nor its key repeated in its delivery), the line is not
-    repeated in this file, and no line to check shares its key. Lines are compared
-    on 128 bits of hash, so the raw layer's text is never read.
+    repeated in this file, and no line to check shares its key. Lines are compared on 128 bits of hash, so the raw
+    layer's text is never read.
     """
     export = prepared.export
     columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in prepared.columns) + "}"
