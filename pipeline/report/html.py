@@ -193,9 +193,10 @@ def _scores(con: duckdb.DuckDBPyConnection, report: dict[str, Any], out: Path) -
 
     # One box per school on one shared score axis (a trust's schools compare at a glance, and one axis draws in a
     # fraction of the time of a grid of small histograms, whose ticks and labels are most of the work).
-    figure = Figure(figsize=(10, 1.1 + 0.3 * max(1, len(schools))))
+    height = 1.1 + 0.3 * max(1, len(schools))  # inches: a row per school, and room for the axis below
+    figure = Figure(figsize=(10, height))
     axis = figure.subplots()
-    figure.subplots_adjust(left=0.14, right=0.98, bottom=0.7 / (1.1 + 0.3 * max(1, len(schools))), top=0.98)
+    figure.subplots_adjust(left=0.14, right=0.98, bottom=0.7 / height, top=0.98)
     positions = range(1, len(schools) + 1)
     axis.boxplot([scores.get(school, np.zeros(0)) for school, _ in schools], orientation="horizontal",
                  positions=positions, tick_labels=[f"School {school}" for school, _ in schools], whis=(5, 95),
