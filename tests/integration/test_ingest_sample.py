@@ -40,13 +40,21 @@ def test_the_sample_loads_cleanly_and_idempotently(sample_dir: Path, tmp_path: P
     assert (tmp_path / "warehouse.duckdb").stat().st_mode & 0o777 == 0o600
 
 
-def _contents(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table a load writes, without the time it was written at."""
-    tables = [*STAGED_COLUMNS, *(f"raw_{t}" for t in STAGED_COLUMNS), "quarantine", "loads"]
+STAGED_AND_RAW = (*STAGED_COLUMNS, *(f"raw_{t}" for t in STAGED_COLUMNS))
+LINEAGE = frozenset({"load_id", "line_number", "file_sha256", "source_file", "loaded_at", "checked_on"})
+
+
+def _contents(
+    con: duckdb.DuckDBPyConnection,
+    tables: tuple[str, ...] = (*STAGED_AND_RAW, "quarantine", "loads"),
+    left_out: frozenset[str] = frozenset({"loaded_at", "recorded_at"}),
+) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of ``tables`` (by default every table a load writes), without the ``left_out`` columns (by default
+    the time it was written at)."""
     contents = {}
     for table in tables:
         columns = [c for (c,) in con.execute(f"select column_name from (describe {table})").fetchall()]
-        kept = ", ".join(c for c in columns if c not in ("loaded_at", "recorded_at"))
+        kept = ", ".join(c for c in columns if c not in left_out)
         contents[table] = con.execute(f"select {kept} from {table} order by all").fetchall()
     return contents
 
@@ -98,8 +106,6 @@ def test_a_night_delivered_as_a_delta_gives_the_tables_and_features_of_the_year_
     night_before(sample_dir, tmp_path / "night-before")
     last_day_delta(sample_dir, tmp_path / "delta")
     today = dt.date(2025, 11, 7)
-    tables = [*STAGED_COLUMNS, *(f"raw_{t}" for t in STAGED_COLUMNS)]
-    lineage = {"load_id", "line_number", "file_sha256", "source_file", "loaded_at", "checked_on"}
     outcomes = []
     for last_night in (sample_dir, tmp_path / "delta"):
         con = connect()
@@ -107,11 +113,7 @@ def test_a_night_delivered_as_a_delta_gives_the_tables_and_features_of_the_year_
         result = ingest(con, last_night, today=today, load_id="last")
         attendance = [f for f in result.files if f.file == "attendance.csv"]
         assert all(f.status == "loaded" and f.rows_quarantined == 0 for f in attendance)
-        contents = {}
-        for table in tables:
-            columns = [c for (c,) in con.execute(f"select column_name from (describe {table})").fetchall()]
-            kept = ", ".join(c for c in columns if c not in lineage)
-            contents[table] = con.execute(f"select {kept} from {table} order by all").fetchall()
+        contents = _contents(con, STAGED_AND_RAW, LINEAGE)
         outcomes.append((contents, build_features(con, today, persist=False).table, attendance))
     (year_to_date, features, read), (delta, delta_features, delta_read) = outcomes
     assert sum(f.rows_read for f in delta_read) < sum(f.rows_read for f in read) / 50  # one day of ~50
