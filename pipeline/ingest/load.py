@@ -268,53 +268,38 @@ class _Lines:
 
 
 def _read_lines(
-    con: duckdb.DuckDBPyConnection, prepared: PreparedFile, rules: str, today: dt.date, recheck_all: bool
+    con: duckdb.DuckDBPyConnection,
+    prepared: PreparedFile,
+    rules: str,
+    today: dt.date,
+    recheck_all: bool,
+    whole_lines: bool = True,
 ) -> _Lines:
-    """Read the file into the temp table ``incoming`` and put the lines to check into the temp table ``numbered``.
+    """Read the file into the temp view ``incoming`` and put the lines to check into the temp table ``numbered``.
 
-    ``incoming`` has each accepted line's contract columns as text and two independent 64-bit hashes of them.
-    ``numbered`` has, for each line to check, its file line number, the same columns, and whether an identical line
-    is in the file too. A line is left out of ``numbered`` (unchanged: already in the staged table with exactly the
-    values it would get again) when the raw layer has a clean line of the school with both of its hashes (checked
-    under the same rules, on or before ``today``, neither it nor its key repeated in its delivery), the line is not
-    repeated in this file, and no line to check shares its key. Lines are compared on 128 bits of hash, so the raw
-    layer's text is never read.
+    ``numbered`` has, for each line to check, its file line number, its contract columns as text, its two hashes
+    and whether an identical line is in the file too. A line is left out of ``numbered`` (unchanged: already in the
+    staged table with exactly the values it would get again) when the raw layer has a clean line of the school with
+    both of its hashes (checked under the same rules, on or before ``today``, neither it nor its key repeated in its
+    delivery), the line is not repeated in this file, and no line to check shares its key. Lines are compared on
+    128 bits of hash, so the raw layer's text is never read.
+
+    With ``whole_lines`` the file is read as whole lines if it can be (see ``_read_incoming``). A line to check
+    that does not split into the header's number of fields sends the whole file to the CSV reader instead. Lines
+    that pair with the raw layer need no such check: their text is that of lines which split cleanly when they were
+    loaded, since a file is only loaded as whole lines if all its lines to check split cleanly, and a line hashed
+    as text never pairs with one hashed as fields.
     """
     export = prepared.export
-    columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in prepared.columns) + "}"
-    text = ", ".join(c.name if c.name in prepared.columns else f"null::varchar as {c.name}" for c in export.columns)
-    content = ", ".join(c.name for c in export.columns)
-    con.execute("drop table if exists reject_errors; drop table if exists reject_scans")
-    con.execute(
-        f"""
-        create or replace temp table incoming as
-        select *, hash({content}) as line_hash, hash(concat_ws(chr(31), {content})) as line_hash2
-        from (
-            select {text} from read_csv($path, header = true, all_varchar = true, auto_detect = false,
-                delim = $delim, quote = '"', escape = '"', columns = {columns}, store_rejects = true,
-                strict_mode = true)
-        )
-        """,
-        {"path": str(prepared.readable_path), "delim": prepared.delimiter},
-    )
-    # Lines with a withdrawn code (mapped to its successor when checked). The year to date has a few distinct marks,
-    # so they are counted first and each distinct mark is trimmed and upper-cased once, not each line's.
-    withdrawn = (
-        "(select coalesce(sum(lines) filter (where upper(trim(mark)) in $withdrawn), 0) "
-        "from (select mark, count(*) as lines from incoming group by mark))"
-        if export.table == "attendance"
-        else "0"
-    )
+    incoming = _read_incoming(con, prepared, whole_lines)
     counts = con.execute(
-        f"select count(*), coalesce(min(rowid), 0), {withdrawn}, "
-        "(select count(distinct line) from reject_errors) from incoming",
-        {"withdrawn": sorted(WITHDRAWN_CODES)} if export.table == "attendance" else {},
+        "select count(*), coalesce(min(position), 0), (select count(distinct line) from reject_errors) from incoming"
     ).fetchone()
-    accepted, first_rowid, withdrawn_count, rejected = (int(v) for v in counts or (0, 0, 0, 0))
+    accepted, first_rowid, rejected = (int(v) for v in counts or (0, 0, 0))
     # File line of each accepted row: data lines start at 2 and skip the lines DuckDB rejected. Rows keep the
     # file's order in the table (their rowids start at a large offset inside a transaction, hence the subtraction).
     numbering: dict[str, object] = {"first": first_rowid}
-    line_number = "rowid - $first + 2"
+    line_number = "position - $first + 2"
     if rejected:  # (rare)
         con.execute(
             """
@@ -326,7 +311,7 @@ def _read_lines(
             {**numbering, "total": accepted + rejected},
         )
         numbering = {}
-        line_number = "(select line from line_numbers where position = incoming.rowid)"
+        line_number = "(select line from line_numbers as n where n.position = incoming.position)"
     params = {"school": prepared.school_id, "rules": rules, "today": today, "recheck_all": recheck_all}
     previous = f"""
         select rowid as raw_rowid, line_hash, line_hash2, key_hash from raw_{export.table}
@@ -342,10 +327,10 @@ def _read_lines(
         con.execute(
             f"""
             create or replace temp table unmatched as
-            select i.rowid as position, p.raw_rowid
+            select i.position, p.raw_rowid
             from incoming as i
             full join ({previous}) as p on i.line_hash = p.line_hash and i.line_hash2 = p.line_hash2
-            where i.rowid is null or p.raw_rowid is null
+            where i.position is null or p.raw_rowid is null
             """,
             params,
         )
@@ -354,43 +339,169 @@ def _read_lines(
         # Clean raw lines are never repeated in their delivery, so each pairs with one line at most. When as many
         # raw lines found a partner as lines did, no two identical lines share one; else look for repeats in the
         # whole file.
-        fresh = "rowid in (select position from unmatched where position is not null)"
+        fresh = "position in (select position from unmatched where position is not null)"
         among = "incoming" if accepted - new != before - gone else f"(select * from incoming where {fresh})"
     # The lines to check: the new and changed ones, every copy of a line repeated in the file ...
     con.execute(
         f"""
         create or replace temp table numbered as
         with twice as (select line_hash, line_hash2 from {among} group by all having count(*) > 1)
-        select {line_number} as line_number, *, (line_hash, line_hash2) in (select * from twice) as repeated
-        from incoming
-        where {fresh} or (line_hash, line_hash2) in (select * from twice)
+        select {line_number} as line_number, {incoming.columns}, line_hash, line_hash2, repeated, {incoming.splits}
+            as splits
+        from (
+            select *, {incoming.split} as fields, (line_hash, line_hash2) in (select * from twice) as repeated
+            from incoming
+            where {fresh} or (line_hash, line_hash2) in (select * from twice)
+        ) as incoming
         """,
         numbering,
     )
-    if before == 0:
-        return _Lines(accepted, rejected, accepted, withdrawn_count)
-    # ... and the unchanged lines that share a key with one of them (so that a key on two lines is still caught).
-    key_hash = f"hash({', '.join(parsed(export.column(k)) for k in export.key)})"
-    con.execute(
-        f"""
-        create or replace temp table partners as
-        select line_hash, line_hash2 from ({previous})
-        where key_hash in (select {key_hash} from numbered)
-            and (line_hash, line_hash2) not in (select line_hash, line_hash2 from numbered)
-        """,
-        params,
-    )
-    if _scalar(con, "select count(*) from partners"):
+    if before > 0:
+        # ... and the unchanged lines that share a key with one of them (so that a key on two lines is still caught).
+        key_hash = f"hash({', '.join(parsed(export.column(k)) for k in export.key)})"
         con.execute(
             f"""
-            insert into numbered by name
-            select {line_number} as line_number, *, false as repeated
-            from incoming semi join partners using (line_hash, line_hash2)
+            create or replace temp table partners as
+            select line_hash, line_hash2 from ({previous})
+            where key_hash in (select {key_hash} from numbered)
+                and (line_hash, line_hash2) not in (select line_hash, line_hash2 from numbered)
             """,
-            numbering,
+            params,
         )
+        if _scalar(con, "select count(*) from partners"):
+            con.execute(
+                f"""
+                insert into numbered by name
+                select {line_number} as line_number, {incoming.columns}, line_hash, line_hash2, false as repeated,
+                    {incoming.splits} as splits
+                from (select *, {incoming.split} as fields
+                      from incoming semi join partners using (line_hash, line_hash2)) as incoming
+                """,
+                numbering,
+            )
+    if incoming.whole_lines and _scalar(con, "select count(*) from numbered where not splits"):
+        return _read_lines(con, prepared, rules, today, recheck_all, whole_lines=False)
     to_check = _scalar(con, "select count(*) from numbered")
-    return _Lines(accepted, rejected, to_check, withdrawn_count)
+    withdrawn = (
+        _scalar(con, WITHDRAWN_MARKS, {**params, "withdrawn": sorted(WITHDRAWN_CODES)})
+        if export.table == "attendance"
+        else 0
+    )
+    return _Lines(accepted, rejected, to_check, withdrawn)
+
+
+WITHDRAWN_MARKS = """
+    select (select count(*) from numbered where upper(trim(mark)) in $withdrawn)
+        + (select count(*) from raw_attendance
+           where school_id = $school and clean and rules = $rules and checked_on <= $today and not $recheck_all
+               and upper(trim(mark)) in $withdrawn
+               and rowid not in (select raw_rowid from unmatched where raw_rowid is not null)
+               and (line_hash, line_hash2) not in (select line_hash, line_hash2 from numbered))
+"""
+"""The file's lines with a withdrawn attendance code (each mapped to its successor when checked): the lines to check,
+from their text, and the unchanged lines, from the clean raw line each paired with (which has the same text), so
+that the whole year to date is not split to find its marks."""
+
+
+LINE_DELIMITER = "chr(1)"
+"""What splits a line into columns when a file is read as whole lines: a control character no export should hold
+(a line that does hold it is rejected by the line reader, and the file is read field by field instead)."""
+DELIMITERS = {",": "','", ";": "';'", "\t": "chr(9)"}
+"""SQL literals of the delimiters ``prepare`` recognises."""
+
+
+@dataclass(frozen=True)
+class _Incoming:
+    """How the rows of the temp view ``incoming`` give a line's contract columns."""
+
+    whole_lines: bool
+    split: str
+    """SQL for what a row's columns are taken from (``fields``)."""
+    columns: str
+    """SQL for the contract columns as text, from a row and its ``fields``."""
+    splits: str
+    """SQL for whether the row's ``fields`` are the line's fields as the CSV reader would read them."""
+
+
+def _read_incoming(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, whole_lines: bool) -> _Incoming:
+    """Make the temp view ``incoming``: for each line DuckDB accepts, its ``position`` (in file order) and two
+    independent 64-bit hashes of the line; say how its contract columns are read. Lines DuckDB rejects are in
+    ``reject_errors``.
+
+    Most exports have no quotes, and then a line's fields are its text split at the delimiter, with an empty field
+    read as NULL, as DuckDB's CSV reader reads it. So, with ``whole_lines``, the file is read as whole lines and
+    hashed as text: that is about four times faster than splitting every line into fields, and a night that repeats
+    the year to date pairs most lines with the raw layer by those hashes alone; only the lines read further are
+    split. A file with a quote (a quoted field may hold the delimiter or a line break), a line the line reader
+    rejects (one holding its control character) or a blank line before the last data line (the CSV reader skips
+    blank lines, so a line's position would no longer give its line number) is read by the CSV reader, field by
+    field and hashed as fields, as is any file without ``whole_lines``; the CSV reader quarantines the lines it
+    cannot read.
+    """
+    export = prepared.export
+    con.execute("drop table if exists reject_errors; drop table if exists reject_scans; drop view if exists incoming")
+    if whole_lines and _whole_lines(con, prepared):
+        con.execute(
+            "create temp view incoming as "
+            "select rowid as position, line, line_hash, line_hash2 from incoming_lines where line is not null"
+        )
+        delimiter = DELIMITERS[prepared.delimiter]
+        position = {c.name: prepared.columns.index(c.name) + 1 for c in export.columns if c.name in prepared.columns}
+        columns = ", ".join(
+            f"nullif(fields[{position[c.name]}], '') as {c.name}" if c.name in position
+            else f"null::varchar as {c.name}"
+            for c in export.columns
+        )  # fmt: skip
+        return _Incoming(
+            whole_lines=True,
+            split=f"string_split(line, {delimiter})",
+            columns=columns,
+            splits=f"len(fields) = {len(prepared.columns)}",
+        )
+    types = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in prepared.columns) + "}"
+    text = ", ".join(c.name if c.name in prepared.columns else f"null::varchar as {c.name}" for c in export.columns)
+    content = ", ".join(c.name for c in export.columns)
+    con.execute(
+        f"""
+        create or replace temp table incoming_rows as
+        select *, hash({content}) as line_hash, hash(concat_ws(chr(31), {content})) as line_hash2
+        from (
+            select {text} from read_csv($path, header = true, all_varchar = true, auto_detect = false,
+                delim = $delim, quote = '"', escape = '"', columns = {types}, store_rejects = true,
+                strict_mode = true)
+        )
+        """,
+        {"path": str(prepared.readable_path), "delim": prepared.delimiter},
+    )
+    con.execute("create temp view incoming as select rowid as position, * from incoming_rows")
+    names = [c.name for c in export.columns]
+    return _Incoming(False, "null", ", ".join(names), "true")
+
+
+def _whole_lines(con: duckdb.DuckDBPyConnection, prepared: PreparedFile) -> bool:
+    """Read the file into the temp table ``incoming_lines`` (each line's text and hashes, in file order) unless it
+    has a quote, the line reader rejects a line, or a blank line comes before the last data line. Say whether it
+    did; if not, nothing of the attempt is left."""
+    con.execute(
+        f"""
+        create or replace temp table incoming_lines as
+        select line, hash(line) as line_hash, hash(line || chr(31)) as line_hash2
+        from read_csv($path, header = true, auto_detect = false, delim = {LINE_DELIMITER}, quote = '', escape = '',
+            columns = {{'line': 'VARCHAR'}}, store_rejects = true, strict_mode = true)
+        """,
+        {"path": str(prepared.readable_path)},
+    )
+    row = con.execute(
+        """
+        select coalesce(max(rowid) filter (where line is not null) > min(rowid) filter (where line is null), false),
+            bool_or(contains(line, '"')), (select count(*) from reject_errors)
+        from incoming_lines
+        """
+    ).fetchone()
+    if row is not None and not row[0] and not row[1] and row[2] == 0:
+        return True
+    con.execute("drop table if exists reject_errors; drop table if exists reject_scans; drop table incoming_lines")
+    return False
 
 
 def _upsert(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...], school_id: str, load_id: str) -> None:

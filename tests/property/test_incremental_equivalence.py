@@ -1,7 +1,8 @@
 """Row-level incremental loading gives exactly what checking every line gives.
 
 Two warehouses load the same three nights of deliveries (amended, added, removed, repeated, fixed and broken lines;
-a pupil added to the roll; a night may be a delta, holding only new and changed lines): one incrementally, the
+a pupil added to the roll; a night may be a delta, holding only new and changed lines; a night's attendance.csv may
+quote its fields, so that it is read by the CSV reader rather than as whole lines): one incrementally, the
 other checking every line again each night (``force``). After each night the staged tables, the raw layer, the
 night's quarantine and every count must be the same; only lineage (which load and line a row came from) may differ.
 """
@@ -27,8 +28,9 @@ LINEAGE = {"load_id", "line_number", "file_sha256", "source_file", "loaded_at", 
 COUNTS = ("rows_read", "rows_loaded", "rows_quarantined", "values_blanked", "duplicates_dropped",
           "withdrawn_codes_mapped")  # fmt: skip
 
-Night = tuple[list[str], list[str], int]
-"""A night's pupils.csv lines, attendance.csv lines, and how many days after the night before it is loaded."""
+Night = tuple[list[str], list[str], int, bool]
+"""A night's pupils.csv lines, attendance.csv lines, how many days after the night before it is loaded, and whether
+its attendance.csv quotes every field."""
 mark_line = st.builds(
     lambda upn, day, session, mark: f"{upn},{day},{session},{mark}",
     st.sampled_from([*ROLL, NOT_ON_ROLL, ROLL[0].lower(), "Z" + ROLL[1][1:]]),
@@ -48,7 +50,7 @@ def three_nights(draw: st.DrawFn) -> list[Night]:
     """Three nights of deliveries, each made from the one before."""
     pupils = draw(st.lists(pupil_line, min_size=1, max_size=5))
     marks = draw(st.lists(mark_line, min_size=1, max_size=25))
-    nights = [(pupils, marks, 0)]
+    nights = [(pupils, marks, 0, draw(st.booleans()))]
     delivered = list(marks)
     for _ in range(2):
         delta = draw(st.booleans())  # only new and changed lines, not the year to date
@@ -58,16 +60,17 @@ def three_nights(draw: st.DrawFn) -> list[Night]:
         repeated = draw(st.lists(st.sampled_from(marks), max_size=3))
         marks = draw(st.permutations(kept + changed + repeated)) or marks
         pupils = draw(st.sampled_from([pupils, [*pupils, draw(pupil_line)], draw(st.lists(pupil_line, min_size=1))]))
-        nights.append((pupils, marks, draw(st.sampled_from([0, 1, 3]))))
+        nights.append((pupils, marks, draw(st.sampled_from([0, 1, 3])), draw(st.booleans())))
         delivered += marks
     return nights
 
 
-def _deliver(folder: Path, pupils: list[str], marks: list[str]) -> Path:
+def _deliver(folder: Path, pupils: list[str], marks: list[str], quoted: bool = False) -> Path:
     school = folder / "100001"
     school.mkdir(parents=True, exist_ok=True)
     (school / "pupils.csv").write_text(HEADER + "".join(f"{p}\n" for p in pupils))
-    (school / "attendance.csv").write_text("upn,date,session,mark\n" + "".join(f"{m}\n" for m in marks))
+    lines = [",".join(f'"{v}"' for v in m.split(",")) if quoted else m for m in marks]
+    (school / "attendance.csv").write_text("upn,date,session,mark\n" + "".join(f"{m}\n" for m in lines))
     return folder
 
 
@@ -88,9 +91,9 @@ def test_an_incremental_load_equals_checking_every_line(nights: list[Night]) -> 
     incremental, full = connect(), connect()
     today = dt.date(2025, 11, 22)
     with tempfile.TemporaryDirectory() as folder:
-        for number, (pupils, marks, days_later) in enumerate(nights, start=1):
+        for number, (pupils, marks, days_later, quoted) in enumerate(nights, start=1):
             today += dt.timedelta(days=days_later)
-            delivery = _deliver(Path(folder) / str(number), pupils, marks)
+            delivery = _deliver(Path(folder) / str(number), pupils, marks, quoted)
             load_id = f"night{number}"
             by_row = ingest(incremental, delivery, today=today, load_id=load_id)
             by_file = ingest(full, delivery, today=today, load_id=load_id, force=number > 1)
@@ -119,6 +122,22 @@ def test_a_normal_night_checks_only_the_new_lines(tmp_path: Path) -> None:
     assert pupils_file.status == "unchanged"  # same content: not read again
     assert (attendance.rows_read, attendance.rows_unchanged, attendance.rows_loaded) == (20, 10, 20)
     assert con.execute("select count(*) from attendance").fetchone() == (20,)
+
+
+def test_withdrawn_codes_on_unchanged_lines_are_still_counted(tmp_path: Path) -> None:
+    # The count is of the file's lines, as when every line is checked: the unchanged lines' marks come from the
+    # raw lines they pair with.
+    marks = [f"{ROLL[0]},2025-11-03,AM,H", f"{ROLL[0]},2025-11-03,PM,h", f"{ROLL[1]},2025-11-03,AM,/"]
+    pupils = [f"{u},Example,Pupil,2014-03-01,F,7,,N,N" for u in ROLL]
+    con = connect()
+    first = ingest(con, _deliver(tmp_path / "1", pupils, marks), today=dt.date(2025, 11, 3))
+    second = ingest(con, _deliver(tmp_path / "2", pupils, [*marks, f"{ROLL[1]},2025-11-04,AM,Y"]),
+                    today=dt.date(2025, 11, 4))  # fmt: skip
+    counts = [
+        next((f.rows_unchanged, f.withdrawn_codes_mapped) for f in result.files if f.file == "attendance.csv")
+        for result in (first, second)
+    ]
+    assert counts == [(0, 2), (3, 3)]
 
 
 def test_a_delta_adds_to_what_is_loaded_and_a_later_snapshot_finds_its_lines_unchanged(tmp_path: Path) -> None:

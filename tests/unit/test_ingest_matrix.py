@@ -309,3 +309,70 @@ def test_amended_marks_replace_and_missing_rows_are_kept(tmp_path: Path) -> None
     assert marks[("2025-11-03", "AM", A)] == "M"  # the amended mark replaced the first one
     assert marks[("2025-11-03", "PM", A)] == "\\"  # a snapshot without the row does not delete it
     assert len(marks) == 7
+
+
+TRICKY_PUPILS = [
+    ["upn", "surname", "forename", "date_of_birth", "sex", "year_group", "leaving_date", "sen_provision",
+     "fsm_eligible", "house"],
+    [A, " O'Neill ", "Zoë", "2014-03-01", " f ", "Y7", "", "K - SEN Support", "Yes", "Red"],
+    [B, "=1+2", "Amy", "01/03/2014", "X", "07", "", "", "", ""],
+    ["Z" + C[1:], "Example", "Pupil", "2014-03-03", "M", "7", "", "N", "N", "Blue"],
+    [C, "Smith-Jones", "Ann Marie", "2014-02-30", "F", "R", "2025-12-01", "n", "0", "Green"],
+]  # fmt: skip
+TRICKY_MARKS = [
+    ["UPN", "Date", "Session", "Mark", "Minutes Late"],
+    [A, "03/11/2025", "AM", "L", " 5 "],
+    [A, "03/11/2025", "PM", "", ""],
+    [B, "2025-11-03", "am", "-", ""],
+    [B, "2025-11-03", "AM", "/", ""],
+    [C, "2025-11-03", "AM", "Q9", ""],
+    [C.lower(), "2025-11-04", "PM", "\\", ""],
+    [A, "03/11/2025", "PM", "", ""],
+]
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "newline", "bom", "blank_lines_at_end"),
+    [(",", "\n", False, 0), (";", "\r\n", True, 2), ("\t", "\n", False, 1)],
+)
+def test_a_file_loads_the_same_whether_or_not_its_fields_are_quoted(
+    tmp_path: Path, delimiter: str, newline: str, bom: bool, blank_lines_at_end: int
+) -> None:
+    """A file without quotes is read as whole lines split at the delimiter; one with quotes by the CSV reader. Both
+    give the same rows, values, quarantine (with line numbers), counts and raw text (an empty field is NULL)."""
+
+    def text(rows: list[list[str]], quoted: bool) -> str:
+        lines = [delimiter.join(f'"{v}"' if quoted else v for v in row) for row in rows]
+        return ("\ufeff" if bom else "") + newline.join(lines) + newline * (1 + blank_lines_at_end)
+
+    seen = []
+    for quoted in (False, True):
+        result, con = _ingest(
+            tmp_path / str(quoted),
+            {"pupils.csv": text(TRICKY_PUPILS, quoted), "attendance.csv": text(TRICKY_MARKS, quoted)},
+        )
+        counts = [(f.file, f.status, f.rows_read, f.rows_loaded, f.rows_quarantined, f.values_blanked,
+                   f.duplicates_dropped, f.notes) for f in result.files]  # fmt: skip
+        tables = [
+            con.execute(f"select * exclude (load_id) from {table} order by all").fetchall()
+            for table in ("pupils", "attendance", "quarantine")
+        ] + [
+            # the file's bytes and so its digest differ, and so do the line hashes (of the text, or of the fields)
+            con.execute(
+                f"select * exclude (load_id, loaded_at, file_sha256, line_hash, line_hash2) from {raw} order by all"
+            ).fetchall()
+            for raw in ("raw_pupils", "raw_attendance")
+        ]
+        seen.append((counts, tables))
+    (counts, (pupils, marks, quarantine, *raw)), quoted_load = seen
+    assert (counts, [pupils, marks, quarantine, *raw]) == quoted_load
+    assert sorted((p[1], p[3]) for p in pupils) == sorted([(A, "O'Neill"), (B, "=1+2"), (C, "Smith-Jones")])
+    assert sorted((m[1], m[3], m[4], m[5]) for m in marks) == sorted(
+        [(A, "AM", "L", 5), (A, "PM", "", None), (C, "PM", "\\", None)]
+    )
+    assert sorted((q[1], q[2], q[5]) for q in quarantine if q[6] == "row quarantined") == [
+        ("attendance.csv", 4, "the same upn + date + session is on lines 4, 5 with different values"),
+        ("attendance.csv", 5, "the same upn + date + session is on lines 4, 5 with different values"),
+        ("attendance.csv", 6, "unknown attendance code 'Q9'"),
+        ("pupils.csv", 4, "UPN check letter should be P, not Z"),
+    ]
