@@ -318,6 +318,7 @@ def _read_lines(
         where school_id = $school and clean and rules = $rules and checked_on <= $today and not $recheck_all
     """
     before = _scalar(con, f"select count(*) from ({previous})", params)
+    paired = PAIRED_NOT_GONE
     if before == 0:  # a first load (or a forced one): every line is checked, and none needs pairing
         con.execute("create or replace temp table unmatched (position bigint, raw_rowid bigint)")
         among, fresh = "incoming", "true"
@@ -341,6 +342,7 @@ def _read_lines(
         # whole file.
         fresh = "position in (select position from unmatched where position is not null)"
         among = "incoming" if accepted - new != before - gone else f"(select * from incoming where {fresh})"
+        paired = PAIRED_NOT_GONE if gone < accepted else PAIRED_IN_FILE  # the smaller set to look in
     # The lines to check: the new and changed ones, every copy of a line repeated in the file ...
     con.execute(
         f"""
@@ -383,7 +385,7 @@ def _read_lines(
         return _read_lines(con, prepared, rules, today, recheck_all, whole_lines=False)
     to_check = _scalar(con, "select count(*) from numbered")
     withdrawn = (
-        _scalar(con, WITHDRAWN_MARKS, {**params, "withdrawn": sorted(WITHDRAWN_CODES)})
+        _scalar(con, WITHDRAWN_MARKS.format(paired=paired), {**params, "withdrawn": sorted(WITHDRAWN_CODES)})
         if export.table == "attendance"
         else 0
     )
@@ -395,12 +397,16 @@ WITHDRAWN_MARKS = """
         + (select count(*) from raw_attendance
            where school_id = $school and clean and rules = $rules and checked_on <= $today and not $recheck_all
                and upper(trim(mark)) in $withdrawn
-               and rowid not in (select raw_rowid from unmatched where raw_rowid is not null)
+               and {paired}
                and (line_hash, line_hash2) not in (select line_hash, line_hash2 from numbered))
 """
 """The file's lines with a withdrawn attendance code (each mapped to its successor when checked): the lines to check,
 from their text, and the unchanged lines, from the clean raw line each paired with (which has the same text), so
-that the whole year to date is not split to find its marks."""
+that the whole year to date is not split to find its marks. ``paired`` is one of the two equivalent conditions below:
+the raw line was not left over by the pairing (cheap when few were: a year to date), or it has a line of the file
+(cheap when the file is short: a delta)."""
+PAIRED_NOT_GONE = "rowid not in (select raw_rowid from unmatched where raw_rowid is not null)"
+PAIRED_IN_FILE = "(line_hash, line_hash2) in (select line_hash, line_hash2 from incoming)"
 
 
 LINE_DELIMITER = "chr(1)"

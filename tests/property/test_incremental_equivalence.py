@@ -126,18 +126,16 @@ def test_a_normal_night_checks_only_the_new_lines(tmp_path: Path) -> None:
 
 def test_withdrawn_codes_on_unchanged_lines_are_still_counted(tmp_path: Path) -> None:
     # The count is of the file's lines, as when every line is checked: the unchanged lines' marks come from the
-    # raw lines they pair with.
+    # raw lines they pair with, on a night that repeats the year to date and on one delivered as a delta.
     marks = [f"{ROLL[0]},2025-11-03,AM,H", f"{ROLL[0]},2025-11-03,PM,h", f"{ROLL[1]},2025-11-03,AM,/"]
+    nights = [marks, [*marks, f"{ROLL[1]},2025-11-04,AM,Y"], [marks[0], f"{ROLL[1]},2025-11-05,AM,J"]]
     pupils = [f"{u},Example,Pupil,2014-03-01,F,7,,N,N" for u in ROLL]
     con = connect()
-    first = ingest(con, _deliver(tmp_path / "1", pupils, marks), today=dt.date(2025, 11, 3))
-    second = ingest(con, _deliver(tmp_path / "2", pupils, [*marks, f"{ROLL[1]},2025-11-04,AM,Y"]),
-                    today=dt.date(2025, 11, 4))  # fmt: skip
-    counts = [
-        next((f.rows_unchanged, f.withdrawn_codes_mapped) for f in result.files if f.file == "attendance.csv")
-        for result in (first, second)
-    ]
-    assert counts == [(0, 2), (3, 3)]
+    counts = []
+    for number, night in enumerate(nights, start=1):
+        result = ingest(con, _deliver(tmp_path / str(number), pupils, night), today=dt.date(2025, 11, 5))
+        counts += [(f.rows_unchanged, f.withdrawn_codes_mapped) for f in result.files if f.file == "attendance.csv"]
+    assert counts == [(0, 2), (3, 3), (1, 2)]
 
 
 def test_a_delta_adds_to_what_is_loaded_and_a_later_snapshot_finds_its_lines_unchanged(tmp_path: Path) -> None:
