@@ -318,7 +318,7 @@ def _read_lines(
         where school_id = $school and clean and rules = $rules and checked_on <= $today and not $recheck_all
     """
     before = _scalar(con, f"select count(*) from ({previous})", params)
-    paired = PAIRED_NOT_GONE
+    short = False
     if before == 0:  # a first load (or a forced one): every line is checked, and none needs pairing
         con.execute("create or replace temp table unmatched (position bigint, raw_rowid bigint)")
         among, fresh = "incoming", "true"
@@ -342,7 +342,7 @@ def _read_lines(
         # whole file.
         fresh = "position in (select position from unmatched where position is not null)"
         among = "incoming" if accepted - new != before - gone else f"(select * from incoming where {fresh})"
-        paired = PAIRED_NOT_GONE if gone < accepted else PAIRED_IN_FILE  # the smaller set to look in
+        short = gone >= accepted  # a delta, most likely
     # The lines to check: the new and changed ones, every copy of a line repeated in the file ...
     con.execute(
         f"""
@@ -384,11 +384,15 @@ def _read_lines(
     if incoming.whole_lines and _scalar(con, "select count(*) from numbered where not splits"):
         return _read_lines(con, prepared, rules, today, recheck_all, whole_lines=False)
     to_check = _scalar(con, "select count(*) from numbered")
-    withdrawn = (
-        _scalar(con, WITHDRAWN_MARKS.format(paired=paired), {**params, "withdrawn": sorted(WITHDRAWN_CODES)})
-        if export.table == "attendance"
-        else 0
-    )
+    withdrawn = 0
+    if export.table == "attendance":
+        # A short file's marks are read from its lines; a long one's mostly from the raw lines they paired with.
+        codes: dict[str, object] = {"withdrawn": sorted(WITHDRAWN_CODES)}
+        withdrawn = (
+            _scalar(con, WITHDRAWN_IN_FILE.format(columns=incoming.columns, split=incoming.split), codes)
+            if short
+            else _scalar(con, WITHDRAWN_MARKS, {**params, **codes})
+        )
     return _Lines(accepted, rejected, to_check, withdrawn)
 
 
@@ -397,16 +401,17 @@ WITHDRAWN_MARKS = """
         + (select count(*) from raw_attendance
            where school_id = $school and clean and rules = $rules and checked_on <= $today and not $recheck_all
                and upper(trim(mark)) in $withdrawn
-               and {paired}
+               and rowid not in (select raw_rowid from unmatched where raw_rowid is not null)
                and (line_hash, line_hash2) not in (select line_hash, line_hash2 from numbered))
 """
 """The file's lines with a withdrawn attendance code (each mapped to its successor when checked): the lines to check,
 from their text, and the unchanged lines, from the clean raw line each paired with (which has the same text), so
-that the whole year to date is not split to find its marks. ``paired`` is one of the two equivalent conditions below:
-the raw line was not left over by the pairing (cheap when few were: a year to date), or it has a line of the file
-(cheap when the file is short: a delta)."""
-PAIRED_NOT_GONE = "rowid not in (select raw_rowid from unmatched where raw_rowid is not null)"
-PAIRED_IN_FILE = "(line_hash, line_hash2) in (select line_hash, line_hash2 from incoming)"
+that the whole year to date is not split to find its marks."""
+WITHDRAWN_IN_FILE = """
+    select count(*) from (select {columns} from (select *, {split} as fields from incoming))
+    where upper(trim(mark)) in $withdrawn
+"""
+"""The same count from the file's own lines, for a file shorter than what the raw layer holds of it (a delta)."""
 
 
 LINE_DELIMITER = "chr(1)"
