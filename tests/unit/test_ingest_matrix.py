@@ -376,3 +376,17 @@ def test_a_file_loads_the_same_whether_or_not_its_fields_are_quoted(
         ("attendance.csv", 6, "unknown attendance code 'Q9'"),
         ("pupils.csv", 4, "UPN check letter should be P, not Z"),
     ]
+
+
+def test_loading_schools_side_by_side_leaves_duckdbs_threads_as_they_were(tmp_path: Path) -> None:
+    for school in ("100001", "100002"):
+        folder = tmp_path / school
+        folder.mkdir()
+        (folder / "pupils.csv").write_text(PUPILS)
+        (folder / "attendance.csv").write_text(MARKS)
+    con = connect()
+    con.execute("set threads = 3")
+    result = ingest(con, tmp_path, today=TODAY, workers=2)
+    assert sorted(result.schools) == ["100001", "100002"]
+    assert {f.status for f in result.files} == {"loaded"}
+    assert con.execute("select current_setting('threads')").fetchone() == (3,)
