@@ -344,17 +344,13 @@ def _read_lines(
         among = "incoming" if accepted - new != before - gone else f"(select * from incoming where {fresh})"
         short = gone >= accepted  # a delta, most likely
     # The lines to check: the new and changed ones, every copy of a line repeated in the file ...
+    repeated = "(line_hash, line_hash2) in (select * from twice)"
+    lines = _to_check(incoming, line_number, f"incoming where {fresh} or {repeated}", repeated)
     con.execute(
         f"""
         create or replace temp table numbered as
         with twice as (select line_hash, line_hash2 from {among} group by all having count(*) > 1)
-        select {line_number} as line_number, {incoming.columns}, line_hash, line_hash2, repeated, {incoming.splits}
-            as splits
-        from (
-            select *, {incoming.split} as fields, (line_hash, line_hash2) in (select * from twice) as repeated
-            from incoming
-            where {fresh} or (line_hash, line_hash2) in (select * from twice)
-        ) as incoming
+        {lines}
         """,
         numbering,
     )
@@ -371,14 +367,9 @@ def _read_lines(
             params,
         )
         if _scalar(con, "select count(*) from partners"):
+            partner_lines = "incoming semi join partners using (line_hash, line_hash2)"
             con.execute(
-                f"""
-                insert into numbered by name
-                select {line_number} as line_number, {incoming.columns}, line_hash, line_hash2, false as repeated,
-                    {incoming.splits} as splits
-                from (select *, {incoming.split} as fields
-                      from incoming semi join partners using (line_hash, line_hash2)) as incoming
-                """,
+                f"insert into numbered by name {_to_check(incoming, line_number, partner_lines, repeated='false')}",
                 numbering,
             )
     if incoming.whole_lines and _scalar(con, "select count(*) from numbered where not splits"):
@@ -419,6 +410,8 @@ LINE_DELIMITER = "chr(1)"
 (a line that does hold it is rejected by the line reader, and the file is read field by field instead)."""
 DELIMITERS = {",": "','", ";": "';'", "\t": "chr(9)"}
 """SQL literals of the delimiters ``prepare`` recognises."""
+DROP_REJECTS = "drop table if exists reject_errors; drop table if exists reject_scans"
+"""Forget the lines the last read rejected (DuckDB's CSV reader adds to these tables; each read starts afresh)."""
 
 
 @dataclass(frozen=True)
@@ -432,6 +425,16 @@ class _Incoming:
     """SQL for the contract columns as text, from a row and its ``fields``."""
     splits: str
     """SQL for whether the row's ``fields`` are the line's fields as the CSV reader would read them."""
+
+
+def _to_check(incoming: _Incoming, line_number: str, rows: str, repeated: str) -> str:
+    """SQL for ``rows`` (of ``incoming``, with what follows ``from``) as ``numbered`` holds them: line number,
+    contract columns as text, hashes, ``repeated`` and whether the line splits into the header's fields."""
+    return f"""
+        select {line_number} as line_number, {incoming.columns}, line_hash, line_hash2, repeated,
+            {incoming.splits} as splits
+        from (select *, {incoming.split} as fields, {repeated} as repeated from {rows}) as incoming
+    """
 
 
 def _read_incoming(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, whole_lines: bool) -> _Incoming:
@@ -450,7 +453,7 @@ def _read_incoming(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, whole
     cannot read.
     """
     export = prepared.export
-    con.execute("drop table if exists reject_errors; drop table if exists reject_scans; drop view if exists incoming")
+    con.execute(f"{DROP_REJECTS}; drop view if exists incoming")
     if whole_lines and _whole_lines(con, prepared):
         con.execute(
             "create temp view incoming as "
@@ -511,7 +514,7 @@ def _whole_lines(con: duckdb.DuckDBPyConnection, prepared: PreparedFile) -> bool
     ).fetchone()
     if row is not None and not row[0] and not row[1] and row[2] == 0:
         return True
-    con.execute("drop table if exists reject_errors; drop table if exists reject_scans; drop table incoming_lines")
+    con.execute(f"{DROP_REJECTS}; drop table incoming_lines")
     return False
 
 
