@@ -117,8 +117,8 @@ def run_pipeline(
                 docs_dir=out / "data_docs",
             )
             timings["gate"] = time.perf_counter() - mark
-            # Drawn after the gate, not during it: the gate's Great Expectations code and the charts are both Python
-            # and would take turns; the features that follow mostly wait on DuckDB.
+            # Drawn after the gate, not during it: the gate's Great Expectations code and the charts' query would
+            # share the cores; the features that follow mostly wait on DuckDB.
             trends = background.submit(_timed, _draw_trends, worker_connection(con), as_of)
             report["checks"] = _checks(gate)
             if not gate.passed:
@@ -165,7 +165,8 @@ def _import_later_libraries() -> None:
 
 def _draw_trends(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
     """The report's weekly-trends section, from a connection of its own (closed when done)."""
-    from pipeline.report.html import draw_trends, weekly_attendance
+    from pipeline.report.html import weekly_attendance
+    from pipeline.report.trends import draw_trends
 
     try:
         return draw_trends(weekly_attendance(con, as_of))

@@ -2,8 +2,9 @@
 
 Run status and gate results; rows read, loaded and quarantined per school and file; the top quarantine reasons;
 attendance and persistent absence by week per school and year group; the score distribution and shortlist sizes;
-movement since the last run; and the scorecard in use. Charts are matplotlib SVGs embedded in the file, so it needs
-no network. It shows counts and rates only: no pupil is named.
+movement since the last run; and the scorecard in use. Charts are SVGs embedded in the file (the score chart drawn
+by matplotlib, the weekly trends written by :mod:`pipeline.report.trends`), so it needs no network. It shows
+counts and rates only: no pupil is named.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.model.card import Scorecard
+from pipeline.report.trends import draw_trends
 from pipeline.safe_csv import atomic_write
 
 if TYPE_CHECKING:
@@ -145,46 +147,6 @@ def weekly_attendance(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.Data
     return con.execute(WEEKLY_ATTENDANCE, {"as_of": as_of, "year_start": year_start}).df()
 
 
-def draw_trends(weekly: pd.DataFrame) -> str:
-    """The weekly-trends section: two charts per school. Needs no database, and draws on its own figure (no pyplot
-    state), so it can run in a worker thread while the main thread waits on DuckDB."""
-    if weekly.empty:
-        return "<section><h2>Attendance by week</h2><p>No marks this academic year.</p></section>"
-    parts = ["<section><h2>Attendance and persistent absence by week, this academic year</h2>"]
-    weeks = sorted(weekly["week"].unique())
-    every = max(1, len(weeks) // 8)
-    ticks, labels = weeks[::every], [pd.Timestamp(w).strftime("%d %b") for w in weeks[::every]]
-    # One figure, redrawn per school: its axes, ticks, titles and the 90% line are made once and only the lines,
-    # the legend and the titles' text change (making ticks and placing titles cost more than drawing the lines).
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(12, 3.6))
-    left, right = figure.subplots(1, 2)
-    figure.subplots_adjust(left=0.06, right=0.99, bottom=0.16, top=0.9, wspace=0.18)
-    left.axhline(90, color="grey", linestyle="--", linewidth=1)
-    left.set_ylabel("% of possible sessions")
-    right.set_ylabel("% of pupils")
-    for axis in (left, right):
-        axis.set_xticks(ticks, labels, fontsize=7)
-    for school, frame in weekly.groupby("school_id", sort=True):
-        for line in [*left.lines[1:], *right.lines]:
-            line.remove()
-        for axis in (left, right):
-            axis.set_prop_cycle(None)
-        for year, group in sorted(frame.groupby("year_group"), key=lambda pair: _year_order(str(pair[0]))):
-            left.plot(group["week"], 100 * group["attendance_rate"], marker="o", markersize=3, label=f"Y{year}")
-            right.plot(group["week"], 100 * group["persistent_absence_share"], marker="o", markersize=3)
-        left.set_title(f"School {school}: attendance %", y=1.0)
-        right.set_title(f"School {school}: persistently absent so far this year", y=1.0)
-        left.legend(ncol=4, fontsize=7, loc="lower left")
-        for axis in (left, right):
-            axis.relim()
-            axis.autoscale_view()
-        parts.append(_figure(figure, f"Attendance and persistent absence by week for school {school}"))
-    parts.append("<p>The dashed line is 90%: below it a pupil is persistently absent (DfE).</p></section>")
-    return "".join(parts)
-
-
 def _scores(con: duckdb.DuckDBPyConnection, report: dict[str, Any], out: Path) -> str:
     schools = sorted(report["schools"].items())
     scores = {str(school): frame.to_numpy(dtype=float) for school, frame in con.execute(SCORES).df().groupby(
@@ -267,17 +229,12 @@ def _figure(figure: Figure, alt: str) -> str:
     import matplotlib
 
     buffer = io.BytesIO()
-    # The only matplotlib use while a chart is drawn (the nightly run draws the trends in a worker thread while the
-    # main thread draws nothing), so changing the settings for this call does not affect another chart.
+    # The nightly run draws nothing else while this chart is saved (the trend charts are written before, and read
+    # only the colour cycle), so changing the settings for this call does not affect another chart.
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "mentor-report"}):
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return f"<img alt='{_e(alt)}' src='data:image/svg+xml;base64,{data}'>"
-
-
-def _year_order(year_group: str) -> tuple[int, str]:
-    """Year groups in school order (R, 1, 2, ..., 13), not text order (10 before 7)."""
-    return (int(year_group), "") if year_group.isdigit() else (-1, year_group)
 
 
 def _e(text: object) -> str:
