@@ -181,3 +181,32 @@ def test_grades_targets_reading_age_and_prior_attainment() -> None:
     assert not bool(b["high_prior_attainment"])
     assert b["reading_age_gap_months"] == 150 - 138
     assert pd.isna(b["english_grade_gap"])  # no assessment is no data, not on target
+
+
+def test_the_latest_grade_and_target_count_even_when_the_latest_is_not_a_grade() -> None:
+    days = _school_days(MONDAY, 10)
+    results = pd.DataFrame(
+        [
+            # Ann: English rose from 4 to 6 (the later one counts) against a target of 5 then 7.
+            (UPN_A, "English", "Autumn 1", days[0], "working_at", "4"),
+            (UPN_A, "English", "Autumn 2", days[5], "working_at", "6"),
+            (UPN_A, "English", "Targets 1", days[0], "target", "5"),
+            (UPN_A, "English", "Targets 2", days[6], "target", "7"),
+            # ... and Maths' latest working-at is not a grade: no gap, not the older one's.
+            (UPN_A, "Maths", "Autumn 1", days[0], "working_at", "5"),
+            (UPN_A, "Maths", "Autumn 2", days[5], "working_at", "absent"),
+            (UPN_A, "Maths", "Targets 1", days[0], "target", "6"),
+            # Ben: a result after the as-of date is not seen yet.
+            (UPN_B, "Maths", "Autumn 1", days[0], "working_at", "5"),
+            (UPN_B, "Maths", "Autumn 2", days[9], "working_at", "2"),
+            (UPN_B, "Maths", "Targets 1", days[0], "target", "6"),
+        ],
+        columns=["upn", "subject", "assessment_point", "date", "result_type", "result"],
+    ).assign(school_id="100001")
+    con = _warehouse({UPN_A: ["/|\\"] * 10, UPN_B: ["/|\\"] * 10}, days, assessments=results)
+    features = _features(con, days[8])
+    a, b = features.loc[UPN_A], features.loc[UPN_B]
+    assert a["english_grade_gap"] == -1
+    assert pd.isna(a["maths_grade_gap"])
+    assert a["subjects_below_target"] == 1
+    assert b["maths_grade_gap"] == -1

@@ -6,6 +6,7 @@ with results as (
         school_id,
         upn,
         subject,
+        assessment_point,
         date,
         result_type,
         result,
@@ -24,18 +25,22 @@ with results as (
     where date <= $as_of::date
 ),
 latest as (
-    select *
+    -- The latest working-at grade and target of each subject, even when that latest result is not a grade (NULL).
+    -- An aggregate, not a window: no sort of every result. Results of one date are told apart by assessment point.
+    select
+        school_id,
+        upn,
+        subject,
+        arg_max_null(grade, (date, assessment_point)) filter (where result_type = 'working_at') as working_at,
+        arg_max_null(grade, (date, assessment_point)) filter (where result_type = 'target') as target
     from results
     where result_type in ('working_at', 'target')
-    qualify row_number() over (partition by school_id, upn, subject, result_type order by date desc) = 1
+    group by school_id, upn, subject
 ),
 gaps as (
-    select w.school_id, w.upn, w.subject, w.grade - t.grade as gap
-    from latest as w
-    join latest as t
-        on w.school_id = t.school_id and w.upn = t.upn and w.subject = t.subject
-        and w.result_type = 'working_at' and t.result_type = 'target'
-    where w.grade is not null and t.grade is not null
+    select school_id, upn, subject, working_at - target as gap
+    from latest
+    where working_at is not null and target is not null
 ),
 by_pupil as (
     select
