@@ -145,9 +145,10 @@ def publish(
     from pipeline.model.scoring import score_features  # scikit-learn: imported in the background during ingest
     from pipeline.report import write_reports
 
-    build_features(con, as_of)
-    score_features(con, card)
-    written = write_reports(con, card, settings, out)
+    # The feature table is read and validated once, here, and handed to the next two stages.
+    features = build_features(con, as_of).table
+    score_features(con, card, features)
+    written = write_reports(con, card, settings, out, features)
     result.shortlists.update(written["paths"])
     result.report["schools"] = written["schools"]
     result.report["versions"] = written["versions"]

@@ -66,7 +66,7 @@ def build_features(con: duckdb.DuckDBPyConnection, as_of: dt.date, persist: bool
     con.execute(
         f"create or replace {'' if persist else 'temp '}table {target} as {JOIN_FEATURES}", _used(JOIN_FEATURES, params)
     )
-    table = con.execute(f"select * from {target}").df()
+    table = con.execute(f"select * from {target} order by school_id, upn").df()  # as read_features reads it
     table = FeatureTable.validate(table, lazy=True)
     return FeatureResult(
         as_of=as_of,

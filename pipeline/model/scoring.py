@@ -34,9 +34,14 @@ def read_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return FeatureTable.validate(con.execute(READ_FEATURES).df(), lazy=True)
 
 
-def score_features(con: duckdb.DuckDBPyConnection, card: Scorecard) -> pd.DataFrame:
-    """Score every pupil in the feature table with ``card``; write and return the ``scores`` table."""
-    features = read_features(con)
+def score_features(
+    con: duckdb.DuckDBPyConnection, card: Scorecard, features: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Score every pupil in the feature table with ``card``; write and return the ``scores`` table.
+
+    ``features`` is the feature table as :func:`read_features` would read it, if the caller has it already (the
+    nightly run, just after building it); by default it is read."""
+    features = read_features(con) if features is None else features
     model = PointsScorecard(card).fit(features)
     points = model.points(features)
     total = points.sum(axis=1).astype(int)

@@ -26,14 +26,21 @@ PUBLISHED_COLUMNS = ["school_id", "listing", "upn", "rank"]
 READ_PUBLISHED = "select school_id, listing, upn, rank from published"
 
 
-def write_reports(con: duckdb.DuckDBPyConnection, card: Scorecard, settings: Settings, out: Path) -> dict[str, Any]:
+def write_reports(
+    con: duckdb.DuckDBPyConnection,
+    card: Scorecard,
+    settings: Settings,
+    out: Path,
+    features: pd.DataFrame | None = None,
+) -> dict[str, Any]:
     """Write every school's ``shortlist.csv`` and ``under_challenged.csv`` under ``out``; return what was written.
 
-    Reads the ``features`` and ``scores`` tables, which must describe the same pupils on the same night. The return
-    value has ``as_of``, ``versions``, ``paths`` (school -> shortlist path) and ``schools`` (per school: roll,
-    capacity, list sizes and the score distribution), which ``run.json`` records.
+    Reads the ``features`` and ``scores`` tables, which must describe the same pupils on the same night (the
+    ``features`` argument, if given, is the feature table as read already). The return value has ``as_of``,
+    ``versions``, ``paths`` (school -> shortlist path) and ``schools`` (per school: roll, capacity, list sizes and
+    the score distribution), which ``run.json`` records.
     """
-    features = read_features(con)
+    features = read_features(con) if features is None else features
     scores = read_scores(con, card)
     same_pupils = features[["school_id", "upn"]].reset_index(drop=True).equals(scores[["school_id", "upn"]])
     if not same_pupils or not features["as_of"].reset_index(drop=True).equals(scores["as_of"]):
