@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import time
 from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipeline.warehouse import SCHOOL_DAYS_LOOKBACK
+from pipeline.warehouse import SCHOOL_DAYS_LOOKBACK, worker_connection
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,9 @@ class CheckResult:
 @dataclass
 class GateResult:
     checks: list[CheckResult]
+    docs: Future[float] | None = None
+    """The data docs being built in the background (to the seconds it took), if ``run_gate`` was given an executor
+    for them."""
 
     @property
     def passed(self) -> bool:
@@ -196,8 +201,13 @@ def run_gate(
     max_quarantined_share: float = 0.05,
     roll_tolerance: float = 0.10,
     docs_dir: Path | None = None,
+    background: Executor | None = None,
 ) -> GateResult:
     """Run every check on what is loaded; record this load's roll sizes for the next night's comparison.
+
+    The checks' frames are computed by DuckDB in a thread of their own, from a connection of their own, while Great
+    Expectations validates the frames computed before them. With ``background``, the data docs are built there
+    once the checks have run (``GateResult.docs`` says when they are done); without it, before returning.
 
     With ``docs_dir``, Great Expectations data docs are built there (``index.html``; one page per check and run,
     kept across runs so a data lead can see the history). The validation results behind the pages are kept as JSON
@@ -215,6 +225,20 @@ def run_gate(
     )
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
+    checks_to_run = checks(max_quarantined_share, roll_tolerance)
+    queries = ThreadPoolExecutor(1, "mentor-gate-queries")
+    reader = worker_connection(con)
+    frames: dict[str, Future[pd.DataFrame]] = {}  # two checks read the same frame
+    keys = []
+    for check in checks_to_run:
+        params = {"load_id": load_id, "as_of": as_of, "lookback_days": SCHOOL_DAYS_LOOKBACK, **check.params}
+        used = {k: v for k, v in params.items() if f"${k}" in check.sql}
+        key = check.sql + repr(sorted(used.items()))
+        if key not in frames:
+            frames[key] = queries.submit(lambda sql, values: reader.execute(sql, values).df(), check.sql, used)
+        keys.append(key)
+    docs: Future[float] | None = None
+    rendered: list[Any] = []  # the validation results and suites to render into data docs, all at once at the end
     old_umask = os.umask(0o077)  # data docs and their results are owner-only
     try:
         config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False))
@@ -244,15 +268,8 @@ def run_gate(
         definition = batches.add_batch_definition_whole_dataframe("frame")
         run_id = RunIdentifier(run_name=f"as of {as_of} (load {load_id[:8]})")
         results = []
-        frames: dict[str, pd.DataFrame] = {}  # two checks read the same frame
-        rendered: list[Any] = []  # the validation results and suites to render into data docs, all at once at the end
-        for check in checks(max_quarantined_share, roll_tolerance):
-            params = {"load_id": load_id, "as_of": as_of, "lookback_days": SCHOOL_DAYS_LOOKBACK, **check.params}
-            used = {k: v for k, v in params.items() if f"${k}" in check.sql}
-            key = check.sql + repr(sorted(used.items()))
-            if key not in frames:
-                frames[key] = con.execute(check.sql, used).df()
-            frame = frames[key]
+        for check, key in zip(checks_to_run, keys, strict=True):
+            frame = frames[key].result()
             if frame.empty:
                 results.append(CheckResult(check.name, check.blocking, True, 0, 0, []))
                 continue
@@ -278,17 +295,35 @@ def run_gate(
                 )
             )
             log.info("gate: %s: %s", check.name, "passed" if outcome.success else "FAILED")
-        if docs_dir is not None and rendered:
-            context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=rendered)
     finally:
         os.umask(old_umask)
+        queries.shutdown(cancel_futures=True)  # waits for a query under way (an error stopped the checks early)
+        reader.close()
+    if docs_dir is not None and rendered:
+        if background is None:
+            _build_docs(context, rendered)
+        else:
+            docs = background.submit(_build_docs, context, rendered)
     con.execute(
         "insert into roll_history select school_id, $load_id, $as_of, count(*), now()::timestamp from pupils "
         "where (admission_date is null or admission_date <= $as_of) "
         "and (leaving_date is null or leaving_date >= $as_of) group by school_id",
         {"load_id": load_id, "as_of": as_of},
     )
-    return GateResult(results)
+    return GateResult(results, docs)
+
+
+def _build_docs(context: Any, rendered: list[Any]) -> float:
+    """Render the data docs of ``rendered`` (validation results and suites), owner-only; return the seconds taken."""
+    started = time.perf_counter()
+    # The process's umask, even when this runs in a worker thread: the files the nightly run writes meanwhile are
+    # owner-only whatever it is (pipeline.safe_csv), and nothing else sets it then.
+    old_umask = os.umask(0o077)
+    try:
+        context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=rendered)
+    finally:
+        os.umask(old_umask)
+    return time.perf_counter() - started
 
 
 def _title(check: Check) -> str:

@@ -108,6 +108,9 @@ def test_the_gate_leaves_data_docs_a_data_lead_can_open(first_run: Path) -> None
     for title in ("roll size within 10 percent of the previous load", "KS2 scaled scores are between 80 and 120"):
         assert title in page
     assert index.stat().st_mode & 0o777 == 0o600
+    # Built in the worker thread (while the features run), every page and folder is owner-only all the same.
+    docs = index.parent
+    assert all(p.stat().st_mode & 0o777 == (0o700 if p.is_dir() else 0o600) for p in [docs, *docs.rglob("*")])
 
 
 def test_the_data_docs_keep_every_nights_checks(first_run: Path, tmp_path: Path) -> None:
