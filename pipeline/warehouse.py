@@ -10,6 +10,7 @@ loaded and every value blanked, with a reason; ``loads`` records each file of ea
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -126,6 +127,11 @@ def _upn_problem(upn: str | None) -> str | None:
 FROM_ENVIRONMENT = "from the environment"
 
 
+NO_PROGRESS_BAR = "set enable_progress_bar = false"
+"""DuckDB draws a progress bar on the terminal for a statement that runs for seconds (the raw layer written again in
+school order takes 20 s at 50,000 pupils): noise in a nightly job's log. It is a setting of each connection."""
+
+
 def connect(path: Path | None = None, key: str | None = FROM_ENVIRONMENT) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed, owner-only) the warehouse file and make sure every table exists.
 
@@ -148,6 +154,7 @@ def connect(path: Path | None = None, key: str | None = FROM_ENVIRONMENT) -> duc
             con = open_encrypted(path, key, config) if key is not None else _open_plain(path, config)
         finally:
             os.umask(old)
+    _no_progress_bar(con)
     for statement in _ddl():
         con.execute(statement)
     con.create_function("upn_problem", _upn_problem, ["VARCHAR"], "VARCHAR", null_handling=FunctionNullHandling.SPECIAL)
@@ -159,9 +166,16 @@ def worker_connection(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnecti
     time, and each connection has its own transaction and temporary tables. Close it when the work is done."""
     row = con.execute("select current_database()").fetchone()
     worker = con.cursor()
+    _no_progress_bar(worker)
     if row is not None:
         worker.execute(f"use {duckdb_identifier(str(row[0]))}")  # the encrypted warehouse is attached, not default
     return worker
+
+
+def _no_progress_bar(con: duckdb.DuckDBPyConnection) -> None:
+    # In Jupyter without ipywidgets DuckDB refuses the setting (and draws no bar there).
+    with contextlib.suppress(duckdb.InvalidInputException):
+        con.execute(NO_PROGRESS_BAR)
 
 
 def duckdb_identifier(name: str) -> str:
