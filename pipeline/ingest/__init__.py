@@ -19,6 +19,7 @@ import duckdb
 
 from pipeline.contract import EXPORT_FILES, ExportFile
 from pipeline.faults import checkpoint
+from pipeline.ingest.layout import cluster_if_scattered
 from pipeline.ingest.load import FileLoad, load_file, still_current
 from pipeline.ingest.read import (
     PreparedFile,
@@ -28,7 +29,7 @@ from pipeline.ingest.read import (
     prepare,
     temporary_workdir,
 )
-from pipeline.warehouse import worker_connection
+from pipeline.warehouse import STAGED_TYPES, worker_connection
 
 
 @dataclass
@@ -91,6 +92,11 @@ def ingest(
         for files, notes in _load_schools(con, deliveries, night, workers):
             result.files += files
             result.notes += notes
+    # Nights append each school's checked lines to the end of the raw layer; keep a school's lines together.
+    for table in STAGED_TYPES:
+        clustered = cluster_if_scattered(con, f"raw_{table}")
+        if clustered is not None:
+            result.notes.append(clustered.note())
     result.seconds = time.perf_counter() - started
     return result
 
