@@ -72,7 +72,7 @@ def needs_clustering(mixed: int, schools: int, rows: int, slack: float = SLACK) 
     school has more of those than the boundaries between schools explain, by more than ``slack`` of the row groups
     the rows need (and at least one).
 
-    >>> needs_clustering(mixed=49, schools=50, rows=23_000_000)  # as a first load at 50,000 pupils leaves it
+    >>> needs_clustering(mixed=49, schools=50, rows=23_000_000)  # as the rewrite leaves it at 50,000 pupils
     False
     >>> needs_clustering(mixed=49 + 38, schools=50, rows=23_000_000)  # after about 38 nights
     True

@@ -46,7 +46,8 @@ class Panel:
 
 def draw_trends(weekly: pd.DataFrame) -> str:
     """The weekly-trends section of ``weekly`` (see :func:`pipeline.report.html.weekly_attendance`): two charts per
-    school. Needs no database and no matplotlib state, so it can run in a worker thread."""
+    school. Needs no database and draws on no matplotlib figure (it reads matplotlib's colour cycle only), so it can
+    run in a worker thread."""
     if weekly.empty:
         return "<section><h2>Attendance by week</h2><p>No marks this academic year.</p></section>"
     parts = ["<section><h2>Attendance and persistent absence by week, this academic year</h2>"]
