@@ -28,6 +28,12 @@ MARKS: tuple[str, ...] = (
     "V", "P", "B", "K", "W", "D", "X", "Y1", "Z", "#", "-",
 )  # fmt: skip
 CODE = {mark: np.int8(i) for i, mark in enumerate(MARKS)}
+# The generator's own reading of the DfE register codes (the 2024 regulations), kept apart from pipeline/codes.py on
+# purpose: the sample is a second, independent statement of the rules, so the realism tests, which check the sample
+# against the pipeline's table, check something.
+PRESENT_OR_APPROVED = ("/", "\\", "L", "V", "P", "B", "K", "W")
+ABSENT_MARKS = ("U", "I", "M", "O", "N", "G", "E", "C", "R", "T", "J1", "C1", "C2", "S")
+POSSIBLE_MARKS = PRESENT_OR_APPROVED + ABSENT_MARKS
 NOT_ON_ROLL = np.int8(-1)
 
 # Eid al-Fitr and Eid al-Adha as observed in England (the first school day a family would keep).
