@@ -419,10 +419,30 @@ def evaluate(
     db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,
     out: Annotated[Path, typer.Option(help="Folder for evaluation.csv and reliability.csv.")] = Path("out"),
     config: Annotated[Path | None, CONFIG_OPTION] = None,
+    world: Annotated[
+        list[int] | None,
+        typer.Option(help="Instead: measure on the independent world of known futures of this seed (repeatable)."),
+    ] = None,
+    sample_seed: Annotated[
+        list[int] | None,
+        typer.Option(help="Instead: measure on the synthetic sample of this seed against its truth (repeatable)."),
+    ] = None,
+    card: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="With --world/--sample-seed: a scorecard to measure (repeatable; default: the configured one)."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
 ) -> None:
     """Rolling-origin comparison of the learned scorecard, the expert scorecard, the ABC rules, attendance alone
-    and gradient boosting: ROC AUC, average precision, precision and recall at capacity, Brier, reliability."""
+    and gradient boosting: ROC AUC, average precision, precision and recall at capacity, Brier, ECE, reliability.
+
+    With --world or --sample-seed, generates each world, ingests it into a warehouse of its own and measures, per
+    school, precision at capacity against the world's known futures: each card as released (no history) and as
+    learned from the world's earlier nights (a year of history), beside the ABC rules and attendance alone.
+    Writes OUT/futures.csv and OUT/futures-summary.csv (see docs/evaluation.md).
+    """
     from pipeline.config import Settings
     from pipeline.evaluate.compare import evaluate as compare_models
     from pipeline.evaluate.release import evaluation_data
@@ -430,6 +450,9 @@ def evaluate(
     from pipeline.safe_csv import write_csv
 
     _logging(quiet)
+    if world or sample_seed:
+        _evaluate_futures(world or [], sample_seed or [], card or [], config, out)
+        return
     with _warehouse(db) as con:
         try:
             settings = Settings.load(config)
@@ -443,6 +466,38 @@ def evaluate(
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         typer.echo(table.to_string(index=False))
     err.print(f"written: {out / 'evaluation.csv'}, {out / 'reliability.csv'}")
+
+
+def _evaluate_futures(worlds: list[int], samples: list[int], cards: list[Path], config: Path | None, out: Path) -> None:
+    import tempfile
+
+    from pipeline.config import Settings
+    from pipeline.evaluate.futures import evaluate_world, prepare_world, summary
+    from pipeline.model import Scorecard, ScorecardError
+    from pipeline.safe_csv import write_csv
+
+    try:
+        settings = Settings.load(config)
+        loaded = [Scorecard.load(path) for path in cards or [settings.scorecard]]
+    except (ValueError, OSError, ScorecardError) as error:
+        err.print(str(error))
+        raise typer.Exit(ExitCode.USAGE) from None
+    tables = []
+    with tempfile.TemporaryDirectory() as folder:
+        for kind, seeds in (("world", worlds), ("sample", samples)):
+            for seed in seeds:
+                err.print(f"{kind} seed {seed}: generating, ingesting, measuring")
+                target = prepare_world(kind, seed, Path(folder))
+                tables.append(evaluate_world(target, loaded, settings, workdir=Path(folder)).table)
+    table = pd.concat(tables, ignore_index=True)
+    totals = summary(table)
+    write_csv(table, out / "futures.csv")
+    write_csv(totals, out / "futures-summary.csv")
+    with pd.option_context("display.width", 220, "display.max_columns", 20, "display.max_rows", 500):
+        typer.echo(table.to_string(index=False))
+        typer.echo("")
+        typer.echo(totals.to_string(index=False))
+    err.print(f"written: {out / 'futures.csv'}, {out / 'futures-summary.csv'}")
 
 
 @app.command()
