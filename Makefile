@@ -60,6 +60,14 @@ screenshot: ## Render out/report.html in headless Chromium (Debian package chrom
 bench: $(STAMP) ## Time the nightly run against DuckDB alone at 5k/20k/50k pupils (SIZES=..., REPEAT=...)
 	$(BIN)/python -m pipeline.bench --sizes $(SIZES) --repeat $(REPEAT)
 
+WORLD_SEEDS ?= 11 12 13 14 15
+SAMPLE_SEEDS ?= 11 12 13
+CARDS ?= models/scorecard-v1.yaml models/scorecard-v2.yaml
+
+evaluate-worlds: $(STAMP) ## Slow (minutes a seed): the cards against known futures in both worlds, per school (docs/evaluation.md)
+	$(BIN)/mentor evaluate $(foreach s,$(WORLD_SEEDS),--world $(s)) $(foreach s,$(SAMPLE_SEEDS),--sample-seed $(s)) \
+		$(foreach c,$(CARDS),--card $(c)) --out out/worlds
+
 lock: ## Re-resolve dependencies from pyproject.toml into constraints.txt (then review and commit it)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --upgrade pip
