@@ -62,6 +62,7 @@ def test_outcomes_are_deterministic_per_seed(world: FutureWorld, tmp_path: Path)
         ).read_bytes()
 
 
+@pytest.mark.slow
 def test_evaluation_ingests_the_world_and_measures_every_method_in_every_school(world: FutureWorld) -> None:
     v1 = Scorecard.load(ROOT / "models" / "scorecard-v1.yaml")
     result = evaluate_world(world, [v1])
