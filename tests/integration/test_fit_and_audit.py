@@ -84,7 +84,8 @@ def test_evaluate_compares_all_five_models_on_every_window(warehouse: Path) -> N
     assert table["window"].nunique() >= 3
     for _, models in table.groupby("window")["model"]:
         assert sorted(models) == sorted(MODELS)
-    assert table[["roc_auc", "average_precision", "precision_at_capacity", "brier"]].notna().all().all()
+    assert table[["roc_auc", "average_precision", "precision_at_capacity", "brier", "ece"]].notna().all().all()
+    assert table["ece"].between(0, 1).all()
     assert (table["roc_auc"] > 0.5).all()
     curves = pd.read_csv(warehouse / "eval" / "reliability.csv", encoding="utf-8-sig")
     assert curves["predicted"].between(0, 1).all()
