@@ -75,6 +75,7 @@ def sample(
     each pupil goes on to do after the extract date: it is for evaluating models and is never read by the
     pipeline.
     """
+    from pipeline.progress import steps
     from pipeline.sample import SampleSpec, generate_trust
     from pipeline.sample.generator import SchoolSummary
 
@@ -87,13 +88,15 @@ def sample(
     )
     truth_dir = truth_out if truth_out is not None else out.with_name(out.name + "-truth")
 
-    def report(school: SchoolSummary) -> None:
-        err.print(
-            f"school {school.urn} ({school.phase}): {school.pupils:,} pupils, "
-            f"{school.attendance_rows:,} attendance marks"
-        )
+    _logging(quiet=False)
+    with steps(schools, "schools written", console=err) as step:
 
-    generate_trust(spec, out, truth_dir, progress=report)
+        def report(school: SchoolSummary) -> None:
+            step(
+                f"{school.urn} ({school.phase}), {school.pupils:,} pupils, {school.attendance_rows:,} attendance marks"
+            )
+
+        generate_trust(spec, out, truth_dir, progress=report)
     err.print(f"exports written to {out}; simulation truth to {truth_dir}")
 
 
