@@ -101,8 +101,11 @@ def sample(
 
 
 DB_OPTION = typer.Option(
-    help="The DuckDB warehouse file (created owner-only if absent). Encrypted by DuckDB when MENTOR_DB_KEY, or "
-    "MENTOR_DB_KEY_FILE naming an owner-only file, holds a key (never give the key on the command line)."
+    envvar="MENTOR_DB",
+    help="The DuckDB warehouse file (created owner-only if absent): MENTOR_DB if set, else data/warehouse.duckdb "
+    "under the folder the command is run from (a nightly job should give an absolute path). Encrypted by DuckDB when "
+    "MENTOR_DB_KEY, or MENTOR_DB_KEY_FILE naming an owner-only file, holds a key (never give the key on the command "
+    "line).",
 )
 AS_OF_OPTION = typer.Option(
     formats=["%Y-%m-%d"], help="Reproduce the night of this date (only data dated up to it is used)."
@@ -259,7 +262,7 @@ def _warehouse(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     from pipeline.warehouse import connect
 
     if not db.exists():
-        err.print(f"no warehouse at {db}: run `mentor ingest` or `mentor run` first")
+        err.print(f"no warehouse at {db.resolve()}: run `mentor ingest` or `mentor run` first (or set MENTOR_DB)")
         raise typer.Exit(ExitCode.USAGE)
     try:
         with run_lock(db.with_name(db.name + ".lock")):
