@@ -71,9 +71,9 @@ def sample(
 ) -> None:
     """Write synthetic MIS exports for a trust of schools, plus the simulation truth kept apart.
 
-    The exports follow shared/contracts/exports.md; every name and UPN is made up. The truth folder holds what
-    each pupil goes on to do after the extract date: it is for evaluating models and is never read by the
-    pipeline.
+    The exports follow the export contract (docs/contract.md); every name and UPN is made up. The truth folder
+    holds what each pupil goes on to do after the extract date: it is for evaluating models and is never read by
+    the pipeline.
     """
     from pipeline.progress import steps
     from pipeline.sample import SampleSpec, generate_trust
