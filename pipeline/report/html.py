@@ -86,6 +86,8 @@ class ShortlistToReview:
     pupils: int
     new: int
     link: Link
+    under_challenged: int
+    under_challenged_link: Link
 
 
 @dataclass(frozen=True)
@@ -288,6 +290,8 @@ def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | Non
                 int(summary["shortlist"]),
                 new,
                 Link(f"{school}/shortlist.csv", _href(str(school), "shortlist.csv")),
+                int(summary["under_challenged"]),
+                Link(f"{school}/under_challenged.csv", _href(str(school), "under_challenged.csv")),
             )
         )
     schools = sorted({str(f["school"]) for f in report.get("files", [])})

@@ -139,7 +139,7 @@ def test_the_next_steps_box_comes_first_and_links_the_files(hostile_page: tuple[
     page, _ = hostile_page
     box = page[page.index("What to do next") : page.index("Data-quality gate")]
     assert page.index("What to do next") < page.index("Data-quality gate")
-    assert "2 pupils, 1 new since the last run" in box
+    assert "2 pupils (1 new since the last run); may be under-challenged:" in box
     assert 'href="quarantine.csv"' in box
     assert "1 row was not loaded" in box
     assert "failed (a warning)" in box
