@@ -179,3 +179,16 @@ def test_nothing_runs_in_a_real_browser(hostile_page: tuple[str, Path]) -> None:
     assert "<title>Learning mentor shortlists, night of 2025-10-17</title>" in dom
     assert "pwned</title>" not in dom
     assert "<script" not in dom
+
+
+def test_every_template_is_package_data() -> None:
+    """A template the package-data patterns miss would be absent from an installed copy (not from this checkout)."""
+    import tomllib
+
+    from pipeline.report.render import TEMPLATES
+
+    patterns = tomllib.loads((TEMPLATES.parents[2] / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
+        "setuptools"
+    ]["package-data"]["pipeline.report"]
+    shipped = {path for pattern in patterns for path in TEMPLATES.parent.glob(pattern)}
+    assert {path for path in TEMPLATES.rglob("*") if path.is_file()} <= shipped
