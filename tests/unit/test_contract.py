@@ -68,10 +68,10 @@ def test_every_match_is_reported_with_the_alias_it_went_through() -> None:
     reading = read_header(FILES_BY_NAME["exclusions.csv"], ["UPN", "Start_Date", "Exclusion Type", "Length (sessions)",
                                                             "Length", "Notes"])  # fmt: skip
     assert [m.describe() for m in reading.matches] == [
-        "'UPN' -> upn (through its own name)",
+        "'UPN' -> upn (through alias 'UPN')",
         "'Start_Date' -> start_date (through its own name)",
         "'Exclusion Type' -> category (through alias 'Exclusion Type')",
-        "'Length (sessions)' -> sessions (through alias 'Length')",
+        "'Length (sessions)' -> sessions (through alias 'Length (sessions)')",
         "'Length' is not a contract column (ignored)",
         "'Notes' is not a contract column (ignored)",
     ]
