@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline.sample.calendar import AcademicYear
+from pipeline.sample.identifiers import LETTERS, new_upn
 from pipeline.sample.names import ETHNICITIES, NAMES
-from pipeline.upn import CHECK_ALPHABET, make_upn
 
 PRIMARY_YEARS = (0, 1, 2, 3, 4, 5, 6)  # 0 is Reception
 SECONDARY_YEARS = (7, 8, 9, 10, 11)
@@ -233,10 +233,10 @@ def _identities(pupils: pd.DataFrame, plan: SchoolPlan, years: list[AcademicYear
         year = int(reception_start[i])
         while True:
             if pupils.at[i, "joined_mid_year"] and pupils.at[i, "eal"] and rng.random() < 0.3:
-                serial: int | str = f"{int(rng.integers(100)):02d}{CHECK_ALPHABET[int(rng.integers(23))]}"
+                serial: int | str = f"{int(rng.integers(100)):02d}{LETTERS[int(rng.integers(23))]}"
             else:
                 serial = int(rng.integers(1000))
-            upn = make_upn(la, estab, year, serial)
+            upn = new_upn(la, estab, year, serial)
             if upn not in used:
                 used.add(upn)
                 upns.append(upn)
