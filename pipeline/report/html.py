@@ -116,13 +116,15 @@ def _status(report: dict[str, Any]) -> str:
 def _files(report: dict[str, Any]) -> str:
     rows = "".join(
         f"<tr><td>{_e(f['school'])}</td><td>{_e(f['file'])}</td><td>{_e(f['status'])}</td>"
-        f"<td>{f['rows_read']:,}</td><td>{f['rows_loaded']:,}</td><td>{f['rows_quarantined']:,}</td></tr>"
+        f"<td>{f['rows_read']:,}</td><td>{f['rows_loaded']:,}</td><td>{f['rows_quarantined']:,}</td>"
+        f"<td>{'<br>'.join(_e(n) for n in f.get('notes', []))}</td></tr>"
         for f in report.get("files", [])
     )
     return (
         "<section><h2>Files</h2><table><tr><th>school</th><th>file</th><th>status</th><th>rows read</th>"
-        f"<th>loaded</th><th>quarantined</th></tr>{rows}</table>"
-        "<p>Unchanged files (same content as their last load, every line loaded cleanly) are not read again."
+        f"<th>loaded</th><th>quarantined</th><th>notes</th></tr>{rows}</table>"
+        "<p>Unchanged files (same content as their last load, every line loaded cleanly) are not read again. "
+        "The notes say how a file was read and what a column it lacks is taken to mean (see docs/contract.md)."
         "</p></section>"
     )
 

@@ -101,3 +101,14 @@ def test_every_name_and_alias_matches_whatever_the_case_spacing_separator_and_un
     assert expected is not None
     assert read_header(export, [written]).matches[0].column == expected
     assert normalise_header(written) == normalise_header(text)
+
+
+def test_the_html_report_shows_each_files_notes() -> None:
+    from pipeline.report.html import _files
+
+    note = "no leaving_date column: no leaving dates: everyone listed is on roll (an on-roll report)"
+    notes = [note, "ignored columns the contract does not use: <Colour>"]
+    files = [{"school": SCHOOL, "file": "pupils.csv", "status": "loaded", "rows_read": 2, "rows_loaded": 2,
+              "rows_quarantined": 0, "notes": notes}]  # fmt: skip
+    html = _files({"files": files})
+    assert f"<td>{note}<br>ignored columns the contract does not use: &lt;Colour&gt;</td>" in html
