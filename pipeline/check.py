@@ -185,8 +185,10 @@ def check_delivery(exports: Path, today: dt.date | None = None, max_quarantined_
                         pass  # the message is the ingest's, above
                     else:
                         file.header = prepared.header
-                        file.layout = _layout(prepared.readable_path, prepared.encoding, prepared.delimiter, path,
-                                              prepared.header)  # fmt: skip
+                        if path.suffix.lower() != ".xml":  # a CTF's files are converted: its note says so
+                            file.layout = _layout(
+                                prepared.readable_path, prepared.encoding, prepared.delimiter, path, prepared.header
+                            )
                         file.notes = [n for n in outcome.notes if not n.startswith("no ")]
                 school.files.append(file)
             check.schools.append(school)
@@ -226,11 +228,12 @@ def _date_style(path: Path, delimiter: str, header: HeaderReading | None) -> str
     positions = [m.position for m in header.matches if m.column and header.export.column(m.column).kind == "date"]
     if not positions:
         return "(no date columns)"
-    iso = uk = other = 0
+    iso = uk = other = lines = 0
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
         rows = csv.reader(handle, delimiter=delimiter)
         next(rows, None)
         for row in itertools.islice(rows, SAMPLE_LINES):
+            lines += 1
             for position in positions:
                 value = row[position].strip() if position < len(row) else ""
                 if not value:
@@ -243,7 +246,7 @@ def _date_style(path: Path, delimiter: str, header: HeaderReading | None) -> str
                     other += 1
     styles = [name for name, n in (("YYYY-MM-DD", iso), ("DD/MM/YYYY", uk), ("neither", other)) if n]
     if not styles:
-        return "(all blank)"
+        return "(all blank)" if lines else "(no lines)"
     return styles[0] if len(styles) == 1 else "mixed: " + ", ".join(styles)
 
 

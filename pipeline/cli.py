@@ -68,6 +68,13 @@ def sample(
         Path | None,
         typer.Option(help="Folder for the simulation truth (outcomes); default: OUT followed by '-truth'."),
     ] = None,
+    ctf_out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the first school as a DfE Common Transfer File school (the CTF, with its other CSV "
+            "files beside it) into CTF_OUT/<URN>/: the same pupils as OUT/<URN>, for trying the CTF route."
+        ),
+    ] = None,
 ) -> None:
     """Write synthetic MIS exports for a trust of schools, plus the simulation truth kept apart.
 
@@ -96,8 +103,14 @@ def sample(
                 f"{school.urn} ({school.phase}), {school.pupils:,} pupils, {school.attendance_rows:,} attendance marks"
             )
 
-        generate_trust(spec, out, truth_dir, progress=report)
+        result = generate_trust(spec, out, truth_dir, progress=report)
     err.print(f"exports written to {out}; simulation truth to {truth_dir}")
+    if ctf_out is not None:
+        from pipeline.sample.ctf import write_ctf_school
+
+        urn = str(result.schools[0].urn)
+        ctf = write_ctf_school(out / urn, ctf_out / urn, spec.end_date)
+        err.print(f"school {urn} written again as a Common Transfer File school: {ctf}")
 
 
 DB_OPTION = typer.Option(

@@ -157,6 +157,7 @@ def _load_school(
     notes = [
         f"{school.school_id}: ignored {name}, which is not an export file of the contract" for name in school.unexpected
     ]
+    notes += [f"{school.school_id}: {note}" for note in school.notes]
     files: list[FileLoad] = []
     con.execute("create or replace temp table incoming_pupils (upn varchar)")
     for export in EXPORT_FILES:
