@@ -112,3 +112,14 @@ def test_the_html_report_shows_each_files_notes() -> None:
               "rows_quarantined": 0, "notes": notes}]  # fmt: skip
     html = _files({"files": files})
     assert f"<td>{note}<br>ignored columns the contract does not use: &lt;Colour&gt;</td>" in html
+
+
+def test_an_unchanged_file_still_says_which_optional_columns_it_lacks(tmp_path: Path) -> None:
+    con = connect()
+    exports = _deliver(tmp_path, ON_ROLL)
+    ingest(con, exports, today=TODAY)
+    again = ingest(con, exports, today=TODAY)
+    pupils = next(f for f in again.files if f.file == "pupils.csv")
+    assert pupils.status == "unchanged"
+    assert pupils.notes[0] == "same content as the last load"
+    assert any(note.startswith("no leaving_date column:") for note in pupils.notes)
