@@ -74,7 +74,8 @@ class FileCheck:
     school_id: str
     file: str
     status: str
-    """loaded (tonight's run would load it), refused (it would fail), missing (a required file is absent)."""
+    """loaded (tonight's run would load it), refused (it would fail), missing (a required file is absent), or
+    another status the ingest gives a file it does not load (its notes are the message)."""
     message: str = ""
     layout: Layout | None = None
     header: HeaderReading | None = None
@@ -170,7 +171,7 @@ def check_delivery(exports: Path, today: dt.date | None = None, max_quarantined_
                     school_id,
                     outcome.file,
                     "refused" if status == "failed" else status,
-                    message="; ".join(outcome.notes) if outcome.status == "failed" else "",
+                    message="; ".join(outcome.notes) if status != "loaded" else "",
                     rows_read=outcome.rows_read,
                     rows_loaded=outcome.rows_loaded,
                     rows_quarantined=outcome.rows_quarantined,
