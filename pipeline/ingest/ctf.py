@@ -41,6 +41,7 @@ KS2_SUBJECTS = {"REA": "Reading", "MAT": "Maths", "GPS": "GPS"}
 """KS2 test subjects whose scaled scores are read (ResultQualifier SS)."""
 SESSION_MARK = re.compile(r"[A-Za-z][1-9]|.", re.DOTALL)
 """One session's mark in ``AttendSessions``: a letter and a digit (C1, C2, J1, Y1-Y7) or one character."""
+SESSIONS = ("AM", "PM")
 NO_REGISTER = " "
 """A session with no register taken (no line is made for it)."""
 
@@ -245,14 +246,11 @@ def _marks(pupil: ET.Element) -> Iterator[tuple[str, str, str]]:
             continue
         start = _date(start_text)
         marks = SESSION_MARK.findall(sessions.text or "")
-        if start is None:  # an unreadable date: pass it on, so the line is quarantined with it
-            for n, mark in enumerate(marks):
-                if mark != NO_REGISTER:
-                    yield start_text, ("AM", "PM")[n % 2], mark
-            continue
-        for n, mark in enumerate(marks):
-            if mark != NO_REGISTER:
-                yield (start + dt.timedelta(days=n // 2)).isoformat(), ("AM", "PM")[n % 2], mark
+        if start is None:  # an unreadable date: pass it on, so that its lines are quarantined with it
+            days = [start_text] * ((len(marks) + 1) // 2)
+        else:
+            days = [(start + dt.timedelta(days=n)).isoformat() for n in range((len(marks) + 1) // 2)]
+        yield from ((days[n >> 1], SESSIONS[n & 1], mark) for n, mark in enumerate(marks) if mark != NO_REGISTER)
 
 
 def _ks2_results(pupil: ET.Element) -> Iterator[tuple[str, str, str, str, str]]:
