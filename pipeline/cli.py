@@ -604,7 +604,11 @@ def explain(
     if pupil.empty:
         err.print(f"that UPN is not on roll on {day}")
         raise typer.Exit(ExitCode.USAGE)
-    card = Scorecard.load(Settings.load(config).scorecard)
+    try:
+        card = Scorecard.load(Settings.load(config).scorecard)
+    except _stage_errors() as error:
+        err.print(str(error))
+        raise typer.Exit(ExitCode.USAGE) from None
     lines = PointsScorecard(card).fit(table).explain(pupil)
     row = pupil.iloc[0]
     typer.echo(
