@@ -138,6 +138,8 @@ class FileRow:
     rows_read: int
     rows_loaded: int
     rows_quarantined: int
+    notes: str
+    """How the file was read and what a column it lacks is taken to mean (docs/contract.md)."""
 
 
 @dataclass(frozen=True)
@@ -342,6 +344,7 @@ def _files(report: dict[str, Any]) -> Files:
                 int(f["rows_read"]),
                 int(f["rows_loaded"]),
                 int(f["rows_quarantined"]),
+                "; ".join(str(n) for n in f.get("notes", [])),
             )
             for f in report.get("files", [])
         )
