@@ -142,7 +142,7 @@ def test_the_next_steps_box_comes_first_and_links_the_files(hostile_page: tuple[
     assert "2 pupils (1 new since the last run); may be under-challenged:" in box
     assert 'href="quarantine.csv"' in box
     assert "1 row was not loaded" in box
-    assert "failed (a warning)" in box
+    assert "failed (a warning)." in box
     # Versions and the settings' hash are in the footer only.
     header = page[: page.index("What to do next")]
     assert "abc123" not in header
@@ -153,10 +153,13 @@ def test_the_next_steps_box_comes_first_and_links_the_files(hostile_page: tuple[
 def test_a_failed_gate_says_nothing_was_published_and_holds_every_school_back(tmp_path: Path) -> None:
     report = _report("100001", tmp_path)
     report |= {"status": "gate failed: roll size", "exit_code": 3, "schools": {}}
+    report["checks"][1]["passed"] = False  # type: ignore[index]
     page = render_page(build_page(_warehouse("100001"), report, None, tmp_path, draw_trends(_weekly("100001"))))
     assert "published nothing new" in page
     assert "Schools held back" in page
-    assert "School 100001: gate failed: roll size" in page
+    assert "School 100001: the check \u201croll size\u201d failed" in page
+    assert "The check \u201croll size\u201d failed and held back tonight&#39;s shortlists; see" not in page  # no docs
+    assert "The check \u201croll size\u201d failed and held back tonight&#39;s shortlists." in page
     assert "Review tonight" not in page
 
 
