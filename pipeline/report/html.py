@@ -107,10 +107,26 @@ def _status(report: dict[str, Any]) -> str:
     return (
         f"<section><h2>Status: <span class='{'ok' if ok else 'fail'}'>{_e(str(report.get('status', '')))}</span></h2>"
         f"<p>Night {_e(str(report.get('as_of', '')))}; started {_e(str(report.get('started', '')))}; "
-        f"{_e(' '.join(f'{k} {v}' for k, v in versions.items()))}</p>"
+        f"{_e(' '.join(f'{k} {v}' for k, v in versions.items()))}</p>{_held_back(report)}"
         "<h3>Data-quality gate</h3><table><tr><th>check</th><th>kind</th><th>result</th><th>rows checked</th>"
         f"<th>unexpected</th></tr>{rows}</table></section>"
     )
+
+
+def _held_back(report: dict[str, Any]) -> str:
+    """One line per school held back tonight: why, and which night its shortlist (which stays) is for."""
+    statuses = report.get("school_status", {})
+    lines = "".join(
+        f"<li class='fail'>School {_e(school)} held back: {_e('; '.join(status['reasons']))}. "
+        + (
+            f"Its shortlist is stale: the last good one, for {_e(str(status['shortlist_as_of']))}, stays.</li>"
+            if status.get("shortlist")
+            else "It has no shortlist yet.</li>"
+        )
+        for school, status in sorted(statuses.items())
+        if not status.get("published")
+    )
+    return f"<h3>Schools held back</h3><ul class='held-back'>{lines}</ul>" if lines else ""
 
 
 def _files(report: dict[str, Any]) -> str:
