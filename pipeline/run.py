@@ -176,7 +176,8 @@ def run_pipeline(
     failure ends in a result with exit code 1 or 2 and a run.json saying what happened. ``progress`` is told the
     name of each stage as it starts (the command line shows it on a terminal).
     """
-    with run_lock(db.with_name(db.name + ".lock")), _run_log(out) as log_file:
+    with run_lock(db.with_name(db.name + ".lock")), _run_log(out) as log_handler:
+        log_file = out / LOG_FILE if log_handler else None
         report = RunReport(log=str(log_file) if log_file else None)
         result = RunResult(ExitCode.FAILED, as_of, out, report)
         stages = Stages(progress)
@@ -197,10 +198,14 @@ def run_pipeline(
             result.exit_code = ExitCode.FAILED
             report.error = _plain_error(error, stages.current, log_file)
             report.status = f"failed: {report.error}"
-            _log_traceback(log_file, stages.current)
+            _log_traceback(log_handler, stages.current)
         report.exit_code = int(result.exit_code)
         report.timings_seconds["total"] = time.perf_counter() - started
-        _write_report(report, out)
+        try:
+            _write_report(report, out)
+        except OSError as error:  # the folder cannot be written: the exit code and the console say what happened
+            result.exit_code = ExitCode.FAILED
+            report.error = f"{report.error or report.status}; and {RUN_REPORT} could not be written in {out} ({error})"
         return result
 
 
@@ -454,7 +459,7 @@ def _write_report(report: RunReport, out: Path) -> None:
 
 
 @contextlib.contextmanager
-def _run_log(out: Path) -> Iterator[Path | None]:
+def _run_log(out: Path) -> Iterator[logging.FileHandler | None]:
     """This run's log lines also go to ``out/mentor.log`` (owner-only, appended night after night); None if the
     file cannot be opened (the console still has them)."""
     path = out / LOG_FILE
@@ -473,23 +478,17 @@ def _run_log(out: Path) -> Iterator[Path | None]:
     root = logging.getLogger()
     root.addHandler(handler)
     try:
-        yield path
+        yield handler
     finally:
         root.removeHandler(handler)
         handler.close()
 
 
-def _log_traceback(log_file: Path | None, stage: str) -> None:
+def _log_traceback(handler: logging.FileHandler | None, stage: str) -> None:
     """The traceback of the error being handled, to the log file only (the console gets one sentence)."""
-    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, "unexpected error during %s", (stage,),
-                            sys.exc_info())  # fmt: skip
-    for handler in logging.getLogger().handlers:
-        if (
-            isinstance(handler, logging.FileHandler)
-            and log_file is not None
-            and handler.baseFilename == str(log_file.resolve())
-        ):
-            handler.handle(record)
+    if handler is not None:
+        handler.handle(log.makeRecord(log.name, logging.ERROR, __file__, 0, "unexpected error during %s", (stage,),
+                                      sys.exc_info()))  # fmt: skip
 
 
 def _plain_error(error: Exception, stage: str, log_file: Path | None) -> str:

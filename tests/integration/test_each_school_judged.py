@@ -190,6 +190,16 @@ def test_an_unexpected_error_writes_run_json_and_one_sentence_the_traceback_goes
     assert (trust.out / "mentor.log").stat().st_mode & 0o777 == 0o600
 
 
+def test_an_output_folder_that_cannot_be_written_is_one_sentence_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "out").write_text("a file where the output folder should be", encoding="utf-8")
+    result = _run(tmp_path, "--quiet")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert "run.json could not be written" in result.output
+
+
 def test_a_corrupt_warehouse_is_an_unexpected_error_with_run_json(tmp_path: Path, published: Path) -> None:
     shutil.copytree(published / "exports", tmp_path / "exports")
     (tmp_path / "w.duckdb").write_bytes(b"this is not a DuckDB file" * 1000)
