@@ -224,3 +224,31 @@ def test_bad_input_exits_2_with_run_json(tmp_path: Path, problem: str) -> None:
     assert report["exit_code"] == 2
     assert report["status"].startswith("bad input: ")
     assert report["error"] in " ".join(result.output.split())
+
+
+def test_a_school_whose_attendance_stopped_weeks_ago_is_held_back_on_a_first_run(
+    published: Path, tmp_path: Path
+) -> None:
+    """The bad school's attendance export stopped on 17 October (three weeks before the night): no shortlist for it,
+    not a list built on three-week-old attendance; the other school publishes."""
+    shutil.copytree(published / "exports", tmp_path / "exports")
+    good, bad = sorted(p.name for p in (tmp_path / "exports").iterdir())
+    attendance = tmp_path / "exports" / bad / "attendance.csv"
+    lines = attendance.read_bytes().splitlines(keepends=True)
+
+    def day(line: bytes) -> dt.date:
+        text = line.split(b",")[1].decode("ascii")
+        return dt.date.fromisoformat(text) if "-" in text else dt.datetime.strptime(text, "%d/%m/%Y").date()
+
+    attendance.write_bytes(b"".join([lines[0], *(line for line in lines[1:] if day(line) <= dt.date(2025, 10, 17))]))
+    result = _run(tmp_path)
+    assert result.exit_code == 3, result.output
+    report = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert report["held_back"] == [bad]
+    assert "attendance marks reach within 14 days of the night (21)" in " ".join(
+        report["school_status"][bad]["reasons"]
+    )
+    assert report["school_status"][bad]["shortlist"] is None
+    assert not (tmp_path / "out" / bad / "shortlist.csv").exists()
+    assert (tmp_path / "out" / good / "shortlist.csv").exists()
+    assert result.output.strip().splitlines()[-1].endswith("; no shortlist")
