@@ -180,7 +180,7 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
         Check(
             FILES_CHECK,
             FILE_STATUS,
-            lambda: e.ExpectColumnValuesToBeInSet(column="status", value_set=["loaded", "unchanged"]),
+            lambda: e.ExpectColumnValuesToNotBeInSet(column="status", value_set=["failed"]),
             blocking=True,
         ),
         Check(

@@ -111,7 +111,9 @@ def _assert_held_back(trust: Trust, result: Result, before: bytes, *reason_words
 def test_a_school_missing_a_required_file_is_held_back_and_the_other_publishes(trust: Trust) -> None:
     before = trust.shortlist(trust.bad)
     (trust.exports / trust.bad / "attendance.csv").unlink()
-    _assert_held_back(trust, trust.run(), before, "attendance.csv", "missing")
+    report = _assert_held_back(trust, trust.run(), before, "attendance.csv", "missing")
+    files = next(c for c in report["checks"] if c["check"].startswith("every file delivered was read"))
+    assert (files["passed"], files["schools_failed"]) == (False, [trust.bad])
 
 
 def test_a_school_whose_folder_is_missing_tonight_is_held_back_not_fine(trust: Trust) -> None:
