@@ -12,9 +12,12 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
+
+if TYPE_CHECKING:
+    from pipeline.report.trends import Trends
 
 T = TypeVar("T")
 
@@ -30,7 +33,7 @@ class Background:
         self.executor = ThreadPoolExecutor(1, "mentor-background")
         self.seconds: dict[str, float] = {}
         self._imports: Future[tuple[None, float]] | None = None
-        self._trends: Future[tuple[str, float]] | None = None
+        self._trends: Future[tuple[Trends, float]] | None = None
 
     def __enter__(self) -> Background:
         return self
@@ -52,7 +55,7 @@ class Background:
         """Draw the report's weekly trends from ``con`` (a connection of the worker's own, closed when done)."""
         self._trends = self.executor.submit(_timed, _draw_trends, con, as_of)
 
-    def trends(self) -> str | None:
+    def trends(self) -> Trends | None:
         """The weekly-trends section drawn by :meth:`draw_trends`, or None if none was asked for."""
         if self._trends is None:
             return None
@@ -75,7 +78,7 @@ def _import_later_libraries() -> None:
     import pipeline.report  # noqa: F401
 
 
-def _draw_trends(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
+def _draw_trends(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Trends:
     from pipeline.report.html import weekly_attendance
     from pipeline.report.trends import draw_trends
 

@@ -248,6 +248,9 @@ def read_header(export: ExportFile, header: list[str]) -> HeaderReading:
         if found is None or found[0] in seen:
             matches.append(HeaderMatch(position, shown, None))
         else:
-            matches.append(HeaderMatch(position, shown, found[0], found[1]))
-            seen.add(found[0])
+            column = export.column(found[0])
+            names = (column.name, *column.aliases)
+            exact = [t for t in names if t == shown] or [t for t in names if t.lower() == shown.lower()]
+            matches.append(HeaderMatch(position, shown, column.name, exact[0] if exact else found[1]))
+            seen.add(column.name)
     return HeaderReading(export, tuple(matches))

@@ -104,7 +104,12 @@ def _assert_held_back(trust: Trust, result: Result, before: bytes, *reason_words
     last = result.output.strip().splitlines()[-1]
     assert last.startswith(f"held back: school {trust.bad}: ")
     assert all(word in last for word in reason_words)
-    assert f"School {trust.bad} held back" in (trust.out / "report.html").read_text(encoding="utf-8")
+    page = (trust.out / "report.html").read_text(encoding="utf-8")
+    start = page.index("Schools held back")
+    held = page[start : page.index("</ul>", start)]
+    assert f"School {trust.bad}: " in held
+    assert f"Its shortlist is stale: the last good one, for {FIRST_NIGHT}, stays" in held
+    assert f"School {trust.good}: " not in held
     return report
 
 
