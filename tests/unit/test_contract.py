@@ -105,13 +105,15 @@ def test_every_name_and_alias_matches_whatever_the_case_spacing_separator_and_un
 
 def test_the_html_report_shows_each_files_notes() -> None:
     from pipeline.report.html import _files
+    from pipeline.report.render import render
 
     note = "no leaving_date column: no leaving dates: everyone listed is on roll (an on-roll report)"
     notes = [note, "ignored columns the contract does not use: <Colour>"]
     files = [{"school": SCHOOL, "file": "pupils.csv", "status": "loaded", "rows_read": 2, "rows_loaded": 2,
               "rows_quarantined": 0, "notes": notes}]  # fmt: skip
-    html = _files({"files": files})
-    assert f"<td>{note}<br>ignored columns the contract does not use: &lt;Colour&gt;</td>" in html
+    section = _files({"files": files})
+    html = render(section.template, section=section)
+    assert f"<td>{note}; ignored columns the contract does not use: &lt;Colour&gt;</td>" in html
 
 
 def test_an_unchanged_file_still_says_which_optional_columns_it_lacks(tmp_path: Path) -> None:
