@@ -512,9 +512,10 @@ def audit(
     boot: Annotated[int, typer.Option(min=10, help="Bootstrap resamples for the 95% intervals.")] = 100,
     quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
 ) -> None:
-    """Fairness audit by FSM, SEN, sex, EAL, ethnicity group and year group, for the current shortlist and each
-    evaluation window: share of shortlist, selection rate, precision, miss rate, ratios to the reference group
-    (flagged outside 0.8-1.25), with bootstrap intervals. Writes OUT/audit.csv."""
+    """Fairness audit by FSM, SEN, sex, EAL, ethnicity group and year group, of the shortlists published by the
+    last run (exactly the pupils on them) and of what the model would have chosen in each evaluation window: share
+    of shortlist, selection rate, precision, miss rate, ratios to the reference group (flagged outside 0.8-1.25),
+    with bootstrap intervals. Writes OUT/audit.csv."""
     from pipeline.config import Settings
     from pipeline.evaluate.fairness import audit_all
     from pipeline.safe_csv import write_csv

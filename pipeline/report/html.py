@@ -86,6 +86,8 @@ class ShortlistToReview:
     pupils: int
     new: int
     link: Link
+    under_challenged: int
+    under_challenged_link: Link
 
 
 @dataclass(frozen=True)
@@ -290,6 +292,8 @@ def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | Non
                 int(summary["shortlist"]),
                 new,
                 Link(f"{school}/shortlist.csv", _href(str(school), "shortlist.csv")),
+                int(summary["under_challenged"]),
+                Link(f"{school}/under_challenged.csv", _href(str(school), "under_challenged.csv")),
             )
         )
     status = str(report.get("status", ""))
@@ -301,7 +305,9 @@ def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | Non
         )
     else:
         schools = sorted({str(f["school"]) for f in report.get("files", [])})
-        held_back = () if published else tuple(HeldBack(school, status) for school in schools)
+        blocked = [str(c["check"]) for c in report.get("checks", []) if c["blocking"] and not c["passed"]]
+        reason = "the check " + ", ".join(f"\u201c{name}\u201d" for name in blocked) + " failed" if blocked else status
+        held_back = () if published else tuple(HeldBack(school, reason) for school in schools)
     fixes = []
     quarantined: dict[str, int] = {}
     for f in report.get("files", []):
@@ -311,15 +317,15 @@ def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | Non
         noun = "row was" if rows == 1 else "rows were"
         fixes.append(
             DataToFix(
-                f"School {school}: {rows:,} {noun} not loaded; correct them in the MIS",
+                f"School {school}: {rows:,} {noun} not loaded, correct them in the MIS",
                 Link("quarantine.csv", "quarantine.csv"),
             )
         )
     docs = _docs_link(out)
     for check in report.get("checks", []):
         if not check["passed"]:
-            kind = "blocked tonight's shortlists" if check["blocking"] else "a warning"
-            fixes.append(DataToFix(f"The check \u201c{check['check']}\u201d failed ({kind})", docs))
+            kind = "and held back tonight's shortlists" if check["blocking"] else "(a warning)"
+            fixes.append(DataToFix(f"The check \u201c{check['check']}\u201d failed {kind}", docs))
     return NextSteps(published, status, tuple(to_review), held_back, tuple(fixes))
 
 
