@@ -281,7 +281,7 @@ def _ok(report: dict[str, Any]) -> bool:
 
 
 def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | None], out: Path) -> NextSteps:
-    published = _ok(report) and bool(report.get("schools"))
+    published = bool(report.get("schools")) and (_ok(report) or "school_status" in report)
     to_review = []
     for school, summary in sorted(report.get("schools", {}).items()):
         shortlist = shortlists.get(school)
@@ -296,11 +296,18 @@ def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | Non
                 Link(f"{school}/under_challenged.csv", _href(str(school), "under_challenged.csv")),
             )
         )
-    schools = sorted({str(f["school"]) for f in report.get("files", [])})
     status = str(report.get("status", ""))
-    blocked = [str(c["check"]) for c in report.get("checks", []) if c["blocking"] and not c["passed"]]
-    reason = "the check " + ", ".join(f"\u201c{name}\u201d" for name in blocked) + " failed" if blocked else status
-    held_back = () if published else tuple(HeldBack(school, reason) for school in schools)
+    if "school_status" in report:  # each school judged on its own (pipeline.run)
+        held_back = tuple(
+            HeldBack(str(school), _held_back_reason(school_status))
+            for school, school_status in sorted(report["school_status"].items())
+            if not school_status.get("published")
+        )
+    else:
+        schools = sorted({str(f["school"]) for f in report.get("files", [])})
+        blocked = [str(c["check"]) for c in report.get("checks", []) if c["blocking"] and not c["passed"]]
+        reason = "the check " + ", ".join(f"\u201c{name}\u201d" for name in blocked) + " failed" if blocked else status
+        held_back = () if published else tuple(HeldBack(school, reason) for school in schools)
     fixes = []
     quarantined: dict[str, int] = {}
     for f in report.get("files", []):
@@ -320,6 +327,16 @@ def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | Non
             kind = "and held back tonight's shortlists" if check["blocking"] else "(a warning)"
             fixes.append(DataToFix(f"The check \u201c{check['check']}\u201d failed {kind}", docs))
     return NextSteps(published, status, tuple(to_review), held_back, tuple(fixes))
+
+
+def _held_back_reason(school_status: dict[str, Any]) -> str:
+    """Why a school was held back, and which night the shortlist that stays is for (it is stale)."""
+    reasons = "; ".join(school_status.get("reasons") or ["held back"])
+    if school_status.get("shortlist"):
+        return (
+            f"{reasons}. Its shortlist is stale: the last good one, for {school_status.get('shortlist_as_of')}, stays"
+        )
+    return f"{reasons}. It has no shortlist yet"
 
 
 def _gate(report: dict[str, Any], out: Path) -> Gate:
