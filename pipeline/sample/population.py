@@ -25,7 +25,8 @@ from pipeline.sample.names import ETHNICITIES, NAMES
 PRIMARY_YEARS = (0, 1, 2, 3, 4, 5, 6)  # 0 is Reception
 SECONDARY_YEARS = (7, 8, 9, 10, 11)
 
-# National shares (shared/design/domain.md): SEN support 14.2%, EHC plan 5.3%, FSM 24.6%, EAL about 1 in 5.
+# National shares (DfE statistics: Schools, pupils and their characteristics; Special educational needs in
+# England): SEN support 14.2%, EHC plan 5.3%, FSM 24.6%, EAL about 1 in 5.
 SEN_SUPPORT_SHARE = 0.142
 EHCP_SHARE = 0.053
 FSM_SHARE = 0.246

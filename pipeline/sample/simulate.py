@@ -170,7 +170,7 @@ def simulate_school(
         & (year_group <= high)
     )
 
-    engagement = _engagement_paths(pupils, plan, year_group, year_index, weekday, rng)
+    engagement = _engagement_paths(pupils, plan, year_group, year_index, weekday, rng).astype(float)
     rates = PHASE_RATES[plan.phase]
     traits = _Traits.of(pupils)
 
@@ -388,10 +388,10 @@ class _Traits:
     @classmethod
     def of(cls, pupils: pd.DataFrame) -> _Traits:
         return cls(
-            absence=pupils["absence_effect"].to_numpy(),
-            behaviour=pupils["behaviour_effect"].to_numpy(),
-            circumstances=pupils["circumstances"].to_numpy(),
-            attainment=pupils["attainment"].to_numpy(),
+            absence=pupils["absence_effect"].to_numpy(dtype=float),
+            behaviour=pupils["behaviour_effect"].to_numpy(dtype=float),
+            circumstances=pupils["circumstances"].to_numpy(dtype=float),
+            attainment=pupils["attainment"].to_numpy(dtype=float),
             fsm=pupils["fsm"].to_numpy(dtype=float),
             sen=(pupils["sen"] != "N").to_numpy(dtype=float),
             ehcp=(pupils["sen"] == "E").to_numpy(dtype=float),
@@ -425,7 +425,7 @@ def _engagement_paths(
 ) -> np.ndarray:
     """Each pupil's engagement on each day: baseline, weekly drift, secondary dip and crises."""
     n, n_days = year_group.shape
-    base = pupils["engagement"].to_numpy()[:, None]
+    base = pupils["engagement"].to_numpy(dtype=float)[:, None]
     # Weekly drift: an AR(1) walk that moves on Mondays.
     drift = np.zeros((n, n_days))
     walk = np.zeros(n)
