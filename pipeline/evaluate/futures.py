@@ -69,12 +69,11 @@ class FuturesResult:
 def evaluate_world(
     world: FutureWorld,
     cards: Sequence[Scorecard],
-    settings: Settings | None = None,
+    settings: Settings,
     learn: bool = True,
     workdir: Path | None = None,
 ) -> FuturesResult:
     """Ingest ``world`` into a fresh warehouse and measure every method in each school (see the module text)."""
-    settings = settings or Settings()
     truth = pd.read_csv(world.truth / "outcomes.csv", dtype={"school_urn": str, "upn": str})
     start = dt.date.fromisoformat(str(truth["horizon_start"].min()))
     with tempfile.TemporaryDirectory(dir=workdir) as folder:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.config import ROOT
+from pipeline.config import ROOT, Settings
 from pipeline.contract import EXPORT_FILES
 from pipeline.evaluate import expected_calibration_error
 from pipeline.evaluate.futures import (
@@ -65,7 +65,7 @@ def test_outcomes_are_deterministic_per_seed(world: FutureWorld, tmp_path: Path)
 @pytest.mark.slow
 def test_evaluation_ingests_the_world_and_measures_every_method_in_every_school(world: FutureWorld) -> None:
     v1 = Scorecard.load(ROOT / "models" / "scorecard-v1.yaml")
-    result = evaluate_world(world, [v1])
+    result = evaluate_world(world, [v1], Settings())
     # Nothing is quarantined but the rows the world damaged on purpose.
     damaged = json.loads((world.truth / "world.json").read_text())["damaged"]
     quarantined = {f"{r.school_id}/{r.file}": int(r.n) for r in result.quarantined.itertuples()}

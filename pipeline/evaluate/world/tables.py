@@ -1,8 +1,8 @@
 """The world's own small tables: UPNs, the attendance codes it writes, names, terms and data drops.
 
 Written apart from pipeline.upn, pipeline.codes and pipeline.sample on purpose: a second world must not inherit the
-first one's mistakes. Everything here follows the export contract (shared/contracts/exports.md) and the DfE rules
-quoted in it, nothing more.
+first one's mistakes. Everything here follows the export contract (docs/contract.md, pipeline/contract.py) and
+the DfE rules quoted in it, nothing more.
 """
 
 from __future__ import annotations
