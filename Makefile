@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SAMPLE := data/sample
 
 .DEFAULT_GOAL := help
-.PHONY: help install run sample test lint format lock clean bench screenshot
+.PHONY: help install run sample test lint format lock clean bench screenshot benchmark-model
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -52,6 +52,11 @@ screenshot: ## Render out/report.html in headless Chromium (Debian package chrom
 
 bench: $(STAMP) ## Time the nightly run against DuckDB alone at 5k/20k/50k pupils (SIZES=..., REPEAT=...)
 	$(BIN)/python -m pipeline.bench --sizes $(SIZES) --repeat $(REPEAT)
+
+BENCHMARK_ARGS ?=
+
+benchmark-model: $(STAMP) ## 10-fold CV of the scorecard learner against LR, HGB, optbinning and EBM on data/public (BENCHMARK_ARGS=--quick)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pipeline.evaluate.realdata $(BENCHMARK_ARGS)
 
 lock: ## Re-resolve dependencies from pyproject.toml into constraints.txt (then review and commit it)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
