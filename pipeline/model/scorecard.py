@@ -38,11 +38,14 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         ``recalibrate``, refits the score-to-probability curve; the points stay as released).
     template : Scorecard or None
         When ``card`` is None, the scorecard whose features (names, words, directions) are learned from outcomes.
-        Without either, every column of ``X`` is a feature where higher is worse.
+        Without either, every column of ``X`` is a candidate feature whose direction is learned from the data
+        (see :mod:`pipeline.model.learn`); pass categorical columns one-hot.
     n_bins : int
-        Quantile bins per feature when learning (before rounding cut-points for staff).
+        Quantile bins per feature when learning (before rounding cut-points for staff); a feature with at most 10
+        distinct values gets a bin per value instead.
     C : float
-        Inverse L2 regularisation strength of the logistic regression when learning.
+        Inverse L2 regularisation strength of the fine logistic regression when learning (10 times it for the
+        refit on the chosen bands).
     max_points : int
         Points of the heaviest feature's worst band when learning; every feature scores 0 to ``max_points``.
     recalibrate : bool
@@ -50,6 +53,13 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     binning : {"both", "quantile", "staff"}
         Cut-points when learning: rounded quantiles of the data, the template's own (staff-recognisable) band
         edges, or both.
+    max_bands : int or None
+        Most band lines on a learned card (all features together); None for no limit.
+    calibration_folds : int
+        Folds for the held-out scores the probability curve is fitted on when learning (below 2: in-sample).
+    min_gain : float
+        What each band line must buy when learning, in deviance (roughly); a feature that earns no band is left
+        out of the card.
 
     Attributes
     ----------
@@ -60,21 +70,23 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     classes_ : ndarray
         The two outcome labels; the second is "would benefit".
     n_features_in_ : int
-        Number of scorecard features.
+        Number of features ``fit`` was given (a released card's or a template's features, or every column).
+    learned_ : list of LearnedFeature
+        When learning: each scored feature's column, cut-points, points, direction and points per log-odds.
     """
 
     def __init__(
         self,
         card: Scorecard | None = None,
         template: Scorecard | None = None,
-        n_bins: int = 20,
+        n_bins: int = 10,
         C: float = 0.1,
         max_points: int = 20,
         recalibrate: bool = True,
         binning: str = "both",
         max_bands: int | None = 30,
         calibration_folds: int = 5,
-        min_gain: float = 2.0,
+        min_gain: float = 1.0,
     ) -> None:
         self.card = card
         self.template = template
@@ -200,7 +212,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         held_out = np.zeros(len(positive))
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
         for train, test in splitter.split(values, positive):
-            for f in refit_points(values[train], positive[train], self.learned_, self.C):
+            for f in refit_points(values[train], positive[train], self.learned_):
                 index = bin_index(values[test, f.index], f.cuts)
                 points = np.asarray(f.points)[np.maximum(index, 0)]
                 held_out[test] += np.where(index < 0, f.missing, points)
@@ -297,6 +309,9 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                     }
                 )
             )
+        if not parts:  # a learned card that found nothing worth a point
+            columns = ["row", "feature", "description", "focus", "unit", "value", "band", "points"]
+            return pd.DataFrame({c: pd.Series(dtype=np.int64 if c in ("row", "points") else object) for c in columns})
         return pd.concat(parts, ignore_index=True)
 
     # -- input handling -------------------------------------------------------------------------------------------
