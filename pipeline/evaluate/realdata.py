@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -227,6 +228,7 @@ def models(quick: bool = False) -> dict[str, Callable[[], ClassifierMixin]]:
 
     found: dict[str, Callable[[], ClassifierMixin]] = {
         "points scorecard": PointsScorecard,
+        "points scorecard, no band limit": lambda: PointsScorecard(max_bands=None),
         "logistic regression": lambda: make_pipeline(
             SimpleImputer(strategy="median", add_indicator=True), StandardScaler(), LogisticRegression(max_iter=5000)
         ),
@@ -300,7 +302,7 @@ def cross_validate(
         model.fit(data.X.iloc[train], data.y[train])
         seconds += time.perf_counter() - started
         probability = model.predict_proba(data.X.iloc[test])[:, 1]
-        ranking = model.score(data.X.iloc[test]) if name == "points scorecard" else probability
+        ranking = model.score(data.X.iloc[test]) if name.startswith("points scorecard") else probability
         y = data.y[test]
         aucs.append(roc_auc_score(y, ranking))
         precisions.append(precision_at(y, np.asarray(ranking, dtype=float)))
@@ -336,6 +338,7 @@ def benchmark(
             if model not in makers:
                 raise SystemExit(f"unknown model {model!r} (installed: {', '.join(makers)})")
             rows.append(cross_validate(data, makers[model], model).__dict__)
+            print(markdown(pd.DataFrame(rows[-1:])).splitlines()[-1], file=sys.stderr, flush=True)
     return pd.DataFrame(rows)
 
 

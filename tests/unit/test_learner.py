@@ -11,7 +11,7 @@ import pytest
 import yaml
 from sklearn.metrics import roc_auc_score
 
-from pipeline.evaluate.realdata import datasets, expected_calibration_error, precision_at
+from pipeline.evaluate.realdata import build_oulad, datasets, expected_calibration_error, precision_at
 from pipeline.model import PointsScorecard, Scorecard
 from pipeline.model.learn import FeatureSpec, candidate_cuts, segments
 
@@ -136,3 +136,36 @@ def test_metrics_on_hand_counted_examples() -> None:
     assert precision_at(y, score, 0.2) == 1.0
     assert precision_at(y, np.zeros(10), 0.2) == 0.3  # all tied: the base rate
     assert expected_calibration_error(y, np.full(10, 0.3)) == pytest.approx(0.0)
+
+
+def test_the_oulad_table_keeps_registrations_still_there_on_day_60_and_counts_their_early_work(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "studentInfo.csv").write_text(
+        "code_module,code_presentation,id_student,gender,region,highest_education,imd_band,age_band,"
+        "num_of_prev_attempts,studied_credits,disability,final_result\n"
+        "AAA,2013J,1,M,X,HE Qualification,90-100%,55<=,0,60,N,Pass\n"
+        "AAA,2013J,2,F,X,No Formal quals,10-20,0-35,1,120,Y,Withdrawn\n"
+        "AAA,2013J,3,F,X,A Level or Equivalent,,35-55,0,60,N,Fail\n"
+    )
+    (tmp_path / "studentRegistration.csv").write_text(
+        "code_module,code_presentation,id_student,date_registration,date_unregistration\n"
+        "AAA,2013J,1,-10,\nAAA,2013J,2,-5,100\nAAA,2013J,3,-1,30\n"
+    )
+    (tmp_path / "assessments.csv").write_text(
+        "code_module,code_presentation,id_assessment,assessment_type,date,weight\n"
+        "AAA,2013J,11,TMA,20,10\nAAA,2013J,12,CMA,50,10\nAAA,2013J,13,TMA,90,20\nAAA,2013J,14,Exam,,100\n"
+    )
+    (tmp_path / "studentAssessment.csv").write_text(
+        "id_assessment,id_student,date_submitted,is_banked,score\n"
+        "11,1,18,0,80\n12,1,55,0,60\n13,1,88,0,70\n11,2,25,0,30\n"
+    )
+    table = build_oulad(tmp_path)
+    assert len(table) == 2  # student 3 withdrew on day 30
+    first, second = table.iloc[0], table.iloc[1]
+    assert (first["assessments_due"], first["assessments_submitted"], first["share_submitted"]) == (2, 2, 1.0)
+    assert (first["mean_score"], first["lowest_score"], first["late_submissions"]) == (70.0, 60.0, 1)
+    assert (second["assessments_submitted"], second["scores_below_40"], second["late_submissions"]) == (1, 1, 1)
+    assert (first["education"], second["education"], first["imd_band"], second["imd_band"]) == (3, 0, 9.0, 1.0)
+    assert table["at_risk"].tolist() == [0, 1]
+    assert "id_student" not in table.columns
