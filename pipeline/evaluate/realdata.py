@@ -200,7 +200,7 @@ def expected_calibration_error(y: np.ndarray, probability: np.ndarray, n_bins: i
     for b in np.unique(bins):
         inside = bins == b
         total += inside.sum() * abs(float(y[inside].mean()) - float(probability[inside].mean()))
-    return total / len(y)
+    return float(total / len(y))
 
 
 def precision_at(y: np.ndarray, score: np.ndarray, share: float = 0.1) -> float:
