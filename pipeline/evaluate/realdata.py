@@ -193,7 +193,7 @@ def expected_calibration_error(y: np.ndarray, probability: np.ndarray, n_bins: i
     >>> expected_calibration_error(np.array([0, 1, 0, 1]), np.array([0.5, 0.5, 0.5, 0.5]))
     0.0
     >>> round(expected_calibration_error(np.array([0, 0, 1, 1]), np.array([0.1, 0.1, 0.3, 0.3])), 3)
-    0.3
+    0.4
     """
     bins = np.minimum((probability * n_bins).astype(int), n_bins - 1)
     total = 0.0
