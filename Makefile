@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SAMPLE := data/sample
 
 .DEFAULT_GOAL := help
-.PHONY: help install run sample test test-fast notebooks lint format lock clean bench screenshot
+.PHONY: help install run sample test test-fast notebooks lint format lock clean bench screenshot benchmark-model evaluate-worlds
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -69,6 +69,11 @@ CARDS ?= models/scorecard-v1.yaml models/scorecard-v2.yaml
 evaluate-worlds: $(STAMP) ## Slow (minutes a seed): the cards against known futures in both worlds, per school (docs/evaluation.md)
 	$(BIN)/mentor evaluate $(foreach s,$(WORLD_SEEDS),--world $(s)) $(foreach s,$(SAMPLE_SEEDS),--sample-seed $(s)) \
 		$(foreach c,$(CARDS),--card $(c)) --out out/worlds
+
+BENCHMARK_ARGS ?=
+
+benchmark-model: $(STAMP) ## 10-fold CV of the scorecard learner against LR, HGB, optbinning and EBM on data/public (BENCHMARK_ARGS=--quick)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pipeline.evaluate.realdata $(BENCHMARK_ARGS)
 
 lock: ## Re-resolve dependencies from pyproject.toml into constraints.txt (then review and commit it)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
