@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SAMPLE := data/sample
 
 .DEFAULT_GOAL := help
-.PHONY: help install run sample test lint format lock clean bench screenshot
+.PHONY: help install run sample test lint format lock clean bench screenshot impact-proof
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -52,6 +52,12 @@ screenshot: ## Render out/report.html in headless Chromium (Debian package chrom
 
 bench: $(STAMP) ## Time the nightly run against DuckDB alone at 5k/20k/50k pupils (SIZES=..., REPEAT=...)
 	$(BIN)/python -m pipeline.bench --sizes $(SIZES) --repeat $(REPEAT)
+
+SEEDS ?= 1-10
+EFFECTS ?= 0,3
+
+impact-proof: $(STAMP) ## Slow: the impact estimate against the known truth of simulated trusts (SEEDS=1-10 EFFECTS=0,3)
+	$(BIN)/python -m pipeline.impact.proof --seeds $(SEEDS) --effects $(EFFECTS) --out out/impact-proof.csv
 
 lock: ## Re-resolve dependencies from pyproject.toml into constraints.txt (then review and commit it)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
