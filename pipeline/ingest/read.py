@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.contract import EXPORT_FILES, ExportFile, header_map, normalise_header
+from pipeline.contract import EXPORT_FILES, ExportFile, HeaderReading, read_header
 
 CHUNK = 8 * 1024 * 1024
 SCHOOL_FOLDER = re.compile(r"^\d{6,7}$")  # a URN (6 digits) or LAESTAB (7 digits)
@@ -49,6 +49,8 @@ class PreparedFile:
     readable_path: Path
     """What DuckDB reads: the file itself, or a UTF-8 copy of a Windows-1252 file."""
     notes: list[str] = field(default_factory=list)
+    header: HeaderReading | None = None
+    """Which contract column each header cell matched, and through which name or alias."""
 
     @property
     def label(self) -> str:
@@ -101,18 +103,10 @@ def prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> Pr
     if not header_line.strip():
         raise UnreadableFileError(f"{label} has no header row: re-export it with column names on the first line")
     delimiter = max((",", ";", "\t"), key=header_line.count)
-    header = next(csv.reader([header_line], delimiter=delimiter))
-    mapping = header_map(export)
-    columns, unknown, seen = [], [], set()
-    for position, text in enumerate(header):
-        name = mapping.get(normalise_header(text))
-        if name is None or name in seen:
-            columns.append(f"ignored_{position}")
-            unknown.append(text.strip())
-        else:
-            columns.append(name)
-            seen.add(name)
-    missing = [c for c in export.columns if c.required and c.name not in seen]
+    header = read_header(export, next(csv.reader([header_line], delimiter=delimiter)))
+    columns = [m.column or f"ignored_{m.position}" for m in header.matches]
+    unknown = header.unknown
+    missing = header.missing_required
     if missing:
         wanted = "; ".join(f"{c.name} (or {', '.join(c.aliases)})" if c.aliases else c.name for c in missing)
         raise UnreadableFileError(
@@ -132,11 +126,13 @@ def prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> Pr
         columns=columns,
         unknown_columns=unknown,
         readable_path=readable,
+        header=header,
     )
     if unknown:
         prepared.notes.append(f"ignored columns the contract does not use: {', '.join(unknown)}")
     if encoding == "cp1252":
         prepared.notes.append("read as Windows-1252")
+    prepared.notes += header.absent_notes()
     return prepared
 
 

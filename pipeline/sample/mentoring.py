@@ -27,11 +27,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pipeline.codes import ATTENDANCE_CODES, Category
 from pipeline.sample.simulate import (
     CODE,
     MARKS,
     NOT_ON_ROLL,
+    POSSIBLE_MARKS,
+    PRESENT_OR_APPROVED,
     REFUSAL_ENGAGEMENT,
     Draws,
     RegisterDay,
@@ -57,22 +58,8 @@ FADE_DAYS = 30.0
 """After the mentoring ends, the lift fades with this time constant (school days)."""
 OUTCOMES = ("Completed", "Improved", "No change", "Disengaged")
 
-_ATTENDED = np.array(
-    [False]
-    + [
-        m in ATTENDANCE_CODES and ATTENDANCE_CODES[m].category in (Category.PRESENT, Category.APPROVED_ACTIVITY)
-        for m in MARKS
-    ]
-)
-_POSSIBLE = np.array(
-    [False]
-    + [
-        m in ATTENDANCE_CODES
-        and ATTENDANCE_CODES[m].category
-        in (Category.PRESENT, Category.APPROVED_ACTIVITY, Category.AUTHORISED, Category.UNAUTHORISED)
-        for m in MARKS
-    ]
-)
+_ATTENDED = np.array([False] + [m in PRESENT_OR_APPROVED for m in MARKS])
+_POSSIBLE = np.array([False] + [m in POSSIBLE_MARKS for m in MARKS])
 """Lookup by mark index + 1 (so that NOT_ON_ROLL, -1, looks up False)."""
 
 
