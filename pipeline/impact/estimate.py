@@ -70,11 +70,13 @@ class ImpactSettings:
 
 @dataclass(frozen=True)
 class Matched:
-    """The matched comparison: one row per mentee (cohort, upn, barrier, per-outcome changes and effects) and the
-    comparison pupils each was matched with."""
+    """The matched comparison: one row per mentee (cohort, upn, barrier, its ``row`` in ``pool``, per-outcome
+    changes and effects), the comparison pupils each was matched with (``mentee``: position in ``mentees``;
+    ``control``: row in ``pool``), and ``pool``: every usable unit with its propensity ``logit``."""
 
     mentees: pd.DataFrame
     controls: pd.DataFrame
+    pool: pd.DataFrame
     candidates: int
     unmatched: int
 
@@ -228,12 +230,14 @@ def match(units: pd.DataFrame, settings: ImpactSettings | None = None) -> Matche
     mentees = usable.loc[mentee_rows, ["school_id", "start_date", "upn"]].copy()
     mentees["barrier"] = barrier_of(usable).loc[mentee_rows].to_numpy()
     mentees["logit"] = logit[mentee_rows]
+    mentees["row"] = mentee_rows
     corrected = _bias_corrected(X, changes, treated, mentee_rows, controls)
     for outcome in OUTCOMES:
         mentees[f"change_{outcome}"] = changes[outcome].to_numpy()[mentee_rows]
         mentees[f"effect_{outcome}"] = corrected[outcome]
     controls["control_upn"] = usable["upn"].to_numpy()[controls["control"]]
-    return Matched(mentees.reset_index(drop=True), controls, int(treated.sum()), unmatched)
+    pool = usable.assign(logit=logit, barrier=barrier_of(usable))
+    return Matched(mentees.reset_index(drop=True), controls, pool, int(treated.sum()), unmatched)
 
 
 def _bias_corrected(

@@ -85,6 +85,8 @@ def write_html_report(
         sections.append(_scores(con, report, out))
     if card is not None:
         sections.append(_scorecard(card))
+    if (out / "impact.csv").exists():
+        sections.append(impact_section(pd.read_csv(out / "impact.csv", encoding="utf-8-sig")))
     title = f"Mentor pipeline run, {as_of or 'no night'}"
     page = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -235,6 +237,45 @@ def _figure(figure: Figure, alt: str) -> str:
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return f"<img alt='{_e(alt)}' src='data:image/svg+xml;base64,{data}'>"
+
+
+IMPACT_OUTCOMES = {
+    "attendance": ("Attendance", "percentage points"),
+    "negative_behaviour_points": ("Negative behaviour points", "points per 30 school days"),
+    "attainment_gap": ("English and maths gap to target", "grades"),
+}
+
+
+def impact_section(table: pd.DataFrame) -> str:
+    """ "Does mentoring work?": the table `mentor impact` wrote (OUT/impact.csv), in words a head teacher can read.
+
+    Counts and estimates only; no pupil is named. docs/impact.md says what the figures can and cannot mean.
+    """
+    rows = []
+    for record in table.to_dict("records"):
+        label, unit = IMPACT_OUTCOMES.get(str(record["outcome"]), (str(record["outcome"]), ""))
+        naive = str(record["method"]).startswith("naive")
+        if pd.isna(record["estimate"]):
+            figure = _e(record.get("note", "no estimate"))
+        else:
+            interval = f"95% interval {record['ci_low']:+.2f} to {record['ci_high']:+.2f}"
+            figure = f"{record['estimate']:+.2f} {_e(unit)} ({interval})"
+        compared = "the mentees alone, before against after" if naive else f"{int(record['controls']):,} pupils"
+        rows.append(
+            f"<tr class='{'warn' if naive else ''}'><td>{_e(label)}</td><td>{_e(record['barrier'])}</td>"
+            f"<td>{figure}</td><td>{int(record['treated']):,}</td><td>{_e(compared)}</td></tr>"
+        )
+    return (
+        "<section><h2>Does mentoring work?</h2>"
+        "<p>The change in each learning-mentor mentee's record from the half-term before the start to the rest of "
+        "the half-term after it, against pupils of the same school whose record before the start looked alike and "
+        "who were not mentored then. This is not a randomised trial: staff chose the mentees, and a difference the "
+        "record does not show can still explain part of the result. An interval that includes 0 means the data "
+        "cannot tell. The shaded rows compare the mentees only with themselves; they overstate the effect because "
+        "mentees are chosen after a fall that partly reverses anyway. See docs/impact.md.</p>"
+        "<table><tr><th>outcome</th><th>barrier before the start</th><th>effect of starting a mentor</th>"
+        f"<th>mentees</th><th>compared with</th></tr>{''.join(rows)}</table></section>"
+    )
 
 
 def _e(text: object) -> str:

@@ -81,3 +81,28 @@ def test_a_change_shared_by_every_pupil_moves_only_the_naive_change(seed: int, s
     assert _overall(moved, "attendance") == pytest.approx(_overall(table, "attendance"), abs=2e-3)
     naive_moved = _overall(moved, "attendance", naive=True) - _overall(table, "attendance", naive=True)
     assert naive_moved == pytest.approx(100 * shift, abs=2e-3)
+
+
+def test_the_report_section_reads_the_table_in_words() -> None:
+    from pipeline.report.html import impact_section
+
+    table = pd.DataFrame(
+        {
+            "outcome": ["attendance", "attendance", "attainment_gap"],
+            "barrier": ["all", "all", "all"],
+            "estimate": [2.5, 9.0, None],
+            "ci_low": [0.5, 6.0, None],
+            "ci_high": [4.5, 12.0, None],
+            "treated": [120, 120, 8],
+            "controls": [300, 0, 0],
+            "method": ["matched: ...", "naive: ...", "matched: ..."],
+            "unit": ["", "", ""],
+            "note": ["", "", "too few mentees with this outcome (8; at least 20 are needed): no estimate"],
+        }
+    )
+    section = impact_section(table)
+    assert "Does mentoring work?" in section
+    assert "+2.50 percentage points (95% interval +0.50 to +4.50)" in section
+    assert "the mentees alone, before against after" in section
+    assert "too few mentees with this outcome (8; at least 20 are needed)" in section
+    assert "not a randomised trial" in section
