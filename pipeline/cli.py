@@ -75,6 +75,13 @@ def sample(
             "in percentage points (0: mentoring changes nothing). The truth folder records each mentee's true effect."
         ),
     ] = 0.0,
+    ctf_out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the first school as a DfE Common Transfer File school (the CTF, with its other CSV "
+            "files beside it) into CTF_OUT/<URN>/: the same pupils as OUT/<URN>, for trying the CTF route."
+        ),
+    ] = None,
 ) -> None:
     """Write synthetic MIS exports for a trust of schools, plus the simulation truth kept apart.
 
@@ -104,8 +111,14 @@ def sample(
                 f"{school.urn} ({school.phase}), {school.pupils:,} pupils, {school.attendance_rows:,} attendance marks"
             )
 
-        generate_trust(spec, out, truth_dir, progress=report)
+        result = generate_trust(spec, out, truth_dir, progress=report)
     err.print(f"exports written to {out}; simulation truth to {truth_dir}")
+    if ctf_out is not None:
+        from pipeline.sample.ctf import write_ctf_school
+
+        urn = str(result.schools[0].urn)
+        ctf = write_ctf_school(out / urn, ctf_out / urn, spec.end_date)
+        err.print(f"school {urn} written again as a Common Transfer File school: {ctf}")
 
 
 DB_OPTION = typer.Option(
@@ -205,6 +218,38 @@ def ingest(
         err.print(f"{f.school_id}/{f.file}: {f.status}, {f.rows_read:,} read, {f.rows_loaded:,} loaded, "
                   f"{f.rows_quarantined:,} quarantined" + (f" ({'; '.join(f.notes)})" if f.notes else ""))  # fmt: skip
     if result.failed:
+        raise typer.Exit(ExitCode.GATE_FAILED)
+
+
+@app.command()
+def check(
+    exports: Annotated[Path, typer.Argument(help="A trust folder (one sub-folder per school) or one school's folder.")],
+    today: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="The night to check as (dates after it are refused); default today."),
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="A TOML settings file (see pipeline/config.py).")] = None,
+) -> None:
+    """Say how tonight's run would read a delivery, without writing anything: for a data lead setting up a feed.
+
+    For each school and file: encoding, delimiter, line ends and date style; which contract column each header
+    matched (through which alias); unknown columns; missing required and optional columns and what that means; the
+    lines that would be quarantined, by reason, with line numbers (never names or UPNs); a verdict per file. The
+    files are loaded by the real ingest into a throwaway in-memory database. Exit code 0 when the run would load
+    every school, 3 when a school would be held back. See docs/check.md.
+    """
+    from pipeline.check import check_delivery, render
+    from pipeline.config import Settings, SettingsError
+
+    try:
+        settings = Settings.load(config)
+        result = check_delivery(exports, today.date() if today else None, settings.max_quarantined_share)
+    except (FileNotFoundError, SettingsError) as error:
+        err.print(str(error))
+        raise typer.Exit(ExitCode.USAGE) from None
+    for line in render(result):
+        typer.echo(line)
+    if result.held_back:
         raise typer.Exit(ExitCode.GATE_FAILED)
 
 
@@ -597,7 +642,11 @@ def explain(
     if pupil.empty:
         err.print(f"that UPN is not on roll on {day}")
         raise typer.Exit(ExitCode.USAGE)
-    card = Scorecard.load(Settings.load(config).scorecard)
+    try:
+        card = Scorecard.load(Settings.load(config).scorecard)
+    except _stage_errors() as error:
+        err.print(str(error))
+        raise typer.Exit(ExitCode.USAGE) from None
     lines = PointsScorecard(card).fit(table).explain(pupil)
     row = pupil.iloc[0]
     typer.echo(

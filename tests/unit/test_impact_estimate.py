@@ -100,9 +100,13 @@ def test_the_report_section_reads_the_table_in_words() -> None:
             "note": ["", "", "too few mentees with this outcome (8; at least 20 are needed): no estimate"],
         }
     )
-    section = impact_section(table)
+    from pipeline.report.render import render
+
+    impact = impact_section(table)
+    section = render(impact.template, section=impact)
     assert "Does mentoring work?" in section
     assert "+2.50 percentage points (95% interval +0.50 to +4.50)" in section
+    assert '<tr class="warn">' in section
     assert "the mentees alone, before against after" in section
     assert "too few mentees with this outcome (8; at least 20 are needed)" in section
     assert "not a randomised trial" in section
