@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from pipeline.evaluate.compare import MODELS
 from pipeline.model import Scorecard
+from pipeline.warehouse import connect
 
 pytestmark = pytest.mark.slow
 
@@ -104,3 +105,32 @@ def test_audit_covers_every_group_for_the_shortlist_and_each_window(warehouse: P
     windows = table[table["scope"] != scopes[0]]
     assert windows["precision"].astype(str).ne("").any()
     assert {"selection_rate_ci", "precision_ci", "miss_rate_ci", "flags"} <= set(table.columns)
+
+
+def test_the_audit_counts_exactly_the_published_pupils_whatever_rule_chose_them(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "w.duckdb"
+    shutil.copy(warehouse / "w.duckdb", db)
+    # Tonight's lists as a different rule would have published them: each school's first pupil left out (as if
+    # they were a current mentee). A re-ranking by score would put those pupils back; the audit must not.
+    con = connect(db)
+    try:
+        con.execute("delete from published where listing = 'shortlist' and rank = 1")
+        published = con.execute("select school_id, upn from published where listing = 'shortlist'").df()
+        on_roll = con.execute("select count(*) from features").fetchone()
+    finally:
+        con.close()
+    assert on_roll is not None
+    _mentor("audit", "--db", str(db), "--out", str(tmp_path / "audit"), "--boot", "10")
+    table = pd.read_csv(tmp_path / "audit" / "audit.csv", encoding="utf-8-sig", keep_default_na=False)
+    current = table[table["scope"].str.startswith("current shortlist (published, ")]
+    assert set(current["attribute"]) == {"FSM", "SEN", "sex", "EAL", "ethnicity group", "year group"}
+    for _, rows in current.groupby("attribute"):
+        assert rows["shortlisted"].sum() == len(published)
+        assert rows["pupils"].sum() == on_roll[0]
+    assert (
+        table.loc[table["scope"] != current["scope"].iloc[0], "scope"]
+        .str.startswith("what the model would have chosen in ")
+        .all()
+    )
