@@ -9,7 +9,7 @@ with its five nearest comparison pupils on that score, within the same school an
 within a caliper of half a standard deviation of the score's logit. Then difference-in-differences: the
 mentee's change from the half-term before the start (30 school days) to the half-term after it, minus the mean
 change of its comparison pupils, with the Abadie-Imbens regression correction for what the matching left unequal.
-The 95% interval is a percentile bootstrap over mentees (each with its comparison pupils).
+The 95% interval is a Poisson-weighted bootstrap of mentees and comparison pupils alike.
 
 Why the comparison: mentees are chosen because their record fell recently; much of such a fall is chance and
 reverses anyway, so a mentee's own before/after change (reported too, as "naive") overstates the effect. Pupils
@@ -37,7 +37,7 @@ OUTCOMES: dict[str, str] = {
 BARRIERS = ("severe absence", "persistent absence", "behaviour", "other")
 METHOD = (
     "matched: 5 nearest pupils on a propensity score of the pre-period record, same school and start date, "
-    "then difference-in-differences (bias-corrected); bootstrap 95%"
+    "then difference-in-differences (bias-corrected); bootstrap 95% of mentees and comparison pupils"
 )
 NAIVE_METHOD = "naive: mentees' own change from before to after, no comparison (biased by regression to the mean)"
 
@@ -79,6 +79,8 @@ class Matched:
     pool: pd.DataFrame
     candidates: int
     unmatched: int
+    residuals: dict[str, np.ndarray] = field(default_factory=dict)
+    """Per outcome, each pool row's change minus what the correction's regression predicts for it."""
 
 
 @dataclass(frozen=True)
@@ -231,22 +233,23 @@ def match(units: pd.DataFrame, settings: ImpactSettings | None = None) -> Matche
     mentees["barrier"] = barrier_of(usable).loc[mentee_rows].to_numpy()
     mentees["logit"] = logit[mentee_rows]
     mentees["row"] = mentee_rows
-    corrected = _bias_corrected(X, changes, treated, mentee_rows, controls)
+    corrected, residuals = _bias_corrected(X, changes, treated, mentee_rows, controls)
     for outcome in OUTCOMES:
         mentees[f"change_{outcome}"] = changes[outcome].to_numpy()[mentee_rows]
         mentees[f"effect_{outcome}"] = corrected[outcome]
     controls["control_upn"] = usable["upn"].to_numpy()[controls["control"]]
     pool = usable.assign(logit=logit, barrier=barrier_of(usable))
-    return Matched(mentees.reset_index(drop=True), controls, pool, int(treated.sum()), unmatched)
+    return Matched(mentees.reset_index(drop=True), controls, pool, int(treated.sum()), unmatched, residuals)
 
 
 def _bias_corrected(
     X: np.ndarray, changes: pd.DataFrame, treated: np.ndarray, mentees: list[int], controls: pd.DataFrame
-) -> dict[str, np.ndarray]:
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Each mentee's change minus its comparison pupils' mean change, corrected (Abadie and Imbens, 2011) by a
     linear regression of the change on the pre-period record among comparison pupils, for what matching left
     unequal. NaN where the outcome is missing for the mentee or all its comparison pupils."""
     result: dict[str, np.ndarray] = {}
+    residuals: dict[str, np.ndarray] = {}
     scale = X.std(axis=0)
     Z = np.column_stack([np.ones(len(X)), (X - X.mean(axis=0)) / np.where(scale > 0, scale, 1)])
     pool = ~treated
@@ -267,12 +270,43 @@ def _bias_corrected(
                 continue
             effects[k] = (y[t] - y[c].mean()) - (predicted[t] - predicted[c].mean())
         result[outcome] = effects
-    return result
+        residuals[outcome] = y - predicted
+    return result, residuals
 
 
 def _bootstrap(values: np.ndarray, draws: int, rng: np.random.Generator) -> tuple[float, float]:
     picks = rng.integers(0, len(values), size=(draws, len(values)))
     means = values[picks].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def _bootstrap_matched(
+    matched: Matched, members: np.ndarray, outcome: str, draws: int, rng: np.random.Generator
+) -> tuple[float, float]:
+    """95% interval of the mean effect over the mentees at positions ``members``: a Poisson-weighted bootstrap
+    that weights mentees and comparison pupils independently, so that a comparison pupil shared by several
+    mentees moves all their effects together (resampling mentees alone made the interval too narrow)."""
+    r = matched.residuals[outcome]
+    sets = matched.controls[matched.controls["mentee"].isin(members)]
+    used = np.unique(sets["control"].to_numpy())
+    width = int(sets.groupby("mentee").size().max())
+    column = np.zeros((len(members), width), dtype=int)
+    valid = np.zeros((len(members), width), dtype=bool)
+    position = {m: k for k, m in enumerate(members)}
+    for mentee, group in sets.groupby("mentee"):
+        ids = np.searchsorted(used, group["control"].to_numpy())
+        column[position[mentee], : len(ids)] = ids
+        valid[position[mentee], : len(ids)] = True
+    valid &= ~np.isnan(r[used][column])
+    residual = np.where(valid, r[used][column], 0.0)
+    own = r[matched.mentees["row"].to_numpy()[members]]
+    mentee_weights = rng.poisson(1.0, (draws, len(members)))
+    pupil_weights = rng.poisson(1.0, (draws, len(used)))[:, column] * valid
+    total = pupil_weights.sum(axis=2)
+    plain = residual.sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
+    compared = np.where(total > 0, (pupil_weights * residual).sum(axis=2) / np.maximum(total, 1), plain)
+    means = ((own - compared) * mentee_weights).sum(axis=1) / np.maximum(mentee_weights.sum(axis=1), 1)
     low, high = np.percentile(means, [2.5, 97.5])
     return float(low), float(high)
 
@@ -311,7 +345,7 @@ def estimate(units: pd.DataFrame, settings: ImpactSettings | None = None) -> Imp
                     continue
                 rows.append((outcome, barrier, None, None, None, n, n_controls, METHOD, unit, note))
                 continue
-            low, high = _bootstrap(effect[keep], s.bootstrap, rng)
+            low, high = _bootstrap_matched(matched, np.flatnonzero(keep), outcome, s.bootstrap, rng)
             rows.append((outcome, barrier, float(effect[keep].mean()), low, high, n, n_controls, METHOD, unit, ""))
             if barrier == "all":
                 n_low, n_high = _bootstrap(change[keep], s.bootstrap, rng)
