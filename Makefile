@@ -8,10 +8,10 @@ STAMP  := $(VENV)/.installed
 SAMPLE := data/sample
 
 .DEFAULT_GOAL := help
-.PHONY: help install run sample test test-fast notebooks lint format lock clean bench screenshot benchmark-model evaluate-worlds
+.PHONY: help install run sample test test-fast notebooks lint format lock clean bench screenshot benchmark-model evaluate-worlds impact-proof
 
 help: ## List every target
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
@@ -74,6 +74,12 @@ BENCHMARK_ARGS ?=
 
 benchmark-model: $(STAMP) ## 10-fold CV of the scorecard learner against LR, HGB, optbinning and EBM on data/public (BENCHMARK_ARGS=--quick)
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pipeline.evaluate.realdata $(BENCHMARK_ARGS)
+
+SEEDS ?= 1-10
+EFFECTS ?= 0,3
+
+impact-proof: $(STAMP) ## Slow: the impact estimate against the known truth of simulated trusts (SEEDS=1-10 EFFECTS=0,3)
+	$(BIN)/python -m pipeline.impact.proof --seeds $(SEEDS) --effects $(EFFECTS) --out out/impact-proof.csv
 
 lock: ## Re-resolve dependencies from pyproject.toml into constraints.txt (then review and commit it)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

@@ -199,6 +199,51 @@ class ScorecardInUse:
 
 
 @dataclass(frozen=True)
+class ImpactRow:
+    outcome: str
+    barrier: str
+    effect: str
+    """The estimate and its interval in words, or why there is none."""
+    mentees: int
+    compared_with: str
+    naive: bool
+    """The mentees' own before/after change (biased), shown shaded."""
+
+
+@dataclass(frozen=True)
+class Impact:
+    """ "Does mentoring work?": the table `mentor impact` wrote (OUT/impact.csv), in words; docs/impact.md."""
+
+    template: ClassVar[str] = "sections/impact.html"
+    rows: tuple[ImpactRow, ...]
+    link: Link
+
+
+IMPACT_OUTCOMES = {
+    "attendance": ("Attendance", "percentage points"),
+    "negative_behaviour_points": ("Negative behaviour points", "points per 30 school days"),
+    "attainment_gap": ("English and maths gap to target", "grades"),
+}
+
+
+def impact_section(table: pd.DataFrame) -> Impact:
+    """The report's section for ``table`` (as `mentor impact` writes it). Counts and estimates only."""
+    rows = []
+    for record in table.to_dict("records"):
+        label, unit = IMPACT_OUTCOMES.get(str(record["outcome"]), (str(record["outcome"]), ""))
+        naive = str(record["method"]).startswith("naive")
+        if pd.isna(record["estimate"]):
+            note = record.get("note")
+            effect = "no estimate" if note is None or pd.isna(note) else str(note)
+        else:
+            interval = f"95% interval {record['ci_low']:+.2f} to {record['ci_high']:+.2f}"
+            effect = f"{record['estimate']:+.2f} {unit} ({interval})"
+        compared = "the mentees alone, before against after" if naive else f"{int(record['controls']):,} pupils"
+        rows.append(ImpactRow(label, str(record["barrier"]), effect, int(record["treated"]), compared, naive))
+    return Impact(tuple(rows), Link("impact.csv", "impact.csv"))
+
+
+@dataclass(frozen=True)
 class Footer:
     """What the run was made with: for whoever investigates, not for the first read (so not in the header)."""
 
@@ -257,6 +302,8 @@ def build_page(
     shortlists = {school: _shortlist(out / school / "shortlist.csv") for school in report.get("schools", {})}
     if report.get("schools"):
         sections.append(_scores(con, report, shortlists))
+    if (out / "impact.csv").exists():
+        sections.append(impact_section(pd.read_csv(out / "impact.csv", encoding="utf-8-sig")))
     if card is not None:
         sections.append(_scorecard(card))
     night = str(as_of) if as_of else "no night"
