@@ -68,6 +68,10 @@ def sample(
         Path | None,
         typer.Option(help="Folder for the simulation truth (outcomes); default: OUT followed by '-truth'."),
     ] = None,
+    varied_needs: Annotated[
+        bool,
+        typer.Option(help="Schools whose needs differ: in turn typical, mostly behaviour, mostly attendance."),
+    ] = False,
 ) -> None:
     """Write synthetic MIS exports for a trust of schools, plus the simulation truth kept apart.
 
@@ -84,6 +88,7 @@ def sample(
         pupils_per_school=pupils_per_school,
         years=years,
         end_date=end_date.date(),
+        varied_needs=varied_needs,
     )
     truth_dir = truth_out if truth_out is not None else out.with_name(out.name + "-truth")
 
@@ -205,7 +210,7 @@ def run(
 ) -> None:
     """The nightly job: ingest, check, build features, score and write ranked shortlists per school.
 
-    Writes OUT/<school>/shortlist.csv and OUT/<school>/under_challenged.csv, OUT/run.json, OUT/quarantine.csv and
+    Writes OUT/<school>/shortlist.csv, under_challenged.csv and caseload.csv, OUT/run.json, OUT/quarantine.csv and
     the data-quality checks as Great Expectations data docs in OUT/data_docs/index.html.
     When a data-quality check fails nothing new is published, the last good shortlists stay, and the exit
     code is 3. Without --as-of the night is the latest date with attendance marks.
@@ -345,7 +350,7 @@ def report(
     config: Annotated[Path | None, CONFIG_OPTION] = None,
     quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
 ) -> None:
-    """Stage 5 alone: write OUT/<school>/shortlist.csv and under_challenged.csv from the scored feature table.
+    """Stage 5 alone: write OUT/<school>/shortlist.csv, under_challenged.csv and caseload.csv from the scored features.
 
     This does not run the data-quality gate: use `mentor run` for the nightly job.
     """

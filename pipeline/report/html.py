@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.model.card import Scorecard
+from pipeline.report.caseload_html import caseload_section
 from pipeline.report.trends import draw_trends
 from pipeline.safe_csv import atomic_write
 
@@ -82,6 +83,7 @@ def write_html_report(
         day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
         sections.append(draw_trends(weekly_attendance(con, day)))
     if report.get("schools"):
+        sections.append(caseload_section(report["schools"]))
         sections.append(_scores(con, report, out))
     if card is not None:
         sections.append(_scorecard(card))
@@ -170,9 +172,9 @@ def _scores(con: duckdb.DuckDBPyConnection, report: dict[str, Any], out: Path) -
         if shortlist is not None and len(shortlist):
             cut_offs.append((int(shortlist["score"].astype(int).min()), position))
         rows.append(
-            f"<tr><td>{_e(school)}</td><td>{summary['pupils_on_roll']:,}</td><td>{summary['capacity']}</td>"
+            f"<tr><td>{_e(school)}</td><td>{summary['pupils_on_roll']:,}</td><td>{summary['places']}</td>"
             f"<td>{summary['shortlist']}</td><td>{summary['under_challenged']}</td>"
-            f"<td>{summary['already_mentored_on_shortlist']}</td><td>{_e(_movement(shortlist))}</td></tr>"
+            f"<td>{summary['current_mentees']}</td><td>{_e(_movement(shortlist))}</td></tr>"
         )
     if cut_offs:
         cut_off_scores, cut_off_positions = zip(*cut_offs, strict=True)
@@ -187,8 +189,8 @@ def _scores(con: duckdb.DuckDBPyConnection, report: dict[str, Any], out: Path) -
         + "<p>Each box spans the middle half of a school's scores, with a line at the median; the whiskers reach "
         "from the 5th to the 95th percentile. The red mark is the school's shortlist cut-off: the lowest score on "
         "its shortlist.</p>"
-        + "<table><tr><th>school</th><th>on roll</th><th>capacity</th><th>shortlist</th><th>under-challenged</th>"
-        "<th>already mentored</th><th>movement since last run</th></tr>" + "".join(rows) + "</table></section>"
+        + "<table><tr><th>school</th><th>on roll</th><th>places</th><th>shortlist</th><th>under-challenged</th>"
+        "<th>current mentees</th><th>movement since last run</th></tr>" + "".join(rows) + "</table></section>"
     )
 
 

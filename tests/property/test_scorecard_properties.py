@@ -9,11 +9,13 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipeline.config import Settings
 from pipeline.model import PointsScorecard, Scorecard
 from pipeline.report.shortlist import build_shortlist
 
 CARD = Scorecard.load(Path(__file__).resolve().parents[2] / "models" / "scorecard-v1.yaml")
 MODEL = PointsScorecard(CARD).fit(pd.DataFrame({name: [0.0] for name in CARD.feature_names}))
+SETTINGS = Settings()
 
 value = st.one_of(st.none(), st.floats(-40, 40, allow_nan=False))
 rate = st.one_of(st.none(), st.floats(0, 1, allow_nan=False))
@@ -80,7 +82,7 @@ def test_the_ranking_does_not_depend_on_the_order_rows_arrive_in(
         pupils[column] = "x"
     order = list(pupils.index)
     shuffle.shuffle(order)
-    first = build_shortlist(pupils, MODEL, capacity)
-    second = build_shortlist(pupils.loc[order], MODEL, capacity)
+    first = build_shortlist(pupils, MODEL, capacity, SETTINGS).table
+    second = build_shortlist(pupils.loc[order], MODEL, capacity, SETTINGS).table
     pd.testing.assert_frame_equal(first, second)
     assert first["score"].is_monotonic_decreasing
