@@ -19,10 +19,8 @@ from pipeline.caseload.policy import (
     BARRIER_NAMES,
     BARRIERS,
     SEVERE_ABSENCE,
-    WELLBEING_INTERVENTIONS,
     Places,
     choose,
-    is_mentee,
 )
 from pipeline.config import Settings
 from pipeline.model.card import FeatureCard, Scorecard
@@ -96,8 +94,6 @@ def build_shortlist(
         reasons = [
             reason_text(f, _value(pupil[f.name]), p, primary) for f, p in sorted(scored, key=lambda t: -t[1]) if p
         ]
-        if pupil["need_circumstances"]:
-            reasons.append(_circumstances_text(pupil))
         missing = [f.description for f, _ in scored if _value(pupil[f.name]) is None]
         attendance = _value(pupil.get("attendance_rate_term"))
         rows.append(
@@ -323,17 +319,6 @@ def _value_text(value: float, unit: str) -> str:
     if unit == "share":
         return f"{100 * value:.0f}%"
     return f"{value:.0f}"
-
-
-def _circumstances_text(pupil: Mapping[Any, Any]) -> str:
-    signs = []
-    if _hashable(pupil.get("looked_after")) is True:
-        signs.append("looked after")
-    if is_mentee(pupil.get("current_interventions"), WELLBEING_INTERVENTIONS):
-        signs.append("open wellbeing support")
-    return (
-        f"Circumstances and wellbeing: {', '.join(signs)} (need {int(pupil['need_circumstances'])}, not in the score)"
-    )
 
 
 def _place_text(barrier: str) -> str:
