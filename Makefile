@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SAMPLE := data/sample
 
 .DEFAULT_GOAL := help
-.PHONY: help install run sample test lint format lock clean bench screenshot
+.PHONY: help install run sample test test-fast notebooks lint format lock clean bench screenshot
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,8 +29,16 @@ run: $(STAMP) ## Run the main job on the bundled sample data (generates it first
 	@if ! ls -d $(SAMPLE)/[0-9]* >/dev/null 2>&1; then $(BIN)/mentor sample --out $(SAMPLE); fi
 	$(BIN)/mentor run --exports $(SAMPLE) --db data/warehouse.duckdb --out out
 
-test: $(STAMP) ## Run the whole test suite (unit, property, integration, lint and type checks)
+test: $(STAMP) ## Run the whole test suite (dependency check, unit, property, integration, lint and type checks)
+	$(BIN)/deptry .
 	$(BIN)/python -m pytest -n 2
+
+test-fast: $(STAMP) ## The tests not marked slow, for the edit loop (make test runs them all)
+	$(BIN)/python -m pytest -n 2 -m "not slow"
+
+notebooks: $(STAMP) ## Open JupyterLab on notebooks/ (installs the notebooks extra first)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,notebooks]"
+	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 lint: $(STAMP) ## ruff format check, ruff lint and mypy
 	$(BIN)/ruff format --check .

@@ -72,13 +72,21 @@ def sample(
         bool,
         typer.Option(help="Schools whose needs differ: in turn typical, mostly behaviour, mostly attendance."),
     ] = False,
+    ctf_out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the first school as a DfE Common Transfer File school (the CTF, with its other CSV "
+            "files beside it) into CTF_OUT/<URN>/: the same pupils as OUT/<URN>, for trying the CTF route."
+        ),
+    ] = None,
 ) -> None:
     """Write synthetic MIS exports for a trust of schools, plus the simulation truth kept apart.
 
-    The exports follow shared/contracts/exports.md; every name and UPN is made up. The truth folder holds what
-    each pupil goes on to do after the extract date: it is for evaluating models and is never read by the
-    pipeline.
+    The exports follow the export contract (docs/contract.md); every name and UPN is made up. The truth folder
+    holds what each pupil goes on to do after the extract date: it is for evaluating models and is never read by
+    the pipeline.
     """
+    from pipeline.progress import steps
     from pipeline.sample import SampleSpec, generate_trust
     from pipeline.sample.generator import SchoolSummary
 
@@ -92,19 +100,30 @@ def sample(
     )
     truth_dir = truth_out if truth_out is not None else out.with_name(out.name + "-truth")
 
-    def report(school: SchoolSummary) -> None:
-        err.print(
-            f"school {school.urn} ({school.phase}): {school.pupils:,} pupils, "
-            f"{school.attendance_rows:,} attendance marks"
-        )
+    _logging(quiet=False)
+    with steps(schools, "schools written", console=err) as step:
 
-    generate_trust(spec, out, truth_dir, progress=report)
+        def report(school: SchoolSummary) -> None:
+            step(
+                f"{school.urn} ({school.phase}), {school.pupils:,} pupils, {school.attendance_rows:,} attendance marks"
+            )
+
+        result = generate_trust(spec, out, truth_dir, progress=report)
     err.print(f"exports written to {out}; simulation truth to {truth_dir}")
+    if ctf_out is not None:
+        from pipeline.sample.ctf import write_ctf_school
+
+        urn = str(result.schools[0].urn)
+        ctf = write_ctf_school(out / urn, ctf_out / urn, spec.end_date)
+        err.print(f"school {urn} written again as a Common Transfer File school: {ctf}")
 
 
 DB_OPTION = typer.Option(
-    help="The DuckDB warehouse file (created owner-only if absent). Encrypted by DuckDB when MENTOR_DB_KEY, or "
-    "MENTOR_DB_KEY_FILE naming an owner-only file, holds a key (never give the key on the command line)."
+    envvar="MENTOR_DB",
+    help="The DuckDB warehouse file (created owner-only if absent): MENTOR_DB if set, else data/warehouse.duckdb "
+    "under the folder the command is run from (a nightly job should give an absolute path). Encrypted by DuckDB when "
+    "MENTOR_DB_KEY, or MENTOR_DB_KEY_FILE naming an owner-only file, holds a key (never give the key on the command "
+    "line).",
 )
 AS_OF_OPTION = typer.Option(
     formats=["%Y-%m-%d"], help="Reproduce the night of this date (only data dated up to it is used)."
@@ -200,6 +219,38 @@ def ingest(
 
 
 @app.command()
+def check(
+    exports: Annotated[Path, typer.Argument(help="A trust folder (one sub-folder per school) or one school's folder.")],
+    today: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="The night to check as (dates after it are refused); default today."),
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="A TOML settings file (see pipeline/config.py).")] = None,
+) -> None:
+    """Say how tonight's run would read a delivery, without writing anything: for a data lead setting up a feed.
+
+    For each school and file: encoding, delimiter, line ends and date style; which contract column each header
+    matched (through which alias); unknown columns; missing required and optional columns and what that means; the
+    lines that would be quarantined, by reason, with line numbers (never names or UPNs); a verdict per file. The
+    files are loaded by the real ingest into a throwaway in-memory database. Exit code 0 when the run would load
+    every school, 3 when a school would be held back. See docs/check.md.
+    """
+    from pipeline.check import check_delivery, render
+    from pipeline.config import Settings, SettingsError
+
+    try:
+        settings = Settings.load(config)
+        result = check_delivery(exports, today.date() if today else None, settings.max_quarantined_share)
+    except (FileNotFoundError, SettingsError) as error:
+        err.print(str(error))
+        raise typer.Exit(ExitCode.USAGE) from None
+    for line in render(result):
+        typer.echo(line)
+    if result.held_back:
+        raise typer.Exit(ExitCode.GATE_FAILED)
+
+
+@app.command()
 def run(
     exports: Annotated[Path, typer.Option(help="A trust folder (one sub-folder per school) or one school's folder.")],
     db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,
@@ -261,7 +312,7 @@ def _warehouse(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     from pipeline.warehouse import connect
 
     if not db.exists():
-        err.print(f"no warehouse at {db}: run `mentor ingest` or `mentor run` first")
+        err.print(f"no warehouse at {db.resolve()}: run `mentor ingest` or `mentor run` first (or set MENTOR_DB)")
         raise typer.Exit(ExitCode.USAGE)
     try:
         with run_lock(db.with_name(db.name + ".lock")):
@@ -558,7 +609,11 @@ def explain(
     if pupil.empty:
         err.print(f"that UPN is not on roll on {day}")
         raise typer.Exit(ExitCode.USAGE)
-    card = Scorecard.load(Settings.load(config).scorecard)
+    try:
+        card = Scorecard.load(Settings.load(config).scorecard)
+    except _stage_errors() as error:
+        err.print(str(error))
+        raise typer.Exit(ExitCode.USAGE) from None
     lines = PointsScorecard(card).fit(table).explain(pupil)
     row = pupil.iloc[0]
     typer.echo(

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 
@@ -30,6 +30,9 @@ from pipeline.runlock import run_lock
 from pipeline.safe_csv import write_csv, write_json
 from pipeline.validate.gate import GateResult, run_gate
 from pipeline.warehouse import connect, worker_connection
+
+if TYPE_CHECKING:
+    from pipeline.report.trends import Trends
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -166,7 +169,7 @@ def _import_later_libraries() -> None:
     import pipeline.report  # noqa: F401
 
 
-def _draw_trends(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> str:
+def _draw_trends(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Trends:
     """The report's weekly-trends section, from a connection of its own (closed when done)."""
     from pipeline.report.html import weekly_attendance
     from pipeline.report.trends import draw_trends
@@ -240,7 +243,7 @@ def _finish(
     started: float,
     con: duckdb.DuckDBPyConnection | None = None,
     card: Scorecard | None = None,
-    trends: Future[tuple[str, float]] | None = None,
+    trends: Future[tuple[Trends, float]] | None = None,
     background_seconds: dict[str, float] | None = None,
     docs: Future[float] | None = None,
 ) -> RunResult:

@@ -11,7 +11,7 @@ context such as SEN or FSM is not scored by any model). Rules get probabilities 
 training nights, so every model has a Brier score.
 
 Metrics per window: ROC AUC, average precision, precision and recall at capacity (each school's top pupils on each
-night, capacity as in the shortlist), Brier score, and a reliability curve (``calibration_curve``).
+night, as many as its mentoring places: pipeline.caseload.policy), Brier score, and a reliability curve.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.contract import EXPORT_FILES, ExportFile, header_map, normalise_header
+from pipeline.contract import EXPORT_FILES, ExportFile, HeaderReading, read_header
 
 CHUNK = 8 * 1024 * 1024
 SCHOOL_FOLDER = re.compile(r"^\d{6,7}$")  # a URN (6 digits) or LAESTAB (7 digits)
@@ -33,6 +33,8 @@ class SchoolDelivery:
     missing_optional: tuple[str, ...]
     missing_required: tuple[str, ...]
     unexpected: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+    """What the run should say about the folder as a whole (a CTF used or partly used, a second CTF ignored)."""
 
 
 @dataclass
@@ -49,6 +51,8 @@ class PreparedFile:
     readable_path: Path
     """What DuckDB reads: the file itself, or a UTF-8 copy of a Windows-1252 file."""
     notes: list[str] = field(default_factory=list)
+    header: HeaderReading | None = None
+    """Which contract column each header cell matched, and through which name or alias."""
 
     @property
     def label(self) -> str:
@@ -58,13 +62,14 @@ class PreparedFile:
 def discover(exports: Path) -> tuple[list[SchoolDelivery], list[str]]:
     """The schools in a delivery folder, and notes on anything ignored.
 
-    A folder holding ``pupils.csv`` or ``attendance.csv`` is one school, named by the folder. Otherwise each
-    sub-folder named by a URN or LAESTAB is a school; other entries are ignored and reported.
+    A folder holding ``pupils.csv``, ``attendance.csv`` or a Common Transfer File is one school, named by the
+    folder. Otherwise each sub-folder named by a URN or LAESTAB is a school; other entries are ignored and reported.
+    A contract file a school does not send as CSV is read from its CTF, if it has one (see :mod:`.ctf`).
     """
     if not exports.is_dir():
         raise FileNotFoundError(f"the exports folder {exports} does not exist or is not a folder")
     notes: list[str] = []
-    if (exports / "pupils.csv").exists() or (exports / "attendance.csv").exists():
+    if (exports / "pupils.csv").exists() or (exports / "attendance.csv").exists() or _ctfs(exports):
         folders = [exports]
     else:
         folders = []
@@ -78,6 +83,7 @@ def discover(exports: Path) -> tuple[list[SchoolDelivery], list[str]]:
     for folder in folders:
         present = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
         files = {name: present[name] for name in known if name in present}
+        ctf, school_notes = _from_ctf(folder, files)
         deliveries.append(
             SchoolDelivery(
                 school_id=folder.name,
@@ -85,15 +91,51 @@ def discover(exports: Path) -> tuple[list[SchoolDelivery], list[str]]:
                 files=files,
                 missing_optional=tuple(f.name for f in EXPORT_FILES if not f.required_file and f.name not in files),
                 missing_required=tuple(f.name for f in EXPORT_FILES if f.required_file and f.name not in files),
-                unexpected=tuple(sorted(n for n in present if n not in known)),
+                unexpected=tuple(sorted(n for n in present if n not in known and n not in ctf)),
+                notes=tuple(school_notes),
             )
         )
     return deliveries, notes
 
 
+def _ctfs(folder: Path) -> list[Path]:
+    from pipeline.ingest.ctf import is_ctf
+
+    return sorted((p for p in folder.iterdir() if is_ctf(p)), key=lambda p: p.name)
+
+
+def _from_ctf(folder: Path, files: dict[str, Path]) -> tuple[set[str], list[str]]:
+    """Add to ``files`` the contract files the folder's CTF gives and its CSV files do not (the last CTF by name,
+    if there are several); return the lower-case names of the CTF files seen, and notes on what was used."""
+    from pipeline.ingest.ctf import CTF_FILES
+
+    found = _ctfs(folder)
+    if not found:
+        return set(), []
+    ctf, notes = found[-1], [f"ignored {p.name}: a second Common Transfer File (only {found[-1].name} is read)"
+                             for p in found[:-1]]  # fmt: skip
+    used = [name for name in CTF_FILES if name not in files]
+    kept = [name for name in CTF_FILES if name in files]
+    for name in used:
+        files[name] = ctf
+    if kept:
+        notes.append(f"{', '.join(kept)} read from the CSV file{'s' if len(kept) > 1 else ''} in the folder, not "
+                     f"from the Common Transfer File {ctf.name}")  # fmt: skip
+    return {p.name.lower() for p in found}, notes
+
+
 def prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> PreparedFile:
     """Check one file can be read and work out how; raise :class:`UnreadableFileError` saying what to fix if not."""
     label = f"{school_id}/{export.name}"
+    origin: list[str] = []
+    if path.suffix.lower() == ".xml":  # a Common Transfer File: read the contract file converted from it
+        from pipeline.ingest import ctf
+
+        try:
+            made = ctf.converted(path, workdir, school_id)
+        except (ctf.CTFError, OSError) as error:
+            raise UnreadableFileError(f"{label} could not be read from the Common Transfer File: {error}") from error
+        path, origin = made.files[export.name], made.notes
     if path.stat().st_size == 0:
         raise UnreadableFileError(f"{label} is empty: re-export it with a header row and the data")
     sha256, encoding = _digest_and_encoding(path, label)
@@ -101,18 +143,10 @@ def prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> Pr
     if not header_line.strip():
         raise UnreadableFileError(f"{label} has no header row: re-export it with column names on the first line")
     delimiter = max((",", ";", "\t"), key=header_line.count)
-    header = next(csv.reader([header_line], delimiter=delimiter))
-    mapping = header_map(export)
-    columns, unknown, seen = [], [], set()
-    for position, text in enumerate(header):
-        name = mapping.get(normalise_header(text))
-        if name is None or name in seen:
-            columns.append(f"ignored_{position}")
-            unknown.append(text.strip())
-        else:
-            columns.append(name)
-            seen.add(name)
-    missing = [c for c in export.columns if c.required and c.name not in seen]
+    header = read_header(export, next(csv.reader([header_line], delimiter=delimiter)))
+    columns = [m.column or f"ignored_{m.position}" for m in header.matches]
+    unknown = header.unknown
+    missing = header.missing_required
     if missing:
         wanted = "; ".join(f"{c.name} (or {', '.join(c.aliases)})" if c.aliases else c.name for c in missing)
         raise UnreadableFileError(
@@ -132,11 +166,14 @@ def prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> Pr
         columns=columns,
         unknown_columns=unknown,
         readable_path=readable,
+        header=header,
+        notes=list(origin),
     )
     if unknown:
         prepared.notes.append(f"ignored columns the contract does not use: {', '.join(unknown)}")
     if encoding == "cp1252":
         prepared.notes.append("read as Windows-1252")
+    prepared.notes += header.absent_notes()
     return prepared
 
 

@@ -43,7 +43,7 @@ def test_places_come_from_settings_then_mentors_then_five_percent_of_roll() -> N
     assert school_places("1", 716, Settings(places={"1": 8}, mentors={"2": 3}))[0] == 8
     assert school_places("2", 716, Settings(places={"1": 8}, mentors={"2": 3}))[0] == 45
     with pytest.raises(SettingsError, match="not both"):
-        Settings(places={"1": 8}, mentors={"1": 2}).check()
+        Settings.parse({"places": {"1": 8}, "mentors": {"1": 2}})
 
 
 def test_settings_read_places_mentors_and_intervention_names_from_toml(tmp_path: Path) -> None:
@@ -59,7 +59,7 @@ def test_settings_read_places_mentors_and_intervention_names_from_toml(tmp_path:
     assert loaded.mentor_interventions == ("Learning mentor", "Mentoring")
     assert loaded.review_weeks == 8
     path.write_text('[places]\n"127510" = "thirty"\n', encoding="utf-8")
-    with pytest.raises(SettingsError, match="whole numbers"):
+    with pytest.raises(SettingsError, match="whole number"):
         Settings.load(path)
 
 
