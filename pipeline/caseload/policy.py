@@ -19,8 +19,10 @@ Circumstances points are never part of the score: they name the barrier and shar
 
 **No barrier crowded out.** A pupil has *real need* in a barrier with at least ``need_points`` points in it. The
 shortlist's places are shared between barriers in proportion to the number of candidates whose main barrier it
-is with real need in it (largest remainders; every such barrier gets at least one place when there are enough
-places); each barrier's places go to its candidates in rank order; places a barrier cannot fill, and places left
+is with real need in it (largest remainders); a barrier left without a place then gets one, taken from the barrier
+with most places, those with most pupils in need first, as long as no more than a quarter of the list is given
+that way;
+each barrier's places go to its candidates in rank order; places a barrier cannot fill, and places left
 when no one has real need, go to the highest-ranked candidates not yet listed. The list is then shown in rank
 order. So a school whose needs are mostly behaviour gets a mostly-behaviour list, and a few attendance cases
 with high scores cannot take every place.
@@ -180,8 +182,9 @@ def need_profile(pupils: pd.DataFrame, points: pd.DataFrame, card: Scorecard, se
 
 
 def share_places(counts: dict[str, int], places: int) -> dict[str, int]:
-    """Places per barrier in proportion to ``counts`` (largest remainders), none above its count, and at least
-    one for every barrier with a count when there are as many places as such barriers.
+    """Places per barrier in proportion to ``counts`` (largest remainders), none above its count; then one place
+    for each barrier left without (most pupils in need first, taken from the barrier with most places), as long as
+    no more than a quarter of the places are given that way.
 
     >>> share_places({"attendance": 30, "behaviour": 8, "literacy": 2}, 10)
     {'attendance': 7, 'behaviour': 2, 'literacy': 1}
@@ -198,11 +201,13 @@ def share_places(counts: dict[str, int], places: int) -> dict[str, int]:
     by_remainder = sorted(wanted, key=lambda b: (-(exact[b] - shares[b]), BARRIERS.index(b)))
     for b in by_remainder[: to_share - sum(shares.values())]:
         shares[b] += 1
-    if to_share >= len(wanted):
-        for b in [b for b in wanted if shares[b] == 0]:
-            donor = max(shares, key=lambda d: (shares[d], -BARRIERS.index(d)))
-            shares[donor] -= 1
-            shares[b] += 1
+    # Then one place for each barrier left without, those with most pupils in need first, from the barrier with most
+    # places; at most a quarter of the places are given this way, so that the shares stay in proportion to need.
+    unplaced = sorted((b for b in wanted if shares[b] == 0), key=lambda b: (-wanted[b], BARRIERS.index(b)))
+    for b in unplaced[: to_share // 4]:
+        donor = max(shares, key=lambda d: (shares[d], -BARRIERS.index(d)))
+        shares[donor] -= 1
+        shares[b] += 1
     return shares
 
 
