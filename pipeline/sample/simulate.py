@@ -84,7 +84,7 @@ NEEDS = {
     "attendance": {"unauthorised": 2.0, "refusal": 1.0, "behaviour": 0.5},
 }
 """Multipliers of a phase's base rates for a school whose needs differ (``mentor sample --varied-needs``): a
-behaviour school has two and a half times the incidents and fewer absences, an attendance school the reverse."""
+behaviour school has three times the incidents and fewer absences, an attendance school the reverse."""
 
 
 def rates_for(plan: SchoolPlan) -> PhaseRates:
