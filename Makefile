@@ -34,6 +34,7 @@ test: $(STAMP) ## Run the whole test suite (dependency check, unit, property, in
 	$(BIN)/python -m pytest -n 2
 
 test-fast: $(STAMP) ## The tests not marked slow, for the edit loop (make test runs them all)
+	$(BIN)/deptry .
 	$(BIN)/python -m pytest -n 2 -m "not slow"
 
 notebooks: $(STAMP) ## Open JupyterLab on notebooks/ (installs the notebooks extra first)

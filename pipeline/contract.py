@@ -248,6 +248,13 @@ class HeaderReading:
     def missing_optional(self) -> list[Column]:
         return [c for c in self.export.columns if not c.required and c.name not in self.present]
 
+    def alias_note(self) -> str:
+        """One note naming the headers read through an alias (empty when every header is a column's own name)."""
+        through = [m for m in self.matches if m.column and normalise_header(m.via) != normalise_header(m.column)]
+        if not through:
+            return ""
+        return "headers read through aliases: " + ", ".join(f"{m.header!r} as {m.column}" for m in through)
+
     def absent_notes(self) -> list[str]:
         """One note per optional column the file lacks, saying what that is taken to mean."""
         return [f"no {c.name} column: {c.absent_means}" for c in self.missing_optional]

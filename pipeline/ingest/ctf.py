@@ -210,7 +210,7 @@ def _pupil(pupil: ET.Element, header: _Header) -> tuple[str, ...]:
         _text(pupil, "Surname"),
         _text(pupil, "Forename"),
         _text(pupil, "DOB"),
-        _text(pupil, "Gender"),
+        _text(pupil, "Gender") or _text(pupil, "Sex"),  # (some suppliers' recent files name it Sex)
         _text(basic, "NCyearActual"),
         _text(here, "EntryDate"),
         _text(here, "LeavingDate"),

@@ -173,6 +173,8 @@ def prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> Pr
         prepared.notes.append(f"ignored columns the contract does not use: {', '.join(unknown)}")
     if encoding == "cp1252":
         prepared.notes.append("read as Windows-1252")
+    if header.alias_note():
+        prepared.notes.append(header.alias_note())
     prepared.notes += header.absent_notes()
     return prepared
 

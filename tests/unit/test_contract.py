@@ -76,6 +76,9 @@ def test_every_match_is_reported_with_the_alias_it_went_through() -> None:
         "'Notes' is not a contract column (ignored)",
     ]
     assert [c.name for c in reading.missing_optional] == ["reason"]
+    assert reading.alias_note() == (
+        "headers read through aliases: 'Exclusion Type' as category, 'Length (sessions)' as sessions"
+    )
 
 
 NAMES = [(export, text) for export in EXPORT_FILES for c in export.columns for text in (c.name, *c.aliases)]

@@ -48,6 +48,7 @@ SECOND = _pupil(
       </FSMinstance></FSMhistory>""",
     "<Languages><Type><LanguageType>F</LanguageType><Language>POL</Language></Type></Languages>",
 )
+SECOND = SECOND.replace("<Gender>F</Gender>", "<Sex>F</Sex>")  # (the element's newer name in some files)
 CTF = f"""<?xml version="1.0" encoding="UTF-8"?>
 <CTfile><Header><DocumentName>Common Transfer File</DocumentName><CTFversion>25.0</CTFversion>
   <DateTime>2025-11-21T17:00:00</DateTime><SourceSchool><LEA>801</LEA><Estab>4000</Estab></SourceSchool></Header>
@@ -71,12 +72,12 @@ def test_a_ctf_alone_gives_pupils_marks_and_ks2_results(tmp_path: Path) -> None:
         ("assessments.csv", "loaded", 2, 0),
     ]
     pupils = con.execute(
-        "select upn, year_group, sen_provision, fsm_eligible, looked_after, eal, ethnicity, admission_date, "
+        "select upn, sex, year_group, sen_provision, fsm_eligible, looked_after, eal, ethnicity, admission_date, "
         "leaving_date from pupils order by upn"
     ).fetchall()
     assert sorted(pupils) == sorted([
-        (A, "7", "E", True, True, None, "WIRI", dt.date(2025, 9, 3), None),
-        (B, "7", "N", False, None, True, "WIRI", None, None),  # FSM ended before the CTF's date; no SEN history
+        (A, "F", "7", "E", True, True, None, "WIRI", dt.date(2025, 9, 3), None),
+        (B, "F", "7", "N", False, None, True, "WIRI", None, None),  # FSM ended before the CTF's date; no SEN history
     ])  # fmt: skip
     marks = con.execute("select date, session, mark from attendance order by date, session").fetchall()
     day, next_day = dt.date(2025, 11, 3), dt.date(2025, 11, 4)
