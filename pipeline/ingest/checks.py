@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipeline.codes import ATTENDANCE_CODES, WITHDRAWN_CODES
-from pipeline.contract import Column, ExportFile
+from pipeline.contract import DECISION_SYNONYMS, DECISIONS, Column, ExportFile
 
 RESULT_TYPES = ("ks2_scaled", "working_at", "target", "reading_age", "cat4_sas")
 YEAR_GROUPS = ("N1", "N2", "R", *(str(n) for n in range(1, 15)))
@@ -78,6 +78,10 @@ def parsed(column: Column) -> str:
                 f"when {v} in {known} then {v} when upper({v}) in {known} then upper({v}) "
                 f"else case upper({v}) {withdrawn} end end"
             )
+        case "decision":
+            words = f"trim(regexp_replace(lower({v}), '[\\s_\\-]+', ' ', 'g'))"
+            synonyms = " ".join(f"when {_quote(old)} then {_quote(new)}" for old, new in DECISION_SYNONYMS.items())
+            return f"case when {words} in {_in(list(DECISIONS))} then {words} else case {words} {synonyms} end end"
         case "exclusion":
             return (
                 f"case upper({v}) when 'SUSP' then 'SUSP' when 'FIXD' then 'SUSP' "
@@ -127,6 +131,7 @@ def problems(export: ExportFile, present: set[str], typed: Callable[[str], str] 
             "session": f"'session ''' || {value} || ''' is not AM or PM'",
             "mark": f"'unknown attendance code ''' || {value} || ''''",
             "exclusion": f"'exclusion type ''' || {value} || ''' is not SUSP, PERM or LNCH'",
+            "decision": f"'decision ''' || {value} || ''' is not one of {', '.join(DECISIONS)}'",
         }.get(column.kind)
         if reason is not None:
             found.append(Problem(column.name, f"{v} is not null and ({p}) is null", reason, quarantine=not soft))

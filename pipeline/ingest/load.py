@@ -25,7 +25,9 @@ REJECT_REASONS = {
     "UNQUOTED VALUE": "line has a quote in the wrong place",
     "INVALID UNICODE": "line has text that is not valid UTF-8",
 }
-INSERT_ORDER = dict.fromkeys(("pupils", "assessments", "behaviour", "exclusions", "interventions"), "line_number")
+INSERT_ORDER = dict.fromkeys(
+    ("pupils", "assessments", "behaviour", "exclusions", "interventions", "decisions"), "line_number"
+)
 INSERT_ORDER["attendance"] = "date, upn, session"
 """Marks are stored in date order, so that queries on recent weeks or this year skip the older row groups."""
 RULES_VERSION = "2"
