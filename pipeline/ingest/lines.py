@@ -46,12 +46,19 @@ class FileRefusedError(Exception):
     names the file and says what to do."""
 
 
-def _sql(name: str) -> str:
+def sql_text(name: str) -> str:
+    """The text of ``pipeline/ingest/sql/<name>``."""
     return resources.files("pipeline.ingest").joinpath("sql", name).read_text(encoding="utf-8")
 
 
-READ_LINES = _sql("read_lines.sql")
-LINE_COUNTS = _sql("line_counts.sql")
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | None = None) -> int:
+    """The first value of the first row of ``sql``, as an int (0 for none or NULL)."""
+    row = con.execute(sql, params or {}).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+READ_LINES = sql_text("read_lines.sql")
+LINE_COUNTS = sql_text("line_counts.sql")
 INCOMING = """
     select line_number as position, line, line_hash, line_hash2 from incoming_lines
     where line <> '' and line_number <= {last_line}
