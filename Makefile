@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SAMPLE := data/sample
 
 .DEFAULT_GOAL := help
-.PHONY: help install run sample test lint format lock clean bench screenshot
+.PHONY: help install run sample test test-fast notebooks lint format lock clean bench screenshot
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,6 +31,13 @@ run: $(STAMP) ## Run the main job on the bundled sample data (generates it first
 
 test: $(STAMP) ## Run the whole test suite (unit, property, integration, lint and type checks)
 	$(BIN)/python -m pytest -n 2
+
+test-fast: $(STAMP) ## The tests not marked slow, for the edit loop (make test runs them all)
+	$(BIN)/python -m pytest -n 2 -m "not slow"
+
+notebooks: $(STAMP) ## Open JupyterLab on notebooks/ (installs the notebooks extra first)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,notebooks]"
+	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 lint: $(STAMP) ## ruff format check, ruff lint and mypy
 	$(BIN)/ruff format --check .

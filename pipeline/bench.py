@@ -15,7 +15,8 @@ It prints each measurement's wall time (median of ``--repeat`` runs), peak RSS a
 (b)/(a), (c)/(b) and (d)/(b); under each run, the time of each of its stages (from its ``run.json``; "start-up" is
 the rest of the wall time: importing the libraries and opening the warehouse), and what a worker thread did
 alongside them (importing the later stages' libraries during ingest, drawing the trend charts during the features).
-Nothing here is asserted: the figures are for people to read.
+Nothing here is asserted: the figures are for people to read. On a terminal a progress bar (on stderr) shows which
+measurement is running.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Any
 import duckdb
 
 from pipeline.codes import ATTENDANCE_CODES
+from pipeline.progress import steps
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DATA = ROOT / "data" / "bench"
@@ -157,15 +159,21 @@ def _child(stage: str, folder: Path, work: Path) -> dict[str, Any]:
 def bench_size(pupils: int, repeat: int) -> dict[str, dict[str, Any]]:
     folder = exports_for(pupils)
     runs: dict[str, list[dict[str, Any]]] = {"floor": [], "full": [], "incremental": [], "delta": []}
-    for _ in range(repeat):
-        runs["floor"].append(_child("floor", folder, folder))
-        with tempfile.TemporaryDirectory(dir=BENCH_DATA) as scratch:
-            work, twin = Path(scratch) / "year-to-date", Path(scratch) / "delta"
-            work.mkdir()
-            runs["full"].append(_child("full", folder, work))
-            shutil.copytree(work, twin)  # the same warehouse and shortlists, for the delta night
-            runs["incremental"].append(_child("incremental", folder, work))
-            runs["delta"].append(_child("delta", folder, twin))
+    with steps(len(runs) * repeat, f"{pupils:,} pupils") as step:
+
+        def timed(stage: str, work: Path) -> None:
+            runs[stage].append(_child(stage, folder, work))
+            step(f"{stage} run {len(runs[stage])} of {repeat}, {runs[stage][-1]['seconds']:.1f} s")
+
+        for _ in range(repeat):
+            timed("floor", folder)
+            with tempfile.TemporaryDirectory(dir=BENCH_DATA) as scratch:
+                work, twin = Path(scratch) / "year-to-date", Path(scratch) / "delta"
+                work.mkdir()
+                timed("full", work)
+                shutil.copytree(work, twin)  # the same warehouse and shortlists, for the delta night
+                timed("incremental", work)
+                timed("delta", twin)
     return {
         stage: {
             "seconds": statistics.median(r["seconds"] for r in results),

@@ -71,10 +71,11 @@ def sample(
 ) -> None:
     """Write synthetic MIS exports for a trust of schools, plus the simulation truth kept apart.
 
-    The exports follow shared/contracts/exports.md; every name and UPN is made up. The truth folder holds what
-    each pupil goes on to do after the extract date: it is for evaluating models and is never read by the
-    pipeline.
+    The exports follow the export contract (docs/contract.md); every name and UPN is made up. The truth folder
+    holds what each pupil goes on to do after the extract date: it is for evaluating models and is never read by
+    the pipeline.
     """
+    from pipeline.progress import steps
     from pipeline.sample import SampleSpec, generate_trust
     from pipeline.sample.generator import SchoolSummary
 
@@ -87,19 +88,24 @@ def sample(
     )
     truth_dir = truth_out if truth_out is not None else out.with_name(out.name + "-truth")
 
-    def report(school: SchoolSummary) -> None:
-        err.print(
-            f"school {school.urn} ({school.phase}): {school.pupils:,} pupils, "
-            f"{school.attendance_rows:,} attendance marks"
-        )
+    _logging(quiet=False)
+    with steps(schools, "schools written", console=err) as step:
 
-    generate_trust(spec, out, truth_dir, progress=report)
+        def report(school: SchoolSummary) -> None:
+            step(
+                f"{school.urn} ({school.phase}), {school.pupils:,} pupils, {school.attendance_rows:,} attendance marks"
+            )
+
+        generate_trust(spec, out, truth_dir, progress=report)
     err.print(f"exports written to {out}; simulation truth to {truth_dir}")
 
 
 DB_OPTION = typer.Option(
-    help="The DuckDB warehouse file (created owner-only if absent). Encrypted by DuckDB when MENTOR_DB_KEY, or "
-    "MENTOR_DB_KEY_FILE naming an owner-only file, holds a key (never give the key on the command line)."
+    envvar="MENTOR_DB",
+    help="The DuckDB warehouse file (created owner-only if absent): MENTOR_DB if set, else data/warehouse.duckdb "
+    "under the folder the command is run from (a nightly job should give an absolute path). Encrypted by DuckDB when "
+    "MENTOR_DB_KEY, or MENTOR_DB_KEY_FILE naming an owner-only file, holds a key (never give the key on the command "
+    "line).",
 )
 AS_OF_OPTION = typer.Option(
     formats=["%Y-%m-%d"], help="Reproduce the night of this date (only data dated up to it is used)."
@@ -256,7 +262,7 @@ def _warehouse(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     from pipeline.warehouse import connect
 
     if not db.exists():
-        err.print(f"no warehouse at {db}: run `mentor ingest` or `mentor run` first")
+        err.print(f"no warehouse at {db.resolve()}: run `mentor ingest` or `mentor run` first (or set MENTOR_DB)")
         raise typer.Exit(ExitCode.USAGE)
     try:
         with run_lock(db.with_name(db.name + ".lock")):

@@ -2,7 +2,7 @@
 
 One table that the generator, ingest and features all read, so a code means the same thing everywhere.
 Possible sessions are those coded present, approved educational activity, or absent; attendance and absence
-rates divide by them (DfE methodology, see shared/design/domain.md).
+rates divide by them (DfE methodology; the codes are listed in docs/contract.md).
 """
 
 from __future__ import annotations

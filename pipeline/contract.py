@@ -1,4 +1,5 @@
-"""The export contract (shared/contracts/exports.md) as data: files, columns, aliases, types and keys."""
+"""The export contract (docs/contract.md) as data: files, columns, aliases, types, keys and what a column's
+absence means. tests/unit/test_contract_doc.py keeps the two in step."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ class Column:
     """The header must be present (values may still be blank where the contract allows)."""
     nullable: bool = False
     """A blank value is allowed (and means unknown, never false)."""
+    absent_means: str = ""
+    """For an optional column: what the pipeline takes a file without it to mean (noted in run.json and the report)."""
 
 
 @dataclass(frozen=True)
@@ -33,13 +36,20 @@ class ExportFile:
         return next(c for c in self.columns if c.name == name)
 
 
-def normalise_header(text: str) -> str:
-    """Headers match case-insensitively, with spaces, underscores and hyphens treated alike.
+UNIT = re.compile(r"(\s*\([^()]*\))+\s*$")
+"""A trailing unit in brackets, as in ``Length (sessions)`` or ``Minutes Late (mins)``."""
 
-    >>> normalise_header("\\ufeffLegal_Surname "), normalise_header("AM/PM"), normalise_header("Length (sessions)")
-    ('legal surname', 'am/pm', 'length (sessions)')
+
+def normalise_header(text: str) -> str:
+    """Headers match case-insensitively, with surrounding spaces, a trailing unit in brackets, and spaces,
+    underscores and hyphens between words treated alike.
+
+    >>> normalise_header("\\ufeffLegal_Surname "), normalise_header("AM/PM"), normalise_header(" Length (sessions)")
+    ('legal surname', 'am/pm', 'length')
     """
-    return re.sub(r"[\s_\-]+", " ", text.replace("\ufeff", "")).strip().lower()
+    text = text.replace("\ufeff", "").strip().strip('"').strip()
+    text = UNIT.sub("", text) or text
+    return re.sub(r"[\s_\-]+", " ", text).strip().lower()
 
 
 UPN = Column("upn", "upn", ("UPN", "Unique Pupil Number"))
@@ -51,22 +61,28 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
         (
             UPN,
             Column("mis_id", "text", ("Adno", "Admission No", "Admission Number", "Pupil ID", "Student ID"),
-                   required=False, nullable=True),
+                   required=False, nullable=True, absent_means="no MIS number: pupils are known by UPN alone"),
             Column("surname", "text", ("Legal Surname", "Last Name", "Family Name")),
             Column("forename", "text", ("Legal Forename", "First Name", "Preferred Forename")),
             Column("date_of_birth", "date", ("DOB", "Birth Date")),
             Column("sex", "sex", ("Gender",)),
             Column("year_group", "year_group", ("Year", "NC Year", "Year Group", "Curriculum Year")),
-            Column("reg_group", "text", ("Reg", "Reg Group", "Form", "Tutor Group"), required=False, nullable=True),
-            Column("admission_date", "date", ("Admission Date", "Date of Admission"), required=False, nullable=True),
-            Column("leaving_date", "date", ("Leaving Date", "Date of Leaving"), nullable=True),
+            Column("reg_group", "text", ("Reg", "Reg Group", "Form", "Tutor Group"), required=False, nullable=True,
+                   absent_means="no registration group: the shortlist's reg group column is blank"),
+            Column("admission_date", "date", ("Admission Date", "Date of Admission"), required=False, nullable=True,
+                   absent_means="no admission dates: every pupil listed counts as on roll from the start of the data"),
+            Column("leaving_date", "date", ("Leaving Date", "Date of Leaving"), required=False, nullable=True,
+                   absent_means="no leaving dates: everyone listed is on roll (an on-roll report)"),
             Column("sen_provision", "sen", ("SEN", "SEN Status", "SEN Provision")),
             Column("fsm_eligible", "bool", ("FSM", "FSM Eligible"), nullable=True),
             Column("pupil_premium", "bool", ("PP", "Pupil Premium", "Pupil Premium Indicator"), required=False,
-                   nullable=True),
-            Column("eal", "bool", ("EAL", "English as Additional Language"), required=False, nullable=True),
-            Column("looked_after", "bool", ("CLA", "Looked After", "In LA Care"), required=False, nullable=True),
-            Column("ethnicity", "text", ("Ethnicity", "Ethnic Code"), required=False, nullable=True),
+                   nullable=True, absent_means="pupil premium unknown for every pupil (never taken as no)"),
+            Column("eal", "bool", ("EAL", "English as Additional Language"), required=False, nullable=True,
+                   absent_means="EAL unknown for every pupil (never taken as no)"),
+            Column("looked_after", "bool", ("CLA", "Looked After", "In LA Care"), required=False, nullable=True,
+                   absent_means="looked-after status unknown for every pupil (never taken as no)"),
+            Column("ethnicity", "text", ("Ethnicity", "Ethnic Code"), required=False, nullable=True,
+                   absent_means="no ethnicity: the fairness audit cannot compare ethnic groups"),
         ),
         key=("upn",),
         required_file=True,
@@ -80,7 +96,8 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
             Column("date", "date", ("Date", "Session Date", "Attendance Date")),
             Column("session", "session", ("Session", "AM/PM", "Session Name")),
             Column("mark", "mark", ("Mark", "Attendance Mark", "Code"), nullable=True),
-            Column("minutes_late", "int", ("Minutes Late", "Mins Late"), required=False, nullable=True),
+            Column("minutes_late", "int", ("Minutes Late", "Mins Late"), required=False, nullable=True,
+                   absent_means="minutes late unknown: late marks still count, their minutes do not"),
         ),
         key=("upn", "date", "session"),
         required_file=True,
@@ -110,7 +127,8 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
             Column("date", "date", ("Date", "Incident Date")),
             Column("category", "text", ("Type", "Behaviour Type", "Category")),
             Column("points", "int", ("Points", "Behaviour Points")),
-            Column("action", "text", ("Action", "Outcome"), required=False, nullable=True),
+            Column("action", "text", ("Action", "Outcome"), required=False, nullable=True,
+                   absent_means="no action recorded for any incident"),
         ),
         key=("incident_id", "upn"),
         required_file=False,
@@ -124,7 +142,8 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
             Column("start_date", "date", ("Start Date",)),
             Column("category", "exclusion", ("Type", "Exclusion Type")),
             Column("sessions", "int", ("Length", "Sessions", "Length (sessions)")),
-            Column("reason", "text", ("Reason", "Reason Code"), required=False, nullable=True),
+            Column("reason", "text", ("Reason", "Reason Code"), required=False, nullable=True,
+                   absent_means="no reason codes for any exclusion"),
         ),
         key=("upn", "start_date", "category"),
         required_file=False,
@@ -137,8 +156,10 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
             UPN,
             Column("intervention", "text", ("Intervention", "Type")),
             Column("start_date", "date", ("Start Date",)),
-            Column("end_date", "date", ("End Date",), required=False, nullable=True),
-            Column("outcome", "text", ("Outcome",), required=False, nullable=True),
+            Column("end_date", "date", ("End Date",), required=False, nullable=True,
+                   absent_means="no end dates: every intervention counts as ongoing"),
+            Column("outcome", "text", ("Outcome",), required=False, nullable=True,
+                   absent_means="no outcomes recorded for any intervention"),
         ),
         key=("upn", "intervention", "start_date"),
         required_file=False,
@@ -150,8 +171,83 @@ FILES_BY_NAME = {f.name: f for f in EXPORT_FILES}
 
 def header_map(export: ExportFile) -> dict[str, str]:
     """Normalised header text -> canonical column name, for every name and alias of the file's columns."""
-    mapping: dict[str, str] = {}
+    return {key: name for key, (name, _) in _header_lookup(export).items()}
+
+
+def _header_lookup(export: ExportFile) -> dict[str, tuple[str, str]]:
+    """Normalised header text -> (canonical column name, the name or alias it normalises from)."""
+    mapping: dict[str, tuple[str, str]] = {}
     for column in export.columns:
         for text in (column.name, *column.aliases):
-            mapping[normalise_header(text)] = column.name
+            mapping.setdefault(normalise_header(text), (column.name, text))
     return mapping
+
+
+@dataclass(frozen=True)
+class HeaderMatch:
+    """How one header cell was read."""
+
+    position: int
+    header: str
+    """The header text as the file has it (without a byte-order mark or surrounding spaces)."""
+    column: str | None
+    """The contract column it is, or None for a column the contract does not use (or a second copy of one)."""
+    via: str = ""
+    """The contract name or alias it matched."""
+
+    def describe(self) -> str:
+        if self.column is None:
+            return f"{self.header!r} is not a contract column (ignored)"
+        how = "its own name" if self.via == self.column else f"alias {self.via!r}"
+        return f"{self.header!r} -> {self.column} (through {how})"
+
+
+@dataclass(frozen=True)
+class HeaderReading:
+    """What a file's header row gives: each cell's match, and the contract columns it lacks."""
+
+    export: ExportFile
+    matches: tuple[HeaderMatch, ...]
+
+    @property
+    def present(self) -> set[str]:
+        return {m.column for m in self.matches if m.column is not None}
+
+    @property
+    def unknown(self) -> list[str]:
+        return [m.header for m in self.matches if m.column is None]
+
+    @property
+    def missing_required(self) -> list[Column]:
+        return [c for c in self.export.columns if c.required and c.name not in self.present]
+
+    @property
+    def missing_optional(self) -> list[Column]:
+        return [c for c in self.export.columns if not c.required and c.name not in self.present]
+
+    def absent_notes(self) -> list[str]:
+        """One note per optional column the file lacks, saying what that is taken to mean."""
+        return [f"no {c.name} column: {c.absent_means}" for c in self.missing_optional]
+
+
+def read_header(export: ExportFile, header: list[str]) -> HeaderReading:
+    """Match each header cell to a contract column (by name or alias, see :func:`normalise_header`); a cell that
+    matches a column already matched is ignored, like an unknown one.
+
+    >>> reading = read_header(FILES_BY_NAME["attendance.csv"], ["UPN ", "session_date", "AM/PM", "Mark", "Room"])
+    >>> [m.describe() for m in reading.matches][1:3]
+    ["'session_date' -> date (through alias 'Session Date')", "'AM/PM' -> session (through alias 'AM/PM')"]
+    >>> reading.unknown, [c.name for c in reading.missing_optional]
+    (['Room'], ['minutes_late'])
+    """
+    lookup = _header_lookup(export)
+    matches, seen = [], set()
+    for position, text in enumerate(header):
+        shown = text.replace("\ufeff", "").strip()
+        found = lookup.get(normalise_header(text))
+        if found is None or found[0] in seen:
+            matches.append(HeaderMatch(position, shown, None))
+        else:
+            matches.append(HeaderMatch(position, shown, found[0], found[1]))
+            seen.add(found[0])
+    return HeaderReading(export, tuple(matches))

@@ -1,4 +1,4 @@
-"""Measure a synthetic trust's exports against the national figures in shared/design/domain.md.
+"""Measure a synthetic trust's exports against the national figures (DfE statistics) the generator is tuned to.
 
 Computed from the CSV files alone, with this module's own small reader, so the check is independent of the
 generator's internals. Run `python -m tests.calibration_figures [DIR]` to print the table.

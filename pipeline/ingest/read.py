@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.contract import EXPORT_FILES, ExportFile, header_map, normalise_header
+from pipeline.contract import EXPORT_FILES, ExportFile, HeaderReading, read_header
 
 CHUNK = 8 * 1024 * 1024
 SAMPLE = 4096
@@ -68,6 +68,8 @@ class PreparedFile:
     """Bytes that were neither UTF-8 nor read as Windows-1252: each is U+FFFD in the copy; their lines are
     quarantined."""
     notes: list[str] = field(default_factory=list)
+    header: HeaderReading | None = None
+    """Which contract column each header cell matched, and through which name or alias."""
 
     @property
     def label(self) -> str:
@@ -143,18 +145,10 @@ def prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> Pr
     if not header_line.strip():
         raise UnreadableFileError(f"{label} has no header row: re-export it with column names on the first line")
     delimiter = max((",", ";", "\t"), key=header_line.count)
-    header = next(csv.reader([header_line], delimiter=delimiter))
-    mapping = header_map(export)
-    columns, unknown, seen = [], [], set()
-    for position, text in enumerate(header):
-        name = mapping.get(normalise_header(text))
-        if name is None or name in seen:
-            columns.append(f"ignored_{position}")
-            unknown.append(text.strip())
-        else:
-            columns.append(name)
-            seen.add(name)
-    missing = [c for c in export.columns if c.required and c.name not in seen]
+    header = read_header(export, next(csv.reader([header_line], delimiter=delimiter)))
+    columns = [m.column or f"ignored_{m.position}" for m in header.matches]
+    unknown = header.unknown
+    missing = header.missing_required
     if missing:
         wanted = "; ".join(f"{c.name} (or {', '.join(c.aliases)})" if c.aliases else c.name for c in missing)
         raise UnreadableFileError(
@@ -178,6 +172,7 @@ def prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> Pr
         ends_with_line_end=scan.ends_with_line_end,
         line_end=scan.line_end,
         bytes_not_utf8=scan.bytes_not_utf8,
+        header=header,
     )
     if unknown:
         prepared.notes.append(f"ignored columns the contract does not use: {', '.join(unknown)}")
@@ -188,6 +183,7 @@ def prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> Pr
             f"read as UTF-8 with {scan.bytes_not_utf8:,} byte(s) that are not UTF-8 (the lines holding them are "
             "quarantined): export the file again as CSV (UTF-8)"
         )
+    prepared.notes += header.absent_notes()
     return prepared
 
 

@@ -15,11 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.codes import ABSENT, POSSIBLE, codes_in
 from pipeline.sample.attainment import assessment_points, draw_assessments, draw_interventions
 from pipeline.sample.calendar import AcademicYear, academic_year
 from pipeline.sample.population import SchoolPlan, draw_pupils
-from pipeline.sample.simulate import CODE, NOT_ON_ROLL, SchoolHistory, simulate_school
+from pipeline.sample.simulate import ABSENT_MARKS, CODE, NOT_ON_ROLL, POSSIBLE_MARKS, SchoolHistory, simulate_school
 from pipeline.sample.writer import FLAVOURS, write_school
 
 TRUTH_README = """\
@@ -285,10 +284,6 @@ def _truth(
         }
     )
     return truth[on_roll].reset_index(drop=True)
-
-
-POSSIBLE_MARKS = [c for c in codes_in(*POSSIBLE) if c in CODE]
-ABSENT_MARKS = [c for c in codes_in(*ABSENT) if c in CODE]
 
 
 def _english_maths_gap(

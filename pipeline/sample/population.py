@@ -19,13 +19,14 @@ import numpy as np
 import pandas as pd
 
 from pipeline.sample.calendar import AcademicYear
+from pipeline.sample.identifiers import LETTERS, new_upn
 from pipeline.sample.names import ETHNICITIES, NAMES
-from pipeline.upn import CHECK_ALPHABET, make_upn
 
 PRIMARY_YEARS = (0, 1, 2, 3, 4, 5, 6)  # 0 is Reception
 SECONDARY_YEARS = (7, 8, 9, 10, 11)
 
-# National shares (shared/design/domain.md): SEN support 14.2%, EHC plan 5.3%, FSM 24.6%, EAL about 1 in 5.
+# National shares (DfE statistics: Schools, pupils and their characteristics; Special educational needs in
+# England): SEN support 14.2%, EHC plan 5.3%, FSM 24.6%, EAL about 1 in 5.
 SEN_SUPPORT_SHARE = 0.142
 EHCP_SHARE = 0.053
 FSM_SHARE = 0.246
@@ -232,10 +233,10 @@ def _identities(pupils: pd.DataFrame, plan: SchoolPlan, years: list[AcademicYear
         year = int(reception_start[i])
         while True:
             if pupils.at[i, "joined_mid_year"] and pupils.at[i, "eal"] and rng.random() < 0.3:
-                serial: int | str = f"{int(rng.integers(100)):02d}{CHECK_ALPHABET[int(rng.integers(23))]}"
+                serial: int | str = f"{int(rng.integers(100)):02d}{LETTERS[int(rng.integers(23))]}"
             else:
                 serial = int(rng.integers(1000))
-            upn = make_upn(la, estab, year, serial)
+            upn = new_upn(la, estab, year, serial)
             if upn not in used:
                 used.add(upn)
                 upns.append(upn)

@@ -28,6 +28,12 @@ MARKS: tuple[str, ...] = (
     "V", "P", "B", "K", "W", "D", "X", "Y1", "Z", "#", "-",
 )  # fmt: skip
 CODE = {mark: np.int8(i) for i, mark in enumerate(MARKS)}
+# The generator's own reading of the DfE register codes (the 2024 regulations), kept apart from pipeline/codes.py on
+# purpose: the sample is a second, independent statement of the rules, so the realism tests, which check the sample
+# against the pipeline's table, check something.
+PRESENT_OR_APPROVED = ("/", "\\", "L", "V", "P", "B", "K", "W")
+ABSENT_MARKS = ("U", "I", "M", "O", "N", "G", "E", "C", "R", "T", "J1", "C1", "C2", "S")
+POSSIBLE_MARKS = PRESENT_OR_APPROVED + ABSENT_MARKS
 NOT_ON_ROLL = np.int8(-1)
 
 # Eid al-Fitr and Eid al-Adha as observed in England (the first school day a family would keep).
@@ -164,7 +170,7 @@ def simulate_school(
         & (year_group <= high)
     )
 
-    engagement = _engagement_paths(pupils, plan, year_group, year_index, weekday, rng)
+    engagement = _engagement_paths(pupils, plan, year_group, year_index, weekday, rng).astype(float)
     rates = PHASE_RATES[plan.phase]
     traits = _Traits.of(pupils)
 
@@ -382,10 +388,10 @@ class _Traits:
     @classmethod
     def of(cls, pupils: pd.DataFrame) -> _Traits:
         return cls(
-            absence=pupils["absence_effect"].to_numpy(),
-            behaviour=pupils["behaviour_effect"].to_numpy(),
-            circumstances=pupils["circumstances"].to_numpy(),
-            attainment=pupils["attainment"].to_numpy(),
+            absence=pupils["absence_effect"].to_numpy(dtype=float),
+            behaviour=pupils["behaviour_effect"].to_numpy(dtype=float),
+            circumstances=pupils["circumstances"].to_numpy(dtype=float),
+            attainment=pupils["attainment"].to_numpy(dtype=float),
             fsm=pupils["fsm"].to_numpy(dtype=float),
             sen=(pupils["sen"] != "N").to_numpy(dtype=float),
             ehcp=(pupils["sen"] == "E").to_numpy(dtype=float),
@@ -419,7 +425,7 @@ def _engagement_paths(
 ) -> np.ndarray:
     """Each pupil's engagement on each day: baseline, weekly drift, secondary dip and crises."""
     n, n_days = year_group.shape
-    base = pupils["engagement"].to_numpy()[:, None]
+    base = pupils["engagement"].to_numpy(dtype=float)[:, None]
     # Weekly drift: an AR(1) walk that moves on Mondays.
     drift = np.zeros((n, n_days))
     walk = np.zeros(n)

@@ -198,7 +198,7 @@ def test_utf8_is_recognised_whatever_falls_on_a_chunk_boundary(
     monkeypatch.setattr("pipeline.ingest.read.CHUNK", chunk)
     pupils = PUPILS.replace("Example,Pupil1", "O\u2019Brien,Zo\u00eb").replace("Pupil2", "\u00c5sa\u00e9")
     result, con = _ingest(tmp_path, {"pupils.csv": pupils})
-    assert _file(result, "pupils.csv").notes == []
+    assert not any("Windows-1252" in note for note in _file(result, "pupils.csv").notes)
     assert con.execute("select surname, forename from pupils where upn = $u", {"u": A}).fetchone() == ("O’Brien", "Zoë")
     assert con.execute("select forename from pupils where upn = $u", {"u": B}).fetchone() == ("Åsaé",)
 
