@@ -58,6 +58,15 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] |
 
 
 READ_LINES = sql_text("read_lines.sql")
+READ_PLAIN_LINES = sql_text("read_plain_lines.sql")
+DROP_REJECTS = "drop table if exists reject_errors; drop table if exists reject_scans"
+"""Forget the lines the last read rejected (DuckDB's CSV reader adds to these tables; each read starts afresh)."""
+PLAIN_NUMBERED = """
+    create or replace temp view incoming_lines as
+    select rowid - {first} + 2 as line_number, line, line_hash, line_hash2 from plain_lines
+"""
+"""Each line of ``plain_lines`` with its number in the file: rows keep the file's order in the table (their rowids
+start at a large offset inside a transaction, hence the subtraction; a view cannot take parameters)."""
 LINE_COUNTS = sql_text("line_counts.sql")
 INCOMING = """
     select line_number as position, line, line_hash, line_hash2 from incoming_lines
@@ -76,11 +85,13 @@ class LineCounts:
 
 
 def read_lines(con: duckdb.DuckDBPyConnection, prepared: PreparedFile) -> LineCounts:
-    """Read every line of ``prepared`` into the temp table ``incoming_lines`` and the view ``incoming`` (its data
+    """Read every line of ``prepared`` into the temp view ``incoming_lines`` and the view ``incoming`` (its data
     lines, ``position`` being the line number); raise :class:`FileRefusedError` when the file is truncated or its
     lines are not the ones counted from its bytes."""
     physical = {"physical_lines": prepared.physical_lines}
-    con.execute(READ_LINES, {"path": str(prepared.readable_path), "line_end": prepared.line_end, **physical})
+    if not (prepared.plain and _read_plain(con, prepared)):
+        con.execute(READ_LINES, {"path": str(prepared.readable_path), "line_end": prepared.line_end, **physical})
+        con.execute("create or replace temp view incoming_lines as select * from text_lines")
     counted = con.execute(LINE_COUNTS, physical).fetchone()
     data, blank, beyond, last = (int(v) for v in counted or (0, 0, 0, 0))
     con.execute(f"create or replace temp view incoming as {INCOMING.format(last_line=int(prepared.physical_lines))}")
@@ -95,6 +106,25 @@ def read_lines(con: duckdb.DuckDBPyConnection, prepared: PreparedFile) -> LineCo
             "(an interrupted copy?): re-export it"
         )
     return LineCounts(data, blank, last)
+
+
+def _read_plain(con: duckdb.DuckDBPyConnection, prepared: PreparedFile) -> bool:
+    """Read a plain file's lines with DuckDB's line reader into ``incoming_lines``, if that gives every line of
+    the file (as many lines as its bytes have, none rejected, so no blank line was skipped); say whether it did.
+    If not, nothing of the attempt is left."""
+    con.execute(DROP_REJECTS)
+    con.execute(READ_PLAIN_LINES, {"path": str(prepared.readable_path)})
+    row = con.execute(
+        "select count(*), coalesce(min(rowid), 0), (select count(*) from reject_errors), "
+        "count(*) filter (where coalesce(line, '') = '') from plain_lines"
+    ).fetchone()
+    lines, first, rejected, empty = (int(v) for v in row or (0, 0, 0, 0))
+    con.execute(DROP_REJECTS)
+    if rejected or empty or lines != prepared.physical_lines - 1:
+        con.execute("drop table plain_lines")
+        return False
+    con.execute(PLAIN_NUMBERED.format(first=first))
+    return True
 
 
 def fields(prepared: PreparedFile) -> str:

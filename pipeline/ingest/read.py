@@ -20,6 +20,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from pipeline.contract import EXPORT_FILES, ExportFile, HeaderReading, read_header
 
 CHUNK = 8 * 1024 * 1024
@@ -27,6 +29,8 @@ SAMPLE = 4096
 """Bytes looked at to recognise UTF-16 without a byte order mark (every other byte NUL)."""
 NOT_UTF8 = "\ufffd"
 """What a byte that is not UTF-8 becomes in the UTF-8 copy of a mixed file (the Unicode replacement character)."""
+PLAIN_LINE_BYTES = 65_536
+"""The longest line a file read by DuckDB's line reader may have (longer lines are quarantined: see lines.py)."""
 SCHOOL_FOLDER = re.compile(r"^\d{6,7}$")  # a URN (6 digits) or LAESTAB (7 digits)
 
 
@@ -67,6 +71,10 @@ class PreparedFile:
     bytes_not_utf8: int = 0
     """Bytes that were neither UTF-8 nor read as Windows-1252: each is U+FFFD in the copy; their lines are
     quarantined."""
+    plain: bool = False
+    """Whether DuckDB's line reader can read the file's lines (LF line ends, each CR before an LF, no NUL and no
+    ``chr(1)``, no line over :data:`PLAIN_LINE_BYTES`): it is faster than splitting the text in SQL, and its count
+    of lines is checked all the same."""
     notes: list[str] = field(default_factory=list)
     header: HeaderReading | None = None
     """Which contract column each header cell matched, and through which name or alias."""
@@ -172,6 +180,7 @@ def prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> Pr
         ends_with_line_end=scan.ends_with_line_end,
         line_end=scan.line_end,
         bytes_not_utf8=scan.bytes_not_utf8,
+        plain=scan.plain,
         header=header,
     )
     if unknown:
@@ -196,6 +205,46 @@ class _Scan:
     ends_with_line_end: bool
     line_end: str
     bytes_not_utf8: int
+    plain: bool = False
+
+
+@dataclass
+class _Shape:
+    """What one pass over a file's bytes learns about its lines (see :attr:`PreparedFile.plain`)."""
+
+    line_feeds: int = 0
+    returns: int = 0
+    crlf: int = 0
+    longest: int = 0
+    """The longest line's length in bytes (its CR included), as far as the line feeds tell."""
+    pending: int = 0
+    """Bytes since the last line feed."""
+    odd_bytes: bool = False
+    """A NUL byte, or the control character the line reader splits at (``chr(1)``)."""
+    last: bytes = b""
+
+    def add(self, chunk: bytes) -> None:
+        self.line_feeds += chunk.count(b"\n")
+        self.returns += chunk.count(b"\r")
+        self.crlf += chunk.count(b"\r\n") + (self.last == b"\r" and chunk[:1] == b"\n")
+        self.odd_bytes = self.odd_bytes or b"\x00" in chunk or b"\x01" in chunk
+        feeds = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("\n"))
+        if feeds.size:
+            inner = int(np.diff(feeds).max()) - 1 if feeds.size > 1 else 0
+            self.longest = max(self.longest, self.pending + int(feeds[0]), inner)
+            self.pending = len(chunk) - int(feeds[-1]) - 1
+        else:
+            self.pending += len(chunk)
+        self.last = chunk[-1:]
+
+    @property
+    def plain(self) -> bool:
+        return (
+            self.line_feeds > 0
+            and self.returns == self.crlf
+            and not self.odd_bytes
+            and max(self.longest, self.pending) <= PLAIN_LINE_BYTES
+        )
 
 
 def _scan(path: Path, label: str) -> _Scan:
@@ -211,26 +260,23 @@ def _scan(path: Path, label: str) -> _Scan:
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
-    line_feeds = returns = 0
-    last = b""
+    shape = _Shape()
     with path.open("rb") as handle:
         first = handle.read(SAMPLE)
         _refuse_utf16(first, label)
         handle.seek(0)
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
-            line_feeds += chunk.count(b"\n")
-            returns += chunk.count(b"\r")
-            last = chunk[-1:]
+            shape.add(chunk)
             if utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError:
                     utf8 = False
-    line_end = "\n" if line_feeds or not returns else "\r"
-    ends = last == line_end.encode()
-    lines = (line_feeds if line_end == "\n" else returns) + (0 if ends else 1)
-    scan = _Scan(digest.hexdigest(), "utf-8", lines, ends, line_end, 0)
+    line_end = "\n" if shape.line_feeds or not shape.returns else "\r"
+    ends = shape.last == line_end.encode()
+    lines = (shape.line_feeds if line_end == "\n" else shape.returns) + (0 if ends else 1)
+    scan = _Scan(digest.hexdigest(), "utf-8", lines, ends, line_end, 0, shape.plain)
     if utf8:
         try:
             decoder.decode(b"", final=True)
@@ -238,15 +284,15 @@ def _scan(path: Path, label: str) -> _Scan:
         except UnicodeDecodeError:
             pass
     if first.startswith(codecs.BOM_UTF8) or _has_utf8_beyond_ascii(path):
-        return _Scan(scan.sha256, "utf-8-marked", lines, ends, line_end, _bytes_not_utf8(path))
+        return _Scan(scan.sha256, "utf-8-marked", lines, ends, line_end, _bytes_not_utf8(path), shape.plain)
     try:
         with path.open("rb") as handle:
             while chunk := handle.read(CHUNK):
                 chunk.decode("cp1252")
     except UnicodeDecodeError:
         # Bytes Windows-1252 does not define either (0x81, 0x8D, 0x8F, 0x90, 0x9D): a few damaged bytes.
-        return _Scan(scan.sha256, "utf-8-marked", lines, ends, line_end, _bytes_not_utf8(path))
-    return _Scan(scan.sha256, "cp1252", lines, ends, line_end, 0)
+        return _Scan(scan.sha256, "utf-8-marked", lines, ends, line_end, _bytes_not_utf8(path), shape.plain)
+    return _Scan(scan.sha256, "cp1252", lines, ends, line_end, 0, shape.plain)
 
 
 def _refuse_utf16(start: bytes, label: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import duckdb
@@ -68,3 +69,26 @@ def test_dedupe_loads_identical_repeats_once_and_quarantines_conflicting_ones() 
     assert con.execute(
         "select line_number, problem_value, problem_reason from checked where problem_reason is not null order by 1"
     ).fetchall() == [(4, "B + 2025-11-03 + AM", reason), (5, "B + 2025-11-03 + AM", reason)]
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
+def test_the_line_reader_and_the_text_split_read_the_same_lines(tmp_path: Path, newline: bytes) -> None:
+    lines = [b"upn,date,session,mark", b"A,2025-11-03,AM,/", b"  ", b'B,"2025-11-03",AM,\\', b"C,2025-11-03,PM,x;y"]
+    prepared = _prepared(tmp_path, newline.join(lines) + newline)
+    assert prepared.plain
+    seen = []
+    for plain in (True, False):
+        con = duckdb.connect()
+        read_lines(con, dataclasses.replace(prepared, plain=plain))
+        seen.append(con.execute("select * from incoming order by position").fetchall())
+    assert seen[0] == seen[1]
+    assert [row[:2] for row in seen[0]] == [(n + 2, line.decode()) for n, line in enumerate(lines[1:])]
+
+
+def test_a_file_with_a_blank_line_is_read_as_text(tmp_path: Path) -> None:
+    prepared = _prepared(tmp_path, b"upn,date,session,mark\nA,2025-11-03,AM,/\n\nB,2025-11-03,AM,/\n")
+    assert prepared.plain  # (the bytes do not tell; the line reader skips the blank line, and the count says so)
+    con = duckdb.connect()
+    counts = read_lines(con, prepared)
+    assert (counts.data, counts.blank) == (2, 1)
+    assert con.execute("select position from incoming order by 1").fetchall() == [(2,), (4,)]

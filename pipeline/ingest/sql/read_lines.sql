@@ -3,7 +3,7 @@
 -- counted, not loaded). A line past the count of lines made from the file's bytes ($physical_lines) is kept too,
 -- so that a file that changed while it was read is caught.
 -- Parameters: $path (a UTF-8 file), $line_end (chr(10), a CR before it dropped, or chr(13)), $physical_lines.
-create or replace temp table incoming_lines as
+create or replace temp table text_lines as
 select line_number, line, hash(line) as line_hash, hash(line || chr(31)) as line_hash2
 from (
     select n as line_number, case when $line_end = chr(10) then rtrim(part, chr(13)) else part end as line
