@@ -108,7 +108,12 @@ def discover(exports: Path) -> tuple[list[SchoolDelivery], list[str]]:
     known = {f.name for f in EXPORT_FILES}
     for folder in folders:
         present: dict[str, Path] = {}
-        for entry in sorted(folder.iterdir()):
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError as error:
+            notes.append(f"{folder.name}: could not list the folder ({error.strerror or error}): no file of it read")
+            entries = []
+        for entry in entries:
             refused = _not_a_regular_file(entry)
             if refused:
                 notes.append(f"{folder.name}: refused {entry.name}: {refused}")
@@ -141,6 +146,16 @@ def _not_a_regular_file(entry: Path) -> str:
 
 def prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> PreparedFile:
     """Check one file can be read and work out how; raise :class:`UnreadableFileError` saying what to fix if not."""
+    try:
+        return _prepare(school_id, export, path, workdir)
+    except OSError as error:  # e.g. no permission to read it, or it vanished since the folder was listed
+        raise UnreadableFileError(
+            f"{school_id}/{export.name} could not be read ({error.strerror or error}): check that it is there and "
+            "that the pipeline's user may read it"
+        ) from error
+
+
+def _prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> PreparedFile:
     label = f"{school_id}/{export.name}"
     refused = _not_a_regular_file(path)
     if refused or not path.is_file():

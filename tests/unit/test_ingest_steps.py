@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.contract import FILES_BY_NAME
 from pipeline.ingest.lines import FileRefusedError, read_lines
-from pipeline.ingest.read import PreparedFile, prepare
+from pipeline.ingest.read import PreparedFile, UnreadableFileError, prepare
 from pipeline.ingest.steps import dedupe_step
 
 ATTENDANCE = FILES_BY_NAME["attendance.csv"]
@@ -92,3 +92,18 @@ def test_a_file_with_a_blank_line_is_read_as_text(tmp_path: Path) -> None:
     counts = read_lines(con, prepared)
     assert (counts.data, counts.blank) == (2, 1)
     assert con.execute("select position from incoming order by 1").fetchall() == [(2,), (4,)]
+
+
+def test_a_file_that_cannot_be_read_is_refused_with_a_plain_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def denied(path: Path, label: str) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("pipeline.ingest.read._scan", denied)
+    with pytest.raises(UnreadableFileError) as refused:
+        _prepared(tmp_path, b"upn,date,session,mark\n")
+    assert str(refused.value) == (
+        "100001/attendance.csv could not be read (Permission denied): check that it is there and that the "
+        "pipeline's user may read it"
+    )
