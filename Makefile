@@ -29,7 +29,8 @@ run: $(STAMP) ## Run the main job on the bundled sample data (generates it first
 	@if ! ls -d $(SAMPLE)/[0-9]* >/dev/null 2>&1; then $(BIN)/mentor sample --out $(SAMPLE); fi
 	$(BIN)/mentor run --exports $(SAMPLE) --db data/warehouse.duckdb --out out
 
-test: $(STAMP) ## Run the whole test suite (unit, property, integration, lint and type checks)
+test: $(STAMP) ## Run the whole test suite (dependency check, unit, property, integration, lint and type checks)
+	$(BIN)/deptry .
 	$(BIN)/python -m pytest -n 2
 
 test-fast: $(STAMP) ## The tests not marked slow, for the edit loop (make test runs them all)

@@ -68,6 +68,13 @@ def sample(
         Path | None,
         typer.Option(help="Folder for the simulation truth (outcomes); default: OUT followed by '-truth'."),
     ] = None,
+    ctf_out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the first school as a DfE Common Transfer File school (the CTF, with its other CSV "
+            "files beside it) into CTF_OUT/<URN>/: the same pupils as OUT/<URN>, for trying the CTF route."
+        ),
+    ] = None,
 ) -> None:
     """Write synthetic MIS exports for a trust of schools, plus the simulation truth kept apart.
 
@@ -96,8 +103,14 @@ def sample(
                 f"{school.urn} ({school.phase}), {school.pupils:,} pupils, {school.attendance_rows:,} attendance marks"
             )
 
-        generate_trust(spec, out, truth_dir, progress=report)
+        result = generate_trust(spec, out, truth_dir, progress=report)
     err.print(f"exports written to {out}; simulation truth to {truth_dir}")
+    if ctf_out is not None:
+        from pipeline.sample.ctf import write_ctf_school
+
+        urn = str(result.schools[0].urn)
+        ctf = write_ctf_school(out / urn, ctf_out / urn, spec.end_date)
+        err.print(f"school {urn} written again as a Common Transfer File school: {ctf}")
 
 
 DB_OPTION = typer.Option(
@@ -201,6 +214,38 @@ def ingest(
 
 
 @app.command()
+def check(
+    exports: Annotated[Path, typer.Argument(help="A trust folder (one sub-folder per school) or one school's folder.")],
+    today: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="The night to check as (dates after it are refused); default today."),
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="A TOML settings file (see pipeline/config.py).")] = None,
+) -> None:
+    """Say how tonight's run would read a delivery, without writing anything: for a data lead setting up a feed.
+
+    For each school and file: encoding, delimiter, line ends and date style; which contract column each header
+    matched (through which alias); unknown columns; missing required and optional columns and what that means; the
+    lines that would be quarantined, by reason, with line numbers (never names or UPNs); a verdict per file. The
+    files are loaded by the real ingest into a throwaway in-memory database. Exit code 0 when the run would load
+    every school, 3 when a school would be held back. See docs/check.md.
+    """
+    from pipeline.check import check_delivery, render
+    from pipeline.config import Settings, SettingsError
+
+    try:
+        settings = Settings.load(config)
+        result = check_delivery(exports, today.date() if today else None, settings.max_quarantined_share)
+    except (FileNotFoundError, SettingsError) as error:
+        err.print(str(error))
+        raise typer.Exit(ExitCode.USAGE) from None
+    for line in render(result):
+        typer.echo(line)
+    if result.held_back:
+        raise typer.Exit(ExitCode.GATE_FAILED)
+
+
+@app.command()
 def run(
     exports: Annotated[Path, typer.Option(help="A trust folder (one sub-folder per school) or one school's folder.")],
     db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,
@@ -211,33 +256,41 @@ def run(
 ) -> None:
     """The nightly job: ingest, check, build features, score and write ranked shortlists per school.
 
-    Writes OUT/<school>/shortlist.csv and OUT/<school>/under_challenged.csv, OUT/run.json, OUT/quarantine.csv and
-    the data-quality checks as Great Expectations data docs in OUT/data_docs/index.html.
-    When a data-quality check fails nothing new is published, the last good shortlists stay, and the exit
-    code is 3. Without --as-of the night is the latest date with attendance marks.
+    Writes OUT/<school>/shortlist.csv and OUT/<school>/under_challenged.csv, OUT/run.json, OUT/report.html,
+    OUT/quarantine.csv, OUT/mentor.log and the data-quality checks as Great Expectations data docs in
+    OUT/data_docs/index.html. Each school is judged on its own: a school whose delivery is missing or broken, or
+    that fails a data-quality check, is held back (its last good shortlist stays, marked stale) while the others
+    publish, and the exit code is 3. Without --as-of the night is the latest date with attendance marks.
     """
     from pipeline.config import Settings, SettingsError
-    from pipeline.keys import WarehouseKeyError
-    from pipeline.model import ScorecardError
-    from pipeline.run import run_pipeline
+    from pipeline.run import run_pipeline, write_refused_run
     from pipeline.runlock import RunLockedError
 
     _logging(quiet)
     try:
         settings = Settings.load(config)
-        with _progress(quiet) as show:
-            result = run_pipeline(exports, db, out, as_of.date() if as_of else None, settings, progress=show)
-    except (FileNotFoundError, SettingsError, ScorecardError, WarehouseKeyError) as error:
+    except (FileNotFoundError, SettingsError) as error:
+        write_refused_run(db, out, str(error))
         err.print(str(error))
         raise typer.Exit(ExitCode.USAGE) from None
+    try:
+        with _progress(quiet) as show:
+            result = run_pipeline(exports, db, out, settings, as_of.date() if as_of else None, progress=show)
     except RunLockedError as error:
         err.print(str(error))
         raise typer.Exit(ExitCode.LOCKED) from None
-    err.print(f"{result.report.get('status', '')}")
+    report = result.report
+    if result.exit_code in (ExitCode.FAILED, ExitCode.USAGE):
+        err.print(report.error or report.status)
+        raise typer.Exit(result.exit_code)
     for school, path in result.shortlists.items():
         err.print(f"shortlist for school {school}: {path}")
     err.print(f"run report: {out / 'run.json'}; quarantine: {out / 'quarantine.csv'}; "
               f"data checks: {out / 'data_docs' / 'index.html'}")  # fmt: skip
+    err.print(report.status)
+    for held in report.held_back:
+        stays = f"its last good shortlist ({held.shortlist_as_of}) stays, stale" if held.shortlist else "no shortlist"
+        err.print(f"held back: school {held.school_id}: {'; '.join(held.reasons)}; {stays}")
     raise typer.Exit(result.exit_code)
 
 
@@ -559,7 +612,11 @@ def explain(
     if pupil.empty:
         err.print(f"that UPN is not on roll on {day}")
         raise typer.Exit(ExitCode.USAGE)
-    card = Scorecard.load(Settings.load(config).scorecard)
+    try:
+        card = Scorecard.load(Settings.load(config).scorecard)
+    except _stage_errors() as error:
+        err.print(str(error))
+        raise typer.Exit(ExitCode.USAGE) from None
     lines = PointsScorecard(card).fit(table).explain(pupil)
     row = pupil.iloc[0]
     typer.echo(

@@ -1,26 +1,37 @@
-"""One typed, frozen settings object, read from an optional TOML file; its hash is stamped on every output."""
+"""One typed, frozen settings object, read from an optional TOML file; its hash is stamped on every output.
+
+The file is parsed strictly (a pydantic model: strict types, bounds, no unknown keys). A value that cannot be
+honoured as written is refused, never changed: ``capacity_minimum = 5.7`` is not read as 5, and a misspelt key is
+not ignored. The refusal is one plain sentence naming the file, the key, the value and what is allowed
+(:class:`SettingsError`; the command line prints it and exits 2).
+
+To add a setting, add one line to :class:`Settings` in the style of the others: ``name: type = default``, or with
+bounds ``name: Annotated[type, Field(ge=..., le=...)] = default``; a whole number is ``int``, a number ``float``.
+"""
 
 from __future__ import annotations
 
-import dataclasses
+import difflib
 import hashlib
 import json
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTCOME_COMPONENTS = ("persistent_absence", "suspension", "fell_below_target")
 """What an outcome can be made of; see pipeline/evaluate/sql/outcome_labels.sql for each definition."""
+OutcomeComponent = Literal["persistent_absence", "suspension", "fell_below_target"]
 
 
 class SettingsError(ValueError):
     """A settings file that cannot be used, with what to fix."""
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseModel):
     """Everything a run can be told. Every field has a default; a TOML file may override any of them.
 
     Example file::
@@ -39,63 +50,94 @@ class Settings:
         outcome_grade_drop = 0.5
     """
 
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, validate_default=True)
+
     scorecard: Path = ROOT / "models" / "scorecard-v1.yaml"
-    capacity_share: float = 0.05
-    capacity_minimum: int = 5
-    max_quarantined_share: float = 0.05
-    roll_tolerance: float = 0.10
-    outcome: tuple[str, ...] = ("persistent_absence", "suspension", "fell_below_target")
-    outcome_horizon_school_days: int = 30
-    outcome_persistent_absence: float = 0.10
-    outcome_grade_drop: float = 0.5
+    capacity_share: Annotated[float, Field(gt=0, le=1)] = 0.05
+    capacity_minimum: Annotated[int, Field(ge=0)] = 5
+    max_quarantined_share: Annotated[float, Field(ge=0, le=1)] = 0.05
+    roll_tolerance: Annotated[float, Field(ge=0, le=1)] = 0.10
+    outcome: Annotated[tuple[OutcomeComponent, ...], Field(min_length=1)] = (
+        "persistent_absence",
+        "suspension",
+        "fell_below_target",
+    )
+    outcome_horizon_school_days: Annotated[int, Field(ge=1)] = 30
+    outcome_persistent_absence: Annotated[float, Field(gt=0, le=1)] = 0.10
+    outcome_grade_drop: Annotated[float, Field(ge=0)] = 0.5
+
+    @field_validator("scorecard", mode="before")
+    @classmethod
+    def _scorecard_path(cls, value: object, info: ValidationInfo) -> object:
+        """A path in a settings file is relative to the file's folder."""
+        if not isinstance(value, str | Path):
+            return value
+        folder = (info.context or {}).get("folder")
+        path = Path(value)
+        return path if path.is_absolute() or folder is None else (folder / path).resolve()
+
+    @field_validator("outcome", mode="before")
+    @classmethod
+    def _outcome_list(cls, value: object) -> object:
+        """TOML has arrays, not tuples: a list of names is the way to write one."""
+        return tuple(value) if isinstance(value, list) else value
 
     @classmethod
     def load(cls, path: Path | None) -> Settings:
+        """The settings of the TOML file at ``path`` (the defaults if ``None``); :class:`SettingsError` if the file
+        cannot be read or any value in it cannot be honoured as written."""
         if path is None:
             return cls()
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as error:
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
             raise SettingsError(f"cannot read settings file {path}: {error}") from error
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - set(fields))
-        if unknown:
-            raise SettingsError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(fields)}")
-        values: dict[str, Any] = {}
-        for name, value in data.items():
-            if name == "outcome":
-                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                    raise SettingsError(f'{path}: outcome must be a list of names, e.g. ["suspension"]')
-                values[name] = tuple(value)
-            elif name == "scorecard":
-                scorecard = Path(value)
-                values[name] = scorecard if scorecard.is_absolute() else (path.parent / scorecard).resolve()
-            elif isinstance(value, bool) or not isinstance(value, int | float):
-                raise SettingsError(f"{path}: {name} must be a number, not {value!r}")
-            else:
-                values[name] = type(getattr(cls(), name))(value)
-        settings = cls(**values)
-        settings.check(str(path))
-        return settings
+        return cls.parse(data, str(path), folder=path.parent)
 
-    def check(self, source: str = "settings") -> None:
-        if not 0 < self.capacity_share <= 1:
-            raise SettingsError(f"{source}: capacity_share must be between 0 and 1")
-        if self.capacity_minimum < 0:
-            raise SettingsError(f"{source}: capacity_minimum cannot be negative")
-        if not 0 <= self.max_quarantined_share <= 1 or not 0 <= self.roll_tolerance <= 1:
-            raise SettingsError(f"{source}: max_quarantined_share and roll_tolerance are shares between 0 and 1")
-        unknown_outcomes = sorted(set(self.outcome) - set(OUTCOME_COMPONENTS))
-        if unknown_outcomes or not self.outcome:
-            raise SettingsError(
-                f"{source}: outcome must name one or more of {', '.join(OUTCOME_COMPONENTS)}"
-                + (f"; unknown: {', '.join(unknown_outcomes)}" if unknown_outcomes else "")
-            )
-        if self.outcome_horizon_school_days < 1:
-            raise SettingsError(f"{source}: outcome_horizon_school_days must be at least 1")
+    @classmethod
+    def parse(cls, data: dict[str, Any], source: str = "settings", folder: Path | None = None) -> Settings:
+        """Settings from a mapping (a parsed TOML file), refused with one sentence per problem."""
+        try:
+            return cls.model_validate(data, context={"folder": folder})
+        except ValidationError as error:
+            problems = [_problem(detail, data) for detail in error.errors()]
+            raise SettingsError(f"{source}: {'; '.join(problems)}.") from None
 
     def fingerprint(self) -> str:
         """A short hash of the settings (with the scorecard file's content, not its path)."""
-        data = dataclasses.asdict(self)
+        data = self.model_dump()
         data["scorecard"] = hashlib.sha256(self.scorecard.read_bytes()).hexdigest() if self.scorecard.exists() else ""
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _problem(detail: Mapping[str, Any], data: dict[str, Any]) -> str:
+    """One pydantic error as words: the key, the value as written, and what is allowed."""
+    location = detail["loc"]
+    key = str(location[0]) if location else "settings"
+    kind = detail["type"]
+    if kind == "extra_forbidden":
+        close = difflib.get_close_matches(key, Settings.model_fields, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}?" if close else f"the settings are {', '.join(Settings.model_fields)}"
+        return f"{key} is not a setting ({hint})"
+    value = data.get(key, detail.get("input"))
+    written = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    context = detail.get("ctx", {})
+    allowed = {
+        "int_type": "a whole number",
+        "int_from_float": "a whole number",
+        "float_type": "a number",
+        "bool_type": "true or false",
+        "string_type": "text in quotes",
+        "path_type": "a file path in quotes",
+        "tuple_type": f"a list of names, e.g. [{', '.join(json.dumps(c) for c in OUTCOME_COMPONENTS[:2])}]",
+        "literal_error": f"one or more of {', '.join(OUTCOME_COMPONENTS)}",
+        "too_short": f"one or more of {', '.join(OUTCOME_COMPONENTS)}",
+        "greater_than": f"more than {context.get('gt')}",
+        "greater_than_equal": f"at least {context.get('ge')}",
+        "less_than": f"less than {context.get('lt')}",
+        "less_than_equal": f"at most {context.get('le')}",
+    }.get(kind, str(detail["msg"]).lower())
+    if kind == "literal_error":
+        names = ", ".join(OUTCOME_COMPONENTS)
+        return f"{key} = {written} is not allowed: {json.dumps(detail.get('input'))} is not one of {names}"
+    return f"{key} = {written} is not allowed: it must be {allowed}"

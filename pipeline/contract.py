@@ -225,6 +225,13 @@ class HeaderReading:
     def missing_optional(self) -> list[Column]:
         return [c for c in self.export.columns if not c.required and c.name not in self.present]
 
+    def alias_note(self) -> str:
+        """One note naming the headers read through an alias (empty when every header is a column's own name)."""
+        through = [m for m in self.matches if m.column and normalise_header(m.via) != normalise_header(m.column)]
+        if not through:
+            return ""
+        return "headers read through aliases: " + ", ".join(f"{m.header!r} as {m.column}" for m in through)
+
     def absent_notes(self) -> list[str]:
         """One note per optional column the file lacks, saying what that is taken to mean."""
         return [f"no {c.name} column: {c.absent_means}" for c in self.missing_optional]
@@ -248,6 +255,9 @@ def read_header(export: ExportFile, header: list[str]) -> HeaderReading:
         if found is None or found[0] in seen:
             matches.append(HeaderMatch(position, shown, None))
         else:
-            matches.append(HeaderMatch(position, shown, found[0], found[1]))
-            seen.add(found[0])
+            column = export.column(found[0])
+            names = (column.name, *column.aliases)
+            exact = [t for t in names if t == shown] or [t for t in names if t.lower() == shown.lower()]
+            matches.append(HeaderMatch(position, shown, column.name, exact[0] if exact else found[1]))
+            seen.add(column.name)
     return HeaderReading(export, tuple(matches))

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.safe_csv import fsync_folder
+
 KEY_VARIABLE = "MENTOR_DB_KEY"
 KEY_FILE_VARIABLE = "MENTOR_DB_KEY_FILE"
 NEW_KEY_VARIABLE = "MENTOR_DB_NEW_KEY"
@@ -157,8 +159,4 @@ def rekey(path: Path, old_key: str | None, new_key: str | None) -> None:
     with target.open("rb+") as handle:
         os.fsync(handle.fileno())
     target.replace(path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    fsync_folder(path.parent)

@@ -3,8 +3,10 @@
 - UTF-8 with a byte-order mark, so Excel shows accents correctly; ISO dates.
 - Any cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed with ``'`` so a
   spreadsheet shows it as text instead of running it as a formula (CSV injection).
-- Written to a temporary file in the same folder and renamed into place, so a reader never sees half a file
-  and a crash never leaves one; created with mode 0600 (readable by its owner only) unless told otherwise.
+- Written durably (:func:`atomic_write`, which every output file of the pipeline goes through): to a temporary
+  file in the same folder, flushed to disk, renamed into place, then the folder itself flushed to disk, so a reader
+  never sees half a file, a crash never leaves one, and a power cut just after a write cannot undo it. Created with
+  mode 0600 (readable by its owner only) unless told otherwise.
 """
 
 from __future__ import annotations
@@ -62,10 +64,17 @@ def write_json(data: object, path: Path, mode: int = 0o600) -> Path:
     return atomic_write(path, dump, mode=mode)
 
 
-def atomic_write(path: Path, write: Callable[[TextIO], object], mode: int = 0o600, encoding: str = "utf-8") -> Path:
-    """Write a text file through ``write`` into a temporary file, flush it to disk, then rename it into place.
+def write_text(text: str, path: Path, mode: int = 0o600, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` durably (:func:`atomic_write`), owner-only by default."""
+    return atomic_write(path, lambda out: out.write(text), mode=mode, encoding=encoding)
 
-    New folders on the way are created owner-only (0700). A reader sees the old file or the new one, never half.
+
+def atomic_write(path: Path, write: Callable[[TextIO], object], mode: int = 0o600, encoding: str = "utf-8") -> Path:
+    """Write a text file through ``write`` into a temporary file, flush it to disk, rename it into place, and flush
+    the folder to disk (the rename is an entry in the folder: until the folder is flushed, a power cut can undo it).
+
+    New folders on the way are created owner-only (0700), each flushed into its parent. A reader sees the old file or
+    the new one, never half; once this returns, the new file survives a power cut.
     """
     make_private_folder(path.parent)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -80,11 +89,23 @@ def atomic_write(path: Path, write: Callable[[TextIO], object], mode: int = 0o60
         with contextlib.suppress(FileNotFoundError):
             Path(temporary).unlink()
         raise
+    fsync_folder(path.parent)
     return path
 
 
+def fsync_folder(folder: Path) -> None:
+    """Flush ``folder``'s entries (files created, renamed or removed in it) to disk."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def make_private_folder(folder: Path) -> None:
-    """Create ``folder`` and any missing parents with mode 0700; existing folders are left as they are."""
+    """Create ``folder`` and any missing parents with mode 0700, each flushed into its parent; existing folders are
+    left as they are."""
     missing = [p for p in (folder, *folder.parents) if not p.exists()]
     for part in reversed(missing):
         part.mkdir(mode=0o700, exist_ok=True)
+        fsync_folder(part.parent)

@@ -1,6 +1,15 @@
-"""The audit over the warehouse: the current shortlist and every evaluation window (see :mod:`.audit`)."""
+"""The audit over the warehouse: the shortlist published tonight and every evaluation window (see :mod:`.audit`).
+
+The ``current shortlist`` rows describe the pupils actually published: the warehouse's ``published`` table, which
+the report stage replaces once every school's files are written. They are never re-ranked here, so whatever rule
+chose the list (capacity, tie-breaks, pupils left out or places reserved) the audit counts exactly the pupils on
+it. The evaluation windows have no published list: their rows re-rank each window's pupils with the model fitted
+before it, and are labelled as what the model would have chosen.
+"""
 
 from __future__ import annotations
+
+import logging
 
 import duckdb
 import numpy as np
@@ -11,22 +20,25 @@ from pipeline.evaluate.audit import PUPIL_GROUPS, audit, groups
 from pipeline.evaluate.compare import top_at_capacity
 from pipeline.evaluate.release import evaluation_data
 from pipeline.model import PointsScorecard, Scorecard
-from pipeline.model.scoring import read_features, read_scores
+from pipeline.model.scoring import StageOrderError, read_features
+
+log = logging.getLogger(__name__)
+
+PUBLISHED_SHORTLIST = "select school_id, upn from published where listing = 'shortlist'"
+"""Who is on each school's published shortlist (the last completed publication)."""
+WINDOW_SCOPE = "what the model would have chosen in {window}"
 
 
 def audit_all(con: duckdb.DuckDBPyConnection, settings: Settings, n_boot: int = 200) -> pd.DataFrame:
-    """Audit rows for ``current shortlist`` (from the last published scores) and each evaluation window."""
+    """Audit rows for the ``current shortlist`` (the published one) and for each evaluation window."""
     card = Scorecard.load(settings.scorecard)
     demographics = con.execute(PUPIL_GROUPS).df()
     parts = []
-    features = read_features(con)
-    scores = read_scores(con, card)
-    pupils = features.merge(demographics, on=["school_id", "upn"], how="left")
-    chosen = np.zeros(len(pupils), dtype=bool)
-    chosen[top_at_capacity(pupils, scores["score"].to_numpy(dtype=float), settings)] = True
-    current = audit(groups(pupils), chosen, None, n_boot)
-    current.insert(0, "scope", f"current shortlist ({pd.Timestamp(features['as_of'].iloc[0]).date()})")
-    parts.append(current)
+    published = con.execute(PUBLISHED_SHORTLIST).df()
+    if published.empty:
+        log.warning("nothing is published yet: the audit has the evaluation windows only")
+    else:
+        parts.append(audit_published(read_features(con), demographics, published, n_boot))
     data, windows = evaluation_data(con, settings)
     data = data.merge(demographics, on=["school_id", "upn"], how="left")
     for window in windows:
@@ -36,6 +48,29 @@ def audit_all(con: duckdb.DuckDBPyConnection, settings: Settings, n_boot: int = 
         chosen = np.zeros(len(test), dtype=bool)
         chosen[top_at_capacity(test, model.score(test), settings)] = True
         part = audit(groups(test), chosen, test["outcome"].astype(bool).to_numpy(), n_boot)
-        part.insert(0, "scope", window.name)
+        part.insert(0, "scope", WINDOW_SCOPE.format(window=window.name))
         parts.append(part)
+    if not parts:
+        raise StageOrderError("nothing to audit: no shortlist is published and the history has no evaluation window")
     return pd.concat(parts, ignore_index=True)
+
+
+def audit_published(
+    features: pd.DataFrame, demographics: pd.DataFrame, published: pd.DataFrame, n_boot: int = 200
+) -> pd.DataFrame:
+    """Audit rows of the published shortlist: every pupil in ``features`` (the night's feature table), selected
+    when ``published`` (school_id, upn) lists them. Refuses a publication of pupils the feature table lacks (it is
+    then of another night)."""
+    pupils = features.merge(demographics, on=["school_id", "upn"], how="left")
+    on_roll = pd.MultiIndex.from_frame(pupils[["school_id", "upn"]].astype(str))
+    listed = pd.MultiIndex.from_frame(published[["school_id", "upn"]].astype(str))
+    if len(listed.difference(on_roll)):
+        raise StageOrderError(
+            f"{len(listed.difference(on_roll))} published pupils are not in the feature table, which is of another "
+            "night than the published shortlists: run `mentor run` (or `mentor report`) again"
+        )
+    chosen = on_roll.isin(listed)
+    nights = sorted({pd.Timestamp(day).date().isoformat() for day in pupils["as_of"].dropna().unique()})
+    current = audit(groups(pupils), np.asarray(chosen, dtype=bool), None, n_boot)
+    current.insert(0, "scope", f"current shortlist (published, {', '.join(nights) or 'no night'})")
+    return current

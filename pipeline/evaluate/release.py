@@ -20,6 +20,7 @@ from pipeline.config import Settings
 from pipeline.evaluate.compare import Window, evaluate, summary_table, training_rows, windows
 from pipeline.evaluate.dataset import SCHOOL_DAYS, history, history_nights
 from pipeline.model import PointsScorecard, Scorecard
+from pipeline.safe_csv import write_text
 
 
 class ReleaseExistsError(FileExistsError):
@@ -94,13 +95,14 @@ def write_release(release: Release, path: Path) -> tuple[Path, Path]:
     for target in (path, card_path):
         if target.exists():
             raise ReleaseExistsError(f"{target} exists; released files are never edited: choose a new --out name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
+    # A released scorecard and its card hold no pupil data: readable by all (0644), written durably.
+    write_text(
         "# Learned scorecard, written by `mentor fit`. Never edit a released file: fit a new one.\n"
         + release.card.to_yaml(),
-        encoding="utf-8",
+        path,
+        mode=0o644,
     )
-    card_path.write_text(model_card(release), encoding="utf-8")
+    write_text(model_card(release), card_path, mode=0o644)
     return path, card_path
 
 
@@ -116,62 +118,13 @@ def outcome_text(settings: Settings) -> str:
 
 
 def model_card(release: Release) -> str:
-    card = release.card
-    trained = card.extra["trained_on"]
-    lines = [
-        f"# Model card: {card.name} {card.version}",
-        "",
-        f"**What it is.** {card.description}",
-        "",
-        "**Intended use.** Ranking pupils for a member of staff to consider for a learning mentor. It is a shortlist "
-        "for a human decision, never an automatic referral; pupils with a mentor already stay visible.",
-        "",
-        f"**Data.** {trained['pupil_nights']:,} pupil-nights from {trained['first_night']} to "
-        f"{trained['last_night']}; outcome rate {trained['outcome_rate']:.1%}. Features are built as of each night "
-        "from data dated up to it; outcomes only from the school days after it.",
-        "",
-        "**How it was fitted.** Quantile bins per feature with cut-points rounded for staff, one-hot into an "
-        "L2-regularised logistic regression, points made monotone in each feature's declared direction "
-        "(isotonic regression) and scaled to at most 10 integer points per feature; a logistic curve maps the "
-        "score to a probability.",
-        "",
-        "## Points",
-        "",
-        "| feature | band | points |",
-        "| --- | --- | ---: |",
-    ]
-    for feature in card.features:
-        for band in feature.bands:
-            lines.append(f"| {feature.description} | {band.label} | {band.points} |")
-        lines.append(f"| {feature.description} | {feature.missing_label} | {feature.missing_points} |")
-    lines += ["", "Score bands: " + ", ".join(f"{b.label} from {b.min_score}" for b in card.score_bands) + ".", ""]
-    lines += [
-        "## Rolling-origin evaluation",
-        "",
-        "Each test window is a half-term; every model in it was fitted only on nights whose outcome horizon ended "
-        "before the window began. Precision and recall are at each school's mentoring capacity on each night.",
-        "",
-        _markdown(release.comparison),
-        "",
-        "Mean over the windows:",
-        "",
-        _markdown(summary_table(release.comparison).reset_index()),
-        "",
-        "## Known limits",
-        "",
-        "- Fitted on the history of the schools in the warehouse; a school with a different intake or recording "
-        "habits may need its own fit. Re-measure before each release.",
-        "- The outcome is a proxy for benefiting from a mentor: it counts what is recorded (absence, suspension, "
-        "grades against target), not what is not (wellbeing, circumstances at home).",
-        "- Sex, ethnicity, SEN, FSM and EAL are never features; check `mentor audit` for how the shortlist falls "
-        "across groups before use.",
-        "",
-    ]
-    return "\n".join(lines)
+    """The model card (Markdown) of ``release``, from ``pipeline/report/templates/model_card.md``."""
+    from pipeline.report.render import MarkdownTable, render
 
-
-def _markdown(frame: pd.DataFrame) -> str:
-    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
-    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
-    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *body])
+    return render(
+        "model_card.md",
+        card=release.card,
+        trained=release.card.extra["trained_on"],
+        comparison=MarkdownTable.of(release.comparison),
+        summary=MarkdownTable.of(summary_table(release.comparison).reset_index()),
+    )

@@ -158,6 +158,7 @@ def _load_school(
     notes = [
         f"{school.school_id}: ignored {name}, which is not an export file of the contract" for name in school.unexpected
     ]
+    notes += [f"{school.school_id}: {note}" for note in school.notes]
     files: list[FileLoad] = []
     con.execute("create or replace temp table incoming_pupils (upn varchar)")
     for export in EXPORT_FILES:
@@ -201,7 +202,9 @@ def _load_one(
         _record_load(con, load_id, outcome, str(failure))
         return outcome
     if not force and still_current(con, prepared, today):
-        outcome = FileLoad(school_id, name, prepared.sha256, "unchanged", notes=["same content as the last load"])
+        # (what the file's reading says, such as an optional column it lacks, holds every night it is delivered)
+        notes = ["same content as the last load", *prepared.notes]
+        outcome = FileLoad(school_id, name, prepared.sha256, "unchanged", notes=notes)
         if export.table == "pupils":
             con.execute(
                 "create or replace temp table incoming_pupils as select upn from pupils where school_id = $s",

@@ -47,6 +47,8 @@ class SchoolDelivery:
     missing_optional: tuple[str, ...]
     missing_required: tuple[str, ...]
     unexpected: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+    """What the run should say about the folder as a whole (a CTF used or partly used, a second CTF ignored)."""
 
 
 @dataclass
@@ -87,13 +89,14 @@ class PreparedFile:
 def discover(exports: Path) -> tuple[list[SchoolDelivery], list[str]]:
     """The schools in a delivery folder, and notes on anything ignored.
 
-    A folder holding ``pupils.csv`` or ``attendance.csv`` is one school, named by the folder. Otherwise each
-    sub-folder named by a URN or LAESTAB is a school; other entries are ignored and reported.
+    A folder holding ``pupils.csv``, ``attendance.csv`` or a Common Transfer File is one school, named by the
+    folder. Otherwise each sub-folder named by a URN or LAESTAB is a school; other entries are ignored and reported.
+    A contract file a school does not send as CSV is read from its CTF, if it has one (see :mod:`.ctf`).
     """
     if not exports.is_dir():
         raise FileNotFoundError(f"the exports folder {exports} does not exist or is not a folder")
     notes: list[str] = []
-    if any(os.path.lexists(exports / name) for name in ("pupils.csv", "attendance.csv")):
+    if any(os.path.lexists(exports / name) for name in ("pupils.csv", "attendance.csv")) or _ctfs(exports):
         folders = [exports]
     else:
         folders = []
@@ -120,6 +123,7 @@ def discover(exports: Path) -> tuple[list[SchoolDelivery], list[str]]:
             else:
                 present[entry.name.lower()] = entry
         files = {name: present[name] for name in known if name in present}
+        ctf, school_notes = _from_ctf(folder, files)
         deliveries.append(
             SchoolDelivery(
                 school_id=folder.name,
@@ -127,7 +131,8 @@ def discover(exports: Path) -> tuple[list[SchoolDelivery], list[str]]:
                 files=files,
                 missing_optional=tuple(f.name for f in EXPORT_FILES if not f.required_file and f.name not in files),
                 missing_required=tuple(f.name for f in EXPORT_FILES if f.required_file and f.name not in files),
-                unexpected=tuple(sorted(n for n in present if n not in known)),
+                unexpected=tuple(sorted(n for n in present if n not in known and n not in ctf)),
+                notes=tuple(school_notes),
             )
         )
     return deliveries, notes
@@ -142,6 +147,33 @@ def _not_a_regular_file(entry: Path) -> str:
     if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
         return ""
     return "not a regular file (a device, pipe or socket)"
+
+
+def _ctfs(folder: Path) -> list[Path]:
+    from pipeline.ingest.ctf import is_ctf
+
+    # (a symbolic link or any other file that is not a regular one is refused, never read: see discover)
+    return sorted((p for p in folder.iterdir() if not _not_a_regular_file(p) and is_ctf(p)), key=lambda p: p.name)
+
+
+def _from_ctf(folder: Path, files: dict[str, Path]) -> tuple[set[str], list[str]]:
+    """Add to ``files`` the contract files the folder's CTF gives and its CSV files do not (the last CTF by name,
+    if there are several); return the lower-case names of the CTF files seen, and notes on what was used."""
+    from pipeline.ingest.ctf import CTF_FILES
+
+    found = _ctfs(folder)
+    if not found:
+        return set(), []
+    ctf, notes = found[-1], [f"ignored {p.name}: a second Common Transfer File (only {found[-1].name} is read)"
+                             for p in found[:-1]]  # fmt: skip
+    used = [name for name in CTF_FILES if name not in files]
+    kept = [name for name in CTF_FILES if name in files]
+    for name in used:
+        files[name] = ctf
+    if kept:
+        notes.append(f"{', '.join(kept)} read from the CSV file{'s' if len(kept) > 1 else ''} in the folder, not "
+                     f"from the Common Transfer File {ctf.name}")  # fmt: skip
+    return {p.name.lower() for p in found}, notes
 
 
 def prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> PreparedFile:
@@ -160,6 +192,15 @@ def _prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> P
     refused = _not_a_regular_file(path)
     if refused or not path.is_file():
         raise UnreadableFileError(f"{label} was refused: {refused or 'not a regular file'}")
+    origin: list[str] = []
+    if path.suffix.lower() == ".xml":  # a Common Transfer File: read the contract file converted from it
+        from pipeline.ingest import ctf
+
+        try:
+            made = ctf.converted(path, workdir, school_id)
+        except (ctf.CTFError, OSError) as error:
+            raise UnreadableFileError(f"{label} could not be read from the Common Transfer File: {error}") from error
+        path, origin = made.files[export.name], made.notes
     if path.stat().st_size == 0:
         raise UnreadableFileError(f"{label} is empty: re-export it with a header row and the data")
     scan = _scan(path, label)
@@ -197,6 +238,7 @@ def _prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> P
         bytes_not_utf8=scan.bytes_not_utf8,
         plain=scan.plain,
         header=header,
+        notes=list(origin),
     )
     if unknown:
         prepared.notes.append(f"ignored columns the contract does not use: {', '.join(unknown)}")
@@ -207,6 +249,8 @@ def _prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> P
             f"read as UTF-8 with {scan.bytes_not_utf8:,} byte(s) that are not UTF-8 (the lines holding them are "
             "quarantined): export the file again as CSV (UTF-8)"
         )
+    if header.alias_note():
+        prepared.notes.append(header.alias_note())
     prepared.notes += header.absent_notes()
     return prepared
 

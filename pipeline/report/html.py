@@ -1,31 +1,35 @@
 """OUT/report.html: one self-contained page a data lead, a head or a pastoral manager can open.
 
-Run status and gate results; rows read, loaded and quarantined per school and file; the top quarantine reasons;
-attendance and persistent absence by week per school and year group; the score distribution and shortlist sizes;
-movement since the last run; and the scorecard in use. Charts are SVGs embedded in the file (the score chart drawn
-by matplotlib, the weekly trends written by :mod:`pipeline.report.trends`), so it needs no network. It shows
-counts and rates only: no pupil is named.
+At the top, what to do next: the shortlists to review (with links to the files), the schools held back, and the
+data to fix. Then the data-quality gate; rows read, loaded and quarantined per school and file; the top quarantine
+reasons; attendance and persistent absence by week per school and year group; the score distribution and shortlist
+sizes; movement since the last run; and the scorecard in use. Versions and the settings' hash are in the footer.
+Charts are inline SVG (their text can be searched and read aloud), so the page needs no network. It shows counts
+and rates only: no pupil is named.
+
+The page is ``templates/report.html``; each section is a typed object (a frozen dataclass naming its template under
+``templates/sections/``), built here from the run's report and the warehouse. docs/report.md says how to add one.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import html
-import io
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, Protocol
+from urllib.parse import quote
 
 import duckdb
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from pipeline.model.card import Scorecard
-from pipeline.report.trends import draw_trends
+from pipeline.report.render import render
+from pipeline.report.trends import Trends, draw_trends
 from pipeline.safe_csv import atomic_write
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 WEEKLY_ATTENDANCE = """
 with marks as (
@@ -58,6 +62,156 @@ from quarantine where load_id = $load_id
 group by all order by rows desc limit 10
 """
 SCORES = "select school_id, score from scores"
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+"""The score chart's whiskers (5th and 95th percentiles), box (middle half) and median."""
+
+
+class Section(Protocol):
+    """A part of report.html: an object whose fields its template (``templates/<template>``) shows as ``section``."""
+
+    template: ClassVar[str]
+
+
+@dataclass(frozen=True)
+class Link:
+    """A file the page links to, by its path relative to the report (the output folder)."""
+
+    text: str
+    href: str
+
+
+@dataclass(frozen=True)
+class ShortlistToReview:
+    school: str
+    pupils: int
+    new: int
+    link: Link
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    school: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DataToFix:
+    what: str
+    link: Link | None
+
+
+@dataclass(frozen=True)
+class NextSteps:
+    """The box at the top: what a reader should do after tonight's run."""
+
+    template: ClassVar[str] = "sections/next_steps.html"
+    published: bool
+    status: str
+    shortlists: tuple[ShortlistToReview, ...]
+    held_back: tuple[HeldBack, ...]
+    data_to_fix: tuple[DataToFix, ...]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    blocking: bool
+    passed: bool
+    rows_checked: int
+    unexpected: int
+
+
+@dataclass(frozen=True)
+class Gate:
+    template: ClassVar[str] = "sections/gate.html"
+    checks: tuple[Check, ...]
+    docs: Link | None
+
+
+@dataclass(frozen=True)
+class FileRow:
+    school: str
+    file: str
+    status: str
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    notes: str
+    """How the file was read and what a column it lacks is taken to mean (docs/contract.md)."""
+
+
+@dataclass(frozen=True)
+class Files:
+    template: ClassVar[str] = "sections/files.html"
+    files: tuple[FileRow, ...]
+
+
+@dataclass(frozen=True)
+class QuarantineReason:
+    school: str
+    file: str
+    reason: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class Quarantine:
+    template: ClassVar[str] = "sections/quarantine.html"
+    reasons: tuple[QuarantineReason, ...]
+    link: Link
+
+
+@dataclass(frozen=True)
+class SchoolScores:
+    school: str
+    on_roll: int
+    capacity: int
+    shortlist: int
+    under_challenged: int
+    already_mentored: int
+    movement: str
+
+
+@dataclass(frozen=True)
+class Scores:
+    template: ClassVar[str] = "sections/scores.html"
+    chart: Markup
+    schools: tuple[SchoolScores, ...]
+
+
+@dataclass(frozen=True)
+class FeaturePoints:
+    feature: str
+    bands: str
+    why: str
+
+
+@dataclass(frozen=True)
+class ScorecardInUse:
+    template: ClassVar[str] = "sections/scorecard.html"
+    name: str
+    version: str
+    kind: str
+    score_bands: str
+    features: tuple[FeaturePoints, ...]
+
+
+@dataclass(frozen=True)
+class Footer:
+    """What the run was made with: for whoever investigates, not for the first read (so not in the header)."""
+
+    versions: tuple[tuple[str, str], ...]
+    started: str
+
+
+@dataclass(frozen=True)
+class Page:
+    title: str
+    night: str
+    ok: bool
+    next_steps: NextSteps
+    sections: tuple[Section, ...]
+    footer: Footer
 
 
 def write_html_report(
@@ -65,79 +219,52 @@ def write_html_report(
     report: dict[str, Any],
     card: Scorecard | None,
     out: Path,
-    trends: str | None = None,
+    trends: Trends | None = None,
 ) -> Path:
     """Write ``out/report.html`` from the run's report dict and the warehouse; return its path.
 
     ``trends`` is the weekly-trends section if it was drawn already (the nightly run draws it while the gate and the
     features run: :func:`draw_trends` of :func:`weekly_attendance`); otherwise it is drawn here.
     """
-    sections = [_status(report), _files(report)]
-    if report.get("load_id"):
-        sections.append(_quarantine(con, str(report["load_id"])))
-    as_of = report.get("as_of")
-    if trends is not None:
-        sections.append(trends)
-    elif as_of:
-        day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
-        sections.append(draw_trends(weekly_attendance(con, day)))
-    if report.get("schools"):
-        sections.append(_scores(con, report, out))
-    if card is not None:
-        sections.append(_scorecard(card))
-    title = f"Mentor pipeline run, {as_of or 'no night'}"
-    page = (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>"
-        f"<h1>{_e(title)}</h1>" + "".join(sections) + "</body></html>\n"
-    )
+    page = render_page(build_page(con, report, card, out, trends))
     return atomic_write(out / "report.html", lambda handle: handle.write(page))
 
 
-def _status(report: dict[str, Any]) -> str:
-    ok = report.get("exit_code") == 0 or report.get("status") == "ok"
-    checks = report.get("checks", [])
-    rows = "".join(
-        f"<tr class='{'' if c['passed'] else ('fail' if c['blocking'] else 'warn')}'><td>{_e(c['check'])}</td>"
-        f"<td>{'blocking' if c['blocking'] else 'warning'}</td><td>{'passed' if c['passed'] else 'FAILED'}</td>"
-        f"<td>{c['rows_checked']:,}</td><td>{c['unexpected']:,}</td></tr>"
-        for c in checks
-    )
-    versions = report.get("versions", {})
-    return (
-        f"<section><h2>Status: <span class='{'ok' if ok else 'fail'}'>{_e(str(report.get('status', '')))}</span></h2>"
-        f"<p>Night {_e(str(report.get('as_of', '')))}; started {_e(str(report.get('started', '')))}; "
-        f"{_e(' '.join(f'{k} {v}' for k, v in versions.items()))}</p>"
-        "<h3>Data-quality gate</h3><table><tr><th>check</th><th>kind</th><th>result</th><th>rows checked</th>"
-        f"<th>unexpected</th></tr>{rows}</table></section>"
-    )
+def render_page(page: Page) -> str:
+    """The page as HTML (``templates/report.html``)."""
+    return render("report.html", page=page)
 
 
-def _files(report: dict[str, Any]) -> str:
-    rows = "".join(
-        f"<tr><td>{_e(f['school'])}</td><td>{_e(f['file'])}</td><td>{_e(f['status'])}</td>"
-        f"<td>{f['rows_read']:,}</td><td>{f['rows_loaded']:,}</td><td>{f['rows_quarantined']:,}</td></tr>"
-        for f in report.get("files", [])
-    )
-    return (
-        "<section><h2>Files</h2><table><tr><th>school</th><th>file</th><th>status</th><th>rows read</th>"
-        f"<th>loaded</th><th>quarantined</th></tr>{rows}</table>"
-        "<p>Unchanged files (same content as their last load, every line loaded cleanly) are not read again."
-        "</p></section>"
-    )
-
-
-def _quarantine(con: duckdb.DuckDBPyConnection, load_id: str) -> str:
-    top = con.execute(QUARANTINE_REASONS, {"load_id": load_id}).df()
-    if top.empty:
-        return "<section><h2>Quarantine</h2><p>No row was quarantined in this load.</p></section>"
-    rows = "".join(
-        f"<tr><td>{_e(r.school_id)}</td><td>{_e(r.file)}</td><td>{_e(r.reason)}</td><td>{r.rows:,}</td></tr>"
-        for r in top.itertuples()
-    )
-    return (
-        "<section><h2>Top quarantine reasons</h2><table><tr><th>school</th><th>file</th><th>reason</th>"
-        f"<th>rows</th></tr>{rows}</table><p>Every row is in quarantine.csv with its line number.</p></section>"
+def build_page(
+    con: duckdb.DuckDBPyConnection,
+    report: dict[str, Any],
+    card: Scorecard | None,
+    out: Path,
+    trends: Trends | None = None,
+) -> Page:
+    """The page's typed context, from the run's report, the warehouse and the files written in ``out``."""
+    as_of = report.get("as_of")
+    sections: list[Section] = [_gate(report, out), _files(report)]
+    if report.get("load_id"):
+        sections.append(_quarantine(con, str(report["load_id"])))
+    if trends is None and as_of:
+        day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
+        trends = draw_trends(weekly_attendance(con, day))
+    if trends is not None:
+        sections.append(trends)
+    shortlists = {school: _shortlist(out / school / "shortlist.csv") for school in report.get("schools", {})}
+    if report.get("schools"):
+        sections.append(_scores(con, report, shortlists))
+    if card is not None:
+        sections.append(_scorecard(card))
+    night = str(as_of) if as_of else "no night"
+    return Page(
+        title=f"Learning mentor shortlists, night of {night}",
+        night=night,
+        ok=_ok(report),
+        next_steps=_next_steps(report, shortlists, out),
+        sections=tuple(sections),
+        footer=_footer(report),
     )
 
 
@@ -147,62 +274,206 @@ def weekly_attendance(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.Data
     return con.execute(WEEKLY_ATTENDANCE, {"as_of": as_of, "year_start": year_start}).df()
 
 
-def _scores(con: duckdb.DuckDBPyConnection, report: dict[str, Any], out: Path) -> str:
+def _ok(report: dict[str, Any]) -> bool:
+    return report.get("exit_code") == 0 or report.get("status") == "ok"
+
+
+def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | None], out: Path) -> NextSteps:
+    published = bool(report.get("schools")) and (_ok(report) or "school_status" in report)
+    to_review = []
+    for school, summary in sorted(report.get("schools", {}).items()):
+        shortlist = shortlists.get(school)
+        new = 0 if shortlist is None else int(shortlist["change_since_last_run"].str.startswith("new").sum())
+        to_review.append(
+            ShortlistToReview(
+                str(school),
+                int(summary["shortlist"]),
+                new,
+                Link(f"{school}/shortlist.csv", _href(str(school), "shortlist.csv")),
+            )
+        )
+    status = str(report.get("status", ""))
+    if "school_status" in report:  # each school judged on its own (pipeline.run)
+        held_back = tuple(
+            HeldBack(str(school), _held_back_reason(school_status))
+            for school, school_status in sorted(report["school_status"].items())
+            if not school_status.get("published")
+        )
+    else:
+        schools = sorted({str(f["school"]) for f in report.get("files", [])})
+        held_back = () if published else tuple(HeldBack(school, status) for school in schools)
+    fixes = []
+    quarantined: dict[str, int] = {}
+    for f in report.get("files", []):
+        if f["rows_quarantined"]:
+            quarantined[str(f["school"])] = quarantined.get(str(f["school"]), 0) + int(f["rows_quarantined"])
+    for school, rows in sorted(quarantined.items()):
+        noun = "row was" if rows == 1 else "rows were"
+        fixes.append(
+            DataToFix(
+                f"School {school}: {rows:,} {noun} not loaded; correct them in the MIS",
+                Link("quarantine.csv", "quarantine.csv"),
+            )
+        )
+    docs = _docs_link(out)
+    for check in report.get("checks", []):
+        if not check["passed"]:
+            kind = "blocked tonight's shortlists" if check["blocking"] else "a warning"
+            fixes.append(DataToFix(f"The check \u201c{check['check']}\u201d failed ({kind})", docs))
+    return NextSteps(published, status, tuple(to_review), held_back, tuple(fixes))
+
+
+def _held_back_reason(school_status: dict[str, Any]) -> str:
+    """Why a school was held back, and which night the shortlist that stays is for (it is stale)."""
+    reasons = "; ".join(school_status.get("reasons") or ["held back"])
+    if school_status.get("shortlist"):
+        return (
+            f"{reasons}. Its shortlist is stale: the last good one, for {school_status.get('shortlist_as_of')}, stays"
+        )
+    return f"{reasons}. It has no shortlist yet"
+
+
+def _gate(report: dict[str, Any], out: Path) -> Gate:
+    checks = tuple(
+        Check(str(c["check"]), bool(c["blocking"]), bool(c["passed"]), int(c["rows_checked"]), int(c["unexpected"]))
+        for c in report.get("checks", [])
+    )
+    return Gate(checks, _docs_link(out))
+
+
+def _docs_link(out: Path) -> Link | None:
+    return (
+        Link("data checks in detail", "data_docs/index.html") if (out / "data_docs" / "index.html").exists() else None
+    )
+
+
+def _files(report: dict[str, Any]) -> Files:
+    return Files(
+        tuple(
+            FileRow(
+                str(f["school"]),
+                str(f["file"]),
+                str(f["status"]),
+                int(f["rows_read"]),
+                int(f["rows_loaded"]),
+                int(f["rows_quarantined"]),
+                "; ".join(str(n) for n in f.get("notes", [])),
+            )
+            for f in report.get("files", [])
+        )
+    )
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, load_id: str) -> Quarantine:
+    top = con.execute(QUARANTINE_REASONS, {"load_id": load_id}).fetchall()
+    return Quarantine(
+        tuple(QuarantineReason(str(s), str(f), str(r), int(n)) for s, f, r, n in top),
+        Link("quarantine.csv", "quarantine.csv"),
+    )
+
+
+def _scores(
+    con: duckdb.DuckDBPyConnection, report: dict[str, Any], shortlists: dict[str, pd.DataFrame | None]
+) -> Scores:
     schools = sorted(report["schools"].items())
     scores = {str(school): frame.to_numpy(dtype=float) for school, frame in con.execute(SCORES).df().groupby(
         "school_id", sort=False)["score"]}  # fmt: skip
-    from matplotlib.figure import Figure
-
-    # One box per school on one shared score axis (a trust's schools compare at a glance, and one axis draws in a
-    # fraction of the time of a grid of small histograms, whose ticks and labels are most of the work).
-    height = 1.1 + 0.3 * max(1, len(schools))  # inches: a row per school, and room for the axis below
-    figure = Figure(figsize=(10, height))
-    axis = figure.subplots()
-    figure.subplots_adjust(left=0.14, right=0.98, bottom=0.7 / height, top=0.98)
-    positions = range(1, len(schools) + 1)
-    axis.boxplot([scores.get(school, np.zeros(0)) for school, _ in schools], orientation="horizontal",
-                 positions=positions, tick_labels=[f"School {school}" for school, _ in schools], whis=(5, 95),
-                 showfliers=False, widths=0.6, patch_artist=True, boxprops={"facecolor": "#bbccee"},
-                 medianprops={"color": "#4477aa"})  # fmt: skip
-    rows, cut_offs = [], []
-    for position, (school, summary) in zip(positions, schools, strict=True):
-        shortlist = _shortlist(out / school / "shortlist.csv")
-        if shortlist is not None and len(shortlist):
-            cut_offs.append((int(shortlist["score"].astype(int).min()), position))
+    rows, boxes = [], []
+    for school, summary in schools:
+        shortlist = shortlists.get(school)
+        cut_off = int(shortlist["score"].astype(int).min()) if shortlist is not None and len(shortlist) else None
+        boxes.append((str(school), scores.get(str(school), np.zeros(0)), cut_off))
         rows.append(
-            f"<tr><td>{_e(school)}</td><td>{summary['pupils_on_roll']:,}</td><td>{summary['capacity']}</td>"
-            f"<td>{summary['shortlist']}</td><td>{summary['under_challenged']}</td>"
-            f"<td>{summary['already_mentored_on_shortlist']}</td><td>{_e(_movement(shortlist))}</td></tr>"
+            SchoolScores(
+                str(school),
+                int(summary["pupils_on_roll"]),
+                int(summary["capacity"]),
+                int(summary["shortlist"]),
+                int(summary["under_challenged"]),
+                int(summary["already_mentored_on_shortlist"]),
+                _movement(shortlist),
+            )
         )
-    if cut_offs:
-        cut_off_scores, cut_off_positions = zip(*cut_offs, strict=True)
-        axis.scatter(cut_off_scores, cut_off_positions, marker="|", s=250, linewidths=2, color="#cc3311", zorder=3,
-                     label="shortlist cut-off")  # fmt: skip
-        axis.legend(loc="lower right", fontsize=8)
-    axis.set(xlabel="score", ylim=(len(schools) + 0.6, 0.4))
-    axis.tick_params(axis="y", labelsize=8)
-    return (
-        "<section><h2>Scores and shortlists</h2>"
-        + _figure(figure, "Score distribution per school")
-        + "<p>Each box spans the middle half of a school's scores, with a line at the median; the whiskers reach "
-        "from the 5th to the 95th percentile. The red mark is the school's shortlist cut-off: the lowest score on "
-        "its shortlist.</p>"
-        + "<table><tr><th>school</th><th>on roll</th><th>capacity</th><th>shortlist</th><th>under-challenged</th>"
-        "<th>already mentored</th><th>movement since last run</th></tr>" + "".join(rows) + "</table></section>"
+    return Scores(score_chart(boxes), tuple(rows))
+
+
+def score_chart(boxes: Sequence[tuple[str, np.ndarray, int | None]]) -> Markup:
+    """One row per school on one shared score axis: a box over the middle half of its scores with a line at the
+    median, whiskers from the 5th to the 95th percentile, and its shortlist cut-off marked and labelled in place."""
+    from matplotlib.ticker import MaxNLocator
+
+    left, right, top, row, bottom, width = 104, 56, 16, 34, 40, 520
+    height = top + row * max(1, len(boxes)) + bottom
+    values = [v for _, scores, _ in boxes for v in scores] + [c for _, _, c in boxes if c is not None]
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    pad = (high - low) * 0.04 or 1.0
+    low, high = low - pad, high + pad
+
+    def x(value: float) -> float:
+        return left + (value - low) / (high - low) * (width - left - right)
+
+    out = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' role='img' "
+        "aria-label='Score distribution per school' font-family='sans-serif' font-size='12'>"
+        "<title>Score distribution per school</title><rect width='100%' height='100%' fill='white'/>"
+    ]
+    axis_y = top + row * max(1, len(boxes))
+    for tick in MaxNLocator(nbins=8, integer=True).tick_values(low, high):
+        if low <= tick <= high:
+            out.append(f"<line x1='{x(tick):.1f}' x2='{x(tick):.1f}' y1='{top}' y2='{axis_y}' stroke='#e4e4e4'/>")
+            out.append(f"<text x='{x(tick):.1f}' y='{axis_y + 15}' text-anchor='middle'>{tick:g}</text>")
+    out.append(f"<line x1='{left}' x2='{width - right}' y1='{axis_y}' y2='{axis_y}' stroke='#444'/>")
+    out.append(f"<text x='{(left + width - right) / 2:.1f}' y='{axis_y + 32}' text-anchor='middle'>score</text>")
+    for index, (school, scores, cut_off) in enumerate(boxes):
+        middle = top + row * index + row / 2
+        out.append(f"<text x='{left - 8}' y='{middle + 4:.1f}' text-anchor='end'>School {_e(school)}</text>")
+        if len(scores):
+            q05, q25, q50, q75, q95 = (float(q) for q in np.quantile(scores, QUANTILES))
+            out.append(f"<line x1='{x(q05):.1f}' x2='{x(q95):.1f}' y1='{middle}' y2='{middle}' stroke='#4477aa'/>")
+            out.extend(f"<line x1='{x(q):.1f}' x2='{x(q):.1f}' y1='{middle - 5}' y2='{middle + 5}' stroke='#4477aa'/>"
+                       for q in (q05, q95))  # fmt: skip
+            out.append(f"<rect x='{x(q25):.1f}' y='{middle - 9}' width='{max(x(q75) - x(q25), 1):.1f}' height='18' "
+                       "fill='#bbccee' stroke='#4477aa'/>")  # fmt: skip
+            out.append(f"<line x1='{x(q50):.1f}' x2='{x(q50):.1f}' y1='{middle - 9}' y2='{middle + 9}' "
+                       "stroke='#223355' stroke-width='2'/>")  # fmt: skip
+        if cut_off is not None:
+            cx = x(cut_off)
+            out.append(f"<line x1='{cx:.1f}' x2='{cx:.1f}' y1='{middle - 13}' y2='{middle + 13}' stroke='#cc3311' "
+                       "stroke-width='3'/>")  # fmt: skip
+            out.append(f"<text x='{cx + 5:.1f}' y='{middle - 5:.1f}' fill='#cc3311' font-size='11'>cut-off "
+                       f"{cut_off}</text>")  # fmt: skip
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def _scorecard(card: Scorecard) -> ScorecardInUse:
+    return ScorecardInUse(
+        card.name,
+        card.version,
+        card.kind,
+        ", ".join(f"{b.label} from {b.min_score}" for b in card.score_bands),
+        tuple(
+            FeaturePoints(
+                feature.description, "; ".join(f"{b.label}: {b.points:+d}" for b in feature.bands), feature.rationale
+            )
+            for feature in card.features
+        ),
     )
 
 
-def _scorecard(card: Scorecard) -> str:
-    rows = []
-    for feature in card.features:
-        bands = "; ".join(f"{b.label}: {b.points:+d}" for b in feature.bands)
-        rows.append(f"<tr><td>{_e(feature.description)}</td><td>{_e(bands)}</td><td>{_e(feature.rationale)}</td></tr>")
-    score_bands = ", ".join(f"{b.label} from {b.min_score}" for b in card.score_bands)
-    return (
-        f"<section><h2>Scorecard in use: {_e(card.name)} {_e(card.version)} ({_e(card.kind)})</h2>"
-        f"<p>Score bands: {_e(score_bands)}.</p><table><tr><th>feature</th><th>bands and points</th>"
-        f"<th>why</th></tr>{''.join(rows)}</table></section>"
+def _footer(report: dict[str, Any]) -> Footer:
+    versions: dict[str, Any] = dict(report.get("versions") or {})
+    if not versions:
+        versions = {k: report[k] for k in ("pipeline_version", "scorecard", "config_hash") if report.get(k)}
+    names = {"pipeline_version": "pipeline", "scorecard_version": "scorecard", "config_hash": "settings hash"}
+    return Footer(
+        tuple((names.get(str(k), str(k)), str(v)) for k, v in versions.items()), str(report.get("started", ""))
     )
+
+
+def _href(*parts: str) -> str:
+    """A relative link to a file under the output folder, each part percent-encoded."""
+    return "/".join(quote(part, safe="") for part in parts)
 
 
 def _shortlist(path: Path) -> pd.DataFrame | None:
@@ -222,30 +493,5 @@ def _movement(shortlist: pd.DataFrame | None) -> str:
     return ", ".join(f"{int(kinds.get(k, 0))} {k}" for k in ("new", "up", "down", "same"))
 
 
-def _figure(figure: Figure, alt: str) -> str:
-    """``figure`` as an SVG image inside the page. Text is kept as text (the browser sets it in its own sans-serif
-    font), which is smaller and draws in about half the time of a PNG, whose glyphs are rasterised one by one.
-    The image is a data URI, so that the element ids of one chart cannot clash with another's."""
-    import matplotlib
-
-    buffer = io.BytesIO()
-    # The nightly run draws nothing else while this chart is saved (the trend charts are written before, and read
-    # only the colour cycle), so changing the settings for this call does not affect another chart.
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "mentor-report"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f"<img alt='{_e(alt)}' src='data:image/svg+xml;base64,{data}'>"
-
-
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
-
-
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1300px; }
-h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
-table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.9em; }
-th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
-th { background: #f3f3f3; } tr.fail td { background: #fde2e2; } tr.warn td { background: #fff4d6; }
-.ok { color: #1a7f37; } .fail { color: #b42318; } img { max-width: 100%; }
-"""

@@ -68,14 +68,17 @@ def test_every_match_is_reported_with_the_alias_it_went_through() -> None:
     reading = read_header(FILES_BY_NAME["exclusions.csv"], ["UPN", "Start_Date", "Exclusion Type", "Length (sessions)",
                                                             "Length", "Notes"])  # fmt: skip
     assert [m.describe() for m in reading.matches] == [
-        "'UPN' -> upn (through its own name)",
+        "'UPN' -> upn (through alias 'UPN')",
         "'Start_Date' -> start_date (through its own name)",
         "'Exclusion Type' -> category (through alias 'Exclusion Type')",
-        "'Length (sessions)' -> sessions (through alias 'Length')",
+        "'Length (sessions)' -> sessions (through alias 'Length (sessions)')",
         "'Length' is not a contract column (ignored)",
         "'Notes' is not a contract column (ignored)",
     ]
     assert [c.name for c in reading.missing_optional] == ["reason"]
+    assert reading.alias_note() == (
+        "headers read through aliases: 'Exclusion Type' as category, 'Length (sessions)' as sessions"
+    )
 
 
 NAMES = [(export, text) for export in EXPORT_FILES for c in export.columns for text in (c.name, *c.aliases)]
@@ -101,3 +104,27 @@ def test_every_name_and_alias_matches_whatever_the_case_spacing_separator_and_un
     assert expected is not None
     assert read_header(export, [written]).matches[0].column == expected
     assert normalise_header(written) == normalise_header(text)
+
+
+def test_the_html_report_shows_each_files_notes() -> None:
+    from pipeline.report.html import _files
+    from pipeline.report.render import render
+
+    note = "no leaving_date column: no leaving dates: everyone listed is on roll (an on-roll report)"
+    notes = [note, "ignored columns the contract does not use: <Colour>"]
+    files = [{"school": SCHOOL, "file": "pupils.csv", "status": "loaded", "rows_read": 2, "rows_loaded": 2,
+              "rows_quarantined": 0, "notes": notes}]  # fmt: skip
+    section = _files({"files": files})
+    html = render(section.template, section=section)
+    assert f"<td>{note}; ignored columns the contract does not use: &lt;Colour&gt;</td>" in html
+
+
+def test_an_unchanged_file_still_says_which_optional_columns_it_lacks(tmp_path: Path) -> None:
+    con = connect()
+    exports = _deliver(tmp_path, ON_ROLL)
+    ingest(con, exports, today=TODAY)
+    again = ingest(con, exports, today=TODAY)
+    pupils = next(f for f in again.files if f.file == "pupils.csv")
+    assert pupils.status == "unchanged"
+    assert pupils.notes[0] == "same content as the last load"
+    assert any(note.startswith("no leaving_date column:") for note in pupils.notes)

@@ -73,7 +73,15 @@ def test_the_docs_example_headers_match_every_column(style: str) -> None:
 def test_nothing_points_outside_the_repository() -> None:
     root = DOC.parents[1]
     outside = re.compile(r"\.\./shared|shared/contracts|shared/design")
-    for path in [*root.glob("pipeline/**/*.py"), *root.glob("tests/**/*.py"), *root.glob("docs/*.md")]:
-        if path == Path(__file__).resolve():
-            continue
-        assert not outside.search(path.read_text(encoding="utf-8")), path
+    skipped = {".venv", ".git", "data", "out", "node_modules"}
+    tops = [p for p in root.iterdir() if p.name not in skipped and not p.name.startswith(".")]
+    texts = [
+        path
+        for top in tops
+        for path in ([top] if top.is_file() else top.rglob("*"))
+        if path.suffix in {".py", ".md", ".toml", ".ipynb", ".yaml", ".cfg", ".txt", ".sql", ".j2", ".html"}
+        and path != Path(__file__).resolve()
+    ]
+    assert any(p.name == "README.md" for p in texts)
+    for path in [*texts, root / "Makefile"]:
+        assert not outside.search(path.read_text(encoding="utf-8", errors="replace")), path

@@ -1,0 +1,289 @@
+"""`mentor check DIR`: how tonight's run would read a delivery, file by file, without touching the warehouse.
+
+The delivery is loaded by the real ingest (the same reading, checks and quarantine rules as the nightly run) into
+a throwaway in-memory DuckDB, so the counts are the real ones; nothing is written anywhere. What is printed names
+files, columns, line numbers and reasons, never a pupil's name or UPN.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipeline.contract import FILES_BY_NAME, HeaderReading
+from pipeline.ingest import ingest
+from pipeline.ingest.read import UnreadableFileError, discover, prepare, temporary_workdir
+from pipeline.warehouse import connect
+
+SAMPLE_BYTES = 1 << 16
+"""How much of a file is looked at for its line ends."""
+SAMPLE_LINES = 2000
+"""How many data lines are looked at for the date style."""
+LINES_SHOWN = 10
+"""Line numbers printed per reason (the count is always the full one)."""
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+UK_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4}")
+
+QUARANTINE_BY_REASON = """
+select school_id, file, outcome, coalesce(column_name, '') as column_name, reason,
+    count(*) as lines, list(line_number order by line_number)[1:$shown] as first_lines
+from quarantine
+group by all
+order by school_id, file, outcome, lines desc, reason
+"""
+"""Quarantined lines and blanked values per school, file and reason (the value itself is never selected)."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a file is written."""
+
+    encoding: str
+    delimiter: str
+    line_ends: str
+    date_style: str
+
+    def describe(self) -> str:
+        return f"{self.encoding}, {self.delimiter}-separated, {self.line_ends} line ends, dates {self.date_style}"
+
+
+@dataclass(frozen=True)
+class Reason:
+    column: str
+    reason: str
+    lines: int
+    first_lines: tuple[int, ...]
+
+    def describe(self) -> str:
+        shown = ", ".join(str(n) for n in self.first_lines)
+        more = f" and {self.lines - len(self.first_lines):,} more" if self.lines > len(self.first_lines) else ""
+        where = f"{self.column}: " if self.column else ""
+        return f"{self.lines:,} x {where}{self.reason} (line{'s' if self.lines > 1 else ''} {shown}{more})"
+
+
+@dataclass
+class FileCheck:
+    school_id: str
+    file: str
+    status: str
+    """loaded (tonight's run would load it), refused (it would fail), missing (a required file is absent), or
+    another status the ingest gives a file it does not load (its notes are the message)."""
+    message: str = ""
+    layout: Layout | None = None
+    header: HeaderReading | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    quarantined: list[Reason] = field(default_factory=list)
+    blanked: list[Reason] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    max_quarantined_share: float = 0.05
+
+    @property
+    def quarantined_share(self) -> float:
+        return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
+
+    @property
+    def holds_school_back(self) -> bool:
+        """Whether this file alone would keep the school's shortlist from being published tonight."""
+        required = FILES_BY_NAME[self.file].required_file
+        return (self.status != "loaded" and required) or self.quarantined_share > self.max_quarantined_share
+
+    @property
+    def verdict(self) -> str:
+        if self.status == "missing":
+            return f"HELD BACK: {self.message}"
+        if self.status != "loaded":
+            return f"{'HELD BACK' if self.holds_school_back else 'REFUSED'}: {self.message}"
+        if self.quarantined_share > self.max_quarantined_share:
+            return (
+                f"HELD BACK: {self.rows_quarantined:,} of {self.rows_read:,} lines quarantined "
+                f"({self.quarantined_share:.1%}, more than the gate's {self.max_quarantined_share:.0%})"
+            )
+        if self.rows_quarantined:
+            return (
+                f"OK: {self.rows_loaded:,} of {self.rows_read:,} lines would load, "
+                f"{self.rows_quarantined:,} quarantined ({self.quarantined_share:.1%})"
+            )
+        return f"OK: all {self.rows_read:,} lines would load"
+
+
+@dataclass
+class SchoolCheck:
+    school_id: str
+    files: list[FileCheck] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def held_back(self) -> bool:
+        return any(f.holds_school_back for f in self.files)
+
+
+@dataclass
+class DeliveryCheck:
+    exports: Path
+    today: dt.date
+    schools: list[SchoolCheck] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def held_back(self) -> list[str]:
+        return [s.school_id for s in self.schools if s.held_back]
+
+
+def check_delivery(exports: Path, today: dt.date | None = None, max_quarantined_share: float = 0.05) -> DeliveryCheck:
+    """Read and load every file of ``exports`` as tonight's run would, into a throwaway in-memory warehouse, and say
+    per school and file how it was read, what it lacks and which lines would be quarantined and why.
+
+    Raises FileNotFoundError when ``exports`` is not a folder."""
+    today = today or dt.date.today()
+    deliveries, notes = discover(exports)
+    con = connect()  # in memory: nothing outlives the check
+    try:
+        loaded = ingest(con, exports, today=today, force=True, workers=1)
+        reasons = _reasons(con)
+    finally:
+        con.close()
+    check = DeliveryCheck(exports, today, notes=notes)
+    if not deliveries:
+        check.notes.append(f"no school folders found in {exports}")
+    by_school = {d.school_id: d for d in deliveries}
+    with temporary_workdir() as scratch:
+        for school_id, outcomes in itertools.groupby(loaded.files, key=lambda f: f.school_id):
+            school = SchoolCheck(school_id)
+            school.notes = [n.split(": ", 1)[1] for n in loaded.notes if n.startswith(f"{school_id}: ")]
+            delivery = by_school[school_id]
+            for outcome in outcomes:
+                export = FILES_BY_NAME[outcome.file]
+                path = delivery.files.get(outcome.file)
+                status = outcome.status if outcome.status != "unchanged" else "loaded"
+                if path is None:
+                    status = "missing"
+                file = FileCheck(
+                    school_id,
+                    outcome.file,
+                    "refused" if status == "failed" else status,
+                    message="; ".join(outcome.notes) if status != "loaded" else "",
+                    rows_read=outcome.rows_read,
+                    rows_loaded=outcome.rows_loaded,
+                    rows_quarantined=outcome.rows_quarantined,
+                    quarantined=reasons.get((school_id, outcome.file, "row quarantined"), []),
+                    blanked=reasons.get((school_id, outcome.file, "value blanked"), []),
+                    max_quarantined_share=max_quarantined_share,
+                )
+                if path is not None:
+                    try:
+                        prepared = prepare(school_id, export, path, Path(scratch))
+                    except UnreadableFileError:
+                        pass  # the message is the ingest's, above
+                    else:
+                        file.header = prepared.header
+                        if path.suffix.lower() != ".xml":  # a CTF's files are converted: its note says so
+                            file.layout = _layout(
+                                prepared.readable_path, prepared.encoding, prepared.delimiter, path, prepared.header
+                            )
+                        shown = ("no ", "headers read through aliases")  # (the column lines say these)
+                        file.notes = [n for n in outcome.notes if not n.startswith(shown)]
+                school.files.append(file)
+            check.schools.append(school)
+    return check
+
+
+def _reasons(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], list[Reason]]:
+    found: dict[tuple[str, str, str], list[Reason]] = {}
+    rows = con.execute(QUARANTINE_BY_REASON, {"shown": LINES_SHOWN}).fetchall()
+    for school_id, file, outcome, column, reason, lines, first_lines in rows:
+        text = str(reason)
+        if column == "upn":  # a mangled UPN is still a UPN: keep it out of the reason
+            text = re.sub(r"\([^)]*\)", "(…)", text)
+        found.setdefault((school_id, file, outcome), []).append(
+            Reason(str(column), text, int(lines), tuple(int(n) for n in first_lines))
+        )
+    return found
+
+
+def _layout(readable: Path, encoding: str, delimiter: str, original: Path, header: HeaderReading | None) -> Layout:
+    with original.open("rb") as handle:
+        start = handle.read(SAMPLE_BYTES)
+    if encoding == "utf-8":
+        name = "UTF-8 with byte-order mark" if start.startswith(codecs.BOM_UTF8) else "UTF-8"
+    else:
+        name = "Windows-1252"
+    crlf = start.count(b"\r\n")
+    lf = start.count(b"\n") - crlf
+    line_ends = "CRLF" if crlf and not lf else "LF" if lf and not crlf else "mixed CRLF and LF" if crlf else "no"
+    return Layout(name, DELIMITER_NAMES.get(delimiter, repr(delimiter)), line_ends, _date_style(readable, delimiter,
+                                                                                                   header))  # fmt: skip
+
+
+def _date_style(path: Path, delimiter: str, header: HeaderReading | None) -> str:
+    if header is None:
+        return "unknown"
+    positions = [m.position for m in header.matches if m.column and header.export.column(m.column).kind == "date"]
+    if not positions:
+        return "(no date columns)"
+    iso = uk = other = lines = 0
+    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+        rows = csv.reader(handle, delimiter=delimiter)
+        next(rows, None)
+        for row in itertools.islice(rows, SAMPLE_LINES):
+            lines += 1
+            for position in positions:
+                value = row[position].strip() if position < len(row) else ""
+                if not value:
+                    continue
+                if ISO_DATE.match(value):
+                    iso += 1
+                elif UK_DATE.match(value):
+                    uk += 1
+                else:
+                    other += 1
+    styles = [name for name, n in (("YYYY-MM-DD", iso), ("DD/MM/YYYY", uk), ("neither", other)) if n]
+    if not styles:
+        return "(all blank)" if lines else "(no lines)"
+    return styles[0] if len(styles) == 1 else "mixed: " + ", ".join(styles)
+
+
+def render(check: DeliveryCheck) -> list[str]:
+    """The report as lines of text, for a terminal or a ticket."""
+    lines = [f"Checking {check.exports} as a run on {check.today} would read it (nothing is written)."]
+    lines += [f"note: {n}" for n in check.notes]
+    for school in check.schools:
+        lines.append("")
+        state = "HELD BACK: no new shortlist tonight" if school.held_back else "would publish"
+        lines.append(f"School {school.school_id}: {state}")
+        for file in school.files:
+            lines.append(f"  {file.file}: {file.verdict}")
+            if file.layout is not None:
+                lines.append(f"    read as {file.layout.describe()}")
+            lines += [f"    note: {n}" for n in file.notes]
+            if file.header is not None:
+                for match in file.header.matches:
+                    lines.append(f"    column {match.describe()}")
+                for column in file.header.missing_required:
+                    lines.append(f"    MISSING required column {column.name} (or {', '.join(column.aliases)})")
+                for column in file.header.missing_optional:
+                    lines.append(f"    no optional column {column.name}: {column.absent_means}")
+            for reason in file.quarantined:
+                lines.append(f"    quarantined {reason.describe()}")
+            for reason in file.blanked:
+                lines.append(f"    value blanked {reason.describe()}")
+        lines += [f"  note: {n}" for n in school.notes]
+    lines.append("")
+    if check.held_back:
+        lines.append(f"Verdict: {len(check.held_back)} school(s) would be held back: {', '.join(check.held_back)}.")
+    else:
+        lines.append("Verdict: tonight's run would load every school.")
+    lines.append(
+        "(Checks that need the warehouse's history, such as a roll that shrank since the last load or a school day "
+        "missing for a whole year group, are made by the nightly run, not here.)"
+    )
+    return lines

@@ -1,0 +1,87 @@
+"""`mentor check`: what tonight's run would do with a delivery, from the real loader, and nothing written."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from pipeline.check import check_delivery, render
+from pipeline.cli import app
+from pipeline.upn import make_upn
+
+TODAY = dt.date(2025, 11, 22)
+A, B, C = (make_upn(801, 4000, 14, n) for n in (1, 2, 3))
+EXCEL = "8.01200E+12"
+SIMS_PUPILS = (
+    "UPN,Legal Surname,Legal Forename,DOB,Gender,Year,SEN Provision,FSM Eligible,Favourite Colour\r\n"
+    + "".join(
+        f"{u},Surname{n},Forename{n},0{n}/03/2014,Female,7,N,No,blue\r\n" for n, u in enumerate((A, B, C), start=1)
+    )
+)
+MARKS = "Upn;Session_Date;AM/PM;Mark\n" + "".join(f"{u};2025-11-03;AM;/\n{u};2025-11-03;PM;\\\n" for u in (A, B, C))
+
+
+def _delivery(tmp_path: Path) -> Path:
+    good, bad = tmp_path / "exports" / "100001", tmp_path / "exports" / "100002"
+    good.mkdir(parents=True)
+    bad.mkdir()
+    pupils = SIMS_PUPILS.replace(f"{C},", f"{EXCEL},", 1).replace("Forename1", "Zo\u00eb")
+    (good / "pupils.csv").write_bytes(pupils.encode("cp1252"))
+    bad_marks = MARKS.replace(f"{B};2025-11-03;PM;\\", f"{B};2025-11-03;PM;Q9")
+    (good / "attendance.csv").write_text(bad_marks, encoding="utf-8")
+    (bad / "pupils.csv").write_text(SIMS_PUPILS.replace(",FSM Eligible", "").replace(",No,", ","), encoding="utf-8")
+    (bad / "attendance.csv").write_text(MARKS, encoding="utf-8")
+    return tmp_path / "exports"
+
+
+def test_the_check_reports_layout_matches_gaps_and_quarantine_per_file(tmp_path: Path) -> None:
+    check = check_delivery(_delivery(tmp_path), TODAY)
+    good, bad = check.schools
+    # 100001 loads but half its marks would be quarantined; 100002's pupils.csv would be refused
+    assert check.held_back == [good.school_id, bad.school_id] == ["100001", "100002"]
+    pupils, marks = good.files[:2]
+    assert pupils.layout is not None
+    assert pupils.layout.describe() == "Windows-1252, comma-separated, CRLF line ends, dates DD/MM/YYYY"
+    assert marks.layout is not None
+    assert marks.layout.describe() == "UTF-8, semicolon-separated, LF line ends, dates YYYY-MM-DD"
+    assert pupils.header is not None
+    assert pupils.header.unknown == ["Favourite Colour"]
+    assert "leaving_date" in [c.name for c in pupils.header.missing_optional]
+    assert (pupils.rows_read, pupils.rows_loaded, pupils.rows_quarantined) == (3, 2, 1)
+    assert [(r.column, r.lines, r.first_lines) for r in pupils.quarantined] == [("upn", 1, (4,))]
+    # the pupil whose UPN was mangled has no place on the roll: both marks are quarantined, and the unknown code
+    assert sorted((r.reason, r.first_lines) for r in marks.quarantined) == [
+        ("pupil not in pupils.csv", (6, 7)),
+        ("unknown attendance code 'Q9'", (5,)),
+    ]
+    assert marks.verdict == "HELD BACK: 3 of 6 lines quarantined (50.0%, more than the gate's 5%)"
+    assert bad.files[0].verdict.startswith("HELD BACK: 100002/pupils.csv lacks required column(s): fsm_eligible")
+
+
+def test_no_name_or_upn_is_printed_and_nothing_is_written(tmp_path: Path) -> None:
+    exports = _delivery(tmp_path)
+    before = sorted((p.relative_to(tmp_path), p.stat().st_mtime_ns) for p in tmp_path.rglob("*"))
+    result = CliRunner().invoke(app, ["check", str(exports), "--today", TODAY.isoformat()])
+    assert result.exit_code == 3, result.output
+    text = result.output
+    assert "School 100002: HELD BACK" in text
+    assert "column 'Legal Surname' -> surname (through alias 'Legal Surname')" in text
+    assert "no optional column leaving_date: no leaving dates: everyone listed is on roll" in text
+    assert "quarantined 1 x mark: unknown attendance code 'Q9' (line 5)" in text
+    for secret in (A, B, C, EXCEL, "8.012", "Surname1", "Forename2", "Zo\u00eb"):
+        assert secret not in text
+    assert sorted((p.relative_to(tmp_path), p.stat().st_mtime_ns) for p in tmp_path.rglob("*")) == before
+
+
+def test_a_clean_delivery_exits_0(tmp_path: Path) -> None:
+    folder = tmp_path / "100001"
+    folder.mkdir()
+    (folder / "pupils.csv").write_text(SIMS_PUPILS, encoding="utf-8")
+    (folder / "attendance.csv").write_text(MARKS, encoding="utf-8")
+    result = CliRunner().invoke(app, ["check", str(tmp_path), "--today", TODAY.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert "Verdict: tonight's run would load every school." in result.output
+    lines = render(check_delivery(tmp_path, TODAY))
+    assert "  pupils.csv: OK: all 3 lines would load" in lines

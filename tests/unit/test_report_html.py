@@ -1,0 +1,181 @@
+"""report.html from its templates: hostile text stays text, the next-steps box links the files, charts are inline.
+
+The page is built from a small literal run report and an in-memory warehouse holding the two tables it reads.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipeline.report.html import build_page, render_page, write_html_report
+from pipeline.report.trends import draw_trends
+from pipeline.safe_csv import write_csv
+
+HOSTILE = "<script>document.title='pwned'</script>"
+FORMULA = '=HYPERLINK("http://evil.example","x")'
+NASTY = f"{HOSTILE} & \"quoted\" 'single' {FORMULA}"
+ALLOWED_TAGS = {
+    "html", "head", "meta", "title", "style", "body", "header", "main", "footer", "section", "h1", "h2", "h3", "p",
+    "span", "ul", "li", "a", "div", "table", "caption", "thead", "tbody", "tr", "th", "td", "figure", "figcaption",
+    "svg", "rect", "line", "polyline", "polygon", "circle", "text", "dl", "dt", "dd",
+}  # fmt: skip
+
+
+class Tags(HTMLParser):
+    """Every start tag and its attributes, and the text of the page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _report(school: str, out: Path) -> dict[str, object]:
+    write_csv(
+        pd.DataFrame(
+            {"rank": [1, 2], "score": [40, 31], "change_since_last_run": ["new", "up 2"], "reasons": [NASTY, FORMULA]}
+        ),
+        out / school / "shortlist.csv",
+    )
+    return {
+        "status": "ok",
+        "exit_code": 0,
+        "as_of": "2025-10-17",
+        "started": "2025-10-17T22:00:00+00:00",
+        "load_id": "L1",
+        "versions": {"pipeline_version": "0.1.0", "scorecard_version": NASTY, "config_hash": "abc123"},
+        "files": [
+            {
+                "school": school,
+                "file": f"attendance{NASTY}.csv",
+                "status": "loaded",
+                "rows_read": 12345,
+                "rows_loaded": 12344,
+                "rows_quarantined": 1,
+            },
+        ],
+        "checks": [
+            {"check": NASTY, "blocking": False, "passed": False, "rows_checked": 10, "unexpected": 1},
+            {"check": "roll size", "blocking": True, "passed": True, "rows_checked": 10, "unexpected": 0},
+        ],
+        "schools": {
+            school: {
+                "pupils_on_roll": 300,
+                "capacity": 15,
+                "shortlist": 2,
+                "under_challenged": 1,
+                "already_mentored_on_shortlist": 0,
+            },
+        },
+    }
+
+
+def _warehouse(school: str) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("create table quarantine (load_id varchar, school_id varchar, file varchar, reason varchar)")
+    con.execute("insert into quarantine values ('L1', $school, $file, $reason)",
+                {"school": school, "file": FORMULA, "reason": NASTY})  # fmt: skip
+    con.execute("create table scores (school_id varchar, score integer)")
+    con.executemany("insert into scores values (?, ?)", [(school, s) for s in (0, 3, 5, 8, 12, 20, 31, 40)])
+    return con
+
+
+def _weekly(school: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "school_id": [school] * 4,
+            "year_group": ["7", "7", "10", "10"],
+            "week": pd.to_datetime(["2025-09-01", "2025-09-08"] * 2),
+            "attendance_rate": [0.95, 0.93, 0.90, 0.88],
+            "persistent_absence_share": [0.1, 0.12, 0.2, 0.25],
+        }
+    )
+
+
+@pytest.fixture
+def hostile_page(tmp_path: Path) -> tuple[str, Path]:
+    school = NASTY
+    out = tmp_path / "out"
+    path = write_html_report(_warehouse(school), _report(school, out), None, out, draw_trends(_weekly(school)))
+    return path.read_text(encoding="utf-8"), path
+
+
+def test_hostile_names_and_reasons_stay_text(hostile_page: tuple[str, Path]) -> None:
+    page, _ = hostile_page
+    parser = Tags()
+    parser.feed(page)
+    parser.close()
+    tags = {tag for tag, _ in parser.tags}
+    assert tags <= ALLOWED_TAGS, tags - ALLOWED_TAGS
+    assert "script" not in tags
+    assert not [attr for _, attrs in parser.tags for attr in attrs if attr.startswith("on")]
+    # Every link is relative, to a file in the output folder (the school's folder percent-encoded).
+    hrefs = [attrs["href"] or "" for tag, attrs in parser.tags if tag == "a"]
+    assert hrefs
+    assert all(not re.match(r"^[a-z]+:", href) and "<" not in href for href in hrefs)
+    text = "".join(parser.text)
+    assert HOSTILE in text  # shown to the reader as written, not run
+    assert f"School {NASTY}" in text
+    assert page.count("<script") == 0
+    assert "<img" not in page
+    assert "data:" not in page
+
+
+def test_the_next_steps_box_comes_first_and_links_the_files(hostile_page: tuple[str, Path]) -> None:
+    page, _ = hostile_page
+    box = page[page.index("What to do next") : page.index("Data-quality gate")]
+    assert page.index("What to do next") < page.index("Data-quality gate")
+    assert "2 pupils, 1 new since the last run" in box
+    assert 'href="quarantine.csv"' in box
+    assert "1 row was not loaded" in box
+    assert "failed (a warning)" in box
+    # Versions and the settings' hash are in the footer only.
+    header = page[: page.index("What to do next")]
+    assert "abc123" not in header
+    assert "0.1.0" not in header
+    assert "abc123" in page[page.index("<footer>") :]
+
+
+def test_a_failed_gate_says_nothing_was_published_and_holds_every_school_back(tmp_path: Path) -> None:
+    report = _report("100001", tmp_path)
+    report |= {"status": "gate failed: roll size", "exit_code": 3, "schools": {}}
+    page = render_page(build_page(_warehouse("100001"), report, None, tmp_path, draw_trends(_weekly("100001"))))
+    assert "published nothing new" in page
+    assert "Schools held back" in page
+    assert "School 100001: gate failed: roll size" in page
+    assert "Review tonight" not in page
+
+
+def test_charts_are_inline_svg_with_text_a_reader_can_search(hostile_page: tuple[str, Path]) -> None:
+    page, _ = hostile_page
+    charts = re.findall(r"<svg.*?</svg>", page, flags=re.S)
+    assert len(charts) == 3  # two trend panels for the one school, and the score chart
+    assert any("cut-off 31" in chart for chart in charts)
+    assert any(">Y7<" in chart and ">Y10<" in chart for chart in charts)
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_nothing_runs_in_a_real_browser(hostile_page: tuple[str, Path]) -> None:
+    _, path = hostile_page
+    dom = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--dump-dom", path.as_uri()],
+        check=True, capture_output=True, text=True, timeout=120,
+    ).stdout  # fmt: skip
+    assert "<title>Learning mentor shortlists, night of 2025-10-17</title>" in dom
+    assert "pwned</title>" not in dom
+    assert "<script" not in dom
