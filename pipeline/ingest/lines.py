@@ -89,6 +89,7 @@ def read_lines(con: duckdb.DuckDBPyConnection, prepared: PreparedFile) -> LineCo
     lines, ``position`` being the line number); raise :class:`FileRefusedError` when the file is truncated or its
     lines are not the ones counted from its bytes."""
     physical = {"physical_lines": prepared.physical_lines}
+    con.execute(VISIBLE)
     if not (prepared.plain and _read_plain(con, prepared)):
         con.execute(READ_LINES, {"path": str(prepared.readable_path), "line_end": prepared.line_end, **physical})
         con.execute("create or replace temp view incoming_lines as select * from text_lines")
@@ -133,6 +134,8 @@ def fields(prepared: PreparedFile) -> str:
     field = f'"(?:[^"]|"")*"|[^"{d}]*'
     whole = f"(?:{field})(?:{d}(?:{field}))*"
     one = f"{d}({field})"  # each field, after a delimiter put before the line (so that no match is empty)
+    if prepared.plain and not prepared.quotes:  # no long line, no quote: the common case, split at the delimiter
+        return f"string_split(line, {delimiter})"
     return (
         f"case when strlen(line) > {MAX_LINE_BYTES} then null "
         f"when not contains(line, '\"') then string_split(line, {delimiter}) "
@@ -156,10 +159,11 @@ def line_problem(prepared: PreparedFile) -> str:
     """SQL for what is wrong with a whole ``line`` (with its ``fields``), or NULL."""
     marked = prepared.bytes_not_utf8 > 0
     n = len(prepared.columns)
+    plain = prepared.plain  # (no line over the limit and no NUL: see PreparedFile.plain)
     return (
         "case "
-        f"when strlen(line) > {MAX_LINE_BYTES} then {LINE_REASONS['long']} "
-        f"when contains(line, chr(0)) then {LINE_REASONS['nul']} "
+        + ("" if plain else f"when strlen(line) > {MAX_LINE_BYTES} then {LINE_REASONS['long']} ")
+        + ("" if plain else f"when contains(line, chr(0)) then {LINE_REASONS['nul']} ")
         + (f"when contains(line, '{NOT_UTF8}') then {LINE_REASONS['bytes']} " if marked else "")
         + f"when fields is null then {LINE_REASONS['quote']} "
         f"when len(fields) > {n} then {LINE_REASONS['many'].format(columns=n)} "
@@ -167,14 +171,11 @@ def line_problem(prepared: PreparedFile) -> str:
     )
 
 
-_CONTROLS = "||".join(f"chr({n})" for n in [*range(32), 127])
-_PICTURES = "||".join(f"chr({0x2400 + n})" for n in [*range(32), 0x21])
+VISIBLE = sql_text("visible.sql")
+"""Defines the macro ``visible_text`` (in each connection that reads lines; see :func:`visible`)."""
 
 
 def visible(text: str) -> str:
     """SQL for ``text`` as the quarantine shows it: its first :data:`VALUE_CHARS` characters, control characters
-    shown as their Unicode pictures (NUL as ␀, tab as ␉), and "…" when it was cut."""
-    return (
-        f"translate(left({text}, {VALUE_CHARS}), {_CONTROLS}, {_PICTURES}) "
-        f"|| case when length({text}) > {VALUE_CHARS} then '…' else '' end"
-    )
+    shown as their Unicode pictures (NUL as ␀, tab as ␉), and "…" when it was cut (``sql/visible.sql``)."""
+    return f"visible_text({text})"

@@ -147,25 +147,28 @@ holds of it (a delta)."""
 def _to_check(prepared: PreparedFile, rows: str, repeated: str) -> str:
     """SQL for ``rows`` (of ``incoming``, with what follows ``from``) as ``numbered`` holds them: line number,
     contract columns as text, hashes, ``repeated``, and what is wrong with the whole line (NULL for a line read as
-    a row) with the line as the quarantine shows it."""
+    a row)."""
     return f"""
-        select position as line_number, {columns(prepared)}, line_hash, line_hash2, repeated, line_problem,
-            case when line_problem is not null then {visible("line")} end as bad_line,
-            case when line_problem is not null then len(fields) end as field_count
-        from (
-            select *, {line_problem(prepared)} as line_problem
-            from (select *, {fields(prepared)} as fields, {repeated} as repeated from {rows})
-        ) as incoming
+        select position as line_number, {columns(prepared)}, line_hash, line_hash2, repeated,
+            {line_problem(prepared)} as line_problem
+        from (select *, {fields(prepared)} as fields, {repeated} as repeated from {rows}) as incoming
     """
 
 
 def _put_aside_bad_lines(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, counts: LineCounts) -> None:
     """Move the lines of ``numbered`` that cannot be read as a row to ``bad_lines`` (each quarantined with its
     reason). A last line with too few fields means the file was cut short: raise :class:`FileRefusedError`."""
+    if not scalar(con, "select count(*) from numbered where line_problem is not null"):
+        con.execute("create or replace temp table bad_lines (line_number bigint, value varchar, reason varchar)")
+        return
     con.execute(
-        "create or replace temp table bad_lines as "
-        "select line_number, bad_line as value, line_problem as reason, field_count from numbered "
-        "where line_problem is not null"
+        f"""
+        create or replace temp table bad_lines as
+        select line_number, {visible("line")} as value, line_problem as reason,
+            len({fields(prepared)}) as field_count
+        from (select line_number, line_problem from numbered where line_problem is not null) as n
+        join incoming as i on i.position = n.line_number
+        """
     )
     row = con.execute(
         "select field_count from bad_lines where line_number = $last and field_count < $columns",

@@ -29,8 +29,10 @@ SAMPLE = 4096
 """Bytes looked at to recognise UTF-16 without a byte order mark (every other byte NUL)."""
 NOT_UTF8 = "\ufffd"
 """What a byte that is not UTF-8 becomes in the UTF-8 copy of a mixed file (the Unicode replacement character)."""
-PLAIN_LINE_BYTES = 65_536
-"""The longest line a file read by DuckDB's line reader may have (longer lines are quarantined: see lines.py)."""
+PLAIN_LINE_BYTES = 16_384
+"""The longest line (in the file's own bytes) of a file read by DuckDB's line reader: a quarter of the limit over
+which a line is quarantined (lines.py), so that no line of such a file, even transcoded to UTF-8 (at most three
+bytes for one), is over that limit, and the limit need not be checked."""
 SCHOOL_FOLDER = re.compile(r"^\d{6,7}$")  # a URN (6 digits) or LAESTAB (7 digits)
 
 
@@ -77,6 +79,8 @@ class PreparedFile:
     """Whether DuckDB's line reader can read the file's lines (LF line ends, each CR before an LF, no NUL and no
     ``chr(1)``, no line over :data:`PLAIN_LINE_BYTES`): it is faster than splitting the text in SQL, and its count
     of lines is checked all the same."""
+    quotes: bool = True
+    """Whether the file holds a quote anywhere (if not, no line needs a CSV-aware split)."""
     notes: list[str] = field(default_factory=list)
     header: HeaderReading | None = None
     """Which contract column each header cell matched, and through which name or alias."""
@@ -237,6 +241,7 @@ def _prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> P
         line_end=scan.line_end,
         bytes_not_utf8=scan.bytes_not_utf8,
         plain=scan.plain,
+        quotes=scan.quotes,
         header=header,
         notes=list(origin),
     )
@@ -265,6 +270,7 @@ class _Scan:
     line_end: str
     bytes_not_utf8: int
     plain: bool = False
+    quotes: bool = True
 
 
 @dataclass
@@ -280,6 +286,7 @@ class _Shape:
     """Bytes since the last line feed."""
     odd_bytes: bool = False
     """A NUL byte, or the control character the line reader splits at (``chr(1)``)."""
+    quotes: bool = False
     last: bytes = b""
 
     def add(self, chunk: bytes) -> None:
@@ -287,6 +294,7 @@ class _Shape:
         self.returns += chunk.count(b"\r")
         self.crlf += chunk.count(b"\r\n") + (self.last == b"\r" and chunk[:1] == b"\n")
         self.odd_bytes = self.odd_bytes or b"\x00" in chunk or b"\x01" in chunk
+        self.quotes = self.quotes or b'"' in chunk
         feeds = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("\n"))
         if feeds.size:
             inner = int(np.diff(feeds).max()) - 1 if feeds.size > 1 else 0
@@ -335,7 +343,7 @@ def _scan(path: Path, label: str) -> _Scan:
     line_end = "\n" if shape.line_feeds or not shape.returns else "\r"
     ends = shape.last == line_end.encode()
     lines = (shape.line_feeds if line_end == "\n" else shape.returns) + (0 if ends else 1)
-    scan = _Scan(digest.hexdigest(), "utf-8", lines, ends, line_end, 0, shape.plain)
+    scan = _Scan(digest.hexdigest(), "utf-8", lines, ends, line_end, 0, shape.plain, shape.quotes)
     if utf8:
         try:
             decoder.decode(b"", final=True)
@@ -343,15 +351,19 @@ def _scan(path: Path, label: str) -> _Scan:
         except UnicodeDecodeError:
             pass
     if first.startswith(codecs.BOM_UTF8) or _has_utf8_beyond_ascii(path):
-        return _Scan(scan.sha256, "utf-8-marked", lines, ends, line_end, _bytes_not_utf8(path), shape.plain)
+        return _Scan(
+            scan.sha256, "utf-8-marked", lines, ends, line_end, _bytes_not_utf8(path), shape.plain, shape.quotes
+        )
     try:
         with path.open("rb") as handle:
             while chunk := handle.read(CHUNK):
                 chunk.decode("cp1252")
     except UnicodeDecodeError:
         # Bytes Windows-1252 does not define either (0x81, 0x8D, 0x8F, 0x90, 0x9D): a few damaged bytes.
-        return _Scan(scan.sha256, "utf-8-marked", lines, ends, line_end, _bytes_not_utf8(path), shape.plain)
-    return _Scan(scan.sha256, "cp1252", lines, ends, line_end, 0, shape.plain)
+        return _Scan(
+            scan.sha256, "utf-8-marked", lines, ends, line_end, _bytes_not_utf8(path), shape.plain, shape.quotes
+        )
+    return _Scan(scan.sha256, "cp1252", lines, ends, line_end, 0, shape.plain, shape.quotes)
 
 
 def _refuse_utf16(start: bytes, label: str) -> None:

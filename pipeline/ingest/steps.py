@@ -13,7 +13,7 @@ import duckdb
 
 from pipeline.contract import ExportFile
 from pipeline.ingest.checks import Problem, parsed, problems
-from pipeline.ingest.lines import fields, scalar, sql_text, visible
+from pipeline.ingest.lines import fields, scalar, sql_text
 from pipeline.ingest.read import PreparedFile
 from pipeline.warehouse import STAGED_COLUMNS
 
@@ -65,7 +65,7 @@ def check_step(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, present: 
             line_number,
             {typed},
             {pick(lambda p: f"'{p.column}'")} as problem_column,
-            {pick(lambda p: visible(f"coalesce(trim({p.column}), '')"))} as problem_value,
+            {pick(lambda p: f"coalesce(trim({p.column}), '')")} as problem_value,
             {pick(lambda p: p.reason)} as problem_reason,
             {warned} as warnings
         from (select *, {first} as problem from (select *, {typed_inner}, {roll} as on_roll from numbered))
@@ -100,7 +100,7 @@ def dedupe_step(con: duckdb.DuckDBPyConnection, export: ExportFile) -> int:
         f"""
         update checked as c
         set problem_column = '{export.key[-1]}',
-            problem_value = {visible(f"concat_ws(' + ', {', '.join(f'c.{k}::varchar' for k in export.key)})")},
+            problem_value = concat_ws(' + ', {", ".join(f"c.{k}::varchar" for k in export.key)}),
             problem_reason = 'the same {" + ".join(export.key)} is on lines ' || k.lines || ' with different values'
         from (select * from repeated where conflicting) as k
         where c.problem_reason is null and {key_match}

@@ -5,7 +5,8 @@ insert into quarantine
 select $school, $file, line_number, '(whole line)', value, reason, $load_id, 'row quarantined'
 from bad_lines
 union all
-select $school, $file, line_number, problem_column, problem_value, problem_reason, $load_id, 'row quarantined'
+select $school, $file, line_number, problem_column, visible_text(problem_value), problem_reason, $load_id,
+    'row quarantined'
 from checked where problem_reason is not null
 union all
 select $school, $file, line_number, split_part(w, ':', 1), null, trim(substr(w, strpos(w, ':') + 1)),
