@@ -43,7 +43,7 @@ def _table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
 @pytest.mark.parametrize("table", list(STAGED_COLUMNS))
 def test_every_staged_table_is_the_same_from_the_ctf_as_from_its_csv_twin(twins, table: str) -> None:  # type: ignore[no-untyped-def]
     csv, ctf = (_table(con, table) for _, con in twins.values())
-    assert len(csv) > 0 or table == "exclusions"
+    assert len(csv) > 0 or table in ("exclusions", "decisions")  # the twin school had none of these
     pd.testing.assert_frame_equal(csv, ctf)
 
 

@@ -267,9 +267,15 @@ def test_the_make_run_command_works_with_relative_paths_in_a_fresh_folder(
         app, ["run", "--exports", "data/sample", "--db", "data/warehouse.duckdb", "--out", "out"]
     )
     assert result.exit_code == 0, result.output
-    # the free places' worth of new candidates (at least 5; current mentees fill most of the 31 places), then the
-    # secondary's pending referrals
-    assert [len(_shortlist(tmp_path, school)) for school in ("105854", "127510")] == [5, 11]
+    # the free places' worth of new candidates (at least 5: current mentees fill most of the 31 places), then the
+    # pending referrals: 8 + 0 in the primary, 5 + 6 in the secondary (3 free places, 6 referrals pending)
+    schools = json.loads((tmp_path / "out" / "run.json").read_text())["schools"]
+    for school in ("105854", "127510"):
+        listed = schools[school]
+        assert listed["places"] - listed["current_mentees"] - listed["referrals_pending"] == listed["free_places"]
+        expected = max(listed["free_places"], 5) + listed["referrals_pending"]
+        assert len(_shortlist(tmp_path, school)) == listed["shortlist"] == expected
+    assert [len(_shortlist(tmp_path, school)) for school in ("105854", "127510")] == [8, 11]
     assert (tmp_path / "out" / "data_docs" / "index.html").exists()
 
 

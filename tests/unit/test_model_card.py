@@ -28,7 +28,7 @@ def _release() -> Release:
                               "outcome_rate": 0.1234}},
     )  # fmt: skip
     metrics = {"roc_auc": 0.7, "average_precision": 0.3, "precision_at_capacity": 0.4, "recall_at_capacity": 0.2,
-               "brier": 0.1}  # fmt: skip
+               "brier": 0.1, "ece": 0.05}  # fmt: skip
     comparison = pd.DataFrame([{"window": NASTY, "model": "ABC rules", **metrics}])
     return Release(card, comparison, pd.DataFrame(), pd.DataFrame(), [])
 
