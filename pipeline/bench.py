@@ -124,17 +124,16 @@ def measure(stage: str, folder: Path, work: Path) -> dict[str, Any]:
         result = con.execute(FLOOR_SQL, {"utf8_files": utf8, "latin1_files": latin1}).fetchall()
         rows = sum(int(r[1]) for r in result)
     else:
+        from pipeline.config import Settings
         from pipeline.run import run_pipeline
 
         exports = folder / {"full": "night-before", "incremental": "exports", "delta": DELTA}[stage]
-        outcome = run_pipeline(exports, work / "w.duckdb", work / "out")
+        outcome = run_pipeline(exports, work / "w.duckdb", work / "out", Settings())
         if int(outcome.exit_code) != 0:
-            raise SystemExit(
-                f"{stage} run ended with exit code {int(outcome.exit_code)}: {outcome.report.get('status')}"
-            )
-        rows = int(outcome.report["totals"]["rows_read"])
-        stages = dict(outcome.report["timings_seconds"])
-        alongside = dict(outcome.report.get("background_seconds", {}))
+            raise SystemExit(f"{stage} run ended with exit code {int(outcome.exit_code)}: {outcome.report.status}")
+        rows = int(outcome.report.totals["rows_read"])
+        stages = dict(outcome.report.timings_seconds)
+        alongside = dict(outcome.report.background_seconds)
     seconds = time.perf_counter() - started
     if stages:
         stages["start-up"] = seconds - stages.pop("total")

@@ -256,33 +256,41 @@ def run(
 ) -> None:
     """The nightly job: ingest, check, build features, score and write ranked shortlists per school.
 
-    Writes OUT/<school>/shortlist.csv and OUT/<school>/under_challenged.csv, OUT/run.json, OUT/quarantine.csv and
-    the data-quality checks as Great Expectations data docs in OUT/data_docs/index.html.
-    When a data-quality check fails nothing new is published, the last good shortlists stay, and the exit
-    code is 3. Without --as-of the night is the latest date with attendance marks.
+    Writes OUT/<school>/shortlist.csv and OUT/<school>/under_challenged.csv, OUT/run.json, OUT/report.html,
+    OUT/quarantine.csv, OUT/mentor.log and the data-quality checks as Great Expectations data docs in
+    OUT/data_docs/index.html. Each school is judged on its own: a school whose delivery is missing or broken, or
+    that fails a data-quality check, is held back (its last good shortlist stays, marked stale) while the others
+    publish, and the exit code is 3. Without --as-of the night is the latest date with attendance marks.
     """
     from pipeline.config import Settings, SettingsError
-    from pipeline.keys import WarehouseKeyError
-    from pipeline.model import ScorecardError
-    from pipeline.run import run_pipeline
+    from pipeline.run import run_pipeline, write_refused_run
     from pipeline.runlock import RunLockedError
 
     _logging(quiet)
     try:
         settings = Settings.load(config)
-        with _progress(quiet) as show:
-            result = run_pipeline(exports, db, out, as_of.date() if as_of else None, settings, progress=show)
-    except (FileNotFoundError, SettingsError, ScorecardError, WarehouseKeyError) as error:
+    except (FileNotFoundError, SettingsError) as error:
+        write_refused_run(db, out, str(error))
         err.print(str(error))
         raise typer.Exit(ExitCode.USAGE) from None
+    try:
+        with _progress(quiet) as show:
+            result = run_pipeline(exports, db, out, settings, as_of.date() if as_of else None, progress=show)
     except RunLockedError as error:
         err.print(str(error))
         raise typer.Exit(ExitCode.LOCKED) from None
-    err.print(f"{result.report.get('status', '')}")
+    report = result.report
+    if result.exit_code in (ExitCode.FAILED, ExitCode.USAGE):
+        err.print(report.error or report.status)
+        raise typer.Exit(result.exit_code)
     for school, path in result.shortlists.items():
         err.print(f"shortlist for school {school}: {path}")
     err.print(f"run report: {out / 'run.json'}; quarantine: {out / 'quarantine.csv'}; "
               f"data checks: {out / 'data_docs' / 'index.html'}")  # fmt: skip
+    err.print(report.status)
+    for held in report.held_back:
+        stays = f"its last good shortlist ({held.shortlist_as_of}) stays, stale" if held.shortlist else "no shortlist"
+        err.print(f"held back: school {held.school_id}: {'; '.join(held.reasons)}; {stays}")
     raise typer.Exit(result.exit_code)
 
 

@@ -1,4 +1,4 @@
-"""Exit codes of the `mentor` command: what a scheduler can alert on."""
+"""Exit codes of the `mentor` command: what a scheduler can alert on (docs/exit-codes.md explains each)."""
 
 from enum import IntEnum
 
@@ -7,15 +7,19 @@ class ExitCode(IntEnum):
     OK = 0
     FAILED = 1
     USAGE = 2
-    GATE_FAILED = 3
+    HELD_BACK = 3
+    GATE_FAILED = 3  # the same code: the name the single-stage commands use
     LOCKED = 4
 
 
 EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
-    ExitCode.OK: "everything ran and the outputs were written",
-    ExitCode.FAILED: "an unexpected error; nothing new was published and the log says what happened",
-    ExitCode.USAGE: "bad command line or input (unknown option, missing folder, unreadable settings)",
-    ExitCode.GATE_FAILED: "a data-quality gate failed; no new shortlist was published, the last good one stays",
+    ExitCode.OK: "every expected school published fresh shortlists",
+    ExitCode.FAILED: "an unexpected error; nothing more was published, run.json and OUT/mentor.log say what happened",
+    ExitCode.USAGE: "bad command line or input (unknown option, missing or empty exports folder, unreadable settings)",
+    ExitCode.HELD_BACK: (
+        "one or more schools were held back (missing or broken delivery, a failed data-quality check): they keep "
+        "their last good shortlist, marked stale; the other schools published"
+    ),
     ExitCode.LOCKED: "another run holds the lock; this one did nothing",
 }
 

@@ -1,47 +1,133 @@
-"""The nightly job: ingest -> gate -> features -> score -> shortlists, under a lock, publishing nothing on bad data.
+"""The nightly job, under a lock: ingest -> judge each school -> gate -> features -> score -> shortlists.
 
-Outputs in ``out``: ``run.json`` (what happened, counts, every check, timings), ``quarantine.csv`` (every row not
-loaded and every value blanked, with the reason), and per school ``<school>/shortlist.csv`` and
-``<school>/under_challenged.csv``. Each file is written atomically and owner-only. When the gate fails, the
-shortlists from the last good run stay exactly as they were and the exit code is 3.
+Each school is judged on its own. A school gets no new shortlist (it is *held back*, its last good shortlist stays
+on disk untouched and is marked stale in run.json and report.html) when tonight's delivery has no folder for it (a
+school the warehouse knows counts), when one of its files failed or a required file is missing, when it fails a
+blocking data-quality check, or when its features break the feature contract. The other schools publish.
+
+Outputs in ``out``: ``run.json`` (written for every run, whatever its end: a ``running`` record first, so it is
+never a past night's), ``mentor.log`` (this run's log lines, and the traceback of an unexpected error),
+``quarantine.csv``, ``report.html`` and per published school ``<school>/shortlist.csv`` and
+``<school>/under_challenged.csv``. Each file is written atomically and owner-only. The exit code
+(:mod:`pipeline.exit_codes`): 0 when every expected school published fresh data, 3 when any was held back, 1 on
+an unexpected error, 2 on bad input.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import datetime as dt
+import errno
 import logging
+import os
+import sys
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 import duckdb
+from pandera.errors import SchemaErrors
 
 from pipeline import __version__
+from pipeline.background import Background
 from pipeline.config import Settings
 from pipeline.exit_codes import ExitCode
 from pipeline.faults import checkpoint
-from pipeline.features import build_features
+from pipeline.features import FEATURES_TABLE, build_features
 from pipeline.ingest import IngestResult, ingest
-from pipeline.model.card import Scorecard
+from pipeline.keys import WarehouseKeyError
+from pipeline.model.card import Scorecard, ScorecardError
 from pipeline.runlock import run_lock
-from pipeline.safe_csv import write_csv, write_json
-from pipeline.validate.gate import GateResult, run_gate
+from pipeline.safe_csv import make_private_folder, write_csv, write_json
+from pipeline.validate.feature_contract import validate_by_school
+from pipeline.validate.gate import FILES_CHECK, GateResult, record_rolls, run_gate
 from pipeline.warehouse import connect, worker_connection
 
-if TYPE_CHECKING:
-    from pipeline.report.trends import Trends
-
 log = logging.getLogger(__name__)
-T = TypeVar("T")
+
+LOG_FILE = "mentor.log"
+RUN_REPORT = "run.json"
 
 QUARANTINE_OF_LOAD = """
 select school_id, file, line_number, column_name, value, reason, outcome
 from quarantine where load_id = $load_id order by school_id, file, line_number
 """
 LATEST_MARK = "select max(date) from attendance where date <= $today"
+KNOWN_SCHOOLS = "select distinct school_id from pupils union select distinct school_id from published"
+FEATURES_OF_TRUST = f"select * from {FEATURES_TABLE} order by school_id, upn"
+KEEP_FEATURES_OF = f"delete from {FEATURES_TABLE} where not list_contains($schools, school_id)"
+
+
+@dataclass
+class SchoolStatus:
+    """What tonight's run did for one school."""
+
+    school_id: str
+    published: bool = False
+    reasons: list[str] = field(default_factory=list)
+    """Why it was held back, in plain words (empty when published)."""
+    shortlist: str | None = None
+    """The shortlist on disk after the run: tonight's, or the last good one that stays (None if there is none)."""
+    shortlist_as_of: str | None = None
+    """The night that shortlist is for."""
+
+    @property
+    def stale(self) -> bool:
+        return not self.published
+
+    def hold_back(self, reason: str) -> None:
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+
+@dataclass
+class RunReport:
+    """Everything ``run.json`` records, filled in stage by stage."""
+
+    config_hash: str = ""
+    scorecard: str = ""
+    pipeline_version: str = __version__
+    started: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    status: str = "running"
+    exit_code: int | None = None
+    error: str | None = None
+    """An unexpected error or bad input, in one plain sentence."""
+    log: str | None = None
+    load_id: str | None = None
+    as_of: dt.date | None = None
+    totals: dict[str, int] = field(default_factory=dict)
+    files: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    schools: dict[str, Any] = field(default_factory=dict)
+    """Per published school: roll, capacity, list sizes and the score distribution."""
+    versions: dict[str, str] = field(default_factory=dict)
+    school_status: dict[str, SchoolStatus] = field(default_factory=dict)
+    timings_seconds: dict[str, float] = field(default_factory=dict)
+    background_seconds: dict[str, float] = field(default_factory=dict)
+    """Work done by the worker thread alongside the stages (inside the total, not added to it)."""
+
+    @property
+    def held_back(self) -> list[SchoolStatus]:
+        return [s for _, s in sorted(self.school_status.items()) if not s.published]
+
+    def school(self, school_id: str) -> SchoolStatus:
+        return self.school_status.setdefault(school_id, SchoolStatus(school_id))
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["school_status"] = {
+            school: {**asdict(status), "status": "published" if status.published else "held back",
+                     "stale": status.stale}
+            for school, status in sorted(self.school_status.items())
+        }  # fmt: skip
+        data["held_back"] = [status.school_id for status in self.held_back]
+        data["timings_seconds"] = {k: round(v, 3) for k, v in self.timings_seconds.items()}
+        data["background_seconds"] = {k: round(v, 3) for k, v in self.background_seconds.items()}
+        return data
 
 
 @dataclass
@@ -49,178 +135,279 @@ class RunResult:
     exit_code: ExitCode
     as_of: dt.date | None
     out: Path
+    report: RunReport
     shortlists: dict[str, Path] = field(default_factory=dict)
-    report: dict[str, Any] = field(default_factory=dict)
+
+
+class Stages:
+    """The stage under way: logged, shown on a terminal, a kill point for the crash tests, and named in the
+    sentence an unexpected error prints."""
+
+    def __init__(self, progress: Callable[[str], None] | None) -> None:
+        self.current = "starting"
+        self.progress = progress
+
+    def begin(self, name: str) -> float:
+        """Start stage ``name``; return the time it started (``time.perf_counter``)."""
+        self.current = name
+        checkpoint(name.split(" ")[0].rstrip(","))
+        log.info("stage: %s", name)
+        if self.progress is not None:
+            self.progress(name)
+        return time.perf_counter()
+
+
+class BadInputError(Exception):
+    """Input the run cannot start from (exit code 2); the message says what to fix."""
 
 
 def run_pipeline(
     exports: Path,
     db: Path,
     out: Path,
+    settings: Settings,
     as_of: dt.date | None = None,
-    settings: Settings | None = None,
     today: dt.date | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """Run the whole nightly job once; see the module notes. Raises ``RunLockedError`` if a run is going on.
+    """Run the whole nightly job once; see the module notes.
 
-    ``progress`` is told the name of each stage as it starts (the command line shows it on a terminal).
+    Raises ``RunLockedError`` if a run is going on (run.json is then that run's, and is left alone). Every other
+    failure ends in a result with exit code 1 or 2 and a run.json saying what happened. ``progress`` is told the
+    name of each stage as it starts (the command line shows it on a terminal).
     """
-    settings = settings or Settings()
+    with run_lock(db.with_name(db.name + ".lock")), _run_log(out) as log_handler:
+        log_file = out / LOG_FILE if log_handler else None
+        report = RunReport(log=str(log_file) if log_file else None)
+        result = RunResult(ExitCode.FAILED, as_of, out, report)
+        stages = Stages(progress)
+        started = time.perf_counter()
+        try:
+            report.config_hash = settings.fingerprint()
+            _write_report(report, out)  # "running": from here on run.json is never a past night's
+            card = Scorecard.load(settings.scorecard)
+            report.scorecard = f"{card.name} {card.version}"
+            if not exports.is_dir():
+                raise BadInputError(f"the exports folder {exports} does not exist or is not a folder")
+            _night(exports, db, out, settings, card, today or dt.date.today(), result, stages)
+        except (BadInputError, ScorecardError, WarehouseKeyError) as error:
+            result.exit_code = ExitCode.USAGE
+            report.error = str(error)
+            report.status = f"bad input: {error}"
+        except Exception as error:  # any other failure: one plain sentence, the traceback to the log
+            result.exit_code = ExitCode.FAILED
+            report.error = _plain_error(error, stages.current, log_file)
+            report.status = f"failed: {report.error}"
+            _log_traceback(log_handler, stages.current)
+        report.exit_code = int(result.exit_code)
+        report.timings_seconds["total"] = time.perf_counter() - started
+        try:
+            _write_report(report, out)
+        except OSError as error:  # the folder cannot be written: the exit code and the console say what happened
+            result.exit_code = ExitCode.FAILED
+            report.error = f"{report.error or report.status}; and {RUN_REPORT} could not be written in {out} ({error})"
+        return result
 
-    def stage(name: str) -> float:
-        checkpoint(name.split(" ")[0].rstrip(","))
-        log.info("stage: %s", name)
-        if progress is not None:
-            progress(name)
-        return time.perf_counter()
 
-    today = today or dt.date.today()
-    card = Scorecard.load(settings.scorecard)
-    started = time.perf_counter()
-    timings: dict[str, float] = {}
-    with run_lock(db.with_name(db.name + ".lock")), ThreadPoolExecutor(1, "mentor-background") as background:
-        # While the main thread waits on DuckDB (which releases the GIL), one worker thread imports the libraries of
-        # the later stages during ingest, then builds the gate's data docs and draws the weekly trend charts while
-        # the features run.
-        warm = background.submit(_timed, _import_later_libraries)
+def _night(
+    exports: Path,
+    db: Path,
+    out: Path,
+    settings: Settings,
+    card: Scorecard,
+    today: dt.date,
+    result: RunResult,
+    stages: Stages,
+) -> None:
+    """The stages, in order; ``result`` is filled in as they go (and says how far they got if one fails)."""
+    report = result.report
+    timings = report.timings_seconds
+    with Background() as background:
+        background.import_later_libraries()
+        stages.current = "opening the warehouse"
         con = connect(db)
         try:
-            mark = stage("ingest")
+            mark = stages.begin("ingest")
             loaded = ingest(con, exports, today=today)
             timings["ingest"] = time.perf_counter() - mark
-            # Nothing is imported by this thread while the worker imports: two threads importing modules that
-            # import each other can deadlock (Python then hands one of them a half-made module).
             mark = time.perf_counter()
-            background_seconds = {"importing the gate's, scores' and report's libraries": warm.result()[1]}
-            # On a small trust ingest can end before the libraries are imported: the wait is a stage of its own.
+            background.wait_for_imports()  # (on a small trust ingest can end before the libraries are imported)
             timings["waiting for the libraries"] = time.perf_counter() - mark
-            totals = loaded.totals()
-            log.info(
-                "ingest: %d files, %d rows read, %d loaded, %d quarantined, %d files unchanged since the last load",
-                len(loaded.files),
-                totals["rows_read"],
-                totals["rows_loaded"],
-                totals["rows_quarantined"],
-                sum(f.status == "unchanged" for f in loaded.files),
-            )
-            as_of = as_of or _latest_mark(con, today)
-            report = _report(loaded, as_of, settings, card)
+            _record_ingest(report, loaded)
             write_csv(con.execute(QUARANTINE_OF_LOAD, {"load_id": loaded.load_id}).df(), out / "quarantine.csv")
-            if as_of is None:
-                report["status"] = "gate failed: no attendance marks loaded"
-                return _finish(RunResult(ExitCode.GATE_FAILED, None, out, report=report), timings, started, con, card,
-                               None, background_seconds)  # fmt: skip
-            mark = stage("data-quality gate")
-            gate = run_gate(
-                con,
-                loaded.load_id,
-                as_of,
-                settings.max_quarantined_share,
-                settings.roll_tolerance,
-                docs_dir=out / "data_docs",
-                background=background,
-            )
-            timings["gate"] = time.perf_counter() - mark
-            # Drawn after the gate, not during it: the gate's Great Expectations code and the charts' query would
-            # share the cores; the features that follow mostly wait on DuckDB.
-            trends = background.submit(_timed, _draw_trends, worker_connection(con), as_of)
-            report["checks"] = _checks(gate)
-            if not gate.passed:
-                failed = "; ".join(c.name for c in gate.failed_blocking)
-                report["status"] = f"gate failed: {failed}. No new shortlist was published; the last good one stays."
-                log.error("gate failed: %s", failed)
-                return _finish(RunResult(ExitCode.GATE_FAILED, as_of, out, report=report), timings, started, con, card,
-                               trends, background_seconds, gate.docs)  # fmt: skip
+            judge_deliveries(report, loaded, known_schools(con), exports)
 
-            result = RunResult(ExitCode.OK, as_of, out, report=report)
-            mark = stage(f"features, score and shortlists for {as_of}")
-            publish(con, as_of, card, settings, out, result)
-            timings["features, scores and shortlists"] = time.perf_counter() - mark
-            report["status"] = "ok"
-            return _finish(result, timings, started, con, card, trends, background_seconds, gate.docs)
+            result.as_of = report.as_of = result.as_of or _latest_mark(con, today)
+            gate: GateResult | None = None
+            if report.as_of is None:
+                for school in report.school_status.values():
+                    school.hold_back("no attendance marks were loaded for any school")
+            else:
+                mark = stages.begin("data-quality gate")
+                gate = run_gate(con, loaded.load_id, report.as_of, settings.max_quarantined_share,
+                                settings.roll_tolerance, docs_dir=out / "data_docs",
+                                background=background.executor)  # fmt: skip
+                timings["gate"] = time.perf_counter() - mark
+                # Drawn after the gate, not during it: the gate's Great Expectations code and the charts' query
+                # would share the cores; the features that follow mostly wait on DuckDB.
+                background.draw_trends(worker_connection(con), report.as_of)
+                report.checks = _checks(gate)
+                judge_gate(report, gate)
+
+                publishable = sorted(s.school_id for s in report.school_status.values() if not s.reasons)
+                if publishable:
+                    mark = stages.begin(f"features, score and shortlists for {report.as_of}")
+                    result.shortlists.update(publish(con, report.as_of, card, settings, out, report, publishable))
+                    record_rolls(con, loaded.load_id, report.as_of, sorted(result.shortlists))
+                    timings["features, scores and shortlists"] = time.perf_counter() - mark
+            _last_good_shortlists(report, out)
+            result.exit_code = verdict(report)
+
+            from pipeline.report.html import write_html_report
+
+            mark = time.perf_counter()
+            stages.current = "writing report.html"
+            trends = background.trends()
+            background.wait_for_docs(gate.docs if gate else None)
+            write_html_report(con, report.to_json(), card, out, trends=trends)
+            timings["report.html"] = time.perf_counter() - mark
+            report.background_seconds.update(background.seconds)
         finally:
             con.close()
 
 
+def known_schools(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The schools the warehouse knows: every school with pupils loaded or a shortlist published."""
+    return {str(row[0]) for row in con.execute(KNOWN_SCHOOLS).fetchall()}
+
+
+def judge_deliveries(report: RunReport, loaded: IngestResult, known: set[str], exports: Path) -> None:
+    """Hold back each school absent from tonight's delivery, and each school with a failed or missing file."""
+    delivered = set(loaded.schools)
+    for school in sorted(known | delivered):
+        report.school(school)
+    for school in sorted(known - delivered):
+        report.school(school).hold_back(f"tonight's delivery has no folder for it (looked in {exports})")
+    for failed in loaded.failed:
+        note = failed.notes[0] if failed.notes else "it could not be loaded"
+        report.school(failed.school_id).hold_back(f"{failed.file} failed: {note}")
+
+
+def judge_gate(report: RunReport, gate: GateResult) -> None:
+    """Hold back each school that failed a blocking check (a school held back already for its files is not told
+    again that they were not read)."""
+    for school, checks in gate.failed_schools().items():
+        status = report.school(school)
+        files_judged = bool(status.reasons)
+        for check in checks:
+            if files_judged and check.name == FILES_CHECK:
+                continue
+            value = check.schools_failed.get(school)
+            status.hold_back(f"data-quality check failed: {check.name}" + ("" if value is None else f" ({value})"))
+
+
 def publish(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, card: Scorecard, settings: Settings, out: Path, result: RunResult
-) -> None:
-    """Features, then scores, then every school's shortlists; fill ``result`` with what was written."""
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    card: Scorecard,
+    settings: Settings,
+    out: Path,
+    report: RunReport,
+    schools: list[str],
+) -> dict[str, Path]:
+    """Features, then scores, then the shortlists of ``schools``; return school -> shortlist path.
+
+    The features are built for the whole trust; a school whose features break the contract is held back (its
+    rows go, with the rows of every school not in ``schools``, from the feature table before scoring).
+    """
     from pipeline.model.scoring import score_features  # scikit-learn: imported in the background during ingest
     from pipeline.report import write_reports
 
-    # The feature table is read and validated once, here, and handed to the next two stages.
-    features = build_features(con, as_of).table
+    try:
+        features = build_features(con, as_of).table
+    except SchemaErrors:
+        judged = validate_by_school(con.execute(FEATURES_OF_TRUST).df())
+        for school, message in judged.failed.items():
+            report.school(school).hold_back(message)
+        features = judged.table
+    keep = [school for school in schools if not report.school(school).reasons]
+    features = features[features["school_id"].astype(str).isin(keep)].reset_index(drop=True)
+    con.execute(KEEP_FEATURES_OF, {"schools": keep})
+    if features.empty:
+        return {}
     score_features(con, card, features)
     written = write_reports(con, card, settings, out, features)
-    result.shortlists.update(written["paths"])
-    result.report["schools"] = written["schools"]
-    result.report["versions"] = written["versions"]
+    report.schools = written["schools"]
+    report.versions = written["versions"]
+    for school in written["paths"]:
+        report.school(school).published = True
+    return dict(written["paths"])
 
 
-def _import_later_libraries() -> None:
-    """Great Expectations (the gate), scikit-learn (scores) and matplotlib (the report) take seconds to import."""
-    import great_expectations  # noqa: F401
-    import matplotlib.backends.backend_agg
-    import matplotlib.figure  # noqa: F401
-
-    import pipeline.model.scoring
-    import pipeline.report  # noqa: F401
-
-
-def _draw_trends(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Trends:
-    """The report's weekly-trends section, from a connection of its own (closed when done)."""
-    from pipeline.report.html import weekly_attendance
-    from pipeline.report.trends import draw_trends
-
-    try:
-        return draw_trends(weekly_attendance(con, as_of))
-    finally:
-        con.close()
-
-
-def _timed(function: Callable[..., T], *args: Any) -> tuple[T, float]:
-    """``function(*args)`` and the seconds it took."""
-    started = time.perf_counter()
-    return function(*args), time.perf_counter() - started
+def verdict(report: RunReport) -> ExitCode:
+    """The exit code and status line: 0 only when every expected school published fresh data."""
+    held = report.held_back
+    expected = len(report.school_status)
+    if expected == 0:
+        report.status = "nothing to do: the delivery holds no school folder and the warehouse knows no school"
+        report.error = report.status
+        return ExitCode.USAGE
+    if not held:
+        report.status = "ok"
+        return ExitCode.OK
+    names = ", ".join(s.school_id for s in held)
+    if len(held) == expected:
+        report.status = f"held back every school ({names}): nothing new was published; the last good lists stay"
+    else:
+        report.status = (
+            f"held back {len(held)} of {expected} schools ({names}); the other schools published; "
+            "the held-back schools' last good lists stay"
+        )
+    return ExitCode.HELD_BACK
 
 
-def _latest_mark(con: duckdb.DuckDBPyConnection, today: dt.date) -> dt.date | None:
-    row = con.execute(LATEST_MARK, {"today": today}).fetchone()
-    return row[0] if row and row[0] is not None else None
+def write_refused_run(db: Path, out: Path, message: str) -> None:
+    """run.json for a run refused before it could start (bad settings: exit 2), unless another run holds the lock
+    (run.json is then that run's)."""
+    from pipeline.runlock import RunLockedError
+
+    with contextlib.suppress(RunLockedError, OSError), run_lock(db.with_name(db.name + ".lock")):
+        report = RunReport(status=f"bad input: {message}", exit_code=int(ExitCode.USAGE), error=message)
+        _write_report(report, out)
 
 
-def _report(loaded: IngestResult, as_of: dt.date | None, settings: Settings, card: Scorecard) -> dict[str, Any]:
-    return {
-        "pipeline_version": __version__,
-        "scorecard": f"{card.name} {card.version}",
-        "config_hash": settings.fingerprint(),
-        "load_id": loaded.load_id,
-        "as_of": as_of,
-        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "totals": loaded.totals(),
-        "files": [
-            {
-                "school": f.school_id,
-                "file": f.file,
-                "status": f.status,
-                "sha256": f.sha256,
-                "rows_read": f.rows_read,
-                "rows_loaded": f.rows_loaded,
-                "rows_quarantined": f.rows_quarantined,
-                "values_blanked": f.values_blanked,
-                "rows_unchanged": f.rows_unchanged,
-                "duplicate_lines": f.duplicates_dropped,
-                "withdrawn_codes_mapped": f.withdrawn_codes_mapped,
-                "reconciles": f.status != "loaded" or f.reconciles,
-                "seconds": round(f.seconds, 3),
-                "notes": f.notes,
-            }
-            for f in loaded.files
-        ],
-        "notes": loaded.notes,
-    }
+def _record_ingest(report: RunReport, loaded: IngestResult) -> None:
+    totals = loaded.totals()
+    log.info(
+        "ingest: %d files, %d rows read, %d loaded, %d quarantined, %d files unchanged since the last load",
+        len(loaded.files),
+        totals["rows_read"],
+        totals["rows_loaded"],
+        totals["rows_quarantined"],
+        sum(f.status == "unchanged" for f in loaded.files),
+    )
+    report.load_id = loaded.load_id
+    report.totals = totals
+    report.notes = list(loaded.notes)
+    report.files = [
+        {
+            "school": f.school_id,
+            "file": f.file,
+            "status": f.status,
+            "sha256": f.sha256,
+            "rows_read": f.rows_read,
+            "rows_loaded": f.rows_loaded,
+            "rows_quarantined": f.rows_quarantined,
+            "values_blanked": f.values_blanked,
+            "rows_unchanged": f.rows_unchanged,
+            "duplicate_lines": f.duplicates_dropped,
+            "withdrawn_codes_mapped": f.withdrawn_codes_mapped,
+            "reconciles": f.status != "loaded" or f.reconciles,
+            "seconds": round(f.seconds, 3),
+            "notes": f.notes,
+        }
+        for f in loaded.files
+    ]
 
 
 def _checks(gate: GateResult) -> list[dict[str, Any]]:
@@ -232,37 +419,88 @@ def _checks(gate: GateResult) -> list[dict[str, Any]]:
             "rows_checked": c.rows_checked,
             "unexpected": c.unexpected,
             "examples": c.examples,
+            "schools_failed": sorted(c.schools_failed),
         }
         for c in gate.checks
     ]
 
 
-def _finish(
-    result: RunResult,
-    timings: dict[str, float],
-    started: float,
-    con: duckdb.DuckDBPyConnection | None = None,
-    card: Scorecard | None = None,
-    trends: Future[tuple[Trends, float]] | None = None,
-    background_seconds: dict[str, float] | None = None,
-    docs: Future[float] | None = None,
-) -> RunResult:
-    result.report["exit_code"] = int(result.exit_code)
-    background_seconds = dict(background_seconds or {})
-    if docs is not None:  # the gate's data docs, built in the worker thread while the features ran
-        background_seconds["the gate's data docs"] = docs.result()
-    if con is not None:
-        from pipeline.report.html import write_html_report
+def _last_good_shortlists(report: RunReport, out: Path) -> None:
+    """Each school's shortlist on disk and its night: tonight's for a published school, the one that stays for a
+    school held back (or none)."""
+    for school in report.school_status.values():
+        path = out / school.school_id / "shortlist.csv"
+        if not path.is_file():
+            continue
+        school.shortlist = str(path)
+        school.shortlist_as_of = report.as_of.isoformat() if school.published and report.as_of else _night_of(path)
+        if not school.published:
+            log.warning("school %s held back: %s", school.school_id, "; ".join(school.reasons))
 
-        mark = time.perf_counter()
-        drawn = None
-        if trends is not None:
-            drawn, background_seconds["trend charts"] = trends.result()
-        write_html_report(con, result.report, card, result.out, trends=drawn)
-        timings["report.html"] = time.perf_counter() - mark
-    timings["total"] = time.perf_counter() - started
-    result.report["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
-    # Work done by the worker thread alongside the stages above (not part of the total, already inside it).
-    result.report["background_seconds"] = {k: round(v, 3) for k, v in background_seconds.items()}
-    write_json(result.report, result.out / "run.json")
-    return result
+
+def _night_of(shortlist: Path) -> str | None:
+    """The ``as_of`` of a shortlist file (its first column), without reading any pupil's row beyond the first."""
+    try:
+        with shortlist.open(encoding="utf-8-sig", newline="") as handle:
+            rows = csv.DictReader(handle)
+            first = next(rows, None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return first.get("as_of") if first else None
+
+
+def _latest_mark(con: duckdb.DuckDBPyConnection, today: dt.date) -> dt.date | None:
+    row = con.execute(LATEST_MARK, {"today": today}).fetchone()
+    return row[0] if row and row[0] is not None else None
+
+
+def _write_report(report: RunReport, out: Path) -> None:
+    write_json(report.to_json(), out / RUN_REPORT)
+
+
+@contextlib.contextmanager
+def _run_log(out: Path) -> Iterator[logging.FileHandler | None]:
+    """This run's log lines also go to ``out/mentor.log`` (owner-only, appended night after night); None if the
+    file cannot be opened (the console still has them)."""
+    path = out / LOG_FILE
+    handler: logging.FileHandler | None = None
+    try:
+        make_private_folder(out)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        path.chmod(0o600)
+        handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+    except OSError:
+        pass
+    if handler is None:
+        yield None
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+
+
+def _log_traceback(handler: logging.FileHandler | None, stage: str) -> None:
+    """The traceback of the error being handled, to the log file only (the console gets one sentence)."""
+    if handler is not None:
+        handler.handle(log.makeRecord(log.name, logging.ERROR, __file__, 0, "unexpected error during %s", (stage,),
+                                      sys.exc_info()))  # fmt: skip
+
+
+def _plain_error(error: Exception, stage: str, log_file: Path | None) -> str:
+    """One sentence: what went wrong, in which stage, and where the details are. Only a file error's path is
+    repeated from the error (other errors' messages can quote a value from the data: they stay in the log)."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        what = "the disk is full"
+    elif isinstance(error, OSError) and error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        what = f"permission denied on {error.filename or 'a file'} (is the folder writable by this user?)"
+    elif isinstance(error, OSError):
+        what = f"a file error ({os.strerror(error.errno) if error.errno else type(error).__name__})"
+    else:
+        what = f"{type(error).__name__}"
+    where = f"the details are in {log_file}" if log_file else "no log file could be written; see the console log"
+    return f"the run stopped with an unexpected error during {stage}: {what}; nothing more was published, {where}"

@@ -90,10 +90,9 @@ def fit_models(train: pd.DataFrame, card: Scorecard, seed: int = 0) -> dict[str,
 
 
 def evaluate(
-    history: pd.DataFrame, all_windows: list[Window], card: Scorecard, settings: Settings | None = None
+    history: pd.DataFrame, all_windows: list[Window], card: Scorecard, settings: Settings
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The comparison table (window x model) and the reliability curves, for every window."""
-    settings = settings or Settings()
     rows, curves = [], []
     for window in all_windows:
         train = training_rows(history, window.start)

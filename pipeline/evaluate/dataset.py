@@ -23,11 +23,10 @@ order by date
 """
 
 
-def outcome_labels(con: duckdb.DuckDBPyConnection, as_of: dt.date, settings: Settings | None = None) -> pd.DataFrame:
+def outcome_labels(con: duckdb.DuckDBPyConnection, as_of: dt.date, settings: Settings) -> pd.DataFrame:
     """One row per pupil on roll on ``as_of``: each outcome component (``outcome_persistent_absence``,
     ``outcome_suspension``, ``outcome_fell_below_target``), ``outcome`` (any of the configured ones) and
     ``horizon_complete`` (the warehouse holds the whole horizon, so the label is final)."""
-    settings = settings or Settings()
     params = {
         "as_of": as_of,
         "horizon_days": settings.outcome_horizon_school_days,
@@ -41,14 +40,13 @@ def outcome_labels(con: duckdb.DuckDBPyConnection, as_of: dt.date, settings: Set
 
 def history_nights(
     con: duckdb.DuckDBPyConnection,
-    settings: Settings | None = None,
+    settings: Settings,
     every: int = 10,
     first_day_of_year: int = 15,
     until: dt.date | None = None,
 ) -> list[dt.date]:
     """Past nights to learn from: every ``every``-th school day, from the ``first_day_of_year``-th school day of
     each academic year (so a term's features mean something), whose whole outcome horizon is in the warehouse."""
-    settings = settings or Settings()
     days = [row[0] for row in con.execute(SCHOOL_DAYS).fetchall()]
     horizon = settings.outcome_horizon_school_days
     nights = []
@@ -60,11 +58,8 @@ def history_nights(
     return [n for n in nights if until is None or n <= until]
 
 
-def history(
-    con: duckdb.DuckDBPyConnection, nights: Iterable[dt.date], settings: Settings | None = None
-) -> pd.DataFrame:
+def history(con: duckdb.DuckDBPyConnection, nights: Iterable[dt.date], settings: Settings) -> pd.DataFrame:
     """Features and outcomes for each night, stacked: one row per pupil and night, complete horizons only."""
-    settings = settings or Settings()
     frames = []
     for night in nights:
         features = build_features(con, night, persist=False).table

@@ -27,9 +27,8 @@ OUTCOMES = ("adverse_outcome", "would_benefit")
 LAST_DAY_BEFORE = "select max(date) from attendance where date < $start"
 
 
-def compare(db: Path, truth_dir: Path, settings: Settings | None = None) -> pd.DataFrame:
+def compare(db: Path, truth_dir: Path, settings: Settings) -> pd.DataFrame:
     """One row per model and school (and ``all``): capacity, positives, precision and recall at capacity."""
-    settings = settings or Settings()
     truth = pd.read_csv(truth_dir / "outcomes.csv", dtype={"school_urn": str, "upn": str})
     start = dt.date.fromisoformat(str(truth["horizon_start"].min()))
     con = connect(db)
@@ -96,7 +95,7 @@ def main() -> None:
     parser.add_argument("--db", type=Path, required=True, help="an ingested warehouse of the synthetic sample")
     parser.add_argument("--truth", type=Path, required=True, help="the sample's simulation truth folder")
     args = parser.parse_args()
-    table = compare(args.db, args.truth)
+    table = compare(args.db, args.truth, Settings())
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.to_string(index=False))
 

@@ -112,12 +112,13 @@ def _single_as_of(features: pd.DataFrame) -> dt.date | None:
 
 
 def _record_published(con: duckdb.DuckDBPyConnection, published: list[pd.DataFrame]) -> None:
-    """Replace the record of what is published, in one transaction, once every file is in place."""
+    """Replace the record of what the schools written tonight have published, in one transaction, once every file
+    is in place (a school held back keeps its record: the next night it publishes, ranks compare with it)."""
     frame = pd.concat(published, ignore_index=True) if published else pd.DataFrame(columns=list(PUBLISHED_COLUMNS))
     con.register("published_frame", frame)
     try:
         con.execute("begin transaction")
-        con.execute("delete from published")
+        con.execute("delete from published where school_id in (select school_id from published_frame)")
         con.execute("insert into published select school_id, listing, upn, rank from published_frame")
         con.execute("commit")
     finally:

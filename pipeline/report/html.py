@@ -279,7 +279,7 @@ def _ok(report: dict[str, Any]) -> bool:
 
 
 def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | None], out: Path) -> NextSteps:
-    published = _ok(report) and bool(report.get("schools"))
+    published = bool(report.get("schools")) and (_ok(report) or "school_status" in report)
     to_review = []
     for school, summary in sorted(report.get("schools", {}).items()):
         shortlist = shortlists.get(school)
@@ -292,9 +292,16 @@ def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | Non
                 Link(f"{school}/shortlist.csv", _href(str(school), "shortlist.csv")),
             )
         )
-    schools = sorted({str(f["school"]) for f in report.get("files", [])})
     status = str(report.get("status", ""))
-    held_back = () if published else tuple(HeldBack(school, status) for school in schools)
+    if "school_status" in report:  # each school judged on its own (pipeline.run)
+        held_back = tuple(
+            HeldBack(str(school), _held_back_reason(school_status))
+            for school, school_status in sorted(report["school_status"].items())
+            if not school_status.get("published")
+        )
+    else:
+        schools = sorted({str(f["school"]) for f in report.get("files", [])})
+        held_back = () if published else tuple(HeldBack(school, status) for school in schools)
     fixes = []
     quarantined: dict[str, int] = {}
     for f in report.get("files", []):
@@ -314,6 +321,16 @@ def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | Non
             kind = "blocked tonight's shortlists" if check["blocking"] else "a warning"
             fixes.append(DataToFix(f"The check \u201c{check['check']}\u201d failed ({kind})", docs))
     return NextSteps(published, status, tuple(to_review), held_back, tuple(fixes))
+
+
+def _held_back_reason(school_status: dict[str, Any]) -> str:
+    """Why a school was held back, and which night the shortlist that stays is for (it is stale)."""
+    reasons = "; ".join(school_status.get("reasons") or ["held back"])
+    if school_status.get("shortlist"):
+        return (
+            f"{reasons}. Its shortlist is stale: the last good one, for {school_status.get('shortlist_as_of')}, stays"
+        )
+    return f"{reasons}. It has no shortlist yet"
 
 
 def _gate(report: dict[str, Any], out: Path) -> Gate:

@@ -2,8 +2,10 @@
 
 The attendance table can hold tens of millions of rows, so it never goes to pandas: each check's SQL aggregates
 it to a frame of at most a few thousand rows (per school, day and year group), and a GX expectation is validated
-on that frame. A failed *blocking* check means no new shortlist is published (exit code 3); a failed *warning*
-is reported in run.json and does not block.
+on that frame. Every frame has a ``school_id`` column and every blocking expectation is judged row by row (a
+"mostly" rule is computed per school in SQL), so the rows GX finds unexpected name the schools that failed: a
+failed *blocking* check holds back those schools only (no new shortlist for them, exit code 3), and the others
+publish. A failed *warning* is reported in run.json and does not block.
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ from pipeline.warehouse import SCHOOL_DAYS_LOOKBACK, worker_connection
 log = logging.getLogger(__name__)
 
 DOCS_SITE = "gate"
+RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["school_id"]}
+"""Every unexpected row, with its school: the gate holds back the schools whose rows failed."""
 RESULTS_FOLDER = "results"
 
+# Every file of the delivery that was read or refused (a required file that is missing is recorded as failed).
 FILE_STATUS = """
-select school_id, file, status from loads
-where load_id = $load_id and file in ('pupils.csv', 'attendance.csv')
+select school_id, file, status from loads where load_id = $load_id
 """
 QUARANTINE_SHARE = """
 select school_id, file, rows_quarantined::double / rows_read as quarantined_share
@@ -86,9 +90,35 @@ from attendance as a join days as d using (school_id, date)
 where d.days_back <= 60 and a.date > $as_of::date - $lookback_days
 group by a.school_id
 """
-RESULTS_OF = """
-select school_id, try_cast(result as double) as value from assessments
-where result_type = $result_type and date <= $as_of
+# Each school's share of results of one type inside the plausible range (results that are not numbers aside).
+RESULTS_IN_RANGE = """
+select school_id, count(*) as results,
+    count(*) filter (where value between $min_value and $max_value)::double / count(*) as share_in_range
+from (
+    select school_id, try_cast(result as double) as value from assessments
+    where result_type = $result_type and date <= $as_of
+)
+where value is not null
+group by school_id
+"""
+# Days from each school's latest attendance mark to the night (a school with no mark at all: 9999 days).
+LATEST_MARKS = """
+select p.school_id, coalesce(datediff('day', max(a.date), $as_of::date), 9999) as days_since_last_mark
+from (select distinct school_id from pupils) as p
+left join attendance as a on a.school_id = p.school_id and a.date <= $as_of
+group by p.school_id
+"""
+FILES_CHECK = "every file delivered was read, pupils.csv and attendance.csv among them"
+MARKS_WITHIN_DAYS = 14
+"""A school's attendance must reach this close to the night: a half-term a week apart from the other schools' is
+allowed, an export that stopped (or yesterday's files delivered again for a fortnight) is not."""
+RECORD_ROLLS = """
+insert into roll_history
+select school_id, $load_id, $as_of, count(*), now()::timestamp from pupils
+where (admission_date is null or admission_date <= $as_of)
+    and (leaving_date is null or leaving_date >= $as_of)
+    and list_contains($schools, school_id)
+group by school_id
 """
 
 
@@ -109,6 +139,8 @@ class CheckResult:
     rows_checked: int
     unexpected: int
     examples: list[Any]
+    schools_failed: dict[str, Any] = field(default_factory=dict)
+    """School -> the first unexpected value of its rows (the value of the column checked), for a failed check."""
 
 
 @dataclass
@@ -130,6 +162,14 @@ class GateResult:
     def warnings(self) -> list[CheckResult]:
         return [c for c in self.checks if not c.blocking and not c.success]
 
+    def failed_schools(self) -> dict[str, list[CheckResult]]:
+        """School -> the blocking checks it failed (a school not named passed every blocking check)."""
+        failed: dict[str, list[CheckResult]] = {}
+        for check in self.failed_blocking:
+            for school in check.schools_failed:
+                failed.setdefault(school, []).append(check)
+        return failed
+
 
 def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) -> list[Check]:
     """The gate's checks; thresholds come from the settings."""
@@ -138,9 +178,9 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
     e: Any = gx.expectations
     return [
         Check(
-            "pupils.csv and attendance.csv were read for every school",
+            FILES_CHECK,
             FILE_STATUS,
-            lambda: e.ExpectColumnValuesToBeInSet(column="status", value_set=["loaded", "unchanged"]),
+            lambda: e.ExpectColumnValuesToNotBeInSet(column="status", value_set=["failed"]),
             blocking=True,
         ),
         Check(
@@ -152,7 +192,7 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
             blocking=True,
         ),
         Check(
-            f"roll size within {roll_tolerance:.0%} of the previous load",
+            f"roll size within {roll_tolerance:.0%} of the last night the school was published",
             ROLL_CHANGE,
             lambda: e.ExpectColumnValuesToBeBetween(
                 column="roll_ratio", min_value=1 - roll_tolerance, max_value=1 + roll_tolerance
@@ -178,18 +218,26 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
             blocking=False,
         ),
         Check(
-            "KS2 scaled scores are between 80 and 120",
-            RESULTS_OF,
-            lambda: e.ExpectColumnValuesToBeBetween(column="value", min_value=80, max_value=120, mostly=0.99),
+            f"every school's attendance marks reach within {MARKS_WITHIN_DAYS} days of the night",
+            LATEST_MARKS,
+            lambda: e.ExpectColumnValuesToBeBetween(
+                column="days_since_last_mark", min_value=0, max_value=MARKS_WITHIN_DAYS
+            ),
             blocking=True,
-            params={"result_type": "ks2_scaled"},
         ),
         Check(
-            "CAT4 standard age scores are between 59 and 141",
-            RESULTS_OF,
-            lambda: e.ExpectColumnValuesToBeBetween(column="value", min_value=59, max_value=141, mostly=0.99),
+            "99% of each school's KS2 scaled scores are between 80 and 120",
+            RESULTS_IN_RANGE,
+            lambda: e.ExpectColumnValuesToBeBetween(column="share_in_range", min_value=0.99, max_value=1),
             blocking=True,
-            params={"result_type": "cat4_sas"},
+            params={"result_type": "ks2_scaled", "min_value": 80, "max_value": 120},
+        ),
+        Check(
+            "99% of each school's CAT4 standard age scores are between 59 and 141",
+            RESULTS_IN_RANGE,
+            lambda: e.ExpectColumnValuesToBeBetween(column="share_in_range", min_value=0.99, max_value=1),
+            blocking=True,
+            params={"result_type": "cat4_sas", "min_value": 59, "max_value": 141},
         ),
     ]
 
@@ -203,7 +251,7 @@ def run_gate(
     docs_dir: Path | None = None,
     background: Executor | None = None,
 ) -> GateResult:
-    """Run every check on what is loaded; record this load's roll sizes for the next night's comparison.
+    """Run every check on what is loaded; ``GateResult.failed_schools`` says which schools failed which checks.
 
     The checks' frames are computed by DuckDB in a thread of their own, from a connection of their own, while Great
     Expectations validates the frames computed before them. With ``background``, the data docs are built there
@@ -278,20 +326,24 @@ def run_gate(
             validation = context.validation_definitions.add(
                 gx.ValidationDefinition(name=title, data=definition, suite=suite)
             )
-            checkpoint = context.checkpoints.add(gx.Checkpoint(name=title, validation_definitions=[validation]))
+            checkpoint = context.checkpoints.add(
+                gx.Checkpoint(name=title, validation_definitions=[validation], result_format=RESULT_FORMAT)
+            )
             run = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=run_id)
             result_id, suite_result = next(iter(run.run_results.items()))
             rendered += [result_id, ExpectationSuiteIdentifier(name=suite_result.suite_name)]
             outcome = suite_result.results[0]
             detail = outcome.result or {}
+            success = bool(outcome.success)
             results.append(
                 CheckResult(
                     check.name,
                     check.blocking,
-                    bool(outcome.success),
+                    success,
                     int(detail.get("element_count", len(frame))),
                     int(detail.get("unexpected_count", 0) or 0),
                     [_plain(v) for v in (detail.get("partial_unexpected_list") or [])[:5]],
+                    {} if success else _schools_failed(detail, frame),
                 )
             )
             log.info("gate: %s: %s", check.name, "passed" if outcome.success else "FAILED")
@@ -304,13 +356,26 @@ def run_gate(
             _build_docs(context, rendered)
         else:
             docs = background.submit(_build_docs, context, rendered)
-    con.execute(
-        "insert into roll_history select school_id, $load_id, $as_of, count(*), now()::timestamp from pupils "
-        "where (admission_date is null or admission_date <= $as_of) "
-        "and (leaving_date is null or leaving_date >= $as_of) group by school_id",
-        {"load_id": load_id, "as_of": as_of},
-    )
     return GateResult(results, docs)
+
+
+def record_rolls(con: duckdb.DuckDBPyConnection, load_id: str, as_of: dt.date, schools: list[str]) -> None:
+    """Record the roll sizes of the schools published tonight: the next night's roll check compares with them (a
+    school held back keeps the roll of the last night it was published, so a bad roll never becomes the norm)."""
+    con.execute(RECORD_ROLLS, {"load_id": load_id, "as_of": as_of, "schools": schools})
+
+
+def _schools_failed(detail: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
+    """The schools of a failed check's unexpected rows, each with its first unexpected value; every school in the
+    frame if GX named no row (a failure that cannot be pinned on a school holds them all back)."""
+    failed: dict[str, Any] = {}
+    for row in detail.get("unexpected_index_list") or []:
+        school = str(row.get("school_id"))
+        value = next((v for k, v in row.items() if k != "school_id"), None)
+        failed.setdefault(school, _plain(value))
+    if not failed:
+        failed = {str(school): None for school in frame["school_id"].unique()}
+    return failed
 
 
 def _build_docs(context: Any, rendered: list[Any]) -> float:

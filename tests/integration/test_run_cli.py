@@ -103,7 +103,8 @@ def test_the_log_names_stages_and_counts_but_no_pupil(first_run: Path) -> None:
 def test_the_gate_leaves_data_docs_a_data_lead_can_open(first_run: Path) -> None:
     index = first_run / "out" / "data_docs" / "index.html"
     page = index.read_text(encoding="utf-8")
-    for title in ("roll size within 10 percent of the previous load", "KS2 scaled scores are between 80 and 120"):
+    for title in ("roll size within 10 percent of the last night the school was published",
+                  "KS2 scaled scores are between 80 and 120"):  # fmt: skip
         assert title in page
     assert index.stat().st_mode & 0o777 == 0o600
     # Built in the worker thread (while the features run), every page and folder is owner-only all the same.
@@ -151,7 +152,9 @@ def test_a_second_night_marks_unchanged_ranks_as_same(first_run: Path) -> None:
     assert set(_shortlist(first_run, "127510")["change_since_last_run"]) == {"same"}
 
 
-def test_a_broken_delivery_keeps_the_last_good_shortlist(first_run: Path, tmp_path: Path) -> None:
+def test_a_school_failing_the_roll_check_keeps_its_last_good_shortlist_and_the_other_publishes(
+    first_run: Path, tmp_path: Path
+) -> None:
     exports = tmp_path / "exports"
     shutil.copytree(first_run / "exports", exports)
     shutil.copytree(first_run / "out", tmp_path / "out")
@@ -159,7 +162,7 @@ def test_a_broken_delivery_keeps_the_last_good_shortlist(first_run: Path, tmp_pa
     shutil.copy(first_run / "w.duckdb", db)
     before = (tmp_path / "out" / "127510" / "shortlist.csv").read_bytes()
     pupils = exports / "127510" / "pupils.csv"
-    # Half the roll has left on the same day: the roll check must stop publication.
+    # Half the roll has left on the same day: the roll check must stop publication for this school.
     frame = pd.read_csv(
         first_run / "exports" / "127510" / "pupils.csv", dtype=str, encoding="cp1252", keep_default_na=False
     )
@@ -170,8 +173,21 @@ def test_a_broken_delivery_keeps_the_last_good_shortlist(first_run: Path, tmp_pa
     )
     assert result.exit_code == 3
     report = json.loads((tmp_path / "out" / "run.json").read_text())
-    assert report["status"].startswith("gate failed: roll size within 10% of the previous load")
+    assert report["held_back"] == ["127510"]
+    reasons = report["school_status"]["127510"]["reasons"]
+    assert reasons[0].startswith("data-quality check failed: roll size within 10% of the last night")
+    roll = next(c for c in report["checks"] if c["check"].startswith("roll size"))
+    assert roll["schools_failed"] == ["127510"]
     assert (tmp_path / "out" / "127510" / "shortlist.csv").read_bytes() == before
+    assert report["school_status"]["105854"]["status"] == "published"
+    assert result.output.strip().splitlines()[-1].startswith("held back: school 127510: data-quality check failed")
+
+    # The next night, with the roll as it was, the school publishes again: the bad roll was never recorded.
+    shutil.copy(first_run / "exports" / "127510" / "pupils.csv", pupils)
+    result = CliRunner().invoke(
+        app, ["run", "--exports", str(exports), "--db", str(db), "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
 
 
 def test_a_second_run_while_one_holds_the_lock_exits_4(first_run: Path, tmp_path: Path) -> None:
@@ -196,9 +212,13 @@ def test_a_second_run_while_one_holds_the_lock_exits_4(first_run: Path, tmp_path
 
 
 def test_a_missing_exports_folder_is_a_usage_error(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["run", "--exports", str(tmp_path / "nope"), "--db", str(tmp_path / "w.duckdb")])
+    result = CliRunner().invoke(
+        app, ["run", "--exports", str(tmp_path / "nope"), "--db", str(tmp_path / "w.duckdb"), "--out",
+              str(tmp_path / "out")]
+    )  # fmt: skip
     assert result.exit_code == 2
     assert "does not exist" in " ".join(result.output.split())
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["exit_code"] == 2
 
 
 def test_explain_prints_a_points_table_that_adds_up(first_run: Path) -> None:

@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.config import Settings
 from pipeline.evaluate.truth import compare
 from pipeline.warehouse import connect
 
@@ -100,7 +101,7 @@ def test_a_report_from_stale_scores_is_refused(nights: Path, tmp_path: Path) -> 
 def test_the_sample_shortlists_can_be_measured_against_the_simulation_truth(
     nights: Path, sample_truth_dir: Path
 ) -> None:
-    table = compare(nights / "w.duckdb", sample_truth_dir)
+    table = compare(nights / "w.duckdb", sample_truth_dir, Settings())
     overall = table[(table["school"] == "all") & (table["outcome"] == "adverse_outcome")].set_index("model")
     assert set(overall.index) == {"scorecard-v1 shortlist", "ABC rules", "attendance alone"}
     assert (overall["capacity"] == 62).all()

@@ -1,0 +1,261 @@
+"""`mentor run` judges each school on its own: a school with a missing, empty or broken delivery is held back (its
+last good shortlist stays, byte for byte, marked stale), the other schools publish, and the exit code says so.
+
+A tiny trust of two schools (40 pupils each, one year) is published for an earlier night; each test then runs the
+latest night on a copy with one thing broken.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from pipeline.cli import app
+from pipeline.sample import SampleSpec, generate_trust
+
+pytestmark = pytest.mark.slow
+
+END = dt.date(2025, 11, 7)
+FIRST_NIGHT = "2025-10-17"
+"""The night published before each test's run (a Friday three weeks before the exports end)."""
+
+
+@dataclass(frozen=True)
+class Trust:
+    root: Path
+    good: str
+    bad: str
+
+    @property
+    def exports(self) -> Path:
+        return self.root / "exports"
+
+    @property
+    def out(self) -> Path:
+        return self.root / "out"
+
+    def shortlist(self, school: str) -> bytes:
+        return (self.out / school / "shortlist.csv").read_bytes()
+
+    def run(self) -> Result:
+        return _run(self.root)
+
+    def report(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.out / "run.json").read_text(encoding="utf-8"))
+        return data
+
+
+def _run(root: Path, *more: str) -> Result:
+    return CliRunner().invoke(
+        app, ["run", "--exports", str(root / "exports"), "--db", str(root / "w.duckdb"), "--out", str(root / "out"),
+              *more],
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two schools' exports to 7 November; shortlists published for 17 October."""
+    root = tmp_path_factory.mktemp("trust")
+    generate_trust(SampleSpec(seed=7, schools=2, pupils_per_school=40, years=1, end_date=END), root / "exports",
+                   root / "truth")  # fmt: skip
+    result = _run(root, "--as-of", FIRST_NIGHT)
+    assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.fixture
+def trust(published: Path, tmp_path: Path) -> Trust:
+    for part in ("exports", "out"):
+        shutil.copytree(published / part, tmp_path / part)
+    shutil.copy(published / "w.duckdb", tmp_path / "w.duckdb")
+    good, bad = sorted(p.name for p in (tmp_path / "exports").iterdir())
+    return Trust(tmp_path, good, bad)
+
+
+def _night_of(trust: Trust, school: str) -> str:
+    return trust.shortlist(school).decode("utf-8-sig").splitlines()[1].split(",")[0]
+
+
+def _assert_held_back(trust: Trust, result: Result, before: bytes, *reason_words: str) -> dict[str, Any]:
+    """The bad school kept its shortlist byte for byte, marked stale; the good one published the latest night."""
+    assert result.exit_code == 3, result.output
+    assert trust.shortlist(trust.bad) == before
+    report = trust.report()
+    assert report["exit_code"] == 3
+    assert report["held_back"] == [trust.bad]
+    status = report["school_status"]
+    assert status[trust.bad]["status"] == "held back"
+    assert status[trust.bad]["stale"] is True
+    assert status[trust.bad]["shortlist_as_of"] == FIRST_NIGHT
+    assert status[trust.good] == {**status[trust.good], "status": "published", "stale": False}
+    assert _night_of(trust, trust.good) == str(END) == report["as_of"]
+    assert set(report["schools"]) == {trust.good}
+    reasons = " ".join(status[trust.bad]["reasons"])
+    for word in reason_words:
+        assert word in reasons
+    # The console's last line names the held-back school and why, in plain words.
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith(f"held back: school {trust.bad}: ")
+    assert all(word in last for word in reason_words)
+    page = (trust.out / "report.html").read_text(encoding="utf-8")
+    start = page.index("Schools held back")
+    held = page[start : page.index("</ul>", start)]
+    assert f"School {trust.bad}: " in held
+    assert f"Its shortlist is stale: the last good one, for {FIRST_NIGHT}, stays" in held
+    assert f"School {trust.good}: " not in held
+    return report
+
+
+def test_a_school_missing_a_required_file_is_held_back_and_the_other_publishes(trust: Trust) -> None:
+    before = trust.shortlist(trust.bad)
+    (trust.exports / trust.bad / "attendance.csv").unlink()
+    report = _assert_held_back(trust, trust.run(), before, "attendance.csv", "missing")
+    files = next(c for c in report["checks"] if c["check"].startswith("every file delivered was read"))
+    assert (files["passed"], files["schools_failed"]) == (False, [trust.bad])
+
+
+def test_a_school_whose_folder_is_missing_tonight_is_held_back_not_fine(trust: Trust) -> None:
+    before = trust.shortlist(trust.bad)
+    shutil.rmtree(trust.exports / trust.bad)
+    _assert_held_back(trust, trust.run(), before, "no folder")
+
+
+def test_an_implausible_date_of_birth_holds_back_that_school_at_most(trust: Trust) -> None:
+    """A DOB of 1900 for a pupil with a reading age: ingest may blank it (the school publishes); if it does not,
+    the feature contract fails for that school alone. Either way the other school publishes and nothing crashes."""
+    pupils = trust.exports / trust.bad / "pupils.csv"
+    raw = pupils.read_bytes()
+    reading = {line.split(b",")[0] for line in (trust.exports / trust.bad / "assessments.csv").read_bytes().splitlines()
+               if b"reading_age" in line}  # fmt: skip
+    lines = raw.splitlines(keepends=True)
+    header = lines[0].decode("utf-8-sig").lower().split(",")
+    dob = next(i for i, name in enumerate(header) if name.strip() in ("dob", "date_of_birth", "date of birth"))
+    row = next(i for i, line in enumerate(lines[1:], 1) if line.split(b",")[0] in reading)
+    fields = lines[row].split(b",")
+    fields[dob] = b"1900-01-01" if b"-" in fields[dob] else b"01/01/1900"
+    lines[row] = b",".join(fields)
+    before = trust.shortlist(trust.bad)
+    pupils.write_bytes(b"".join(lines))
+
+    result = trust.run()
+
+    report = trust.report()
+    assert _night_of(trust, trust.good) == str(END)
+    assert report["school_status"][trust.good]["status"] == "published"
+    if result.exit_code == 3:
+        _assert_held_back(trust, result, before, "date of birth")
+    else:
+        assert result.exit_code == 0, result.output
+        assert _night_of(trust, trust.bad) == str(END)
+
+
+def test_an_empty_delivery_never_exits_0(trust: Trust) -> None:
+    before = {school: trust.shortlist(school) for school in (trust.good, trust.bad)}
+    for school in before:
+        shutil.rmtree(trust.exports / school)
+    result = trust.run()
+    assert result.exit_code == 3, result.output
+    assert {school: trust.shortlist(school) for school in before} == before
+    report = trust.report()
+    assert report["held_back"] == sorted(before)
+    assert report["status"].startswith("held back every school")
+    assert all(f"held back: school {school}: " in result.output for school in before)
+
+
+def test_an_empty_delivery_to_a_new_warehouse_is_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "exports").mkdir()
+    result = _run(tmp_path)
+    assert result.exit_code == 2, result.output
+    report = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert report["exit_code"] == 2
+    assert "no school" in report["status"]
+
+
+def test_an_unexpected_error_writes_run_json_and_one_sentence_the_traceback_goes_to_the_log(trust: Trust) -> None:
+    """The good school's shortlist path is a folder, so publishing it fails (as a read-only folder would)."""
+    target = trust.out / trust.good / "shortlist.csv"
+    target.unlink()
+    target.mkdir()
+    result = _run(trust.root, "--quiet")
+    assert result.exit_code == 1, result.output
+    report = trust.report()
+    assert report["exit_code"] == 1
+    assert report["status"].startswith("failed: ")
+    assert "features, score and shortlists" in report["error"]
+    assert str(trust.out / "mentor.log") in report["error"]
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    log = (trust.out / "mentor.log").read_text(encoding="utf-8")
+    assert "Traceback (most recent call last)" in log
+    assert (trust.out / "mentor.log").stat().st_mode & 0o777 == 0o600
+
+
+def test_an_output_folder_that_cannot_be_written_is_one_sentence_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "out").write_text("a file where the output folder should be", encoding="utf-8")
+    result = _run(tmp_path, "--quiet")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert "run.json could not be written" in result.output
+
+
+def test_a_corrupt_warehouse_is_an_unexpected_error_with_run_json(tmp_path: Path, published: Path) -> None:
+    shutil.copytree(published / "exports", tmp_path / "exports")
+    (tmp_path / "w.duckdb").write_bytes(b"this is not a DuckDB file" * 1000)
+    result = _run(tmp_path)
+    assert result.exit_code == 1, result.output
+    report = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert report["exit_code"] == 1
+    assert report["error"] in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("problem", ["settings", "exports"])
+def test_bad_input_exits_2_with_run_json(tmp_path: Path, problem: str) -> None:
+    if problem == "settings":
+        (tmp_path / "exports").mkdir()
+        (tmp_path / "bad.toml").write_text("capacity_share = 'lots'\n", encoding="utf-8")
+        result = _run(tmp_path, "--config", str(tmp_path / "bad.toml"))
+    else:
+        result = _run(tmp_path)  # no exports folder at all
+    assert result.exit_code == 2, result.output
+    report = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert report["exit_code"] == 2
+    assert report["status"].startswith("bad input: ")
+    assert report["error"] in " ".join(result.output.split())
+
+
+def test_a_school_whose_attendance_stopped_weeks_ago_is_held_back_on_a_first_run(
+    published: Path, tmp_path: Path
+) -> None:
+    """The bad school's attendance export stopped on 17 October (three weeks before the night): no shortlist for it,
+    not a list built on three-week-old attendance; the other school publishes."""
+    shutil.copytree(published / "exports", tmp_path / "exports")
+    good, bad = sorted(p.name for p in (tmp_path / "exports").iterdir())
+    attendance = tmp_path / "exports" / bad / "attendance.csv"
+    lines = attendance.read_bytes().splitlines(keepends=True)
+
+    def day(line: bytes) -> dt.date:
+        text = line.split(b",")[1].decode("ascii")
+        return dt.date.fromisoformat(text) if "-" in text else dt.datetime.strptime(text, "%d/%m/%Y").date()
+
+    attendance.write_bytes(b"".join([lines[0], *(line for line in lines[1:] if day(line) <= dt.date(2025, 10, 17))]))
+    result = _run(tmp_path)
+    assert result.exit_code == 3, result.output
+    report = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert report["held_back"] == [bad]
+    assert "attendance marks reach within 14 days of the night (21)" in " ".join(
+        report["school_status"][bad]["reasons"]
+    )
+    assert report["school_status"][bad]["shortlist"] is None
+    assert not (tmp_path / "out" / bad / "shortlist.csv").exists()
+    assert (tmp_path / "out" / good / "shortlist.csv").exists()
+    assert result.output.strip().splitlines()[-1].endswith("; no shortlist")
