@@ -7,10 +7,9 @@ Nothing here is imported by a DuckDB run.
 from __future__ import annotations
 
 from pipeline.spark.engine import (
+    SparkEngine,
     build_features_spark,
     export_staged,
-    features_and_scores_on_spark,
-    publish_on_spark,
     score_sql,
 )
 from pipeline.spark.session import DEFAULT_MASTER, spark_session
@@ -18,10 +17,9 @@ from pipeline.spark.transpile import to_spark
 
 __all__ = [
     "DEFAULT_MASTER",
+    "SparkEngine",
     "build_features_spark",
     "export_staged",
-    "features_and_scores_on_spark",
-    "publish_on_spark",
     "score_sql",
     "spark_session",
     "to_spark",

@@ -10,12 +10,14 @@ by the same report code as a DuckDB run (:func:`pipeline.report.write_reports`),
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import pandas as pd
 from sqlglot import exp
 
 from pipeline.features import FEATURE_MODELS, FEATURES_TABLE, FeatureResult, sql_model
@@ -28,8 +30,6 @@ from pipeline.warehouse import SCHOOL_DAYS_LOOKBACK
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from pipeline.config import Settings
-    from pipeline.run import RunResult
 
 STAGED_TABLES = ("pupils", "attendance", "assessments", "behaviour", "exclusions", "interventions")
 """The staged tables the feature models read."""
@@ -62,7 +62,7 @@ def export_staged(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, Pat
 
 def build_features_spark(spark: SparkSession, staged: dict[str, Path], as_of: dt.date) -> DataFrame:
     """The feature table for ``as_of`` on Spark: every SQL model translated and run, then joined per pupil."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as sf
 
     for table, folder in staged.items():
         spark.read.parquet(str(folder)).createOrReplaceTempView(table)
@@ -76,7 +76,7 @@ def build_features_spark(spark: SparkSession, staged: dict[str, Path], as_of: dt
     joined = models["pupil_context"]
     for family in FEATURE_FAMILIES:
         joined = joined.join(models[family], on=KEYS, how="left")
-    return joined.select(F.lit(as_of).alias("as_of"), "*").orderBy(*KEYS)
+    return joined.select(sf.lit(as_of).alias("as_of"), "*").orderBy(*KEYS)
 
 
 def score_sql(card: Scorecard, table: str = FEATURES_TABLE) -> str:
@@ -86,7 +86,7 @@ def score_sql(card: Scorecard, table: str = FEATURES_TABLE) -> str:
     band the value falls in (bands are half-open ``[lower, upper)``, in order, meeting exactly: the first band
     whose upper bound is above the value). Thresholds, points and labels are literals taken from the card.
     """
-    points: dict[str, exp.Expression] = {}
+    points: dict[str, exp.Expr] = {}
     for feature in card.features:
         value = exp.column(feature.name)
         missing = exp.or_(exp.Is(this=value.copy(), expression=exp.Null()), exp.func("isnan", value.copy()))
@@ -94,19 +94,23 @@ def score_sql(card: Scorecard, table: str = FEATURES_TABLE) -> str:
         for band in feature.bands[:-1]:
             assert band.upper is not None  # Scorecard.check: only the last band is unbounded above
             branches.append(
-                exp.If(this=exp.LT(this=value.copy(), expression=_double(band.upper)), true=exp.Literal.number(band.points))
+                exp.If(
+                    this=exp.LT(this=value.copy(), expression=_double(band.upper)), true=exp.Literal.number(band.points)
+                )
             )
         points[feature.name] = exp.cast(
             exp.Case(ifs=branches, default=exp.Literal.number(feature.bands[-1].points)), exp.DataType.Type.BIGINT
         )
-    score: exp.Expression = exp.Literal.number(0)
+    score: exp.Expr = exp.Literal.number(0)
     for expression in points.values():
         score = exp.Add(this=score, expression=expression.copy())
     by_score = sorted(card.score_bands, key=lambda b: -b.min_score)
-    band = exp.Case(
+    score_band = exp.Case(
         ifs=[
-            exp.If(this=exp.GTE(this=exp.column("score"), expression=exp.Literal.number(b.min_score)),
-                   true=exp.Literal.string(b.label))  # fmt: skip
+            exp.If(
+                this=exp.GTE(this=exp.column("score"), expression=exp.Literal.number(b.min_score)),
+                true=exp.Literal.string(b.label),
+            )
             for b in by_score
         ],
         default=exp.Literal.string(card.score_bands[0].label),
@@ -117,14 +121,16 @@ def score_sql(card: Scorecard, table: str = FEATURES_TABLE) -> str:
     )
     probability = exp.Div(
         this=exp.Literal.number(1),
-        expression=exp.Add(this=exp.Literal.number(1), expression=exp.func("exp", exp.Neg(this=exp.Paren(this=log_odds)))),
+        expression=exp.Add(
+            this=exp.Literal.number(1), expression=exp.func("exp", exp.Neg(this=exp.Paren(this=log_odds)))
+        ),
     )
     scored = exp.select(
         "as_of", "school_id", "upn", exp.alias_(score, "score"),
         *[exp.alias_(e, POINTS_PREFIX + n) for n, e in points.items()],
     ).from_(table)  # fmt: skip
     query = exp.select(
-        "as_of", "school_id", "upn", "score", exp.alias_(band, "band"), exp.alias_(probability, "probability"),
+        "as_of", "school_id", "upn", "score", exp.alias_(score_band, "band"), exp.alias_(probability, "probability"),
         exp.alias_(exp.Literal.string(f"{card.name} {card.version}"), "scorecard"),
         exp.alias_(exp.Literal.string(card.fingerprint()), "scorecard_fingerprint"),
         *[POINTS_PREFIX + n for n in points],
@@ -132,56 +138,81 @@ def score_sql(card: Scorecard, table: str = FEATURES_TABLE) -> str:
     return query.sql(dialect="spark")
 
 
-def _double(value: float) -> exp.Expression:
+def _double(value: float) -> exp.Expr:
     """A double literal (Spark reads ``0.9`` as a decimal)."""
     return exp.cast(exp.Literal.number(repr(float(value))), exp.DataType.Type.DOUBLE)
 
 
-def features_and_scores_on_spark(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, card: Scorecard, spark: SparkSession, scratch: Path
-) -> FeatureResult:
-    """Build the ``features`` and ``scores`` tables of the warehouse on Spark, as the DuckDB stages would."""
-    started = time.perf_counter()
-    staged = export_staged(con, scratch / "staged")
-    features = build_features_spark(spark, staged, as_of)
-    features.createOrReplaceTempView(FEATURES_TABLE)
-    results = {FEATURES_TABLE: features, SCORES_TABLE: spark.sql(score_sql(card))}
-    for table, frame in results.items():
-        folder = scratch / "results" / table
-        frame.write.parquet(str(folder))
-        files = sorted(str(p) for p in folder.glob("*.parquet"))
-        con.execute(f"create or replace table {table} as {READ_RESULT}", {"files": files})
-    table = read_features(con)
-    return FeatureResult(
-        as_of=as_of,
-        pupils=len(table),
-        schools=int(table["school_id"].nunique()),
-        seconds=time.perf_counter() - started,
-        table=table,
-    )
+class SparkEngine:
+    """The feature and score stages of a run on Spark, in place of :func:`pipeline.features.build_features` and
+    :func:`pipeline.model.scoring.score_features` (``run_pipeline(..., engine=SparkEngine(...))``).
+
+    Each leaves the warehouse as its DuckDB twin does (the ``features`` table, then the ``scores`` table), so the
+    checks, the per-school judgement and the shortlists that follow are the same code. The Parquet files (personal
+    data) live in an owner-only temporary folder in ``scratch_parent`` (on a cluster: storage every executor reads),
+    removed by :meth:`close`. The session starts on first use.
+    """
+
+    name = "spark"
+
+    def __init__(self, master: str = DEFAULT_MASTER, scratch_parent: Path | None = None) -> None:
+        self.master = master
+        self._scratch = tempfile.TemporaryDirectory(prefix=".mentor-spark-", dir=scratch_parent)
+        self._spark: SparkSession | None = None
+        self._features: DataFrame | None = None
+        self._night: Path | None = None
+
+    @property
+    def spark(self) -> SparkSession:
+        if self._spark is None:
+            self._spark = spark_session(self.master)
+        return self._spark
+
+    def describe(self) -> dict[str, str]:
+        """What run.json records of the engine."""
+        return {"engine": self.name, "spark_master": self.master, "spark_version": self.spark.version}
+
+    def build_features(self, con: duckdb.DuckDBPyConnection, as_of: dt.date) -> FeatureResult:
+        """The ``features`` table of the warehouse for ``as_of``, built on Spark; returned validated."""
+        started = time.perf_counter()
+        scratch = self._night = Path(self._scratch.name) / as_of.isoformat()
+        shutil.rmtree(scratch, ignore_errors=True)
+        staged = export_staged(con, scratch / "staged")
+        self._features = build_features_spark(self.spark, staged, as_of)
+        _into_warehouse(con, self._features, FEATURES_TABLE, scratch / FEATURES_TABLE)
+        table = read_features(con)
+        return FeatureResult(
+            as_of=as_of,
+            pupils=len(table),
+            schools=int(table["school_id"].nunique()),
+            seconds=time.perf_counter() - started,
+            table=table,
+        )
+
+    def score_features(self, con: duckdb.DuckDBPyConnection, card: Scorecard, features: pd.DataFrame) -> None:
+        """The ``scores`` table for the pupils of ``features`` (the schools kept), scored on Spark."""
+        from pyspark.sql import functions as sf
+
+        if self._features is None or self._night is None:
+            raise RuntimeError("build_features runs before score_features")
+        schools = sorted({str(s) for s in features["school_id"]})
+        self._features.where(sf.col("school_id").isin(schools)).createOrReplaceTempView(FEATURES_TABLE)
+        _into_warehouse(con, self.spark.sql(score_sql(card)), SCORES_TABLE, self._night / SCORES_TABLE)
+
+    def close(self) -> None:
+        """Remove the Parquet files; the session stays for the process (Spark makes one per process)."""
+        self._scratch.cleanup()
+
+    def __enter__(self) -> SparkEngine:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
-def publish_on_spark(
-    con: duckdb.DuckDBPyConnection,
-    as_of: dt.date,
-    card: Scorecard,
-    settings: Settings,
-    out: Path,
-    result: RunResult,
-    master: str = DEFAULT_MASTER,
-    scratch_parent: Path | None = None,
-) -> None:
-    """:func:`pipeline.run.publish` with the features and scores computed on Spark at ``master``.
-
-    The Parquet files (personal data) live in an owner-only temporary folder in ``scratch_parent`` (the
-    warehouse's folder in a run; on a cluster, storage every executor reads), removed afterwards."""
-    from pipeline.report import write_reports
-
-    spark = spark_session(master)
-    with tempfile.TemporaryDirectory(prefix=".mentor-spark-", dir=scratch_parent) as scratch:
-        built = features_and_scores_on_spark(con, as_of, card, spark, Path(scratch))
-        written = write_reports(con, card, settings, out, built.table)
-    result.shortlists.update(written["paths"])
-    result.report["schools"] = written["schools"]
-    result.report["versions"] = written["versions"]
-    result.report["engine"] = {"name": "spark", "master": master, "spark_version": spark.version}
+def _into_warehouse(con: duckdb.DuckDBPyConnection, frame: DataFrame, table: str, folder: Path) -> None:
+    """Spark's result as a table of the warehouse, through Parquet (the types as Spark made them)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    frame.write.parquet(str(folder))
+    files = sorted(str(p) for p in folder.glob("*.parquet"))
+    con.execute(f"create or replace table {table} as {READ_RESULT}", {"files": files})

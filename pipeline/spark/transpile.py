@@ -10,7 +10,8 @@ proven by the tests in ``tests/spark`` that compare every model's Spark result w
 - ``regexp_full_match``: not in Spark; ``rlike`` with the pattern anchored at both ends.
 - ``arg_max(x, key)``: DuckDB skips rows where ``x`` is NULL, Spark's ``max_by`` does not; ``arg_max_null`` keeps
   them in both (a tuple key becomes a struct, which Spark orders field by field as DuckDB orders tuples).
-- ``string_agg(distinct x, sep order by x)``: Spark 3.5 has no ``listagg``; the sorted set joined by ``sep``.
+- ``string_agg(distinct x, sep order by x)``: Spark 3.5 has no ``listagg``; the sorted set joined by ``sep``
+  (NULL when there is nothing to join, as in DuckDB).
 - an aggregate with ``filter (where ...)`` used as a window: Spark refuses the filter there; ``case`` inside.
 - a decimal literal divided or dividing (``1.0 / 3``): DuckDB divides in double precision, Spark in decimals of
   limited scale (0.333333); the literal is made a double.
@@ -37,7 +38,7 @@ def to_spark(sql: str) -> str:
     return tree.sql(dialect=WRITE, comments=False)
 
 
-def _rewrite(node: exp.Expression) -> exp.Expression:
+def _rewrite(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Div):
         return exp.Div(this=_as_double(node.this), expression=_as_double(node.expression))
     if isinstance(node, exp.DayOfWeek):
@@ -68,7 +69,7 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _boundary_datediff(node: exp.DateDiff) -> exp.Expression:
+def _boundary_datediff(node: exp.DateDiff) -> exp.Expr:
     """``datediff('month', a, b)`` counting month boundaries: 12 * (year(b) - year(a)) + month(b) - month(a)."""
     unit = node.text("unit").upper()
     if unit != "MONTH":
@@ -81,7 +82,7 @@ def _boundary_datediff(node: exp.DateDiff) -> exp.Expression:
     )
 
 
-def _is_lag_of(node: exp.Expression, column: exp.Expression) -> bool:
+def _is_lag_of(node: exp.Expr, column: exp.Expr) -> bool:
     return (
         isinstance(node, exp.Window)
         and isinstance(node.this, exp.Lag)
@@ -90,7 +91,7 @@ def _is_lag_of(node: exp.Expression, column: exp.Expression) -> bool:
     )
 
 
-def _arg_max_skipping_null(node: exp.ArgMax, _: None) -> exp.Expression:
+def _arg_max_skipping_null(node: exp.ArgMax, _: None) -> exp.Expr:
     """``arg_max(x, key)`` as DuckDB means it: ``max_by(x, case when x is not null then key end)``."""
     value, key = node.this, node.expression
     if isinstance(key, exp.Struct):  # already rewritten from arg_max_null: NULL values are kept
@@ -101,13 +102,13 @@ def _arg_max_skipping_null(node: exp.ArgMax, _: None) -> exp.Expression:
     return exp.ArgMax(this=value.copy(), expression=guarded)
 
 
-def _struct_of(key: exp.Expression) -> exp.Expression:
+def _struct_of(key: exp.Expr) -> exp.Expr:
     if isinstance(key, exp.Tuple):
         return exp.Struct(expressions=[e.copy() for e in key.expressions])
     return key.copy()
 
 
-def _sorted_distinct_join(node: exp.GroupConcat) -> exp.Expression:
+def _sorted_distinct_join(node: exp.GroupConcat) -> exp.Expr:
     """``string_agg(distinct x, sep order by x)`` as ``array_join(array_sort(collect_set(x)), sep)``."""
     inner = node.this
     order = inner if isinstance(inner, exp.Order) else None
@@ -119,15 +120,17 @@ def _sorted_distinct_join(node: exp.GroupConcat) -> exp.Expression:
         raise ValueError(f"string_agg must be ordered by the value it joins: {node.sql(READ)}")
     separator = node.args.get("separator") or exp.Literal.string(",")
     collected = exp.Anonymous(this="collect_set", expressions=[value.copy()])
-    return exp.Anonymous(
+    joined = exp.Anonymous(
         this="array_join",
         expressions=[exp.Anonymous(this="array_sort", expressions=[collected]), separator.copy()],
     )
+    nothing = exp.EQ(this=exp.Count(this=value.copy()), expression=exp.Literal.number(0))
+    return exp.Case(ifs=[exp.If(this=nothing, true=exp.Null())], default=joined)
 
 
-def _filter_inside(node: exp.Filter) -> exp.Expression:
+def _filter_inside(node: exp.Filter) -> exp.Expr:
     """``agg(x) filter (where c)`` as ``agg(case when c then x end)``; ``count(*)`` counts ``case when c then 1``."""
-    aggregate = node.this.copy()
+    aggregate: exp.Expr = node.this.copy()
     condition = node.expression.this.copy()
     argument = aggregate.this
     kept = exp.Literal.number(1) if isinstance(argument, exp.Star) else argument
@@ -135,25 +138,23 @@ def _filter_inside(node: exp.Filter) -> exp.Expression:
     return aggregate
 
 
-def _as_double(node: exp.Expression) -> exp.Expression:
+def _as_double(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Literal) and not node.is_string and not node.is_int:
         return exp.cast(node.copy(), exp.DataType.Type.DOUBLE)
     return node.copy()
 
 
-def _expand_stars_beside_using_keys(tree: exp.Expression) -> None:
+def _expand_stars_beside_using_keys(tree: exp.Expr) -> None:
     """In a select joining ``using (keys)``, ``w.*`` becomes w's columns but the keys the select names already."""
     ctes = {cte.alias_or_name: cte.this for cte in tree.find_all(exp.CTE)}
     for select in list(tree.find_all(exp.Select)):
-        keys = {
-            key.name for join in select.args.get("joins") or [] for key in join.args.get("using") or []
-        }
+        keys = {key.name for join in select.args.get("joins") or [] for key in join.args.get("using") or []}
         if not keys:
             continue
         named = {e.alias_or_name for e in select.selects if not isinstance(e, exp.Column) or not e.is_star}
         if not keys & named:  # no key is named beside the star: nothing is repeated
             continue
-        projections: list[exp.Expression] = []
+        projections: list[exp.Expr] = []
         for projection in select.selects:
             if not (isinstance(projection, exp.Column) and projection.is_star and projection.table):
                 projections.append(projection)
@@ -162,15 +163,15 @@ def _expand_stars_beside_using_keys(tree: exp.Expression) -> None:
             if source not in ctes or any(e.alias_or_name == "*" for e in ctes[source].selects):
                 raise ValueError(f"cannot expand {projection.sql(READ)}: name its columns in the model")
             columns = [e.alias_or_name for e in ctes[source].selects]
-            projections.extend(
-                exp.column(c, table=projection.table) for c in columns if not (c in keys and c in named)
-            )
+            projections.extend(exp.column(c, table=projection.table) for c in columns if not (c in keys and c in named))
         select.set("expressions", projections)
 
 
 def _source_of(select: exp.Select, alias: str) -> str:
     """The table or CTE name behind ``alias`` in a select's from and joins."""
     origin = select.args.get("from_") or select.args.get("from")
+    if origin is None:
+        raise ValueError(f"no from in {select.sql(READ)}")
     sources = [origin.this, *(join.this for join in select.args.get("joins") or [])]
     for source in sources:
         if isinstance(source, exp.Table) and source.alias_or_name == alias:
