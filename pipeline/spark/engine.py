@@ -121,8 +121,8 @@ def score_sql(card: Scorecard, table: str = FEATURES_TABLE) -> str:
     )
     probability = exp.Div(
         this=exp.Literal.number(1),
-        expression=exp.Add(
-            this=exp.Literal.number(1), expression=exp.func("exp", exp.Neg(this=exp.Paren(this=log_odds)))
+        expression=exp.Paren(  # sqlglot prints a built tree as it is: the parentheses are ours to place
+            this=exp.Add(this=exp.Literal.number(1), expression=exp.func("exp", exp.Neg(this=exp.Paren(this=log_odds))))
         ),
     )
     scored = exp.select(

@@ -54,9 +54,9 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
         anchored = exp.Literal.string(f"^(?:{pattern.this})$")
         return exp.RegexpLike(this=node.this.copy(), expression=anchored)
     if isinstance(node, exp.ArgMax) and not isinstance(node.parent, exp.Filter):
-        return _arg_max_skipping_null(node, None)
+        return _arg_max_skipping_null(node)
     if isinstance(node, exp.Filter) and isinstance(node.this, exp.ArgMax):
-        return exp.Filter(this=_arg_max_skipping_null(node.this, None), expression=node.expression.copy())
+        return exp.Filter(this=_arg_max_skipping_null(node.this), expression=node.expression.copy())
     if isinstance(node, exp.Anonymous) and node.name.lower() == "arg_max_null":
         value, key = node.expressions
         return exp.ArgMax(this=value.copy(), expression=_struct_of(key))
@@ -91,7 +91,7 @@ def _is_lag_of(node: exp.Expr, column: exp.Expr) -> bool:
     )
 
 
-def _arg_max_skipping_null(node: exp.ArgMax, _: None) -> exp.Expr:
+def _arg_max_skipping_null(node: exp.ArgMax) -> exp.Expr:
     """``arg_max(x, key)`` as DuckDB means it: ``max_by(x, case when x is not null then key end)``."""
     value, key = node.this, node.expression
     if isinstance(key, exp.Struct):  # already rewritten from arg_max_null: NULL values are kept

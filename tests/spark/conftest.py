@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from pyspark.sql import SparkSession
 
@@ -46,3 +48,33 @@ def warehouse_copy(sample_warehouse: Path, tmp_path: Path) -> Iterator[duckdb.Du
         yield con
     finally:
         con.close()
+
+
+def plain(value: object) -> object:
+    """NULL, NaN and pandas' NA as None; timestamps as dates; numbers as floats (the engines' integer widths and
+    nullable types differ, their values do not)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    return value
+
+
+def assert_same_rows(spark: pd.DataFrame, duck: pd.DataFrame, keys: list[str], atol: float = 1e-9) -> None:
+    """The same columns, and the same rows by ``keys``: floats to ``atol``, everything else equal."""
+    assert list(spark.columns) == list(duck.columns)
+    assert len(spark) == len(duck) > 0
+    duck = duck.sort_values(keys).reset_index(drop=True)
+    spark = spark.sort_values(keys).reset_index(drop=True)
+    for column in duck.columns:
+        left = [plain(v) for v in duck[column].tolist()]
+        right = [plain(v) for v in spark[column].tolist()]
+        for a, b in zip(left, right, strict=True):
+            if isinstance(a, float) and isinstance(b, float):
+                assert a == pytest.approx(b, abs=atol, rel=0), column
+            else:
+                assert a == b, column

@@ -13,9 +13,10 @@ from pyspark.sql import SparkSession
 
 from pipeline.features import FEATURE_MODELS, sql_model
 from pipeline.model.card import Scorecard
+from pipeline.model.scorecard import PointsScorecard
 from pipeline.spark import build_features_spark, export_staged, score_sql
 from pipeline.warehouse import SCHOOL_DAYS_LOOKBACK
-from tests.spark.conftest import NIGHT
+from tests.spark.conftest import NIGHT, assert_same_rows
 
 pytestmark = pytest.mark.slow
 SCORECARD = Path(__file__).resolve().parents[2] / "models" / "scorecard-v1.yaml"
@@ -40,35 +41,10 @@ def both(sample_warehouse: Path, spark: SparkSession, tmp_path_factory: pytest.T
     return results
 
 
-def _plain(value: object) -> object:
-    """NULL, NaN and pandas' NA as None; timestamps as dates; numbers as floats."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return float(value)
-    return value
-
-
 @pytest.mark.parametrize("name", FEATURE_MODELS)
 def test_model_on_spark_equals_duckdb(both: dict[str, Any], name: str) -> None:
     duck, spark = both[name]
-    assert list(spark.columns) == list(duck.columns)
-    assert len(spark) == len(duck) > 0
-    keys = KEYS.get(name, ["school_id", "upn"])
-    duck = duck.sort_values(keys).reset_index(drop=True)
-    spark = spark.sort_values(keys).reset_index(drop=True)
-    for column in duck.columns:
-        left = [_plain(v) for v in duck[column].tolist()]
-        right = [_plain(v) for v in spark[column].tolist()]
-        for a, b in zip(left, right, strict=True):
-            if isinstance(a, float) and isinstance(b, float):
-                assert a == pytest.approx(b, abs=1e-9, rel=0), (name, column)
-            else:
-                assert a == b, (name, column)
+    assert_same_rows(spark, duck, KEYS.get(name, ["school_id", "upn"]))
 
 
 def test_score_sql_puts_every_band_edge_where_the_card_does(spark: SparkSession) -> None:
@@ -90,3 +66,6 @@ def test_score_sql_puts_every_band_edge_where_the_card_does(spark: SparkSession)
         assert {n: row[f"points__{n}"] for n in expected} == expected, value
         assert row["score"] == sum(expected.values())
         assert row["band"] == card.band_of_score(row["score"])
+        model = PointsScorecard(card).fit(pd.DataFrame({n: [value] for n in card.feature_names}))
+        probability = model.predict_proba(pd.DataFrame({n: [value] for n in card.feature_names}))[0, 1]
+        assert row["probability"] == pytest.approx(probability, abs=1e-12)
