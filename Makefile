@@ -8,10 +8,10 @@ STAMP  := $(VENV)/.installed
 SAMPLE := data/sample
 
 .DEFAULT_GOAL := help
-.PHONY: help install run sample test test-fast notebooks lint format lock clean bench screenshot
+.PHONY: help install run sample test test-fast notebooks lint format lock clean bench screenshot benchmark-model evaluate-worlds impact-proof
 
 help: ## List every target
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
@@ -34,6 +34,7 @@ test: $(STAMP) ## Run the whole test suite (dependency check, unit, property, in
 	$(BIN)/python -m pytest -n 2
 
 test-fast: $(STAMP) ## The tests not marked slow, for the edit loop (make test runs them all)
+	$(BIN)/deptry .
 	$(BIN)/python -m pytest -n 2 -m "not slow"
 
 notebooks: $(STAMP) ## Open JupyterLab on notebooks/ (installs the notebooks extra first)
@@ -61,10 +62,29 @@ screenshot: ## Render out/report.html in headless Chromium (Debian package chrom
 bench: $(STAMP) ## Time the nightly run against DuckDB alone at 5k/20k/50k pupils (SIZES=..., REPEAT=...)
 	$(BIN)/python -m pipeline.bench --sizes $(SIZES) --repeat $(REPEAT)
 
+WORLD_SEEDS ?= 11 12 13 14 15
+SAMPLE_SEEDS ?= 11 12 13
+CARDS ?= models/scorecard-v1.yaml models/scorecard-v2.yaml
+
+evaluate-worlds: $(STAMP) ## Slow (minutes a seed): the cards against known futures in both worlds, per school (docs/evaluation.md)
+	$(BIN)/mentor evaluate $(foreach s,$(WORLD_SEEDS),--world $(s)) $(foreach s,$(SAMPLE_SEEDS),--sample-seed $(s)) \
+		$(foreach c,$(CARDS),--card $(c)) --out out/worlds
+
+BENCHMARK_ARGS ?=
+
+benchmark-model: $(STAMP) ## 10-fold CV of the scorecard learner against LR, HGB, optbinning and EBM on data/public (BENCHMARK_ARGS=--quick)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pipeline.evaluate.realdata $(BENCHMARK_ARGS)
+
+SEEDS ?= 1-10
+EFFECTS ?= 0,3
+
+impact-proof: $(STAMP) ## Slow: the impact estimate against the known truth of simulated trusts (SEEDS=1-10 EFFECTS=0,3)
+	$(BIN)/python -m pipeline.impact.proof --seeds $(SEEDS) --effects $(EFFECTS) --out out/impact-proof.csv
+
 lock: ## Re-resolve dependencies from pyproject.toml into constraints.txt (then review and commit it)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --upgrade pip
-	.lock-venv/bin/python -m pip install --quiet -e ".[dev]"
+	.lock-venv/bin/python -m pip install --quiet -e ".[dev,spark]"
 	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
 	rm -rf .lock-venv
 

@@ -69,6 +69,13 @@ def sample(
         Path | None,
         typer.Option(help="Folder for the simulation truth (outcomes); default: OUT followed by '-truth'."),
     ] = None,
+    mentoring_effect: Annotated[
+        float,
+        typer.Option(
+            help="Average effect of a learning mentor on the mentee's attendance over the half-term after the start, "
+            "in percentage points (0: mentoring changes nothing). The truth folder records each mentee's true effect."
+        ),
+    ] = 0.0,
     ctf_out: Annotated[
         Path | None,
         typer.Option(
@@ -93,6 +100,7 @@ def sample(
         pupils_per_school=pupils_per_school,
         years=years,
         end_date=end_date.date(),
+        mentoring_effect=mentoring_effect,
     )
     truth_dir = truth_out if truth_out is not None else out.with_name(out.name + "-truth")
 
@@ -507,10 +515,30 @@ def evaluate(
     db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,
     out: Annotated[Path, typer.Option(help="Folder for evaluation.csv and reliability.csv.")] = Path("out"),
     config: Annotated[Path | None, CONFIG_OPTION] = None,
+    world: Annotated[
+        list[int] | None,
+        typer.Option(help="Instead: measure on the independent world of known futures of this seed (repeatable)."),
+    ] = None,
+    sample_seed: Annotated[
+        list[int] | None,
+        typer.Option(help="Instead: measure on the synthetic sample of this seed against its truth (repeatable)."),
+    ] = None,
+    card: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="With --world/--sample-seed: a scorecard to measure (repeatable; default: the configured one)."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
 ) -> None:
     """Rolling-origin comparison of the learned scorecard, the expert scorecard, the ABC rules, attendance alone
-    and gradient boosting: ROC AUC, average precision, precision and recall at capacity, Brier, reliability."""
+    and gradient boosting: ROC AUC, average precision, precision and recall at capacity, Brier, ECE, reliability.
+
+    With --world or --sample-seed, generates each world, ingests it into a warehouse of its own and measures, per
+    school, precision at capacity against the world's known futures: each card as released (no history) and as
+    learned from the world's earlier nights (a year of history), beside the ABC rules and attendance alone.
+    Writes OUT/futures.csv and OUT/futures-summary.csv (see docs/evaluation.md).
+    """
     from pipeline.config import Settings
     from pipeline.evaluate.compare import evaluate as compare_models
     from pipeline.evaluate.release import evaluation_data
@@ -518,6 +546,9 @@ def evaluate(
     from pipeline.safe_csv import write_csv
 
     _logging(quiet)
+    if world or sample_seed:
+        _evaluate_futures(world or [], sample_seed or [], card or [], config, out)
+        return
     with _warehouse(db) as con:
         try:
             settings = Settings.load(config)
@@ -533,6 +564,38 @@ def evaluate(
     err.print(f"written: {out / 'evaluation.csv'}, {out / 'reliability.csv'}")
 
 
+def _evaluate_futures(worlds: list[int], samples: list[int], cards: list[Path], config: Path | None, out: Path) -> None:
+    import tempfile
+
+    from pipeline.config import Settings
+    from pipeline.evaluate.futures import evaluate_world, prepare_world, summary
+    from pipeline.model import Scorecard, ScorecardError
+    from pipeline.safe_csv import write_csv
+
+    try:
+        settings = Settings.load(config)
+        loaded = [Scorecard.load(path) for path in cards or [settings.scorecard]]
+    except (ValueError, OSError, ScorecardError) as error:
+        err.print(str(error))
+        raise typer.Exit(ExitCode.USAGE) from None
+    tables = []
+    with tempfile.TemporaryDirectory() as folder:
+        for kind, seeds in (("world", worlds), ("sample", samples)):
+            for seed in seeds:
+                err.print(f"{kind} seed {seed}: generating, ingesting, measuring")
+                target = prepare_world(kind, seed, Path(folder))
+                tables.append(evaluate_world(target, loaded, settings, workdir=Path(folder)).table)
+    table = pd.concat(tables, ignore_index=True)
+    totals = summary(table)
+    write_csv(table, out / "futures.csv")
+    write_csv(totals, out / "futures-summary.csv")
+    with pd.option_context("display.width", 220, "display.max_columns", 20, "display.max_rows", 500):
+        typer.echo(table.to_string(index=False))
+        typer.echo("")
+        typer.echo(totals.to_string(index=False))
+    err.print(f"written: {out / 'futures.csv'}, {out / 'futures-summary.csv'}")
+
+
 @app.command()
 def audit(
     db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,
@@ -541,9 +604,10 @@ def audit(
     boot: Annotated[int, typer.Option(min=10, help="Bootstrap resamples for the 95% intervals.")] = 100,
     quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
 ) -> None:
-    """Fairness audit by FSM, SEN, sex, EAL, ethnicity group and year group, for the current shortlist and each
-    evaluation window: share of shortlist, selection rate, precision, miss rate, ratios to the reference group
-    (flagged outside 0.8-1.25), with bootstrap intervals. Writes OUT/audit.csv."""
+    """Fairness audit by FSM, SEN, sex, EAL, ethnicity group and year group, of the shortlists published by the
+    last run (exactly the pupils on them) and of what the model would have chosen in each evaluation window: share
+    of shortlist, selection rate, precision, miss rate, ratios to the reference group (flagged outside 0.8-1.25),
+    with bootstrap intervals. Writes OUT/audit.csv."""
     from pipeline.config import Settings
     from pipeline.evaluate.fairness import audit_all
     from pipeline.safe_csv import write_csv
@@ -562,6 +626,36 @@ def audit(
     with pd.option_context("display.width", 250, "display.max_columns", 20, "display.max_colwidth", 60):
         typer.echo(flagged[columns].to_string(index=False) if len(flagged) else "no group outside 0.8-1.25")
     err.print(f"{len(table)} rows, {len(flagged)} flagged; written: {out / 'audit.csv'}")
+
+
+@app.command()
+def impact(
+    db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,
+    out: Annotated[Path, typer.Option(help="Folder for impact.csv.")] = Path("out"),
+    quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
+) -> None:
+    """Does mentoring work? The effect of starting a learning mentor on attendance, negative behaviour points and
+    the English and maths gap to target over the rest of that half-term, against pupils of the same school whose
+    record before the start looked alike and who were not mentored then (see docs/impact.md).
+
+    Writes OUT/impact.csv: per outcome, overall and by barrier, the estimate with a bootstrap 95% interval, the
+    numbers of mentees and comparison pupils, and the mentees' naive before/after change (biased: shown so the
+    difference the comparison makes can be seen). With too few mentoring starts it says so instead of a number.
+    """
+    from pipeline.impact import impact as estimate_impact
+    from pipeline.safe_csv import write_csv
+
+    _logging(quiet)
+    with _warehouse(db) as con:
+        result = estimate_impact(con)
+    path = write_csv(result.table, out / "impact.csv")
+    shown = result.table.assign(method=result.table["method"].str.split(":").str[0])
+    columns = ["outcome", "barrier", "estimate", "ci_low", "ci_high", "treated", "controls", "method"]
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        typer.echo(shown[columns].to_string(index=False))
+    for note in result.notes:
+        err.print(note)
+    err.print(f"written: {path}")
 
 
 @app.command()

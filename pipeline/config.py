@@ -120,8 +120,10 @@ def _problem(detail: Mapping[str, Any], data: dict[str, Any]) -> str:
         hint = f"did you mean {close[0]}?" if close else f"the settings are {', '.join(Settings.model_fields)}"
         return f"{key} is not a setting ({hint})"
     value = data.get(key, detail.get("input"))
-    written = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
-    context = detail.get("ctx", {})
+    written = json.dumps(value, default=str)  # as TOML writes it: "text", true, 5.7, ["a", "b"]
+    context = {
+        name: f"{bound:g}" if isinstance(bound, int | float) else bound for name, bound in detail.get("ctx", {}).items()
+    }
     allowed = {
         "int_type": "a whole number",
         "int_from_float": "a whole number",

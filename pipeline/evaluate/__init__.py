@@ -58,6 +58,27 @@ def recall_at_k(outcome: np.ndarray | pd.Series, score: np.ndarray | pd.Series, 
     return float(positives[_top_k(score, k)].sum() / positives.sum())
 
 
+def expected_calibration_error(
+    outcome: np.ndarray | pd.Series, probability: np.ndarray | pd.Series, bins: int = 10
+) -> float:
+    """Expected calibration error: over ``bins`` equal-width bins of the predicted probability (pooled, the last
+    bin closed), the share of pupils in each bin times the gap between its mean prediction and its outcome rate.
+
+    >>> round(expected_calibration_error([0, 0, 1, 1], [0.1, 0.1, 0.9, 0.7]), 3)
+    0.15
+    """
+    y = np.asarray(outcome, dtype=float)
+    p = np.asarray(probability, dtype=float)
+    if not len(y):
+        return float("nan")
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in np.unique(which):
+        members = which == b
+        total += members.sum() / len(y) * abs(p[members].mean() - y[members].mean())
+    return float(total)
+
+
 def _top_k(score: np.ndarray | pd.Series, k: int) -> np.ndarray:
     order: np.ndarray = np.argsort(-np.asarray(score, dtype=float), kind="stable")
     return order[: max(0, min(k, len(order)))]

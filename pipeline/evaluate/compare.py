@@ -11,7 +11,8 @@ context such as SEN or FSM is not scored by any model). Rules get probabilities 
 training nights, so every model has a Brier score.
 
 Metrics per window: ROC AUC, average precision, precision and recall at capacity (each school's top pupils on each
-night, capacity as in the shortlist), Brier score, and a reliability curve (``calibration_curve``).
+night, capacity as in the shortlist), Brier score, expected calibration error (ECE: 10 equal-width bins, pooled
+over the window's pupil-nights) and a reliability curve (``calibration_curve``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from pipeline.config import Settings
-from pipeline.evaluate import abc_score, attendance_score
+from pipeline.evaluate import abc_score, attendance_score, expected_calibration_error
 from pipeline.model import PointsScorecard, Scorecard
 from pipeline.report.shortlist import mentoring_capacity
 
@@ -116,6 +117,7 @@ def evaluate(
                     "precision_at_capacity": round(float(y[chosen].mean()), 3),
                     "recall_at_capacity": round(float(y[chosen].sum() / max(y.sum(), 1)), 3),
                     "brier": round(float(brier_score_loss(y, probability)), 4),
+                    "ece": round(expected_calibration_error(y, probability), 4),
                 }
             )
             observed, predicted = calibration_curve(y, probability, n_bins=10, strategy="quantile")
@@ -151,7 +153,7 @@ def top_at_capacity(pupils: pd.DataFrame, score: np.ndarray, settings: Settings)
 
 def summary_table(table: pd.DataFrame) -> pd.DataFrame:
     """Mean of each metric over the windows, per model, in the order of ``MODELS``."""
-    metrics = ["roc_auc", "average_precision", "precision_at_capacity", "recall_at_capacity", "brier"]
+    metrics = ["roc_auc", "average_precision", "precision_at_capacity", "recall_at_capacity", "brier", "ece"]
     mean = table.groupby("model")[metrics].mean().round(3)
     return mean.reindex([m for m in MODELS if m in mean.index])
 

@@ -78,10 +78,21 @@ class FeatureCard:
 
 @dataclass(frozen=True)
 class ScoreBand:
-    """Scores of at least ``min_score`` are in this band (the highest band that fits)."""
+    """Scores of at least ``min_score`` are in this band (the highest band that fits).
+
+    ``probability``: for a band defined by risk, the calibrated probability the band starts at (None: by score)."""
 
     min_score: int
     label: str
+    probability: float | None = None
+
+
+@dataclass(frozen=True)
+class RiskRow:
+    """The calibrated probability of the outcome at a score: one line of a card's score-to-risk table."""
+
+    score: int
+    probability: float
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,8 @@ class Scorecard:
     calibration_slope: float
     calibration_note: str
     extra: dict[str, Any] = field(default_factory=dict)
+    risk_table: tuple[RiskRow, ...] = ()
+    """The calibration curve at a few scores, for staff to read (empty for a card written before it existed)."""
 
     @property
     def feature_names(self) -> list[str]:
@@ -122,7 +135,7 @@ class Scorecard:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["features"] = [_feature_dict(f) for f in self.features]
-        data["score_bands"] = [asdict(b) for b in self.score_bands]
+        data["score_bands"] = [_band_dict(b) for b in self.score_bands]
         data["calibration"] = {
             "intercept": self.calibration_intercept,
             "slope": self.calibration_slope,
@@ -130,6 +143,9 @@ class Scorecard:
         }
         for key in ("calibration_intercept", "calibration_slope", "calibration_note"):
             del data[key]
+        del data["risk_table"]
+        if self.risk_table:
+            data["risk_table"] = [asdict(row) for row in self.risk_table]
         if not data["extra"]:
             del data["extra"]
         return data
@@ -148,11 +164,19 @@ class Scorecard:
                 kind=data["kind"],
                 description=str(data.get("description", "")).strip(),
                 features=features,
-                score_bands=tuple(ScoreBand(int(b["min_score"]), str(b["label"])) for b in data["score_bands"]),
+                score_bands=tuple(
+                    ScoreBand(
+                        int(b["min_score"]),
+                        str(b["label"]),
+                        None if b.get("probability") is None else float(b["probability"]),
+                    )
+                    for b in data["score_bands"]
+                ),
                 calibration_intercept=float(calibration.get("intercept", -3.0)),
                 calibration_slope=float(calibration.get("slope", 0.05)),
                 calibration_note=str(calibration.get("note", "")),
                 extra=dict(data.get("extra", {})),
+                risk_table=tuple(RiskRow(int(r["score"]), float(r["probability"])) for r in data.get("risk_table", [])),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ScorecardError(f"{source}: {error!s} is missing or malformed") from error
@@ -201,6 +225,14 @@ def _check_bands(card: FeatureCard, source: str) -> None:
     for band in bands:
         if not band.label.strip():
             raise ScorecardError(f"{source}: feature {card.name}: every band needs a label")
+
+
+def _band_dict(band: ScoreBand) -> dict[str, Any]:
+    """A score band as written; ``probability`` only where the band has one (so older cards read the same)."""
+    data = asdict(band)
+    if band.probability is None:
+        del data["probability"]
+    return data
 
 
 def _feature_dict(card: FeatureCard) -> dict[str, Any]:

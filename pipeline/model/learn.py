@@ -1,15 +1,22 @@
-"""Fitting a points scorecard from outcomes: binning, regularised logistic regression, monotone integer points.
+"""Fitting a points scorecard from outcomes: fine bins, a regularised additive model, few bands, integer points.
 
-Steps, each with a well-kept library piece:
+Steps, each with a well-kept library piece where one fits:
 
-1. Bins per feature from quantiles of the training values (scikit-learn ``KBinsDiscretizer``), with the cut-points
-   rounded to values staff recognise (whole percentage points, half grades, whole months and counts), and a bin
-   of its own for "no data".
-2. One-hot bins into an L2-regularised ``LogisticRegression``: one weight per bin.
-3. Within each feature, the weights are made monotone in the feature's declared direction (``IsotonicRegression``,
-   weighted by how many pupils fall in each bin), so more absence can never earn fewer points.
-4. Weights are shifted so the best bin scores 0, scaled so the heaviest feature's worst bin scores ``max_points``,
-   and rounded to integers. "No data" never scores more than the feature's worst bin or less than 0.
+1. Candidate bins per feature. A feature with at most ``PER_VALUE`` distinct values (a flag, a one-hot column, a
+   small count) gets a bin per value. Others get quantile bins (scikit-learn ``KBinsDiscretizer``) with cut-points
+   rounded to values staff recognise (whole percentage points, half grades, whole months and counts; a "nice"
+   step of the data's own spread for a column of unknown unit), plus any staff cut-points, and a bin of its own for
+   "no data".
+2. One-hot bins into an L2-regularised ``LogisticRegression``: one weight per bin, a fine additive shape.
+3. Each feature's shape is made monotone (``IsotonicRegression``, weighted by each bin's Fisher information):
+   in its declared direction, or else in the direction that fits the shape better; a shape that no monotone
+   curve fits (its information-weighted misfit above ``NON_MONOTONE_DEVIANCE``) is kept as it is.
+4. Few bands: each shape is cut into consecutive segments by dynamic programming (least information-weighted
+   squares), and segments are handed out across features, best gain first, until the card has ``max_bands`` band
+   lines; a feature that earns no segment is left out.
+5. The chosen bands are refitted (``LogisticRegression`` again, on the coarse bins), made monotone again where the
+   feature is, shifted so each feature's best band scores 0, scaled so the heaviest feature's worst band scores
+   ``max_points``, and rounded to integers. "No data" never scores more than the feature's worst band or below 0.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import KBinsDiscretizer
@@ -35,20 +43,60 @@ ROUNDING: dict[str, float] = {
     "flag": 1.0,
 }
 """The step cut-points are rounded to, by unit, so a band reads "below 91%" rather than "below 90.73%"."""
+PER_VALUE = 10
+"""A feature with at most this many distinct values gets a bin per value (flags, one-hot columns, small counts)."""
+NON_MONOTONE_DEVIANCE = 12.0
+"""How much worse (in deviance, roughly) the best monotone shape must fit than the free one to keep the free one."""
 
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """What the learner needs to know about one feature: its name, unit and which way is worse."""
+    """What the learner needs to know about one feature: its name, unit and which way is worse.
+
+    ``higher_is_worse`` None: the direction is learned from the data (or the shape is left free, see the module)."""
 
     name: str
     unit: Unit | str = "count"
-    higher_is_worse: bool = True
+    higher_is_worse: bool | None = True
     cuts: tuple[float, ...] = ()
     """Staff-recognisable cut-points (the expert card's band edges), used by ``staff`` binning."""
+    data_step: bool = False
+    """Round cut-points to a step found from the data's spread (for a column whose unit is not known)."""
 
 
-def cut_points(values: np.ndarray, n_bins: int, unit: str) -> list[float]:
+@dataclass(frozen=True)
+class LearnedFeature:
+    """One feature as learned: cut-points, integer points per band, "no data" points, the shape's direction."""
+
+    index: int
+    cuts: list[float]
+    points: list[int]
+    missing: int
+    direction: int
+    """+1 higher is worse, -1 higher is better, 0 neither (a free shape)."""
+    scale: float
+    """Points per unit of log-odds (the same for every feature of a card)."""
+    C: float
+    """The regularisation of the refit on the chosen bands."""
+
+
+def nice_step(values: np.ndarray) -> float:
+    """A round step (1, 2 or 5 times a power of ten) about a fiftieth of the middle 90% of ``values``.
+
+    >>> nice_step(np.linspace(0, 1, 101)), nice_step(np.arange(0.0, 100.0)), nice_step(np.array([3.0, 3.0]))
+    (0.02, 2.0, 1.0)
+    """
+    low, high = np.quantile(values, [0.05, 0.95]) if len(values) else (0.0, 0.0)
+    if high <= low:
+        low, high = (float(values.min()), float(values.max())) if len(values) else (0.0, 0.0)
+    if high <= low:
+        return 1.0
+    raw = (high - low) / 50
+    power = 10 ** math.floor(math.log10(raw))
+    return float(next(m * power for m in (1, 2, 5, 10) if m * power >= raw))
+
+
+def cut_points(values: np.ndarray, n_bins: int, unit: str, step: float | None = None) -> list[float]:
     """Ascending, distinct, rounded quantile cut-points of the non-missing ``values`` (at most ``n_bins - 1``)."""
     present = values[~np.isnan(values)]
     if len(np.unique(present)) < 2:
@@ -62,10 +110,28 @@ def cut_points(values: np.ndarray, n_bins: int, unit: str) -> list[float]:
             quantile_method="averaged_inverted_cdf",
         ).fit(present.reshape(-1, 1))
     inner = binner.bin_edges_[0][1:-1]
-    step = ROUNDING.get(unit, 1.0)
+    step = step or ROUNDING.get(unit, 1.0)
     rounded = sorted({round(round(edge / step) * step, 6) for edge in inner})
     low, high = float(present.min()), float(present.max())
     return [c for c in rounded if low < c <= high]
+
+
+def candidate_cuts(values: np.ndarray, spec: FeatureSpec, n_bins: int, binning: str) -> list[float]:
+    """The fine cut-points of one feature: one per value for few values, else rounded quantiles and staff cuts."""
+    present = values[~np.isnan(values)]
+    distinct = np.unique(present)
+    if len(distinct) <= 1:
+        return []
+    if len(distinct) <= PER_VALUE:
+        return [float(v) for v in distinct[1:]]
+    chosen = set(spec.cuts) if binning in ("staff", "both") else set()
+    if binning in ("quantile", "both") or not chosen:
+        step = None
+        if spec.data_step:
+            integer = bool(np.all(distinct == np.round(distinct)))
+            step = max(1.0, nice_step(present)) if integer else nice_step(present)
+        chosen |= set(cut_points(values, n_bins, spec.unit, step))
+    return sorted(chosen)
 
 
 def bin_index(values: np.ndarray, cuts: list[float]) -> np.ndarray:
@@ -74,15 +140,231 @@ def bin_index(values: np.ndarray, cuts: list[float]) -> np.ndarray:
     return np.where(np.isnan(values), -1, index)
 
 
-def design_matrix(X: np.ndarray, cuts: list[list[float]]) -> np.ndarray:
-    """One-hot columns: for each feature, its bands then its "no data" column."""
-    columns = []
+def design_matrix(X: np.ndarray, cuts: list[list[float]]) -> sparse.csr_matrix:
+    """One-hot columns (sparse): for each feature, its bands then its "no data" column."""
+    rows, columns = [], []
+    offset = 0
     for j, feature_cuts in enumerate(cuts):
         index = bin_index(X[:, j], feature_cuts)
-        for band in range(len(feature_cuts) + 1):
-            columns.append(index == band)
-        columns.append(index == -1)
-    return np.column_stack(columns).astype(float)
+        bands = len(feature_cuts) + 1
+        rows.append(np.arange(len(X)))
+        columns.append(offset + np.where(index < 0, bands, index))
+        offset += bands + 1
+    if not rows:
+        return sparse.csr_matrix((len(X), 0))
+    row = np.concatenate(rows)
+    return sparse.csr_matrix((np.ones(len(row)), (row, np.concatenate(columns))), shape=(len(X), offset))
+
+
+def _fit_additive(
+    X: np.ndarray, y: np.ndarray, cuts: list[list[float]], C: float
+) -> tuple[list[np.ndarray], list[float], np.ndarray, float]:
+    """Per feature: band weights and the "no data" weight of an L2 logistic regression on one-hot bins; the
+    fitted probabilities; and ``C``."""
+    design = design_matrix(X, cuts)
+    if design.shape[1] == 0:
+        return [np.zeros(1) for _ in cuts], [0.0 for _ in cuts], np.full(len(y), float(np.mean(y))), C
+    model = LogisticRegression(C=C, max_iter=2000, tol=1e-6).fit(design, y)
+    weights = model.coef_[0]
+    bands, missing = [], []
+    position = 0
+    for feature_cuts in cuts:
+        n = len(feature_cuts) + 1
+        bands.append(weights[position : position + n].copy())
+        missing.append(float(weights[position + n]))
+        position += n + 1
+    return bands, missing, model.predict_proba(design)[:, 1], C
+
+
+def _monotone(weights: np.ndarray, information: np.ndarray, increasing: bool) -> np.ndarray:
+    if len(weights) < 2:
+        return weights.copy()
+    fitted: np.ndarray = (
+        IsotonicRegression(increasing=increasing)
+        .fit(np.arange(len(weights)), weights, sample_weight=np.maximum(information, 1e-9))
+        .predict(np.arange(len(weights)))
+    )
+    return fitted
+
+
+def shape(weights: np.ndarray, information: np.ndarray, higher_is_worse: bool | None) -> tuple[np.ndarray, int]:
+    """The feature's shape and direction (+1 higher is worse, -1 better, 0 free); see the module notes, step 3."""
+    if higher_is_worse is not None:
+        return _monotone(weights, information, higher_is_worse), 1 if higher_is_worse else -1
+    rising = _monotone(weights, information, True)
+    falling = _monotone(weights, information, False)
+    misfit_rising = float(np.sum(information * (weights - rising) ** 2))
+    misfit_falling = float(np.sum(information * (weights - falling) ** 2))
+    best, direction, misfit = (
+        (rising, 1, misfit_rising) if misfit_rising <= misfit_falling else (falling, -1, misfit_falling)
+    )
+    if misfit > NON_MONOTONE_DEVIANCE:
+        return weights.copy(), 0
+    return best, direction
+
+
+def segments(values: np.ndarray, weights: np.ndarray, most: int) -> list[tuple[float, list[int]]]:
+    """For k = 1 .. ``most``: the least weighted squared error of ``values`` cut into k consecutive runs, and where
+    each run starts (dynamic programming over the bins)."""
+    n = len(values)
+    w = np.maximum(weights, 1e-12)
+    cw = np.concatenate([[0.0], np.cumsum(w)])
+    cwx = np.concatenate([[0.0], np.cumsum(w * values)])
+    cwxx = np.concatenate([[0.0], np.cumsum(w * values**2)])
+
+    def cost(i: int, j: int) -> float:  # bins i .. j-1 as one run
+        total = cw[j] - cw[i]
+        mean = (cwx[j] - cwx[i]) / total
+        return float(max(cwxx[j] - cwxx[i] - total * mean**2, 0.0))
+
+    most = min(most, n)
+    best = np.full((most + 1, n + 1), np.inf)
+    start = np.zeros((most + 1, n + 1), dtype=int)
+    best[0, 0] = 0.0
+    for k in range(1, most + 1):
+        for j in range(k, n + 1):
+            for i in range(k - 1, j):
+                candidate = best[k - 1, i] + cost(i, j)
+                if candidate < best[k, j]:
+                    best[k, j], start[k, j] = candidate, i
+    found = []
+    for k in range(1, most + 1):
+        starts, j = [], n
+        for level in range(k, 0, -1):
+            i = int(start[level, j])
+            starts.append(i)
+            j = i
+        found.append((float(best[k, n]), sorted(starts)))
+    return found
+
+
+def allocate(errors: list[list[float]], budget: int | None, least_gain: float) -> list[int]:
+    """How many bands each feature gets (0 = left out, else at least 2) so the card has at most ``budget`` band
+    lines: the counts that remove the most error, less ``least_gain`` for each band line (an exact knapsack over
+    features by dynamic programming). ``errors[f][k - 1]`` is feature f's error with k bands.
+
+    >>> allocate([[10.0, 2.0, 1.0], [5.0, 4.5], [8.0, 1.0, 0.0]], budget=4, least_gain=0.5)
+    [2, 0, 2]
+    """
+
+    def value(f: int, k: int) -> float:
+        return errors[f][0] - errors[f][k - 1] - least_gain * k
+
+    if budget is None:
+        return [
+            max((k for k in range(2, len(e) + 1) if value(f, k) > 0), key=lambda k: value(f, k), default=0)
+            for f, e in enumerate(errors)
+        ]
+    # best[b]: the most value with b lines over the features so far; choice[f][b]: feature f's bands there
+    best = np.zeros(budget + 1)
+    choices: list[np.ndarray] = []
+    for f, feature_errors in enumerate(errors):
+        new = best.copy()
+        choice = np.zeros(budget + 1, dtype=int)
+        for k in range(2, min(len(feature_errors), budget) + 1):
+            gain = value(f, k)
+            if gain <= 0:
+                continue
+            for b in range(k, budget + 1):
+                if best[b - k] + gain > new[b]:
+                    new[b], choice[b] = best[b - k] + gain, k
+        best = new
+        choices.append(choice)
+    counts = [0] * len(errors)
+    b = int(np.argmax(best))
+    for f in range(len(errors) - 1, -1, -1):
+        counts[f] = int(choices[f][b])
+        b -= counts[f]
+    return counts
+
+
+def fit_features(
+    X: np.ndarray,
+    y: np.ndarray,
+    specs: list[FeatureSpec],
+    n_bins: int = 10,
+    C: float = 0.1,
+    max_points: int = 20,
+    binning: str = "quantile",
+    max_bands: int | None = 30,
+    least_gain: float | None = None,
+) -> list[LearnedFeature]:
+    """Learn the scored features (see the module notes); features that earn no band are left out.
+
+    ``least_gain``: what each band line must buy, in deviance (roughly, from the fine shapes' Fisher information);
+    by default 1 (measured on the fine model's shrunken shapes, so below the Akaike criterion's 2)."""
+    if binning not in ("quantile", "staff", "both"):
+        raise ValueError(f"binning must be quantile, staff or both, not {binning!r}")
+    fine = [candidate_cuts(X[:, j], spec, n_bins, binning) for j, spec in enumerate(specs)]
+    weights, _, fitted, C = _fit_additive(X, y, fine, C)
+    information_per_row = fitted * (1 - fitted)
+    shapes, errors, directions = [], [], []
+    for j, spec in enumerate(specs):
+        index = bin_index(X[:, j], fine[j])
+        information = np.array([information_per_row[index == b].sum() for b in range(len(fine[j]) + 1)])
+        curve, direction = shape(weights[j], information, spec.higher_is_worse)
+        found = segments(curve, information, len(curve))
+        shapes.append((curve, information, found))
+        errors.append([error for error, _ in found])
+        directions.append(direction)
+    counts = allocate(errors, max_bands, 1.0 if least_gain is None else least_gain)
+    kept = [j for j, k in enumerate(counts) if k > 0]
+    coarse: list[list[float]] = []
+    for j in kept:
+        starts = shapes[j][2][counts[j] - 1][1]
+        coarse.append([fine[j][s - 1] for s in starts if s > 0])
+    if not kept:
+        return []
+    return _integer_points(X, y, kept, coarse, [directions[j] for j in kept], C * 10, max_points, None)
+
+
+def refit_points(X: np.ndarray, y: np.ndarray, learned: list[LearnedFeature]) -> list[LearnedFeature]:
+    """The same bands and directions with points refitted on ``X``, ``y`` at the same points per log-odds (used to
+    score rows the card was not fitted on, for an honest calibration curve)."""
+    if not learned:
+        return []
+    return _integer_points(
+        X, y, [f.index for f in learned], [f.cuts for f in learned], [f.direction for f in learned], learned[0].C, 0,
+        learned[0].scale,
+    )  # fmt: skip
+
+
+def _integer_points(
+    X: np.ndarray,
+    y: np.ndarray,
+    kept: list[int],
+    coarse: list[list[float]],
+    directions: list[int],
+    C: float,
+    max_points: int,
+    scale: float | None,
+) -> list[LearnedFeature]:
+    """Refit the chosen bands, make them monotone where the feature is, shift, scale and round (step 5)."""
+    band_weights, missing_weights, refitted, _ = _fit_additive(X[:, kept], y, coarse, C)
+    information_per_row = refitted * (1 - refitted)
+    raw: list[tuple[np.ndarray, float]] = []
+    for position, j in enumerate(kept):
+        index = bin_index(X[:, j], coarse[position])
+        information = np.array([information_per_row[index == b].sum() for b in range(len(coarse[position]) + 1)])
+        curve = band_weights[position]
+        if directions[position] != 0:
+            curve = _monotone(curve, information, directions[position] > 0)
+        best = float(curve.min())
+        raw.append((curve - best, missing_weights[position] - best))
+    if scale is None:
+        heaviest = max((float(b.max()) for b, _ in raw), default=0.0)
+        scale = max_points / heaviest if heaviest > 0 else 0.0
+    learned = []
+    for position, j in enumerate(kept):
+        curve, missing_weight = raw[position]
+        points = [int(np.rint(w * scale)) for w in curve]
+        missing = int(min(max(np.rint(missing_weight * scale), 0), max(points)))
+        if not np.isnan(X[:, j]).any():
+            missing = 0  # never seen missing: no evidence either way
+        if max(points) == 0 and missing == 0:
+            continue
+        learned.append(LearnedFeature(j, coarse[position], points, missing, directions[position], scale, C))
+    return learned
 
 
 def fit_points(
@@ -94,51 +376,28 @@ def fit_points(
     max_points: int = 10,
     binning: str = "quantile",
 ) -> tuple[list[list[float]], list[list[int]], list[int]]:
-    """Learn cut-points, integer points per band and "no data" points for each feature (see the module notes).
-
-    ``binning``: ``quantile`` (rounded quantiles of the data), ``staff`` (each spec's own cut-points, e.g. the
-    expert card's 90% and 95%), or ``both`` (the union).
-    """
-    if binning not in ("quantile", "staff", "both"):
-        raise ValueError(f"binning must be quantile, staff or both, not {binning!r}")
-    cuts = []
-    for j, spec in enumerate(specs):
-        chosen = set(spec.cuts) if binning in ("staff", "both") else set()
-        if binning in ("quantile", "both") or not chosen:
-            chosen |= set(cut_points(X[:, j], n_bins, spec.unit))
-        cuts.append(sorted(chosen))
-    design = design_matrix(X, cuts)
-    model = LogisticRegression(C=C, max_iter=5000, tol=1e-8).fit(design, y)
-    weights = model.coef_[0]
-    raw: list[tuple[np.ndarray, float]] = []
-    position = 0
-    for j, spec in enumerate(specs):
-        bands = len(cuts[j]) + 1
-        band_weights = weights[position : position + bands]
-        missing_weight = float(weights[position + bands])
-        position += bands + 1
-        counts = np.array([(bin_index(X[:, j], cuts[j]) == b).sum() for b in range(bands)], dtype=float)
-        if bands > 1:
-            band_weights = (
-                IsotonicRegression(increasing=spec.higher_is_worse)
-                .fit(np.arange(bands), band_weights, sample_weight=np.maximum(counts, 1e-6))
-                .predict(np.arange(bands))
-            )
-        best = float(band_weights.min())
-        raw.append((band_weights - best, missing_weight - best))
-    heaviest = max((float(b.max()) for b, _ in raw), default=0.0)
-    scale = max_points / heaviest if heaviest > 0 else 0.0
-    points: list[list[int]] = []
-    missing: list[int] = []
-    for band_weights, missing_weight in raw:
-        feature_points = [int(np.rint(w * scale)) for w in band_weights]
-        points.append(feature_points)
-        missing.append(int(min(max(np.rint(missing_weight * scale), 0), max(feature_points))))
+    """Every feature's cut-points, integer points per band and "no data" points, with no limit on band lines (a
+    feature that earns nothing scores 0 everywhere)."""
+    learned = {f.index: f for f in fit_features(X, y, specs, n_bins, C, max_points, binning, None, 0.0)}
+    cuts, points, missing = [], [], []
+    for j in range(len(specs)):
+        if j in learned:
+            cuts.append(learned[j].cuts)
+            points.append(learned[j].points)
+            missing.append(learned[j].missing)
+        else:
+            cuts.append([])
+            points.append([0])
+            missing.append(0)
     return cuts, points, missing
 
 
-def learned_feature(template: FeatureCard, cuts: list[float], points: list[int], missing: int) -> FeatureCard:
-    """A scorecard feature with learned bands, keeping the template's words (description, focus, unit, reason)."""
+def learned_feature(
+    template: FeatureCard, cuts: list[float], points: list[int], missing: int, observed: np.ndarray | None = None
+) -> FeatureCard:
+    """A scorecard feature with learned bands, keeping the template's words (description, focus, unit, reason).
+
+    ``observed``: the training values; a band that holds only one of them is labelled with that value."""
     edges: list[float | None] = [None, *cuts, None]
     merged: list[tuple[float | None, float | None, int]] = []
     for i, band_points in enumerate(points):  # neighbouring bands with the same points read as one
@@ -146,15 +405,17 @@ def learned_feature(template: FeatureCard, cuts: list[float], points: list[int],
             merged[-1] = (merged[-1][0], edges[i + 1], band_points)
         else:
             merged.append((edges[i], edges[i + 1], band_points))
-    bands = tuple(Band(low, high, p, band_label(low, high, template.unit)) for low, high, p in merged)
+    distinct = None if observed is None else np.unique(observed[~np.isnan(observed)])
+    bands = tuple(Band(low, high, p, band_label(low, high, template.unit, distinct)) for low, high, p in merged)
     return FeatureCard(
         name=template.name,
         description=template.description,
         focus=template.focus,
         unit=template.unit,
         rationale=(
-            "Learned from this trust's history: quantile bins with cut-points rounded for staff, points from an "
-            "L2-regularised logistic regression made monotone in the declared direction. "
+            "Learned from outcomes: fine bins, an L2-regularised logistic regression on them, the shape made "
+            "monotone in the feature's direction (declared, or learned from the data) unless no monotone shape "
+            "fits, then cut into few bands and refitted. "
             f"The expert rationale: {template.rationale}"
         ),
         bands=bands,
@@ -164,8 +425,16 @@ def learned_feature(template: FeatureCard, cuts: list[float], points: list[int],
     )
 
 
-def band_label(lower: float | None, upper: float | None, unit: str) -> str:
-    """Plain words for a band: "below 90%", "90% to under 95%", "95% or more"."""
+def band_label(lower: float | None, upper: float | None, unit: str, observed: np.ndarray | None = None) -> str:
+    """Plain words for a band: "below 90%", "90% to under 95%", "95% or more"; a band holding a single observed
+    value is named by it ("2")."""
+    if observed is not None:
+        inside = observed[
+            (np.full(len(observed), True) if lower is None else observed >= lower)
+            & (np.full(len(observed), True) if upper is None else observed < upper)
+        ]
+        if len(inside) == 1:
+            return _shown(float(inside[0]), unit)
     if lower is None and upper is None:
         return "any value"
     if lower is None:

@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from pipeline.model.card import FeatureCard, ScoreBand, Scorecard, ScorecardError
-from pipeline.model.learn import FeatureSpec, fit_points, learned_feature
+from pipeline.model.card import FeatureCard, RiskRow, ScoreBand, Scorecard, ScorecardError
+from pipeline.model.learn import FeatureSpec, bin_index, fit_features, learned_feature, refit_points
 
 PROBABILITY_BANDS = ((0.5, "high"), (0.25, "medium"), (0.1, "low"))
 """A learned card's score bands: the lowest score whose calibrated probability reaches each of these."""
@@ -37,11 +38,14 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         ``recalibrate``, refits the score-to-probability curve; the points stay as released).
     template : Scorecard or None
         When ``card`` is None, the scorecard whose features (names, words, directions) are learned from outcomes.
-        Without either, every column of ``X`` is a feature where higher is worse.
+        Without either, every column of ``X`` is a candidate feature whose direction is learned from the data
+        (see :mod:`pipeline.model.learn`); pass categorical columns one-hot.
     n_bins : int
-        Quantile bins per feature when learning (before rounding cut-points for staff).
+        Quantile bins per feature when learning (before rounding cut-points for staff); a feature with at most 10
+        distinct values gets a bin per value instead.
     C : float
-        Inverse L2 regularisation strength of the logistic regression when learning.
+        Inverse L2 regularisation strength of the fine logistic regression when learning (10 times it for the
+        refit on the chosen bands).
     max_points : int
         Points of the heaviest feature's worst band when learning; every feature scores 0 to ``max_points``.
     recalibrate : bool
@@ -49,6 +53,13 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     binning : {"both", "quantile", "staff"}
         Cut-points when learning: rounded quantiles of the data, the template's own (staff-recognisable) band
         edges, or both.
+    max_bands : int or None
+        Most band lines on a learned card (all features together); None for no limit.
+    calibration_folds : int
+        Folds for the held-out scores the probability curve is fitted on when learning (below 2: in-sample).
+    min_gain : float
+        What each band line must buy when learning, in deviance (roughly); a feature that earns no band is left
+        out of the card.
 
     Attributes
     ----------
@@ -59,7 +70,9 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     classes_ : ndarray
         The two outcome labels; the second is "would benefit".
     n_features_in_ : int
-        Number of scorecard features.
+        Number of features ``fit`` was given (a released card's or a template's features, or every column).
+    learned_ : list of LearnedFeature
+        When learning: each scored feature's column, cut-points, points, direction and points per log-odds.
     """
 
     def __init__(
@@ -68,9 +81,12 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         template: Scorecard | None = None,
         n_bins: int = 10,
         C: float = 0.1,
-        max_points: int = 10,
+        max_points: int = 20,
         recalibrate: bool = True,
         binning: str = "both",
+        max_bands: int | None = 30,
+        calibration_folds: int = 5,
+        min_gain: float = 1.0,
     ) -> None:
         self.card = card
         self.template = template
@@ -79,55 +95,95 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.max_points = max_points
         self.recalibrate = recalibrate
         self.binning = binning
+        self.max_bands = max_bands
+        self.calibration_folds = calibration_folds
+        self.min_gain = min_gain
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.classifier_tags.multi_class = False
-        tags.classifier_tags.poor_score = True  # points are monotone in declared directions, by design
+        tags.classifier_tags.poor_score = True  # a few integer bands per feature, by design
         return tags
 
     # -- fitting --------------------------------------------------------------------------------------------------
 
     def fit(self, X: pd.DataFrame | np.ndarray, y: Any = None) -> PointsScorecard:
         """Apply ``card`` (checking the columns), or learn a scorecard from ``X`` and outcomes ``y``."""
+        for name in ("n_features_in_", "feature_names_in_"):
+            if hasattr(self, name):
+                delattr(self, name)
         frame = self._frame(X)
         if self.card is not None:
             self.card_ = self.card
             self._check_columns(frame, self.card_)
             self.classes_ = np.array([0, 1]) if y is None else self._classes(y)
+            names = self.card_.feature_names
         else:
             if y is None:
                 raise ValueError("learning a scorecard requires y to be passed, but the target y is None")
             self.classes_ = self._classes(y)
-            self.card_ = self._learn(frame, self._positive(y))
-        self.n_features_in_ = len(self.card_.features)
+            templates = self._templates(frame)
+            names = [t.name for t in templates]
+            self.card_ = self._learn(frame, self._positive(y), templates)
+        self.n_features_in_ = len(names)
         if isinstance(X, pd.DataFrame):
-            self.feature_names_in_ = np.asarray(self.card_.feature_names, dtype=object)
+            self.feature_names_in_ = np.asarray(names, dtype=object)
         intercept, slope = self.card_.calibration_intercept, self.card_.calibration_slope
         if y is not None and (self.recalibrate or self.card is None):
-            intercept, slope = calibration_curve(self.score(frame), self._positive(y))
+            positive = self._positive(y)
+            if self.card is None:
+                held_out = self._held_out_scores(frame, positive, templates)
+                note = (
+                    f"Logistic curve of the outcome on the score, fitted on held-out scores ({self.calibration_folds}"
+                    "-fold cross-fitting of the learner on the training outcomes)."
+                    if held_out is not None
+                    else "Logistic curve of the outcome on the score, fitted on the training outcomes."
+                )
+                intercept, slope = calibration_curve(self.score(frame) if held_out is None else held_out, positive)
+            else:
+                intercept, slope = calibration_curve(self.score(frame), positive)
+                note = "Logistic curve of the outcome on the score, fitted on the training outcomes."
             self.card_ = dataclasses.replace(
-                self.card_,
-                calibration_intercept=intercept,
-                calibration_slope=slope,
-                calibration_note="Logistic curve of the outcome on the score, fitted on the training outcomes.",
+                self.card_, calibration_intercept=intercept, calibration_slope=slope, calibration_note=note
             )
             if self.card is None:
-                self.card_ = dataclasses.replace(self.card_, score_bands=self._score_bands(intercept, slope))
+                top = int(sum(max(max(b.points for b in f.bands), f.missing_points) for f in self.card_.features))
+                self.card_ = dataclasses.replace(
+                    self.card_,
+                    score_bands=self._score_bands(intercept, slope, top),
+                    risk_table=risk_table(intercept, slope, top),
+                )
         self.calibration_ = (intercept, slope)
         return self
 
-    def _learn(self, frame: pd.DataFrame, positive: np.ndarray) -> Scorecard:
-        templates = self._templates(frame)
-        specs = [
+    def _specs(self, templates: list[FeatureCard]) -> list[FeatureSpec]:
+        if self.template is None:
+            return [FeatureSpec(t.name, t.unit, None, (), data_step=True) for t in templates]
+        return [
             FeatureSpec(t.name, t.unit, _higher_is_worse(t), tuple(b.lower for b in t.bands if b.lower is not None))
             for t in templates
         ]
+
+    def _fit_features(self, values: np.ndarray, positive: np.ndarray, templates: list[FeatureCard]) -> list[Any]:
+        return fit_features(
+            values,
+            positive,
+            self._specs(templates),
+            self.n_bins,
+            self.C,
+            self.max_points,
+            self.binning,
+            self.max_bands,
+            self.min_gain,
+        )
+
+    def _learn(self, frame: pd.DataFrame, positive: np.ndarray, templates: list[FeatureCard]) -> Scorecard:
         values = self._values(frame, [t.name for t in templates])
-        cuts, points, missing = fit_points(values, positive, specs, self.n_bins, self.C, self.max_points, self.binning)
+        learned = self._fit_features(values, positive, templates)
+        self.learned_ = learned
         features = tuple(
-            learned_feature(t, c, p, m) for t, c, p, m in zip(templates, cuts, points, missing, strict=True)
+            learned_feature(templates[f.index], f.cuts, f.points, f.missing, values[:, f.index]) for f in learned
         )
         base = self.template
         return Scorecard(
@@ -143,18 +199,38 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             calibration_note="",
         )
 
+    def _held_out_scores(
+        self, frame: pd.DataFrame, positive: np.ndarray, templates: list[FeatureCard]
+    ) -> np.ndarray | None:
+        """Each training row's score from the card's bands with points refitted without it
+        (``calibration_folds``-fold cross-fitting), so the probability curve is fitted on scores as honest as a new
+        pupil's; None with too few outcomes or nothing scored."""
+        folds = self.calibration_folds
+        if not self.learned_ or folds < 2 or min(positive.sum(), len(positive) - positive.sum()) < 2 * folds:
+            return None
+        values = self._values(frame, [t.name for t in templates])
+        held_out = np.zeros(len(positive))
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+        for train, test in splitter.split(values, positive):
+            for f in refit_points(values[train], positive[train], self.learned_):
+                index = bin_index(values[test, f.index], f.cuts)
+                points = np.asarray(f.points)[np.maximum(index, 0)]
+                held_out[test] += np.where(index < 0, f.missing, points)
+        return held_out
+
     def _templates(self, frame: pd.DataFrame) -> list[FeatureCard]:
         if self.template is not None:
             self._check_columns(frame, self.template)
             return list(self.template.features)
         return [FeatureCard(str(c), str(c), "attainment", "count", "Learned from outcomes.", ()) for c in frame.columns]
 
-    def _score_bands(self, intercept: float, slope: float) -> tuple[ScoreBand, ...]:
+    def _score_bands(self, intercept: float, slope: float, top: int) -> tuple[ScoreBand, ...]:
         bands = [ScoreBand(0, "no concerns")]
         if slope > 0:
             for probability, label in sorted(PROBABILITY_BANDS):
-                threshold = (np.log(probability / (1 - probability)) - intercept) / slope
-                bands.append(ScoreBand(max(1, int(np.ceil(threshold))), label))
+                threshold = max(1, int(np.ceil((np.log(probability / (1 - probability)) - intercept) / slope)))
+                if threshold <= top:
+                    bands.append(ScoreBand(threshold, label, probability))
         unique: dict[int, ScoreBand] = {}
         for band in bands:
             unique[band.min_score] = band  # a higher band at the same score wins
@@ -233,6 +309,9 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                     }
                 )
             )
+        if not parts:  # a learned card that found nothing worth a point
+            columns = ["row", "feature", "description", "focus", "unit", "value", "band", "points"]
+            return pd.DataFrame({c: pd.Series(dtype=np.int64 if c in ("row", "points") else object) for c in columns})
         return pd.concat(parts, ignore_index=True)
 
     # -- input handling -------------------------------------------------------------------------------------------
@@ -249,6 +328,8 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
 
     def _values(self, frame: pd.DataFrame, names: list[str]) -> np.ndarray:
+        if not names:
+            return np.zeros((len(frame), 0))
         values = np.column_stack([pd.to_numeric(frame[n], errors="coerce").to_numpy(dtype=float) for n in names])
         values = values.reshape(len(frame), len(names))
         if np.isinf(values).any():
@@ -283,6 +364,17 @@ def calibration_curve(score: np.ndarray, positive: np.ndarray) -> tuple[float, f
         return -3.0, 0.0
     curve = LogisticRegression(C=1e6, max_iter=5000, tol=1e-10).fit(score.reshape(-1, 1), positive)
     return round(float(curve.intercept_[0]), 6), round(float(curve.coef_[0, 0]), 6)
+
+
+def risk_table(intercept: float, slope: float, top: int, rows: int = 12) -> tuple[RiskRow, ...]:
+    """The calibration curve at about ``rows`` evenly spaced scores from 0 to ``top`` (probabilities to 3 places).
+
+    >>> [(r.score, r.probability) for r in risk_table(-2.0, 0.1, 40, rows=4)]
+    [(0, 0.119), (14, 0.354), (28, 0.69), (40, 0.881)]
+    """
+    step = max(1, int(np.ceil(top / (rows - 1)))) if top > 0 else 1
+    scores = [*range(0, top, step), top] if top > 0 else [0]
+    return tuple(RiskRow(s, round(float(1 / (1 + np.exp(-(intercept + slope * s)))), 3)) for s in scores)
 
 
 def _higher_is_worse(feature: FeatureCard) -> bool:

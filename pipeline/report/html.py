@@ -86,6 +86,8 @@ class ShortlistToReview:
     pupils: int
     new: int
     link: Link
+    under_challenged: int
+    under_challenged_link: Link
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,51 @@ class ScorecardInUse:
 
 
 @dataclass(frozen=True)
+class ImpactRow:
+    outcome: str
+    barrier: str
+    effect: str
+    """The estimate and its interval in words, or why there is none."""
+    mentees: int
+    compared_with: str
+    naive: bool
+    """The mentees' own before/after change (biased), shown shaded."""
+
+
+@dataclass(frozen=True)
+class Impact:
+    """ "Does mentoring work?": the table `mentor impact` wrote (OUT/impact.csv), in words; docs/impact.md."""
+
+    template: ClassVar[str] = "sections/impact.html"
+    rows: tuple[ImpactRow, ...]
+    link: Link
+
+
+IMPACT_OUTCOMES = {
+    "attendance": ("Attendance", "percentage points"),
+    "negative_behaviour_points": ("Negative behaviour points", "points per 30 school days"),
+    "attainment_gap": ("English and maths gap to target", "grades"),
+}
+
+
+def impact_section(table: pd.DataFrame) -> Impact:
+    """The report's section for ``table`` (as `mentor impact` writes it). Counts and estimates only."""
+    rows = []
+    for record in table.to_dict("records"):
+        label, unit = IMPACT_OUTCOMES.get(str(record["outcome"]), (str(record["outcome"]), ""))
+        naive = str(record["method"]).startswith("naive")
+        if pd.isna(record["estimate"]):
+            note = record.get("note")
+            effect = "no estimate" if note is None or pd.isna(note) else str(note)
+        else:
+            interval = f"95% interval {record['ci_low']:+.2f} to {record['ci_high']:+.2f}"
+            effect = f"{record['estimate']:+.2f} {unit} ({interval})"
+        compared = "the mentees alone, before against after" if naive else f"{int(record['controls']):,} pupils"
+        rows.append(ImpactRow(label, str(record["barrier"]), effect, int(record["treated"]), compared, naive))
+    return Impact(tuple(rows), Link("impact.csv", "impact.csv"))
+
+
+@dataclass(frozen=True)
 class Footer:
     """What the run was made with: for whoever investigates, not for the first read (so not in the header)."""
 
@@ -255,6 +302,8 @@ def build_page(
     shortlists = {school: _shortlist(out / school / "shortlist.csv") for school in report.get("schools", {})}
     if report.get("schools"):
         sections.append(_scores(con, report, shortlists))
+    if (out / "impact.csv").exists():
+        sections.append(impact_section(pd.read_csv(out / "impact.csv", encoding="utf-8-sig")))
     if card is not None:
         sections.append(_scorecard(card))
     night = str(as_of) if as_of else "no night"
@@ -290,6 +339,8 @@ def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | Non
                 int(summary["shortlist"]),
                 new,
                 Link(f"{school}/shortlist.csv", _href(str(school), "shortlist.csv")),
+                int(summary["under_challenged"]),
+                Link(f"{school}/under_challenged.csv", _href(str(school), "under_challenged.csv")),
             )
         )
     status = str(report.get("status", ""))
@@ -301,7 +352,9 @@ def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | Non
         )
     else:
         schools = sorted({str(f["school"]) for f in report.get("files", [])})
-        held_back = () if published else tuple(HeldBack(school, status) for school in schools)
+        blocked = [str(c["check"]) for c in report.get("checks", []) if c["blocking"] and not c["passed"]]
+        reason = "the check " + ", ".join(f"\u201c{name}\u201d" for name in blocked) + " failed" if blocked else status
+        held_back = () if published else tuple(HeldBack(school, reason) for school in schools)
     fixes = []
     quarantined: dict[str, int] = {}
     for f in report.get("files", []):
@@ -311,15 +364,15 @@ def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | Non
         noun = "row was" if rows == 1 else "rows were"
         fixes.append(
             DataToFix(
-                f"School {school}: {rows:,} {noun} not loaded; correct them in the MIS",
+                f"School {school}: {rows:,} {noun} not loaded, correct them in the MIS",
                 Link("quarantine.csv", "quarantine.csv"),
             )
         )
     docs = _docs_link(out)
     for check in report.get("checks", []):
         if not check["passed"]:
-            kind = "blocked tonight's shortlists" if check["blocking"] else "a warning"
-            fixes.append(DataToFix(f"The check \u201c{check['check']}\u201d failed ({kind})", docs))
+            kind = "and held back tonight's shortlists" if check["blocking"] else "(a warning)"
+            fixes.append(DataToFix(f"The check \u201c{check['check']}\u201d failed {kind}", docs))
     return NextSteps(published, status, tuple(to_review), held_back, tuple(fixes))
 
 

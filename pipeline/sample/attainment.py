@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.sample.calendar import AcademicYear
+from pipeline.sample.mentoring import MENTOR
 from pipeline.sample.population import SchoolPlan
 from pipeline.sample.simulate import SchoolHistory
 
@@ -206,9 +207,18 @@ INTERVENTIONS = (
 def draw_interventions(
     pupils: pd.DataFrame, years: list[AcademicYear], history: SchoolHistory, rng: np.random.Generator
 ) -> pd.DataFrame:
-    """Support already in place: staff notice some (not all) pupils in difficulty at the start of a half-term."""
+    """Support already in place: staff notice some (not all) pupils in difficulty at the start of a half-term.
+
+    Learning mentors are those the simulation started (they change what the pupil does next, see
+    :mod:`pipeline.sample.mentoring`); the other kinds of support are drawn here and change nothing.
+    """
     n = len(pupils)
     rows: list[tuple[int, str, dt.date, dt.date | None, str]] = []
+    for start in history.mentoring:
+        end = start.day + start.length
+        ended = history.dates[end].item() if end < len(history.dates) else None
+        outcome = "" if ended is None else start.outcome
+        rows.append((start.pupil, MENTOR, history.dates[start.day].item(), ended, outcome))
     starts = [d for d in range(len(history.dates)) if d == 0 or history.half_term[d] != history.half_term[d - 1]]
     active_until = {name: np.zeros(n, dtype=int) for name, _ in INTERVENTIONS}
     literacy = pupils["literacy"].to_numpy()
@@ -219,13 +229,14 @@ def draw_interventions(
         on_roll = history.marks[:, d, 0] >= 0
         e = history.engagement[:, max(0, d - 20) : d + 1].mean(axis=1)
         need = {
-            "Learning mentor": 1 / (1 + np.exp(-(-4.6 - 1.6 * e))),
             "Reading catch-up": 1 / (1 + np.exp(-(-3.5 - 1.8 * literacy))),
             "Attendance support": 1 / (1 + np.exp(-(-5.0 + 0.9 * absence - 1.0 * e))),
             "Counselling": 1 / (1 + np.exp(-(-5.0 + 0.9 * circumstances))),
             "Maths tutoring": 1 / (1 + np.exp(-(-4.0 - 1.2 * attainment))),
         }
         for name, _ in INTERVENTIONS:
+            if name == MENTOR:
+                continue
             chosen = on_roll & (active_until[name] <= d) & (rng.random(n) < need[name])
             for i in np.flatnonzero(chosen):
                 length = int(rng.integers(25, 80))

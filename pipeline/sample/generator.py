@@ -7,6 +7,7 @@ before the next one starts, so memory is bounded by the largest school, not by t
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import pandas as pd
 
 from pipeline.sample.attainment import assessment_points, draw_assessments, draw_interventions
 from pipeline.sample.calendar import AcademicYear, academic_year
+from pipeline.sample.mentoring import Mentoring, mentoring_truth
 from pipeline.sample.population import SchoolPlan, draw_pupils
 from pipeline.sample.simulate import ABSENT_MARKS, CODE, NOT_ON_ROLL, POSSIBLE_MARKS, SchoolHistory, simulate_school
 from pipeline.sample.writer import FLAVOURS, write_school
@@ -42,6 +44,16 @@ outcomes.csv: one row per pupil on roll on the extract date.
   under_challenged               an able pupil (high prior attainment) coasting below target
   would_benefit                  adverse_outcome or under_challenged
   latent_*                       the simulation's latent traits (engagement as of the extract date)
+
+mentoring_effect.json: what learning mentors really did (`mentor sample --mentoring-effect X` sets the aim).
+  aimed_effect_pp                the average effect on attendance asked for, in percentage points
+  average_effect_pp              the mentees' true average effect on attendance over the half-term after the
+                                 start (percentage points), over the starts whose half-term ended by the extract
+                                 date (complete), which are the ones the exports can show
+  mentees                        one entry per mentoring start: school_urn, upn, start_date, half_term_end,
+                                 complete, barrier (the simulation's: circumstances, engagement, school
+                                 avoidance), engagement_lift, possible_sessions, attendance with and without
+                                 mentoring and attendance_effect_pp (their difference, from the same random draws)
 """
 
 
@@ -54,6 +66,9 @@ class SampleSpec:
     pupils_per_school: int = 600
     years: int = 2
     end_date: dt.date = dt.date(2025, 11, 7)
+    mentoring_effect: float = 0.0
+    """Average effect of a learning mentor on the mentee's attendance over the half-term after the start, in
+    percentage points (see :mod:`pipeline.sample.mentoring`)."""
 
 
 @dataclass(frozen=True)
@@ -136,13 +151,35 @@ def generate_trust(
     (truth_dir / "README.txt").write_text(TRUTH_README, encoding="utf-8")
     summaries = []
     truth_path = truth_dir / "outcomes.csv"
+    mentees = []
     for k, plan in enumerate(plan_schools(spec)):
-        summary, truth = _generate_school(spec, plan, exports_dir / str(plan.urn))
+        summary, truth, mentored = _generate_school(spec, plan, exports_dir / str(plan.urn))
         summaries.append(summary)
         truth.to_csv(truth_path, mode="a" if k else "w", header=k == 0, index=False, lineterminator="\n")
+        mentees.append(mentored.assign(school_urn=plan.urn))
         if progress is not None:
             progress(summary)
+    _write_mentoring_truth(spec, pd.concat(mentees, ignore_index=True), truth_dir / MENTORING_TRUTH)
     return SampleResult(summaries, exports_dir, truth_dir)
+
+
+MENTORING_TRUTH = "mentoring_effect.json"
+
+
+def _write_mentoring_truth(spec: SampleSpec, mentees: pd.DataFrame, path: Path) -> None:
+    complete = mentees[mentees["complete"] & (mentees["possible_sessions"] > 0)]
+    records = mentees[["school_urn", *[c for c in mentees.columns if c != "school_urn"]]].copy()
+    for column in ("start_date", "half_term_end"):
+        records[column] = records[column].map(lambda d: d.isoformat())
+    document = {
+        "aimed_effect_pp": spec.mentoring_effect,
+        "average_effect_pp": round(float(complete["attendance_effect_pp"].mean()), 4) if len(complete) else None,
+        "complete_mentees": len(complete),
+        "outcome": "attendance rate over the school days from the start to the end of that half-term, mentored "
+        "minus not mentored, in percentage points",
+        "mentees": json.loads(records.to_json(orient="records", double_precision=6)),
+    }
+    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
 
 
 def _clear_generated(folder: Path) -> None:
@@ -150,21 +187,26 @@ def _clear_generated(folder: Path) -> None:
     for child in folder.iterdir():
         if child.is_dir() and child.name.isdigit():
             shutil.rmtree(child)
-        elif child.name in ("outcomes.csv", "README.txt"):
+        elif child.name in ("outcomes.csv", "README.txt", MENTORING_TRUTH):
             child.unlink()
 
 
-def _generate_school(spec: SampleSpec, plan: SchoolPlan, school_dir: Path) -> tuple[SchoolSummary, pd.DataFrame]:
+def _generate_school(
+    spec: SampleSpec, plan: SchoolPlan, school_dir: Path
+) -> tuple[SchoolSummary, pd.DataFrame, pd.DataFrame]:
     streams = np.random.SeedSequence([spec.seed, 1, plan.index]).spawn(5)
     rng_calendar, rng_pupils, rng_days, rng_results, rng_record = (np.random.default_rng(s) for s in streams)
     years, horizon_end = calendars(spec, rng_calendar)
     exported_years = [y for y in years if y.days[0] <= spec.end_date]
     pupils = draw_pupils(plan, spec.pupils_per_school, exported_years, rng_pupils)
-    history = simulate_school(pupils, plan, years, horizon_end, rng_days)
+    mentoring = Mentoring(spec.mentoring_effect, np.random.default_rng([spec.seed, 2, plan.index]))
+    history = simulate_school(pupils, plan, years, horizon_end, rng_days, mentoring)
     _record_leavers(pupils, history)
     assessments = draw_assessments(pupils, plan, years, history, rng_results)
     interventions = draw_interventions(pupils, years, history, rng_results)
     truth = _truth(pupils, plan, years, history, assessments, spec.end_date)
+    mentored = mentoring_truth(history, pupils, spec.end_date)
+    mentored = mentored[mentored["start_date"] <= spec.end_date]
 
     recorded = _as_recorded(history, pupils, spec.end_date, rng_record)
     exported = history.dates <= np.datetime64(spec.end_date, "D")
@@ -181,7 +223,7 @@ def _generate_school(spec: SampleSpec, plan: SchoolPlan, school_dir: Path) -> tu
         interventions=interventions,
         end_date=spec.end_date,
     )
-    return SchoolSummary(plan.urn, plan.phase, len(pupils_out), rows), truth
+    return SchoolSummary(plan.urn, plan.phase, len(pupils_out), rows), truth, mentored
 
 
 def _admitted_by(pupils: pd.DataFrame, end_date: dt.date) -> pd.Series:

@@ -14,14 +14,18 @@ predictable from their recent record and partly not.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from pipeline.sample.calendar import AcademicYear
 from pipeline.sample.population import SchoolPlan
+
+if TYPE_CHECKING:
+    from pipeline.sample.mentoring import Mentoring, MentoringStart
 
 MARKS: tuple[str, ...] = (
     "/", "\\", "L", "U", "I", "M", "O", "N", "G", "E", "C", "R", "T", "J1", "C1", "C2", "S",
@@ -133,6 +137,10 @@ class SchoolHistory:
     minutes_late: np.ndarray  # int16 (pupils, days): minutes late for the AM session
     incidents: list[Incident] = field(default_factory=list)
     exclusions: list[Exclusion] = field(default_factory=list)
+    mentoring: list[MentoringStart] = field(default_factory=list)
+    """Learning mentors started in the simulation (see :mod:`pipeline.sample.mentoring`)."""
+    marks_without_mentoring: np.ndarray | None = None
+    """The register as it would have been had no pupil been mentored (only when mentoring has an effect)."""
 
 
 def simulate_school(
@@ -141,10 +149,12 @@ def simulate_school(
     years: list[AcademicYear],
     horizon_end: dt.date,
     rng: np.random.Generator,
+    mentoring: Mentoring | None = None,
 ) -> SchoolHistory:
     """Simulate every school day of ``years`` up to ``horizon_end`` for the pupils of one school.
 
-    The caller decides which days are exported; days after the extract date become the simulation truth.
+    The caller decides which days are exported; days after the extract date become the simulation truth. With
+    ``mentoring``, learning mentors are started at half-term starts and lift their mentees' engagement.
     """
     days = [(d, y, h) for y, year in enumerate(years) for d, h in zip(year.days, year.half_term, strict=True)]
     days = [t for t in days if t[0] <= horizon_end]
@@ -178,8 +188,10 @@ def simulate_school(
     minutes_late = np.zeros((n, n_days), dtype=np.int16)
     planned = _planned_marks(pupils, plan, years, dates, year_index, half_term, year_group, inset, rng)
 
-    ill_left = np.zeros(n, dtype=np.int32)
-    truant_left = np.zeros(n, dtype=np.int32)
+    from pipeline.sample.mentoring import Mentors
+
+    spells = Spells.none(n)
+    mentors = None if mentoring is None else Mentors(mentoring, pupils, dates, year_index, half_term, engagement)
     suspended_left = np.zeros(n, dtype=np.int32)  # sessions
     part_time_left = np.zeros(n, dtype=np.int32)  # days on a part-time timetable (C2 in the afternoon)
     in_provision = np.zeros(n, dtype=bool)  # alternative provision two days a week
@@ -205,95 +217,22 @@ def simulate_school(
         today = marks[:, d, :]
         if inset[d]:
             today[roll] = CODE["#"]
+            if mentors is not None:
+                mentors.inset_day(d, roll)
             continue
+        if mentors is not None:
+            mentors.choose(d, roll, marks, recent_points, engagement)
         e = engagement[:, d]
-        # Present by default; everything below overrides.
-        today[roll, 0] = CODE["/"]
-        today[roll, 1] = CODE["\\"]
-
-        # Illness: continue a spell or start one.
-        ill_hazard = (
-            rates.illness * season[d] * np.exp(0.6 * traits.absence + 0.3 * -e + 0.5 * traits.sen + 0.25 * traits.fsm)
-        )
-        start_ill = roll & (ill_left == 0) & (rng.random(n) < ill_hazard)
-        spell = rng.geometric(0.5, n)
-        long_spell = rng.random(n) < 0.02
-        spell = np.where(long_spell, rng.integers(8, 30, n), spell)
-        ill_left = np.where(start_ill, spell, ill_left)
-        ill = roll & (ill_left > 0)
-        ill_left = np.maximum(ill_left - 1, 0)
-
-        # Unauthorised absence: short runs; some pupils skip Mondays and Fridays.
-        day_factor = np.where(
-            traits.monday_friday,
-            (2.6, 0.6, 0.6, 0.7, 2.8)[weekday[d]],
-            (1.25, 0.9, 0.9, 0.9, 1.35)[weekday[d]],
-        )
-        truant_hazard = (
-            rates.unauthorised
-            * day_factor
-            * np.exp(
-                0.85 * traits.absence + 1.0 * -e + 0.5 * traits.fsm + 0.5 * traits.sen + 0.15 * traits.circumstances
-            )
-        )
-        start_truant = roll & ~ill & (truant_left == 0) & (rng.random(n) < truant_hazard)
-        truant_left = np.where(start_truant, rng.geometric(0.7, n), truant_left)
-        truant = roll & ~ill & (truant_left > 0)
-        truant_left = np.maximum(truant_left - 1, 0)
-        afternoon_only = truant & start_truant & (rng.random(n) < 0.25)
-
-        # Emotionally based school avoidance: deeply disengaged pupils miss most days, some reported as ill.
-        refusing = roll & ~ill & ~truant & (e < REFUSAL_ENGAGEMENT) & (rng.random(n) < rates.refusal)
-        refusal_ill = refusing & (rng.random(n) < 0.4)
-        ill |= refusal_ill
-        truant |= refusing & ~refusal_ill
-
-        today[ill] = CODE["I"]
-        today[truant & ~afternoon_only] = CODE["O"]
-        today[afternoon_only, 1] = CODE["O"]
-
-        # Planned marks (holidays, trips, work experience, study leave, festivals, ...) replace ordinary days.
-        plan_today = planned[:, d]
-        has_plan = roll & (plan_today >= 0) & ~ill
-        today[has_plan] = plan_today[has_plan, None]
-        free = roll & ~ill & ~truant & ~has_plan
-
-        # Medical appointments take one session; lates and arriving after registers closed.
-        medical = free & (rng.random(n) < rates.medical * (1 + 0.8 * traits.ehcp))
-        today[medical, rng.integers(0, 2)] = CODE["M"]
-        exceptional = free & ~medical & (rng.random(n) < 0.0006)
-        today[exceptional] = CODE["C"]
-        late_p = rates.late * np.exp(0.6 * -e + 0.4 * traits.absence + 0.3 * traits.fsm)
-        late_roll = free & ~medical & (rng.random(n) < late_p)
-        after_close = late_roll & (rng.random(n) < 0.14)
-        today[late_roll & ~after_close, 0] = CODE["L"]
-        today[after_close, 0] = CODE["U"]
-        minutes_late[late_roll & ~after_close, d] = rng.integers(2, 25, int((late_roll & ~after_close).sum()))
-        minutes_late[after_close, d] = rng.integers(31, 80, int(after_close.sum()))
-        # Other approved activities, sport fixtures, rare transport failure for pupils with EHC plans.
-        sport = free & traits.sporty & (rng.random(n) < 0.012)
-        today[sport, 1] = CODE["P"]
-        offsite = free & (rng.random(n) < (0.0012 if plan.phase == "secondary" else 0.0003))
-        today[offsite] = CODE["B"]
-        no_transport = free & traits.ehcp.astype(bool) & (rng.random(n) < 0.002)
-        today[no_transport] = CODE["Y1"]
-        if plan.phase == "secondary":
-            interview = free & (year_group[:, d] == 11) & (rng.random(n) < 0.0015)
-            today[interview, 1] = CODE["J1"]
-
-        # Part-time timetables and alternative provision set up after suspensions.
-        part_time = roll & (part_time_left > 0) & ~ill
-        today[part_time, 1] = CODE["C2"]
+        day = RegisterDay(
+            d=d, rates=rates, traits=traits, season=float(season[d]), weekday=int(weekday[d]), phase=plan.phase,
+            planned=planned[:, d], year_group=year_group[:, d], part_time=part_time_left > 0,
+            in_provision=in_provision, suspended_left=suspended_left,
+        )  # fmt: skip
+        draws = Draws(rng, n, keep=mentors is not None and mentors.counterfactual is not None)
+        ill, truant, has_plan, suspended = register_day(today, roll, e, spells, day, draws, minutes_late)
+        if mentors is not None:
+            mentors.register_without_mentoring(d, roll, day, draws)
         part_time_left = np.maximum(part_time_left - 1, 0)
-        provision_day = weekday[d] in (1, 3)
-        if provision_day:
-            in_ap = roll & in_provision & ~ill
-            today[in_ap] = CODE["K"]
-
-        # Suspended pupils: no alternative provision for the first five days (code E).
-        suspended = roll & (suspended_left > 0)
-        today[suspended, 0] = CODE["E"]
-        today[suspended & (suspended_left > 1), 1] = CODE["E"]
         suspended_left = np.maximum(suspended_left - 2, 0)
 
         # Behaviour, for pupils in school today.
@@ -368,7 +307,182 @@ def simulate_school(
         minutes_late=minutes_late,
         incidents=incidents,
         exclusions=exclusions,
+        mentoring=[] if mentors is None else mentors.starts,
+        marks_without_mentoring=None if mentors is None else mentors.counterfactual,
     )
+
+
+@dataclass
+class Spells:
+    """School days left of each pupil's current illness and unauthorised-absence spells."""
+
+    ill_left: np.ndarray
+    truant_left: np.ndarray
+
+    @classmethod
+    def none(cls, n: int) -> Spells:
+        return cls(np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.int32))
+
+
+@dataclass(frozen=True)
+class RegisterDay:
+    """What the register of one school day depends on besides engagement, spells and the random draws."""
+
+    d: int
+    rates: PhaseRates
+    traits: _Traits
+    season: float
+    weekday: int
+    phase: str
+    planned: np.ndarray
+    year_group: np.ndarray
+    part_time: np.ndarray
+    in_provision: np.ndarray
+    suspended_left: np.ndarray
+
+
+class Draws:
+    """One day's random draws for the register, taken from ``rng`` in a fixed order.
+
+    With ``keep``, each draw is kept by name so that :meth:`replay` can hand the same numbers to the register as
+    it would have been without mentoring (common random numbers: only what mentoring changed differs).
+    """
+
+    def __init__(self, rng: np.random.Generator, n: int, keep: bool) -> None:
+        self._rng, self._n, self._keep = rng, n, keep
+        self._kept: dict[str, np.ndarray | int] = {}
+        self._replaying = False
+
+    def replay(self) -> Draws:
+        again = Draws(self._rng, self._n, keep=False)
+        again._kept, again._replaying = self._kept, True
+        return again
+
+    def _take(self, name: str, draw: Callable[[], np.ndarray | int]) -> np.ndarray | int:
+        if self._replaying:
+            return self._kept[name]
+        value = draw()
+        if self._keep:
+            self._kept[name] = value
+        return value
+
+    def uniform(self, name: str) -> np.ndarray:
+        return np.asarray(self._take(name, lambda: self._rng.random(self._n)))
+
+    def geometric(self, name: str, p: float) -> np.ndarray:
+        return np.asarray(self._take(name, lambda: self._rng.geometric(p, self._n)))
+
+    def integers(self, name: str, low: int, high: int) -> np.ndarray:
+        return np.asarray(self._take(name, lambda: self._rng.integers(low, high, self._n)))
+
+    def session(self, name: str) -> int:
+        return int(self._take(name, lambda: int(self._rng.integers(0, 2))))
+
+    def sized(self, low: int, high: int, size: int) -> np.ndarray:
+        """Minutes late: drawn for the real register only (the register without mentoring has no minutes)."""
+        return self._rng.integers(low, high, size)
+
+
+def register_day(
+    today: np.ndarray,
+    roll: np.ndarray,
+    e: np.ndarray,
+    spells: Spells,
+    day: RegisterDay,
+    draws: Draws,
+    minutes_late: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Write one day's marks into ``today`` (pupils x 2 sessions) and advance ``spells``.
+
+    Returns who was ill, absent without authority, on a planned activity and suspended. Called once for the real
+    register and, when mentoring has an effect, again with the same draws and engagement as it would have been
+    without mentoring (``minutes_late`` None).
+    """
+    rates, traits = day.rates, day.traits
+    # Present by default; everything below overrides.
+    today[roll, 0] = CODE["/"]
+    today[roll, 1] = CODE["\\"]
+
+    # Illness: continue a spell or start one.
+    ill_hazard = (
+        rates.illness * day.season * np.exp(0.6 * traits.absence + 0.3 * -e + 0.5 * traits.sen + 0.25 * traits.fsm)
+    )
+    start_ill = roll & (spells.ill_left == 0) & (draws.uniform("ill") < ill_hazard)
+    spell = draws.geometric("spell", 0.5)
+    long_spell = draws.uniform("long_spell") < 0.02
+    spell = np.where(long_spell, draws.integers("long_spell_days", 8, 30), spell)
+    spells.ill_left = np.where(start_ill, spell, spells.ill_left)
+    ill = roll & (spells.ill_left > 0)
+    spells.ill_left = np.maximum(spells.ill_left - 1, 0)
+
+    # Unauthorised absence: short runs; some pupils skip Mondays and Fridays.
+    day_factor = np.where(
+        traits.monday_friday,
+        (2.6, 0.6, 0.6, 0.7, 2.8)[day.weekday],
+        (1.25, 0.9, 0.9, 0.9, 1.35)[day.weekday],
+    )
+    truant_hazard = (
+        rates.unauthorised
+        * day_factor
+        * np.exp(0.85 * traits.absence + 1.0 * -e + 0.5 * traits.fsm + 0.5 * traits.sen + 0.15 * traits.circumstances)
+    )
+    start_truant = roll & ~ill & (spells.truant_left == 0) & (draws.uniform("truant") < truant_hazard)
+    spells.truant_left = np.where(start_truant, draws.geometric("truant_days", 0.7), spells.truant_left)
+    truant = roll & ~ill & (spells.truant_left > 0)
+    spells.truant_left = np.maximum(spells.truant_left - 1, 0)
+    afternoon_only = truant & start_truant & (draws.uniform("afternoon_only") < 0.25)
+
+    # Emotionally based school avoidance: deeply disengaged pupils miss most days, some reported as ill.
+    refusing = roll & ~ill & ~truant & (e < REFUSAL_ENGAGEMENT) & (draws.uniform("refusing") < rates.refusal)
+    refusal_ill = refusing & (draws.uniform("refusal_ill") < 0.4)
+    ill |= refusal_ill
+    truant |= refusing & ~refusal_ill
+
+    today[ill] = CODE["I"]
+    today[truant & ~afternoon_only] = CODE["O"]
+    today[afternoon_only, 1] = CODE["O"]
+
+    # Planned marks (holidays, trips, work experience, study leave, festivals, ...) replace ordinary days.
+    has_plan = roll & (day.planned >= 0) & ~ill
+    today[has_plan] = day.planned[has_plan, None]
+    free = roll & ~ill & ~truant & ~has_plan
+
+    # Medical appointments take one session; lates and arriving after registers closed.
+    medical = free & (draws.uniform("medical") < rates.medical * (1 + 0.8 * traits.ehcp))
+    today[medical, draws.session("medical_session")] = CODE["M"]
+    exceptional = free & ~medical & (draws.uniform("exceptional") < 0.0006)
+    today[exceptional] = CODE["C"]
+    late_p = rates.late * np.exp(0.6 * -e + 0.4 * traits.absence + 0.3 * traits.fsm)
+    late_roll = free & ~medical & (draws.uniform("late") < late_p)
+    after_close = late_roll & (draws.uniform("after_close") < 0.14)
+    today[late_roll & ~after_close, 0] = CODE["L"]
+    today[after_close, 0] = CODE["U"]
+    if minutes_late is not None:
+        minutes_late[late_roll & ~after_close, day.d] = draws.sized(2, 25, int((late_roll & ~after_close).sum()))
+        minutes_late[after_close, day.d] = draws.sized(31, 80, int(after_close.sum()))
+    # Other approved activities, sport fixtures, rare transport failure for pupils with EHC plans.
+    sport = free & traits.sporty & (draws.uniform("sport") < 0.012)
+    today[sport, 1] = CODE["P"]
+    offsite = free & (draws.uniform("offsite") < (0.0012 if day.phase == "secondary" else 0.0003))
+    today[offsite] = CODE["B"]
+    no_transport = free & traits.ehcp.astype(bool) & (draws.uniform("no_transport") < 0.002)
+    today[no_transport] = CODE["Y1"]
+    if day.phase == "secondary":
+        interview = free & (day.year_group == 11) & (draws.uniform("interview") < 0.0015)
+        today[interview, 1] = CODE["J1"]
+
+    # Part-time timetables and alternative provision set up after suspensions.
+    part_time = roll & day.part_time & ~ill
+    today[part_time, 1] = CODE["C2"]
+    if day.weekday in (1, 3):
+        in_ap = roll & day.in_provision & ~ill
+        today[in_ap] = CODE["K"]
+
+    # Suspended pupils: no alternative provision for the first five days (code E).
+    suspended = roll & (day.suspended_left > 0)
+    today[suspended, 0] = CODE["E"]
+    today[suspended & (day.suspended_left > 1), 1] = CODE["E"]
+    return ill, truant, has_plan, suspended
 
 
 @dataclass(frozen=True)

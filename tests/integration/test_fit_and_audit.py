@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from pipeline.evaluate.compare import MODELS
 from pipeline.model import Scorecard
+from pipeline.warehouse import connect
 
 pytestmark = pytest.mark.slow
 
@@ -84,23 +85,41 @@ def test_evaluate_compares_all_five_models_on_every_window(warehouse: Path) -> N
     assert table["window"].nunique() >= 3
     for _, models in table.groupby("window")["model"]:
         assert sorted(models) == sorted(MODELS)
-    assert table[["roc_auc", "average_precision", "precision_at_capacity", "brier"]].notna().all().all()
+    assert table[["roc_auc", "average_precision", "precision_at_capacity", "brier", "ece"]].notna().all().all()
+    assert table["ece"].between(0, 1).all()
     assert (table["roc_auc"] > 0.5).all()
     curves = pd.read_csv(warehouse / "eval" / "reliability.csv", encoding="utf-8-sig")
     assert curves["predicted"].between(0, 1).all()
 
 
-def test_audit_covers_every_group_for_the_shortlist_and_each_window(warehouse: Path) -> None:
-    _mentor("score", "--db", str(warehouse / "w.duckdb"))  # the shortlist of the released scorecard, as configured
-    _mentor("audit", "--db", str(warehouse / "w.duckdb"), "--out", str(warehouse / "audit"), "--boot", "10")
-    table = pd.read_csv(warehouse / "audit" / "audit.csv", encoding="utf-8-sig", keep_default_na=False)
+def test_audit_counts_exactly_the_published_pupils_and_covers_every_group_and_window(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "w.duckdb"
+    shutil.copy(warehouse / "w.duckdb", db)
+    _mentor("score", "--db", str(db))  # scores of the released scorecard, as configured (the audit reads none)
+    # Tonight's lists as a different rule would have published them: each school's first pupil left out (as if
+    # they were a current mentee). A re-ranking by score would put those pupils back; the audit must not.
+    con = connect(db)
+    try:
+        con.execute("delete from published where listing = 'shortlist' and rank = 1")
+        published = con.execute("select school_id, upn from published where listing = 'shortlist'").df()
+        on_roll = con.execute("select count(*) from features").fetchone()
+    finally:
+        con.close()
+    assert on_roll is not None
+    _mentor("audit", "--db", str(db), "--out", str(tmp_path / "audit"), "--boot", "10")
+    table = pd.read_csv(tmp_path / "audit" / "audit.csv", encoding="utf-8-sig", keep_default_na=False)
     assert set(table["attribute"]) == {"FSM", "SEN", "sex", "EAL", "ethnicity group", "year group"}
     scopes = table["scope"].unique().tolist()
-    assert scopes[0].startswith("current shortlist")
+    assert scopes[0].startswith("current shortlist (published, ")
     assert len(scopes) >= 4
     current = table[table["scope"] == scopes[0]]
-    for _, attribute in current.groupby("attribute"):
-        assert attribute["share_of_shortlist"].sum() == pytest.approx(1.0, abs=0.01)
+    for _, rows in current.groupby("attribute"):
+        assert rows["shortlisted"].sum() == len(published)
+        assert rows["pupils"].sum() == on_roll[0]
+        assert rows["share_of_shortlist"].sum() == pytest.approx(1.0, abs=0.01)
     windows = table[table["scope"] != scopes[0]]
+    assert windows["scope"].str.startswith("what the model would have chosen in ").all()
     assert windows["precision"].astype(str).ne("").any()
     assert {"selection_rate_ci", "precision_ci", "miss_rate_ci", "flags"} <= set(table.columns)

@@ -15,8 +15,13 @@ NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 ALL = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 
 
-def test_there_are_notebooks_for_the_warehouse_the_models_and_the_audit() -> None:
-    assert ALL == ["01_explore_warehouse.ipynb", "02_model_comparison.ipynb", "03_fairness_audit.ipynb"]
+def test_there_are_notebooks_for_the_warehouse_the_models_the_audit_and_mentoring() -> None:
+    assert ALL == [
+        "01_explore_warehouse.ipynb",
+        "02_model_comparison.ipynb",
+        "03_fairness_audit.ipynb",
+        "04_mentoring_impact.ipynb",
+    ]
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -47,7 +47,7 @@ def test_each_school_gets_every_export_file_and_the_truth_lives_apart(tmp_path: 
             "pupils.csv", "attendance.csv", "assessments.csv", "behaviour.csv", "exclusions.csv", "interventions.csv",
         }  # fmt: skip
     truth = tmp_path / "trust-truth"
-    assert {p.name for p in truth.iterdir()} == {"README.txt", "outcomes.csv"}
+    assert {p.name for p in truth.iterdir()} == {"README.txt", "outcomes.csv", "mentoring_effect.json"}
 
 
 def test_sims_flavour_is_windows_1252_with_crlf_and_arbor_is_utf8_with_bom(tmp_path: Path) -> None:

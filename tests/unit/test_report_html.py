@@ -139,10 +139,10 @@ def test_the_next_steps_box_comes_first_and_links_the_files(hostile_page: tuple[
     page, _ = hostile_page
     box = page[page.index("What to do next") : page.index("Data-quality gate")]
     assert page.index("What to do next") < page.index("Data-quality gate")
-    assert "2 pupils, 1 new since the last run" in box
+    assert "2 pupils (1 new since the last run); may be under-challenged:" in box
     assert 'href="quarantine.csv"' in box
     assert "1 row was not loaded" in box
-    assert "failed (a warning)" in box
+    assert "failed (a warning)." in box
     # Versions and the settings' hash are in the footer only.
     header = page[: page.index("What to do next")]
     assert "abc123" not in header
@@ -153,10 +153,13 @@ def test_the_next_steps_box_comes_first_and_links_the_files(hostile_page: tuple[
 def test_a_failed_gate_says_nothing_was_published_and_holds_every_school_back(tmp_path: Path) -> None:
     report = _report("100001", tmp_path)
     report |= {"status": "gate failed: roll size", "exit_code": 3, "schools": {}}
+    report["checks"][1]["passed"] = False  # type: ignore[index]
     page = render_page(build_page(_warehouse("100001"), report, None, tmp_path, draw_trends(_weekly("100001"))))
     assert "published nothing new" in page
     assert "Schools held back" in page
-    assert "School 100001: gate failed: roll size" in page
+    assert "School 100001: the check \u201croll size\u201d failed" in page
+    assert "The check \u201croll size\u201d failed and held back tonight&#39;s shortlists; see" not in page  # no docs
+    assert "The check \u201croll size\u201d failed and held back tonight&#39;s shortlists." in page
     assert "Review tonight" not in page
 
 
@@ -179,3 +182,16 @@ def test_nothing_runs_in_a_real_browser(hostile_page: tuple[str, Path]) -> None:
     assert "<title>Learning mentor shortlists, night of 2025-10-17</title>" in dom
     assert "pwned</title>" not in dom
     assert "<script" not in dom
+
+
+def test_every_template_is_package_data() -> None:
+    """A template the package-data patterns miss would be absent from an installed copy (not from this checkout)."""
+    import tomllib
+
+    from pipeline.report.render import TEMPLATES
+
+    patterns = tomllib.loads((TEMPLATES.parents[2] / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
+        "setuptools"
+    ]["package-data"]["pipeline.report"]
+    shipped = {path for pattern in patterns for path in TEMPLATES.parent.glob(pattern)}
+    assert {path for path in TEMPLATES.rglob("*") if path.is_file()} <= shipped

@@ -1,0 +1,376 @@
+"""The learner on real, public data: 10-fold cross-validation of the points scorecard against well-kept models.
+
+Data sets (bundled in ``data/public/``, CC BY 4.0, see its README):
+
+- ``uci-maths`` and ``uci-portuguese``: UCI Student Performance, setup C (the period grades G1 and G2 are dropped),
+  at risk = final grade G3 below 10. Yes/no and two-valued columns become 0/1 flags, the four nominal columns
+  (mother's and father's job, reason, guardian) are passed one-hot.
+- ``oulad``: the Open University Learning Analytics Dataset, one row per registration: what is known at
+  registration and from the assessments of the first 60 days; registrations withdrawn by day 60 are left out; at
+  risk = Fail or Withdrawn. :func:`build_oulad` derives the table from the published tables.
+
+Every model sees the same numeric table. Folds: ``StratifiedKFold(10, shuffle=True, random_state=0)``. Per model:
+ROC AUC and precision at the top 10% (mean over folds; ties at the cut shared out as a random order would),
+Brier score (mean over folds) and the expected calibration error (10 equal-width bins, pooled over all folds'
+held-out predictions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import ClassifierMixin
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+PUBLIC = Path(__file__).resolve().parents[2] / "data" / "public"
+
+UCI_FLAGS = {
+    "school": "MS",
+    "sex": "M",
+    "address": "U",
+    "famsize": "GT3",
+    "Pstatus": "T",
+}
+"""Two-valued UCI columns as 0/1 flags: the column is 1 where it holds this value."""
+UCI_NOMINAL = ("Mjob", "Fjob", "reason", "guardian")
+"""UCI columns with more than two unordered values, passed one-hot (one 0/1 column per value)."""
+
+OULAD_DAYS = 60
+"""The early-warning point: what is known by this day of the module presentation."""
+OULAD_EDUCATION = {
+    "No Formal quals": 0,
+    "Lower Than A Level": 1,
+    "A Level or Equivalent": 2,
+    "HE Qualification": 3,
+    "Post Graduate Qualification": 4,
+}
+OULAD_AGE = {"0-35": 0, "35-55": 1, "55<=": 2}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A feature table (numeric columns, NaN for missing) and the outcome (1 = at risk)."""
+
+    name: str
+    X: pd.DataFrame
+    y: np.ndarray
+
+
+# -- data ---------------------------------------------------------------------------------------------------------
+
+
+def load_uci(path: Path, name: str) -> Dataset:
+    """UCI Student Performance, setup C: every column but G1, G2 and G3 as numbers; at risk = G3 below 10."""
+    raw = pd.read_csv(path, sep=";")
+    y = (raw["G3"] < 10).to_numpy(dtype=int)
+    frame = raw.drop(columns=[c for c in ("G1", "G2", "G3") if c in raw.columns])
+    columns: dict[str, pd.Series] = {}
+    for column in frame.columns:
+        values = frame[column]
+        if column in UCI_FLAGS:
+            columns[f"{column}_{UCI_FLAGS[column]}"] = (values == UCI_FLAGS[column]).astype(float)
+        elif column in UCI_NOMINAL:
+            for level in sorted(values.unique()):
+                columns[f"{column}_{level}"] = (values == level).astype(float)
+        elif not pd.api.types.is_numeric_dtype(values):
+            columns[column] = (values == "yes").astype(float)
+        else:
+            columns[column] = values.astype(float)
+    return Dataset(name, pd.DataFrame(columns), y)
+
+
+def build_oulad(source: Path) -> pd.DataFrame:
+    """One row per registration still registered on day 60: registration facts and the first 60 days' assessments.
+
+    ``source`` holds the published ``studentInfo.csv``, ``studentRegistration.csv``, ``assessments.csv`` and
+    ``studentAssessment.csv``. Columns: the module (one-hot), February presentation, registration day, previous
+    attempts, credits studied, gender, disability, highest education (0-4), IMD band (0-9, from most deprived),
+    age band (0-2); assessments (not exams) due by day 60, and of those submitted by day 60: how many, their share,
+    the mean and lowest score, how many scored below 40, how many were late, and their mean days early;
+    ``at_risk`` (Fail or Withdrawn).
+    """
+    info = pd.read_csv(source / "studentInfo.csv")
+    registration = pd.read_csv(source / "studentRegistration.csv")
+    assessments = pd.read_csv(source / "assessments.csv")
+    submitted = pd.read_csv(source / "studentAssessment.csv")
+    key = ["code_module", "code_presentation", "id_student"]
+    people = info.merge(registration, on=key, how="left")
+    people = people[~(people["date_unregistration"] <= OULAD_DAYS)].reset_index(drop=True)
+
+    early = assessments[(assessments["assessment_type"] != "Exam") & (assessments["date"] <= OULAD_DAYS)]
+    due = early.groupby(["code_module", "code_presentation"]).size().rename("assessments_due").reset_index()
+    work = submitted.merge(early, on="id_assessment")
+    work = work[work["date_submitted"] <= OULAD_DAYS].copy()
+    work["late"] = (work["date_submitted"] > work["date"]).astype(float)
+    work["days_early"] = (work["date"] - work["date_submitted"]).astype(float)
+    work["below_40"] = (work["score"] < 40).astype(float)
+    summary = (
+        work.groupby(key)
+        .agg(
+            assessments_submitted=("id_assessment", "size"),
+            mean_score=("score", "mean"),
+            lowest_score=("score", "min"),
+            scores_below_40=("below_40", "sum"),
+            late_submissions=("late", "sum"),
+            mean_days_early=("days_early", "mean"),
+        )
+        .reset_index()
+    )
+    people = people.merge(due, on=["code_module", "code_presentation"], how="left").merge(summary, on=key, how="left")
+    people["assessments_due"] = people["assessments_due"].fillna(0)
+    for column in ("assessments_submitted", "scores_below_40", "late_submissions"):
+        people[column] = people[column].fillna(0)
+    table = pd.DataFrame(index=people.index)
+    for module in sorted(people["code_module"].unique()):
+        table[f"module_{module}"] = (people["code_module"] == module).astype(int)
+    table["february_start"] = people["code_presentation"].str.endswith("B").astype(int)
+    table["registration_day"] = people["date_registration"]
+    table["previous_attempts"] = people["num_of_prev_attempts"]
+    table["credits"] = people["studied_credits"]
+    table["male"] = (people["gender"] == "M").astype(int)
+    table["disability"] = (people["disability"] == "Y").astype(int)
+    table["education"] = people["highest_education"].map(OULAD_EDUCATION)
+    table["imd_band"] = people["imd_band"].map(_imd_band)
+    table["age_band"] = people["age_band"].map(OULAD_AGE)
+    table["assessments_due"] = people["assessments_due"].astype(int)
+    table["assessments_submitted"] = people["assessments_submitted"].astype(int)
+    table["share_submitted"] = np.where(
+        people["assessments_due"] > 0, people["assessments_submitted"] / people["assessments_due"].clip(lower=1), np.nan
+    )
+    table["share_submitted"] = table["share_submitted"].clip(upper=1).round(3)
+    table["mean_score"] = people["mean_score"].round(1)
+    table["lowest_score"] = people["lowest_score"]
+    table["scores_below_40"] = people["scores_below_40"].astype(int)
+    table["late_submissions"] = people["late_submissions"].astype(int)
+    table["mean_days_early"] = people["mean_days_early"].round(1)
+    table["at_risk"] = people["final_result"].isin(["Fail", "Withdrawn"]).astype(int)
+    return table
+
+
+def _imd_band(band: object) -> float:
+    """``"0-10%"`` -> 0, ..., ``"90-100%"`` -> 9 (the published file writes ``10-20`` without the sign)."""
+    if not isinstance(band, str):
+        return math.nan
+    return float(int(band.split("-")[0]) // 10)
+
+
+def load_oulad(path: Path) -> Dataset:
+    table = pd.read_csv(path)
+    y = table.pop("at_risk").to_numpy(dtype=int)
+    return Dataset("oulad", table.astype(float), y)
+
+
+def datasets(root: Path = PUBLIC) -> dict[str, Callable[[], Dataset]]:
+    """The bundled data sets by name, each loaded when called."""
+    return {
+        "uci-maths": lambda: load_uci(root / "uci_student" / "student-mat.csv", "uci-maths"),
+        "uci-portuguese": lambda: load_uci(root / "uci_student" / "student-por.csv", "uci-portuguese"),
+        "oulad": lambda: load_oulad(root / "oulad" / "oulad-first60.csv.gz"),
+    }
+
+
+# -- metrics ------------------------------------------------------------------------------------------------------
+
+
+def expected_calibration_error(y: np.ndarray, probability: np.ndarray, n_bins: int = 10) -> float:
+    """Mean |observed rate - mean probability| over 10 equal-width probability bins, weighted by bin size.
+
+    >>> expected_calibration_error(np.array([0, 1, 0, 1]), np.array([0.5, 0.5, 0.5, 0.5]))
+    0.0
+    >>> round(expected_calibration_error(np.array([0, 0, 1, 1]), np.array([0.1, 0.1, 0.3, 0.3])), 3)
+    0.4
+    """
+    bins = np.minimum((probability * n_bins).astype(int), n_bins - 1)
+    total = 0.0
+    for b in np.unique(bins):
+        inside = bins == b
+        total += inside.sum() * abs(float(y[inside].mean()) - float(probability[inside].mean()))
+    return float(total / len(y))
+
+
+def precision_at(y: np.ndarray, score: np.ndarray, share: float = 0.1) -> float:
+    """Share with the outcome among the top ``share`` by score; pupils tied at the cut count pro rata.
+
+    >>> precision_at(np.array([1, 0, 1, 0]), np.array([4.0, 3.0, 3.0, 1.0]), share=0.5)
+    0.75
+    """
+    k = max(1, math.ceil(share * len(y)))
+    order = np.sort(score)[::-1]
+    cut = order[k - 1]
+    above = score > cut
+    tied = score == cut
+    taken_from_tie = k - int(above.sum())
+    hits = float(y[above].sum()) + taken_from_tie * float(y[tied].mean())
+    return hits / k
+
+
+# -- models -------------------------------------------------------------------------------------------------------
+
+
+def models(quick: bool = False) -> dict[str, Callable[[], ClassifierMixin]]:
+    """The models compared, each made fresh (default settings, as an analyst would use them)."""
+    from pipeline.model import PointsScorecard
+
+    found: dict[str, Callable[[], ClassifierMixin]] = {
+        "points scorecard": PointsScorecard,
+        "points scorecard, no band limit": lambda: PointsScorecard(max_bands=None),
+        "logistic regression": lambda: make_pipeline(
+            SimpleImputer(strategy="median", add_indicator=True), StandardScaler(), LogisticRegression(max_iter=5000)
+        ),
+        "gradient boosting": lambda: HistGradientBoostingClassifier(random_state=0),
+    }
+    try:
+        from optbinning import BinningProcess, Scorecard
+    except ImportError:  # the benchmark extra is not installed
+        pass
+    else:
+        found["optbinning scorecard"] = lambda: _OptbinningScorecard(BinningProcess, Scorecard)
+    try:
+        from interpret.glassbox import ExplainableBoostingClassifier
+    except ImportError:
+        pass
+    else:
+        found["EBM"] = lambda: ExplainableBoostingClassifier(
+            interactions=0, random_state=0, **({"outer_bags": 4, "max_rounds": 2000} if quick else {})
+        )
+    return found
+
+
+class _OptbinningScorecard(ClassifierMixin):  # type: ignore[misc]
+    """optbinning's ``Scorecard`` (monotone optimal binning, WoE logistic regression, integer points 0-100)."""
+
+    def __init__(self, binning_process: Any, scorecard: Any) -> None:
+        self.binning_process = binning_process
+        self.scorecard = scorecard
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> _OptbinningScorecard:
+        names = [str(c) for c in X.columns]
+        self.model_ = self.scorecard(
+            binning_process=self.binning_process(names),
+            estimator=LogisticRegression(max_iter=5000),
+            scaling_method="min_max",
+            scaling_method_params={"min": 0, "max": 100},
+            intercept_based=False,
+            rounding=True,
+        ).fit(X, y)
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        result: np.ndarray = self.model_.predict_proba(X)
+        return result
+
+
+@dataclass(frozen=True)
+class Result:
+    dataset: str
+    model: str
+    n: int
+    auc: float
+    auc_sd: float
+    precision_at_10: float
+    ece: float
+    brier: float
+    fit_seconds: float
+
+
+def cross_validate(
+    data: Dataset, make: Callable[[], ClassifierMixin], name: str, folds: int = 10, seed: int = 0
+) -> Result:
+    """Stratified k-fold CV of one model on one data set (see the module notes for the metrics)."""
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    aucs, precisions, briers = [], [], []
+    pooled_y, pooled_p = [], []
+    seconds = 0.0
+    for train, test in splitter.split(data.X, data.y):
+        started = time.perf_counter()
+        model = make()
+        model.fit(data.X.iloc[train], data.y[train])
+        seconds += time.perf_counter() - started
+        probability = model.predict_proba(data.X.iloc[test])[:, 1]
+        ranking = model.score(data.X.iloc[test]) if name.startswith("points scorecard") else probability
+        y = data.y[test]
+        aucs.append(roc_auc_score(y, ranking))
+        precisions.append(precision_at(y, np.asarray(ranking, dtype=float)))
+        briers.append(brier_score_loss(y, probability))
+        pooled_y.append(y)
+        pooled_p.append(probability)
+    return Result(
+        data.name,
+        name,
+        len(data.y),
+        float(np.mean(aucs)),
+        float(np.std(aucs)),
+        float(np.mean(precisions)),
+        expected_calibration_error(np.concatenate(pooled_y), np.concatenate(pooled_p)),
+        float(np.mean(briers)),
+        seconds / folds,
+    )
+
+
+def benchmark(
+    names: list[str], model_names: list[str] | None = None, quick: bool = False, root: Path = PUBLIC
+) -> pd.DataFrame:
+    """The comparison table: one row per data set and model."""
+    loaders = datasets(root)
+    makers = models(quick)
+    rows = []
+    for name in names:
+        data = loaders[name]()
+        if quick and len(data.y) > 10_000:
+            keep = np.random.default_rng(0).permutation(len(data.y))[:8000]
+            data = Dataset(f"{name} (8,000 of {len(data.y):,})", data.X.iloc[keep].reset_index(drop=True), data.y[keep])
+        for model in model_names or list(makers):
+            if model not in makers:
+                raise SystemExit(f"unknown model {model!r} (installed: {', '.join(makers)})")
+            rows.append(cross_validate(data, makers[model], model).__dict__)
+            print(markdown(pd.DataFrame(rows[-1:])).splitlines()[-1], file=sys.stderr, flush=True)
+    return pd.DataFrame(rows)
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """The table as Markdown: AUC (sd), precision at 10%, ECE, Brier and fit seconds per fold."""
+    lines = [
+        "| data | model | AUC (sd over folds) | precision at top 10% | ECE (pooled) | Brier | fit s/fold |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in table.itertuples():
+        lines.append(
+            f"| {row.dataset} (n={row.n:,}) | {row.model} | {row.auc:.3f} ({row.auc_sd:.3f}) | "
+            f"{row.precision_at_10:.3f} | {row.ece:.3f} | {row.brier:.4f} | {row.fit_seconds:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--data", nargs="*", default=list(datasets()), help="data sets (default: all)")
+    parser.add_argument("--models", nargs="*", default=None, help="models (default: all installed)")
+    parser.add_argument("--quick", action="store_true", help="OULAD: a random 8,000 rows; EBM: 4 bags")
+    parser.add_argument("--build-oulad", type=Path, default=None, help="derive oulad-first60.csv.gz from the source")
+    args = parser.parse_args(argv)
+    if args.build_oulad is not None:
+        target = PUBLIC / "oulad" / "oulad-first60.csv.gz"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        build_oulad(args.build_oulad).to_csv(target, index=False, compression={"method": "gzip", "mtime": 0})
+        print(f"wrote {target}")
+        return
+    print(markdown(benchmark(args.data, args.models, args.quick)))
+
+
+if __name__ == "__main__":
+    main()

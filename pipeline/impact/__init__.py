@@ -1,0 +1,5 @@
+"""Does mentoring work? An honest estimate of the effect of a learning mentor, from the school's own history."""
+
+from pipeline.impact.estimate import ImpactResult, ImpactSettings, estimate, impact, load_units, match
+
+__all__ = ["ImpactResult", "ImpactSettings", "estimate", "impact", "load_units", "match"]
