@@ -76,6 +76,10 @@ def sample(
             "in percentage points (0: mentoring changes nothing). The truth folder records each mentee's true effect."
         ),
     ] = 0.0,
+    varied_needs: Annotated[
+        bool,
+        typer.Option(help="Schools whose needs differ: in turn typical, mostly behaviour, mostly attendance."),
+    ] = False,
     ctf_out: Annotated[
         Path | None,
         typer.Option(
@@ -101,6 +105,7 @@ def sample(
         years=years,
         end_date=end_date.date(),
         mentoring_effect=mentoring_effect,
+        varied_needs=varied_needs,
     )
     truth_dir = truth_out if truth_out is not None else out.with_name(out.name + "-truth")
 
@@ -276,7 +281,7 @@ def run(
 ) -> None:
     """The nightly job: ingest, check, build features, score and write ranked shortlists per school.
 
-    Writes OUT/<school>/shortlist.csv and OUT/<school>/under_challenged.csv, OUT/run.json, OUT/report.html,
+    Writes OUT/<school>/shortlist.csv, under_challenged.csv and caseload.csv, OUT/run.json, OUT/report.html,
     OUT/quarantine.csv, OUT/mentor.log and the data-quality checks as Great Expectations data docs in
     OUT/data_docs/index.html. Each school is judged on its own: a school whose delivery is missing or broken, or
     that fails a data-quality check, is held back (its last good shortlist stays, marked stale) while the others
@@ -441,7 +446,7 @@ def report(
     config: Annotated[Path | None, CONFIG_OPTION] = None,
     quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
 ) -> None:
-    """Stage 5 alone: write OUT/<school>/shortlist.csv and under_challenged.csv from the scored feature table.
+    """Stage 5 alone: write OUT/<school>/shortlist.csv, under_challenged.csv and caseload.csv from the scored features.
 
     This does not run the data-quality gate: use `mentor run` for the nightly job.
     """

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTCOME_COMPONENTS = ("persistent_absence", "suspension", "fell_below_target")
@@ -37,8 +37,15 @@ class Settings(BaseModel):
     Example file::
 
         scorecard = "models/scorecard-v1.yaml"
-        capacity_share = 0.05      # a school's shortlist holds 5% of its roll ...
-        capacity_minimum = 5       # ... and at least 5 pupils
+        capacity_share = 0.05      # a school with no places set has 5% of its roll as mentoring places ...
+        capacity_minimum = 5       # ... and at least 5
+        caseload_per_mentor = 15   # places per mentor, for the schools in [mentors]
+        shortlist_minimum = 5      # the shortlist holds at least this many new candidates, even with no free place
+        mentor_interventions = ["Learning mentor"]   # open interventions of these names are current mentees
+        need_points = 10           # points in one barrier that count as real need (docs/pastoral-guide.md)
+        review_weeks = 12          # a mentee is flagged for review after this many weeks
+        decision_review_weeks = 6  # a declined / not now / supported elsewhere pupil stays off this long by default
+        decision_score_margin = 10 # ... or until their score rises by this many points
         max_quarantined_share = 0.05
         roll_tolerance = 0.10
         # The outcome a learned scorecard is fitted to and models are measured against: within the next
@@ -48,6 +55,10 @@ class Settings(BaseModel):
         outcome_horizon_school_days = 30
         outcome_persistent_absence = 0.10
         outcome_grade_drop = 0.5
+        [places]                   # mentoring places per school (URN), when known ...
+        "127510" = 30
+        [mentors]                  # ... or mentors per school: places = mentors x caseload_per_mentor
+        "105854" = 2
     """
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, validate_default=True)
@@ -55,6 +66,15 @@ class Settings(BaseModel):
     scorecard: Path = ROOT / "models" / "scorecard-v1.yaml"
     capacity_share: Annotated[float, Field(gt=0, le=1)] = 0.05
     capacity_minimum: Annotated[int, Field(ge=0)] = 5
+    places: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    mentors: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    caseload_per_mentor: Annotated[int, Field(ge=0)] = 15
+    shortlist_minimum: Annotated[int, Field(ge=0)] = 5
+    mentor_interventions: Annotated[tuple[str, ...], Field(min_length=1)] = ("Learning mentor",)
+    need_points: Annotated[int, Field(ge=0)] = 10
+    review_weeks: Annotated[int, Field(ge=1)] = 12
+    decision_review_weeks: Annotated[int, Field(ge=1)] = 6
+    decision_score_margin: Annotated[int, Field(ge=0)] = 10
     max_quarantined_share: Annotated[float, Field(ge=0, le=1)] = 0.05
     roll_tolerance: Annotated[float, Field(ge=0, le=1)] = 0.10
     outcome: Annotated[tuple[OutcomeComponent, ...], Field(min_length=1)] = (
@@ -76,11 +96,19 @@ class Settings(BaseModel):
         path = Path(value)
         return path if path.is_absolute() or folder is None else (folder / path).resolve()
 
-    @field_validator("outcome", mode="before")
+    @field_validator("outcome", "mentor_interventions", mode="before")
     @classmethod
     def _outcome_list(cls, value: object) -> object:
         """TOML has arrays, not tuples: a list of names is the way to write one."""
         return tuple(value) if isinstance(value, list) else value
+
+    @model_validator(mode="after")
+    def _places_or_mentors(self) -> Settings:
+        """A school's places come from one rule: a number of places, or mentors, not both."""
+        both = sorted(set(self.places) & set(self.mentors))
+        if both:
+            raise ValueError(f"set places or mentors for a school, not both (schools {', '.join(both)})")
+        return self
 
     @classmethod
     def load(cls, path: Path | None) -> Settings:

@@ -7,7 +7,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["upn", "text", "date", "bool", "int", "sex", "year_group", "sen", "session", "mark", "exclusion"]
+Kind = Literal[
+    "upn", "text", "date", "bool", "int", "sex", "year_group", "sen", "session", "mark", "exclusion", "decision"
+]
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,28 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
         key=("upn", "intervention", "start_date"),
         required_file=False,
     ),
+    # Staff decisions on the shortlist, kept with history (one decision per pupil per day); see
+    # docs/contract.md and pipeline/caseload/decisions.py.
+    ExportFile(
+        "decisions.csv",
+        "decisions",
+        (
+            UPN,
+            Column("date", "date", ("Date", "Decision Date")),
+            Column("decision", "decision", ("Decision",)),
+            Column("review_date", "date", ("Review Date", "Review"), required=False, nullable=True,
+                   absent_means="no review dates: a held pupil comes back after decision_review_weeks (6) "
+                   "or a score rise"),
+        ),
+        key=("upn", "date"),
+        required_file=False,
+        date_columns_not_future=("date",),
+    ),
 )  # fmt: skip
+DECISIONS = ("referred", "declined", "not now", "supported elsewhere")
+"""What staff can record against a pupil on the shortlist (decisions.csv)."""
+DECISION_SYNONYMS = {"not appropriate": "declined", "already supported elsewhere": "supported elsewhere"}
+"""Other words staff use, read as one of :data:`DECISIONS`."""
 
 FILES_BY_NAME = {f.name: f for f in EXPORT_FILES}
 

@@ -1,9 +1,9 @@
 """Retention: remove from the warehouse every pupil who left before a date, and everything recorded about them.
 
-Removes the pupils' rows from the staged tables, the raw layer, the feature and score tables and the record of
-what was published, and quarantined values that were their UPN, in one transaction, and returns the count per
-table. It never reads or touches the export folder. A pupil still present in a later delivery is loaded again:
-retention for the exports themselves is set in the MIS.
+Removes the pupils' rows from the staged tables (staff decisions too), the raw layer, the feature and score tables,
+the scores kept at staff decisions, the record of what was published, and quarantined values that were their UPN,
+in one transaction, and returns the count per table. It never reads or touches the export folder. A pupil still
+present in a later delivery is loaded again: retention for the exports themselves is set in the MIS.
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ LEAVERS = """
 create or replace temp table purge_leavers as
 select school_id, upn from pupils where leaving_date is not null and leaving_date < $before
 """
-PUPIL_TABLES = (*STAGED_TYPES, *(f"raw_{table}" for table in STAGED_TYPES), "features", "scores", "published")
+PUPIL_TABLES = (
+    *STAGED_TYPES,
+    *(f"raw_{table}" for table in STAGED_TYPES),
+    "features",
+    "scores",
+    "published",
+    "decision_scores",
+)
 
 
 def purge_leavers(con: duckdb.DuckDBPyConnection, before: dt.date) -> dict[str, int]:

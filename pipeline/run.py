@@ -104,7 +104,8 @@ class RunReport:
     notes: list[str] = field(default_factory=list)
     checks: list[dict[str, Any]] = field(default_factory=list)
     schools: dict[str, Any] = field(default_factory=dict)
-    """Per published school: roll, capacity, list sizes and the score distribution."""
+    """Per published school: roll, places and how they are filled, list sizes, the mix of main barriers, the caseload's
+    statuses and the score distribution (pipeline.report.write_reports)."""
     versions: dict[str, str] = field(default_factory=dict)
     school_status: dict[str, SchoolStatus] = field(default_factory=dict)
     timings_seconds: dict[str, float] = field(default_factory=dict)

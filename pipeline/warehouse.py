@@ -57,6 +57,7 @@ STAGED_TYPES: dict[str, dict[str, str]] = {
     "interventions": {
         "upn": "varchar", "intervention": "varchar", "start_date": "date", "end_date": "date", "outcome": "varchar",
     },
+    "decisions": {"upn": "varchar", "date": "date", "decision": "varchar", "review_date": "date"},
 }  # fmt: skip
 RAW_MATCH_COLUMNS = (
     ("line_hash", "ubigint"),  # hash of the line's text, column by column
@@ -107,6 +108,9 @@ def _ddl() -> list[str]:
         "recorded_at timestamp)",
         # What the last completed publication listed, for each school's "change since last run" column.
         "create table if not exists published (school_id varchar, listing varchar, upn varchar, rank integer)",
+        # The score a pupil had on the first night a staff decision on them was read (pipeline/caseload/decisions.py).
+        "create table if not exists decision_scores (school_id varchar, upn varchar, decision_date date, "
+        "score integer, recorded_on date)",
     ]
     return statements
 

@@ -11,8 +11,8 @@ context such as SEN or FSM is not scored by any model). Rules get probabilities 
 training nights, so every model has a Brier score.
 
 Metrics per window: ROC AUC, average precision, precision and recall at capacity (each school's top pupils on each
-night, capacity as in the shortlist), Brier score, expected calibration error (ECE: 10 equal-width bins, pooled
-over the window's pupil-nights) and a reliability curve (``calibration_curve``).
+night, as many as its mentoring places: pipeline.caseload.policy), Brier score, expected calibration error (ECE:
+10 equal-width bins, pooled over the window's pupil-nights) and a reliability curve (``calibration_curve``).
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from pipeline.caseload.policy import top_places
 from pipeline.config import Settings
 from pipeline.evaluate import abc_score, attendance_score, expected_calibration_error
 from pipeline.model import PointsScorecard, Scorecard
-from pipeline.report.shortlist import mentoring_capacity
 
 CHALLENGER_FEATURES = (
     "attendance_rate_year", "attendance_rate_term", "attendance_rate_4wk", "attendance_change_4wk",
@@ -129,25 +129,21 @@ def evaluate(
 
 
 def top_at_capacity(pupils: pd.DataFrame, score: np.ndarray, settings: Settings) -> np.ndarray:
-    """Indices of each school's top pupils on each night, as many as its capacity; ties as on the shortlist
-    (lower attendance this term, then more negative points in the last 4 weeks, then UPN)."""
+    """Positions of each school's top pupils on each night, as many as its mentoring places, in the rank order of
+    :mod:`pipeline.caseload.policy` (the one place that sizes and ranks a list)."""
     frame = pd.DataFrame(
         {
             "night": pupils["as_of"].to_numpy(),
-            "school": pupils["school_id"].to_numpy(),
-            "score": score,
-            "attendance": pupils["attendance_rate_term"].astype(float).fillna(1.0).to_numpy(),
-            "negative": pupils["negative_points_4wk"].astype(float).fillna(0.0).to_numpy(),
+            "school_id": pupils["school_id"].to_numpy(),
             "upn": pupils["upn"].to_numpy(),
+            "attendance_rate_term": pupils["attendance_rate_term"].to_numpy(),
+            "negative_points_4wk": pupils["negative_points_4wk"].to_numpy(),
+            "score": score,
         }
     )
     chosen: list[int] = []
-    for _, group in frame.groupby(["night", "school"], sort=True):
-        capacity = mentoring_capacity(len(group), settings.capacity_share, settings.capacity_minimum)
-        ranked = group.sort_values(
-            ["score", "attendance", "negative", "upn"], ascending=[False, True, False, True], kind="mergesort"
-        )
-        chosen += list(ranked.index[:capacity])
+    for (_, school), group in frame.groupby(["night", "school_id"], sort=True):
+        chosen += top_places([(str(school), group)], group["score"], settings)
     return np.array(sorted(chosen), dtype=int)
 
 

@@ -8,8 +8,8 @@ next 30 school days, the project's outcome).
 
 Two regimes:
 
-- **no history** (a school's first term of use): each released expert card ranks as released (the shortlist,
-  :func:`pipeline.report.shortlist.build_shortlist`);
+- **no history** (a school's first term of use): each released expert card ranks as released (its score, with the
+  shortlist's tie-breaks, :func:`pipeline.caseload.policy.rank_order`, at the school's places);
 - **a year of history**: a card learned as ``mentor fit`` learns it (``PointsScorecard(template=card)``) from the
   world's own earlier nights, those whose 30-day horizon ended by the extract date, then ranks as the shortlist.
 
@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from pipeline.caseload.policy import capacity as school_capacity
+from pipeline.caseload.policy import rank_order
 from pipeline.config import Settings
 from pipeline.evaluate import abc_score, attendance_score, expected_calibration_error
 from pipeline.evaluate.compare import CHALLENGER_FEATURES
@@ -38,7 +40,6 @@ from pipeline.evaluate.release import evaluation_data
 from pipeline.features import build_features
 from pipeline.ingest import ingest
 from pipeline.model import PointsScorecard, Scorecard
-from pipeline.report.shortlist import build_shortlist, mentoring_capacity
 from pipeline.warehouse import connect
 
 LAST_DAY_BEFORE = "select max(date) from attendance where date < $start"
@@ -105,7 +106,7 @@ def evaluate_world(
     rows = []
     for school, group in joined.groupby("school_id", sort=True):
         pupils = group.reset_index(drop=True)
-        capacity = mentoring_capacity(len(pupils), settings.capacity_share, settings.capacity_minimum)
+        capacity = school_capacity(str(school), len(pupils), settings)
         outcome = pupils["adverse_outcome"].astype(bool).to_numpy()
         base = {
             "world": world.world,
@@ -118,8 +119,9 @@ def evaluate_world(
         }
         ranked: list[tuple[str, str, np.ndarray, float]] = []
         for regime, name, model in models:
-            listed = set(build_shortlist(pupils, model, capacity)["upn"])
-            chosen = pupils.index[pupils["upn"].isin(listed)].to_numpy()
+            # The card's ranking with the shortlist's tie-breaks, at the school's places (the published list also
+            # leaves out current mentees and reserves places by barrier; here every pupil is a candidate).
+            chosen = rank_order(pupils, model.points(pupils).sum(axis=1))[:capacity].to_numpy()
             probability = model.predict_proba(pupils)[:, 1]
             ranked.append((regime, name, chosen, _ece(outcome, probability)))
         if challenger is not None:

@@ -1,10 +1,11 @@
 """Shortlists against the simulation truth of a synthetic sample (never against real pupils).
 
 ``python -m pipeline.evaluate.truth --db WAREHOUSE --truth data/sample-truth`` builds the features for the sample's
-extract date from an ingested warehouse, ranks each school's pupils with the released scorecard (exactly as the
-shortlist does), the ABC rules and attendance alone, takes each school's mentoring capacity, and prints precision
-and recall at capacity for the truth's outcomes (``adverse_outcome``: persistent absence, a suspension or falling
-further below target in the following half-term; ``would_benefit``: that or an able pupil coasting).
+extract date from an ingested warehouse and prints precision and recall for the truth's outcomes
+(``adverse_outcome``: persistent absence, a suspension or falling further below target in the following half-term;
+``would_benefit``: that or an able pupil coasting) of: the published shortlist (new candidates only, places shared
+between barriers, so ``capacity`` is its length), and each school's mentoring places filled by the released
+scorecard's score alone, by the ABC rules and by attendance alone (see :mod:`pipeline.caseload.policy`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline.caseload.policy import capacity, choose, top_places
 from pipeline.config import Settings
 from pipeline.evaluate import abc_score, attendance_score, precision_at_k, recall_at_k
 from pipeline.features import build_features
 from pipeline.model import PointsScorecard, Scorecard
-from pipeline.report.shortlist import build_shortlist, mentoring_capacity
 from pipeline.warehouse import connect
 
 OUTCOMES = ("adverse_outcome", "would_benefit")
@@ -46,15 +47,17 @@ def compare(db: Path, truth_dir: Path, settings: Settings) -> pd.DataFrame:
     for school, pupils in [*joined.groupby("school_id", sort=True), ("all", joined)]:
         pupils = pupils.reset_index(drop=True)
         per_school = pupils.groupby("school_id")
-        capacities = {s: mentoring_capacity(len(g), settings.capacity_share, settings.capacity_minimum)
-                      for s, g in per_school}  # fmt: skip
+        capacities = {str(s): capacity(str(s), len(g), settings) for s, g in per_school}
         rankings = {
-            f"{card.name} shortlist": _shortlist_order(pupils, model, capacities),
+            f"{card.name} shortlist": _shortlist_order(pupils, model, capacities, settings),
+            f"{card.name} by score": top_places(
+                pupils.groupby("school_id", sort=True), pd.Series(model.score(pupils), index=pupils.index), settings
+            ),
             "ABC rules": _order(pupils, abc_score(pupils), capacities),
             "attendance alone": _order(pupils, attendance_score(pupils), capacities),
         }
-        k = sum(capacities.values())
         for name, chosen in rankings.items():
+            k = len(chosen)  # the shortlist holds the free places' worth of new candidates, not every place
             for outcome in OUTCOMES:
                 positives = pupils[outcome].astype(bool).to_numpy()
                 selected = np.zeros(len(pupils))
@@ -74,10 +77,12 @@ def compare(db: Path, truth_dir: Path, settings: Settings) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _shortlist_order(pupils: pd.DataFrame, model: PointsScorecard, capacities: dict[str, int]) -> list[int]:
+def _shortlist_order(
+    pupils: pd.DataFrame, model: PointsScorecard, capacities: dict[str, int], settings: Settings
+) -> list[int]:
     chosen: list[int] = []
     for school, group in pupils.groupby("school_id", sort=True):
-        listed = set(build_shortlist(group, model, capacities[str(school)])["upn"])
+        listed = set(choose(group, model.points(group), model.card_, capacities[str(school)], settings).listed["upn"])
         chosen += [i for i in group.index if pupils.at[i, "upn"] in listed]
     return chosen
 

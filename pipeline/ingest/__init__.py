@@ -20,6 +20,7 @@ import duckdb
 from pipeline.contract import EXPORT_FILES, ExportFile
 from pipeline.faults import checkpoint
 from pipeline.ingest.layout import cluster_if_scattered
+from pipeline.ingest.lines import FileRefusedError
 from pipeline.ingest.load import FileLoad, load_file, still_current
 from pipeline.ingest.read import (
     PreparedFile,
@@ -162,6 +163,14 @@ def _load_school(
     con.execute("create or replace temp table incoming_pupils (upn varchar)")
     for export in EXPORT_FILES:
         future = preparing.get(export.name)
+        refused = next((f for f in files if f.file == "pupils.csv" and f.status == "failed"), None)
+        if refused is not None and future is not None:
+            # Every row would be "pupil not in pupils.csv": one message for the file instead.
+            future.cancel()
+            message = f"{school.school_id}/{export.name} was not loaded: pupils.csv was refused ({refused.notes[0]})"
+            files.append(_failed(school.school_id, export.name, "", message))
+            _record_load(con, night.load_id, files[-1], message)
+            continue
         if future is None:
             if export.required_file:
                 message = f"{school.school_id}/{export.name} is missing: it is required in every delivery"
@@ -209,6 +218,10 @@ def _load_one(
         outcome.seconds = time.perf_counter() - started
         _record_load(con, load_id, outcome, "")
         con.execute("commit")
+    except FileRefusedError as refusal:
+        con.execute("rollback")
+        outcome = _failed(school_id, name, prepared.sha256, str(refusal))
+        _record_load(con, load_id, outcome, str(refusal))
     except duckdb.Error as error:
         con.execute("rollback")
         message = f"{school_id}/{name} could not be loaded: {error}"

@@ -12,11 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipeline.codes import ATTENDANCE_CODES, WITHDRAWN_CODES
-from pipeline.contract import Column, ExportFile
+from pipeline.contract import DECISION_SYNONYMS, DECISIONS, Column, ExportFile
 
 RESULT_TYPES = ("ks2_scaled", "working_at", "target", "reading_age", "cat4_sas")
 YEAR_GROUPS = ("N1", "N2", "R", *(str(n) for n in range(1, 15)))
 EXCEL_NUMBER = r"^[0-9](\.[0-9]+)?[eE]\+?[0-9]+$"
+PUPIL_AGES = (3, 25)
+"""A date of birth making a pupil younger or older than this (in whole years, on the night's date) is implausible
+for any year group from nursery (N1) to Year 14: the date is blanked, with the reason (the features treat an
+unknown date of birth as unknown)."""
+READING_AGE_MONTHS = (24, 240)
+"""A reading age (whole months, e.g. ``131``, or years:months, e.g. ``10:11``) outside 2:00 to 20:00 is not a
+plausible result of a reading test: the row is quarantined."""
 
 
 def _quote(text: str) -> str:
@@ -78,6 +85,10 @@ def parsed(column: Column) -> str:
                 f"when {v} in {known} then {v} when upper({v}) in {known} then upper({v}) "
                 f"else case upper({v}) {withdrawn} end end"
             )
+        case "decision":
+            words = f"trim(regexp_replace(lower({v}), '[\\s_\\-]+', ' ', 'g'))"
+            synonyms = " ".join(f"when {_quote(old)} then {_quote(new)}" for old, new in DECISION_SYNONYMS.items())
+            return f"case when {words} in {_in(list(DECISIONS))} then {words} else case {words} {synonyms} end end"
         case "exclusion":
             return (
                 f"case upper({v}) when 'SUSP' then 'SUSP' when 'FIXD' then 'SUSP' "
@@ -127,6 +138,7 @@ def problems(export: ExportFile, present: set[str], typed: Callable[[str], str] 
             "session": f"'session ''' || {value} || ''' is not AM or PM'",
             "mark": f"'unknown attendance code ''' || {value} || ''''",
             "exclusion": f"'exclusion type ''' || {value} || ''' is not SUSP, PERM or LNCH'",
+            "decision": f"'decision ''' || {value} || ''' is not one of {', '.join(DECISIONS)}'",
         }.get(column.kind)
         if reason is not None:
             found.append(Problem(column.name, f"{v} is not null and ({p}) is null", reason, quarantine=not soft))
@@ -140,6 +152,37 @@ def problems(export: ExportFile, present: set[str], typed: Callable[[str], str] 
                     quarantine=not soft,
                 )
             )
+    if export.table == "pupils" and "date_of_birth" in present:
+        dob = typed("date_of_birth") if typed else parsed(export.column("date_of_birth"))
+        age = f"extract(year from age($today::date, ({dob})))"
+        found.append(
+            Problem(
+                "date_of_birth",
+                f"({dob}) <= $today and {age} not between {PUPIL_AGES[0]} and {PUPIL_AGES[1]}",
+                f"'date of birth ' || strftime(({dob}), '%Y-%m-%d') || ' makes the pupil ' || {age} || "
+                f"' years old on ' || strftime($today::date, '%Y-%m-%d') || ', not {PUPIL_AGES[0]} to "
+                f"{PUPIL_AGES[1]}: implausible'",
+                quarantine=False,
+            )
+        )
+    if export.table == "assessments" and {"result_type", "result"} <= present:
+        result = raw("result")
+        mm = f"try_cast(split_part({result}, ':', 2) as integer)"
+        months = (
+            f"case when contains({result}, ':') then 12 * try_cast(split_part({result}, ':', 1) as integer) "
+            f"+ case when {mm} between 0 and 11 then {mm} end "
+            f"else try_cast({result} as integer) end"
+        )
+        low, high = READING_AGE_MONTHS
+        found.append(
+            Problem(
+                "result",
+                f"lower({raw('result_type')}) = 'reading_age' "
+                f"and not coalesce(({months}) between {low} and {high}, false)",
+                f"'reading age ''' || coalesce({result}, '') || ''' is not plausible (whole months "
+                f"{low}-{high}, or years:months {low // 12}:00-{high // 12}:00)'",
+            )
+        )
     if export.table == "assessments" and "result_type" in present:
         found.append(
             Problem(

@@ -1,7 +1,11 @@
-"""Find a delivery's files and make each readable by DuckDB: encoding, delimiter, header names.
+"""Find a delivery's files and make each readable by DuckDB: encoding, delimiter, header names, line count.
 
-Nothing here reads rows: a file is checked (not empty, decodable, the required columns present) and, when it is
-Windows-1252, transcoded to a temporary UTF-8 copy. The export folder itself is never written to.
+Nothing here parses rows: a file is checked (a regular file, not empty, not UTF-16, the required columns present),
+its physical lines are counted from its bytes (independently of any CSV parser: the load checks that it read as many
+lines), and, when it is not UTF-8, it is copied to a temporary UTF-8 file: transcoded from Windows-1252, or (a UTF-8
+file with a few bytes that are not UTF-8) with each such byte replaced by U+FFFD, which marks the lines the load
+quarantines. Symbolic links and anything else that is not a regular file are refused, never followed. The export
+folder itself is never written to.
 """
 
 from __future__ import annotations
@@ -9,14 +13,26 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from pipeline.contract import EXPORT_FILES, ExportFile, HeaderReading, read_header
 
 CHUNK = 8 * 1024 * 1024
+SAMPLE = 4096
+"""Bytes looked at to recognise UTF-16 without a byte order mark (every other byte NUL)."""
+NOT_UTF8 = "\ufffd"
+"""What a byte that is not UTF-8 becomes in the UTF-8 copy of a mixed file (the Unicode replacement character)."""
+PLAIN_LINE_BYTES = 16_384
+"""The longest line (in the file's own bytes) of a file read by DuckDB's line reader: a quarter of the limit over
+which a line is quarantined (lines.py), so that no line of such a file, even transcoded to UTF-8 (at most three
+bytes for one), is over that limit, and the limit need not be checked."""
 SCHOOL_FOLDER = re.compile(r"^\d{6,7}$")  # a URN (6 digits) or LAESTAB (7 digits)
 
 
@@ -49,7 +65,22 @@ class PreparedFile:
     """Column name per position: the canonical name, or ``ignored_N`` for a column the contract does not know."""
     unknown_columns: list[str]
     readable_path: Path
-    """What DuckDB reads: the file itself, or a UTF-8 copy of a Windows-1252 file."""
+    """What DuckDB reads: the file itself, or a UTF-8 copy (of a Windows-1252 file, or of a mixed one)."""
+    physical_lines: int = 0
+    """Lines in the file, the header included, counted from its bytes (a last line without a line end counts)."""
+    ends_with_line_end: bool = True
+    """Whether the file's last byte ends a line (a file cut off mid-line does not)."""
+    line_end: str = "\n"
+    """What ends a line: LF (a CR before it is dropped) or, in a file with no LF at all, CR."""
+    bytes_not_utf8: int = 0
+    """Bytes that were neither UTF-8 nor read as Windows-1252: each is U+FFFD in the copy; their lines are
+    quarantined."""
+    plain: bool = False
+    """Whether DuckDB's line reader can read the file's lines (LF line ends, each CR before an LF, no NUL and no
+    ``chr(1)``, no line over :data:`PLAIN_LINE_BYTES`): it is faster than splitting the text in SQL, and its count
+    of lines is checked all the same."""
+    quotes: bool = True
+    """Whether the file holds a quote anywhere (if not, no line needs a CSV-aware split)."""
     notes: list[str] = field(default_factory=list)
     header: HeaderReading | None = None
     """Which contract column each header cell matched, and through which name or alias."""
@@ -69,19 +100,32 @@ def discover(exports: Path) -> tuple[list[SchoolDelivery], list[str]]:
     if not exports.is_dir():
         raise FileNotFoundError(f"the exports folder {exports} does not exist or is not a folder")
     notes: list[str] = []
-    if (exports / "pupils.csv").exists() or (exports / "attendance.csv").exists() or _ctfs(exports):
+    if any(os.path.lexists(exports / name) for name in ("pupils.csv", "attendance.csv")) or _ctfs(exports):
         folders = [exports]
     else:
         folders = []
         for child in sorted(exports.iterdir()):
-            if child.is_dir() and SCHOOL_FOLDER.match(child.name):
+            if child.is_symlink():
+                notes.append(f"refused {child.name}: a symbolic link (links in the export folder are never followed)")
+            elif child.is_dir() and SCHOOL_FOLDER.match(child.name):
                 folders.append(child)
             else:
                 notes.append(f"ignored {child.name}: not a school folder (named by a 6-digit URN or 7-digit LAESTAB)")
     deliveries = []
     known = {f.name for f in EXPORT_FILES}
     for folder in folders:
-        present = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
+        present: dict[str, Path] = {}
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError as error:
+            notes.append(f"{folder.name}: could not list the folder ({error.strerror or error}): no file of it read")
+            entries = []
+        for entry in entries:
+            refused = _not_a_regular_file(entry)
+            if refused:
+                notes.append(f"{folder.name}: refused {entry.name}: {refused}")
+            else:
+                present[entry.name.lower()] = entry
         files = {name: present[name] for name in known if name in present}
         ctf, school_notes = _from_ctf(folder, files)
         deliveries.append(
@@ -98,10 +142,22 @@ def discover(exports: Path) -> tuple[list[SchoolDelivery], list[str]]:
     return deliveries, notes
 
 
+def _not_a_regular_file(entry: Path) -> str:
+    """Why ``entry`` (inside a school's folder) is refused, or "" for a regular file. A folder inside a school's
+    folder is no export file either, but nothing to refuse: it is ignored like any other unexpected name."""
+    mode = entry.lstat().st_mode
+    if stat.S_ISLNK(mode):
+        return "a symbolic link (links in the export folder are never followed)"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return ""
+    return "not a regular file (a device, pipe or socket)"
+
+
 def _ctfs(folder: Path) -> list[Path]:
     from pipeline.ingest.ctf import is_ctf
 
-    return sorted((p for p in folder.iterdir() if is_ctf(p)), key=lambda p: p.name)
+    # (a symbolic link or any other file that is not a regular one is refused, never read: see discover)
+    return sorted((p for p in folder.iterdir() if not _not_a_regular_file(p) and is_ctf(p)), key=lambda p: p.name)
 
 
 def _from_ctf(folder: Path, files: dict[str, Path]) -> tuple[set[str], list[str]]:
@@ -126,7 +182,20 @@ def _from_ctf(folder: Path, files: dict[str, Path]) -> tuple[set[str], list[str]
 
 def prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> PreparedFile:
     """Check one file can be read and work out how; raise :class:`UnreadableFileError` saying what to fix if not."""
+    try:
+        return _prepare(school_id, export, path, workdir)
+    except OSError as error:  # e.g. no permission to read it, or it vanished since the folder was listed
+        raise UnreadableFileError(
+            f"{school_id}/{export.name} could not be read ({error.strerror or error}): check that it is there and "
+            "that the pipeline's user may read it"
+        ) from error
+
+
+def _prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> PreparedFile:
     label = f"{school_id}/{export.name}"
+    refused = _not_a_regular_file(path)
+    if refused or not path.is_file():
+        raise UnreadableFileError(f"{label} was refused: {refused or 'not a regular file'}")
     origin: list[str] = []
     if path.suffix.lower() == ".xml":  # a Common Transfer File: read the contract file converted from it
         from pipeline.ingest import ctf
@@ -138,7 +207,8 @@ def prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> Pr
         path, origin = made.files[export.name], made.notes
     if path.stat().st_size == 0:
         raise UnreadableFileError(f"{label} is empty: re-export it with a header row and the data")
-    sha256, encoding = _digest_and_encoding(path, label)
+    scan = _scan(path, label)
+    sha256, encoding = scan.sha256, scan.encoding
     header_line = _header(path, encoding)
     if not header_line.strip():
         raise UnreadableFileError(f"{label} has no header row: re-export it with column names on the first line")
@@ -153,9 +223,9 @@ def prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> Pr
             f"{label} lacks required column(s): {wanted}. Add them to the export and send it again"
         )
     readable = path
-    if encoding == "cp1252":
+    if encoding != "utf-8":
         readable = workdir / f"{school_id}-{export.name}"
-        _transcode(path, readable)
+        _transcode(path, readable, encoding)
     prepared = PreparedFile(
         school_id=school_id,
         export=export,
@@ -166,6 +236,12 @@ def prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> Pr
         columns=columns,
         unknown_columns=unknown,
         readable_path=readable,
+        physical_lines=scan.lines,
+        ends_with_line_end=scan.ends_with_line_end,
+        line_end=scan.line_end,
+        bytes_not_utf8=scan.bytes_not_utf8,
+        plain=scan.plain,
+        quotes=scan.quotes,
         header=header,
         notes=list(origin),
     )
@@ -173,55 +249,171 @@ def prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> Pr
         prepared.notes.append(f"ignored columns the contract does not use: {', '.join(unknown)}")
     if encoding == "cp1252":
         prepared.notes.append("read as Windows-1252")
+    if scan.bytes_not_utf8:
+        prepared.notes.append(
+            f"read as UTF-8 with {scan.bytes_not_utf8:,} byte(s) that are not UTF-8 (the lines holding them are "
+            "quarantined): export the file again as CSV (UTF-8)"
+        )
     if header.alias_note():
         prepared.notes.append(header.alias_note())
     prepared.notes += header.absent_notes()
     return prepared
 
 
-def _digest_and_encoding(path: Path, label: str) -> tuple[str, str]:
-    """The file's sha256, and ``utf-8`` (with or without BOM) when the whole file decodes as UTF-8, else ``cp1252``
-    if that decodes. One pass over the bytes; a chunk of plain ASCII (most exports) is valid UTF-8 as it stands,
-    so only a chunk with other bytes, or one that follows a chunk ending inside a character, goes to the decoder."""
+@dataclass(frozen=True)
+class _Scan:
+    sha256: str
+    encoding: str
+    """``utf-8``, ``cp1252`` or ``utf-8-marked`` (UTF-8 with bytes that are not, each to be marked U+FFFD)."""
+    lines: int
+    ends_with_line_end: bool
+    line_end: str
+    bytes_not_utf8: int
+    plain: bool = False
+    quotes: bool = True
+
+
+@dataclass
+class _Shape:
+    """What one pass over a file's bytes learns about its lines (see :attr:`PreparedFile.plain`)."""
+
+    line_feeds: int = 0
+    returns: int = 0
+    crlf: int = 0
+    longest: int = 0
+    """The longest line's length in bytes (its CR included), as far as the line feeds tell."""
+    pending: int = 0
+    """Bytes since the last line feed."""
+    odd_bytes: bool = False
+    """A NUL byte, or the control character the line reader splits at (``chr(1)``)."""
+    quotes: bool = False
+    last: bytes = b""
+
+    def add(self, chunk: bytes) -> None:
+        self.line_feeds += chunk.count(b"\n")
+        self.returns += chunk.count(b"\r")
+        self.crlf += chunk.count(b"\r\n") + (self.last == b"\r" and chunk[:1] == b"\n")
+        self.odd_bytes = self.odd_bytes or b"\x00" in chunk or b"\x01" in chunk
+        self.quotes = self.quotes or b'"' in chunk
+        feeds = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("\n"))
+        if feeds.size:
+            inner = int(np.diff(feeds).max()) - 1 if feeds.size > 1 else 0
+            self.longest = max(self.longest, self.pending + int(feeds[0]), inner)
+            self.pending = len(chunk) - int(feeds[-1]) - 1
+        else:
+            self.pending += len(chunk)
+        self.last = chunk[-1:]
+
+    @property
+    def plain(self) -> bool:
+        return (
+            self.line_feeds > 0
+            and self.returns == self.crlf
+            and not self.odd_bytes
+            and max(self.longest, self.pending) <= PLAIN_LINE_BYTES
+        )
+
+
+def _scan(path: Path, label: str) -> _Scan:
+    """One pass over the bytes: the file's sha256, its line count and line ends, and its encoding.
+
+    The encoding is ``utf-8`` (with or without BOM) when the whole file decodes as UTF-8. Otherwise it is
+    ``cp1252`` when the file decodes as Windows-1252 and has neither a UTF-8 byte order mark nor any UTF-8
+    character beyond ASCII (an old SIMS report); else the file is UTF-8 with a few bad bytes (a Windows-1252 byte
+    pasted into a UTF-8 file): ``utf-8-marked``, whose lines holding them are quarantined. A UTF-16 file (a byte
+    order mark, or every other byte NUL) is refused. A chunk of plain ASCII (most exports) is valid UTF-8 as it
+    stands, so only a chunk with other bytes, or one that follows a chunk ending inside a character, goes to the
+    decoder."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
+    shape = _Shape()
     with path.open("rb") as handle:
+        first = handle.read(SAMPLE)
+        _refuse_utf16(first, label)
+        handle.seek(0)
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
+            shape.add(chunk)
             if utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError:
                     utf8 = False
+    line_end = "\n" if shape.line_feeds or not shape.returns else "\r"
+    ends = shape.last == line_end.encode()
+    lines = (shape.line_feeds if line_end == "\n" else shape.returns) + (0 if ends else 1)
+    scan = _Scan(digest.hexdigest(), "utf-8", lines, ends, line_end, 0, shape.plain, shape.quotes)
     if utf8:
         try:
             decoder.decode(b"", final=True)
-            return digest.hexdigest(), "utf-8"
+            return scan
         except UnicodeDecodeError:
             pass
-    offset = 0
+    if first.startswith(codecs.BOM_UTF8) or _has_utf8_beyond_ascii(path):
+        return _Scan(
+            scan.sha256, "utf-8-marked", lines, ends, line_end, _bytes_not_utf8(path), shape.plain, shape.quotes
+        )
     try:
         with path.open("rb") as handle:
             while chunk := handle.read(CHUNK):
                 chunk.decode("cp1252")
-                offset += len(chunk)
-    except UnicodeDecodeError as error:
-        raise UnreadableFileError(
-            f"{label} is neither UTF-8 nor Windows-1252 text (undecodable byte at position {offset + error.start}): "
-            "export it again as CSV (UTF-8)"
-        ) from error
-    return digest.hexdigest(), "cp1252"
+    except UnicodeDecodeError:
+        # Bytes Windows-1252 does not define either (0x81, 0x8D, 0x8F, 0x90, 0x9D): a few damaged bytes.
+        return _Scan(
+            scan.sha256, "utf-8-marked", lines, ends, line_end, _bytes_not_utf8(path), shape.plain, shape.quotes
+        )
+    return _Scan(scan.sha256, "cp1252", lines, ends, line_end, 0, shape.plain, shape.quotes)
+
+
+def _refuse_utf16(start: bytes, label: str) -> None:
+    """Raise for a UTF-16 (or UTF-32) file: a byte order mark, or NUL in every other byte of its start."""
+    bom = start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    pairs = len(start) // 2
+    nul_pattern = pairs >= 2 and (
+        start[1::2].count(0) >= 0.9 * pairs or start[0::2].count(0) >= 0.9 * pairs
+    )  # ASCII text in UTF-16 has a NUL beside every character
+    if bom or nul_pattern:
+        raise UnreadableFileError(f"{label} is UTF-16 text: export it again as CSV (UTF-8)")
+
+
+def _has_utf8_beyond_ascii(path: Path) -> bool:
+    """Whether the file holds at least one well-formed UTF-8 character beyond ASCII."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            if chunk.isascii() and not decoder.getstate()[0]:
+                continue
+            if UTF8_BEYOND_ASCII.search(decoder.decode(chunk)):
+                return True
+    return False
+
+
+UTF8_BEYOND_ASCII = re.compile("[^\x00-\x7f\ufffd]")
+
+
+def _bytes_not_utf8(path: Path) -> int:
+    """How many bytes (maximal runs, as Python's decoder replaces them) of the file are not UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    found = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            found += decoder.decode(chunk).count(NOT_UTF8)
+    return found + decoder.decode(b"", final=True).count(NOT_UTF8)
 
 
 def _header(path: Path, encoding: str) -> str:
-    with path.open("r", encoding="utf-8-sig" if encoding == "utf-8" else "cp1252", newline="") as handle:
+    codec = {"utf-8": "utf-8-sig", "utf-8-marked": "utf-8-sig", "cp1252": "cp1252"}[encoding]
+    with path.open("r", encoding=codec, errors="replace", newline="") as handle:
         return handle.readline().rstrip("\r\n")
 
 
-def _transcode(source: Path, target: Path) -> None:
+def _transcode(source: Path, target: Path, encoding: str) -> None:
+    """Write ``source`` as UTF-8 to ``target`` (in the private scratch folder): from Windows-1252, or from UTF-8 with
+    each byte that is not UTF-8 replaced by U+FFFD."""
+    codec, errors = ("cp1252", "strict") if encoding == "cp1252" else ("utf-8", "replace")
     with (
-        source.open("r", encoding="cp1252", newline="") as reader,
+        source.open("r", encoding=codec, errors=errors, newline="") as reader,
         target.open("w", encoding="utf-8", newline="") as writer,
     ):
         while chunk := reader.read(CHUNK):

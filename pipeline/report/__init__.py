@@ -12,12 +12,15 @@ import numpy as np
 import pandas as pd
 
 from pipeline import __version__
+from pipeline.caseload.decisions import decision_states, read_last_decisions, record_scores, sql
+from pipeline.caseload.policy import school_places
+from pipeline.caseload.review import build_caseload, read_mentees
 from pipeline.config import Settings
 from pipeline.faults import checkpoint
 from pipeline.model.card import Scorecard
 from pipeline.model.scorecard import PointsScorecard
 from pipeline.model.scoring import StageOrderError, points_of, read_features, read_scores
-from pipeline.report.shortlist import build_shortlist, build_under_challenged, mentoring_capacity
+from pipeline.report.shortlist import build_shortlist, build_under_challenged
 from pipeline.safe_csv import write_csv
 
 log = logging.getLogger(__name__)
@@ -33,12 +36,14 @@ def write_reports(
     out: Path,
     features: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Write every school's ``shortlist.csv`` and ``under_challenged.csv`` under ``out``; return what was written.
+    """Write every school's ``shortlist.csv``, ``under_challenged.csv`` and ``caseload.csv`` under ``out``; return
+    what was written.
 
     Reads the ``features`` and ``scores`` tables, which must describe the same pupils on the same night (the
-    ``features`` argument, if given, is the feature table as read already). The return value has ``as_of``,
-    ``versions``, ``paths`` (school -> shortlist path) and ``schools`` (per school: roll, capacity, list sizes and
-    the score distribution), which ``run.json`` records.
+    ``features`` argument, if given, is the feature table as read already), the staff decisions and the current
+    mentees. The return value has ``as_of``, ``versions``, ``paths`` (school -> shortlist path) and ``schools``
+    (per school: roll, places and how they are filled, list sizes, the mix of main barriers on the shortlist, the
+    caseload's statuses and the score distribution), which ``run.json`` and report.html record.
     """
     features = read_features(con) if features is None else features
     scores = read_scores(con, card)
@@ -59,37 +64,91 @@ def write_reports(
         (str(school), str(listing)): ranks[["upn", "rank"]]
         for (school, listing), ranks in con.execute(READ_PUBLISHED).df().groupby(["school_id", "listing"])
     }
+    night = as_of or dt.date.today()
+    tonight = features[["school_id", "upn"]].assign(score=scores["score"].astype(int).to_numpy())
+    last = read_last_decisions(con, night)
+    record_scores(con, last, tonight, night)
+    last = read_last_decisions(con, night)  # with tonight's scores for decisions read for the first time
+    states = decision_states(last, tonight, night, settings)
+    mentees = read_mentees(con, night, settings)
+    able = con.execute(sql("able_pupils"), {"as_of": night}).df()
     # The ranks of the last *completed* publication (not whatever files a killed run left half-written).
     published: list[pd.DataFrame] = []
     for school_id, pupils in features.groupby("school_id", sort=True):
         school = str(school_id)
-        capacity = mentoring_capacity(len(pupils), settings.capacity_share, settings.capacity_minimum)
+        places, rule = school_places(school, len(pupils), settings)
         folder = out / school
-        shortlist = build_shortlist(
-            pupils, model, capacity, previous.get((school, "shortlist")), points=points.loc[pupils.index]
+        listing = build_shortlist(
+            pupils,
+            model,
+            places,
+            settings,
+            previous.get((school, "shortlist")),
+            points=points.loc[pupils.index],
+            decisions=states[states["school_id"] == school],
+            rule=rule,
         )
-        able = build_under_challenged(pupils, capacity, previous.get((school, "under_challenged")))
-        for frame in (shortlist, able):
+        shortlist = listing.table
+        under, why_empty = build_under_challenged(
+            pupils,
+            listing.places.shortlist_length(settings.shortlist_minimum),
+            able[able["school_id"] == school],
+            frozenset(shortlist["upn"]),
+            previous.get((school, "under_challenged")),
+        )
+        caseload = build_caseload(mentees[mentees["school_id"] == school], pupils, night, settings)
+        for frame in (shortlist, under, caseload):
             frame.insert(0, "as_of", as_of.isoformat() if as_of else "")
             for column, value in versions.items():
                 frame[column] = value
         paths[school] = write_csv(shortlist, folder / "shortlist.csv")
         checkpoint(f"publish:{school}")
-        write_csv(able, folder / "under_challenged.csv")
+        stamps = {"as_of": as_of.isoformat() if as_of else "", **versions}
+        write_csv(_with_note(under, why_empty, stamps), folder / "under_challenged.csv")
+        write_csv(caseload, folder / "caseload.csv")
         published.append(shortlist.assign(school_id=school, listing="shortlist")[PUBLISHED_COLUMNS])
-        published.append(able.assign(school_id=school, listing="under_challenged")[PUBLISHED_COLUMNS])
+        published.append(under.assign(school_id=school, listing="under_challenged")[PUBLISHED_COLUMNS])
         school_scores = scores.loc[pupils.index, "score"].to_numpy(dtype=float)
         schools[school] = {
             "pupils_on_roll": len(pupils),
-            "capacity": capacity,
+            "places": places,
+            "places_rule": rule,
+            "current_mentees": listing.places.mentees,
+            "referrals_pending": listing.places.pending,
+            "free_places": listing.places.free,
             "shortlist": len(shortlist),
-            "under_challenged": len(able),
-            "already_mentored_on_shortlist": int(shortlist["in_intervention"].str.contains("Learning mentor").sum()),
+            "shortlist_by_main_barrier": listing.mix,
+            "severe_absence_on_shortlist": int((shortlist["attendance_team"] != "").sum()),
+            "held_by_decisions": int((states.loc[states["school_id"] == school, "decision_status"] == "held").sum()),
+            "under_challenged": len(under),
+            "under_challenged_empty_because": why_empty,
+            "caseload": _caseload_summary(caseload),
             "score_distribution": _distribution(school_scores, card),
         }
-        log.info("school %s: %d pupils on roll, shortlist of %d", school, len(pupils), len(shortlist))
+        log.info(
+            "school %s: %d pupils on roll, %d places (%d mentees), shortlist of %d",
+            school, len(pupils), places, listing.places.mentees, len(shortlist),
+        )  # fmt: skip
     _record_published(con, published)
     return {"as_of": as_of, "versions": versions, "paths": paths, "schools": schools}
+
+
+def _with_note(listing: pd.DataFrame, why_empty: str, stamps: dict[str, str]) -> pd.DataFrame:
+    """An empty list says why in a row of its own (``reasons``), so the file is never silently empty."""
+    if not why_empty:
+        return listing
+    note: dict[str, object] = dict.fromkeys(listing.columns, "")
+    note.update(stamps)
+    note["reasons"] = why_empty
+    return pd.DataFrame([note], columns=listing.columns)
+
+
+def _caseload_summary(caseload: pd.DataFrame) -> dict[str, Any]:
+    return {
+        "mentees": len(caseload),
+        "by_status": {str(k): int(v) for k, v in caseload["status"].value_counts().items()},
+        "review_due": int((caseload["review"] != "").sum()),
+    }
 
 
 def _distribution(scores: np.ndarray, card: Scorecard) -> dict[str, Any]:

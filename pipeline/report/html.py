@@ -167,11 +167,38 @@ class Quarantine:
 class SchoolScores:
     school: str
     on_roll: int
-    capacity: int
+    places: int
     shortlist: int
     under_challenged: int
-    already_mentored: int
+    current_mentees: int
     movement: str
+
+
+@dataclass(frozen=True)
+class SchoolCaseload:
+    school: str
+    places: int
+    rule: str
+    mentees: int
+    pending: int
+    free: int
+    improving: int
+    no_change: int
+    worsening: int
+    too_early: int
+    review_due: int
+    file: Link
+    mix: str
+    severe_absence: int
+    held: int
+
+
+@dataclass(frozen=True)
+class Caseload:
+    """Each school's places, how they are filled, how the mentees are doing, and the mix of needs on the shortlist."""
+
+    template: ClassVar[str] = "sections/caseload.html"
+    schools: tuple[SchoolCaseload, ...]
 
 
 @dataclass(frozen=True)
@@ -301,6 +328,7 @@ def build_page(
         sections.append(trends)
     shortlists = {school: _shortlist(out / school / "shortlist.csv") for school in report.get("schools", {})}
     if report.get("schools"):
+        sections.append(_caseload(report))
         sections.append(_scores(con, report, shortlists))
     if (out / "impact.csv").exists():
         sections.append(impact_section(pd.read_csv(out / "impact.csv", encoding="utf-8-sig")))
@@ -440,14 +468,42 @@ def _scores(
             SchoolScores(
                 str(school),
                 int(summary["pupils_on_roll"]),
-                int(summary["capacity"]),
+                int(summary["places"]),
                 int(summary["shortlist"]),
                 int(summary["under_challenged"]),
-                int(summary["already_mentored_on_shortlist"]),
+                int(summary["current_mentees"]),
                 _movement(shortlist),
             )
         )
     return Scores(score_chart(boxes), tuple(rows))
+
+
+def _caseload(report: dict[str, Any]) -> Caseload:
+    rows = []
+    for school, summary in sorted(report["schools"].items()):
+        caseload = summary.get("caseload", {})
+        statuses = caseload.get("by_status", {})
+        mix = summary.get("shortlist_by_main_barrier", {})
+        rows.append(
+            SchoolCaseload(
+                school=str(school),
+                places=int(summary["places"]),
+                rule=str(summary.get("places_rule", "")),
+                mentees=int(summary.get("current_mentees", 0)),
+                pending=int(summary.get("referrals_pending", 0)),
+                free=int(summary.get("free_places", 0)),
+                improving=int(statuses.get("improving", 0)),
+                no_change=int(statuses.get("no change", 0)),
+                worsening=int(statuses.get("worsening", 0)),
+                too_early=int(statuses.get("too early to tell", 0)),
+                review_due=int(caseload.get("review_due", 0)),
+                file=Link(f"{school}/caseload.csv", _href(str(school), "caseload.csv")),
+                mix=", ".join(f"{n} {barrier}" for barrier, n in sorted(mix.items(), key=lambda t: (-t[1], t[0]))),
+                severe_absence=int(summary.get("severe_absence_on_shortlist", 0)),
+                held=int(summary.get("held_by_decisions", 0)),
+            )
+        )
+    return Caseload(tuple(rows))
 
 
 def score_chart(boxes: Sequence[tuple[str, np.ndarray, int | None]]) -> Markup:

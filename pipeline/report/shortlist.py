@@ -1,26 +1,35 @@
-"""Ranked referral shortlists with plain-words reasons, built from the feature table and a fitted scorecard.
+"""Referral shortlists of new candidates with a need profile and plain-words reasons, and the under-challenged list.
 
-Ranking: score, highest first. Ties are broken, in order, by lower attendance this term, then more negative
-behaviour points in the last 4 weeks, then UPN (arbitrary but fixed, so the same data always gives the same list,
-and never alphabetical by name). The list is as long as the school's mentoring capacity. Pupils who already have
-a learning mentor stay on the list, marked, so staff can see the support is in place.
+Who is listed, how many and in what order is decided by :mod:`pipeline.caseload.policy` (places, current mentees,
+the need profile and the rule that keeps a barrier with real need from being crowded out); staff decisions by
+:mod:`pipeline.caseload.decisions`. This module turns those decisions into rows a pastoral manager reads.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from pipeline.model.card import FOCI, format_value
+from pipeline.caseload.policy import (
+    BARRIER_NAMES,
+    BARRIERS,
+    SEVERE_ABSENCE,
+    Places,
+    choose,
+)
+from pipeline.config import Settings
+from pipeline.model.card import FeatureCard, Scorecard
 from pipeline.model.scorecard import PointsScorecard
 
 SHORTLIST_COLUMNS = (
-    "rank", "upn", "forename", "surname", "year_group", "reg_group", "score", "band", "reasons",
-    "mentoring_focus", "context", "in_intervention", "change_since_last_run", "no_data",
+    "rank", "upn", "forename", "surname", "year_group", "reg_group", "score", "band", "main_barrier", "need",
+    "suggested_focus", "reasons", "place_for", "attendance_team", "last_decision", "context", "in_intervention",
+    "change_since_last_run", "no_data",
 )  # fmt: skip
 UNDER_CHALLENGED_COLUMNS = (
     "rank", "upn", "forename", "surname", "year_group", "reg_group", "prior_attainment", "core_grade_gap",
@@ -33,50 +42,60 @@ CONTEXT_FLAGS = (
     ("looked_after", {True: "looked after"}),
     ("eal", {True: "EAL"}),
 )
+PRIMARY_YEARS = frozenset({"N1", "N2", "R", "1", "2", "3", "4", "5", "6"})
+ABLE_ATTENDANCE = 0.9
+"""An able pupil below target is listed as under-challenged only with attendance this term of 90% or more (not
+persistently absent): below that, absence is the likelier explanation and the shortlist is the place for them."""
+READING_AHEAD_MONTHS = 12
 
 
-def mentoring_capacity(roll: int, share: float = 0.05, minimum: int = 5) -> int:
-    """How many pupils a school's shortlist holds: ``share`` of the roll, rounded up, and at least ``minimum``.
+@dataclass(frozen=True)
+class Shortlist:
+    """One school's shortlist, the places it was sized by, and the mix of main barriers on it."""
 
-    >>> mentoring_capacity(716), mentoring_capacity(60), mentoring_capacity(0)
-    (36, 5, 5)
-    """
-    return max(minimum, math.ceil(share * roll))
+    table: pd.DataFrame
+    places: Places
+    mix: dict[str, int]
 
 
 def build_shortlist(
     features: pd.DataFrame,
     model: PointsScorecard,
-    capacity: int,
+    places: int,
+    settings: Settings,
     previous: pd.DataFrame | None = None,
     points: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """One school's shortlist: the ``capacity`` highest-scoring pupils with their reasons and focus.
+    decisions: pd.DataFrame | None = None,
+    rule: str = "",
+) -> Shortlist:
+    """One school's referral shortlist: the free places' worth of new candidates, then the pending referrals.
 
-    ``features`` has one row per pupil on roll (identity and context columns plus the scorecard's features).
-    ``previous`` is the last published shortlist (``upn`` and ``rank``), for the change column. ``points`` are
-    the points the score stage gave each pupil (rows aligned with ``features``); without them the model scores.
+    ``features`` has one row per pupil on roll (identity and context columns plus the scorecard's features);
+    ``places`` is the school's mentoring places (:func:`pipeline.caseload.policy.school_places`). ``previous`` is
+    the last published shortlist (``upn`` and ``rank``), for the change column; ``points`` the points the score
+    stage gave each pupil (rows aligned with ``features``; without them the model scores); ``decisions`` the
+    pupils' decision states (:func:`pipeline.caseload.decisions.decision_states`).
     """
-    if features.empty:
-        return pd.DataFrame(columns=list(SHORTLIST_COLUMNS))
+    card = model.card_
     pupils = features.reset_index(drop=True)
     points = model.points(pupils) if points is None else points.reset_index(drop=True)
-    pupils["score"] = points.sum(axis=1).astype(int)
-    ranked = pupils.sort_values(
-        ["score", "attendance_rate_term", "negative_points_4wk", "upn"],
-        ascending=[False, True, False, True],
-        na_position="last",
-        kind="mergesort",
-    ).head(capacity)
-    card = model.card_
-    ranked_points = points.loc[ranked.index]
+    status = pd.Series("", index=pupils.index)
+    last = pd.Series("", index=pupils.index)
+    if decisions is not None and not decisions.empty:
+        by_upn = decisions.set_index("upn")
+        status = pupils["upn"].map(by_upn["decision_status"]).fillna("")
+        last = pupils["upn"].map(by_upn["last_decision"]).fillna("")
+    choice = choose(pupils.assign(last_decision=last), points, card, places, settings, rule, status)
+    listed = choice.listed
     rows = []
-    for rank, (pupil, pupil_points) in enumerate(
-        zip(ranked.to_dict("records"), ranked_points.to_dict("records"), strict=True), start=1
-    ):
-        scored = [(f, int(pupil_points[f.name])) for f in card.features]
-        reasons = [f.reason_text(_value(pupil[f.name]), p) for f, p in sorted(scored, key=lambda t: -t[1]) if p]
+    for rank, (label, pupil) in enumerate(zip(listed.index, listed.to_dict("records"), strict=True), start=1):
+        primary = str(pupil.get("year_group")) in PRIMARY_YEARS
+        scored = [(f, int(points.loc[label, f.name])) for f in card.features]
+        reasons = [
+            reason_text(f, _value(pupil[f.name]), p, primary) for f, p in sorted(scored, key=lambda t: -t[1]) if p
+        ]
         missing = [f.description for f, _ in scored if _value(pupil[f.name]) is None]
+        attendance = _value(pupil.get("attendance_rate_term"))
         rows.append(
             {
                 "rank": rank,
@@ -86,9 +105,16 @@ def build_shortlist(
                 "year_group": pupil["year_group"],
                 "reg_group": pupil["reg_group"],
                 "score": int(pupil["score"]),
-                "band": card.band_of_score(int(pupil["score"])),
+                "band": chance_band(card, int(pupil["score"])),
+                "main_barrier": BARRIER_NAMES.get(str(pupil["main_barrier"]), "none"),
+                "need": need_text(pupil),
+                "suggested_focus": pupil["suggested_focus"],
                 "reasons": "; ".join(reasons) if reasons else "no points from any feature",
-                "mentoring_focus": _focus([(f.focus, p) for f, p in scored]),
+                "place_for": _place_text(str(pupil["place_for"])),
+                "attendance_team": "severe absence (below 50%): for the attendance team too"
+                if attendance is not None and attendance < SEVERE_ABSENCE
+                else "",
+                "last_decision": pupil["last_decision"],
                 "context": context_text(pupil),
                 "in_intervention": _intervention_text(pupil),
                 "change_since_last_run": "",
@@ -97,25 +123,128 @@ def build_shortlist(
         )
     shortlist = pd.DataFrame(rows, columns=list(SHORTLIST_COLUMNS))
     shortlist["change_since_last_run"] = change_since(shortlist, previous)
-    return shortlist
+    mix = {BARRIER_NAMES.get(str(b), str(b)): int(n) for b, n in listed["main_barrier"].value_counts().items()}
+    return Shortlist(shortlist, choice.places, mix)
+
+
+def chance_of_outcome(card: Scorecard, score: int) -> float:
+    """The calibrated probability of the outcome at ``score``: from the card's score-to-probability table when it
+    has one (``extra.probability_table``: rows of ``min_score`` and ``probability``), else from its logistic
+    calibration, ``1 / (1 + exp(-(intercept + slope * score)))``.
+
+    >>> from pathlib import Path
+    >>> card = Scorecard.load(Path("models/scorecard-v1.yaml"))
+    >>> [round(chance_of_outcome(card, s), 2) for s in (0, 20, 40, 60)]
+    [0.05, 0.17, 0.45, 0.77]
+    """
+    table = card.extra.get("probability_table")
+    if isinstance(table, list) and table:
+        fitting = [row for row in table if score >= float(row["min_score"])]
+        row = max(fitting, key=lambda r: float(r["min_score"])) if fitting else table[0]
+        return float(row["probability"])
+    return 1 / (1 + math.exp(-(card.calibration_intercept + card.calibration_slope * score)))
+
+
+def chance_band(card: Scorecard, score: int) -> str:
+    """The band a shortlist shows: the chance of the outcome in the next half-term, to the nearest 5%.
+
+    >>> from pathlib import Path
+    >>> card = Scorecard.load(Path("models/scorecard-v1.yaml"))
+    >>> chance_band(card, 40), chance_band(card, -100), chance_band(card, 200)
+    ('about 45%', 'under 5%', 'over 95%')
+    """
+    percent = 5 * round(20 * chance_of_outcome(card, score))
+    if percent < 5:
+        return "under 5%"
+    if percent > 95:
+        return "over 95%"
+    return f"about {percent}%"
+
+
+def reason_text(feature: FeatureCard, value: float | None, points: int, primary: bool) -> str:
+    """The plain-words reason for one feature, worded for the phase.
+
+    >>> from pathlib import Path
+    >>> card = Scorecard.load(Path("models/scorecard-v1.yaml"))
+    >>> reason_text(card.feature("attendance_change_4wk"), -0.123, 8, False)
+    'Attendance in the last 4 weeks -12.3 percentage points against the term — falling sharply (+8)'
+    >>> reason_text(card.feature("suspensions_year"), 1.0, 10, False)
+    '1 suspension this year — suspended once (+10)'
+    >>> reason_text(card.feature("english_grade_gap"), -1.0, 2, True)
+    'Reading 1 step below target (on the WTS, EXS, GDS scale) — just below target (+2)'
+    >>> reason_text(card.feature("maths_grade_gap"), -1.33, 6, False)
+    'Maths 1.3 grades below target — a grade or more below target (+6)'
+    """
+    band = feature.band_of(value)
+    if band is None or value is None:
+        return f"{feature.description}: {feature.missing_label} ({points:+d})"
+    template = feature.reason
+    if feature.unit == "grades" and template.endswith("{value} against target"):
+        subject = template[: template.index("{value}")].strip()
+        if primary and subject == "English":
+            subject = "Reading"
+        text = f"{subject} {_grade_gap_text(value, primary)}"
+    else:
+        text = template.format(value=_value_text(value, feature.unit), description=feature.description)
+    text = text.replace("(s)", "" if abs(value) == 1 else "s")
+    label = band.label
+    if primary:
+        label = label.replace("a grade", "a step").replace("two grades", "two steps")
+    return f"{text} — {label} ({points:+d})"
+
+
+def need_text(pupil: Mapping[Any, Any]) -> str:
+    """Points per barrier with any, largest first, e.g. ``attendance 26, behaviour and exclusion 12``."""
+    needs = [(b, int(pupil[f"need_{b}"])) for b in BARRIERS if int(pupil[f"need_{b}"]) > 0]
+    needs.sort(key=lambda t: (-t[1], BARRIERS.index(t[0])))
+    return ", ".join(f"{BARRIER_NAMES[b]} {n}" for b, n in needs)
 
 
 def build_under_challenged(
-    features: pd.DataFrame, capacity: int, previous: pd.DataFrame | None = None, min_gap: float = -1.0
-) -> pd.DataFrame:
-    """Able pupils who are under-challenged: high prior attainment, working a grade or more below target.
+    features: pd.DataFrame,
+    length: int,
+    able: pd.DataFrame | None = None,
+    shortlisted: frozenset[str] = frozenset(),
+    previous: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, str]:
+    """Able pupils who are under-challenged, where attendance is not the explanation; and, when there are none,
+    a sentence saying why (else ``""``).
 
-    High prior attainment is KS2 average scaled score of 110 or more, or a CAT4 mean SAS of 115 or more
-    (``high_prior_attainment``); the gap is the mean of English and maths working-at against target. Ranked by
-    the gap (largest first), then UPN.
+    Able: KS2 average scaled score of 110 or more, or a CAT4 mean SAS of 115 or more (``high_prior_attainment``);
+    or, the primary equivalent from teacher assessment (``able``, from ``sql/able_pupils.sql``), a GDS target,
+    GDS at an earlier assessment point, or a reading age a year or more ahead. Under-challenged: English and maths
+    a grade (a step at primary) or more below target on average, or, in Year 6, working below the expected
+    standard after GDS earlier. Only with attendance this term of 90% or more, and not on tonight's shortlist.
+    Ranked by the gap (largest first), then UPN.
     """
-    able = features[features["high_prior_attainment"].fillna(False).astype(bool)]
-    able = able[able["core_grade_gap"] <= min_gap]
-    ranked = able.sort_values(["core_grade_gap", "upn"], kind="mergesort").head(capacity)
+    pupils = features.reset_index(drop=True)
+    if able is not None and not able.empty:
+        pupils = pupils.merge(able[["upn", "gds_target", "gds_earlier", "below_expected_now"]], on="upn", how="left")
+    for column in ("gds_target", "gds_earlier", "below_expected_now"):
+        pupils[column] = pupils.get(column, pd.Series(False, index=pupils.index)).astype("boolean").fillna(False)
+    reading = pd.to_numeric(
+        pupils.get("reading_age_gap_months", pd.Series(np.nan, index=pupils.index)), errors="coerce"
+    )
+    high_prior = pupils["high_prior_attainment"].astype("boolean").fillna(False).astype(bool)
+    is_able = high_prior | pupils["gds_target"] | pupils["gds_earlier"] | (reading >= READING_AHEAD_MONTHS)
+    gap = pd.to_numeric(pupils["core_grade_gap"], errors="coerce")
+    year6_slip = (pupils["year_group"].astype(str) == "6") & pupils["gds_earlier"] & pupils["below_expected_now"]
+    below = is_able & ((gap <= -1) | year6_slip)
+    attendance = pd.to_numeric(pupils["attendance_rate_term"], errors="coerce")
+    attending = attendance >= ABLE_ATTENDANCE
+    listed = ~pupils["upn"].isin(shortlisted)
+    chosen = pupils[below & attending & listed]
+    ranked = chosen.assign(_gap=gap.loc[chosen.index].fillna(0.0)).sort_values(["_gap", "upn"], kind="mergesort")
     rows = []
-    for rank, pupil in enumerate(ranked.to_dict("records"), start=1):
+    for rank, pupil in enumerate(ranked.head(length).to_dict("records"), start=1):
+        primary = str(pupil.get("year_group")) in PRIMARY_YEARS
         prior = _prior_text(pupil)
-        gap = float(pupil["core_grade_gap"])
+        value = _value(pupil["core_grade_gap"])
+        where = (
+            "English and maths " + _grade_gap_text(value, primary)
+            if value is not None and value <= -1
+            else "working below the expected standard in Year 6 after working at GDS earlier"
+        )
         rows.append(
             {
                 "rank": rank,
@@ -125,10 +254,10 @@ def build_under_challenged(
                 "year_group": pupil["year_group"],
                 "reg_group": pupil["reg_group"],
                 "prior_attainment": prior,
-                "core_grade_gap": round(gap, 2),
-                "reasons": f"High prior attainment ({prior}) but English and maths {format_value(gap, 'grades')} "
-                "against target",
-                "mentoring_focus": "under-challenged",
+                "core_grade_gap": None if value is None else round(value, 2),
+                "reasons": f"Able ({prior}) but {where}; attendance "
+                f"{_value_text(float(pupil['attendance_rate_term']), 'percent')} this term",
+                "mentoring_focus": "under-challenged: stretch and raised expectations",
                 "context": context_text(pupil),
                 "in_intervention": _intervention_text(pupil),
                 "change_since_last_run": "",
@@ -136,7 +265,14 @@ def build_under_challenged(
         )
     listing = pd.DataFrame(rows, columns=list(UNDER_CHALLENGED_COLUMNS))
     listing["change_since_last_run"] = change_since(listing, previous)
-    return listing
+    why = ""
+    if listing.empty:
+        why = (
+            f"No pupil met the rule tonight: {int(is_able.sum())} able pupils, {int(below.sum())} of them below "
+            f"target; of those {int((below & ~attending).sum())} have attendance below 90% or none this term and "
+            f"{int((below & attending & ~listed).sum())} are on the shortlist."
+        )
+    return listing, why
 
 
 def change_since(current: pd.DataFrame, previous: pd.DataFrame | None) -> list[str]:
@@ -163,18 +299,40 @@ def context_text(pupil: Mapping[Any, Any]) -> str:
     return "; ".join(parts)
 
 
+def _grade_gap_text(value: float, primary: bool) -> str:
+    if primary:
+        steps = abs(round(value))
+        if steps == 0:
+            return "on target (on the WTS, EXS, GDS scale)"
+        side = "below" if value < 0 else "above"
+        return f"{steps} step{'' if steps == 1 else 's'} {side} target (on the WTS, EXS, GDS scale)"
+    if abs(value) < 0.05:
+        return "on target"
+    return f"{abs(value):.1f} grade{'' if abs(value) == 1 else 's'} {'below' if value < 0 else 'above'} target"
+
+
+def _value_text(value: float, unit: str) -> str:
+    if unit == "percent":
+        return f"{100 * value:.1f}%" if value >= 0 else f"{100 * value:.1f} percentage points"
+    if unit == "months":
+        return f"{value:.0f} months"
+    if unit == "share":
+        return f"{100 * value:.0f}%"
+    return f"{value:.0f}"
+
+
+def _place_text(barrier: str) -> str:
+    if barrier == "referred":
+        return "referred, pending"
+    if barrier in BARRIER_NAMES:
+        return f"place kept for {BARRIER_NAMES[barrier]}"
+    return "by rank"
+
+
 def _hashable(value: object) -> object:
     if isinstance(value, np.bool_):
         return bool(value)
     return value if isinstance(value, str | bool) else None
-
-
-def _focus(points_by_focus: Sequence[tuple[str, int]]) -> str:
-    totals = dict.fromkeys(FOCI, 0)
-    for focus, points in points_by_focus:
-        totals[focus] += points
-    ordered = [f for f in sorted(FOCI, key=lambda f: (-totals[f], FOCI.index(f))) if totals[f] > 0]
-    return ", then ".join(ordered[:2]) if ordered else ""
 
 
 def _intervention_text(pupil: Mapping[Any, Any]) -> str:
@@ -188,6 +346,13 @@ def _prior_text(pupil: Mapping[Any, Any]) -> str:
         parts.append(f"KS2 average {float(pupil['ks2_mean_scaled_score']):.0f}")
     if _value(pupil.get("cat4_mean_sas")) is not None:
         parts.append(f"CAT4 mean {float(pupil['cat4_mean_sas']):.0f}")
+    if bool(pupil.get("gds_target")):
+        parts.append("GDS target")
+    if bool(pupil.get("gds_earlier")):
+        parts.append("GDS earlier")
+    reading = _value(pupil.get("reading_age_gap_months"))
+    if reading is not None and reading >= READING_AHEAD_MONTHS:
+        parts.append(f"reading age {reading:.0f} months ahead")
     return ", ".join(parts) or "high prior attainment"
 
 

@@ -21,7 +21,7 @@ from pipeline.sample.calendar import AcademicYear, academic_year
 from pipeline.sample.mentoring import Mentoring, mentoring_truth
 from pipeline.sample.population import SchoolPlan, draw_pupils
 from pipeline.sample.simulate import ABSENT_MARKS, CODE, NOT_ON_ROLL, POSSIBLE_MARKS, SchoolHistory, simulate_school
-from pipeline.sample.writer import FLAVOURS, write_school
+from pipeline.sample.writer import FLAVOURS, write_decisions, write_school
 
 TRUTH_README = """\
 SIMULATION TRUTH - NOT AN EXPORT
@@ -69,6 +69,13 @@ class SampleSpec:
     mentoring_effect: float = 0.0
     """Average effect of a learning mentor on the mentee's attendance over the half-term after the start, in
     percentage points (see :mod:`pipeline.sample.mentoring`)."""
+    varied_needs: bool = False
+    """Schools whose needs differ: in turn typical, mostly behaviour, mostly attendance (``NEEDS_CYCLE``)."""
+    decisions: bool = True
+    """Write a ``decisions.csv`` (staff decisions on the shortlist) for every secondary school."""
+
+
+NEEDS_CYCLE = ("typical", "behaviour", "attendance")
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,7 @@ def plan_schools(spec: SampleSpec) -> list[SchoolPlan]:
                 phase=phase,
                 flavour="arbor" if phase == "primary" else "sims",
                 fsm_share=fsm_share,
+                needs=NEEDS_CYCLE[k % len(NEEDS_CYCLE)] if spec.varied_needs else "typical",
             )
         )
     return plans
@@ -223,7 +231,46 @@ def _generate_school(
         interventions=interventions,
         end_date=spec.end_date,
     )
+    if spec.decisions and plan.phase == "secondary":
+        # A stream of its own, so that the other files are the same with or without decisions.
+        rng_decisions = np.random.default_rng(np.random.SeedSequence([spec.seed, 2, plan.index]))
+        decisions = draw_decisions(pupils_out.index.to_numpy(), history, interventions, spec.end_date, rng_decisions)
+        write_decisions(school_dir, FLAVOURS[plan.flavour], pupils, decisions)
     return SchoolSummary(plan.urn, plan.phase, len(pupils_out), rows), truth, mentored
+
+
+DECISIONS = ("referred", "declined", "not now", "supported elsewhere")
+DECISION_SHARES = (0.3, 0.25, 0.25, 0.2)
+
+
+def draw_decisions(
+    keep: np.ndarray,
+    history: SchoolHistory,
+    interventions: pd.DataFrame,
+    end_date: dt.date,
+    rng: np.random.Generator,
+    count: int = 12,
+) -> pd.DataFrame:
+    """Staff decisions on the shortlist in the half-term before the extract date: on a few school days, a pastoral
+    manager decides about some of the least engaged pupils who have no learning mentor (referred, declined, not
+    now, supported elsewhere; a review date on some). The generator picks them from its own latent traits."""
+    exported = np.flatnonzero(history.dates <= np.datetime64(end_date, "D"))
+    days = exported[-40:-2]
+    mentored = set(interventions.loc[interventions["intervention"] == "Learning mentor", "pupil"].astype(int))
+    rows: list[tuple[int, dt.date, str, dt.date | None]] = []
+    decided: set[int] = set()
+    exported_pupils = set(keep.tolist())
+    for d in np.sort(rng.choice(days, size=min(4, len(days)), replace=False)):
+        on_roll = np.flatnonzero(history.marks[:, d, 0] >= 0)
+        pool = [int(i) for i in on_roll[np.argsort(history.engagement[on_roll, d])] if int(i) in exported_pupils]
+        pool = [i for i in pool if i not in mentored and i not in decided][:30]
+        for i in rng.choice(pool, size=min(count // 4, len(pool)), replace=False):
+            decision = str(rng.choice(DECISIONS, p=DECISION_SHARES))
+            day: dt.date = history.dates[d].item()
+            review = day + dt.timedelta(weeks=int(rng.integers(4, 9))) if rng.random() < 0.5 else None
+            rows.append((int(i), day, decision, None if decision == "referred" else review))
+            decided.add(int(i))
+    return pd.DataFrame(rows, columns=["pupil", "date", "decision", "review_date"])
 
 
 def _admitted_by(pupils: pd.DataFrame, end_date: dt.date) -> pd.Series:

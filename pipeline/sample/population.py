@@ -46,6 +46,8 @@ class SchoolPlan:
     phase: str  # "primary" or "secondary"
     flavour: str  # "arbor" or "sims": how the MIS writes its exports
     fsm_share: float
+    needs: str = "typical"
+    """What most of the school's need is: ``typical``, ``behaviour`` or ``attendance`` (see ``NEEDS``)."""
 
     @property
     def year_groups(self) -> tuple[int, ...]:

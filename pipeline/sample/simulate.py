@@ -13,6 +13,7 @@ predictable from their recent record and partly not.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,6 +81,22 @@ PHASE_RATES = {
         behaviour=0.018, praise=0.03, suspension_logit=-5.4, refusal=0.75,
     ),
 }  # fmt: skip
+
+NEEDS = {
+    "typical": {},
+    "behaviour": {"behaviour": 3.0, "unauthorised": 0.3, "illness": 0.5, "medical": 0.5, "refusal": 0.1},
+    "attendance": {"unauthorised": 2.0, "refusal": 1.0, "behaviour": 0.5},
+}
+"""Multipliers of a phase's base rates for a school whose needs differ (``mentor sample --varied-needs``): a
+behaviour school has three times the incidents and fewer absences, an attendance school the reverse."""
+
+
+def rates_for(plan: SchoolPlan) -> PhaseRates:
+    """The phase's base rates, scaled by the school's needs (unchanged for a ``typical`` school)."""
+    rates = PHASE_RATES[plan.phase]
+    factors = NEEDS[plan.needs]
+    return dataclasses.replace(rates, **{name: getattr(rates, name) * f for name, f in factors.items()})
+
 
 REFUSAL_ENGAGEMENT = -2.2
 """Engagement below which a pupil avoids school on most days (emotionally based school avoidance)."""
@@ -181,7 +198,7 @@ def simulate_school(
     )
 
     engagement = _engagement_paths(pupils, plan, year_group, year_index, weekday, rng).astype(float)
-    rates = PHASE_RATES[plan.phase]
+    rates = rates_for(plan)
     traits = _Traits.of(pupils)
 
     marks = np.full((n, n_days, 2), NOT_ON_ROLL, dtype=np.int8)

@@ -27,6 +27,12 @@ ASSESSMENT_COLUMNS = ("upn", "subject", "assessment_point", "date", "result_type
 BEHAVIOUR_COLUMNS = ("upn", "incident_id", "date", "category", "points", "action")
 EXCLUSION_COLUMNS = ("upn", "start_date", "category", "sessions", "reason")
 INTERVENTION_COLUMNS = ("upn", "intervention", "start_date", "end_date", "outcome")
+DECISION_WORDS = {
+    "sims": {"referred": "Referred", "declined": "Declined", "not now": "Not now",
+             "supported elsewhere": "Supported elsewhere"},
+    "arbor": {"referred": "referred", "declined": "declined", "not now": "not_now",
+              "supported elsewhere": "supported_elsewhere"},
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,8 @@ FLAVOURS = {
             "intervention": "Intervention",
             "end_date": "End Date",
             "outcome": "Outcome",
+            "decision": "Decision",
+            "review_date": "Review Date",
         },
         date_format="%d/%m/%Y",
         true="Yes",
@@ -273,3 +281,20 @@ def _after(day: dt.date | None, end_date: dt.date) -> bool:
 
 def _bools(values: pd.Series, flavour: Flavour) -> np.ndarray:
     return np.where(values.to_numpy(dtype=bool), flavour.true, flavour.false)
+
+
+def write_decisions(school_dir: Path, flavour: Flavour, pupils: pd.DataFrame, decisions: pd.DataFrame) -> None:
+    """Write ``decisions.csv``: staff decisions (``pupil``, ``date``, ``decision``, ``review_date``) as the school
+    records them, in this MIS's headers, dates and words."""
+    fmt = _date_formatter(flavour)
+    upn = pupils["upn"].to_numpy()
+    frame = pd.DataFrame(
+        {
+            "upn": upn[decisions["pupil"].to_numpy(dtype=np.int64)],
+            "date": decisions["date"].map(fmt).to_numpy(),
+            "decision": decisions["decision"].map(DECISION_WORDS[flavour.name]).to_numpy(),
+            "review_date": decisions["review_date"].map(fmt).to_numpy(),
+        }
+    ).rename(columns=lambda c: flavour.headers.get(c, c))
+    with (school_dir / "decisions.csv").open("w", encoding=flavour.encoding, newline="") as handle:
+        frame.to_csv(handle, index=False, lineterminator=flavour.line_end)

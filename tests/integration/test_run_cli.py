@@ -42,12 +42,20 @@ def test_each_school_gets_a_shortlist_at_capacity_with_every_column(first_run: P
     assert report["totals"]["rows_read"] == report["totals"]["rows_loaded"]
     for school, summary in report["schools"].items():
         shortlist = _shortlist(first_run, school)
-        assert len(shortlist) == summary["capacity"] == max(5, -(-summary["pupils_on_roll"] * 5 // 100))
+        assert summary["places"] == max(5, -(-summary["pupils_on_roll"] * 5 // 100))
+        # pending referrals, then the free places' worth of new candidates (at least 5)
+        assert len(shortlist) == summary["shortlist"] == summary["referrals_pending"] + max(summary["free_places"], 5)
+        assert summary["free_places"] == max(
+            0, summary["places"] - summary["current_mentees"] - summary["referrals_pending"]
+        )
+        assert not shortlist["in_intervention"].str.contains("Learning mentor").any()
+        assert (first_run / "out" / school / "caseload.csv").exists()
         assert set(SHORTLIST_COLUMNS) | {"as_of", "pipeline_version", "scorecard_version", "config_hash"} == set(
             shortlist.columns
         )
         assert shortlist["rank"].astype(int).tolist() == list(range(1, len(shortlist) + 1))
-        assert shortlist["score"].astype(int).is_monotonic_decreasing
+        new = shortlist[shortlist["place_for"] != "referred, pending"]
+        assert new["score"].astype(int).is_monotonic_decreasing
         assert (first_run / "out" / school / "shortlist.csv").stat().st_mode & 0o777 == 0o600
 
 
@@ -259,8 +267,9 @@ def test_the_make_run_command_works_with_relative_paths_in_a_fresh_folder(
         app, ["run", "--exports", "data/sample", "--db", "data/warehouse.duckdb", "--out", "out"]
     )
     assert result.exit_code == 0, result.output
-    for school in ("105854", "127510"):
-        assert len(_shortlist(tmp_path, school)) == 31
+    # the free places' worth of new candidates (at least 5; current mentees fill most of the 31 places), then the
+    # secondary's pending referrals
+    assert [len(_shortlist(tmp_path, school)) for school in ("105854", "127510")] == [5, 11]
     assert (tmp_path / "out" / "data_docs" / "index.html").exists()
 
 

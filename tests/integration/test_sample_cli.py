@@ -42,10 +42,20 @@ def test_each_school_gets_every_export_file_and_the_truth_lives_apart(tmp_path: 
     schools = sorted(p for p in (tmp_path / "trust").iterdir())
     assert len(schools) == 3
     assert all(p.is_dir() and len(p.name) == 6 and p.name.isdigit() for p in schools)
+    exports = {
+        "pupils.csv",
+        "attendance.csv",
+        "assessments.csv",
+        "behaviour.csv",
+        "exclusions.csv",
+        "interventions.csv",
+    }
+    with_decisions = 0
     for school in schools:
-        assert {p.name for p in school.iterdir()} == {
-            "pupils.csv", "attendance.csv", "assessments.csv", "behaviour.csv", "exclusions.csv", "interventions.csv",
-        }  # fmt: skip
+        names = {p.name for p in school.iterdir()}
+        assert names - {"decisions.csv"} == exports
+        with_decisions += "decisions.csv" in names
+    assert with_decisions == 1  # the secondary school's staff decisions (schools alternate primary, secondary)
     truth = tmp_path / "trust-truth"
     assert {p.name for p in truth.iterdir()} == {"README.txt", "outcomes.csv", "mentoring_effect.json"}
 
@@ -98,3 +108,26 @@ def test_every_command_has_help_and_python_m_pipeline_works() -> None:
 def test_bad_arguments_exit_with_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["sample", "--out", str(tmp_path), "--pupils-per-school", "3"])
     assert result.exit_code == 2
+
+
+def _lines(path: Path, encoding: str = "cp1252") -> list[str]:
+    return path.read_text(encoding=encoding).splitlines()
+
+
+def test_a_trust_with_varied_needs_has_a_behaviour_school_and_leaves_the_typical_one_as_it_was(tmp_path: Path) -> None:
+    _sample(tmp_path / "plain", *SMALL, "--seed", "5")
+    _sample(tmp_path / "varied", *SMALL, "--seed", "5", "--varied-needs")
+    plain, varied = sorted((tmp_path / "plain").iterdir()), sorted((tmp_path / "varied").iterdir())
+    assert [p.name for p in plain] == [p.name for p in varied]
+    for before, after in zip(plain, varied, strict=True):
+        secondary = (before / "decisions.csv").exists()
+        same = _digest(before) == _digest(after)
+        # the first school (primary) is typical in both; the second (secondary) has mostly behaviour needs
+        assert same != secondary
+        if secondary:
+            assert len(_lines(after / "behaviour.csv")) > 2 * len(_lines(before / "behaviour.csv"))
+            decisions = _lines(after / "decisions.csv")
+            assert decisions[0] == "UPN,Date,Decision,Review Date"
+            assert {line.split(",")[2] for line in decisions[1:]} <= {
+                "Referred", "Declined", "Not now", "Supported elsewhere",
+            }  # fmt: skip

@@ -137,6 +137,7 @@ def test_header_only_loads_nothing_and_loses_nothing(tmp_path: Path) -> None:
     result, _ = _ingest(tmp_path, {"attendance.csv": "upn,date,session,mark\n"})
     outcome = _file(result, "attendance.csv")
     assert (outcome.status, outcome.rows_read, outcome.rows_loaded) == ("loaded", 0, 0)
+    assert "no data lines: the file has a header only, so nothing was loaded from it" in outcome.notes
 
 
 def test_missing_required_column(tmp_path: Path) -> None:
@@ -149,13 +150,36 @@ def test_missing_required_column(tmp_path: Path) -> None:
     ]
 
 
-def test_truncated_last_line(tmp_path: Path) -> None:
+def test_a_file_cut_off_mid_line_fails(tmp_path: Path) -> None:
     result, con = _ingest(tmp_path, {"attendance.csv": MARKS + f"{A},2025-11-04"})
+    outcome = _file(result, "attendance.csv")
+    assert outcome.status == "failed"
+    assert outcome.notes == [
+        f"{SCHOOL}/attendance.csv may be truncated: its last line (line 8) has no line end (an interrupted copy?): "
+        "re-export it"
+    ]
+    assert con.execute("select count(*) from attendance").fetchone() == (0,)
+    assert _quarantine(con) == []
+
+
+def test_a_last_line_with_too_few_fields_fails_the_file(tmp_path: Path) -> None:
+    result, con = _ingest(tmp_path, {"attendance.csv": MARKS + f"{A},2025-11-04\n"})
+    outcome = _file(result, "attendance.csv")
+    assert outcome.status == "failed"
+    assert outcome.notes == [
+        f"{SCHOOL}/attendance.csv may be truncated: its last line (line 8) has 2 of the header's 4 fields: re-export it"
+    ]
+    assert con.execute("select count(*) from attendance").fetchone() == (0,)
+
+
+def test_a_line_with_too_few_fields_before_the_last_is_quarantined_alone(tmp_path: Path) -> None:
+    marks = MARKS.replace(f"{B},2025-11-03,AM,/\n", f"{B},2025-11-03\n")
+    result, con = _ingest(tmp_path, {"attendance.csv": marks})
     assert _quarantine(con) == [
-        ("attendance.csv", 8, None, "line has fewer fields than the header (the file may be truncated)")
+        ("attendance.csv", 4, "(whole line)", "line has 2 fields, the header 4 (a line cut short?)")
     ]
     outcome = _file(result, "attendance.csv")
-    assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined) == (7, 6, 1)
+    assert (outcome.status, outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined) == ("loaded", 6, 5, 1)
 
 
 def test_windows_1252_names_keep_their_accents(tmp_path: Path) -> None:
@@ -180,18 +204,24 @@ def test_utf8_is_recognised_whatever_falls_on_a_chunk_boundary(
 
 
 @pytest.mark.parametrize("chunk", [5, 1 << 20])
-def test_a_file_that_is_neither_utf8_nor_windows_1252_fails_naming_the_byte(
+def test_a_byte_that_is_neither_utf8_nor_windows_1252_quarantines_its_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
     monkeypatch.setattr("pipeline.ingest.read.CHUNK", chunk)
     pupils = PUPILS.encode("utf-8").replace(b"Pupil2", b"Pupil\x81")  # 0x81: not a character in either
-    result, _ = _ingest(tmp_path, {"pupils.csv": pupils})
-    outcome, position = _file(result, "pupils.csv"), pupils.index(b"\x81")
-    assert outcome.status == "failed"
-    assert outcome.notes == [
-        f"{SCHOOL}/pupils.csv is neither UTF-8 nor Windows-1252 text (undecodable byte at position {position}): "
-        "export it again as CSV (UTF-8)"
-    ]
+    result, con = _ingest(tmp_path, {"pupils.csv": pupils})
+    outcome = _file(result, "pupils.csv")
+    assert (outcome.status, outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined) == ("loaded", 3, 2, 1)
+    assert outcome.notes[0] == (
+        "read as UTF-8 with 1 byte(s) that are not UTF-8 (the lines holding them are quarantined): export the file "
+        "again as CSV (UTF-8)"
+    )
+    assert _quarantine(con)[-1] == (
+        "pupils.csv",
+        3,
+        "(whole line)",
+        "line has bytes that are not UTF-8 (shown as \ufffd): export the file again as CSV (UTF-8)",
+    )
 
 
 def test_a_character_split_by_plain_ascii_is_not_utf8(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -209,7 +239,7 @@ def test_a_character_split_by_plain_ascii_is_not_utf8(tmp_path: Path, monkeypatc
 
 
 def test_a_character_cut_off_at_the_end_is_not_utf8(tmp_path: Path) -> None:
-    pupils = PUPILS.encode("utf-8") + "\u00e9".encode("utf-8")[:1]  # a lead byte with nothing after it
+    pupils = PUPILS.encode("utf-8")[:-1] + "\u00e9".encode("utf-8")[:1] + b"\n"  # a lead byte with nothing after it
     result, _ = _ingest(tmp_path, {"pupils.csv": pupils})
     assert "read as Windows-1252" in _file(result, "pupils.csv").notes
 

@@ -5,6 +5,7 @@ The page is built from a small literal run report and an in-memory warehouse hol
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import subprocess
@@ -75,10 +76,17 @@ def _report(school: str, out: Path) -> dict[str, object]:
         "schools": {
             school: {
                 "pupils_on_roll": 300,
-                "capacity": 15,
+                "places": 15,
+                "places_rule": NASTY,
+                "current_mentees": 13,
+                "referrals_pending": 1,
+                "free_places": 1,
                 "shortlist": 2,
+                "shortlist_by_main_barrier": {"attendance": 3, NASTY: 2},
+                "severe_absence_on_shortlist": 1,
+                "held_by_decisions": 2,
                 "under_challenged": 1,
-                "already_mentored_on_shortlist": 0,
+                "caseload": {"mentees": 13, "by_status": {"improving": 4, "worsening": 2}, "review_due": 3},
             },
         },
     }
@@ -148,6 +156,16 @@ def test_the_next_steps_box_comes_first_and_links_the_files(hostile_page: tuple[
     assert "abc123" not in header
     assert "0.1.0" not in header
     assert "abc123" in page[page.index("<footer>") :]
+
+
+def test_the_caseload_at_a_glance_shows_places_mentees_progress_and_the_mix(hostile_page: tuple[str, Path]) -> None:
+    page, _ = hostile_page
+    section = page[page.index("Caseload at a glance") : page.index("Scores and shortlists")]
+    cells = [html.unescape(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", section)]
+    # places, the rule, mentees, pending, free, improving, no change, worsening, too early, reviews due
+    assert cells[1:11] == ["15", NASTY, "13", "1", "1", "4", "0", "2", "0", "3"]
+    assert 'caseload.csv"' in section
+    assert f"3 attendance, 2 {NASTY}" in cells
 
 
 def test_a_failed_gate_says_nothing_was_published_and_holds_every_school_back(tmp_path: Path) -> None:

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline.config import Settings
 from pipeline.model import PointsScorecard, Scorecard
-from pipeline.report.shortlist import build_shortlist, build_under_challenged, change_since, mentoring_capacity
+from pipeline.report.shortlist import build_shortlist, build_under_challenged, change_since
 
 CARD = Scorecard.load(Path(__file__).resolve().parents[2] / "models" / "scorecard-v1.yaml")
 CALM = {
@@ -19,6 +20,7 @@ CALM = {
     "pupil_premium": False, "looked_after": False, "eal": False, "current_interventions": "",
     "high_prior_attainment": False, "core_grade_gap": 0.0, "ks2_mean_scaled_score": 104.0, "cat4_mean_sas": np.nan,
 }  # fmt: skip
+SETTINGS = Settings(shortlist_minimum=0)
 
 
 def _pupil(upn: str, **changes: object) -> dict[str, object]:
@@ -47,12 +49,13 @@ def test_the_highest_scores_come_first_and_the_list_stops_at_capacity(model: Poi
             _pupil("E", negative_points_4wk=9),
         ]
     )
-    shortlist = build_shortlist(pupils, model, capacity=3)
+    shortlist = build_shortlist(pupils, model, 3, SETTINGS).table
     assert shortlist["upn"].tolist() == ["C", "B", "E"]
     assert shortlist["rank"].tolist() == [1, 2, 3]
     assert shortlist["score"].tolist() == [45, 20, 8]
     assert shortlist.loc[1, "reasons"] == "Attendance 84.2% this term — persistent absence (+20)"
-    assert shortlist.loc[0, "band"] == "high"
+    # Bands are the calibrated chance of the outcome (expert card: 1 / (1 + exp(3 - 0.07 score))), so they differ.
+    assert shortlist["band"].tolist() == ["about 55%", "about 15%", "about 10%"]
 
 
 def test_ties_are_broken_by_attendance_then_behaviour_then_upn(model: PointsScorecard) -> None:
@@ -64,10 +67,10 @@ def test_ties_are_broken_by_attendance_then_behaviour_then_upn(model: PointsScor
             _pupil("W", attendance_rate_term=0.80, negative_points_4wk=2),
         ]
     )
-    shortlist = build_shortlist(pupils, model, capacity=4)
+    shortlist = build_shortlist(pupils, model, 4, SETTINGS).table
     assert shortlist["score"].nunique() == 1
     assert shortlist["upn"].tolist() == ["W", "X", "Y", "Z"]
-    shuffled = build_shortlist(pupils.sample(frac=1, random_state=3), model, capacity=4)
+    shuffled = build_shortlist(pupils.sample(frac=1, random_state=3), model, 4, SETTINGS).table
     assert shuffled["upn"].tolist() == ["W", "X", "Y", "Z"]
 
 
@@ -81,15 +84,17 @@ def test_each_row_names_its_barrier_context_and_support(model: PointsScorecard) 
                 attendance_rate_term=0.93,
                 sen_provision="K",
                 fsm_eligible=True,
-                current_interventions="Learning mentor",
+                current_interventions="Maths tutoring",
                 reading_age_gap_months=np.nan,
             )
         ]
     )
-    row = build_shortlist(pupils, model, capacity=5).iloc[0]
-    assert row["mentoring_focus"] == "behaviour, then attendance"
+    row = build_shortlist(pupils, model, 5, SETTINGS).table.iloc[0]
+    assert row["main_barrier"] == "behaviour and exclusion"
+    assert row["need"] == "behaviour and exclusion 22, attendance 6"
+    assert row["suggested_focus"] == "behaviour in lessons and staying out of exclusion"
     assert row["context"] == "SEN support; FSM"
-    assert row["in_intervention"] == "Learning mentor"
+    assert row["in_intervention"] == "Maths tutoring"
     assert row["no_data"] == "Reading age against age"
     assert row["reasons"].split("; ")[0] == (
         "16 negative behaviour points in the last 4 weeks — very frequent negative behaviour (+12)"
@@ -115,15 +120,71 @@ def test_able_pupils_below_target_get_their_own_list() -> None:
             ),
         ]
     )
-    listing = build_under_challenged(pupils, capacity=5)
+    listing, why = build_under_challenged(pupils, 5)
     assert listing["upn"].tolist() == ["D", "A"]
-    assert (
-        listing.loc[1, "reasons"]
-        == "High prior attainment (KS2 average 113) but English and maths -1.5 grades against target"
+    assert listing.loc[1, "reasons"] == (
+        "Able (KS2 average 113) but English and maths 1.5 grades below target; attendance 98.0% this term"
     )
     assert listing.loc[0, "prior_attainment"] == "CAT4 mean 121"
+    assert why == ""
 
 
-@pytest.mark.parametrize(("roll", "capacity"), [(0, 5), (99, 5), (100, 5), (101, 6), (716, 36), (1400, 70)])
-def test_capacity_is_five_percent_of_roll_and_at_least_five(roll: int, capacity: int) -> None:
-    assert mentoring_capacity(roll) == capacity
+def test_an_able_pupil_whose_attendance_explains_the_gap_is_not_under_challenged() -> None:
+    pupils = pd.DataFrame(
+        [
+            _pupil("A", high_prior_attainment=True, core_grade_gap=-1.5, attendance_rate_term=0.155),
+            _pupil("B", high_prior_attainment=True, core_grade_gap=-1.0, attendance_rate_term=0.89),
+            _pupil("C", high_prior_attainment=True, core_grade_gap=-0.2),
+        ]
+    )
+    listing, why = build_under_challenged(pupils, 5)
+    assert listing.empty
+    assert why == (
+        "No pupil met the rule tonight: 3 able pupils, 2 of them below target; of those 2 have attendance below 90% "
+        "or none this term and 0 are on the shortlist."
+    )
+
+
+def test_primary_pupils_are_able_by_teacher_assessment_and_worded_in_steps() -> None:
+    pupils = pd.DataFrame(
+        [
+            _pupil("A", year_group="5", core_grade_gap=-1.0, ks2_mean_scaled_score=np.nan),
+            _pupil("B", year_group="6", core_grade_gap=-0.5, ks2_mean_scaled_score=np.nan),
+            _pupil("C", year_group="4", core_grade_gap=-1.0, reading_age_gap_months=15, ks2_mean_scaled_score=np.nan),
+            _pupil("D", year_group="4", core_grade_gap=-1.0, ks2_mean_scaled_score=np.nan),
+        ]
+    )
+    able = pd.DataFrame(
+        {
+            "upn": ["A", "B", "C", "D"],
+            "gds_target": [True, False, False, False],
+            "gds_earlier": [False, True, False, False],
+            "below_expected_now": [False, True, False, False],
+        }
+    )
+    listing, _ = build_under_challenged(pupils, 5, able)
+    assert listing["upn"].tolist() == ["A", "C", "B"]
+    assert listing.loc[0, "reasons"] == (
+        "Able (GDS target) but English and maths 1 step below target (on the WTS, EXS, GDS scale); "
+        "attendance 98.0% this term"
+    )
+    assert "Year 6" in listing.loc[2, "reasons"]
+    shortlisted, _ = build_under_challenged(pupils, 5, able, shortlisted=frozenset({"A"}))
+    assert "A" not in shortlisted["upn"].tolist()
+
+
+def test_reasons_fit_the_phase_and_say_percentage_points(model: PointsScorecard) -> None:
+    pupils = pd.DataFrame(
+        [
+            _pupil("A", year_group="4", english_grade_gap=-3.0, attendance_change_4wk=-0.12, suspensions_year=1),
+            _pupil("B", year_group="10", maths_grade_gap=-1.33, suspensions_year=2),
+        ]
+    )
+    shortlist = build_shortlist(pupils, model, 5, SETTINGS).table.set_index("upn")
+    primary, secondary = shortlist.loc["A", "reasons"], shortlist.loc["B", "reasons"]
+    assert "Reading 3 steps below target (on the WTS, EXS, GDS scale) — two steps or more below target" in primary
+    assert "-12.0 percentage points against the term" in primary
+    assert "1 suspension this year" in primary
+    assert "Maths 1.3 grades below target" in secondary
+    assert "2 suspensions this year" in secondary
+    assert not shortlist["reasons"].str.contains(r"\(s\)|grades against").any()

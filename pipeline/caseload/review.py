@@ -1,0 +1,139 @@
+"""The caseload review: every current mentee, how long they have been mentored, and whether they are improving.
+
+For each pupil with an open intervention named in ``mentor_interventions``: the start date (the earliest open
+one), weeks in mentoring, and three measures in the six school weeks (30 school days, holidays skipped) before the
+start against the time since it:
+attendance, negative behaviour points per school week (10 possible sessions) and the English and maths gap to
+target (working at minus target, in grades; a primary step WTS -> EXS counts as one).
+
+**Status rule.** Each measure is *better*, *worse* or *the same*: attendance by 2 percentage points or more;
+behaviour by 1 negative point a school week or more; the gap to target by a third of a grade (a sub-grade) or
+more. A measure with no data before or since counts as the same. The status is *improving* when more measures
+are better than worse, *worsening* when more are worse than better, otherwise *no change*; and *too early to
+tell* while fewer than 10 possible sessions (a school week) have passed since the start. A mentee is flagged
+``review due`` once they have been mentored for ``review_weeks`` weeks or more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from pipeline.caseload.decisions import sql
+from pipeline.config import Settings
+
+BEFORE_SCHOOL_DAYS = 30
+"""The school days before mentoring started that "before" covers (six school weeks; holidays are skipped)."""
+ATTENDANCE_STEP = 0.02
+BEHAVIOUR_STEP = 1.0
+GAP_STEP = 1 / 3
+EARLY_SESSIONS = 10
+CASELOAD_COLUMNS = (
+    "upn", "forename", "surname", "year_group", "reg_group", "start_date", "weeks_in_mentoring",
+    "attendance_before", "attendance_since", "behaviour_per_week_before", "behaviour_per_week_since",
+    "gap_to_target_before", "gap_to_target_since", "status", "why", "review",
+)  # fmt: skip
+
+
+def read_mentees(con: duckdb.DuckDBPyConnection, as_of: dt.date, settings: Settings) -> pd.DataFrame:
+    """Current mentees and their measures before and since the start (``sql/caseload_review.sql``)."""
+    names = [n.strip().lower() for n in settings.mentor_interventions]
+    params = {"as_of": as_of, "names": names, "before_days": BEFORE_SCHOOL_DAYS}
+    return con.execute(sql("caseload_review"), params).df()
+
+
+def status_of(row: Mapping[Any, Any]) -> tuple[str, str]:
+    """``(status, why)`` by the rule in the module docstring.
+
+    >>> status_of({"possible_since": 40, "attendance_before": 0.82, "attendance_since": 0.91,
+    ...            "behaviour_before": 2.0, "behaviour_since": 2.5, "gap_before": -1.0, "gap_since": -1.0})
+    ('improving', 'attendance up 9.0 percentage points')
+    >>> status_of({"possible_since": 4, "attendance_before": 0.82, "attendance_since": 0.5})
+    ('too early to tell', 'fewer than 10 possible sessions since the start')
+    """
+    since = _number(row.get("possible_since"))
+    if since is None or since < EARLY_SESSIONS:
+        return "too early to tell", f"fewer than {EARLY_SESSIONS} possible sessions since the start"
+    better: list[str] = []
+    worse: list[str] = []
+    attendance = _change(row, "attendance_before", "attendance_since")
+    if attendance is not None and abs(attendance) >= ATTENDANCE_STEP - 1e-9:
+        text = f"attendance {'up' if attendance > 0 else 'down'} {100 * abs(attendance):.1f} percentage points"
+        (better if attendance > 0 else worse).append(text)
+    behaviour = _change(row, "behaviour_before", "behaviour_since")
+    if behaviour is not None and abs(behaviour) >= BEHAVIOUR_STEP - 1e-9:
+        text = f"negative behaviour points {'down' if behaviour < 0 else 'up'} {abs(behaviour):.1f} a week"
+        (better if behaviour < 0 else worse).append(text)
+    gap = _change(row, "gap_before", "gap_since")
+    if gap is not None and abs(gap) >= GAP_STEP - 1e-9:
+        text = f"English and maths {'closer to' if gap > 0 else 'further below'} target by {abs(gap):.1f} grades"
+        (better if gap > 0 else worse).append(text)
+    why = "; ".join(better + worse) or "no measure moved by a step"
+    if len(better) > len(worse):
+        return "improving", why
+    if len(worse) > len(better):
+        return "worsening", why
+    return "no change", why
+
+
+def build_caseload(mentees: pd.DataFrame, pupils: pd.DataFrame, as_of: dt.date, settings: Settings) -> pd.DataFrame:
+    """One school's ``caseload.csv`` rows: its mentees (from :func:`read_mentees`) with names from ``pupils``
+    (the feature table's identity columns), by start date then UPN."""
+    identity = pupils[["upn", "forename", "surname", "year_group", "reg_group"]]
+    joined = mentees.merge(identity, on="upn", how="inner").sort_values(["start_date", "upn"], kind="mergesort")
+    rows = []
+    for row in joined.to_dict("records"):
+        start = pd.Timestamp(row["start_date"]).date()
+        weeks = (as_of - start).days // 7
+        status, why = status_of(row)
+        rows.append(
+            {
+                "upn": row["upn"],
+                "forename": row["forename"],
+                "surname": row["surname"],
+                "year_group": row["year_group"],
+                "reg_group": row["reg_group"],
+                "start_date": start.isoformat(),
+                "weeks_in_mentoring": weeks,
+                "attendance_before": _percent(row.get("attendance_before")),
+                "attendance_since": _percent(row.get("attendance_since")),
+                "behaviour_per_week_before": _rounded(row.get("behaviour_before")),
+                "behaviour_per_week_since": _rounded(row.get("behaviour_since")),
+                "gap_to_target_before": _rounded(row.get("gap_before")),
+                "gap_to_target_since": _rounded(row.get("gap_since")),
+                "status": status,
+                "why": why,
+                "review": f"review due ({weeks} weeks)" if weeks >= settings.review_weeks else "",
+            }
+        )
+    return pd.DataFrame(rows, columns=list(CASELOAD_COLUMNS))
+
+
+def _change(row: Mapping[Any, Any], before: str, since: str) -> float | None:
+    a, b = _number(row.get(before)), _number(row.get(since))
+    return None if a is None or b is None else b - a
+
+
+def _number(value: object) -> float | None:
+    if value is None or value is pd.NA:
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _percent(value: object) -> str:
+    number = _number(value)
+    return "" if number is None else f"{100 * number:.1f}%"
+
+
+def _rounded(value: object) -> float | None:
+    number = _number(value)
+    return None if number is None else round(number, 2)

@@ -1,0 +1,229 @@
+"""The steps of a load after the read step: check, de-duplicate, quarantine, upsert and record raw.
+
+Each works on the temp tables the step before it left (``numbered`` -> ``checked`` -> ``clean``), inside the
+caller's transaction, and can be run and tested on its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import duckdb
+
+from pipeline.contract import ExportFile
+from pipeline.ingest.checks import Problem, parsed, problems
+from pipeline.ingest.lines import fields, scalar, sql_text
+from pipeline.ingest.read import PreparedFile
+from pipeline.warehouse import STAGED_COLUMNS
+
+QUARANTINE_ROWS = sql_text("quarantine_rows.sql")
+INSERT_ORDER = dict.fromkeys(
+    ("pupils", "assessments", "behaviour", "exclusions", "interventions", "decisions"), "line_number"
+)
+INSERT_ORDER["attendance"] = "date, upn, session"
+"""Marks are stored in date order, so that queries on recent weeks or this year skip the older row groups."""
+
+
+def check_step(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, present: set[str], today: dt.date) -> None:
+    """Check each row of ``numbered`` against the contract's rules into the temp table ``checked``: the typed
+    columns, the first problem that quarantines the row (column, value and reason) and the values to blank."""
+    export = prepared.export
+    hard_and_soft = problems(export, present, typed=lambda name: f'"__typed_{name}"')
+    hard = [p for p in hard_and_soft if p.quarantine]
+    soft = [p for p in hard_and_soft if not p.quarantine]
+    roll = "true" if export.table == "pupils" else "upper(nullif(trim(upn), '')) in (select upn from pupils_in_scope)"
+    con.execute(
+        "create or replace temp table pupils_in_scope as "
+        "select upn from pupils where school_id = $school union select upn from incoming_pupils",
+        {"school": prepared.school_id},
+    )
+    typed_inner = ", ".join(f'({parsed(export.column(c))}) as "__typed_{c}"' for c in sorted(present))
+    # A value with a problem that blanks it (a descriptive pupil field) is loaded as NULL.
+    blanking = {c: " or ".join(f"({p.condition})" for p in soft if p.column == c) for c in {p.column for p in soft}}
+    typed = ", ".join(
+        (f'case when {blanking[c.name]} then null else "__typed_{c.name}" end' if c.name in blanking
+         else f'"__typed_{c.name}"') + f" as {c.name}"
+        if c.name in present else f"null as {c.name}"
+        for c in export.columns
+    )  # fmt: skip
+    # The conditions are evaluated once per row, giving the number of the first that holds; its column, value and
+    # reason are then looked up (only rows with a problem pay for building the reason text).
+    first = "case " + " ".join(f"when {p.condition} then {n}" for n, p in enumerate(hard)) + " end" if hard else "null"
+    by_problem = (
+        "case problem " + " ".join(f"when {n} then {{}}" for n in range(len(hard))) + " end" if hard else "null"
+    )
+
+    def pick(part: Callable[[Problem], str]) -> str:
+        return by_problem.format(*(part(p) for p in hard)) if hard else "null"
+
+    warnings = "[" + ", ".join(f"case when {p.condition} then '{p.column}: ' || {p.reason} end" for p in soft) + "]"
+    warned = f"list_filter({warnings}::varchar[], lambda w: w is not null)" if soft else "[]::varchar[]"
+    today_used = any("$today" in p.condition for p in hard_and_soft)
+    con.execute(
+        f"""
+        create or replace temp table checked as
+        select
+            line_number,
+            {typed},
+            {pick(lambda p: f"'{p.column}'")} as problem_column,
+            {pick(lambda p: f"coalesce(trim({p.column}), '')")} as problem_value,
+            {pick(lambda p: p.reason)} as problem_reason,
+            {warned} as warnings
+        from (select *, {first} as problem from (select *, {typed_inner}, {roll} as on_roll from numbered))
+        """,
+        {"today": today} if today_used else {},
+    )
+
+
+def dedupe_step(con: duckdb.DuckDBPyConnection, export: ExportFile) -> int:
+    """Resolve keys on more than one good line of ``checked``: identical copies are loaded once (the first line); a
+    key delivered twice with different values cannot be resolved, so every copy is quarantined. Makes the temp
+    tables ``repeated`` (each repeated key) and ``clean`` (the rows to upsert); returns the good lines (loaded,
+    identical repeats included)."""
+    key = ", ".join(export.key)
+    same_key = " and ".join(f"c.{k} is not distinct from r.{k}" for k in export.key)
+    con.execute(
+        f"""
+        create or replace temp table repeated as
+        with keys as (
+            select {key} from checked where problem_reason is null group by {key} having count(*) > 1
+        )
+        select {", ".join(f"c.{k}" for k in export.key)}, min(c.line_number) as first_line,
+            string_agg(c.line_number::varchar, ', ' order by c.line_number) as lines,
+            count(distinct struct_pack({", ".join(f"c.{c.name}" for c in export.columns)})) > 1 as conflicting
+        from checked as c join keys as r on {same_key}
+        where c.problem_reason is null
+        group by all
+        """
+    )
+    key_match = " and ".join(f"c.{k} is not distinct from k.{k}" for k in export.key)
+    con.execute(
+        f"""
+        update checked as c
+        set problem_column = '{export.key[-1]}',
+            problem_value = concat_ws(' + ', {", ".join(f"c.{k}::varchar" for k in export.key)}),
+            problem_reason = 'the same {" + ".join(export.key)} is on lines ' || k.lines || ' with different values'
+        from (select * from repeated where conflicting) as k
+        where c.problem_reason is null and {key_match}
+        """
+    )
+    # Identical repeats of a row are loaded once; the copies count as loaded (nothing was lost).
+    con.execute(
+        f"""
+        create or replace temp table clean as
+        select * exclude (problem_column, problem_value, problem_reason, warnings)
+        from checked
+        where problem_reason is null and line_number not in (
+            select c.line_number from checked as c join repeated as r on {same_key}
+            where not r.conflicting and c.line_number <> r.first_line
+        )
+        """
+    )
+    return scalar(con, "select count(*) from checked where problem_reason is null")
+
+
+def quarantine_step(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, load_id: str) -> int:
+    """Record tonight's unreadable lines, quarantined rows and blanked values; return the values blanked."""
+    params = {"school": prepared.school_id, "file": prepared.export.name, "load_id": load_id}
+    con.execute(QUARANTINE_ROWS, params)
+    return scalar(con, "select coalesce(sum(len(warnings)), 0) from checked where problem_reason is null")
+
+
+NOT_LISTED = """
+    select count(*) filter (where upn not in (select upper(trim({upn})) from (select {fields} as fields, *
+                                                                              from incoming))),
+        count(*)
+    from pupils where school_id = $school and leaving_date is null
+"""
+"""Pupils on roll in the warehouse (no leaving date) that tonight's pupils.csv does not list, and all on roll."""
+
+
+def roll_step(con: duckdb.DuckDBPyConnection, prepared: PreparedFile) -> tuple[int, int]:
+    """Before a pupils.csv is upserted: how many pupils on roll in the warehouse it does not list, of how many.
+
+    The contract allows a delta, so they are kept on roll (nothing is deleted); a note says how many, so that a
+    roll that half vanished is seen (and the gate's roll check can judge it)."""
+    upn = f"fields[{prepared.columns.index('upn') + 1}]"
+    row = con.execute(NOT_LISTED.format(upn=upn, fields=fields(prepared)), {"school": prepared.school_id}).fetchone()
+    missing, on_roll = (int(v) for v in row or (0, 0))
+    return missing, on_roll
+
+
+def upsert_step(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...], school_id: str, load_id: str) -> None:
+    """Replace rows with the same key (amended marks), add new ones, never delete what a snapshot left out."""
+    columns = STAGED_COLUMNS[table]
+    match = " and ".join(f"s.{k} is not distinct from c.{k}" for k in key)
+    params: dict[str, object] = {"school": school_id}
+    dates = ""
+    if "date" in key:
+        # Marks are stored in date order, so a range given as constants lets DuckDB skip the row groups outside it
+        # (a normal night replaces one day's marks, not a scan of every school's two years).
+        row = con.execute("select min(date), max(date), count(*) filter (where date is null) from clean").fetchone()
+        first, last, undated = row or (None, None, 0)
+        if first is not None and undated == 0:
+            params.update(first=first, last=last)
+            dates = " and s.date between $first and $last"
+    con.execute(
+        f"delete from {table} as s where s.school_id = $school{dates} "
+        f"and exists (select 1 from clean as c where {match})",
+        params,
+    )
+    con.execute(
+        f"insert into {table} ({', '.join(columns)}, school_id, load_id, line_number) "
+        f"select {', '.join(columns)}, $school, $load_id, line_number from clean order by {INSERT_ORDER[table]}",
+        {"school": school_id, "load_id": load_id},
+    )
+
+
+def record_raw_step(
+    con: duckdb.DuckDBPyConnection,
+    prepared: PreparedFile,
+    load_id: str,
+    loaded_at: dt.datetime,
+    rules: str,
+    today: dt.date,
+) -> None:
+    """Make the raw layer hold, for each key, the line whose values the staged table holds: keep the clean lines
+    not checked tonight (delivered unchanged, or not delivered at all: a delta, or a snapshot that left them out;
+    each keeps the lineage of the delivery that brought it), drop every line whose key was checked tonight (it is
+    replaced or superseded) and every line that can never be reused, and add the lines checked tonight with
+    tonight's lineage. So a clean raw line always has its key's staged values, and a later delivery of it is
+    unchanged, whatever was delivered in between."""
+    export = prepared.export
+    table = f"raw_{export.table}"
+    typed_key = ", ".join(f"c.{k}" for k in export.key)
+    con.execute(
+        f"""
+        delete from {table} as r
+        where r.school_id = $school and (
+            (r.clean and r.rules = $rules and r.checked_on <= $today) is not true
+            or r.key_hash in (select hash({typed_key}) from checked as c)
+            or (r.line_hash, r.line_hash2) in (select line_hash, line_hash2 from numbered)
+        )
+        """,
+        {"school": prepared.school_id, "rules": rules, "today": today},
+    )
+    known = ", ".join(f"n.{c.name}" for c in export.columns)
+    same_key = " and ".join(f"c.{k} is not distinct from r.{k}" for k in export.key)
+    con.execute(
+        f"""
+        insert into {table} by name
+        select $school as school_id, $file as source_file, $sha as file_sha256, n.line_number,
+            $load_id as load_id, $loaded_at as loaded_at, {known}, n.line_hash, n.line_hash2,
+            hash({typed_key}) as key_hash,
+            c.problem_reason is null and len(c.warnings) = 0 and not n.repeated
+                and not exists (select 1 from repeated as r where {same_key}) as clean,
+            $rules as rules, $today as checked_on
+        from numbered as n join checked as c using (line_number)
+        """,
+        {
+            "school": prepared.school_id,
+            "file": export.name,
+            "sha": prepared.sha256,
+            "load_id": load_id,
+            "loaded_at": loaded_at,
+            "rules": rules,
+            "today": today,
+        },
+    )

@@ -1,0 +1,235 @@
+"""The mentoring policy from literal pupils: places, current mentees, the need profile, shares of places per
+barrier, severe absence, staff decisions and the caseload review's status rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.caseload.decisions import Decision, decision_state
+from pipeline.caseload.policy import BARRIERS, school_places, select, share_places
+from pipeline.caseload.review import build_caseload, status_of
+from pipeline.config import Settings, SettingsError
+from pipeline.model import PointsScorecard, Scorecard
+from pipeline.report.shortlist import build_shortlist
+
+CARD = Scorecard.load(Path(__file__).resolve().parents[2] / "models" / "scorecard-v1.yaml")
+MODEL = PointsScorecard(CARD).fit(pd.DataFrame({name: [0.0] for name in CARD.feature_names}))
+CALM = {
+    "attendance_rate_term": 0.98, "attendance_change_4wk": 0.0, "unauthorised_rate_term": 0.0,
+    "longest_absence_spell": 2, "negative_points_4wk": 0, "suspensions_year": 0, "english_grade_gap": 0.0,
+    "maths_grade_gap": 0.0, "reading_age_gap_months": 0, "sen_provision": "N", "fsm_eligible": False,
+    "pupil_premium": False, "looked_after": False, "eal": False, "current_interventions": "",
+    "forename": "Ann", "surname": "Example", "year_group": "9", "reg_group": "9A",
+}  # fmt: skip
+ATTENDANCE = {"attendance_rate_term": 0.55, "unauthorised_rate_term": 0.08}  # 20 + 6 = 26 points, all attendance
+BEHAVIOUR = {"negative_points_4wk": 9, "suspensions_year": 1}  # 8 + 10 = 18 points, all behaviour
+
+
+def _pupils(*rows: dict[str, object]) -> pd.DataFrame:
+    return pd.DataFrame([{**CALM, "upn": f"P{i:03d}", **row} for i, row in enumerate(rows)])
+
+
+def test_places_come_from_settings_then_mentors_then_five_percent_of_roll() -> None:
+    assert school_places("1", 716, Settings()) == (36, "5% of the roll of 716, rounded up (at least 5)")
+    assert school_places("1", 60, Settings())[0] == 5
+    assert school_places("1", 716, Settings(mentors={"1": 1}, caseload_per_mentor=12))[0] == 12
+    assert school_places("1", 716, Settings(places={"1": 8}, mentors={"2": 3}))[0] == 8
+    assert school_places("2", 716, Settings(places={"1": 8}, mentors={"2": 3}))[0] == 45
+    with pytest.raises(SettingsError, match="not both"):
+        Settings.parse({"places": {"1": 8}, "mentors": {"1": 2}})
+
+
+def test_settings_read_places_mentors_and_intervention_names_from_toml(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text(
+        'mentor_interventions = ["Learning mentor", "Mentoring"]\nreview_weeks = 8\n'
+        '[places]\n"127510" = 30\n[mentors]\n"105854" = 2\n',
+        encoding="utf-8",
+    )
+    loaded = Settings.load(path)
+    assert loaded.places == {"127510": 30}
+    assert loaded.mentors == {"105854": 2}
+    assert loaded.mentor_interventions == ("Learning mentor", "Mentoring")
+    assert loaded.review_weeks == 8
+    path.write_text('[places]\n"127510" = "thirty"\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match="whole number"):
+        Settings.load(path)
+
+
+def test_current_mentees_fill_places_first_and_the_list_holds_the_free_places_or_the_minimum() -> None:
+    pupils = _pupils(
+        *[{**ATTENDANCE, "current_interventions": "Learning mentor"} for _ in range(3)],
+        *[ATTENDANCE for _ in range(10)],
+    )
+    result = build_shortlist(pupils, MODEL, 8, Settings(shortlist_minimum=2))
+    assert (result.places.places, result.places.mentees, result.places.free) == (8, 3, 5)
+    assert len(result.table) == 5
+    assert not result.table["upn"].isin(["P000", "P001", "P002"]).any()
+    full = build_shortlist(pupils, MODEL, 3, Settings(shortlist_minimum=2))
+    assert full.places.free == 0
+    assert len(full.table) == 2
+
+
+def test_a_school_whose_needs_are_mostly_behaviour_gets_a_mostly_behaviour_list() -> None:
+    # Attendance cases score higher (26 against 18), but 12 of the 16 pupils in need have behaviour as theirs.
+    pupils = _pupils(*[ATTENDANCE for _ in range(4)], *[BEHAVIOUR for _ in range(12)], *[{} for _ in range(20)])
+    table = build_shortlist(pupils, MODEL, 8, Settings(shortlist_minimum=0)).table
+    counts = table["main_barrier"].value_counts().to_dict()
+    assert counts == {"behaviour and exclusion": 6, "attendance": 2}
+    assert table["score"].is_monotonic_decreasing  # shown in rank order
+    # Without the rule (no one counts as real need) the list is by score alone: every attendance case first.
+    by_score = build_shortlist(pupils, MODEL, 8, Settings(shortlist_minimum=0, need_points=1000)).table
+    assert by_score["main_barrier"].value_counts().to_dict() == {"attendance": 4, "behaviour and exclusion": 4}
+
+
+def test_a_small_list_keeps_most_of_its_places_in_proportion_to_need() -> None:
+    literacy, attainment = {"reading_age_gap_months": -30}, {"english_grade_gap": -2.5, "maths_grade_gap": -2.5}
+    pupils = _pupils(*[ATTENDANCE for _ in range(40)], *[literacy for _ in range(3)], attainment, BEHAVIOUR)
+    table = build_shortlist(pupils, MODEL, 5, Settings(shortlist_minimum=0)).table
+    # 40 of 45 pupils in need are attendance cases: 4 of 5 places; 1 place (no more than a quarter) for the barrier
+    # with most pupils in need after them
+    assert table["main_barrier"].value_counts().to_dict() == {"attendance": 4, "literacy and numeracy": 1}
+    longer = build_shortlist(pupils, MODEL, 12, Settings(shortlist_minimum=0)).table
+    assert longer["main_barrier"].value_counts().to_dict() == {
+        "attendance": 9, "literacy and numeracy": 1, "behaviour and exclusion": 1, "attainment against potential": 1,
+    }  # fmt: skip
+
+
+def test_a_barrier_with_real_need_is_not_crowded_out() -> None:
+    literacy = {"reading_age_gap_months": -30}  # 10 points, literacy
+    pupils = _pupils(*[ATTENDANCE for _ in range(30)], literacy)
+    table = build_shortlist(pupils, MODEL, 5, Settings(shortlist_minimum=0)).table
+    assert "literacy and numeracy" in table["main_barrier"].tolist()
+    assert table.loc[table["main_barrier"] == "literacy and numeracy", "place_for"].item() == (
+        "place kept for literacy and numeracy"
+    )
+
+
+def test_severe_absence_is_flagged_for_the_attendance_team() -> None:
+    pupils = _pupils({"attendance_rate_term": 0.40}, {"attendance_rate_term": 0.55})
+    table = build_shortlist(pupils, MODEL, 5, Settings()).table.set_index("upn")
+    assert table.loc["P000", "attendance_team"] == "severe absence (below 50%): for the attendance team too"
+    assert table.loc["P001", "attendance_team"] == ""
+
+
+def test_looked_after_and_counselling_make_a_circumstances_need_that_is_not_scored() -> None:
+    pupils = _pupils({"looked_after": True, "current_interventions": "Counselling", "attendance_rate_term": 0.93})
+    row = build_shortlist(pupils, MODEL, 5, Settings()).table.iloc[0]
+    assert row["score"] == 6
+    assert row["main_barrier"] == "circumstances and wellbeing"
+    assert row["need"] == "circumstances and wellbeing 16, attendance 6"
+    assert row["suggested_focus"] == "wellbeing and a trusted adult to talk to"
+
+
+def test_decisions_hold_pupils_off_mark_them_back_and_keep_referrals_pending() -> None:
+    pupils = _pupils(ATTENDANCE, ATTENDANCE, BEHAVIOUR, BEHAVIOUR)
+    decisions = pd.DataFrame(
+        {
+            "upn": ["P000", "P001", "P002"],
+            "decision_status": ["held", "back", "pending"],
+            "last_decision": ["declined on 2025-10-01: off the list until ...", "not now on 2025-09-01: back ...",
+                              "referred on 2025-10-10: pending until an intervention starts in the MIS"],
+        }
+    )  # fmt: skip
+    result = build_shortlist(pupils, MODEL, 3, Settings(shortlist_minimum=0), decisions=decisions)
+    table = result.table
+    assert table["upn"].tolist() == ["P001", "P003", "P002"]  # new candidates, then the referral; P000 held off
+    assert table.loc[2, "place_for"] == "referred, pending"
+    assert table.loc[0, "last_decision"].startswith("not now on 2025-09-01: back")
+    assert (result.places.pending, result.places.free) == (1, 2)
+
+
+def test_the_decision_rule() -> None:
+    rules = Settings(decision_review_weeks=6, decision_score_margin=10)
+    night = dt.date(2025, 10, 20)
+    with_review = Decision("not now", dt.date(2025, 10, 1), dt.date(2025, 10, 15), False, 30)
+    assert decision_state(with_review, 30, night, rules)[0] == "back"
+    referred = Decision("referred", dt.date(2025, 10, 1), None, False, None)
+    assert decision_state(referred, 30, night, rules)[0] == "pending"
+    started = Decision("referred", dt.date(2025, 10, 1), None, True, None)
+    assert decision_state(started, 30, night, rules)[0] == ""
+    elsewhere = Decision("supported elsewhere", dt.date(2025, 10, 1), None, False, None)
+    assert decision_state(elsewhere, 90, night, rules)[0] == "held"  # no score recorded: only the date counts
+
+
+@pytest.mark.parametrize(
+    ("row", "status"),
+    [
+        ({"possible_since": 30, "attendance_before": 0.80, "attendance_since": 0.85}, "improving"),
+        ({"possible_since": 30, "attendance_before": 0.80, "attendance_since": 0.81}, "no change"),
+        ({"possible_since": 30, "behaviour_before": 1.0, "behaviour_since": 3.0}, "worsening"),
+        ({"possible_since": 30, "attendance_before": 0.8, "attendance_since": 0.9, "behaviour_before": 1.0,
+          "behaviour_since": 3.0}, "no change"),
+        ({"possible_since": 30, "gap_before": -1.0, "gap_since": -0.5, "behaviour_before": np.nan}, "improving"),
+        ({"possible_since": 6, "attendance_before": 0.5, "attendance_since": 0.9}, "too early to tell"),
+    ],
+)  # fmt: skip
+def test_the_caseload_status_rule(row: dict[str, object], status: str) -> None:
+    assert status_of(row)[0] == status
+
+
+def test_a_mentee_is_flagged_for_review_after_the_set_weeks() -> None:
+    mentees = pd.DataFrame(
+        {
+            "school_id": ["1", "1"],
+            "upn": ["P000", "P001"],
+            "start_date": pd.to_datetime(["2025-06-02", "2025-10-06"]),
+            "possible_since": [200, 20],
+            "attendance_before": [0.8, 0.9],
+            "attendance_since": [0.9, 0.9],
+        }
+    )
+    caseload = build_caseload(mentees, _pupils({}, {}), dt.date(2025, 10, 17), Settings(review_weeks=12))
+    assert caseload["weeks_in_mentoring"].tolist() == [19, 1]
+    assert caseload["review"].tolist() == ["review due (19 weeks)", ""]
+    assert caseload.loc[0, "attendance_since"] == "90.0%"
+    assert caseload.loc[0, "status"] == "improving"
+
+
+@given(st.dictionaries(st.sampled_from(BARRIERS), st.integers(0, 40)), st.integers(0, 40))
+def test_places_are_shared_in_proportion_and_never_more_than_asked(counts: dict[str, int], places: int) -> None:
+    shares = share_places(counts, places)
+    assert sum(shares.values()) == min(places, sum(counts.values()))
+    assert all(0 <= shares[b] <= counts[b] for b in shares)
+    wanted = [b for b, c in counts.items() if c > 0]
+    if min(places, sum(counts.values())) // 4 >= len(wanted):
+        assert all(shares[b] >= 1 for b in wanted)  # every barrier with need has a place when the list allows
+
+
+candidate = st.fixed_dictionaries(
+    {
+        "score": st.integers(1, 60),
+        "attendance_rate_term": st.sampled_from([0.3, 0.6, 0.85, 0.95, np.nan]),
+        "negative_points_4wk": st.sampled_from([0.0, 4.0, 9.0]),
+        "main_barrier": st.sampled_from(BARRIERS),
+        "points": st.integers(0, 30),
+    }
+)
+
+
+@settings(deadline=None)
+@given(st.lists(candidate, min_size=0, max_size=30), st.integers(0, 12), st.randoms(use_true_random=False))
+def test_selection_is_as_long_as_asked_ranked_unique_and_independent_of_row_order(
+    rows: list[dict[str, object]], length: int, shuffle: object
+) -> None:
+    frame = pd.DataFrame(
+        rows, columns=["score", "attendance_rate_term", "negative_points_4wk", "main_barrier", "points"]
+    )
+    frame["upn"] = [f"P{i:03d}" for i in range(len(frame))]
+    for barrier in BARRIERS:
+        frame[f"need_{barrier}"] = np.where(frame["main_barrier"] == barrier, frame["points"], 0)
+    chosen = select(frame, length, need_points=10)
+    assert len(chosen) == min(length, len(frame))
+    assert chosen["upn"].is_unique
+    assert chosen["score"].is_monotonic_decreasing
+    order = list(frame.index)
+    shuffle.shuffle(order)  # type: ignore[attr-defined]
+    again = select(frame.loc[order], length, need_points=10)
+    assert again["upn"].tolist() == chosen["upn"].tolist()

@@ -1,0 +1,146 @@
+"""decisions.csv through the normal ingest path (checks, quarantine, history) and the caseload and decision SQL
+against a small literal delivery."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipeline.caseload.decisions import decision_states, read_last_decisions, record_scores, sql
+from pipeline.caseload.review import read_mentees
+from pipeline.config import Settings
+from pipeline.ingest import ingest
+from pipeline.upn import make_upn
+from pipeline.warehouse import connect
+
+TODAY = dt.date(2025, 11, 22)
+SCHOOL = "100001"
+A, B, C, D = (make_upn(801, 4000, 14, n) for n in (1, 2, 3, 4))
+STRANGER = make_upn(801, 4000, 14, 9)
+PUPILS = "upn,surname,forename,date_of_birth,sex,year_group,leaving_date,sen_provision,fsm_eligible\n" + "".join(
+    f"{u},Example,Pupil{n},2014-03-0{n},F,7,,N,N\n" for n, u in enumerate((A, B, C, D), start=1)
+)
+WEEK_BEFORE = [dt.date(2025, 10, 6) + dt.timedelta(days=k) for k in range(5)]
+WEEK_SINCE = [dt.date(2025, 11, 3) + dt.timedelta(days=k) for k in range(5)]
+# B misses half the sessions the week before mentoring starts and none since; A is always in.
+MARKS = "upn,date,session,mark\n" + "".join(
+    f"{u},{day},{session},{'O' if u == B and day in WEEK_BEFORE and session == 'PM' else '/'}\n"
+    for u in (A, B, C, D)
+    for day in WEEK_BEFORE + WEEK_SINCE
+    for session in ("AM", "PM")
+)
+INTERVENTIONS = (
+    "upn,intervention,start_date,end_date,outcome\n"
+    f"{B},Learning mentor,2025-11-03,,\n"
+    f"{A},Learning mentor,2025-09-01,2025-10-01,Completed\n"
+    f"{C},Reading catch-up,2025-11-10,,\n"
+)
+BEHAVIOUR = (
+    "upn,incident_id,date,category,points,action\n"
+    f"{B},1,2025-10-07,Defiance,-2,\n{B},2,2025-10-08,Disruption,-1,\n{B},3,2025-11-04,Disruption,-1,\n"
+)
+DECISIONS = (
+    "UPN,Decision Date,Decision,Review Date\n"
+    f"{A},01/10/2025,Not_Now,\n"
+    f"{C},03/11/2025,referred,\n"
+    f"{D},03/11/2025,DECLINED,01/12/2025\n"
+    f"{D},03/11/2025,maybe later,\n"
+    f"{STRANGER},03/11/2025,declined,\n"
+    f"{A},30/11/2025,declined,\n"
+)
+
+
+def _deliver(folder: Path, files: dict[str, str]) -> Path:
+    school = folder / SCHOOL
+    school.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        (school / name).write_text(content, encoding="utf-8")
+    return folder
+
+
+def _warehouse(tmp_path: Path, decisions: str = DECISIONS) -> duckdb.DuckDBPyConnection:
+    con = connect()
+    files = {"pupils.csv": PUPILS, "attendance.csv": MARKS, "interventions.csv": INTERVENTIONS,
+             "behaviour.csv": BEHAVIOUR, "decisions.csv": decisions}  # fmt: skip
+    ingest(con, _deliver(tmp_path / "first", files), today=TODAY)
+    return con
+
+
+def test_decisions_are_read_like_every_export_and_bad_rows_are_quarantined_with_reasons(tmp_path: Path) -> None:
+    con = _warehouse(tmp_path)
+    staged = con.execute("select upn, date, decision, review_date from decisions").fetchall()
+    assert sorted(staged) == sorted(
+        [
+            (A, dt.date(2025, 10, 1), "not now", None),  # "Not_Now": case and underscores do not matter
+            (C, dt.date(2025, 11, 3), "referred", None),
+            (D, dt.date(2025, 11, 3), "declined", dt.date(2025, 12, 1)),
+        ]
+    )
+    reasons = con.execute(
+        "select line_number, reason from quarantine where file = 'decisions.csv' order by line_number"
+    ).fetchall()
+    assert (5, "decision 'maybe later' is not one of referred, declined, not now, supported elsewhere") in reasons
+    assert (6, "pupil not in pupils.csv") in reasons
+    assert (7, "date 2025-11-30 is in the future (after 2025-11-22)") in reasons
+    assert len(reasons) == 3
+
+
+def test_decisions_keep_their_history_and_the_last_one_counts(tmp_path: Path) -> None:
+    con = _warehouse(tmp_path)
+    later = f"upn,date,decision,review_date\n{A},2025-11-10,referred,\n"
+    ingest(con, _deliver(tmp_path / "second", {"pupils.csv": PUPILS, "attendance.csv": MARKS,
+                                               "decisions.csv": later}), today=TODAY)  # fmt: skip
+    assert con.execute("select count(*) from decisions where upn = $a", {"a": A}).fetchone() == (2,)
+    last = read_last_decisions(con, dt.date(2025, 11, 21)).set_index("upn")
+    assert last.loc[A, "decision"] == "referred"
+    assert last.loc[A, "decisions_recorded"] == 2
+    # C was referred on 3 November and a reading intervention started on the 10th: the referral is done.
+    assert bool(last.loc[C, "intervention_since"])
+    assert not bool(last.loc[A, "intervention_since"])
+    before = read_last_decisions(con, dt.date(2025, 11, 5)).set_index("upn")
+    assert before.loc[A, "decision"] == "not now"
+
+
+def test_the_score_at_a_decision_is_the_first_night_s_and_a_rise_brings_the_pupil_back(tmp_path: Path) -> None:
+    con = _warehouse(tmp_path)
+    night = dt.date(2025, 10, 2)
+    first = pd.DataFrame({"school_id": [SCHOOL], "upn": [A], "score": [20]})
+    record_scores(con, read_last_decisions(con, night), first, night)
+    record_scores(con, read_last_decisions(con, night), first.assign(score=50), dt.date(2025, 10, 3))
+    last = read_last_decisions(con, dt.date(2025, 10, 20))
+    assert last.set_index("upn").loc[A, "score_at_decision"] == 20
+    rules = Settings(decision_score_margin=10, decision_review_weeks=8)
+    states = decision_states(last, first.assign(score=29), dt.date(2025, 10, 20), rules)
+    assert states.set_index("upn").loc[A, "decision_status"] == "held"
+    states = decision_states(last, first.assign(score=31), dt.date(2025, 10, 20), rules)
+    assert states.set_index("upn").loc[A, "last_decision"] == (
+        "not now on 2025-10-01: back on the list, score up 11 points since"
+    )
+
+
+def test_the_caseload_compares_each_mentee_before_and_since_the_start(tmp_path: Path) -> None:
+    con = _warehouse(tmp_path)
+    mentees = read_mentees(con, dt.date(2025, 11, 21), Settings())
+    assert mentees["upn"].tolist() == [B]  # A's mentoring ended in October
+    row = mentees.iloc[0]
+    assert (row["attendance_before"], row["attendance_since"]) == (0.5, 1.0)
+    assert (row["behaviour_before"], row["behaviour_since"]) == (3.0, 1.0)  # points per 10 possible sessions
+    named = read_mentees(con, dt.date(2025, 11, 21), Settings(mentor_interventions=("reading catch-up",)))
+    assert named["upn"].tolist() == [C]
+
+
+def test_able_pupils_sql_reads_gds_targets_and_earlier_gds(tmp_path: Path) -> None:
+    con = _warehouse(tmp_path)
+    results = (
+        "upn,subject,assessment_point,date,result_type,result\n"
+        f"{A},Maths,Autumn,2025-10-01,working_at,GDS\n{A},Maths,Spring,2025-11-01,working_at,WTS\n"
+        f"{B},Reading,Targets,2025-09-10,target,GDS\n{B},Reading,Autumn,2025-11-01,working_at,EXS\n"
+    )
+    ingest(con, _deliver(tmp_path / "results", {"pupils.csv": PUPILS, "attendance.csv": MARKS,
+                                                "assessments.csv": results}), today=TODAY)  # fmt: skip
+    able = con.execute(sql("able_pupils"), {"as_of": dt.date(2025, 11, 21)}).df().set_index("upn")
+    assert able.loc[A, ["gds_target", "gds_earlier", "below_expected_now"]].tolist() == [False, True, True]
+    assert able.loc[B, ["gds_target", "gds_earlier", "below_expected_now"]].tolist() == [True, False, False]

@@ -1,0 +1,227 @@
+"""Every physical line of a delivery accounted for: damaged lines quarantined alone, damaged files refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from pathlib import Path
+
+import duckdb
+
+from pipeline.ingest import IngestResult, ingest
+from pipeline.ingest.load import FileLoad
+from pipeline.upn import make_upn
+from pipeline.warehouse import connect
+
+TODAY = dt.date(2025, 11, 22)
+SCHOOL = "100001"
+ROLL = [make_upn(801, 4000, 14, n) for n in range(1, 11)]
+A, B, C = ROLL[:3]
+HEADER = "upn,surname,forename,date_of_birth,sex,year_group,leaving_date,sen_provision,fsm_eligible\n"
+PUPILS = HEADER + "".join(f"{u},Example,Pupil{n},2014-03-01,F,7,,N,N\n" for n, u in enumerate(ROLL))
+MARK_LINES = [f"{u},2025-11-{day:02d},{s},/" for u in ROLL for day in (3, 4, 5) for s in ("AM", "PM")]
+MARKS = "upn,date,session,mark\n" + "\n".join(MARK_LINES) + "\n"
+
+
+def _ingest(
+    tmp_path: Path, files: dict[str, str | bytes], con: duckdb.DuckDBPyConnection | None = None
+) -> tuple[IngestResult, duckdb.DuckDBPyConnection]:
+    folder = tmp_path / SCHOOL
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in {"pupils.csv": PUPILS, "attendance.csv": MARKS, **files}.items():
+        (folder / name).write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    con = con or connect()
+    return ingest(con, tmp_path, today=TODAY), con
+
+
+def _file(result: IngestResult, name: str) -> FileLoad:
+    return next(f for f in result.files if f.file == name)
+
+
+def _quarantined(con: duckdb.DuckDBPyConnection, file: str = "attendance.csv") -> list[tuple[int, str, str, str]]:
+    return con.execute(
+        "select line_number, column_name, value, reason from quarantine "
+        "where file = $file and outcome = 'row quarantined' order by line_number",
+        {"file": file},
+    ).fetchall()
+
+
+def _counts(outcome: FileLoad) -> tuple[str, int, int, int]:
+    return outcome.status, outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined
+
+
+def _damage(line_number: int, damaged: str) -> str:
+    """MARKS with its line ``line_number`` (the header is line 1) replaced."""
+    lines = MARKS.split("\n")
+    lines[line_number - 1] = damaged
+    return "\n".join(lines)
+
+
+def test_a_stray_quote_quarantines_its_line_alone(tmp_path: Path) -> None:
+    line = MARK_LINES[5].replace(",/", ',"/')
+    result, con = _ingest(tmp_path, {"attendance.csv": _damage(7, line)})
+    assert _counts(_file(result, "attendance.csv")) == ("loaded", 60, 59, 1)
+    reason = 'line has a quote in the wrong place (a stray " or a quoted field not closed on its line)'
+    assert _quarantined(con) == [(7, "(whole line)", line, reason)]
+    assert con.execute("select count(*) from attendance").fetchone() == (59,)
+
+
+def test_quoted_fields_may_hold_the_delimiter_and_quotes(tmp_path: Path) -> None:
+    pupils = PUPILS.replace(f"{A},Example,Pupil0", f'"{A}","O\'Brien, ""Jr""",Pupil0')
+    result, con = _ingest(tmp_path, {"pupils.csv": pupils})
+    assert _counts(_file(result, "pupils.csv")) == ("loaded", 10, 10, 0)
+    assert con.execute("select surname from pupils where upn = $u", {"u": A}).fetchone() == ('O\'Brien, "Jr"',)
+
+
+def test_lines_with_too_many_fields_a_nul_byte_or_control_characters(tmp_path: Path) -> None:
+    marks = _damage(3, MARK_LINES[1] + ",extra")
+    marks = marks.replace(MARK_LINES[3], MARK_LINES[3][:5] + "\x00" + MARK_LINES[3][5:])
+    marks = marks.replace(MARK_LINES[4], MARK_LINES[4].replace(",/", ",\x07"))
+    result, con = _ingest(tmp_path, {"attendance.csv": marks})
+    assert _counts(_file(result, "attendance.csv")) == ("loaded", 60, 57, 3)
+    nul_shown = MARK_LINES[3][:5] + "\u2400" + MARK_LINES[3][5:]
+    assert _quarantined(con) == [
+        (3, "(whole line)", MARK_LINES[1] + ",extra",
+         "line has 5 fields, the header 4 (a stray delimiter or an unquoted comma?)"),
+        (5, "(whole line)", nul_shown, "line holds a NUL byte (a damaged file?)"),
+        (6, "mark", "\u2407", "unknown attendance code '\x07'"),
+    ]  # fmt: skip
+
+
+def test_a_one_megabyte_line_is_quarantined_at_once(tmp_path: Path) -> None:
+    long_line = MARK_LINES[0][:-1] + "x" * 1_048_576
+    started = time.perf_counter()
+    result, con = _ingest(tmp_path, {"attendance.csv": _damage(2, long_line)})
+    seconds = time.perf_counter() - started
+    assert _counts(_file(result, "attendance.csv")) == ("loaded", 60, 59, 1)
+    [(line, column, value, reason)] = _quarantined(con)
+    assert (line, column) == (2, "(whole line)")
+    assert reason == f"line is {len(long_line)} bytes long, over the limit of 65,536 (a damaged file?)"
+    assert value == long_line[:200] + "…"
+    assert seconds < 10  # the whole ingest (of the two files), well under a second on a quiet machine
+
+
+def test_a_long_value_is_cut_in_the_quarantine(tmp_path: Path) -> None:
+    result, con = _ingest(tmp_path, {"attendance.csv": _damage(2, MARK_LINES[0][:-1] + "Q" * 5000)})
+    assert _counts(_file(result, "attendance.csv")) == ("loaded", 60, 59, 1)
+    [(line, column, value, reason)] = _quarantined(con)
+    assert (line, column, value) == (2, "mark", "Q" * 200 + "…")
+    assert reason.startswith("unknown attendance code 'QQQ")
+
+
+def test_utf16_is_refused_with_a_plain_message(tmp_path: Path) -> None:
+    for name, content in (("bom", PUPILS.encode("utf-16")), ("no-bom", PUPILS.encode("utf-16-le"))):
+        result, _ = _ingest(tmp_path / name, {"pupils.csv": content})
+        assert _file(result, "pupils.csv").notes == [
+            f"{SCHOOL}/pupils.csv is UTF-16 text: export it again as CSV (UTF-8)"
+        ]
+
+
+def test_one_windows_1252_byte_in_a_utf8_file_quarantines_its_line_only(tmp_path: Path) -> None:
+    # A UTF-8 file (with a byte order mark and a UTF-8 name) with one Windows-1252 byte pasted in.
+    pupils = ("\ufeff" + PUPILS.replace("Pupil1", "Zoë")).encode("utf-8").replace(b"Pupil2", b"Ren\xe9e")
+    result, con = _ingest(tmp_path, {"pupils.csv": pupils})
+    outcome = _file(result, "pupils.csv")
+    assert _counts(outcome) == ("loaded", 10, 9, 1)
+    assert [r[0] for r in _quarantined(con, "pupils.csv")] == [4]
+    assert con.execute("select forename from pupils where upn = $u", {"u": ROLL[1]}).fetchone() == ("Zoë",)
+
+
+def test_a_windows_1252_file_is_transcoded_with_a_note(tmp_path: Path) -> None:
+    result, con = _ingest(tmp_path, {"pupils.csv": PUPILS.replace("Pupil2", "Renée").encode("cp1252")})
+    assert _counts(_file(result, "pupils.csv")) == ("loaded", 10, 10, 0)
+    assert "read as Windows-1252" in _file(result, "pupils.csv").notes
+    assert con.execute("select forename from pupils where upn = $u", {"u": ROLL[2]}).fetchone() == ("Renée",)
+
+
+def test_old_mac_line_ends_and_blank_lines(tmp_path: Path) -> None:
+    result, _ = _ingest(tmp_path, {"pupils.csv": PUPILS.replace("\n", "\r"), "attendance.csv": _damage(4, "")})
+    assert _counts(_file(result, "pupils.csv")) == ("loaded", 10, 10, 0)
+    outcome = _file(result, "attendance.csv")
+    assert _counts(outcome) == ("loaded", 59, 59, 0)
+    assert "1 blank line(s) skipped" in outcome.notes
+
+
+def test_symlinks_and_other_files_are_refused_never_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "behaviour.csv").write_text("upn,incident_id,date,category,points\n")
+    exports = tmp_path / "exports"
+    _ingest(exports, {})  # writes the school's folder
+    (exports / SCHOOL / "behaviour.csv").symlink_to(outside / "behaviour.csv")
+    os.mkfifo(exports / SCHOOL / "exclusions.csv")
+    (exports / "100002").symlink_to(exports / SCHOOL)
+    result = ingest(connect(), exports, today=TODAY)
+    assert result.schools == [SCHOOL]
+    assert "refused 100002: a symbolic link (links in the export folder are never followed)" in result.notes
+    assert (
+        f"{SCHOOL}: refused behaviour.csv: a symbolic link (links in the export folder are never followed)"
+        in result.notes
+    )
+    assert f"{SCHOOL}: refused exclusions.csv: not a regular file (a device, pipe or socket)" in result.notes
+    assert {f.file for f in result.files} == {"pupils.csv", "attendance.csv"}
+
+
+def test_implausible_dates_of_birth_are_blanked_and_reading_ages_quarantined(tmp_path: Path) -> None:
+    pupils = PUPILS.replace(f"{A},Example,Pupil0,2014-03-01", f"{A},Example,Pupil0,01/01/1900").replace(
+        f"{B},Example,Pupil1,2014-03-01", f"{B},Example,Pupil1,2024-01-01"
+    )
+    results = (
+        "upn,subject,assessment_point,date,result_type,result\n"
+        + "".join(
+            f"{u},Reading,Autumn,2025-10-01,reading_age,{r}\n" for u, r in ((A, "131"), (B, "10:11"), (C, "9999"))
+        )
+        + f"{ROLL[3]},Reading,Autumn,2025-10-01,reading_age,10:75\n"
+    )
+    result, con = _ingest(tmp_path, {"pupils.csv": pupils, "assessments.csv": results})
+    assert _counts(_file(result, "pupils.csv")) == ("loaded", 10, 10, 0)
+    blanked = con.execute(
+        "select line_number, column_name, reason from quarantine where outcome = 'value blanked' order by 1"
+    ).fetchall()
+    assert blanked == [
+        (2, "date_of_birth", "date of birth 1900-01-01 makes the pupil 125 years old on 2025-11-22, not 3 to 25: "
+         "implausible"),
+        (3, "date_of_birth", "date of birth 2024-01-01 makes the pupil 1 years old on 2025-11-22, not 3 to 25: "
+         "implausible"),
+    ]  # fmt: skip
+    assert con.execute("select count(*) from pupils where date_of_birth is null").fetchone() == (2,)
+    assert _counts(_file(result, "assessments.csv")) == ("loaded", 4, 2, 2)
+    assert [(r[0], r[1], r[2]) for r in _quarantined(con, "assessments.csv")] == [
+        (4, "result", "9999"),
+        (5, "result", "10:75"),
+    ]
+
+
+def test_a_refused_pupils_file_fails_the_schools_other_files_with_one_message(tmp_path: Path) -> None:
+    result, con = _ingest(tmp_path, {"pupils.csv": PUPILS.replace("upn,", "pupil,", 1)})
+    assert _file(result, "pupils.csv").status == "failed"
+    outcome = _file(result, "attendance.csv")
+    assert outcome.status == "failed"
+    assert outcome.notes[0].startswith(f"{SCHOOL}/attendance.csv was not loaded: pupils.csv was refused (")
+    assert con.execute("select count(*) from quarantine").fetchone() == (0,)
+
+
+def test_pupils_missing_from_a_later_pupils_file_are_kept_and_counted(tmp_path: Path) -> None:
+    _, con = _ingest(tmp_path / "first", {})
+    half = HEADER + "".join(line + "\n" for line in PUPILS.splitlines()[1:6])
+    result, _ = _ingest(tmp_path / "second", {"pupils.csv": half}, con=con)
+    outcome = _file(result, "pupils.csv")
+    assert outcome.roll_not_listed == 5
+    assert (
+        "5 of the 10 pupils on roll in the warehouse are not in this pupils.csv: they are kept on roll (a delta may "
+        "leave pupils out); if they left, deliver them with their leaving date"
+    ) in outcome.notes
+    assert con.execute("select count(*) from pupils").fetchone() == (10,)
+
+
+def test_a_repaired_file_after_a_damaged_one_gives_what_a_fresh_load_gives(tmp_path: Path) -> None:
+    damaged = _damage(7, MARK_LINES[5].replace(",/", ',"/'))
+    repaired = MARKS.replace(MARK_LINES[9], MARK_LINES[9].replace(",/", ",L"))
+    con = connect()
+    _ingest(tmp_path / "1", {"attendance.csv": damaged}, con=con)
+    result, _ = _ingest(tmp_path / "2", {"attendance.csv": repaired}, con=con)
+    _, fresh = _ingest(tmp_path / "3", {"attendance.csv": repaired})
+    assert _counts(_file(result, "attendance.csv")) == ("loaded", 60, 60, 0)
+    marks = "select upn, date, session, mark from attendance order by all"
+    assert con.execute(marks).fetchall() == fresh.execute(marks).fetchall()
