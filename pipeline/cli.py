@@ -8,8 +8,9 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import duckdb
 import pandas as pd
@@ -258,6 +259,13 @@ def check(
         raise typer.Exit(ExitCode.GATE_FAILED)
 
 
+class Engine(StrEnum):
+    """Where ``mentor run`` computes the features and scores."""
+
+    DUCKDB = "duckdb"
+    SPARK = "spark"
+
+
 @app.command()
 def run(
     exports: Annotated[Path, typer.Option(help="A trust folder (one sub-folder per school) or one school's folder.")],
@@ -266,6 +274,10 @@ def run(
     as_of: Annotated[dt.datetime | None, AS_OF_OPTION] = None,
     config: Annotated[Path | None, typer.Option(help="A TOML settings file (see pipeline/config.py).")] = None,
     quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
+    engine: Annotated[
+        Engine, typer.Option(help="Where features and scores are computed: duckdb, or spark (the spark extra).")
+    ] = Engine.DUCKDB,
+    spark_master: Annotated[str, typer.Option(help="With --engine spark: the Spark master URL.")] = "local[*]",
 ) -> None:
     """The nightly job: ingest, check, build features, score and write ranked shortlists per school.
 
@@ -287,8 +299,10 @@ def run(
         err.print(str(error))
         raise typer.Exit(ExitCode.USAGE) from None
     try:
-        with _progress(quiet) as show:
-            result = run_pipeline(exports, db, out, settings, as_of.date() if as_of else None, progress=show)
+        with _progress(quiet) as show, _engine(engine, spark_master, db) as computing:
+            result = run_pipeline(
+                exports, db, out, settings, as_of.date() if as_of else None, progress=show, engine=computing
+            )
     except RunLockedError as error:
         err.print(str(error))
         raise typer.Exit(ExitCode.LOCKED) from None
@@ -305,6 +319,21 @@ def run(
         stays = f"its last good shortlist ({held.shortlist_as_of}) stays, stale" if held.shortlist else "no shortlist"
         err.print(f"held back: school {held.school_id}: {'; '.join(held.reasons)}; {stays}")
     raise typer.Exit(result.exit_code)
+
+
+@contextmanager
+def _engine(engine: Engine, master: str, db: Path) -> Iterator[Any]:
+    """None for DuckDB (the run's default); a Spark engine, its scratch files removed afterwards, for Spark."""
+    if engine is Engine.DUCKDB:
+        yield None
+        return
+    try:
+        from pipeline.spark import SparkEngine
+    except ImportError as error:
+        err.print(f"--engine spark needs the spark extra: pip install '.[spark]' ({error})")
+        raise typer.Exit(ExitCode.USAGE) from None
+    with SparkEngine(master, scratch_parent=db.resolve().parent) as spark:
+        yield spark
 
 
 @contextmanager

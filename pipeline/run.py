@@ -26,9 +26,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
+import pandas as pd
 from pandera.errors import SchemaErrors
 
 from pipeline import __version__
@@ -36,7 +37,7 @@ from pipeline.background import Background
 from pipeline.config import Settings
 from pipeline.exit_codes import ExitCode
 from pipeline.faults import checkpoint
-from pipeline.features import FEATURES_TABLE, build_features
+from pipeline.features import FEATURES_TABLE, FeatureResult, build_features
 from pipeline.ingest import IngestResult, ingest
 from pipeline.keys import WarehouseKeyError
 from pipeline.model.card import Scorecard, ScorecardError
@@ -158,6 +159,18 @@ class Stages:
         return time.perf_counter()
 
 
+class Engine(Protocol):
+    """Where the features and scores are computed, when not in DuckDB (:class:`pipeline.spark.SparkEngine`).
+
+    Each method leaves the warehouse as its DuckDB twin does: the ``features`` table, then the ``scores`` table."""
+
+    def describe(self) -> dict[str, str]: ...
+
+    def build_features(self, con: duckdb.DuckDBPyConnection, as_of: dt.date) -> FeatureResult: ...
+
+    def score_features(self, con: duckdb.DuckDBPyConnection, card: Scorecard, features: pd.DataFrame) -> object: ...
+
+
 class BadInputError(Exception):
     """Input the run cannot start from (exit code 2); the message says what to fix."""
 
@@ -170,8 +183,10 @@ def run_pipeline(
     as_of: dt.date | None = None,
     today: dt.date | None = None,
     progress: Callable[[str], None] | None = None,
+    engine: Engine | None = None,
 ) -> RunResult:
-    """Run the whole nightly job once; see the module notes.
+    """Run the whole nightly job once; see the module notes. ``engine`` computes the features and scores (DuckDB,
+    in the warehouse, by default).
 
     Raises ``RunLockedError`` if a run is going on (run.json is then that run's, and is left alone). Every other
     failure ends in a result with exit code 1 or 2 and a run.json saying what happened. ``progress`` is told the
@@ -190,7 +205,7 @@ def run_pipeline(
             report.scorecard = f"{card.name} {card.version}"
             if not exports.is_dir():
                 raise BadInputError(f"the exports folder {exports} does not exist or is not a folder")
-            _night(exports, db, out, settings, card, today or dt.date.today(), result, stages)
+            _night(exports, db, out, settings, card, today or dt.date.today(), result, stages, engine)
         except (BadInputError, ScorecardError, WarehouseKeyError) as error:
             result.exit_code = ExitCode.USAGE
             report.error = str(error)
@@ -219,6 +234,7 @@ def _night(
     today: dt.date,
     result: RunResult,
     stages: Stages,
+    engine: Engine | None = None,
 ) -> None:
     """The stages, in order; ``result`` is filled in as they go (and says how far they got if one fails)."""
     report = result.report
@@ -258,7 +274,8 @@ def _night(
                 publishable = sorted(s.school_id for s in report.school_status.values() if not s.reasons)
                 if publishable:
                     mark = stages.begin(f"features, score and shortlists for {report.as_of}")
-                    result.shortlists.update(publish(con, report.as_of, card, settings, out, report, publishable))
+                    result.shortlists.update(publish(con, report.as_of, card, settings, out, report, publishable,
+                                                   engine))  # fmt: skip
                     record_rolls(con, loaded.load_id, report.as_of, sorted(result.shortlists))
                     timings["features, scores and shortlists"] = time.perf_counter() - mark
             _last_good_shortlists(report, out)
@@ -315,6 +332,7 @@ def publish(
     out: Path,
     report: RunReport,
     schools: list[str],
+    engine: Engine | None = None,
 ) -> dict[str, Path]:
     """Features, then scores, then the shortlists of ``schools``; return school -> shortlist path.
 
@@ -325,7 +343,7 @@ def publish(
     from pipeline.report import write_reports
 
     try:
-        features = build_features(con, as_of).table
+        features = (engine.build_features if engine else build_features)(con, as_of).table
     except SchemaErrors:
         judged = validate_by_school(con.execute(FEATURES_OF_TRUST).df())
         for school, message in judged.failed.items():
@@ -336,10 +354,12 @@ def publish(
     con.execute(KEEP_FEATURES_OF, {"schools": keep})
     if features.empty:
         return {}
-    score_features(con, card, features)
+    (engine.score_features if engine else score_features)(con, card, features)
     written = write_reports(con, card, settings, out, features)
     report.schools = written["schools"]
     report.versions = written["versions"]
+    if engine:
+        report.versions.update(engine.describe())
     for school in written["paths"]:
         report.school(school).published = True
     return dict(written["paths"])

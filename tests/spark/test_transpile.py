@@ -1,0 +1,81 @@
+"""Each construct the translation rewrites means on Spark what it means in DuckDB, for any values (Hypothesis)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyspark.sql import SparkSession
+
+from pipeline.spark import to_spark
+
+pytestmark = pytest.mark.slow
+DATES = st.dates(dt.date(2000, 1, 1), dt.date(2040, 12, 31))
+TEXT = st.sampled_from(["7+", "7-", "7", "77+", "+", "x7+", "10", "", "7 +", "EXS"]) | st.text(
+    "0123456789+-", max_size=4
+)
+SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+EXPRESSIONS = """
+select
+    i,
+    dayofweek(a) as weekday,
+    datediff('month', a, b) as months,
+    regexp_full_match(t, '[0-9]\\+') as plus_grade,
+    case when regexp_full_match(t, '[0-9]\\+') then cast(left(t, 1) as double) + 1.0 / 3 end as third
+from cases
+order by i
+"""
+GROUPED = """
+select
+    k,
+    arg_max(try_cast(t as double), a) as latest_number,
+    arg_max_null(try_cast(t as double), (a, i)) as latest_or_null,
+    string_agg(distinct t, '; ' order by t) as texts,
+    max(run) as longest
+from (
+    select *, count(*) filter (where i % 3 = 0) over (
+        partition by k order by a, i rows between unbounded preceding and current row
+    ) as run
+    from cases
+)
+group by k
+order by k
+"""
+
+
+def _both(spark: SparkSession, sql: str, rows: list[tuple[object, ...]]) -> tuple[list[tuple[object, ...]], ...]:
+    con = duckdb.connect()
+    con.execute("create table cases (i integer, k integer, a date, b date, t varchar)")
+    con.executemany("insert into cases values (?, ?, ?, ?, ?)", rows)
+    duck = [tuple(r) for r in con.execute(sql).fetchall()]
+    spark.createDataFrame(rows, "i int, k int, a date, b date, t string").createOrReplaceTempView("cases")
+    on_spark = [tuple(r) for r in spark.sql(to_spark(sql)).collect()]
+    return duck, on_spark
+
+
+def _rows(draw: st.DrawFn) -> list[tuple[object, ...]]:
+    starts = draw(st.lists(DATES, min_size=1, max_size=12, unique=True))  # arg_max's order has no ties
+    return [(i, draw(st.integers(0, 2)), a, draw(DATES), draw(st.none() | TEXT)) for i, a in enumerate(starts)]
+
+
+@SETTINGS
+@given(st.composite(_rows)())
+def test_row_expressions_agree(spark: SparkSession, rows: list[tuple[object, ...]]) -> None:
+    """dayofweek, datediff by month (boundaries crossed), regexp_full_match, a decimal's double division."""
+    duck, on_spark = _both(spark, EXPRESSIONS, rows)
+    assert len(duck) == len(on_spark)
+    for d, s in zip(duck, on_spark, strict=True):
+        assert d[:4] == s[:4]
+        assert d[4] == s[4] or (d[4] is not None and s[4] == pytest.approx(d[4], abs=1e-12))
+
+
+@SETTINGS
+@given(st.composite(_rows)())
+def test_aggregates_agree(spark: SparkSession, rows: list[tuple[object, ...]]) -> None:
+    """arg_max skipping NULLs, arg_max_null by a tuple, string_agg distinct ordered, a filtered window count."""
+    duck, on_spark = _both(spark, GROUPED, rows)
+    assert duck == on_spark
