@@ -56,7 +56,7 @@ def status_of(row: Mapping[Any, Any]) -> tuple[str, str]:
     >>> status_of({"possible_since": 4, "attendance_before": 0.82, "attendance_since": 0.5})
     ('too early to tell', 'fewer than 10 possible sessions since the start')
     """
-    since = _number(row.get("possible_since"))
+    since = number_or_none(row.get("possible_since"))
     if since is None or since < EARLY_SESSIONS:
         return "too early to tell", f"fewer than {EARLY_SESSIONS} possible sessions since the start"
     better: list[str] = []
@@ -115,11 +115,12 @@ def build_caseload(mentees: pd.DataFrame, pupils: pd.DataFrame, as_of: dt.date, 
 
 
 def _change(row: Mapping[Any, Any], before: str, since: str) -> float | None:
-    a, b = _number(row.get(before)), _number(row.get(since))
+    a, b = number_or_none(row.get(before)), number_or_none(row.get(since))
     return None if a is None or b is None else b - a
 
 
-def _number(value: object) -> float | None:
+def number_or_none(value: object) -> float | None:
+    """A value from a feature row as a float, or None where it is missing (None, NA, NaN) or not a number."""
     if value is None or value is pd.NA:
         return None
     try:
@@ -130,10 +131,10 @@ def _number(value: object) -> float | None:
 
 
 def _percent(value: object) -> str:
-    number = _number(value)
+    number = number_or_none(value)
     return "" if number is None else f"{100 * number:.1f}%"
 
 
 def _rounded(value: object) -> float | None:
-    number = _number(value)
+    number = number_or_none(value)
     return None if number is None else round(number, 2)

@@ -22,6 +22,7 @@ from pipeline.caseload.policy import (
     Places,
     choose,
 )
+from pipeline.caseload.review import number_or_none
 from pipeline.config import Settings
 from pipeline.model.card import FeatureCard, Scorecard
 from pipeline.model.scorecard import PointsScorecard
@@ -92,10 +93,12 @@ def build_shortlist(
         primary = str(pupil.get("year_group")) in PRIMARY_YEARS
         scored = [(f, int(points.loc[label, f.name])) for f in card.features]
         reasons = [
-            reason_text(f, _value(pupil[f.name]), p, primary) for f, p in sorted(scored, key=lambda t: -t[1]) if p
+            reason_text(f, number_or_none(pupil[f.name]), p, primary)
+            for f, p in sorted(scored, key=lambda t: -t[1])
+            if p
         ]
-        missing = [f.description for f, _ in scored if _value(pupil[f.name]) is None]
-        attendance = _value(pupil.get("attendance_rate_term"))
+        missing = [f.description for f, _ in scored if number_or_none(pupil[f.name]) is None]
+        attendance = number_or_none(pupil.get("attendance_rate_term"))
         rows.append(
             {
                 "rank": rank,
@@ -239,7 +242,7 @@ def build_under_challenged(
     for rank, pupil in enumerate(ranked.head(length).to_dict("records"), start=1):
         primary = str(pupil.get("year_group")) in PRIMARY_YEARS
         prior = _prior_text(pupil)
-        value = _value(pupil["core_grade_gap"])
+        value = number_or_none(pupil["core_grade_gap"])
         where = (
             "English and maths " + _grade_gap_text(value, primary)
             if value is not None and value <= -1
@@ -342,25 +345,15 @@ def _intervention_text(pupil: Mapping[Any, Any]) -> str:
 
 def _prior_text(pupil: Mapping[Any, Any]) -> str:
     parts = []
-    if _value(pupil.get("ks2_mean_scaled_score")) is not None:
+    if number_or_none(pupil.get("ks2_mean_scaled_score")) is not None:
         parts.append(f"KS2 average {float(pupil['ks2_mean_scaled_score']):.0f}")
-    if _value(pupil.get("cat4_mean_sas")) is not None:
+    if number_or_none(pupil.get("cat4_mean_sas")) is not None:
         parts.append(f"CAT4 mean {float(pupil['cat4_mean_sas']):.0f}")
     if bool(pupil.get("gds_target")):
         parts.append("GDS target")
     if bool(pupil.get("gds_earlier")):
         parts.append("GDS earlier")
-    reading = _value(pupil.get("reading_age_gap_months"))
+    reading = number_or_none(pupil.get("reading_age_gap_months"))
     if reading is not None and reading >= READING_AHEAD_MONTHS:
         parts.append(f"reading age {reading:.0f} months ahead")
     return ", ".join(parts) or "high prior attainment"
-
-
-def _value(value: object) -> float | None:
-    if value is None or value is pd.NA:
-        return None
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
