@@ -69,6 +69,7 @@ class Settings(BaseModel):
     places: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
     mentors: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
     caseload_per_mentor: Annotated[int, Field(ge=0)] = 15
+    school_names: dict[str, str] = Field(default_factory=dict)
     shortlist_minimum: Annotated[int, Field(ge=0)] = 5
     mentor_interventions: Annotated[tuple[str, ...], Field(min_length=1)] = ("Learning mentor",)
     need_points: Annotated[int, Field(ge=0)] = 10

@@ -23,6 +23,13 @@ from pipeline.model.scoring import StageOrderError, points_of, read_features, re
 from pipeline.report.shortlist import build_shortlist, build_under_challenged
 from pipeline.safe_csv import write_csv
 
+CSV_STAMPS = {
+    "pipeline_version": "made_by_pipeline",
+    "scorecard_version": "scorecard",
+    "config_hash": "settings_fingerprint",
+}
+"""The last columns of every list: what made it, under names a spreadsheet user can read (run.json keeps the keys)."""
+
 log = logging.getLogger(__name__)
 
 PUBLISHED_COLUMNS = ["school_id", "listing", "upn", "rank"]
@@ -97,13 +104,18 @@ def write_reports(
             previous.get((school, "under_challenged")),
         )
         caseload = build_caseload(mentees[mentees["school_id"] == school], pupils, night, settings)
+        # Who and when first (the school by URN and by name), what made the file last, under plain names.
+        front = {"as_of": as_of.isoformat() if as_of else "", "school": school,
+                 "school_name": settings.school_names.get(school, "")}  # fmt: skip
+        made_by = {CSV_STAMPS[name]: value for name, value in versions.items()}
         for frame in (shortlist, under, caseload):
-            frame.insert(0, "as_of", as_of.isoformat() if as_of else "")
-            for column, value in versions.items():
+            for position, (column, value) in enumerate(front.items()):
+                frame.insert(position, column, value)
+            for column, value in made_by.items():
                 frame[column] = value
         paths[school] = write_csv(shortlist, folder / "shortlist.csv")
         checkpoint(f"publish:{school}")
-        stamps = {"as_of": as_of.isoformat() if as_of else "", **versions}
+        stamps = {**front, **made_by}
         write_csv(_with_note(under, why_empty, stamps), folder / "under_challenged.csv")
         write_csv(caseload, folder / "caseload.csv")
         published.append(shortlist.assign(school_id=school, listing="shortlist")[PUBLISHED_COLUMNS])

@@ -73,7 +73,7 @@ def test_the_learned_scorecard_runs_the_nightly_job_with_reasons_that_add_up(war
     _mentor("run", "--exports", str(warehouse / "exports"), "--db", str(warehouse / "w.duckdb"), "--out", str(out),
             "--config", str(config))  # fmt: skip
     shortlist = pd.read_csv(out / "127510" / "shortlist.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    assert shortlist["scorecard_version"].str.startswith("learned 1.0.0").all()
+    assert shortlist["scorecard"].str.startswith("learned 1.0.0").all()
     for row in shortlist.itertuples():
         points = [int(reason.rsplit("(", 1)[1].rstrip(")")) for reason in row.reasons.split("; ") if "(" in reason]
         assert sum(points) == int(row.score)

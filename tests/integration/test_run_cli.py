@@ -50,9 +50,14 @@ def test_each_school_gets_a_shortlist_at_capacity_with_every_column(first_run: P
         )
         assert not shortlist["in_intervention"].str.contains("Learning mentor").any()
         assert (first_run / "out" / school / "caseload.csv").exists()
-        assert set(SHORTLIST_COLUMNS) | {"as_of", "pipeline_version", "scorecard_version", "config_hash"} == set(
-            shortlist.columns
-        )
+        assert set(SHORTLIST_COLUMNS) | {
+            "as_of",
+            "school",
+            "school_name",
+            "made_by_pipeline",
+            "scorecard",
+            "settings_fingerprint",
+        } == set(shortlist.columns)
         assert shortlist["rank"].astype(int).tolist() == list(range(1, len(shortlist) + 1))
         new = shortlist[shortlist["place_for"] != "referred, pending"]
         assert new["score"].astype(int).is_monotonic_decreasing

@@ -120,3 +120,19 @@ def test_the_sample_shortlists_can_be_measured_against_the_simulation_truth(
     con = connect(nights / "w.duckdb")
     assert con.execute("select distinct cast(as_of as varchar) from features").fetchall() == [(NIGHT,)]
     con.close()
+
+
+def test_every_list_names_the_school_first_and_what_made_it_last(nights: Path) -> None:
+    settings = nights / "names.toml"
+    settings.write_text('[school_names]\n"127510" = "Example Academy"\n', encoding="utf-8")
+    copy = nights / "named.duckdb"  # a copy: publishing again must not move the other tests' warehouse
+    shutil.copyfile(nights / "w.duckdb", copy)
+    _mentor("report", "--db", str(copy), "--out", str(nights / "named"), "--config", str(settings))
+    for listing in ("shortlist.csv", "under_challenged.csv", "caseload.csv"):
+        named, unnamed = _read(nights / "named" / "127510" / listing), _read(nights / "named" / "105854" / listing)
+        assert list(named.columns[:3]) == ["as_of", "school", "school_name"]
+        assert list(named.columns[-3:]) == ["made_by_pipeline", "scorecard", "settings_fingerprint"]
+        assert set(named["school"]) <= {"127510"}
+        assert set(named["school_name"]) <= {"Example Academy"}
+        assert set(unnamed["school_name"]) <= {""}  # no name set: the column is there, blank
+    assert len(_read(nights / "named" / "127510" / "shortlist.csv")) > 0
