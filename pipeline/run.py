@@ -149,6 +149,11 @@ class Stages:
         self.current = "starting"
         self.progress = progress
 
+    def detail(self, text: str) -> None:
+        """Progress within the stage under way, on a terminal only (the log has the stage's own lines)."""
+        if self.progress is not None:
+            self.progress(f"{self.current}: {text}")
+
     def begin(self, name: str) -> float:
         """Start stage ``name``; return the time it started (``time.perf_counter``)."""
         self.current = name
@@ -245,7 +250,7 @@ def _night(
         con = connect(db)
         try:
             mark = stages.begin("ingest")
-            loaded = ingest(con, exports, today=today)
+            loaded = ingest(con, exports, today=today, progress=stages.detail)
             timings["ingest"] = time.perf_counter() - mark
             mark = time.perf_counter()
             background.wait_for_imports()  # (on a small trust ingest can end before the libraries are imported)

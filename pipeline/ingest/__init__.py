@@ -8,9 +8,11 @@ the fix) and the others still load. A file whose content (sha256) was already lo
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import queue
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,8 +75,12 @@ def ingest(
     force: bool = False,
     load_id: str | None = None,
     workers: int = INGEST_WORKERS,
+    progress: Callable[[str], None] | None = None,
 ) -> IngestResult:
     """Load every export file under ``exports``; ``today`` is the date after which dated rows are refused.
+
+    ``progress``, when given, is told after each school has loaded ("3 of 50 schools loaded"), from the thread that
+    loaded it (a first load of a large trust takes minutes; the command line shows it on a terminal).
 
     With ``force``, files already loaded are loaded again and every line is checked again, as on a first load
     (the result is the same: loading is idempotent, and row-level incremental loading gives what a full check
@@ -89,7 +95,13 @@ def ingest(
     if not deliveries:
         result.notes.append(f"no school folders found in {exports}")
     with temporary_workdir() as scratch, ThreadPoolExecutor(1, "mentor-prepare") as reader:
-        night = _Night(result.load_id, today, force, reader, Path(scratch))
+        loaded = itertools.count(1)
+
+        def school_loaded() -> None:
+            if progress is not None:
+                progress(f"{next(loaded)} of {len(deliveries)} schools loaded")
+
+        night = _Night(result.load_id, today, force, reader, Path(scratch), school_loaded)
         for files, notes in _load_schools(con, deliveries, night, workers):
             result.files += files
             result.notes += notes
@@ -112,6 +124,8 @@ class _Night:
     reader: ThreadPoolExecutor
     """Hashes each file and checks its encoding in a worker thread, while DuckDB loads another file."""
     scratch: Path
+    school_loaded: Callable[[], None]
+    """Called after each school's files have loaded (for progress)."""
 
 
 def _load_schools(
@@ -181,6 +195,7 @@ def _load_school(
             continue
         files.append(_load_one(con, school.school_id, export, future, night.load_id, night.today, night.force))
         checkpoint(f"ingest:{school.school_id}/{export.name}")
+    night.school_loaded()
     return files, notes
 
 

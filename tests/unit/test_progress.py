@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -35,3 +36,15 @@ def test_on_a_terminal_a_bar_is_drawn_and_each_step_is_printed(caplog: pytest.Lo
     assert "schools: 100002" in text
     assert "━" in text  # the bar itself
     assert caplog.records == []  # no log lines when a bar is shown
+
+
+def test_ingest_says_as_each_school_has_loaded(tmp_path: Path) -> None:
+    from pipeline.ingest import ingest
+    from pipeline.sample import SampleSpec, generate_trust
+    from pipeline.warehouse import connect
+
+    spec = SampleSpec(seed=7, schools=2, pupils_per_school=40, years=1)
+    generate_trust(spec, tmp_path / "exports", tmp_path / "truth")
+    told: list[str] = []
+    ingest(connect(), tmp_path / "exports", today=spec.end_date, progress=told.append)
+    assert sorted(told) == ["1 of 2 schools loaded", "2 of 2 schools loaded"]
