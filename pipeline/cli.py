@@ -501,10 +501,11 @@ def fit(
     if out.exists() or out.with_suffix(".md").exists():
         err.print(f"{out} or its model card exists; released files are never edited: choose a new --out name")
         raise typer.Exit(ExitCode.USAGE)
-    with _warehouse(db) as con:
+    with _warehouse(db) as con, _progress(quiet) as progress:
         try:
             settings = Settings.load(config)
-            release = fit_release(con, settings, out.stem, train_until.date() if train_until else None, version)
+            until = train_until.date() if train_until else None
+            release = fit_release(con, settings, out.stem, until, version, progress=progress)
             paths = write_release(release, out)
         except _stage_errors(ValueError, ReleaseExistsError) as error:
             err.print(str(error))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,6 +35,7 @@ from pipeline.config import Settings
 from pipeline.evaluate import abc_score, attendance_score, expected_calibration_error
 from pipeline.model import PointsScorecard, Scorecard
 
+log = logging.getLogger(__name__)
 CHALLENGER_FEATURES = (
     "attendance_rate_year", "attendance_rate_term", "attendance_rate_4wk", "attendance_change_4wk",
     "unauthorised_rate_term", "late_marks_term", "longest_absence_spell", "monday_friday_absence_share",
@@ -91,11 +93,20 @@ def fit_models(train: pd.DataFrame, card: Scorecard, seed: int = 0) -> dict[str,
 
 
 def evaluate(
-    history: pd.DataFrame, all_windows: list[Window], card: Scorecard, settings: Settings
+    history: pd.DataFrame,
+    all_windows: list[Window],
+    card: Scorecard,
+    settings: Settings,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The comparison table (window x model) and the reliability curves, for every window."""
+    """The comparison table (window x model) and the reliability curves, for every window. ``progress`` is told as
+    each window starts (fitting five models a window takes seconds to minutes)."""
     rows, curves = [], []
-    for window in all_windows:
+    for number, window in enumerate(all_windows, start=1):
+        step = f"evaluation window {number} of {len(all_windows)}: {window.name}"
+        log.info(step)
+        if progress is not None:
+            progress(step)
         train = training_rows(history, window.start)
         test = history[history["as_of"].isin(pd.to_datetime(list(window.test_nights)))].reset_index(drop=True)
         if train["outcome"].nunique() < 2 or test["outcome"].nunique() < 2:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,11 +55,13 @@ def fit_release(
     name: str,
     train_until: dt.date | None = None,
     version: str = "1.0.0",
+    progress: Callable[[str], None] | None = None,
 ) -> Release:
-    """Fit the learned scorecard on every night whose horizon ended by ``train_until``; evaluate all five models."""
+    """Fit the learned scorecard on every night whose horizon ended by ``train_until``; evaluate all five models
+    (``progress`` is told as each evaluation window starts)."""
     template = Scorecard.load(settings.scorecard)
     data, all_windows = evaluation_data(con, settings, train_until)
-    comparison, reliability = evaluate(data, all_windows, template, settings)
+    comparison, reliability = evaluate(data, all_windows, template, settings, progress)
     model = PointsScorecard(template=template).fit(data, data["outcome"].astype(int))
     nights = sorted(set(pd.to_datetime(data["as_of"]).dt.date))
     card = dataclasses.replace(

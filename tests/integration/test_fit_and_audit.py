@@ -34,7 +34,8 @@ def warehouse(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 def test_fitting_twice_on_the_same_data_writes_the_same_files_byte_for_byte(warehouse: Path) -> None:
     db = str(warehouse / "w.duckdb")
     for folder in ("a", "b"):
-        _mentor("fit", "--db", db, "--out", str(warehouse / folder / "scorecard-learned.yaml"))
+        told = _mentor("fit", "--db", db, "--out", str(warehouse / folder / "scorecard-learned.yaml"))
+        assert "evaluation window 1 of " in told  # a line per window while the models fit (a spinner on a terminal)
     for name in ("scorecard-learned.yaml", "scorecard-learned.md"):
         assert (warehouse / "a" / name).read_bytes() == (warehouse / "b" / name).read_bytes()
     card = Scorecard.load(warehouse / "a" / "scorecard-learned.yaml")
