@@ -367,31 +367,6 @@ def _integer_points(
     return learned
 
 
-def fit_points(
-    X: np.ndarray,
-    y: np.ndarray,
-    specs: list[FeatureSpec],
-    n_bins: int = 5,
-    C: float = 0.1,
-    max_points: int = 10,
-    binning: str = "quantile",
-) -> tuple[list[list[float]], list[list[int]], list[int]]:
-    """Every feature's cut-points, integer points per band and "no data" points, with no limit on band lines (a
-    feature that earns nothing scores 0 everywhere)."""
-    learned = {f.index: f for f in fit_features(X, y, specs, n_bins, C, max_points, binning, None, 0.0)}
-    cuts, points, missing = [], [], []
-    for j in range(len(specs)):
-        if j in learned:
-            cuts.append(learned[j].cuts)
-            points.append(learned[j].points)
-            missing.append(learned[j].missing)
-        else:
-            cuts.append([])
-            points.append([0])
-            missing.append(0)
-    return cuts, points, missing
-
-
 def learned_feature(
     template: FeatureCard, cuts: list[float], points: list[int], missing: int, observed: np.ndarray | None = None
 ) -> FeatureCard:
