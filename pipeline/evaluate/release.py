@@ -121,8 +121,8 @@ def outcome_text(settings: Settings) -> str:
 
 
 def model_card(release: Release) -> str:
-    """The model card (Markdown) of ``release``, from ``pipeline/report/templates/model_card.md``."""
-    from pipeline.report.render import MarkdownTable, render
+    """The model card (Markdown) of ``release``, from ``pipeline/pages/templates/model_card.md``."""
+    from pipeline.pages.render import MarkdownTable, render
 
     return render(
         "model_card.md",

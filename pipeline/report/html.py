@@ -27,7 +27,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from pipeline.model.card import Scorecard
-from pipeline.report.render import render
+from pipeline.pages.render import render
 from pipeline.report.trends import Trends, draw_trends
 from pipeline.safe_csv import atomic_write
 

@@ -107,8 +107,8 @@ def test_every_name_and_alias_matches_whatever_the_case_spacing_separator_and_un
 
 
 def test_the_html_report_shows_each_files_notes() -> None:
+    from pipeline.pages.render import render
     from pipeline.report.html import _files
-    from pipeline.report.render import render
 
     note = "no leaving_date column: no leaving dates: everyone listed is on roll (an on-roll report)"
     notes = [note, "ignored columns the contract does not use: <Colour>"]

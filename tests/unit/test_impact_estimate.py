@@ -100,7 +100,7 @@ def test_the_report_section_reads_the_table_in_words() -> None:
             "note": ["", "", "too few mentees with this outcome (8; at least 20 are needed): no estimate"],
         }
     )
-    from pipeline.report.render import render
+    from pipeline.pages.render import render
 
     impact = impact_section(table)
     section = render(impact.template, section=impact)

@@ -206,10 +206,10 @@ def test_every_template_is_package_data() -> None:
     """A template the package-data patterns miss would be absent from an installed copy (not from this checkout)."""
     import tomllib
 
-    from pipeline.report.render import TEMPLATES
+    from pipeline.pages.render import TEMPLATES
 
     patterns = tomllib.loads((TEMPLATES.parents[2] / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
         "setuptools"
-    ]["package-data"]["pipeline.report"]
+    ]["package-data"]["pipeline.pages"]
     shipped = {path for pattern in patterns for path in TEMPLATES.parent.glob(pattern)}
     assert {path for path in TEMPLATES.rglob("*") if path.is_file()} <= shipped
