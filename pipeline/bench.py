@@ -121,6 +121,7 @@ def measure(stage: str, folder: Path, work: Path) -> dict[str, Any]:
     rows = 0
     stages: dict[str, float] = {}
     alongside: dict[str, float] = {}
+    jvm_mb = 0.0
     if stage == "floor":
         con = duckdb.connect()
         con.execute("create table codes (code varchar, category varchar)")
@@ -142,6 +143,7 @@ def measure(stage: str, folder: Path, work: Path) -> dict[str, Any]:
 
             with SparkEngine(SPARK_MASTER, scratch_parent=work) as engine:
                 outcome = run_pipeline(exports, work / "w.duckdb", work / "out", Settings(), engine=engine)
+                jvm_mb = jvm_peak_mb()
         else:
             outcome = run_pipeline(exports, work / "w.duckdb", work / "out", Settings())
         if int(outcome.exit_code) != 0:
@@ -153,7 +155,24 @@ def measure(stage: str, folder: Path, work: Path) -> dict[str, Any]:
     if stages:
         stages["start-up"] = seconds - stages.pop("total")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "rows": rows, "peak_rss_mb": peak_mb, "stages": stages, "alongside": alongside}
+    return {"seconds": seconds, "rows": rows, "peak_rss_mb": peak_mb, "stages": stages, "alongside": alongside,
+            "jvm_peak_rss_mb": jvm_mb}  # fmt: skip
+
+
+def jvm_peak_mb() -> float:
+    """The peak RSS of the Spark driver's JVM (a child process, not in this process's own peak), from Linux's
+    ``/proc/<pid>/status`` (``VmHWM``); 0 where that cannot be read."""
+    from pyspark import SparkContext
+
+    gateway = getattr(SparkContext, "_gateway", None)
+    try:
+        status = Path(f"/proc/{gateway.proc.pid}/status").read_text()  # type: ignore[union-attr]
+    except (AttributeError, OSError):
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _has_bom(path: Path) -> bool:
@@ -198,6 +217,7 @@ def bench_size(pupils: int, repeat: int, engine: str = "duckdb") -> dict[str, di
             "seconds": statistics.median(r["seconds"] for r in results),
             "rows": results[0]["rows"],
             "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
+            "jvm_peak_rss_mb": max(r["jvm_peak_rss_mb"] for r in results),
             "stages": {name: statistics.median(r["stages"][name] for r in results) for name in results[0]["stages"]},
             "alongside": {
                 name: statistics.median(r["alongside"][name] for r in results) for name in results[0]["alongside"]
@@ -248,6 +268,7 @@ def main() -> None:
                 print(" " * 21 + f"in a worker thread alongside: {done}", flush=True)
             if stage == "spark":
                 print(" " * 21 + engines_side_by_side(full["stages"], f["stages"]), flush=True)
+                print(" " * 21 + f"the Spark driver's JVM (not in peak RSS): peak RSS {f['jvm_peak_rss_mb']:.0f} MB")
 
 
 def engines_side_by_side(duckdb_stages: dict[str, float], spark_stages: dict[str, float]) -> str:
