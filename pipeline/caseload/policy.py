@@ -27,9 +27,10 @@ when no one has real need, go to the highest-ranked candidates not yet listed. T
 order. So a school whose needs are mostly behaviour gets a mostly-behaviour list, and a few attendance cases
 with high scores cannot take every place.
 
-**In SQL.** The need profile's points and main barrier (:func:`need_sql`, generated from the card), and the order
-and its cut at the school's places (``sql/shortlist_order.sql``) are SQL, the one definition of each, which DuckDB
-runs here on one school's pupils and Spark runs on every school at once (docs/spark.md). The share of places
+**In SQL.** The need profile's points and main barrier (:func:`need_sql`, generated from the card), the candidates
+(``sql/shortlist_candidates.sql``) and the order and its cut at the school's places (``sql/shortlist_order.sql``)
+are SQL, the one definition of each, which DuckDB runs here on one school's pupils and Spark runs on every school
+at once (docs/spark.md). The share of places
 between barriers (:func:`share_places`) and the filling of them (:func:`select`) are Python: a handful of numbers
 per school, from what the SQL kept.
 """
@@ -159,23 +160,34 @@ def rank_order(pupils: pd.DataFrame, score: Sequence[float] | pd.Series | None =
 
 def shortlist_order(candidates: pd.DataFrame, need_points: int) -> pd.DataFrame:
     """``sql/shortlist_order.sql`` run by DuckDB on ``candidates`` (its columns are the SQL's ``candidates``)."""
-    return _run_on(candidates, "candidates", sql("shortlist_order"), {"need_points": max(need_points, 1)})
+    return _run_on({"candidates": candidates}, sql("shortlist_order"), {"need_points": max(need_points, 1)})
 
 
 _local = threading.local()
 
 
-def _run_on(frame: pd.DataFrame, name: str, query: str, parameters: dict[str, object] | None = None) -> pd.DataFrame:
+def _run_on(
+    frames: dict[str, pd.DataFrame],
+    query: str,
+    parameters: dict[str, object] | None = None,
+    views: dict[str, str] | None = None,
+) -> pd.DataFrame:
     """``query`` run by an in-memory DuckDB (one per thread, kept: opening one costs more than a school's query)
-    with ``frame`` as the relation ``name``."""
+    with each of ``frames`` as a relation of its name, and ``views`` (name: SQL) made from them first."""
     con: duckdb.DuckDBPyConnection | None = getattr(_local, "con", None)
     if con is None:
         con = _local.con = duckdb.connect()
-    con.register(name, frame.reset_index(drop=True))
+    for name, frame in frames.items():
+        con.register(name, frame.reset_index(drop=True))
     try:
+        for name, view in (views or {}).items():
+            con.execute(f"create temp view {name} as {view}")  # names are ours; no data in the text
         return con.execute(query, parameters or {}).df()
     finally:
-        con.unregister(name)
+        for name in views or {}:
+            con.execute(f"drop view if exists {name}")
+        for name in frames:
+            con.unregister(name)
 
 
 def _labels(pupils: pd.DataFrame, upns: Iterable[str]) -> pd.Index:
@@ -258,12 +270,17 @@ def _as_int(condition: exp.Expr) -> exp.Expr:
 
 
 def need_profile(pupils: pd.DataFrame, points: pd.DataFrame, card: Scorecard, settings: Settings) -> pd.DataFrame:
-    """Points per barrier (``need_<barrier>``), the ``main_barrier``, ``main_need``, ``mentee`` and the
-    ``suggested_focus`` of each pupil, from :func:`need_sql` run by DuckDB.
+    """Points per barrier (``need_<barrier>``), the ``main_barrier``, ``main_need``, ``total_need``, ``mentee`` and
+    the ``suggested_focus`` of each pupil, from :func:`need_sql` run by DuckDB.
 
     ``points`` are the scorecard's points per feature (columns named as the card's features, rows aligned with
     ``pupils``). A pupil with no points in any barrier has main barrier ``none`` and no focus.
     """
+    profile = pd.DataFrame(index=pupils.index)
+    if pupils.empty:
+        for column in [f"need_{b}" for b in BARRIERS] + ["main_need", "total_need"]:
+            profile[column] = pd.Series(dtype=int)
+        return profile.assign(main_barrier="", mentee=False, suggested_focus="")
     frame = pd.DataFrame(
         {
             "school_id": "",
@@ -283,12 +300,12 @@ def need_profile(pupils: pd.DataFrame, points: pd.DataFrame, card: Scorecard, se
             **{POINTS_PREFIX + f.name: points[f.name].astype(int).to_numpy() for f in card.features},
         }
     )
-    result = _run_on(frame, POINTS_RELATION, need_sql(card, settings.mentor_interventions))
-    profile = pd.DataFrame(index=pupils.index)
+    result = _run_on({POINTS_RELATION: frame}, need_sql(card, settings.mentor_interventions))
     for barrier in BARRIERS:
         profile[f"need_{barrier}"] = result[f"need_{barrier}"].astype(int).to_numpy()
     profile["main_barrier"] = result["main_barrier"].to_numpy()
     profile["main_need"] = result["main_need"].astype(int).to_numpy()
+    profile["total_need"] = result["total_need"].astype(int).to_numpy()
     profile["mentee"] = result["mentee"].astype(bool).to_numpy()
     needs = profile[[f"need_{b}" for b in BARRIERS]].to_numpy()
     focus = []
@@ -388,6 +405,33 @@ def _ranking_input(candidates: pd.DataFrame, cut: int) -> pd.DataFrame:
     )
 
 
+def _school_order(scored: pd.DataFrame, status: pd.Series, cut: int, need_points: int) -> pd.DataFrame:
+    """One school's candidates (``sql/shortlist_candidates.sql``) in order, cut at ``cut``
+    (``sql/shortlist_order.sql``), run by DuckDB: the SQL an engine runs on every school at once."""
+    if scored.empty:  # (an empty frame's text columns have no type for DuckDB to read)
+        return pd.DataFrame(columns=ORDER_COLUMNS)
+    needs = pd.DataFrame(
+        {
+            "school_id": "",
+            "upn": scored["upn"].astype(str),
+            "score": scored["score"].astype(int),
+            "attendance_rate_term": pd.to_numeric(scored["attendance_rate_term"], errors="coerce").astype(float),
+            "negative_points_4wk": pd.to_numeric(scored["negative_points_4wk"], errors="coerce").astype(float),
+            **{c: scored[c] for c in ("main_barrier", "main_need", "total_need", "mentee")},
+        }
+    )
+    decided = status != ""
+    decisions = pd.DataFrame(
+        {"school_id": "", "upn": scored.loc[decided, "upn"].astype(str), "decision_status": status[decided]}
+    ).astype({"school_id": str, "upn": str, "decision_status": str})
+    return _run_on(
+        {"needs": needs, "decision_status": decisions, "school_cut": pd.DataFrame({"school_id": [""], "cut": [cut]})},
+        sql("shortlist_order"),
+        {"need_points": max(need_points, 1)},
+        views={"candidates": sql("shortlist_candidates")},
+    )
+
+
 @dataclass(frozen=True)
 class Choice:
     """Who a school's shortlist lists: ``listed`` holds the pupils' rows (with their score, need profile and
@@ -422,11 +466,9 @@ def choose(
     mentee = profile["mentee"]
     pending = scored[~mentee & (status == "pending")]
     filled = Places(places, rule, int(mentee.sum()), len(pending))
-    need = profile[[f"need_{b}" for b in BARRIERS]].sum(axis=1)
-    candidates = scored[~mentee & ~status.isin(["pending", "held"]) & ((scored["score"] > 0) | (need > 0))]
-    if order is not None and not set(order["upn"].astype(str)) <= set(candidates["upn"].astype(str)):
-        raise ValueError("the engine's shortlist order holds pupils who are not candidates tonight")
     length = filled.shortlist_length(settings.shortlist_minimum)
-    chosen = select(candidates, length, settings.need_points, order)
+    if order is None:
+        order = _school_order(scored, status, length, settings.need_points)
+    chosen = select(scored, length, settings.need_points, order)
     listed = pd.concat([chosen, pending.loc[rank_order(pending)].assign(place_for="referred")])
     return Choice(listed, filled)

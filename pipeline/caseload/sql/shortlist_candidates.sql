@@ -1,6 +1,6 @@
--- The candidates for each school's shortlist, for an engine that ranks all schools at once (Spark): the pupils
--- pipeline.caseload.policy.choose takes as candidates. Not a current mentee, not referred and waiting ('pending'),
--- not held off the list by a staff decision ('held'), and with a score or a need.
+-- The candidates for each school's shortlist, run by DuckDB on one school (pipeline.caseload.policy.choose) and by
+-- Spark on every school at once: not a current mentee, not referred and waiting ('pending'), not held off the list
+-- by a staff decision ('held'), and with a score or a need.
 --
 -- needs: one row per pupil on roll, from pipeline.caseload.policy.need_sql (school_id, upn, score,
 --   attendance_rate_term, negative_points_4wk, main_barrier, main_need, total_need, mentee).
