@@ -22,7 +22,7 @@ from pipeline.spark import to_spark
 pytestmark = pytest.mark.slow
 CARD = Scorecard.load(Path(__file__).resolve().parents[2] / "models" / "scorecard-v1.yaml")
 MENTORING = ["Learning mentor", "Mentoring"]
-SETTINGS = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 NEED_POINTS = 8
 
 pupil = st.fixed_dictionaries(
