@@ -52,6 +52,7 @@ format: $(STAMP) ## Format and auto-fix with ruff
 
 SIZES ?= 5000,20000,50000
 REPEAT ?= 3
+ENGINE ?= duckdb
 
 screenshot: ## Render out/report.html in headless Chromium (Debian package chromium) to out/report.png
 	@command -v chromium >/dev/null || { echo "install Chromium first: sudo apt-get install chromium"; exit 2; }
@@ -59,8 +60,8 @@ screenshot: ## Render out/report.html in headless Chromium (Debian package chrom
 		--screenshot=$(CURDIR)/out/report.png file://$(CURDIR)/out/report.html
 	@echo "screenshot: out/report.png"
 
-bench: $(STAMP) ## Time the nightly run against DuckDB alone at 5k/20k/50k pupils (SIZES=..., REPEAT=...)
-	$(BIN)/python -m pipeline.bench --sizes $(SIZES) --repeat $(REPEAT)
+bench: $(STAMP) ## Time the nightly run against DuckDB alone at 5k/20k/50k pupils (SIZES=..., REPEAT=..., ENGINE=spark adds Spark local)
+	$(BIN)/python -m pipeline.bench --sizes $(SIZES) --repeat $(REPEAT) --engine $(ENGINE)
 
 WORLD_SEEDS ?= 11 12 13 14 15
 SAMPLE_SEEDS ?= 11 12 13

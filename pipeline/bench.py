@@ -9,14 +9,17 @@ For each trust size (default 5,000, 20,000 and 50,000 pupils; generated once wit
 (c) an incremental night: the same warehouse, the same exports plus one more school day of marks (each
     attendance.csv repeats the year to date, as most MIS report builders export it);
 (d) the same night delivered as a delta, which the export contract also allows: on a copy of (b)'s warehouse,
-    attendance.csv holds only the new school day's marks (the other files as in (c)).
+    attendance.csv holds only the new school day's marks (the other files as in (c));
+(e) with ``--engine spark`` (``make bench ENGINE=spark``), after (b) each time: the same full night with the
+    features, scores and shortlists on Spark in local mode (``local[*]``; docs/spark.md), on a fresh warehouse.
+    Ingest and the gate are the same code as in (b); the line under it sets the Spark stage beside DuckDB's.
 
 It prints each measurement's wall time (median of ``--repeat`` runs), peak RSS and rows per second, and the ratios
-(b)/(a), (c)/(b) and (d)/(b); under each run, the time of each of its stages (from its ``run.json``; "start-up" is
-the rest of the wall time: importing the libraries and opening the warehouse), and what a worker thread did
-alongside them (importing the later stages' libraries during ingest, drawing the trend charts during the features).
-Nothing here is asserted: the figures are for people to read. On a terminal a progress bar (on stderr) shows which
-measurement is running.
+(b)/(a), (c)/(b), (d)/(b) and (e)/(b); under each run, the time of each of its stages (from its ``run.json``;
+"start-up" is the rest of the wall time: importing the libraries and opening the warehouse), and what a worker
+thread did alongside them (importing the later stages' libraries during ingest, drawing the trend charts during the
+features). Nothing here is asserted: the figures are for people to read. On a terminal a progress bar (on stderr)
+shows which measurement is running.
 """
 
 from __future__ import annotations
@@ -44,6 +47,10 @@ LAST_DAY = "2025-11-07"
 LAST_DAY_UK = "07/11/2025"
 PUPILS_PER_SCHOOL = 1000
 DELTA = "last-night-delta"
+ENGINES = ("duckdb", "spark")
+SPARK_MASTER = "local[*]"
+ENGINE_STAGE = "features, scores and shortlists"
+"""The stage of a run that ``--engine`` moves; ingest, the gate and report.html stay in DuckDB and Python."""
 
 FLOOR_SQL = """
 select upn,
@@ -114,6 +121,7 @@ def measure(stage: str, folder: Path, work: Path) -> dict[str, Any]:
     rows = 0
     stages: dict[str, float] = {}
     alongside: dict[str, float] = {}
+    jvm_mb = 0.0
     if stage == "floor":
         con = duckdb.connect()
         con.execute("create table codes (code varchar, category varchar)")
@@ -127,8 +135,17 @@ def measure(stage: str, folder: Path, work: Path) -> dict[str, Any]:
         from pipeline.config import Settings
         from pipeline.run import run_pipeline
 
-        exports = folder / {"full": "night-before", "incremental": "exports", "delta": DELTA}[stage]
-        outcome = run_pipeline(exports, work / "w.duckdb", work / "out", Settings())
+        exports = (
+            folder / {"full": "night-before", "spark": "night-before", "incremental": "exports", "delta": DELTA}[stage]
+        )
+        if stage == "spark":
+            from pipeline.spark import SparkEngine
+
+            with SparkEngine(SPARK_MASTER, scratch_parent=work) as engine:
+                outcome = run_pipeline(exports, work / "w.duckdb", work / "out", Settings(), engine=engine)
+                jvm_mb = jvm_peak_mb()
+        else:
+            outcome = run_pipeline(exports, work / "w.duckdb", work / "out", Settings())
         if int(outcome.exit_code) != 0:
             raise SystemExit(f"{stage} run ended with exit code {int(outcome.exit_code)}: {outcome.report.status}")
         rows = int(outcome.report.totals["rows_read"])
@@ -138,7 +155,24 @@ def measure(stage: str, folder: Path, work: Path) -> dict[str, Any]:
     if stages:
         stages["start-up"] = seconds - stages.pop("total")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "rows": rows, "peak_rss_mb": peak_mb, "stages": stages, "alongside": alongside}
+    return {"seconds": seconds, "rows": rows, "peak_rss_mb": peak_mb, "stages": stages, "alongside": alongside,
+            "jvm_peak_rss_mb": jvm_mb}  # fmt: skip
+
+
+def jvm_peak_mb() -> float:
+    """The peak RSS of the Spark driver's JVM (a child process, not in this process's own peak), from Linux's
+    ``/proc/<pid>/status`` (``VmHWM``); 0 where that cannot be read."""
+    from pyspark import SparkContext
+
+    gateway = getattr(SparkContext, "_gateway", None)
+    try:
+        status = Path(f"/proc/{gateway.proc.pid}/status").read_text()  # type: ignore[union-attr]
+    except (AttributeError, OSError):
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _has_bom(path: Path) -> bool:
@@ -155,9 +189,11 @@ def _child(stage: str, folder: Path, work: Path) -> dict[str, Any]:
     return result
 
 
-def bench_size(pupils: int, repeat: int) -> dict[str, dict[str, Any]]:
+def bench_size(pupils: int, repeat: int, engine: str = "duckdb") -> dict[str, dict[str, Any]]:
     folder = exports_for(pupils)
     runs: dict[str, list[dict[str, Any]]] = {"floor": [], "full": [], "incremental": [], "delta": []}
+    if engine == "spark":
+        runs["spark"] = []
     with steps(len(runs) * repeat, f"{pupils:,} pupils") as step:
 
         def timed(stage: str, work: Path) -> None:
@@ -170,6 +206,9 @@ def bench_size(pupils: int, repeat: int) -> dict[str, dict[str, Any]]:
                 work, twin = Path(scratch) / "year-to-date", Path(scratch) / "delta"
                 work.mkdir()
                 timed("full", work)
+                if engine == "spark":  # the same night on a fresh warehouse, beside the full run it repeats
+                    (Path(scratch) / "spark").mkdir()
+                    timed("spark", Path(scratch) / "spark")
                 shutil.copytree(work, twin)  # the same warehouse and shortlists, for the delta night
                 timed("incremental", work)
                 timed("delta", twin)
@@ -178,6 +217,7 @@ def bench_size(pupils: int, repeat: int) -> dict[str, dict[str, Any]]:
             "seconds": statistics.median(r["seconds"] for r in results),
             "rows": results[0]["rows"],
             "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
+            "jvm_peak_rss_mb": max(r["jvm_peak_rss_mb"] for r in results),
             "stages": {name: statistics.median(r["stages"][name] for r in results) for name in results[0]["stages"]},
             "alongside": {
                 name: statistics.median(r["alongside"][name] for r in results) for name in results[0]["alongside"]
@@ -191,6 +231,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Benchmark the nightly run against DuckDB alone.")
     parser.add_argument("--sizes", default="5000,20000,50000", help="trust sizes in pupils, comma-separated")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median time is shown")
+    parser.add_argument(
+        "--engine", choices=ENGINES, default="duckdb",
+        help="spark: also run each full night with features, scores and shortlists on Spark local[*]",
+    )  # fmt: skip
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
@@ -203,7 +247,7 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for pupils in (int(s) for s in args.sizes.split(",")):
-        figures = bench_size(pupils, args.repeat)
+        figures = bench_size(pupils, args.repeat, args.engine)
         floor, full = figures["floor"], figures["full"]
         ratios = {
             "floor": "",
@@ -211,6 +255,8 @@ def main() -> None:
             "incremental": f"incremental/full {figures['incremental']['seconds'] / full['seconds']:.1%}",
             "delta": f"delta/full {figures['delta']['seconds'] / full['seconds']:.1%}",
         }
+        if "spark" in figures:
+            ratios["spark"] = f"spark/full {figures['spark']['seconds'] / full['seconds']:.2f}x"
         for stage, f in figures.items():
             rate = f["rows"] / f["seconds"] if f["seconds"] else 0.0
             print(f"{pupils:>7,} {stage:<12} {f['seconds']:>8.2f} {f['peak_rss_mb']:>11.0f} {f['rows']:>12,.0f} "
@@ -220,6 +266,23 @@ def main() -> None:
             if f["alongside"]:
                 done = ", ".join(f"{name} {secs:.1f}s" for name, secs in f["alongside"].items())
                 print(" " * 21 + f"in a worker thread alongside: {done}", flush=True)
+            if stage == "spark":
+                print(" " * 21 + engines_side_by_side(full["stages"], f["stages"]), flush=True)
+                print(" " * 21 + f"the Spark driver's JVM (not in peak RSS): peak RSS {f['jvm_peak_rss_mb']:.0f} MB")
+
+
+def engines_side_by_side(duckdb_stages: dict[str, float], spark_stages: dict[str, float]) -> str:
+    """The stage the engine moves, DuckDB beside Spark (medians), and their ratio.
+
+    >>> engines_side_by_side({ENGINE_STAGE: 4.0, "ingest": 9.0}, {ENGINE_STAGE: 60.0, "ingest": 9.5})
+    'features, scores and shortlists: DuckDB 4.0 s, Spark local 60.0 s (15.0x); ingest 9.0 s and 9.5 s (same code)'
+    """
+    duck, spark = duckdb_stages[ENGINE_STAGE], spark_stages[ENGINE_STAGE]
+    ratio = f"{spark / duck:.1f}x" if duck else "n/a"
+    shared = (
+        f"; ingest {duckdb_stages.get('ingest', 0.0):.1f} s and {spark_stages.get('ingest', 0.0):.1f} s (same code)"
+    )
+    return f"{ENGINE_STAGE}: DuckDB {duck:.1f} s, Spark local {spark:.1f} s ({ratio}){shared}"
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import contextlib
 import csv
 import datetime as dt
 import errno
+import functools
 import logging
 import os
 import sys
@@ -167,13 +168,18 @@ class Stages:
 class Engine(Protocol):
     """Where the features and scores are computed, when not in DuckDB (:class:`pipeline.spark.SparkEngine`).
 
-    Each method leaves the warehouse as its DuckDB twin does: the ``features`` table, then the ``scores`` table."""
+    Each method leaves the warehouse as its DuckDB twin does: the ``features`` table, then the ``scores`` table;
+    then ``rank_shortlists`` ranks every school's candidates (the shortlists' SQL) for the report stage."""
 
     def describe(self) -> dict[str, str]: ...
 
     def build_features(self, con: duckdb.DuckDBPyConnection, as_of: dt.date) -> FeatureResult: ...
 
     def score_features(self, con: duckdb.DuckDBPyConnection, card: Scorecard, features: pd.DataFrame) -> object: ...
+
+    def rank_shortlists(
+        self, card: Scorecard, settings: Settings, decisions: pd.DataFrame, cuts: pd.DataFrame
+    ) -> pd.DataFrame: ...
 
 
 class BadInputError(Exception):
@@ -360,7 +366,8 @@ def publish(
     if features.empty:
         return {}
     (engine.score_features if engine else score_features)(con, card, features)
-    written = write_reports(con, card, settings, out, features)
+    ranker = functools.partial(engine.rank_shortlists, card, settings) if engine else None
+    written = write_reports(con, card, settings, out, features, ranker)
     report.schools = written["schools"]
     report.versions = written["versions"]
     if engine:

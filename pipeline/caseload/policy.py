@@ -26,18 +26,31 @@ each barrier's places go to its candidates in rank order; places a barrier canno
 when no one has real need, go to the highest-ranked candidates not yet listed. The list is then shown in rank
 order. So a school whose needs are mostly behaviour gets a mostly-behaviour list, and a few attendance cases
 with high scores cannot take every place.
+
+**In SQL.** The need profile's points and main barrier (:func:`need_sql`, generated from the card), the candidates
+(``sql/shortlist_candidates.sql``) and the order and its cut at the school's places (``sql/shortlist_order.sql``)
+are SQL, the one definition of each, which DuckDB runs here on one school's pupils and Spark runs on every school
+at once (docs/spark.md). The share of places
+between barriers (:func:`share_places`) and the filling of them (:func:`select`) are Python: a handful of numbers
+per school, from what the SQL kept.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import duckdb
 import pandas as pd
+import sqlglot
+from sqlglot import exp
 
+from pipeline.caseload.decisions import sql
 from pipeline.config import Settings
 from pipeline.model.card import Scorecard
+from pipeline.model.scoring import POINTS_PREFIX
 
 BARRIERS = ("attendance", "behaviour", "attainment", "literacy", "circumstances")
 """The barriers a need profile has points for, in the order ties are broken."""
@@ -63,7 +76,15 @@ WELLBEING_INTERVENTIONS = ("Counselling",)
 SEVERE_ABSENCE = 0.5
 """Attendance below this (DfE severe absence: missing half of sessions or more) is flagged for the attendance team."""
 RANK_COLUMNS = ["score", "attendance_rate_term", "negative_points_4wk", "upn"]
-RANK_ASCENDING = [False, True, False, True]
+"""What ``sql/shortlist_order.sql`` orders by: score (highest first), attendance this term (lowest first), negative
+points in the last 4 weeks (most first), UPN."""
+ORDER_COLUMNS = ["school_id", "upn", "school_rank", "main_barrier", "real_need", "barrier_rank", "in_need"]
+"""What ``sql/shortlist_order.sql`` returns for each candidate it keeps."""
+POINTS_RELATION = "pupil_points"
+"""What :func:`need_sql` reads: school_id, upn, score, attendance_rate_term, negative_points_4wk, looked_after,
+current_interventions and the points of each of the card's features (``points__<feature>``)."""
+INTERVENTION_NAMES = "list_transform(string_split(coalesce(current_interventions, ''), ';'), x -> lower(trim(x)))"
+"""A pupil's open interventions as a list of lower-case names (the feature table joins them with ``;``)."""
 
 
 @dataclass(frozen=True)
@@ -114,28 +135,65 @@ def capacity(school_id: str, roll: int, settings: Settings) -> int:
     return school_places(school_id, roll, settings)[0]
 
 
-def is_mentee(current_interventions: object, names: Iterable[str]) -> bool:
-    """Whether a pupil's open interventions (``"A; B"``, as the feature table lists them) include mentoring."""
-    if not isinstance(current_interventions, str) or not current_interventions:
-        return False
-    wanted = {n.strip().lower() for n in names}
-    return any(part.strip().lower() in wanted for part in current_interventions.split(";"))
-
-
 def rank_order(pupils: pd.DataFrame, score: Sequence[float] | pd.Series | None = None) -> pd.Index:
     """The index of ``pupils`` in rank order (score, then lower attendance this term, then more negative points
-    in the last 4 weeks, then UPN). ``score`` defaults to the ``score`` column."""
+    in the last 4 weeks, then UPN), as ``sql/shortlist_order.sql`` orders them. ``score`` defaults to the ``score``
+    column."""
+    if pupils.empty:
+        return pupils.index
     frame = pd.DataFrame(
         {
+            "school_id": "",
+            "upn": pupils["upn"].astype(str),
             "score": pupils["score"] if score is None else list(score),
             "attendance_rate_term": pd.to_numeric(pupils["attendance_rate_term"], errors="coerce").astype(float),
             "negative_points_4wk": pd.to_numeric(pupils["negative_points_4wk"], errors="coerce").astype(float),
-            "upn": pupils["upn"].astype(str),
+            "main_barrier": "none",
+            "main_need": 0,
+            "cut": len(pupils),
         },
         index=pupils.index,
     )
-    ranked = frame.sort_values(RANK_COLUMNS, ascending=RANK_ASCENDING, na_position="last", kind="mergesort")
-    return ranked.index
+    order = shortlist_order(frame, need_points=1)
+    return _labels(pupils, order["upn"])
+
+
+def shortlist_order(candidates: pd.DataFrame, need_points: int) -> pd.DataFrame:
+    """``sql/shortlist_order.sql`` run by DuckDB on ``candidates`` (its columns are the SQL's ``candidates``)."""
+    return _run_on({"candidates": candidates}, sql("shortlist_order"), {"need_points": max(need_points, 1)})
+
+
+_local = threading.local()
+
+
+def _run_on(
+    frames: dict[str, pd.DataFrame],
+    query: str,
+    parameters: dict[str, object] | None = None,
+    views: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """``query`` run by an in-memory DuckDB (one per thread, kept: opening one costs more than a school's query)
+    with each of ``frames`` as a relation of its name, and ``views`` (name: SQL) made from them first."""
+    con: duckdb.DuckDBPyConnection | None = getattr(_local, "con", None)
+    if con is None:
+        con = _local.con = duckdb.connect()
+    for name, frame in frames.items():
+        con.register(name, frame.reset_index(drop=True))
+    try:
+        for name, view in (views or {}).items():
+            con.execute(f"create temp view {name} as {view}")  # names are ours; no data in the text
+        return con.execute(query, parameters or {}).df()
+    finally:
+        for name in views or {}:
+            con.execute(f"drop view if exists {name}")
+        for name in frames:
+            con.unregister(name)
+
+
+def _labels(pupils: pd.DataFrame, upns: Iterable[str]) -> pd.Index:
+    """The index labels of ``pupils`` (UPNs unique) for ``upns``, in that order."""
+    label_of = pd.Series(pupils.index, index=pupils["upn"].astype(str).to_numpy())
+    return pd.Index(label_of.loc[list(upns)].to_numpy()) if len(pupils) else pupils.index[:0]
 
 
 def top_places(groups: Iterable[tuple[str, pd.DataFrame]], score: pd.Series, settings: Settings) -> list[int]:
@@ -146,33 +204,117 @@ def top_places(groups: Iterable[tuple[str, pd.DataFrame]], score: pd.Series, set
     return chosen
 
 
+def need_sql(card: Scorecard, mentor_interventions: Iterable[str]) -> str:
+    """The need profile as SQL (DuckDB's dialect), from the relation ``pupil_points`` (:data:`POINTS_RELATION`).
+
+    Returns its school_id, upn, score, attendance_rate_term and negative_points_4wk, then ``need_<barrier>`` for
+    each barrier (the points of the card's features with that focus; for circumstances, points for being looked
+    after and for an open wellbeing intervention), ``total_need``, ``main_barrier`` (the one with most points,
+    ties in the order of :data:`BARRIERS`; ``none`` without any), ``main_need`` (its points) and ``mentee`` (an
+    open intervention named in ``mentor_interventions``). The card's names and the intervention names are
+    literals; no pupil data is in the text.
+    """
+    needs: dict[str, exp.Expr] = {}
+    for barrier in BARRIERS[:-1]:
+        total: exp.Expr = exp.Literal.number(0)
+        for feature in card.features:
+            if feature.focus == barrier:
+                total = exp.Add(this=total, expression=exp.column(POINTS_PREFIX + feature.name))
+        needs[barrier] = total
+    looked_after = exp.func("coalesce", exp.column("looked_after"), exp.false())
+    needs["circumstances"] = exp.Add(
+        this=exp.Mul(this=exp.Literal.number(LOOKED_AFTER_POINTS), expression=_as_int(looked_after)),
+        expression=exp.Mul(
+            this=exp.Literal.number(WELLBEING_INTERVENTION_POINTS), expression=_as_int(_named(WELLBEING_INTERVENTIONS))
+        ),
+    )
+    columns = [exp.column(f"need_{b}") for b in BARRIERS]
+    most = exp.func("greatest", *columns, dialect="duckdb")
+    main_barrier = exp.Case(
+        ifs=[exp.If(this=exp.LTE(this=most.copy(), expression=exp.Literal.number(0)), true=exp.Literal.string("none"))]
+        + [
+            exp.If(this=exp.EQ(this=column.copy(), expression=most.copy()), true=exp.Literal.string(b))
+            for b, column in zip(BARRIERS, columns, strict=True)
+        ]
+    )
+    total_need: exp.Expr = exp.Literal.number(0)
+    for column in columns:
+        total_need = exp.Add(this=total_need, expression=column.copy())
+    passed = ["school_id", "upn", "score", "attendance_rate_term", "negative_points_4wk"]
+    profile = exp.select(
+        *passed,
+        *[exp.alias_(exp.cast(e, exp.DataType.Type.BIGINT), f"need_{b}") for b, e in needs.items()],
+        exp.alias_(_named(mentor_interventions), "mentee"),
+    ).from_(POINTS_RELATION)
+    query = exp.select(
+        *passed, *[f"need_{b}" for b in BARRIERS], exp.alias_(total_need, "total_need"),
+        exp.alias_(main_barrier, "main_barrier"), exp.alias_(exp.func("greatest", exp.Literal.number(0), most.copy(),
+        dialect="duckdb"), "main_need"), "mentee",
+    ).from_(profile.subquery("needs"))  # fmt: skip
+    return query.sql(dialect="duckdb")
+
+
+def _named(names: Iterable[str]) -> exp.Expr:
+    """Whether a pupil's open interventions (``"A; B"``, as the feature table lists them) include any of ``names``
+    (compared trimmed and in lower case)."""
+    listed = sqlglot.parse_one(INTERVENTION_NAMES, read="duckdb")
+    tests = [
+        exp.func("list_contains", listed.copy(), exp.Literal.string(name.strip().lower()), dialect="duckdb")
+        for name in sorted(set(names))
+    ]
+    return exp.or_(*tests) if tests else exp.false()
+
+
+def _as_int(condition: exp.Expr) -> exp.Expr:
+    return exp.Case(ifs=[exp.If(this=condition, true=exp.Literal.number(1))], default=exp.Literal.number(0))
+
+
 def need_profile(pupils: pd.DataFrame, points: pd.DataFrame, card: Scorecard, settings: Settings) -> pd.DataFrame:
-    """Points per barrier (``need_<barrier>``), the ``main_barrier`` and the ``suggested_focus`` of each pupil.
+    """Points per barrier (``need_<barrier>``), the ``main_barrier``, ``main_need``, ``total_need``, ``mentee`` and
+    the ``suggested_focus`` of each pupil, from :func:`need_sql` run by DuckDB.
 
     ``points`` are the scorecard's points per feature (columns named as the card's features, rows aligned with
     ``pupils``). A pupil with no points in any barrier has main barrier ``none`` and no focus.
     """
     profile = pd.DataFrame(index=pupils.index)
-    for barrier in BARRIERS[:-1]:
-        names = [f.name for f in card.features if f.focus == barrier]
-        profile[f"need_{barrier}"] = points[names].sum(axis=1).astype(int).to_numpy() if names else 0
-    looked_after = pupils.get("looked_after", pd.Series(False, index=pupils.index))
-    looked_after = looked_after.astype("boolean").fillna(False).astype(bool)
-    wellbeing = pupils.get("current_interventions", pd.Series("", index=pupils.index))
-    in_wellbeing = wellbeing.map(lambda text: is_mentee(text, WELLBEING_INTERVENTIONS))
-    profile["need_circumstances"] = (
-        LOOKED_AFTER_POINTS * looked_after.to_numpy() + WELLBEING_INTERVENTION_POINTS * in_wellbeing.to_numpy()
-    ).astype(int)
+    if pupils.empty:
+        for column in [f"need_{b}" for b in BARRIERS] + ["main_need", "total_need"]:
+            profile[column] = pd.Series(dtype=int)
+        return profile.assign(main_barrier="", mentee=False, suggested_focus="")
+    frame = pd.DataFrame(
+        {
+            "school_id": "",
+            "upn": pupils["upn"].astype(str).to_numpy(),
+            "score": 0,
+            "attendance_rate_term": 0.0,
+            "negative_points_4wk": 0.0,
+            "looked_after": pupils.get("looked_after", pd.Series(False, index=pupils.index))
+            .astype("boolean")
+            .fillna(False)
+            .astype(bool)
+            .to_numpy(),
+            "current_interventions": [
+                text if isinstance(text, str) else None
+                for text in pupils.get("current_interventions", pd.Series("", index=pupils.index))
+            ],
+            **{POINTS_PREFIX + f.name: points[f.name].astype(int).to_numpy() for f in card.features},
+        }
+    )
+    result = _run_on({POINTS_RELATION: frame}, need_sql(card, settings.mentor_interventions))
+    for barrier in BARRIERS:
+        profile[f"need_{barrier}"] = result[f"need_{barrier}"].astype(int).to_numpy()
+    profile["main_barrier"] = result["main_barrier"].to_numpy()
+    profile["main_need"] = result["main_need"].astype(int).to_numpy()
+    profile["total_need"] = result["total_need"].astype(int).to_numpy()
+    profile["mentee"] = result["mentee"].astype(bool).to_numpy()
     needs = profile[[f"need_{b}" for b in BARRIERS]].to_numpy()
-    main = needs.argmax(axis=1)  # the first of equal maxima: ties in the order of BARRIERS
-    has_need = needs.max(axis=1) > 0
-    profile["main_barrier"] = [BARRIERS[m] if h else "none" for m, h in zip(main, has_need, strict=True)]
     focus = []
-    for row, m, h in zip(needs, main, has_need, strict=True):
-        if not h:
+    for row, barrier in zip(needs, profile["main_barrier"], strict=True):
+        if barrier == "none":
             focus.append("")
             continue
-        text = FOCUS_WORDS[BARRIERS[m]]
+        m = BARRIERS.index(barrier)
+        text = FOCUS_WORDS[barrier]
         second = max((k for k in range(len(BARRIERS)) if k != m), key=lambda k: (row[k], -k))
         if row[second] >= max(settings.need_points, 1):
             text += f"; then {FOCUS_WORDS[BARRIERS[second]]}"
@@ -211,32 +353,83 @@ def share_places(counts: dict[str, int], places: int) -> dict[str, int]:
     return shares
 
 
-def select(candidates: pd.DataFrame, length: int, need_points: int) -> pd.DataFrame:
+def select(candidates: pd.DataFrame, length: int, need_points: int, order: pd.DataFrame | None = None) -> pd.DataFrame:
     """The ``length`` candidates to list, in rank order, with ``place_for``: the barrier whose share of places
     admitted the pupil, or ``""`` when the pupil came in on rank alone.
 
     ``candidates`` has the rank columns (``score``, ``attendance_rate_term``, ``negative_points_4wk``, ``upn``),
-    ``main_barrier`` and ``need_<barrier>`` for each barrier.
+    ``main_barrier`` and ``main_need`` (or ``need_<barrier>`` for each barrier). ``order`` is what
+    ``sql/shortlist_order.sql`` kept of them (:data:`ORDER_COLUMNS`), with a cut of ``length`` or more, when an
+    engine ranked them already; by default DuckDB runs it here.
     """
     if candidates.empty or length <= 0:
         return candidates.iloc[:0].assign(place_for=pd.Series(dtype=str))
-    order = rank_order(candidates)
-    ranked = candidates.loc[order]
-    real = pd.Series(False, index=ranked.index)
-    for barrier in BARRIERS:
-        real |= (ranked["main_barrier"] == barrier) & (ranked[f"need_{barrier}"] >= max(need_points, 1))
-    counts = ranked.loc[real, "main_barrier"].value_counts().to_dict()
-    shares = share_places({b: int(counts.get(b, 0)) for b in BARRIERS}, length)
+    if order is None:
+        order = shortlist_order(_ranking_input(candidates, length), need_points)
+    order = order.sort_values("school_rank", kind="mergesort").reset_index(drop=True)
+    labels = _labels(candidates, order["upn"])
+    real = order["real_need"].astype(bool).to_numpy()
+    counts = {str(b): int(n) for b, n in zip(order["main_barrier"][real], order["in_need"][real], strict=True)}
+    shares = share_places({b: counts.get(b, 0) for b in BARRIERS}, length)
     place_for: dict[object, str] = {}
     for barrier, share in shares.items():
-        for label in ranked.index[real & (ranked["main_barrier"] == barrier)][:share]:
+        for label in labels[real & (order["main_barrier"] == barrier).to_numpy()][:share]:
             place_for[label] = barrier
-    for label in ranked.index:
+    for label in labels:
         if len(place_for) >= length:
             break
         place_for.setdefault(label, "")
-    chosen = [label for label in ranked.index if label in place_for]
-    return ranked.loc[chosen].assign(place_for=[place_for[label] for label in chosen])
+    chosen = [label for label in labels if label in place_for]
+    return candidates.loc[chosen].assign(place_for=[place_for[label] for label in chosen])
+
+
+def _ranking_input(candidates: pd.DataFrame, cut: int) -> pd.DataFrame:
+    """One school's candidates as ``sql/shortlist_order.sql`` reads them."""
+    if "main_need" in candidates:
+        main_need = candidates["main_need"].astype(int)
+    else:
+        needs = candidates[[f"need_{b}" for b in BARRIERS]].to_numpy()
+        main_need = pd.Series(needs.max(axis=1), index=candidates.index)
+    return pd.DataFrame(
+        {
+            "school_id": "",
+            "upn": candidates["upn"].astype(str),
+            "score": candidates["score"].astype(int),
+            "attendance_rate_term": pd.to_numeric(candidates["attendance_rate_term"], errors="coerce").astype(float),
+            "negative_points_4wk": pd.to_numeric(candidates["negative_points_4wk"], errors="coerce").astype(float),
+            "main_barrier": candidates["main_barrier"].astype(str),
+            "main_need": main_need,
+            "cut": cut,
+        },
+        index=candidates.index,
+    )
+
+
+def _school_order(scored: pd.DataFrame, status: pd.Series, cut: int, need_points: int) -> pd.DataFrame:
+    """One school's candidates (``sql/shortlist_candidates.sql``) in order, cut at ``cut``
+    (``sql/shortlist_order.sql``), run by DuckDB: the SQL an engine runs on every school at once."""
+    if scored.empty:  # (an empty frame's text columns have no type for DuckDB to read)
+        return pd.DataFrame(columns=ORDER_COLUMNS)
+    needs = pd.DataFrame(
+        {
+            "school_id": "",
+            "upn": scored["upn"].astype(str),
+            "score": scored["score"].astype(int),
+            "attendance_rate_term": pd.to_numeric(scored["attendance_rate_term"], errors="coerce").astype(float),
+            "negative_points_4wk": pd.to_numeric(scored["negative_points_4wk"], errors="coerce").astype(float),
+            **{c: scored[c] for c in ("main_barrier", "main_need", "total_need", "mentee")},
+        }
+    )
+    decided = status != ""
+    decisions = pd.DataFrame(
+        {"school_id": "", "upn": scored.loc[decided, "upn"].astype(str), "decision_status": status[decided]}
+    ).astype({"school_id": str, "upn": str, "decision_status": str})
+    return _run_on(
+        {"needs": needs, "decision_status": decisions, "school_cut": pd.DataFrame({"school_id": [""], "cut": [cut]})},
+        sql("shortlist_order"),
+        {"need_points": max(need_points, 1)},
+        views={"candidates": sql("shortlist_candidates")},
+    )
 
 
 @dataclass(frozen=True)
@@ -256,22 +449,26 @@ def choose(
     settings: Settings,
     rule: str = "",
     decision_status: pd.Series | None = None,
+    order: pd.DataFrame | None = None,
 ) -> Choice:
     """Fill a school's places and choose its shortlist (see the module docstring for the rule).
 
     ``points`` are the scorecard's points per feature, on the same index as ``pupils``; ``decision_status`` (same
-    index) is ``pending``, ``held``, ``back`` or ``""`` per pupil (:mod:`pipeline.caseload.decisions`).
+    index) is ``pending``, ``held``, ``back`` or ``""`` per pupil (:mod:`pipeline.caseload.decisions`). ``order``
+    is the school's rows of ``sql/shortlist_order.sql`` when an engine ranked every school's candidates already
+    (``sql/shortlist_candidates.sql``, with a cut of at least the shortlist's length); it must hold only this
+    school's candidates.
     """
     scored = pupils.assign(score=points.sum(axis=1).astype(int) if len(points.columns) else 0)
     profile = need_profile(scored, points, card, settings)
     scored = pd.concat([scored, profile], axis=1)
     status = pd.Series("", index=scored.index) if decision_status is None else decision_status.fillna("")
-    interventions = scored.get("current_interventions", pd.Series("", index=scored.index))
-    mentee = interventions.map(lambda text: is_mentee(text, settings.mentor_interventions)).astype(bool)
+    mentee = profile["mentee"]
     pending = scored[~mentee & (status == "pending")]
     filled = Places(places, rule, int(mentee.sum()), len(pending))
-    need = profile[[f"need_{b}" for b in BARRIERS]].sum(axis=1)
-    candidates = scored[~mentee & ~status.isin(["pending", "held"]) & ((scored["score"] > 0) | (need > 0))]
-    chosen = select(candidates, filled.shortlist_length(settings.shortlist_minimum), settings.need_points)
+    length = filled.shortlist_length(settings.shortlist_minimum)
+    if order is None:
+        order = _school_order(scored, status, length, settings.need_points)
+    chosen = select(scored, length, settings.need_points, order)
     listed = pd.concat([chosen, pending.loc[rank_order(pending)].assign(place_for="referred")])
     return Choice(listed, filled)

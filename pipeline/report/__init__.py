@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pandas as pd
 
 from pipeline import __version__
 from pipeline.caseload.decisions import decision_states, read_last_decisions, record_scores, sql
-from pipeline.caseload.policy import school_places
+from pipeline.caseload.policy import ORDER_COLUMNS, school_places
 from pipeline.caseload.review import build_caseload, read_mentees
 from pipeline.config import Settings
 from pipeline.faults import checkpoint
@@ -32,6 +33,10 @@ CSV_STAMPS = {
 
 log = logging.getLogger(__name__)
 
+Ranker = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
+"""Ranks every school's candidates at once (an engine's ``rank_shortlists``, bound to the card and settings):
+given the decision states (school_id, upn, decision_status) and each school's cut (school_id, cut), the rows of
+``caseload/sql/shortlist_order.sql``."""
 PUBLISHED_COLUMNS = ["school_id", "listing", "upn", "rank"]
 READ_PUBLISHED = "select school_id, listing, upn, rank from published"
 
@@ -42,6 +47,7 @@ def write_reports(
     settings: Settings,
     out: Path,
     features: pd.DataFrame | None = None,
+    ranker: Ranker | None = None,
 ) -> dict[str, Any]:
     """Write every school's ``shortlist.csv``, ``under_challenged.csv`` and ``caseload.csv`` under ``out``; return
     what was written.
@@ -50,7 +56,8 @@ def write_reports(
     ``features`` argument, if given, is the feature table as read already), the staff decisions and the current
     mentees. The return value has ``as_of``, ``versions``, ``paths`` (school -> shortlist path) and ``schools``
     (per school: roll, places and how they are filled, list sizes, the mix of main barriers on the shortlist, the
-    caseload's statuses and the score distribution), which ``run.json`` and report.html record.
+    caseload's statuses and the score distribution), which ``run.json`` and report.html record. ``ranker``, when
+    given, ranks every school's candidates at once (Spark); by default each school's are ranked here, in DuckDB.
     """
     features = read_features(con) if features is None else features
     scores = read_scores(con, card)
@@ -81,6 +88,7 @@ def write_reports(
     able = con.execute(sql("able_pupils"), {"as_of": night}).df()
     # The ranks of the last *completed* publication (not whatever files a killed run left half-written).
     published: list[pd.DataFrame] = []
+    orders = _ranked_by_engine(ranker, features, states, settings)
     for school_id, pupils in features.groupby("school_id", sort=True):
         school = str(school_id)
         places, rule = school_places(school, len(pupils), settings)
@@ -94,6 +102,7 @@ def write_reports(
             points=points.loc[pupils.index],
             decisions=states[states["school_id"] == school],
             rule=rule,
+            order=None if orders is None else orders.get(school, pd.DataFrame(columns=ORDER_COLUMNS)),
         )
         shortlist = listing.table
         under, why_empty = build_under_challenged(
@@ -143,6 +152,25 @@ def write_reports(
         )  # fmt: skip
     _record_published(con, published)
     return {"as_of": as_of, "versions": versions, "paths": paths, "schools": schools}
+
+
+def _ranked_by_engine(
+    ranker: Ranker | None, features: pd.DataFrame, states: pd.DataFrame, settings: Settings
+) -> dict[str, pd.DataFrame] | None:
+    """Each school's ranked candidates from ``ranker`` (None without one), cut at the most places its shortlist
+    can have: its places, or ``shortlist_minimum`` when that is more."""
+    if ranker is None:
+        return None
+    rolls = features.groupby("school_id", sort=True).size()
+    cuts = pd.DataFrame(
+        [
+            (str(s), max(school_places(str(s), int(n), settings)[0], settings.shortlist_minimum))
+            for s, n in rolls.items()
+        ],
+        columns=["school_id", "cut"],
+    )
+    order = ranker(states[["school_id", "upn", "decision_status"]], cuts)
+    return {str(school): rows for school, rows in order.groupby("school_id", sort=True)}
 
 
 def _with_note(listing: pd.DataFrame, why_empty: str, stamps: dict[str, str]) -> pd.DataFrame:

@@ -68,6 +68,7 @@ def build_shortlist(
     points: pd.DataFrame | None = None,
     decisions: pd.DataFrame | None = None,
     rule: str = "",
+    order: pd.DataFrame | None = None,
 ) -> Shortlist:
     """One school's referral shortlist: the free places' worth of new candidates, then the pending referrals.
 
@@ -75,7 +76,8 @@ def build_shortlist(
     ``places`` is the school's mentoring places (:func:`pipeline.caseload.policy.school_places`). ``previous`` is
     the last published shortlist (``upn`` and ``rank``), for the change column; ``points`` the points the score
     stage gave each pupil (rows aligned with ``features``; without them the model scores); ``decisions`` the
-    pupils' decision states (:func:`pipeline.caseload.decisions.decision_states`).
+    pupils' decision states (:func:`pipeline.caseload.decisions.decision_states`); ``order`` the school's ranked
+    candidates when an engine ranked them (:func:`pipeline.caseload.policy.choose`).
     """
     card = model.card_
     pupils = features.reset_index(drop=True)
@@ -86,7 +88,7 @@ def build_shortlist(
         by_upn = decisions.set_index("upn")
         status = pupils["upn"].map(by_upn["decision_status"]).fillna("")
         last = pupils["upn"].map(by_upn["last_decision"]).fillna("")
-    choice = choose(pupils.assign(last_decision=last), points, card, places, settings, rule, status)
+    choice = choose(pupils.assign(last_decision=last), points, card, places, settings, rule, status, order)
     listed = choice.listed
     rows = []
     for rank, (label, pupil) in enumerate(zip(listed.index, listed.to_dict("records"), strict=True), start=1):

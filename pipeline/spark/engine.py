@@ -3,8 +3,12 @@
 The staged tables (ingest stays per school, in DuckDB) are exported as Parquet partitioned by school; the feature
 models of ``pipeline/features/sql`` run on Spark as translated by :mod:`pipeline.spark.transpile`; the scorecard's
 points are applied as SQL generated from the card (a ``case`` per feature, one branch per band, the card's values
-as literals); the feature and score tables come back as Parquet into the warehouse, and the shortlists are written
-by the same report code as a DuckDB run (:func:`pipeline.report.write_reports`), so they rank and read the same.
+as literals); the feature and score tables come back as Parquet into the warehouse. The shortlists are ranked on
+Spark: the need profile (:func:`pipeline.caseload.policy.need_sql`), the candidates
+(``caseload/sql/shortlist_candidates.sql``) and the order cut at each school's places
+(``caseload/sql/shortlist_order.sql``), the SQL a DuckDB run runs, translated; only the rows within each school's
+cut come to the driver, where the same report code (:func:`pipeline.report.write_reports`) shares the places
+between barriers and writes the lists, so they rank and read the same.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ import duckdb
 import pandas as pd
 from sqlglot import exp
 
+from pipeline.caseload.decisions import sql as caseload_sql
+from pipeline.caseload.policy import ORDER_COLUMNS, POINTS_RELATION, need_sql
+from pipeline.config import Settings
 from pipeline.features import FEATURE_MODELS, FEATURES_TABLE, FeatureResult, sql_model
 from pipeline.model.card import Scorecard
 from pipeline.model.scoring import POINTS_PREFIX, SCORES_TABLE, read_features
@@ -39,6 +46,11 @@ KEYS = ["school_id", "upn"]
 FEATURE_FAMILIES = ("attendance_features", "behaviour_features", "attainment_features")
 """Joined, in this order, to ``pupil_context`` (as :data:`pipeline.features.JOIN_FEATURES` joins them)."""
 READ_RESULT = "select * from read_parquet($files) order by school_id, upn"
+RANKED_FROM = ("school_id", "upn", "score", "attendance_rate_term", "negative_points_4wk", "looked_after",
+               "current_interventions")  # fmt: skip
+"""The columns of the feature and score tables the ranking reads, beside each feature's points."""
+DECISION_SCHEMA = "school_id string, upn string, decision_status string"
+CUT_SCHEMA = "school_id string, cut bigint"
 
 
 def export_staged(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, Path]:
@@ -198,6 +210,34 @@ class SparkEngine:
         schools = sorted({str(s) for s in features["school_id"]})
         self._features.where(sf.col("school_id").isin(schools)).createOrReplaceTempView(FEATURES_TABLE)
         _into_warehouse(con, self.spark.sql(score_sql(card)), SCORES_TABLE, self._night / SCORES_TABLE)
+
+    def rank_shortlists(
+        self, card: Scorecard, settings: Settings, decisions: pd.DataFrame, cuts: pd.DataFrame
+    ) -> pd.DataFrame:
+        """Every school's candidates ranked on Spark, cut at its places: the rows of ``shortlist_order.sql``.
+
+        ``decisions`` has school_id, upn and decision_status of the pupils with a staff decision tonight; ``cuts``
+        school_id and cut (the most places each school's shortlist can have). Reads the feature and score tables
+        this engine wrote tonight (the schools scored); returns only the rows within each school's cut.
+        """
+        if self._night is None:
+            raise RuntimeError("build_features and score_features run before rank_shortlists")
+        spark = self.spark
+        features = spark.read.parquet(str(self._night / FEATURES_TABLE))
+        scores = spark.read.parquet(str(self._night / SCORES_TABLE))
+        points = [POINTS_PREFIX + f.name for f in card.features]
+        scores.select("school_id", "upn", "score", *points).join(features, on=KEYS, how="inner").select(
+            *RANKED_FROM, *points
+        ).createOrReplaceTempView(POINTS_RELATION)
+        spark.sql(to_spark(need_sql(card, settings.mentor_interventions))).createOrReplaceTempView("needs")
+        spark.createDataFrame(
+            decisions[["school_id", "upn", "decision_status"]].astype(str), DECISION_SCHEMA
+        ).createOrReplaceTempView("decision_status")
+        cut = cuts[["school_id", "cut"]].astype({"school_id": str, "cut": int})
+        spark.createDataFrame(cut, CUT_SCHEMA).createOrReplaceTempView("school_cut")
+        spark.sql(to_spark(caseload_sql("shortlist_candidates"))).createOrReplaceTempView("candidates")
+        order = spark.sql(to_spark(caseload_sql("shortlist_order")), args={"need_points": max(settings.need_points, 1)})
+        return pd.DataFrame([row.asDict() for row in order.collect()], columns=ORDER_COLUMNS)
 
     def close(self) -> None:
         """Remove the Parquet files; the session stays for the process (Spark makes one per process)."""
