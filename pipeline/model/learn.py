@@ -8,7 +8,7 @@ Steps, each with a well-kept library piece where one fits:
    step of the data's own spread for a column of unknown unit), plus any staff cut-points, and a bin of its own for
    "no data".
 2. One-hot bins into an L2-regularised ``LogisticRegression``: one weight per bin, a fine additive shape.
-3. Each feature's shape is made monotone (``IsotonicRegression``, weighted by each bin's Fisher information):
+3. Each feature's shape is made monotone (scipy's ``isotonic_regression``, weighted by each bin's Fisher information):
    in its declared direction, or else in the direction that fits the shape better; a shape that no monotone
    curve fits (its information-weighted misfit above ``NON_MONOTONE_DEVIANCE``) is kept as it is.
 4. Few bands: each shape is cut into consecutive segments by dynamic programming (least information-weighted
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from sklearn.isotonic import IsotonicRegression
+from scipy.optimize import isotonic_regression
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import KBinsDiscretizer
 
@@ -179,11 +179,7 @@ def _fit_additive(
 def _monotone(weights: np.ndarray, information: np.ndarray, increasing: bool) -> np.ndarray:
     if len(weights) < 2:
         return weights.copy()
-    fitted: np.ndarray = (
-        IsotonicRegression(increasing=increasing)
-        .fit(np.arange(len(weights)), weights, sample_weight=np.maximum(information, 1e-9))
-        .predict(np.arange(len(weights)))
-    )
+    fitted: np.ndarray = isotonic_regression(weights, weights=np.maximum(information, 1e-9), increasing=increasing).x
     return fitted
 
 
