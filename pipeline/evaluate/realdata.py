@@ -12,7 +12,8 @@ Data sets (bundled in ``data/public/``, CC BY 4.0, see its README):
 Every model sees the same numeric table. Folds: ``StratifiedKFold(10, shuffle=True, random_state=0)``. Per model:
 ROC AUC and precision at the top 10% (mean over folds; ties at the cut shared out as a random order would),
 Brier score (mean over folds) and the expected calibration error (10 equal-width bins, pooled over all folds'
-held-out predictions).
+held-out predictions), beside its noise floor: the ECE a perfectly calibrated predictor with the same probabilities
+would show from sampling noise alone (:func:`ece_noise_floor`).
 """
 
 from __future__ import annotations
@@ -203,6 +204,20 @@ def expected_calibration_error(y: np.ndarray, probability: np.ndarray, n_bins: i
     return float(total / len(y))
 
 
+def ece_noise_floor(probability: np.ndarray, draws: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """The ECE a perfectly calibrated predictor would show from sampling noise alone: outcomes drawn from
+    ``probability`` itself ``draws`` times, scored with the same binning; the mean and the 95th percentile.
+
+    A measured ECE below the 95th percentile cannot be told apart from perfect calibration on this many pupils.
+    """
+    rng = np.random.default_rng(seed)
+    found = [
+        expected_calibration_error((rng.random(len(probability)) < probability).astype(int), probability)
+        for _ in range(draws)
+    ]
+    return float(np.mean(found)), float(np.quantile(found, 0.95))
+
+
 def precision_at(y: np.ndarray, score: np.ndarray, share: float = 0.1) -> float:
     """Share with the outcome among the top ``share`` by score; pupils tied at the cut count pro rata.
 
@@ -284,6 +299,8 @@ class Result:
     auc_sd: float
     precision_at_10: float
     ece: float
+    ece_floor: float
+    ece_floor_95: float
     brier: float
     fit_seconds: float
 
@@ -317,6 +334,7 @@ def cross_validate(
         float(np.std(aucs)),
         float(np.mean(precisions)),
         expected_calibration_error(np.concatenate(pooled_y), np.concatenate(pooled_p)),
+        *ece_noise_floor(np.concatenate(pooled_p)),
         float(np.mean(briers)),
         seconds / folds,
     )
@@ -345,13 +363,15 @@ def benchmark(
 def markdown(table: pd.DataFrame) -> str:
     """The table as Markdown: AUC (sd), precision at 10%, ECE, Brier and fit seconds per fold."""
     lines = [
-        "| data | model | AUC (sd over folds) | precision at top 10% | ECE (pooled) | Brier | fit s/fold |",
-        "|---|---|---|---|---|---|---|",
+        "| data | model | AUC (sd over folds) | precision at top 10% | ECE (pooled) | ECE noise floor (mean, 95%) "
+        "| Brier | fit s/fold |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in table.itertuples():
         lines.append(
             f"| {row.dataset} (n={row.n:,}) | {row.model} | {row.auc:.3f} ({row.auc_sd:.3f}) | "
-            f"{row.precision_at_10:.3f} | {row.ece:.3f} | {row.brier:.4f} | {row.fit_seconds:.2f} |"
+            f"{row.precision_at_10:.3f} | {row.ece:.3f} | {row.ece_floor:.3f}, {row.ece_floor_95:.3f} | "
+            f"{row.brier:.4f} | {row.fit_seconds:.2f} |"
         )
     return "\n".join(lines)
 

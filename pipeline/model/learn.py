@@ -8,7 +8,7 @@ Steps, each with a well-kept library piece where one fits:
    step of the data's own spread for a column of unknown unit), plus any staff cut-points, and a bin of its own for
    "no data".
 2. One-hot bins into an L2-regularised ``LogisticRegression``: one weight per bin, a fine additive shape.
-3. Each feature's shape is made monotone (``IsotonicRegression``, weighted by each bin's Fisher information):
+3. Each feature's shape is made monotone (scipy's ``isotonic_regression``, weighted by each bin's Fisher information):
    in its declared direction, or else in the direction that fits the shape better; a shape that no monotone
    curve fits (its information-weighted misfit above ``NON_MONOTONE_DEVIANCE``) is kept as it is.
 4. Few bands: each shape is cut into consecutive segments by dynamic programming (least information-weighted
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from sklearn.isotonic import IsotonicRegression
+from scipy.optimize import isotonic_regression
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import KBinsDiscretizer
 
@@ -164,7 +164,7 @@ def _fit_additive(
     design = design_matrix(X, cuts)
     if design.shape[1] == 0:
         return [np.zeros(1) for _ in cuts], [0.0 for _ in cuts], np.full(len(y), float(np.mean(y))), C
-    model = LogisticRegression(C=C, max_iter=2000, tol=1e-6).fit(design, y)
+    model = LogisticRegression(C=C, max_iter=2000, tol=1e-6, solver="newton-cholesky").fit(design, y)
     weights = model.coef_[0]
     bands, missing = [], []
     position = 0
@@ -179,11 +179,7 @@ def _fit_additive(
 def _monotone(weights: np.ndarray, information: np.ndarray, increasing: bool) -> np.ndarray:
     if len(weights) < 2:
         return weights.copy()
-    fitted: np.ndarray = (
-        IsotonicRegression(increasing=increasing)
-        .fit(np.arange(len(weights)), weights, sample_weight=np.maximum(information, 1e-9))
-        .predict(np.arange(len(weights)))
-    )
+    fitted: np.ndarray = isotonic_regression(weights, weights=np.maximum(information, 1e-9), increasing=increasing).x
     return fitted
 
 
@@ -288,9 +284,12 @@ def fit_features(
     binning: str = "quantile",
     max_bands: int | None = 30,
     least_gain: float | None = None,
+    scale: float | None = None,
 ) -> list[LearnedFeature]:
     """Learn the scored features (see the module notes); features that earn no band are left out.
 
+    ``scale``: points per unit of log-odds to use instead of the one that gives the heaviest band ``max_points``
+    (to score held-out rows on the same scale as a card learned on all of them).
     ``least_gain``: what each band line must buy, in deviance (roughly, from the fine shapes' Fisher information);
     by default 1 (measured on the fine model's shrunken shapes, so below the Akaike criterion's 2)."""
     if binning not in ("quantile", "staff", "both"):
@@ -315,18 +314,7 @@ def fit_features(
         coarse.append([fine[j][s - 1] for s in starts if s > 0])
     if not kept:
         return []
-    return _integer_points(X, y, kept, coarse, [directions[j] for j in kept], C * 10, max_points, None)
-
-
-def refit_points(X: np.ndarray, y: np.ndarray, learned: list[LearnedFeature]) -> list[LearnedFeature]:
-    """The same bands and directions with points refitted on ``X``, ``y`` at the same points per log-odds (used to
-    score rows the card was not fitted on, for an honest calibration curve)."""
-    if not learned:
-        return []
-    return _integer_points(
-        X, y, [f.index for f in learned], [f.cuts for f in learned], [f.direction for f in learned], learned[0].C, 0,
-        learned[0].scale,
-    )  # fmt: skip
+    return _integer_points(X, y, kept, coarse, [directions[j] for j in kept], C * 10, max_points, scale)
 
 
 def _integer_points(

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
+from scipy.special import expit, logit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -22,7 +24,7 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from pipeline.model.card import FeatureCard, RiskRow, ScoreBand, Scorecard, ScorecardError
-from pipeline.model.learn import FeatureSpec, bin_index, fit_features, learned_feature, refit_points
+from pipeline.model.learn import FeatureSpec, bin_index, fit_features, learned_feature
 
 PROBABILITY_BANDS = ((0.5, "high"), (0.25, "medium"), (0.1, "low"))
 """A learned card's score bands: the lowest score whose calibrated probability reaches each of these."""
@@ -134,13 +136,18 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             positive = self._positive(y)
             if self.card is None:
                 held_out = self._held_out_scores(frame, positive, templates)
-                note = (
-                    f"Logistic curve of the outcome on the score, fitted on held-out scores ({self.calibration_folds}"
-                    "-fold cross-fitting of the learner on the training outcomes)."
-                    if held_out is not None
-                    else "Logistic curve of the outcome on the score, fitted on the training outcomes."
-                )
-                intercept, slope = calibration_curve(self.score(frame) if held_out is None else held_out, positive)
+                if held_out is None:
+                    intercept, slope = calibration_curve(self.score(frame), positive)
+                    note = "Logistic curve of the outcome on the score, fitted on the training outcomes."
+                else:
+                    _, slope = calibration_curve(held_out, positive)
+                    intercept = matched_intercept(self.score(frame), positive, slope)
+                    note = (
+                        "Logistic curve of the outcome on the score: its slope fitted on held-out scores (the whole "
+                        f"learner, bands included, cross-fitted in {self.calibration_folds} folds at this card's "
+                        "points per log-odds), its intercept set so the mean probability on the training pupils "
+                        "equals their outcome rate."
+                    )
             else:
                 intercept, slope = calibration_curve(self.score(frame), positive)
                 note = "Logistic curve of the outcome on the score, fitted on the training outcomes."
@@ -165,7 +172,9 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             for t in templates
         ]
 
-    def _fit_features(self, values: np.ndarray, positive: np.ndarray, templates: list[FeatureCard]) -> list[Any]:
+    def _fit_features(
+        self, values: np.ndarray, positive: np.ndarray, templates: list[FeatureCard], scale: float | None = None
+    ) -> list[Any]:
         return fit_features(
             values,
             positive,
@@ -176,6 +185,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             self.binning,
             self.max_bands,
             self.min_gain,
+            scale,
         )
 
     def _learn(self, frame: pd.DataFrame, positive: np.ndarray, templates: list[FeatureCard]) -> Scorecard:
@@ -202,9 +212,9 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def _held_out_scores(
         self, frame: pd.DataFrame, positive: np.ndarray, templates: list[FeatureCard]
     ) -> np.ndarray | None:
-        """Each training row's score from the card's bands with points refitted without it
-        (``calibration_folds``-fold cross-fitting), so the probability curve is fitted on scores as honest as a new
-        pupil's; None with too few outcomes or nothing scored."""
+        """Each training row's score from a card learned without it (``calibration_folds``-fold cross-fitting of
+        the whole learner, bands and features included, at the card's points per log-odds), so the curve's slope is
+        fitted on scores as honest as a new pupil's; None with too few outcomes or nothing scored."""
         folds = self.calibration_folds
         if not self.learned_ or folds < 2 or min(positive.sum(), len(positive) - positive.sum()) < 2 * folds:
             return None
@@ -212,7 +222,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         held_out = np.zeros(len(positive))
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
         for train, test in splitter.split(values, positive):
-            for f in refit_points(values[train], positive[train], self.learned_):
+            for f in self._fit_features(values[train], positive[train], templates, self.learned_[0].scale):
                 index = bin_index(values[test, f.index], f.cuts)
                 points = np.asarray(f.points)[np.maximum(index, 0)]
                 held_out[test] += np.where(index < 0, f.missing, points)
@@ -364,6 +374,21 @@ def calibration_curve(score: np.ndarray, positive: np.ndarray) -> tuple[float, f
         return -3.0, 0.0
     curve = LogisticRegression(C=1e6, max_iter=5000, tol=1e-10).fit(score.reshape(-1, 1), positive)
     return round(float(curve.intercept_[0]), 6), round(float(curve.coef_[0, 0]), 6)
+
+
+def matched_intercept(score: np.ndarray, positive: np.ndarray, slope: float) -> float:
+    """The intercept (rounded to 6 places) at which the curve's mean probability over ``score`` equals the outcome
+    rate, ``slope`` fixed: calibration in the large on the card's own scores.
+
+    >>> matched_intercept(np.array([0.0, 10.0]), np.array([0, 1]), 0.0)
+    0.0
+    """
+    rate = float(np.mean(positive))
+    if rate in (0.0, 1.0):
+        return -3.0
+    if slope == 0:
+        return round(float(logit(rate)), 6)
+    return round(float(brentq(lambda a: float(np.mean(expit(a + slope * score))) - rate, -60.0, 60.0)), 6)
 
 
 def risk_table(intercept: float, slope: float, top: int, rows: int = 12) -> tuple[RiskRow, ...]:

@@ -11,9 +11,16 @@ import pytest
 import yaml
 from sklearn.metrics import roc_auc_score
 
-from pipeline.evaluate.realdata import build_oulad, datasets, expected_calibration_error, precision_at
+from pipeline.evaluate.realdata import (
+    build_oulad,
+    datasets,
+    ece_noise_floor,
+    expected_calibration_error,
+    precision_at,
+)
 from pipeline.model import PointsScorecard, Scorecard
-from pipeline.model.learn import FeatureSpec, candidate_cuts, segments
+from pipeline.model.learn import FeatureSpec, candidate_cuts, fit_features, segments
+from pipeline.model.scorecard import calibration_curve, matched_intercept
 
 V1 = Path(__file__).resolve().parents[2] / "models" / "scorecard-v1.yaml"
 
@@ -96,6 +103,36 @@ def test_the_card_carries_a_risk_table_and_bands_defined_by_probability() -> Non
     again = Scorecard.from_dict(yaml.safe_load(card.to_yaml()))
     assert again == card
     assert abs(model.predict_proba(X)[:, 1].mean() - y.mean()) < 0.03  # held-out calibration, close in the large
+
+
+def test_the_calibration_slope_is_held_out_and_its_level_matches_the_training_rate() -> None:
+    X, y = _table(n=800, seed=5)
+    model = PointsScorecard().fit(X, y)
+    intercept, slope = model.calibration_
+    score = model.score(X)
+    assert slope > 0
+    assert model.predict_proba(X)[:, 1].mean() == pytest.approx(y.mean(), abs=1e-4)  # calibrated in the large
+    _, in_sample_slope = calibration_curve(score, y)
+    assert slope < in_sample_slope  # cards learned without a pupil rank them less sharply than the card fitted on them
+    assert intercept == matched_intercept(score, y, slope)
+    assert matched_intercept(score, np.zeros(len(y), dtype=int), slope) == -3.0
+
+
+def test_a_card_learned_at_a_given_scale_keeps_it() -> None:
+    X, y = _table(n=800)
+    specs = [FeatureSpec(str(c), higher_is_worse=None, data_step=True) for c in X.columns]
+    learned = fit_features(X.to_numpy(dtype=float), y, specs, scale=3.0)
+    assert learned
+    assert {f.scale for f in learned} == {3.0}
+
+
+def test_the_ece_noise_floor_is_sampling_noise_and_shrinks_with_more_pupils() -> None:
+    # a calibrated constant 0.3: ECE is |observed rate - 0.3|, mean sqrt(0.21 / n) * sqrt(2 / pi) for large n
+    small, small_95 = ece_noise_floor(np.full(400, 0.3), draws=2000)
+    large, _ = ece_noise_floor(np.full(1600, 0.3), draws=2000)
+    assert small == pytest.approx(np.sqrt(0.21 / 400) * np.sqrt(2 / np.pi), rel=0.1)
+    assert small_95 > small > large > 0
+    assert large == pytest.approx(small / 2, rel=0.15)
 
 
 def test_the_released_card_reads_and_writes_as_before() -> None:
