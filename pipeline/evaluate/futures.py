@@ -50,6 +50,7 @@ QUARANTINED = "select school_id, file, count(*) as n from quarantine group by al
 NO_HISTORY, YEAR_OF_HISTORY = "no history", "a year of history"
 BASELINES = ("ABC rules", "attendance alone")
 CHALLENGER = "gradient boosting (challenger)"
+BOTH_WORLDS = "both"
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,8 @@ def summary(table: pd.DataFrame, resamples: int = 2000) -> pd.DataFrame:
     (``resamples`` resamples of the school-seeds; percentile), and how many school-seeds it beat both baselines
     (``wins``, also ``beats_both``), matched the better one (``ties``) or fell below it (``losses``), with the
     two-sided sign test's p-value of wins against losses (ties left out). ``at_least_both`` is wins plus ties,
-    ``of`` the school-seeds. The margins over each baseline alone are beside. Baselines themselves show blanks."""
+    ``of`` the school-seeds. The margins over each baseline alone are beside. Baselines themselves show blanks.
+    With more than one world in ``table``, the rows of world ``both`` pool every world's school-seeds."""
     keys = ["world", "seed", "school", "regime"]
     baselines = table[table["method"].isin(BASELINES)]
     per = baselines.pivot_table(index=keys, columns="method", values="precision_at_capacity", aggfunc="first")
@@ -196,6 +198,8 @@ def summary(table: pd.DataFrame, resamples: int = 2000) -> pd.DataFrame:
     scored["wins"] = scored["margin"] > 5e-4
     scored["losses"] = scored["margin"] < -5e-4
     scored["ties"] = ~scored["wins"] & ~scored["losses"]
+    if scored["world"].nunique() > 1:  # and every world's school-seeds together, for a test with more pairs
+        scored = pd.concat([scored, scored.assign(world=BOTH_WORLDS)], ignore_index=True)
     rows = []
     for (world, regime, method), group in scored.groupby(["world", "regime", "method"], sort=False):
         row: dict[str, object] = {

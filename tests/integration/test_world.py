@@ -125,6 +125,9 @@ def test_the_summary_counts_wins_ties_and_losses_against_the_better_baseline() -
     assert ours["margin_low"] <= ours["margin"] <= ours["margin_high"]
     assert ours["sign_test_p"] == sign_test(2, 1) == 1.0
     assert pd.isna(totals.loc["ABC rules", "wins"])
+    two = summary(pd.concat([pd.DataFrame(rows), pd.DataFrame(rows).assign(world="x")]))
+    pooled = two[(two["world"] == "both") & (two["method"] == "v3")].iloc[0]
+    assert (pooled["wins"], pooled["ties"], pooled["losses"], pooled["of"]) == (4, 2, 2, 8)
 
 
 @settings(max_examples=30)
