@@ -41,14 +41,25 @@ latest as (
 ),
 changes as (
     -- How far each subject's working-at grade moved between its last two assessments (negative: slipping).
-    select school_id, upn, subject, moved[1] - moved[2] as change
+    select
+        school_id,
+        upn,
+        subject,
+        max(grade) filter (where recency = 1) - max(grade) filter (where recency = 2) as change
     from (
-        select school_id, upn, subject, arg_max(grade, (date, assessment_point), 2) as moved
+        select
+            school_id,
+            upn,
+            subject,
+            grade,
+            row_number() over (partition by school_id, upn, subject order by date desc, assessment_point desc)
+                as recency
         from results
         where result_type = 'working_at' and grade is not null and subject in ('English', 'Reading', 'Maths')
-        group by school_id, upn, subject
     )
-    where len(moved) = 2
+    where recency <= 2
+    group by school_id, upn, subject
+    having count(*) = 2
 ),
 change_by_pupil as (
     select
