@@ -32,13 +32,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
-from sklearn.ensemble import HistGradientBoostingClassifier
 
 from pipeline.caseload.policy import capacity as school_capacity
 from pipeline.caseload.policy import rank_order
 from pipeline.config import Settings
 from pipeline.evaluate import abc_score, attendance_score, expected_calibration_error
-from pipeline.evaluate.compare import CHALLENGER_FEATURES
+from pipeline.evaluate.compare import Challenger
 from pipeline.evaluate.release import evaluation_data
 from pipeline.features import build_features
 from pipeline.ingest import ingest
@@ -143,7 +142,7 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
             (YEAR_OF_HISTORY, f"learned from {card.name}", PointsScorecard(template=card).fit(history, y))
             for card in cards
         ]
-        challenger = HistGradientBoostingClassifier(random_state=0).fit(_numeric(history), y)
+        challenger = Challenger(0).fit(history, y)
     rows = []
     for school, group in data.pupils.groupby("school_id", sort=True):
         pupils = group.reset_index(drop=True)
@@ -166,7 +165,7 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
             probability = model.predict_proba(pupils)[:, 1]
             ranked.append((regime, name, order, _ece(outcome, probability)))
         if challenger is not None:
-            score = pd.Series(challenger.predict_proba(_numeric(pupils))[:, 1], index=pupils.index)
+            score = pd.Series(challenger.predict_proba(pupils)[:, 1], index=pupils.index)
             probability = score.to_numpy()
             ranked.append((YEAR_OF_HISTORY, CHALLENGER, _order(score), _ece(outcome, probability)))
         for regime in [NO_HISTORY] + ([YEAR_OF_HISTORY] if history is not None else []):
@@ -256,12 +255,6 @@ def paired_bootstrap_interval(margins: np.ndarray, resamples: int = 2000, seed: 
     means = values[rng.integers(0, len(values), (resamples, len(values)))].mean(axis=1)
     low, high = np.percentile(means, [2.5, 97.5])
     return float(low), float(high)
-
-
-def _numeric(frame: pd.DataFrame) -> np.ndarray:
-    return np.column_stack(
-        [pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float) for c in CHALLENGER_FEATURES]
-    )
 
 
 def _ece(outcome: np.ndarray, probability: np.ndarray) -> float:
