@@ -535,6 +535,16 @@ def evaluate(
             help="With --world/--sample-seed: a scorecard to measure (repeatable; default: the configured one)."
         ),
     ] = None,
+    jobs: Annotated[
+        int, typer.Option(min=1, help="With --world/--sample-seed: worlds measured at a time (worker processes).")
+    ] = 1,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --world/--sample-seed: keep each world's features and outcomes in this folder and reuse "
+            "them (a rerun scores in seconds; rebuilt when the feature or outcome SQL changes)."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
 ) -> None:
     """Rolling-origin comparison of the learned scorecard, the expert scorecard, the ABC rules, attendance alone
@@ -553,7 +563,7 @@ def evaluate(
 
     _logging(quiet)
     if world or sample_seed:
-        _evaluate_futures(world or [], sample_seed or [], card or [], config, out)
+        _evaluate_futures(world or [], sample_seed or [], card or [], config, out, jobs, cache)
         return
     with _warehouse(db) as con:
         try:
@@ -570,11 +580,17 @@ def evaluate(
     err.print(f"written: {out / 'evaluation.csv'}, {out / 'reliability.csv'}")
 
 
-def _evaluate_futures(worlds: list[int], samples: list[int], cards: list[Path], config: Path | None, out: Path) -> None:
-    import tempfile
-
+def _evaluate_futures(
+    worlds: list[int],
+    samples: list[int],
+    cards: list[Path],
+    config: Path | None,
+    out: Path,
+    jobs: int = 1,
+    cache: Path | None = None,
+) -> None:
     from pipeline.config import Settings
-    from pipeline.evaluate.futures import evaluate_world, prepare_world, summary
+    from pipeline.evaluate.futures import measure_all, summary
     from pipeline.model import Scorecard, ScorecardError
     from pipeline.safe_csv import write_csv
 
@@ -584,14 +600,8 @@ def _evaluate_futures(worlds: list[int], samples: list[int], cards: list[Path], 
     except (ValueError, OSError, ScorecardError) as error:
         err.print(str(error))
         raise typer.Exit(ExitCode.USAGE) from None
-    tables = []
-    with tempfile.TemporaryDirectory() as folder:
-        for kind, seeds in (("world", worlds), ("sample", samples)):
-            for seed in seeds:
-                err.print(f"{kind} seed {seed}: generating, ingesting, measuring")
-                target = prepare_world(kind, seed, Path(folder))
-                tables.append(evaluate_world(target, loaded, settings, workdir=Path(folder)).table)
-    table = pd.concat(tables, ignore_index=True)
+    seeds = [("world", seed) for seed in worlds] + [("sample", seed) for seed in samples]
+    table = measure_all(seeds, loaded, settings, cache, jobs, progress=err.print)
     totals = summary(table)
     write_csv(table, out / "futures.csv")
     write_csv(totals, out / "futures-summary.csv")

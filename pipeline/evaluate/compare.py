@@ -42,6 +42,7 @@ CHALLENGER_FEATURES = (
     "unexplained_n_marks", "sessions_suspended_year", "negative_points_term", "negative_points_4wk",
     "negative_points_trend", "incidents_term", "suspensions_year", "english_grade_gap", "maths_grade_gap",
     "subjects_below_target", "core_grade_gap", "ks2_mean_scaled_score", "cat4_mean_sas", "reading_age_gap_months",
+    "attendance_rate_term_ex_holiday", "late_marks_4wk", "core_grade_change",
 )  # fmt: skip
 """What the black-box challenger sees: every numeric behaviour, attendance and attainment feature; no context."""
 MODELS = ("learned scorecard", "expert scorecard v1", "ABC rules", "attendance alone", "gradient boosting")
@@ -78,7 +79,7 @@ def fit_models(train: pd.DataFrame, card: Scorecard, seed: int = 0) -> dict[str,
     y = train["outcome"].astype(int).to_numpy()
     learned = PointsScorecard(template=card).fit(train, y)
     expert = PointsScorecard(card=card).fit(train, y)
-    challenger = HistGradientBoostingClassifier(random_state=seed).fit(_numeric(train), y)
+    challenger = Challenger(seed).fit(train, y)
     abc_curve = _curve(abc_score(train).to_numpy(), y)
     attendance_curve = _curve(attendance_score(train).to_numpy(), y)
     return {
@@ -87,7 +88,7 @@ def fit_models(train: pd.DataFrame, card: Scorecard, seed: int = 0) -> dict[str,
         "ABC rules": lambda X: _with_curve(abc_score(X).to_numpy(), abc_curve),
         "attendance alone": lambda X: _with_curve(attendance_score(X).to_numpy(), attendance_curve),
         "gradient boosting": lambda X: np.column_stack(
-            [challenger.predict_proba(_numeric(X))[:, 1], challenger.predict_proba(_numeric(X))[:, 1]]
+            [challenger.predict_proba(X)[:, 1], challenger.predict_proba(X)[:, 1]]
         ),
     }
 
@@ -163,6 +164,25 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
     metrics = ["roc_auc", "average_precision", "precision_at_capacity", "recall_at_capacity", "brier", "ece"]
     mean = table.groupby("model")[metrics].mean().round(3)
     return mean.reindex([m for m in MODELS if m in mean.index])
+
+
+class Challenger:
+    """scikit-learn's gradient boosting on :data:`CHALLENGER_FEATURES`, leaving out the features that have no value
+    in the training rows (its binning cannot bin an empty column: a feature the history is too short to have, such
+    as a grade change before a pupil's second assessment)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    def fit(self, frame: pd.DataFrame, y: np.ndarray | pd.Series) -> Challenger:
+        X = _numeric(frame)
+        self.used_ = ~np.isnan(X).all(axis=0)
+        self.model_ = HistGradientBoostingClassifier(random_state=self.seed).fit(X[:, self.used_], y)
+        return self
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        result: np.ndarray = self.model_.predict_proba(_numeric(frame)[:, self.used_])
+        return result
 
 
 def _numeric(frame: pd.DataFrame) -> np.ndarray:

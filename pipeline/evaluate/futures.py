@@ -23,19 +23,21 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingClassifier
+from scipy.stats import binomtest
 
 from pipeline.caseload.policy import capacity as school_capacity
 from pipeline.caseload.policy import rank_order
 from pipeline.config import Settings
 from pipeline.evaluate import abc_score, attendance_score, expected_calibration_error
-from pipeline.evaluate.compare import CHALLENGER_FEATURES
+from pipeline.evaluate.compare import Challenger
 from pipeline.evaluate.release import evaluation_data
 from pipeline.features import build_features
 from pipeline.ingest import ingest
@@ -47,6 +49,7 @@ QUARANTINED = "select school_id, file, count(*) as n from quarantine group by al
 NO_HISTORY, YEAR_OF_HISTORY = "no history", "a year of history"
 BASELINES = ("ABC rules", "attendance alone")
 CHALLENGER = "gradient boosting (challenger)"
+BOTH_WORLDS = "both"
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,23 @@ class FuturesResult:
     """Rows quarantined by the ingest, per school and file."""
 
 
+@dataclass
+class WorldData:
+    """What measuring a world reads, once ingested: tonight's features with each pupil's known future, and the
+    year of history a card is learned from. Building it is the slow part (minutes); scoring it takes seconds, so
+    :mod:`pipeline.evaluate.cache` keeps it between runs."""
+
+    world: str
+    seed: int
+    as_of: dt.date
+    pupils: pd.DataFrame
+    """The features as of ``as_of`` (one row per pupil on roll), joined with the truth's ``adverse_outcome``."""
+    history: pd.DataFrame | None
+    """Features and outcomes of each earlier night whose horizon ended by ``as_of`` (None: not built)."""
+    quarantined: pd.DataFrame
+    """Rows quarantined by the ingest, per school and file."""
+
+
 def evaluate_world(
     world: FutureWorld,
     cards: Sequence[Scorecard],
@@ -75,43 +95,63 @@ def evaluate_world(
     workdir: Path | None = None,
 ) -> FuturesResult:
     """Ingest ``world`` into a fresh warehouse and measure every method in each school (see the module text)."""
-    truth = pd.read_csv(world.truth / "outcomes.csv", dtype={"school_urn": str, "upn": str})
-    start = dt.date.fromisoformat(str(truth["horizon_start"].min()))
     with tempfile.TemporaryDirectory(dir=workdir) as folder:
-        con = connect(Path(folder) / "world.duckdb", key=None)
-        try:
-            ingest(con, world.exports)
-            quarantined = con.execute(QUARANTINED).df()
-            row = con.execute(LAST_DAY_BEFORE, {"start": start}).fetchone()
-            if not row or row[0] is None:
-                raise ValueError(f"{world.exports} has no marks before the truth's horizon ({start})")
-            as_of: dt.date = row[0]
-            features = build_features(con, as_of, persist=False).table
-            history = evaluation_data(con, settings, until=as_of)[0] if learn else None
-        finally:
-            con.close()
-    joined = features.merge(truth, left_on=["school_id", "upn"], right_on=["school_urn", "upn"], how="inner")
+        data = load_world(world, settings, Path(folder) / "world.duckdb", learn)
+    return FuturesResult(score_world(data, cards, settings), data.quarantined)
+
+
+def load_world(world: FutureWorld, settings: Settings, warehouse: Path, learn: bool = True) -> WorldData:
+    """Ingest ``world``'s exports into a new (unencrypted) warehouse file and read what measuring it needs."""
+    con = connect(warehouse, key=None)
+    try:
+        ingest(con, world.exports)
+        return world_data(con, world.world, world.seed, world.truth / "outcomes.csv", settings, learn)
+    finally:
+        con.close()
+
+
+def world_data(
+    con: duckdb.DuckDBPyConnection, kind: str, seed: int, outcomes: Path, settings: Settings, learn: bool = True
+) -> WorldData:
+    """Features as of the last school day before the truth's horizon, joined with the truth (``outcomes``), and
+    (with ``learn``) the history before it, from a warehouse the world has been ingested into."""
+    truth = pd.read_csv(outcomes, dtype={"school_urn": str, "upn": str})
+    start = dt.date.fromisoformat(str(truth["horizon_start"].min()))
+    quarantined = con.execute(QUARANTINED).df()
+    row = con.execute(LAST_DAY_BEFORE, {"start": start}).fetchone()
+    if not row or row[0] is None:
+        raise ValueError(f"{kind} seed {seed} has no marks before the truth's horizon ({start})")
+    as_of: dt.date = row[0]
+    features = build_features(con, as_of, persist=False).table
+    history = evaluation_data(con, settings, until=as_of)[0] if learn else None
+    pupils = features.merge(truth, left_on=["school_id", "upn"], right_on=["school_urn", "upn"], how="inner")
+    return WorldData(kind, seed, as_of, pupils, history, quarantined)
+
+
+def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings) -> pd.DataFrame:
+    """Measure every method in each school of ``data``: one row per school, regime and method (see the module
+    text). With no history in ``data``, the no-history regime only."""
+    history = data.history
     models: list[tuple[str, str, PointsScorecard]] = [
-        (NO_HISTORY, f"{card.name} (as released)", PointsScorecard(card=card).fit(features)) for card in cards
+        (NO_HISTORY, f"{card.name} (as released)", PointsScorecard(card=card).fit(data.pupils)) for card in cards
     ]
+    challenger = None
     if history is not None:
         y = history["outcome"].astype(int)
         models += [
             (YEAR_OF_HISTORY, f"learned from {card.name}", PointsScorecard(template=card).fit(history, y))
             for card in cards
         ]
-    challenger = None
-    if history is not None:
-        challenger = HistGradientBoostingClassifier(random_state=0).fit(_numeric(history), y)
+        challenger = Challenger(0).fit(history, y)
     rows = []
-    for school, group in joined.groupby("school_id", sort=True):
+    for school, group in data.pupils.groupby("school_id", sort=True):
         pupils = group.reset_index(drop=True)
         capacity = school_capacity(str(school), len(pupils), settings)
         outcome = pupils["adverse_outcome"].astype(bool).to_numpy()
         base = {
-            "world": world.world,
-            "seed": world.seed,
-            "as_of": as_of.isoformat(),
+            "world": data.world,
+            "seed": data.seed,
+            "as_of": data.as_of.isoformat(),
             "school": str(school),
             "pupils": len(pupils),
             "capacity": capacity,
@@ -121,69 +161,172 @@ def evaluate_world(
         for regime, name, model in models:
             # The card's ranking with the shortlist's tie-breaks, at the school's places (the published list also
             # leaves out current mentees and reserves places by barrier; here every pupil is a candidate).
-            chosen = rank_order(pupils, model.points(pupils).sum(axis=1))[:capacity].to_numpy()
+            order = rank_order(pupils, model.points(pupils).sum(axis=1)).to_numpy()
             probability = model.predict_proba(pupils)[:, 1]
-            ranked.append((regime, name, chosen, _ece(outcome, probability)))
+            ranked.append((regime, name, order, _ece(outcome, probability)))
         if challenger is not None:
-            score = pd.Series(challenger.predict_proba(_numeric(pupils))[:, 1], index=pupils.index)
+            score = pd.Series(challenger.predict_proba(pupils)[:, 1], index=pupils.index)
             probability = score.to_numpy()
-            ranked.append((YEAR_OF_HISTORY, CHALLENGER, _top(pupils, score, capacity), _ece(outcome, probability)))
+            ranked.append((YEAR_OF_HISTORY, CHALLENGER, _order(score), _ece(outcome, probability)))
         for regime in [NO_HISTORY] + ([YEAR_OF_HISTORY] if history is not None else []):
-            ranked.append((regime, "ABC rules", _top(pupils, abc_score(pupils), capacity), float("nan")))
-            ranked.append((regime, "attendance alone", _top(pupils, attendance_score(pupils), capacity), float("nan")))
-        for regime, name, chosen, ece in ranked:
-            rows.append(
-                base
-                | {
-                    "regime": regime,
-                    "method": name,
-                    "precision_at_capacity": round(float(outcome[chosen].mean()), 3),
-                    "recall_at_capacity": round(float(outcome[chosen].sum() / max(outcome.sum(), 1)), 3),
-                    "ece": round(ece, 3),
-                }
-            )
-    return FuturesResult(pd.DataFrame(rows), quarantined)
+            ranked.append((regime, "ABC rules", _order(abc_score(pupils)), float("nan")))
+            ranked.append((regime, "attendance alone", _order(attendance_score(pupils)), float("nan")))
+        for regime, name, order, ece in ranked:
+            rows.append(base | {"regime": regime, "method": name} | ranking_measures(outcome, order, capacity, ece))
+    return pd.DataFrame(rows)
 
 
-def summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per world, regime and method: mean precision at capacity over schools and seeds, its worst school-seed,
-    its mean margin over the better baseline of each school-seed, and in how many school-seeds it beat both
-    baselines strictly (``beats_both``) or at least matched them (``at_least_both``) of ``of``; baselines
-    themselves show blanks."""
+def summary(table: pd.DataFrame, resamples: int = 2000) -> pd.DataFrame:
+    """Per world, regime and method, over its school-seeds: the mean of each measure, the worst school-seed's
+    precision at capacity, and against the better baseline of each school-seed (the higher of the ABC rules and
+    attendance alone there) the mean margin in precision at capacity, with a 95% paired bootstrap interval
+    (``resamples`` resamples of the school-seeds; percentile), and how many school-seeds it beat both baselines
+    (``wins``, also ``beats_both``), matched the better one (``ties``) or fell below it (``losses``), with the
+    two-sided sign test's p-value of wins against losses (ties left out). ``at_least_both`` is wins plus ties,
+    ``of`` the school-seeds. The margins over each baseline alone are beside. Baselines themselves show blanks.
+    With more than one world in ``table``, the rows of world ``both`` pool every world's school-seeds."""
     keys = ["world", "seed", "school", "regime"]
-    baseline = table[table["method"].isin(BASELINES)].groupby(keys)["precision_at_capacity"].max().rename("best")
-    scored = table.join(baseline, on=keys)
-    scored["beats"] = scored["precision_at_capacity"] > scored["best"]
-    scored["matches"] = scored["precision_at_capacity"] >= scored["best"]
+    baselines = table[table["method"].isin(BASELINES)]
+    per = baselines.pivot_table(index=keys, columns="method", values="precision_at_capacity", aggfunc="first")
+    scored = table.join(per.max(axis=1).rename("best"), on=keys)
+    scored = scored.join(per.rename(columns={"ABC rules": "abc", "attendance alone": "attendance"}), on=keys)
     scored["margin"] = scored["precision_at_capacity"] - scored["best"]
-    grouped = scored.groupby(["world", "regime", "method"], sort=False)
-    out = grouped.agg(
-        precision_at_capacity=("precision_at_capacity", "mean"),
-        worst=("precision_at_capacity", "min"),
-        recall_at_capacity=("recall_at_capacity", "mean"),
-        ece=("ece", "mean"),
-        margin=("margin", "mean"),
-        beats_both=("beats", "sum"),
-        at_least_both=("matches", "sum"),
-        of=("beats", "size"),
-    ).reset_index()
-    out.loc[out["method"].isin(BASELINES), ["margin", "beats_both", "at_least_both"]] = np.nan
-    return out.round(3)
+    scored["margin_abc"] = scored["precision_at_capacity"] - scored["abc"]
+    scored["margin_attendance"] = scored["precision_at_capacity"] - scored["attendance"]
+    # Precision is a share of a few pupils, rounded to 3 places: a margin within rounding is a tie.
+    scored["wins"] = scored["margin"] > 5e-4
+    scored["losses"] = scored["margin"] < -5e-4
+    scored["ties"] = ~scored["wins"] & ~scored["losses"]
+    if scored["world"].nunique() > 1:  # and every world's school-seeds together, for a test with more pairs
+        scored = pd.concat([scored, scored.assign(world=BOTH_WORLDS)], ignore_index=True)
+    rows = []
+    for (world, regime, method), group in scored.groupby(["world", "regime", "method"], sort=False):
+        row: dict[str, object] = {
+            "world": world,
+            "regime": regime,
+            "method": method,
+            "precision_at_capacity": group["precision_at_capacity"].mean(),
+            "worst": group["precision_at_capacity"].min(),
+            "recall_at_capacity": group["recall_at_capacity"].mean(),
+            "precision_at_2x_capacity": group["precision_at_2x_capacity"].mean(),
+            "average_precision": group["average_precision"].mean(),
+            "ece": group["ece"].mean(),
+            "of": len(group),
+        }
+        if method not in BASELINES:
+            wins, ties, losses = int(group["wins"].sum()), int(group["ties"].sum()), int(group["losses"].sum())
+            low, high = paired_bootstrap_interval(group["margin"].to_numpy(), resamples)
+            row |= {
+                "margin": group["margin"].mean(),
+                "margin_low": low,
+                "margin_high": high,
+                "margin_abc": group["margin_abc"].mean(),
+                "margin_attendance": group["margin_attendance"].mean(),
+                "wins": wins,
+                "ties": ties,
+                "losses": losses,
+                "sign_test_p": sign_test(wins, losses),
+                "beats_both": wins,
+                "at_least_both": wins + ties,
+            }
+        rows.append(row)
+    return pd.DataFrame(rows).round(3)
 
 
-def _numeric(frame: pd.DataFrame) -> np.ndarray:
-    return np.column_stack(
-        [pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float) for c in CHALLENGER_FEATURES]
-    )
+def sign_test(wins: int, losses: int) -> float:
+    """Two-sided sign test of ``wins`` against ``losses`` (ties left out): the binomial p-value at one half.
+
+    >>> sign_test(9, 1), sign_test(0, 0)
+    (0.021, 1.0)
+    """
+    if wins + losses == 0:
+        return 1.0
+    return round(float(binomtest(wins, wins + losses, 0.5).pvalue), 3)
+
+
+def paired_bootstrap_interval(margins: np.ndarray, resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """A 95% percentile bootstrap interval of the mean of paired ``margins`` (one per school-seed), resampling the
+    school-seeds with replacement; a fixed ``seed`` gives the same interval every run."""
+    values = np.asarray(margins, dtype=float)
+    if len(values) < 2:
+        mean = float(values.mean()) if len(values) else float("nan")
+        return mean, mean
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), (resamples, len(values)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def _ece(outcome: np.ndarray, probability: np.ndarray) -> float:
     return expected_calibration_error(outcome, probability)
 
 
-def _top(pupils: pd.DataFrame, score: pd.Series, capacity: int) -> np.ndarray:
-    ranked = score.sort_values(ascending=False, kind="stable")
-    return ranked.index[:capacity].to_numpy()
+def _order(score: pd.Series) -> np.ndarray:
+    """The index in rank order: highest score first, ties in the order of the rows."""
+    return score.sort_values(ascending=False, kind="stable").index.to_numpy()
+
+
+def ranking_measures(outcome: np.ndarray, order: np.ndarray, capacity: int, ece: float) -> dict[str, float]:
+    """Precision and recall at ``capacity``, precision at twice it, and the average precision of the whole ranking
+    (``order``: positions into ``outcome``, best first), with the ranking's ``ece``, each rounded to 3 places.
+
+    >>> m = ranking_measures(np.array([1, 0, 1, 0]), np.array([2, 1, 0, 3]), 1, float("nan"))
+    >>> m["precision_at_capacity"], m["precision_at_2x_capacity"], m["average_precision"]
+    (1.0, 0.5, 0.833)
+    """
+    hits = outcome[order].astype(bool)
+    positives = max(int(hits.sum()), 1)
+    found = np.cumsum(hits)
+    average_precision = float((found / np.arange(1, len(hits) + 1))[hits].sum() / positives)
+    return {
+        "precision_at_capacity": round(float(hits[:capacity].mean()), 3),
+        "recall_at_capacity": round(float(hits[:capacity].sum() / positives), 3),
+        "precision_at_2x_capacity": round(float(hits[: 2 * capacity].mean()), 3),
+        "average_precision": round(average_precision, 3),
+        "ece": round(ece, 3),
+    }
+
+
+def measure(
+    kind: str, seed: int, cards: Sequence[Scorecard], settings: Settings, cache: Path | None = None
+) -> pd.DataFrame:
+    """One world's table (:func:`score_world`): generated, ingested and measured in a temporary folder, or with
+    ``cache`` read from (or built into) :func:`pipeline.evaluate.cache.cached_world`'s folder."""
+    if cache is not None:
+        from pipeline.evaluate.cache import cached_world
+
+        return score_world(cached_world(kind, seed, cache, settings), cards, settings)
+    with tempfile.TemporaryDirectory() as folder:
+        world = prepare_world(kind, seed, Path(folder))
+        return evaluate_world(world, cards, settings, workdir=Path(folder)).table
+
+
+def measure_all(
+    seeds: Sequence[tuple[str, int]],
+    cards: Sequence[Scorecard],
+    settings: Settings,
+    cache: Path | None = None,
+    jobs: int = 1,
+    progress: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """:func:`measure` each ``(kind, seed)`` of ``seeds``, ``jobs`` worlds at a time (in worker processes when
+    more than one), and stack their tables in the order given. ``progress`` is told as each world starts (one at
+    a time) or ends (several at a time)."""
+    tell = progress or (lambda _: None)
+    if jobs <= 1 or len(seeds) <= 1:
+        tables = []
+        for kind, seed in seeds:
+            tell(f"{kind} seed {seed}: generating, ingesting, measuring")
+            tables.append(measure(kind, seed, cards, settings, cache))
+        return pd.concat(tables, ignore_index=True)
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(measure, kind, seed, cards, settings, cache): (kind, seed) for kind, seed in seeds}
+        done: dict[tuple[str, int], pd.DataFrame] = {}
+        for future in as_completed(futures):
+            kind, seed = futures[future]
+            done[(kind, seed)] = future.result()
+            tell(f"{kind} seed {seed}: measured ({len(done)} of {len(seeds)})")
+    return pd.concat([done[key] for key in seeds], ignore_index=True)
 
 
 def prepare_world(kind: str, seed: int, folder: Path) -> FutureWorld:

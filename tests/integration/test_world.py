@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from pipeline.config import ROOT, Settings
 from pipeline.contract import EXPORT_FILES
 from pipeline.evaluate import expected_calibration_error
+from pipeline.evaluate.cache import cached_world
 from pipeline.evaluate.futures import (
     BASELINES,
     CHALLENGER,
@@ -20,6 +22,9 @@ from pipeline.evaluate.futures import (
     YEAR_OF_HISTORY,
     FutureWorld,
     evaluate_world,
+    paired_bootstrap_interval,
+    score_world,
+    sign_test,
     summary,
 )
 from pipeline.evaluate.world import generate_world, small_world
@@ -86,6 +91,57 @@ def test_evaluation_ingests_the_world_and_measures_every_method_in_every_school(
     totals = summary(table)
     assert set(totals["method"]) == {"scorecard-v1 (as released)", "learned from scorecard-v1", CHALLENGER, *BASELINES}
     assert (totals["of"] == 3).all()
+
+
+def test_a_cached_world_scores_as_the_world_itself(world: FutureWorld, tmp_path: Path) -> None:
+    cards = [Scorecard.load(ROOT / "models" / f"scorecard-v{n}.yaml") for n in (1, 3)]
+    built = cached_world("world", SEED, tmp_path, Settings(), learn=False, world=world)
+    assert (tmp_path / f"world-{SEED}" / "world.duckdb").exists()
+    assert oct((tmp_path / f"world-{SEED}").stat().st_mode & 0o777) == "0o700"
+    again = cached_world("world", SEED, tmp_path, Settings(), learn=False)  # read back: nothing to generate
+    assert again.as_of == built.as_of
+    pd.testing.assert_frame_equal(again.pupils, built.pupils, check_dtype=False)
+    scored = score_world(again, cards, Settings())
+    pd.testing.assert_frame_equal(scored, evaluate_world(world, cards, Settings(), learn=False).table)
+    assert set(scored["method"]) == {"scorecard-v1 (as released)", "scorecard-v3 (as released)", *BASELINES}
+    measures = ["precision_at_capacity", "recall_at_capacity", "precision_at_2x_capacity", "average_precision"]
+    assert scored[measures].apply(lambda c: c.between(0, 1)).all().all()
+
+
+def test_the_summary_counts_wins_ties_and_losses_against_the_better_baseline() -> None:
+    rows = []
+    for seed, (ours, abc, attendance) in enumerate(
+        [(0.9, 0.8, 0.85), (0.8, 0.8, 0.8), (0.7, 0.6, 0.75), (1.0, 0.5, 0.9)]
+    ):
+        for method, p in (("v3", ours), ("ABC rules", abc), ("attendance alone", attendance)):
+            rows.append({"world": "w", "seed": seed, "school": "1", "regime": NO_HISTORY, "method": method,
+                         "precision_at_capacity": p, "recall_at_capacity": p / 2, "precision_at_2x_capacity": p,
+                         "average_precision": p, "ece": 0.1})  # fmt: skip
+    totals = summary(pd.DataFrame(rows)).set_index("method")
+    ours = totals.loc["v3"]
+    assert (ours["wins"], ours["ties"], ours["losses"], ours["of"]) == (2, 1, 1, 4)
+    assert ours["margin"] == pytest.approx((0.05 + 0 - 0.05 + 0.1) / 4, abs=1e-3)
+    assert ours["margin_abc"] == pytest.approx((0.1 + 0 + 0.1 + 0.5) / 4, abs=1e-3)
+    assert ours["margin_low"] <= ours["margin"] <= ours["margin_high"]
+    assert ours["sign_test_p"] == sign_test(2, 1) == 1.0
+    assert pd.isna(totals.loc["ABC rules", "wins"])
+    two = summary(pd.concat([pd.DataFrame(rows), pd.DataFrame(rows).assign(world="x")]))
+    pooled = two[(two["world"] == "both") & (two["method"] == "v3")].iloc[0]
+    assert (pooled["wins"], pooled["ties"], pooled["losses"], pooled["of"]) == (4, 2, 2, 8)
+
+
+@settings(max_examples=30)
+@given(st.lists(st.floats(min_value=-1, max_value=1), min_size=2, max_size=30))
+def test_the_bootstrap_interval_holds_the_mean_and_lies_within_the_margins(margins: list[float]) -> None:
+    low, high = paired_bootstrap_interval(np.array(margins), resamples=200)
+    assert min(margins) - 1e-9 <= low <= float(np.mean(margins)) + 1e-9
+    assert float(np.mean(margins)) - 1e-9 <= high <= max(margins) + 1e-9
+
+
+@given(st.integers(min_value=0, max_value=40), st.integers(min_value=0, max_value=40))
+def test_the_sign_test_is_symmetric_and_a_probability(wins: int, losses: int) -> None:
+    assert 0 <= sign_test(wins, losses) <= 1  # rounded to 3 places: 0.0 below 0.0005
+    assert sign_test(wins, losses) == sign_test(losses, wins)
 
 
 @given(st.text(alphabet="0123456789", min_size=12, max_size=12))

@@ -233,3 +233,32 @@ def test_selection_is_as_long_as_asked_ranked_unique_and_independent_of_row_orde
     shuffle.shuffle(order)  # type: ignore[attr-defined]
     again = select(frame.loc[order], length, need_points=10)
     assert again["upn"].tolist() == chosen["upn"].tolist()
+
+
+V3 = Scorecard.load(Path(__file__).resolve().parents[2] / "models" / "scorecard-v3.yaml")
+
+
+SEVERE_V3 = {"attendance_rate_term_ex_holiday": 0.55, "attendance_rate_4wk": 0.6, "attendance_rate_year": 0.6}
+DISRUPTIVE_V3 = {"negative_points_4wk": 20, "suspensions_year": 3}
+
+
+@pytest.mark.parametrize(
+    ("row", "crowd", "barrier"),
+    [
+        ({"attendance_rate_term_ex_holiday": 0.83, "attendance_rate_year": 0.88}, DISRUPTIVE_V3, "attendance"),
+        ({"negative_points_4wk": 9, "suspensions_year": 1}, SEVERE_V3, "behaviour and exclusion"),
+        ({"english_grade_gap": -1.5, "maths_grade_gap": -1.0, "core_grade_change": -0.67}, SEVERE_V3,
+         "attainment against potential"),
+        ({"reading_age_gap_months": -30}, SEVERE_V3, "literacy and numeracy"),
+    ],
+)  # fmt: skip
+def test_scorecard_v3_gives_each_barrier_real_need_and_keeps_its_place(
+    row: dict[str, object], crowd: dict[str, object], barrier: str
+) -> None:
+    calm = {**CALM, "attendance_rate_term_ex_holiday": 0.98, "attendance_rate_4wk": 0.98, "attendance_rate_year": 0.98,
+            "unexplained_n_marks": 0, "late_marks_4wk": 0, "core_grade_change": 0.0}  # fmt: skip
+    model = PointsScorecard(V3).fit(pd.DataFrame({name: [0.0] for name in V3.feature_names}))
+    pupils = pd.DataFrame([{**calm, "upn": f"P{i:03d}", **r} for i, r in enumerate([*[crowd] * 30, row])])
+    table = build_shortlist(pupils, model, 5, Settings(shortlist_minimum=0)).table.set_index("upn")
+    assert table.loc["P030", "main_barrier"] == barrier
+    assert table.loc["P030", "place_for"] == f"place kept for {barrier}"

@@ -129,6 +129,20 @@ def test_the_four_week_change_compares_the_last_20_school_days_with_the_term() -
     assert features.loc[UPN_A, "attendance_change_4wk"] == pytest.approx(0.75 - 70 / 80)
 
 
+def test_recent_lateness_and_attendance_with_holidays_aside() -> None:
+    days = _school_days(MONDAY, 40)
+    # Ann: late twice early in the term and three times in the last 4 weeks; a week's holiday not agreed (G).
+    ann = ["L|\\", "L|\\"] + ["/|\\"] * 8 + ["G|G"] * 5 + ["/|\\"] * 10 + ["U|\\", "L|\\", "L|\\"] + ["/|\\"] * 12
+    features = _features(_warehouse({UPN_A: ann, UPN_B: ["/|\\"] * 40}, days), days[-1])
+    a = features.loc[UPN_A]
+    assert a["late_marks_term"] == 5
+    assert a["late_marks_4wk"] == 3
+    assert a["attendance_rate_term"] == pytest.approx((80 - 10 - 1) / 80)  # G and U are absences (DfE)
+    assert a["attendance_rate_term_ex_holiday"] == pytest.approx((80 - 1) / 80)
+    assert features.loc[UPN_B, "late_marks_4wk"] == 0
+    assert features.loc[UPN_B, "attendance_rate_term_ex_holiday"] == 1.0
+
+
 def test_behaviour_windows_and_suspensions() -> None:
     days = _school_days(MONDAY, 45)
     behaviour = pd.DataFrame(
@@ -181,6 +195,28 @@ def test_grades_targets_reading_age_and_prior_attainment() -> None:
     assert not bool(b["high_prior_attainment"])
     assert b["reading_age_gap_months"] == 150 - 138
     assert pd.isna(b["english_grade_gap"])  # no assessment is no data, not on target
+
+
+def test_the_grade_change_is_the_move_between_the_last_two_assessments() -> None:
+    days = _school_days(MONDAY, 10)
+    results = pd.DataFrame(
+        [
+            # Ann: English 6 -> 5 -> 4+ (the last move: -2/3), Maths 5 -> 5 (no move): on average -1/3.
+            (UPN_A, "English", "Autumn 1", days[0], "working_at", "6"),
+            (UPN_A, "English", "Autumn 2", days[3], "working_at", "5"),
+            (UPN_A, "English", "Spring 1", days[6], "working_at", "4+"),
+            (UPN_A, "Maths", "Autumn 1", days[0], "working_at", "5"),
+            (UPN_A, "Maths", "Autumn 2", days[3], "working_at", "5"),
+            # Ben: one Maths assessment is no change to measure; a later one is not seen yet.
+            (UPN_B, "Maths", "Autumn 1", days[0], "working_at", "3"),
+            (UPN_B, "Maths", "Autumn 2", days[9], "working_at", "2"),
+        ],
+        columns=["upn", "subject", "assessment_point", "date", "result_type", "result"],
+    ).assign(school_id="100001")
+    con = _warehouse({UPN_A: ["/|\\"] * 10, UPN_B: ["/|\\"] * 10}, days, assessments=results)
+    features = _features(con, days[8])
+    assert features.loc[UPN_A, "core_grade_change"] == pytest.approx(((4 + 1 / 3 - 5) + 0) / 2)
+    assert pd.isna(features.loc[UPN_B, "core_grade_change"])
 
 
 def test_the_latest_grade_and_target_count_even_when_the_latest_is_not_a_grade() -> None:

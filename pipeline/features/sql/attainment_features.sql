@@ -1,6 +1,8 @@
 -- Attainment and potential per pupil as of a date: English and maths working-at against target (in grades; a
 -- primary step WTS -> EXS counts as one), subjects below target, KS2 and CAT4 prior attainment, reading age
 -- against chronological age, and high prior attainment (KS2 average >= 110 or CAT4 mean SAS >= 115).
+-- core_grade_change: how far English (reading at primary) and maths working-at moved between their last two
+-- assessments, averaged over the two (negative: slipping), the first sign of a pupil starting to slip.
 with results as (
     select
         school_id,
@@ -36,6 +38,38 @@ latest as (
     from results
     where result_type in ('working_at', 'target')
     group by school_id, upn, subject
+),
+changes as (
+    -- How far each subject's working-at grade moved between its last two assessments (negative: slipping).
+    select
+        school_id,
+        upn,
+        subject,
+        max(grade) filter (where recency = 1) - max(grade) filter (where recency = 2) as change
+    from (
+        select
+            school_id,
+            upn,
+            subject,
+            grade,
+            row_number() over (partition by school_id, upn, subject order by date desc, assessment_point desc)
+                as recency
+        from results
+        where result_type = 'working_at' and grade is not null and subject in ('English', 'Reading', 'Maths')
+    )
+    where recency <= 2
+    group by school_id, upn, subject
+    having count(*) = 2
+),
+change_by_pupil as (
+    select
+        school_id,
+        upn,
+        coalesce(max(change) filter (where subject = 'English'), max(change) filter (where subject = 'Reading'))
+            as english_change,
+        max(change) filter (where subject = 'Maths') as maths_change
+    from changes
+    group by school_id, upn
 ),
 gaps as (
     select school_id, upn, subject, working_at - target as gap
@@ -82,12 +116,14 @@ reading as (
     qualify row_number() over (partition by r.school_id, r.upn order by r.date desc) = 1
 )
 select
-    coalesce(g.school_id, p.school_id, r.school_id) as school_id,
-    coalesce(g.upn, p.upn, r.upn) as upn,
+    coalesce(g.school_id, p.school_id, r.school_id, c.school_id) as school_id,
+    coalesce(g.upn, p.upn, r.upn, c.upn) as upn,
     g.english_grade_gap,
     g.maths_grade_gap,
     coalesce(g.subjects_below_target, 0) as subjects_below_target,
     (g.english_grade_gap + g.maths_grade_gap) / 2 as core_grade_gap,
+    (coalesce(c.english_change, c.maths_change) + coalesce(c.maths_change, c.english_change)) / 2
+        as core_grade_change,
     p.ks2_mean_scaled_score,
     p.ks2_below_expected,
     p.cat4_mean_sas,
@@ -96,3 +132,4 @@ select
 from by_pupil as g
 full outer join prior as p using (school_id, upn)
 full outer join reading as r using (school_id, upn)
+full outer join change_by_pupil as c using (school_id, upn)

@@ -1,5 +1,7 @@
 -- Attendance features per pupil as of a date (DfE measures: possible sessions are present, approved activity,
 -- authorised and unauthorised absence). Windows: this academic year, this term, the last 20 school days.
+-- attendance_rate_term_ex_holiday counts term-time holiday sessions (G, holiday not agreed) as attended: a week's
+-- holiday is absence all the same (DfE), but it says little about the weeks ahead, which a shortlist ranks on.
 with days as (
     select * from school_days
 ),
@@ -55,6 +57,8 @@ totals as (
         count(*) filter (where possible and in_four_weeks) as possible_sessions_4wk,
         count(*) filter (where attended and in_four_weeks) as attended_4wk,
         count(*) filter (where mark in ('L', 'U') and in_term) as late_marks_term,
+        count(*) filter (where mark in ('L', 'U') and in_four_weeks) as late_marks_4wk,
+        count(*) filter (where mark = 'G' and in_term) as holiday_term,
         count(*) filter (where absent) as absent_year,
         count(*) filter (where absent and dayofweek(date) in (1, 5)) as absent_monday_friday_year,
         count(*) filter (where mark = 'N' and older_than_five_days) as unexplained_n_marks,
@@ -70,6 +74,7 @@ select
     t.possible_sessions_term,
     t.attended_term / nullif(t.possible_sessions_term, 0) as attendance_rate_term,
     t.attended_4wk / nullif(t.possible_sessions_4wk, 0) as attendance_rate_4wk,
+    (t.attended_term + t.holiday_term) / nullif(t.possible_sessions_term, 0) as attendance_rate_term_ex_holiday,
     case when t.possible_sessions_4wk >= 10 and t.possible_sessions_term >= 20
         then t.attended_4wk / t.possible_sessions_4wk - t.attended_term / t.possible_sessions_term
     end as attendance_change_4wk,
@@ -79,6 +84,7 @@ select
         and t.possible_sessions_year > 0 as severe_absence,
     t.unauthorised_term / nullif(t.possible_sessions_term, 0) as unauthorised_rate_term,
     t.late_marks_term,
+    t.late_marks_4wk,
     coalesce(l.longest_absence_spell, 0) as longest_absence_spell,
     case when t.absent_year >= 6 then t.absent_monday_friday_year / t.absent_year end as monday_friday_absence_share,
     t.unexplained_n_marks,
