@@ -11,7 +11,8 @@ For each trust size (default 5,000, 20,000 and 50,000 pupils; generated once wit
 (d) the same night delivered as a delta, which the export contract also allows: on a copy of (b)'s warehouse,
     attendance.csv holds only the new school day's marks (the other files as in (c)).
 
-It prints each measurement's wall time (median of ``--repeat`` runs), peak RSS and rows per second, and the ratios
+It prints each measurement's wall time (median of ``--repeat`` runs), the process's CPU time (all its threads; on a
+shared machine steadier than the wall time), peak RSS and rows per second, and the ratios
 (b)/(a), (c)/(b) and (d)/(b), and beside (b)/(a) the first load's ingest stage alone against the floor
 ("ingest/floor": the floor reads only the attendance files, ingest reads every file and checks every line; the
 rest of (b) is the gate, features, scores, lists and report, fixed costs of any night); under each run, the time of
@@ -140,8 +141,17 @@ def measure(stage: str, folder: Path, work: Path) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     if stages:
         stages["start-up"] = seconds - stages.pop("total")
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "rows": rows, "peak_rss_mb": peak_mb, "stages": stages, "alongside": alongside}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_mb = usage.ru_maxrss / 1024
+    cpu = usage.ru_utime + usage.ru_stime  # every thread's, start-up included: steadier than wall time under load
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "rows": rows,
+        "peak_rss_mb": peak_mb,
+        "stages": stages,
+        "alongside": alongside,
+    }
 
 
 def _has_bom(path: Path) -> bool:
@@ -179,6 +189,7 @@ def bench_size(pupils: int, repeat: int) -> dict[str, dict[str, Any]]:
     return {
         stage: {
             "seconds": statistics.median(r["seconds"] for r in results),
+            "cpu_seconds": statistics.median(r["cpu_seconds"] for r in results),
             "rows": results[0]["rows"],
             "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
             "stages": {name: statistics.median(r["stages"][name] for r in results) for name in results[0]["stages"]},
@@ -202,7 +213,8 @@ def main() -> None:
         print(json.dumps(measure(args.child, args.folder, args.work)))
         return
     BENCH_DATA.mkdir(parents=True, exist_ok=True)
-    header = f"{'pupils':>7} {'stage':<12} {'seconds':>8} {'peak RSS MB':>11} {'rows':>12} {'rows/s':>11}  ratio"
+    header = f"{'pupils':>7} {'stage':<12} {'seconds':>8} {'CPU s':>7} {'peak RSS MB':>11} {'rows':>12} {'rows/s':>11}"
+    header += "  ratio"
     print(header)
     print("-" * len(header))
     for pupils in (int(s) for s in args.sizes.split(",")):
@@ -217,8 +229,8 @@ def main() -> None:
         }
         for stage, f in figures.items():
             rate = f["rows"] / f["seconds"] if f["seconds"] else 0.0
-            print(f"{pupils:>7,} {stage:<12} {f['seconds']:>8.2f} {f['peak_rss_mb']:>11.0f} {f['rows']:>12,.0f} "
-                  f"{rate:>11,.0f}  {ratios[stage]}", flush=True)  # fmt: skip
+            print(f"{pupils:>7,} {stage:<12} {f['seconds']:>8.2f} {f['cpu_seconds']:>7.1f} {f['peak_rss_mb']:>11.0f} "
+                  f"{f['rows']:>12,.0f} {rate:>11,.0f}  {ratios[stage]}", flush=True)  # fmt: skip
             if f["stages"]:
                 print(" " * 21 + ", ".join(f"{name} {secs:.1f}s" for name, secs in f["stages"].items()), flush=True)
             if f["alongside"]:
