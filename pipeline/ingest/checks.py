@@ -98,18 +98,24 @@ def parsed(column: Column) -> str:
             return v
 
 
-def problems(export: ExportFile, present: set[str], typed: Callable[[str], str] | None = None) -> list[Problem]:
+def problems(
+    export: ExportFile,
+    present: set[str],
+    typed: Callable[[str], str] | None = None,
+    text: Callable[[str], str] = raw,
+) -> list[Problem]:
     """Every check for a file, in the order they are reported (the first failing one names the row's reason).
 
     ``typed`` names where a column's parsed value can be read (so that it is parsed once per row); by default the
-    conditions parse the text themselves.
+    conditions parse the text themselves. ``text`` likewise names where a column's trimmed text (NULL when blank,
+    :func:`raw`) can be read.
     """
     found: list[Problem] = []
     descriptive = export.table == "pupils"
     for column in export.columns:
         if column.name not in present:
             continue
-        v, p = raw(column.name), (typed(column.name) if typed else parsed(column))
+        v, p = text(column.name), (typed(column.name) if typed else parsed(column))
         value = f"coalesce({v}, '')"
         if column.kind == "upn":
             found.append(
@@ -166,7 +172,7 @@ def problems(export: ExportFile, present: set[str], typed: Callable[[str], str] 
             )
         )
     if export.table == "assessments" and {"result_type", "result"} <= present:
-        result = raw("result")
+        result = text("result")
         mm = f"try_cast(split_part({result}, ':', 2) as integer)"
         months = (
             f"case when contains({result}, ':') then 12 * try_cast(split_part({result}, ':', 1) as integer) "
@@ -177,7 +183,7 @@ def problems(export: ExportFile, present: set[str], typed: Callable[[str], str] 
         found.append(
             Problem(
                 "result",
-                f"lower({raw('result_type')}) = 'reading_age' "
+                f"lower({text('result_type')}) = 'reading_age' "
                 f"and not coalesce(({months}) between {low} and {high}, false)",
                 f"'reading age ''' || coalesce({result}, '') || ''' is not plausible (whole months "
                 f"{low}-{high}, or years:months {low // 12}:00-{high // 12}:00)'",
@@ -187,15 +193,15 @@ def problems(export: ExportFile, present: set[str], typed: Callable[[str], str] 
         found.append(
             Problem(
                 "result_type",
-                f"lower({raw('result_type')}) not in {_in(list(RESULT_TYPES))}",
-                f"'result type ''' || coalesce({raw('result_type')}, '') || ''' is not one of "
+                f"lower({text('result_type')}) not in {_in(list(RESULT_TYPES))}",
+                f"'result type ''' || coalesce({text('result_type')}, '') || ''' is not one of "
                 f"{', '.join(RESULT_TYPES)}'",
             )
         )
     if export.table == "attendance" and "minutes_late" in present:
-        found.append(Problem("minutes_late", "try_cast(nullif(trim(minutes_late), '') as integer) < 0",
+        found.append(Problem("minutes_late", f"try_cast({text('minutes_late')} as integer) < 0",
                              "'minutes late cannot be negative'"))  # fmt: skip
     if export.table == "exclusions" and "sessions" in present:
-        found.append(Problem("sessions", "try_cast(nullif(trim(sessions), '') as integer) < 1",
+        found.append(Problem("sessions", f"try_cast({text('sessions')} as integer) < 1",
                              "'length must be at least 1 session'"))  # fmt: skip
     return found

@@ -98,14 +98,19 @@ def read_step(
         among = "incoming" if counts.data - new != before - gone else f"(select * from incoming where {fresh})"
         short = gone >= counts.data  # a delta, most likely
     # The lines to check: the new and changed ones, every copy of a line repeated in the file ...
-    repeated = "(line_hash, line_hash2) in (select * from twice)"
-    con.execute(
-        f"""
-        create or replace temp table numbered as
-        with twice as (select line_hash, line_hash2 from {among} group by all having count(*) > 1)
-        {_to_check(prepared, f"incoming where {fresh} or {repeated}", repeated)}
-        """
-    )
+    if before == 0:
+        # ... which on a first load is every line. A line repeated in the file only matters for pairing it with the
+        # raw layer later, and the raw layer marks it through its key (see record_raw_step): nothing to look for.
+        con.execute(f"create or replace temp table numbered as {_to_check(prepared, 'incoming', 'false')}")
+    else:
+        repeated = "(line_hash, line_hash2) in (select * from twice)"
+        con.execute(
+            f"""
+            create or replace temp table numbered as
+            with twice as (select line_hash, line_hash2 from {among} group by all having count(*) > 1)
+            {_to_check(prepared, f"incoming where {fresh} or {repeated}", repeated)}
+            """
+        )
     _put_aside_bad_lines(con, prepared, counts)
     if before > 0:
         # ... and the unchanged lines that share a key with one of them (so that a key on two lines is still caught).
@@ -128,14 +133,17 @@ def read_step(
     if export.table == "attendance":
         # A short file's marks are read from its lines; a long one's mostly from the raw lines they paired with.
         codes: dict[str, object] = {"withdrawn": sorted(WITHDRAWN_CODES)}
-        withdrawn = (
-            scalar(con, WITHDRAWN_IN_FILE.format(columns=columns(prepared), fields=fields(prepared)), codes)
-            if short
-            else scalar(con, WITHDRAWN_MARKS, {**params, **codes})
-        )
+        if before == 0:  # every line is in numbered
+            withdrawn = scalar(con, WITHDRAWN_CHECKED, codes)
+        elif short:
+            withdrawn = scalar(con, WITHDRAWN_IN_FILE.format(columns=columns(prepared), fields=fields(prepared)), codes)
+        else:
+            withdrawn = scalar(con, WITHDRAWN_MARKS, {**params, **codes})
     return _Lines(counts.data, counts.blank, rejected, to_check, withdrawn)
 
 
+WITHDRAWN_CHECKED = "select count(*) from numbered where upper(trim(mark)) in $withdrawn"
+"""The count of ``sql/withdrawn_marks.sql`` when every line of the file is checked (a first or forced load)."""
 WITHDRAWN_IN_FILE = """
     select count(*) from (select {columns} from (select *, {fields} as fields from incoming))
     where upper(trim(mark)) in $withdrawn
