@@ -770,7 +770,14 @@ def explain(
 
 
 def main() -> None:
-    """Entry point of the `mentor` console script."""
+    """Entry point of the `mentor` console script.
+
+    Every file the command creates is owner-only (umask 077) for the whole process: not just the files it writes
+    itself but those its libraries create later, such as DuckDB's write-ahead log (``<warehouse>.wal``, made at
+    the first write after a checkpoint) and its spill files, which a umask held only while the warehouse opens
+    would leave readable by others.
+    """
+    os.umask(0o077)
     try:
         app()
     except KeyboardInterrupt:
