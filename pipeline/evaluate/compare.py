@@ -45,7 +45,7 @@ CHALLENGER_FEATURES = (
     "attendance_rate_term_ex_holiday", "late_marks_4wk", "core_grade_change",
 )  # fmt: skip
 """What the black-box challenger sees: every numeric behaviour, attendance and attainment feature; no context."""
-MODELS = ("learned scorecard", "expert scorecard v1", "ABC rules", "attendance alone", "gradient boosting")
+MODELS = ("learned scorecard", "expert scorecard", "ABC rules", "attendance alone", "gradient boosting")
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def fit_models(train: pd.DataFrame, card: Scorecard, seed: int = 0) -> dict[str,
     attendance_curve = _curve(attendance_score(train).to_numpy(), y)
     return {
         "learned scorecard": lambda X: np.column_stack([learned.score(X), learned.predict_proba(X)[:, 1]]),
-        "expert scorecard v1": lambda X: np.column_stack([expert.score(X), expert.predict_proba(X)[:, 1]]),
+        "expert scorecard": lambda X: np.column_stack([expert.score(X), expert.predict_proba(X)[:, 1]]),
         "ABC rules": lambda X: _with_curve(abc_score(X).to_numpy(), abc_curve),
         "attendance alone": lambda X: _with_curve(attendance_score(X).to_numpy(), attendance_curve),
         "gradient boosting": lambda X: np.column_stack(
