@@ -46,6 +46,11 @@ class FeatureResult:
     seconds: float
     table: pd.DataFrame
 
+    @classmethod
+    def of(cls, as_of: dt.date, table: pd.DataFrame, started: float) -> FeatureResult:
+        """The result of a build that began at ``started`` (``time.perf_counter()``) and made ``table``."""
+        return cls(as_of, len(table), int(table["school_id"].nunique()), time.perf_counter() - started, table)
+
 
 def sql_model(name: str) -> str:
     """The text of one SQL model shipped with the package."""
@@ -67,14 +72,7 @@ def build_features(con: duckdb.DuckDBPyConnection, as_of: dt.date, persist: bool
         f"create or replace {'' if persist else 'temp '}table {target} as {JOIN_FEATURES}", _used(JOIN_FEATURES, params)
     )
     table = con.execute(f"select * from {target} order by school_id, upn").df()  # as read_features reads it
-    table = FeatureTable.validate(table, lazy=True)
-    return FeatureResult(
-        as_of=as_of,
-        pupils=len(table),
-        schools=int(table["school_id"].nunique()),
-        seconds=time.perf_counter() - started,
-        table=table,
-    )
+    return FeatureResult.of(as_of, FeatureTable.validate(table, lazy=True), started)
 
 
 def _used(sql: str, params: dict[str, object]) -> dict[str, object]:

@@ -192,14 +192,7 @@ class SparkEngine:
         staged = export_staged(con, scratch / "staged")
         self._features = build_features_spark(self.spark, staged, as_of)
         _into_warehouse(con, self._features, FEATURES_TABLE, scratch / FEATURES_TABLE)
-        table = read_features(con)
-        return FeatureResult(
-            as_of=as_of,
-            pupils=len(table),
-            schools=int(table["school_id"].nunique()),
-            seconds=time.perf_counter() - started,
-            table=table,
-        )
+        return FeatureResult.of(as_of, read_features(con), started)
 
     def score_features(self, con: duckdb.DuckDBPyConnection, card: Scorecard, features: pd.DataFrame) -> None:
         """The ``scores`` table for the pupils of ``features`` (the schools kept), scored on Spark."""
