@@ -1,11 +1,13 @@
 """The DuckDB warehouse: one file, its tables, and the only place their names and columns are written down.
 
-Layers: ``raw_<file>`` keeps each export file's lines as read, with lineage (school, source file, sha256, line
-number, load id, loaded-at): the lines of the latest delivery, and the clean lines of earlier deliveries whose key
-was not delivered since (a delta leaves them in place); a line unchanged since an earlier delivery keeps that
-delivery's lineage. The staged tables (``pupils``, ``attendance``, ...) are typed, keyed and accumulate across
-deliveries (a re-delivered key replaces the old value, absent rows are kept); ``quarantine`` holds every row not
-loaded and every value blanked, with a reason; ``loads`` records each file of each load.
+Layers: ``raw_<file>`` keeps each export file's lines as read, each with its school, line number and the number of
+its delivery in ``deliveries``, which holds the delivery's school, source file, sha256, load id, loaded-at and rules
+once (the view ``raw_<file>_lineage`` shows each line with them). It holds the lines of the latest delivery, and the
+clean lines of earlier deliveries whose key was not delivered since (a delta leaves them in place); a line unchanged
+since an earlier delivery keeps that delivery's number. The staged tables (``pupils``, ``attendance``, ...) are
+typed, keyed and accumulate across deliveries (a re-delivered key replaces the old value, absent rows are kept);
+``quarantine`` holds every row not loaded and every value blanked, with a reason; ``loads`` records each file of
+each load.
 """
 
 from __future__ import annotations
@@ -64,10 +66,23 @@ RAW_MATCH_COLUMNS = (
     ("line_hash2", "ubigint"),  # a second, independent hash of it (of the columns joined by a separator)
     ("key_hash", "ubigint"),  # hash of the parsed key
     ("clean", "boolean"),  # loaded with no problem and no blanked value, and not repeated in its delivery
-    ("rules", "varchar"),  # fingerprint of the parsing and checking rules it passed
     ("checked_on", "date"),  # the "today" it was checked against (no date after it was allowed)
 )
 STAGED_COLUMNS = {table: list(types) for table, types in STAGED_TYPES.items()}
+DELIVERY_COLUMNS = (
+    ("school_id", "varchar"),
+    ("file", "varchar"),  # the export file's name (source_file in the raw layer before deliveries)
+    ("sha256", "varchar"),
+    ("load_id", "varchar"),
+    ("loaded_at", "timestamp"),
+    ("rules", "varchar"),  # fingerprint of the parsing and checking rules its lines were checked under
+)
+"""Lineage of one delivered file, held once in ``deliveries`` and referenced by number from each of its raw lines
+(DuckDB's commit compresses every column of every new line: five text columns the same on every line of a file cost
+as much to write as the export's own)."""
+NEXT_DELIVERY = "nextval('delivery_ids')"
+CURRENT_RULES = "delivery in (select delivery from deliveries where rules = $rules)"
+"""A raw line's condition (SQL, parameter ``$rules``): it was checked under these parsing and checking rules."""
 
 _CATEGORY = (
     "case mark "
@@ -90,8 +105,8 @@ def _ddl() -> list[str]:
         )
         raw_columns = ", ".join(f"{c.name} varchar" for c in export.columns)
         statements.append(
-            f"create table if not exists raw_{table} (school_id varchar, source_file varchar, file_sha256 varchar, "
-            f"line_number bigint, load_id varchar, loaded_at timestamp, {raw_columns})"
+            f"create table if not exists raw_{table} (school_id varchar, delivery integer, line_number bigint, "
+            f"{raw_columns})"
         )
         # What row-level incremental loading compares a new delivery's lines against (see ingest/load.py);
         # added to warehouses made before it, whose lines are then all checked once more.
@@ -99,6 +114,10 @@ def _ddl() -> list[str]:
             f"alter table raw_{table} add column if not exists {name} {kind}" for name, kind in RAW_MATCH_COLUMNS
         ]
     statements += [
+        "create sequence if not exists delivery_ids",
+        "create table if not exists deliveries (delivery integer, "
+        + ", ".join(f"{name} {kind}" for name, kind in DELIVERY_COLUMNS)
+        + ")",
         "create table if not exists quarantine (school_id varchar, file varchar, line_number bigint, "
         "column_name varchar, value varchar, reason varchar, load_id varchar, outcome varchar)",
         "create table if not exists loads (load_id varchar, school_id varchar, file varchar, sha256 varchar, "
@@ -113,6 +132,74 @@ def _ddl() -> list[str]:
         "score integer, recorded_on date)",
     ]
     return statements
+
+
+def _lineage_views() -> list[str]:
+    lineage = ", ".join(f"d.{name}" for name, _ in DELIVERY_COLUMNS if name != "school_id")
+    return [
+        f"create view if not exists raw_{export.table}_lineage as "
+        f"select r.*, {lineage} from raw_{export.table} as r left join deliveries as d using (delivery)"
+        for export in EXPORT_FILES
+    ]
+
+
+OLD_LINEAGE = ("source_file", "file_sha256", "load_id", "loaded_at", "rules")
+"""The raw layer's lineage columns before ``deliveries`` (on every line)."""
+MIGRATE_DELIVERIES = """
+insert into deliveries
+select {next}, school_id, source_file, file_sha256, load_id, loaded_at, rules
+from (select distinct school_id, source_file, file_sha256, load_id, loaded_at, rules from {table}
+      order by loaded_at, school_id)
+"""
+MIGRATE_RAW = """
+create table {table}__migrated as
+select r.school_id, d.delivery, r.line_number, {columns}
+from {table} as r join deliveries as d
+    on r.school_id is not distinct from d.school_id and r.source_file is not distinct from d.file
+    and r.file_sha256 is not distinct from d.sha256 and r.load_id is not distinct from d.load_id
+    and r.loaded_at is not distinct from d.loaded_at and r.rules is not distinct from d.rules
+order by r.rowid;
+drop table {table};
+alter table {table}__migrated rename to {table};
+"""
+
+
+def migrate_raw_lineage(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Move the lineage of a raw layer written before ``deliveries`` (source file, sha256, load id, loaded-at and
+    rules on every line) into ``deliveries``, each line keeping a reference to it; every line and value is kept, in
+    the same order. One transaction; returns the raw tables migrated (none on a warehouse already migrated)."""
+    old = [f"raw_{export.table}" for export in EXPORT_FILES if _has_column(con, f"raw_{export.table}", "source_file")]
+    if not old:
+        return []
+    con.execute("begin transaction")
+    try:
+        for table in old:
+            con.execute(f"alter table {table} add column if not exists rules varchar")
+            kept = [
+                str(name)
+                for (name,) in con.execute(
+                    "select column_name from duckdb_columns() where table_name = $table and not internal "
+                    "and database_name = current_database() order by column_index",
+                    {"table": table},
+                ).fetchall()
+                if name not in (*OLD_LINEAGE, "school_id", "line_number")
+            ]
+            con.execute(MIGRATE_DELIVERIES.format(next=NEXT_DELIVERY, table=table))
+            con.execute(MIGRATE_RAW.format(table=table, columns=", ".join(f"r.{c}" for c in kept)))
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return old
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    row = con.execute(
+        "select count(*) from duckdb_columns() where table_name = $table and column_name = $column and not internal "
+        "and database_name = current_database()",
+        {"table": table, "column": column},
+    ).fetchone()
+    return bool(row and row[0])
 
 
 TABLE_EXISTS = "select count(*) from duckdb_tables() where table_name = $name and not temporary"
@@ -160,6 +247,9 @@ def connect(path: Path | None = None, key: str | None = FROM_ENVIRONMENT) -> duc
             os.umask(old)
     _no_progress_bar(con)
     for statement in _ddl():
+        con.execute(statement)
+    migrate_raw_lineage(con)
+    for statement in _lineage_views():
         con.execute(statement)
     con.create_function("upn_problem", _upn_problem, ["VARCHAR"], "VARCHAR", null_handling=FunctionNullHandling.SPECIAL)
     return con

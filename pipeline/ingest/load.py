@@ -35,6 +35,7 @@ from pipeline.ingest.steps import (
     roll_step,
     upsert_step,
 )
+from pipeline.warehouse import CURRENT_RULES
 
 QUARANTINED_LINES = sql_text("reconcile.sql")
 RULES_VERSION = "3"
@@ -150,7 +151,7 @@ def still_current(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, today:
         f"""
         select not exists (select 1 from raw_{export.table}
                            where school_id = $school
-                               and (clean and rules = $rules and checked_on <= $today) is not true)
+                               and (clean and {CURRENT_RULES} and checked_on <= $today) is not true)
         """,
         {"school": prepared.school_id, "rules": rules_fingerprint(export, _present(prepared)), "today": today},
     ).fetchone()

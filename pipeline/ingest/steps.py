@@ -15,7 +15,7 @@ from pipeline.contract import ExportFile
 from pipeline.ingest.checks import Problem, parsed, problems, raw
 from pipeline.ingest.lines import fields, scalar, sql_text
 from pipeline.ingest.read import PreparedFile
-from pipeline.warehouse import STAGED_COLUMNS
+from pipeline.warehouse import CURRENT_RULES, NEXT_DELIVERY, STAGED_COLUMNS
 
 QUARANTINE_ROWS = sql_text("quarantine_rows.sql")
 INSERT_ORDER = dict.fromkeys(
@@ -221,26 +221,17 @@ def record_raw_step(
             f"""
             delete from {table} as r
             where r.school_id = $school and (
-                (r.clean and r.rules = $rules and r.checked_on <= $today) is not true
+                (r.clean and r.{CURRENT_RULES} and r.checked_on <= $today) is not true
                 or r.key_hash in (select hash({typed_key}) from checked as c)
                 or (r.line_hash, r.line_hash2) in (select line_hash, line_hash2 from numbered)
             )
             """,
             {"school": prepared.school_id, "rules": rules, "today": today},
         )
-    known = ", ".join(f"n.{c.name}" for c in export.columns)
-    same_key = " and ".join(f"c.{k} is not distinct from r.{k}" for k in export.key)
-    con.execute(
-        f"""
-        insert into {table} by name
-        select $school as school_id, $file as source_file, $sha as file_sha256, n.line_number,
-            $load_id as load_id, $loaded_at as loaded_at, {known}, n.line_hash, n.line_hash2,
-            hash({typed_key}) as key_hash,
-            c.problem_reason is null and len(c.warnings) = 0 and not n.repeated
-                and not exists (select 1 from repeated as r where {same_key}) as clean,
-            $rules as rules, $today as checked_on
-        from numbered as n join checked as c using (line_number)
-        """,
+    delivery = scalar(
+        con,
+        f"insert into deliveries values ({NEXT_DELIVERY}, $school, $file, $sha, $load_id, $loaded_at, $rules) "
+        "returning delivery",
         {
             "school": prepared.school_id,
             "file": export.name,
@@ -248,6 +239,19 @@ def record_raw_step(
             "load_id": load_id,
             "loaded_at": loaded_at,
             "rules": rules,
-            "today": today,
         },
+    )
+    known = ", ".join(f"n.{c.name}" for c in export.columns)
+    same_key = " and ".join(f"c.{k} is not distinct from r.{k}" for k in export.key)
+    con.execute(
+        f"""
+        insert into {table} by name
+        select $school as school_id, $delivery as delivery, n.line_number, {known}, n.line_hash, n.line_hash2,
+            hash({typed_key}) as key_hash,
+            c.problem_reason is null and len(c.warnings) = 0 and not n.repeated
+                and not exists (select 1 from repeated as r where {same_key}) as clean,
+            $today as checked_on
+        from numbered as n join checked as c using (line_number)
+        """,
+        {"school": prepared.school_id, "delivery": delivery, "today": today},
     )

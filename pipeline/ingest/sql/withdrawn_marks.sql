@@ -4,7 +4,7 @@
 -- Parameters: $withdrawn, $school, $rules, $today, $recheck_all.
 select (select count(*) from numbered where upper(trim(mark)) in $withdrawn)
     + (select count(*) from raw_attendance
-       where school_id = $school and clean and rules = $rules and checked_on <= $today and not $recheck_all
+       where school_id = $school and clean and delivery in (select delivery from deliveries where rules = $rules) and checked_on <= $today and not $recheck_all
            and upper(trim(mark)) in $withdrawn
            and rowid not in (select raw_rowid from unmatched where raw_rowid is not null)
            and (line_hash, line_hash2) not in (select line_hash, line_hash2 from numbered))
