@@ -303,6 +303,8 @@ class Result:
     ece_floor_95: float
     brier: float
     fit_seconds: float
+    lines: float | None = None
+    """A points scorecard's scoring lines (bands and "no data" that give points), mean over folds."""
 
 
 def cross_validate(
@@ -310,7 +312,7 @@ def cross_validate(
 ) -> Result:
     """Stratified k-fold CV of one model on one data set (see the module notes for the metrics)."""
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    aucs, precisions, briers = [], [], []
+    aucs, precisions, briers, lines = [], [], [], []
     pooled_y, pooled_p = [], []
     seconds = 0.0
     for train, test in splitter.split(data.X, data.y):
@@ -320,6 +322,8 @@ def cross_validate(
         seconds += time.perf_counter() - started
         probability = model.predict_proba(data.X.iloc[test])[:, 1]
         ranking = model.score(data.X.iloc[test]) if name.startswith("points scorecard") else probability
+        if name.startswith("points scorecard"):
+            lines.append(model.card_.scoring_lines)
         y = data.y[test]
         aucs.append(roc_auc_score(y, ranking))
         precisions.append(precision_at(y, np.asarray(ranking, dtype=float)))
@@ -337,6 +341,7 @@ def cross_validate(
         *ece_noise_floor(np.concatenate(pooled_p)),
         float(np.mean(briers)),
         seconds / folds,
+        float(np.mean(lines)) if lines else None,
     )
 
 
@@ -361,17 +366,19 @@ def benchmark(
 
 
 def markdown(table: pd.DataFrame) -> str:
-    """The table as Markdown: AUC (sd), precision at 10%, ECE, Brier and fit seconds per fold."""
+    """The table as Markdown: AUC (sd), precision at 10%, ECE, Brier, fit seconds per fold and a scorecard's
+    scoring lines."""
     lines = [
         "| data | model | AUC (sd over folds) | precision at top 10% | ECE (pooled) | ECE noise floor (mean, 95%) "
-        "| Brier | fit s/fold |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Brier | fit s/fold | scoring lines |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in table.itertuples():
+        scoring = float(row.lines) if "lines" in table and row.lines is not None else math.nan  # type: ignore[arg-type]
         lines.append(
             f"| {row.dataset} (n={row.n:,}) | {row.model} | {row.auc:.3f} ({row.auc_sd:.3f}) | "
             f"{row.precision_at_10:.3f} | {row.ece:.3f} | {row.ece_floor:.3f}, {row.ece_floor_95:.3f} | "
-            f"{row.brier:.4f} | {row.fit_seconds:.2f} |"
+            f"{row.brier:.4f} | {row.fit_seconds:.2f} | {'' if math.isnan(scoring) else f'{scoring:.1f}'} |"
         )
     return "\n".join(lines)
 

@@ -81,7 +81,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self,
         card: Scorecard | None = None,
         template: Scorecard | None = None,
-        n_bins: int = 10,
+        n_bins: int = 20,
         C: float = 0.1,
         max_points: int = 20,
         recalibrate: bool = True,
