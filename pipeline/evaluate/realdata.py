@@ -19,6 +19,7 @@ would show from sampling noise alone (:func:`ece_noise_floor`).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import math
 import sys
 import time
@@ -39,6 +40,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 PUBLIC = Path(__file__).resolve().parents[2] / "data" / "public"
+SAVED = Path(__file__).resolve().parents[2] / "models" / "learner-benchmark.csv"
+"""The last full run's table (``make benchmark-model`` saves it), quoted by the model card of a learned card."""
 
 UCI_FLAGS = {
     "school": "MS",
@@ -389,6 +392,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", nargs="*", default=None, help="models (default: all installed)")
     parser.add_argument("--quick", action="store_true", help="OULAD: a random 8,000 rows; EBM: 4 bags")
     parser.add_argument("--build-oulad", type=Path, default=None, help="derive oulad-first60.csv.gz from the source")
+    parser.add_argument(
+        "--save",
+        type=Path,
+        default=None,
+        help=f"also write the table as CSV, for the model card `mentor fit` writes (its default: {SAVED})",
+    )
     args = parser.parse_args(argv)
     if args.build_oulad is not None:
         target = PUBLIC / "oulad" / "oulad-first60.csv.gz"
@@ -396,7 +405,17 @@ def main(argv: list[str] | None = None) -> None:
         build_oulad(args.build_oulad).to_csv(target, index=False, compression={"method": "gzip", "mtime": 0})
         print(f"wrote {target}")
         return
-    print(markdown(benchmark(args.data, args.models, args.quick)))
+    table = benchmark(args.data, args.models, args.quick)
+    print(markdown(table))
+    if args.save is not None:
+        saved = table.assign(measured_on=dt.date.today().isoformat(), quick=args.quick)
+        saved.to_csv(args.save, index=False, float_format="%.4f")
+        print(f"wrote {args.save}", file=sys.stderr)
+
+
+def saved_table(path: Path = SAVED) -> pd.DataFrame | None:
+    """The table a full run saved with ``--save`` (None when there is none): what the model card quotes."""
+    return pd.read_csv(path, dtype={"dataset": str, "model": str}) if path.exists() else None
 
 
 if __name__ == "__main__":
