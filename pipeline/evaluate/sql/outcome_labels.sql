@@ -5,6 +5,7 @@
 --   suspension: a suspension starting in the horizon;
 --   fell below target: English and maths (mean of the two) against target, at the first data drop inside the
 --     horizon, at least $grade_drop grades worse than at the last drop on or before the as-of date, and below 0.
+{% from "grades.sql" import grade -%}
 with days as (
     select distinct school_id, date
     from attendance
@@ -51,16 +52,7 @@ grades as (
         a.subject,
         a.date,
         a.result_type,
-        case
-            when a.result in ('BLW', 'U') then 0.0
-            when a.result = 'PKS' then 1.0
-            when a.result = 'WTS' then 2.0
-            when a.result = 'EXS' then 3.0
-            when a.result = 'GDS' then 4.0
-            when regexp_full_match(a.result, '[0-9]\+') then cast(left(a.result, 1) as double) + 1.0 / 3
-            when regexp_full_match(a.result, '[0-9]-') then cast(left(a.result, 1) as double) - 1.0 / 3
-            else try_cast(a.result as double)
-        end as grade,
+        {{ grade("a.result") }} as grade,
         a.date <= $as_of::date as before
     from assessments as a
     join horizon as h using (school_id)
