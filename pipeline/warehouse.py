@@ -5,7 +5,8 @@ its delivery in ``deliveries``, which holds the delivery's school, source file, 
 once (the view ``raw_<file>_lineage`` shows each line with them). It holds the lines of the latest delivery, and the
 clean lines of earlier deliveries whose key was not delivered since (a delta leaves them in place); a line unchanged
 since an earlier delivery keeps that delivery's number. The staged tables (``pupils``, ``attendance``, ...) are
-typed, keyed and accumulate across deliveries (a re-delivered key replaces the old value, absent rows are kept);
+typed, keyed and accumulate across deliveries (a re-delivered key replaces the old value, absent rows are kept),
+each row with the line and delivery it came from;
 ``quarantine`` holds every row not loaded and every value blanked, with a reason; ``loads`` records each file of
 each load.
 """
@@ -93,16 +94,20 @@ _CATEGORY = (
 )
 
 
+def _staged_table(table: str, name: str) -> str:
+    """DDL of the staged table ``table`` (created as ``name``)."""
+    columns = ", ".join(f"{column} {kind}" for column, kind in STAGED_TYPES[table].items())
+    extra = f", category varchar generated always as ({_CATEGORY}) virtual" if table == "attendance" else ""
+    return (
+        f"create table if not exists {name} (school_id varchar, {columns}{extra}, line_number bigint, delivery integer)"
+    )
+
+
 def _ddl() -> list[str]:
     statements = []
     for export in EXPORT_FILES:
         table = export.table
-        columns = ", ".join(f"{name} {kind}" for name, kind in STAGED_TYPES[table].items())
-        extra = f", category varchar generated always as ({_CATEGORY}) virtual" if table == "attendance" else ""
-        statements.append(
-            f"create table if not exists {table} "
-            f"(school_id varchar, {columns}{extra}, load_id varchar, line_number bigint)"
-        )
+        statements.append(_staged_table(table, table))
         raw_columns = ", ".join(f"{c.name} varchar" for c in export.columns)
         statements.append(
             f"create table if not exists raw_{table} (school_id varchar, delivery integer, line_number bigint, "
@@ -158,9 +163,7 @@ from {table} as r join deliveries as d
     on r.school_id is not distinct from d.school_id and r.source_file is not distinct from d.file
     and r.file_sha256 is not distinct from d.sha256 and r.load_id is not distinct from d.load_id
     and r.loaded_at is not distinct from d.loaded_at and r.rules is not distinct from d.rules
-order by r.rowid;
-drop table {table};
-alter table {table}__migrated rename to {table};
+order by r.rowid
 """
 
 
@@ -186,11 +189,60 @@ def migrate_raw_lineage(con: duckdb.DuckDBPyConnection) -> list[str]:
             ]
             con.execute(MIGRATE_DELIVERIES.format(next=NEXT_DELIVERY, table=table))
             con.execute(MIGRATE_RAW.format(table=table, columns=", ".join(f"r.{c}" for c in kept)))
+            con.execute(REPLACE_TABLE.format(table=table))
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     return old
+
+
+MIGRATE_STAGED_DELIVERIES = """
+insert into deliveries
+select {next}, s.school_id, $file, l.sha256, s.load_id, l.loaded_at, null
+from (select distinct school_id, load_id from {table}) as s
+left join (select school_id, load_id, arg_max(sha256, loaded_at) as sha256, max(loaded_at) as loaded_at from loads
+           where file = $file and status = 'loaded' group by all) as l
+    on s.school_id is not distinct from l.school_id and s.load_id is not distinct from l.load_id
+where not exists (select 1 from deliveries as d where d.file = $file and d.school_id is not distinct from s.school_id
+                  and d.load_id is not distinct from s.load_id)
+order by l.loaded_at, s.school_id
+"""
+MIGRATE_STAGED = """
+insert into {table}__migrated (school_id, {columns}, line_number, delivery)
+select s.school_id, {typed}, s.line_number, d.delivery
+from {table} as s
+left join (select school_id, load_id, max(delivery) as delivery from deliveries where file = $file group by all) as d
+    on s.school_id is not distinct from d.school_id and s.load_id is not distinct from d.load_id
+order by s.rowid
+"""
+REPLACE_TABLE = "drop table {table}; alter table {table}__migrated rename to {table};"
+
+
+def migrate_staged_lineage(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Replace the load id on every row of a staged table written before ``deliveries`` by the number of its
+    delivery (a delivery found in the raw layer's lineage, else one made from ``loads``, with no rules); one
+    transaction; returns the staged tables migrated."""
+    old = [export for export in EXPORT_FILES if _has_column(con, export.table, "load_id")]
+    if not old:
+        return []
+    con.execute("begin transaction")
+    try:
+        for export in old:
+            con.execute(MIGRATE_STAGED_DELIVERIES.format(next=NEXT_DELIVERY, table=export.table), {"file": export.name})
+            con.execute(_staged_table(export.table, f"{export.table}__migrated"))
+            columns = STAGED_COLUMNS[export.table]
+            typed = ", ".join(f"s.{c}" for c in columns)
+            con.execute(
+                MIGRATE_STAGED.format(table=export.table, columns=", ".join(columns), typed=typed),
+                {"file": export.name},
+            )
+            con.execute(REPLACE_TABLE.format(table=export.table))
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return [export.table for export in old]
 
 
 def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
@@ -249,6 +301,7 @@ def connect(path: Path | None = None, key: str | None = FROM_ENVIRONMENT) -> duc
     for statement in _ddl():
         con.execute(statement)
     migrate_raw_lineage(con)
+    migrate_staged_lineage(con)
     for statement in _lineage_views():
         con.execute(statement)
     con.create_function("upn_problem", _upn_problem, ["VARCHAR"], "VARCHAR", null_handling=FunctionNullHandling.SPECIAL)

@@ -165,7 +165,29 @@ def roll_step(con: duckdb.DuckDBPyConnection, prepared: PreparedFile) -> tuple[i
     return missing, on_roll
 
 
-def upsert_step(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...], school_id: str, load_id: str) -> None:
+def delivery_step(
+    con: duckdb.DuckDBPyConnection, prepared: PreparedFile, load_id: str, loaded_at: dt.datetime, rules: str
+) -> int:
+    """Record the file's lineage (school, file, sha256, load id, loaded-at, rules) once in ``deliveries``; return
+    the number its staged rows and raw lines refer to it by."""
+    return scalar(
+        con,
+        f"insert into deliveries values ({NEXT_DELIVERY}, $school, $file, $sha, $load_id, $loaded_at, $rules) "
+        "returning delivery",
+        {
+            "school": prepared.school_id,
+            "file": prepared.export.name,
+            "sha": prepared.sha256,
+            "load_id": load_id,
+            "loaded_at": loaded_at,
+            "rules": rules,
+        },
+    )
+
+
+def upsert_step(
+    con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...], school_id: str, delivery: int
+) -> None:
     """Replace rows with the same key (amended marks), add new ones, never delete what a snapshot left out."""
     columns = STAGED_COLUMNS[table]
     match = " and ".join(f"s.{k} is not distinct from c.{k}" for k in key)
@@ -186,9 +208,9 @@ def upsert_step(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...]
             params,
         )
     con.execute(
-        f"insert into {table} ({', '.join(columns)}, school_id, load_id, line_number) "
-        f"select {', '.join(columns)}, $school, $load_id, line_number from clean order by {INSERT_ORDER[table]}",
-        {"school": school_id, "load_id": load_id},
+        f"insert into {table} ({', '.join(columns)}, school_id, delivery, line_number) "
+        f"select {', '.join(columns)}, $school, $delivery, line_number from clean order by {INSERT_ORDER[table]}",
+        {"school": school_id, "delivery": delivery},
     )
 
 
@@ -200,18 +222,13 @@ def _has_rows(con: duckdb.DuckDBPyConnection, table: str, school_id: str) -> boo
 
 
 def record_raw_step(
-    con: duckdb.DuckDBPyConnection,
-    prepared: PreparedFile,
-    load_id: str,
-    loaded_at: dt.datetime,
-    rules: str,
-    today: dt.date,
+    con: duckdb.DuckDBPyConnection, prepared: PreparedFile, delivery: int, rules: str, today: dt.date
 ) -> None:
     """Make the raw layer hold, for each key, the line whose values the staged table holds: keep the clean lines
     not checked tonight (delivered unchanged, or not delivered at all: a delta, or a snapshot that left them out;
     each keeps the lineage of the delivery that brought it), drop every line whose key was checked tonight (it is
     replaced or superseded) and every line that can never be reused, and add the lines checked tonight with
-    tonight's lineage. So a clean raw line always has its key's staged values, and a later delivery of it is
+    tonight's delivery. So a clean raw line always has its key's staged values, and a later delivery of it is
     unchanged, whatever was delivered in between."""
     export = prepared.export
     table = f"raw_{export.table}"
@@ -228,19 +245,6 @@ def record_raw_step(
             """,
             {"school": prepared.school_id, "rules": rules, "today": today},
         )
-    delivery = scalar(
-        con,
-        f"insert into deliveries values ({NEXT_DELIVERY}, $school, $file, $sha, $load_id, $loaded_at, $rules) "
-        "returning delivery",
-        {
-            "school": prepared.school_id,
-            "file": export.name,
-            "sha": prepared.sha256,
-            "load_id": load_id,
-            "loaded_at": loaded_at,
-            "rules": rules,
-        },
-    )
     known = ", ".join(f"n.{c.name}" for c in export.columns)
     same_key = " and ".join(f"c.{k} is not distinct from r.{k}" for k in export.key)
     con.execute(

@@ -1,5 +1,6 @@
-"""A warehouse whose raw layer repeats its lineage on every line (the layout before ``deliveries``) migrates in place
-when it is opened: every line, value and lineage is kept, and the next night pairs its lines as before."""
+"""A warehouse whose raw layer repeats its lineage on every line, and whose staged rows carry their load id (the
+layout before ``deliveries``), migrates in place when it is opened: every line, row, value and lineage is kept, and
+the next night pairs its lines as before."""
 
 from __future__ import annotations
 
@@ -43,8 +44,24 @@ def _to_old_layout(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"drop view {table}_lineage")
         con.execute(f"drop table {table}")
         con.execute(f"alter table {table}__old rename to {table}")
+    for export in EXPORT_FILES:  # staged rows carried the load id as text
+        con.execute(f"alter table {export.table} add column load_id varchar")
+        con.execute(
+            f"update {export.table} as s set load_id = d.load_id from deliveries as d where d.delivery = s.delivery"
+        )
+        con.execute(f"alter table {export.table} drop column delivery")
     con.execute("drop table deliveries")
     con.execute("drop sequence delivery_ids")
+
+
+def _staged(con: duckdb.DuckDBPyConnection, table: str, as_old: bool) -> list[tuple[object, ...]]:
+    if as_old:
+        return con.execute(f"select * from {table} order by all").fetchall()
+    columns = [c for (c,) in con.execute(f"select column_name from (describe {table})").fetchall() if c != "delivery"]
+    return con.execute(
+        f"select {', '.join(f's.{c}' for c in columns)}, d.load_id from {table} as s "
+        "join deliveries as d using (delivery) order by all"
+    ).fetchall()
 
 
 def _old_rows(con: duckdb.DuckDBPyConnection, table: str, as_old: bool) -> list[tuple[object, ...]]:
@@ -62,6 +79,7 @@ def test_an_old_raw_layer_migrates_in_place_and_pairs_as_before(tmp_path: Path) 
     ingest(con, first, today=TODAY, load_id="night1")
     _to_old_layout(con)
     before = {e.table: _old_rows(con, e.table, as_old=True) for e in EXPORT_FILES}
+    staged = {e.table: _staged(con, e.table, as_old=True) for e in EXPORT_FILES}
     con.close()
     assert sum(len(rows) for rows in before.values()) == 3 + 3 * len(MARKS)
     assert any(not row[-3] for row in before["attendance"])
@@ -74,7 +92,13 @@ def test_an_old_raw_layer_migrates_in_place_and_pairs_as_before(tmp_path: Path) 
         assert "source_file" not in columns
         assert "delivery" in columns
         assert _old_rows(migrated, export.table, as_old=False) == before[export.table]
+        assert "load_id" not in [
+            c for (c,) in migrated.execute(f"select column_name from (describe {export.table})").fetchall()
+        ]
+        assert _staged(migrated, export.table, as_old=False) == staged[export.table]
     assert migrated.execute("select count(*) from deliveries").fetchone() == (2,)
+    assert staged["attendance"]
+    assert staged["pupils"]
 
     never_old = connect(tmp_path / "new.duckdb", key=None)
     ingest(never_old, first, today=TODAY, load_id="night1")
