@@ -146,6 +146,20 @@ def test_the_released_card_reads_and_writes_as_before() -> None:
     assert Scorecard.load(V1).fingerprint() == "049a5e3c0d07"  # as stamped on outputs before risk tables existed
 
 
+@pytest.mark.parametrize(
+    ("version", "fingerprint"), [("v1", "049a5e3c0d07"), ("v2", "5b3c9f01c7b7"), ("v3", "01167fc028a0")]
+)
+def test_the_released_cards_keep_their_fingerprints_when_the_budget_counts_scoring_lines(
+    version: str, fingerprint: str
+) -> None:
+    """Counting scoring lines changes how a card is read, not the card: each released card loads with every band,
+    its 0-point ones included, and fingerprints as computed by the code before the change (ae431f2^)."""
+    card = Scorecard.load(V1.with_name(f"scorecard-{version}.yaml"))
+    assert card.fingerprint() == fingerprint
+    assert Scorecard.from_dict(yaml.safe_load(card.to_yaml())) == card
+    assert any(band.points == 0 for feature in card.features for band in feature.bands)
+
+
 def test_few_distinct_values_get_a_cut_per_value_and_many_get_rounded_quantiles() -> None:
     small = np.array([0, 1, 2, 2, 3, np.nan, 1])
     assert candidate_cuts(small, FeatureSpec("x", higher_is_worse=None, data_step=True), 20, "both") == [1, 2, 3]
