@@ -74,8 +74,8 @@ evaluate-worlds: $(STAMP) ## Slow (minutes a seed): the cards against known futu
 
 BENCHMARK_ARGS ?=
 
-benchmark-model: $(STAMP) ## 10-fold CV of the scorecard learner against LR, HGB, optbinning and EBM on data/public (BENCHMARK_ARGS=--quick)
-	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pipeline.evaluate.realdata $(BENCHMARK_ARGS)
+benchmark-model: $(STAMP) ## 10-fold CV of the scorecard learner against LR, HGB, optbinning and EBM on data/public; saves models/learner-benchmark.csv for mentor fit's model card (BENCHMARK_ARGS=--quick: a look, not saved)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pipeline.evaluate.realdata $(if $(BENCHMARK_ARGS),$(BENCHMARK_ARGS),--save models/learner-benchmark.csv)
 
 SEEDS ?= 1-10
 EFFECTS ?= 0,3

@@ -1,11 +1,14 @@
 """The DuckDB warehouse: one file, its tables, and the only place their names and columns are written down.
 
-Layers: ``raw_<file>`` keeps each export file's lines as read, with lineage (school, source file, sha256, line
-number, load id, loaded-at): the lines of the latest delivery, and the clean lines of earlier deliveries whose key
-was not delivered since (a delta leaves them in place); a line unchanged since an earlier delivery keeps that
-delivery's lineage. The staged tables (``pupils``, ``attendance``, ...) are typed, keyed and accumulate across
-deliveries (a re-delivered key replaces the old value, absent rows are kept); ``quarantine`` holds every row not
-loaded and every value blanked, with a reason; ``loads`` records each file of each load.
+Layers: ``raw_<file>`` keeps each export file's lines as read, with their school, line number and delivery: the
+lines of the latest delivery, and the clean lines of earlier deliveries whose key was not delivered since (a delta
+leaves them in place); a line unchanged since an earlier delivery keeps that delivery. ``deliveries`` holds each
+delivered file's lineage once (school, source file, sha256, load id, loaded-at, the rules its lines were checked
+under and the day they were checked against), referenced from the raw layer by number: repeating it as text on
+every line cost a tenth of a first load (docs/performance.md). The staged tables (``pupils``, ``attendance``, ...)
+are typed, keyed and accumulate across deliveries (a re-delivered key replaces the old value, absent rows are kept);
+``quarantine`` holds every row not loaded and every value blanked, with a reason; ``loads`` records each file of
+each load.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from duckdb.func import FunctionNullHandling
 from pipeline.codes import ATTENDANCE_CODES
 from pipeline.contract import EXPORT_FILES
 from pipeline.keys import KEY_FILE_VARIABLE, KEY_VARIABLE, WarehouseKeyError, key_from_environment, open_encrypted
+from pipeline.sql import render_sql
 from pipeline.upn import upn_problem
 
 DEFAULT_WAREHOUSE = Path("data") / "warehouse.duckdb"
@@ -64,9 +68,20 @@ RAW_MATCH_COLUMNS = (
     ("line_hash2", "ubigint"),  # a second, independent hash of it (of the columns joined by a separator)
     ("key_hash", "ubigint"),  # hash of the parsed key
     ("clean", "boolean"),  # loaded with no problem and no blanked value, and not repeated in its delivery
-    ("rules", "varchar"),  # fingerprint of the parsing and checking rules it passed
-    ("checked_on", "date"),  # the "today" it was checked against (no date after it was allowed)
 )
+"""What row-level incremental loading compares a new delivery's lines against (see ingest/pairing.py)."""
+DELIVERIES = (
+    "create table if not exists deliveries (delivery ubigint, school_id varchar, source_file varchar, "
+    "file_sha256 varchar, load_id varchar, loaded_at timestamp, "
+    "rules varchar, "  # fingerprint of the parsing and checking rules its lines passed
+    "checked_on date)"  # the "today" they were checked against (no date after it was allowed)
+)
+DELIVERY_NUMBER = "hash($school, $file, $load_id)"
+"""A delivered file's number: one file of a school per load, so no two deliveries share it (64 bits of hash), and
+concurrent loads of several schools need no shared counter."""
+REUSABLE = render_sql('{% from "raw_layer.sql" import reusable %}{{ reusable() }}')
+"""A raw line of ``$school`` that a new delivery's identical line can pair with: clean, checked under tonight's rules
+(``$rules``) on or before ``$today``."""
 STAGED_COLUMNS = {table: list(types) for table, types in STAGED_TYPES.items()}
 
 _CATEGORY = (
@@ -89,16 +104,13 @@ def _ddl() -> list[str]:
             f"(school_id varchar, {columns}{extra}, load_id varchar, line_number bigint)"
         )
         raw_columns = ", ".join(f"{c.name} varchar" for c in export.columns)
+        match = ", ".join(f"{name} {kind}" for name, kind in RAW_MATCH_COLUMNS)
         statements.append(
-            f"create table if not exists raw_{table} (school_id varchar, source_file varchar, file_sha256 varchar, "
-            f"line_number bigint, load_id varchar, loaded_at timestamp, {raw_columns})"
+            f"create table if not exists raw_{table} (school_id varchar, delivery ubigint, line_number bigint, "
+            f"{raw_columns}, {match})"
         )
-        # What row-level incremental loading compares a new delivery's lines against (see ingest/load.py);
-        # added to warehouses made before it, whose lines are then all checked once more.
-        statements += [
-            f"alter table raw_{table} add column if not exists {name} {kind}" for name, kind in RAW_MATCH_COLUMNS
-        ]
     statements += [
+        DELIVERIES,
         "create table if not exists quarantine (school_id varchar, file varchar, line_number bigint, "
         "column_name varchar, value varchar, reason varchar, load_id varchar, outcome varchar)",
         "create table if not exists loads (load_id varchar, school_id varchar, file varchar, sha256 varchar, "
@@ -113,6 +125,54 @@ def _ddl() -> list[str]:
         "score integer, recorded_on date)",
     ]
     return statements
+
+
+OLD_LINEAGE = ("source_file", "file_sha256", "load_id", "loaded_at", "rules", "checked_on")
+"""The raw layer's per-line lineage before ``deliveries`` held it."""
+MOVE_LINEAGE = """
+insert into deliveries
+select hash(school_id, source_file, load_id), school_id, source_file, any_value(file_sha256), load_id,
+    max(loaded_at), any_value(rules), max(checked_on)
+from {table}
+group by school_id, source_file, load_id
+"""
+MOVED_RAW = """
+create table {table}_moved as
+select school_id, hash(school_id, source_file, load_id) as delivery, line_number, {columns}
+from {table}
+order by rowid
+"""
+
+
+def _move_lineage_to_deliveries(con: duckdb.DuckDBPyConnection) -> None:
+    """Move a warehouse made before ``deliveries`` to it, in place and in one transaction: each delivered file's
+    lineage into ``deliveries`` once, each raw line keeping its number (every line, its values and hashes kept).
+    A warehouse from before row-level incremental loading has no hashes: its lines are all checked once more."""
+    old = [
+        f"raw_{export.table}"
+        for export in EXPORT_FILES
+        if "source_file"
+        in {c for (c,) in con.execute(f"select column_name from (describe raw_{export.table})").fetchall()}
+    ]
+    if not old:
+        return
+    con.execute("begin transaction")
+    try:
+        for table, export in ((f"raw_{e.table}", e) for e in EXPORT_FILES):
+            if table not in old:
+                continue
+            for name, kind in (*RAW_MATCH_COLUMNS, ("rules", "varchar"), ("checked_on", "date")):
+                con.execute(f"alter table {table} add column if not exists {name} {kind}")
+            con.execute(MOVE_LINEAGE.format(table=table))
+            columns = ", ".join([*(c.name for c in export.columns), *(name for name, _ in RAW_MATCH_COLUMNS)])
+            con.execute(MOVED_RAW.format(table=table, columns=columns))
+            con.execute(f"drop table {table}")
+            con.execute(f"alter table {table}_moved rename to {table}")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("checkpoint")
 
 
 TABLE_EXISTS = "select count(*) from duckdb_tables() where table_name = $name and not temporary"
@@ -161,6 +221,7 @@ def connect(path: Path | None = None, key: str | None = FROM_ENVIRONMENT) -> duc
     _no_progress_bar(con)
     for statement in _ddl():
         con.execute(statement)
+    _move_lineage_to_deliveries(con)
     con.create_function("upn_problem", _upn_problem, ["VARCHAR"], "VARCHAR", null_handling=FunctionNullHandling.SPECIAL)
     return con
 

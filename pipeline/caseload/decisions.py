@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from importlib.resources import files
 
 import duckdb
 import pandas as pd
 
 from pipeline.config import Settings
+from pipeline.sql import sql_file
 
 HOLDING = ("declined", "not now", "supported elsewhere")
 DECISION_COLUMNS = ["school_id", "upn", "decision_status", "last_decision"]
 
 
 def sql(name: str) -> str:
-    return (files("pipeline.caseload") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+    return sql_file("pipeline.caseload", f"{name}.sql")
 
 
 @dataclass(frozen=True)

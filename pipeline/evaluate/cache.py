@@ -25,7 +25,6 @@ import hashlib
 import json
 import shutil
 import tempfile
-from importlib.resources import files
 from pathlib import Path
 
 import duckdb
@@ -35,6 +34,7 @@ from pipeline.config import Settings
 from pipeline.evaluate.futures import FutureWorld, WorldData, load_world, prepare_world, world_data
 from pipeline.features import FEATURE_MODELS, sql_model
 from pipeline.safe_csv import make_private_folder, write_json
+from pipeline.sql import sql_file
 from pipeline.warehouse import connect
 
 TABLES = ("pupils", "history", "quarantined")
@@ -46,7 +46,7 @@ def fingerprint(settings: Settings) -> str:
     """A short hash of what the cached tables depend on beyond the world itself: the feature SQL, the outcome SQL
     and the outcome settings."""
     parts = [sql_model(name) for name in FEATURE_MODELS]
-    parts.append((files("pipeline.evaluate") / "sql" / "outcome_labels.sql").read_text(encoding="utf-8"))
+    parts.append(sql_file("pipeline.evaluate", "outcome_labels.sql"))
     parts.append(
         json.dumps(
             [

@@ -15,6 +15,7 @@ import pandas as pd
 
 from pipeline.config import Settings
 from pipeline.features import build_features
+from pipeline.sql import sql_file
 
 SCHOOL_DAYS = """
 select distinct date from attendance
@@ -74,9 +75,8 @@ def history(con: duckdb.DuckDBPyConnection, nights: Iterable[dt.date], settings:
 
 
 def _labels_sql() -> str:
-    from importlib.resources import files
 
-    return (files("pipeline.evaluate") / "sql" / "outcome_labels.sql").read_text(encoding="utf-8")
+    return sql_file("pipeline.evaluate", "outcome_labels.sql")
 
 
 __all__ = ["history", "history_nights", "outcome_labels"]

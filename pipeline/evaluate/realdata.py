@@ -19,6 +19,7 @@ would show from sampling noise alone (:func:`ece_noise_floor`).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import math
 import sys
 import time
@@ -39,6 +40,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 PUBLIC = Path(__file__).resolve().parents[2] / "data" / "public"
+SAVED = Path(__file__).resolve().parents[2] / "models" / "learner-benchmark.csv"
+"""The last full run's table (``make benchmark-model`` saves it), quoted by the model card of a learned card."""
 
 UCI_FLAGS = {
     "school": "MS",
@@ -303,6 +306,8 @@ class Result:
     ece_floor_95: float
     brier: float
     fit_seconds: float
+    lines: float | None = None
+    """A points scorecard's scoring lines (bands and "no data" that give points), mean over folds."""
 
 
 def cross_validate(
@@ -310,7 +315,7 @@ def cross_validate(
 ) -> Result:
     """Stratified k-fold CV of one model on one data set (see the module notes for the metrics)."""
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    aucs, precisions, briers = [], [], []
+    aucs, precisions, briers, lines = [], [], [], []
     pooled_y, pooled_p = [], []
     seconds = 0.0
     for train, test in splitter.split(data.X, data.y):
@@ -320,6 +325,8 @@ def cross_validate(
         seconds += time.perf_counter() - started
         probability = model.predict_proba(data.X.iloc[test])[:, 1]
         ranking = model.score(data.X.iloc[test]) if name.startswith("points scorecard") else probability
+        if name.startswith("points scorecard"):
+            lines.append(model.card_.scoring_lines)
         y = data.y[test]
         aucs.append(roc_auc_score(y, ranking))
         precisions.append(precision_at(y, np.asarray(ranking, dtype=float)))
@@ -337,6 +344,7 @@ def cross_validate(
         *ece_noise_floor(np.concatenate(pooled_p)),
         float(np.mean(briers)),
         seconds / folds,
+        float(np.mean(lines)) if lines else None,
     )
 
 
@@ -361,17 +369,19 @@ def benchmark(
 
 
 def markdown(table: pd.DataFrame) -> str:
-    """The table as Markdown: AUC (sd), precision at 10%, ECE, Brier and fit seconds per fold."""
+    """The table as Markdown: AUC (sd), precision at 10%, ECE, Brier, fit seconds per fold and a scorecard's
+    scoring lines."""
     lines = [
         "| data | model | AUC (sd over folds) | precision at top 10% | ECE (pooled) | ECE noise floor (mean, 95%) "
-        "| Brier | fit s/fold |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Brier | fit s/fold | scoring lines |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in table.itertuples():
+        scoring = float(row.lines) if "lines" in table and row.lines is not None else math.nan  # type: ignore[arg-type]
         lines.append(
             f"| {row.dataset} (n={row.n:,}) | {row.model} | {row.auc:.3f} ({row.auc_sd:.3f}) | "
             f"{row.precision_at_10:.3f} | {row.ece:.3f} | {row.ece_floor:.3f}, {row.ece_floor_95:.3f} | "
-            f"{row.brier:.4f} | {row.fit_seconds:.2f} |"
+            f"{row.brier:.4f} | {row.fit_seconds:.2f} | {'' if math.isnan(scoring) else f'{scoring:.1f}'} |"
         )
     return "\n".join(lines)
 
@@ -382,6 +392,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", nargs="*", default=None, help="models (default: all installed)")
     parser.add_argument("--quick", action="store_true", help="OULAD: a random 8,000 rows; EBM: 4 bags")
     parser.add_argument("--build-oulad", type=Path, default=None, help="derive oulad-first60.csv.gz from the source")
+    parser.add_argument(
+        "--save",
+        type=Path,
+        default=None,
+        help=f"also write the table as CSV, for the model card `mentor fit` writes (its default: {SAVED})",
+    )
     args = parser.parse_args(argv)
     if args.build_oulad is not None:
         target = PUBLIC / "oulad" / "oulad-first60.csv.gz"
@@ -389,7 +405,17 @@ def main(argv: list[str] | None = None) -> None:
         build_oulad(args.build_oulad).to_csv(target, index=False, compression={"method": "gzip", "mtime": 0})
         print(f"wrote {target}")
         return
-    print(markdown(benchmark(args.data, args.models, args.quick)))
+    table = benchmark(args.data, args.models, args.quick)
+    print(markdown(table))
+    if args.save is not None:
+        saved = table.assign(measured_on=dt.date.today().isoformat(), quick=args.quick)
+        saved.to_csv(args.save, index=False, float_format="%.4f")
+        print(f"wrote {args.save}", file=sys.stderr)
+
+
+def saved_table(path: Path = SAVED) -> pd.DataFrame | None:
+    """The table a full run saved with ``--save`` (None when there is none): what the model card quotes."""
+    return pd.read_csv(path, dtype={"dataset": str, "model": str}) if path.exists() else None
 
 
 if __name__ == "__main__":

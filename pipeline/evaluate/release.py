@@ -1,7 +1,8 @@
 """`mentor fit`: learn a scorecard from the warehouse's history, measure it, and write it with its model card.
 
 The YAML file is the model (``models/NAME.yaml``), and ``models/NAME.md`` is its model card: data window, outcome,
-the rolling-origin comparison with the other four models, and known limits. Both are written once; an existing
+the rolling-origin comparison with the other four models, the learner's 10-fold table on public data (the last
+saved `make benchmark-model` run) and known limits. Both are written once; an existing
 file is never overwritten (released files are never edited: publish a new name). The same data, settings and seed
 give the same files byte for byte.
 """
@@ -13,6 +14,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
@@ -22,6 +24,9 @@ from pipeline.evaluate.compare import Window, evaluate, summary_table, training_
 from pipeline.evaluate.dataset import SCHOOL_DAYS, history, history_nights
 from pipeline.model import PointsScorecard, Scorecard
 from pipeline.safe_csv import write_text
+
+if TYPE_CHECKING:
+    from pipeline.pages.render import MarkdownTable
 
 
 class ReleaseExistsError(FileExistsError):
@@ -120,8 +125,9 @@ def outcome_text(settings: Settings) -> str:
     return f"within the next {settings.outcome_horizon_school_days} school days the pupil is " + ", or ".join(parts)
 
 
-def model_card(release: Release) -> str:
-    """The model card (Markdown) of ``release``, from ``pipeline/pages/templates/model_card.md``."""
+def model_card(release: Release, benchmark: Path | None = None) -> str:
+    """The model card (Markdown) of ``release``, from ``pipeline/pages/templates/model_card.md``; ``benchmark``:
+    the saved real-data table it quotes (default: ``models/learner-benchmark.csv``)."""
     from pipeline.pages.render import MarkdownTable, render
 
     return render(
@@ -130,4 +136,33 @@ def model_card(release: Release) -> str:
         trained=release.card.extra["trained_on"],
         comparison=MarkdownTable.of(release.comparison),
         summary=MarkdownTable.of(summary_table(release.comparison).reset_index()),
+        realdata=_realdata_table(benchmark),
     )
+
+
+def _realdata_table(path: Path | None) -> tuple[MarkdownTable, str] | None:
+    """The learner against other models on public data, from the last saved ``make benchmark-model`` run, with the
+    date it was measured (None when no run was saved)."""
+    from pipeline.evaluate.realdata import SAVED, saved_table
+    from pipeline.pages.render import MarkdownTable
+
+    table = saved_table(path or SAVED)
+    if table is None or table.empty:
+        return None
+    shown = pd.DataFrame(
+        {
+            "data": table["dataset"] + " (n=" + table["n"].map("{:,}".format) + ")",
+            "model": table["model"],
+            "AUC (sd)": table["auc"].map("{:.3f}".format) + " (" + table["auc_sd"].map("{:.3f}".format) + ")",
+            "precision at top 10%": table["precision_at_10"].map("{:.3f}".format),
+            "ECE [noise floor, 95%]": table["ece"].map("{:.3f}".format)
+            + " ["
+            + table["ece_floor"].map("{:.3f}".format)
+            + ", "
+            + table["ece_floor_95"].map("{:.3f}".format)
+            + "]",
+            "Brier": table["brier"].map("{:.4f}".format),
+            "scoring lines": table["lines"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}"),
+        }
+    )
+    return MarkdownTable.of(shown), str(table["measured_on"].iloc[0])

@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
-from importlib.resources import files
 
 import duckdb
 import pandas as pd
 
 from pipeline.features.schema import FeatureTable
+from pipeline.sql import sql_file
 from pipeline.warehouse import SCHOOL_DAYS_LOOKBACK
 
 FEATURE_MODELS = ("school_days", "attendance_features", "behaviour_features", "attainment_features", "pupil_context")
@@ -54,7 +54,7 @@ class FeatureResult:
 
 def sql_model(name: str) -> str:
     """The text of one SQL model shipped with the package."""
-    return (files("pipeline.features") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+    return sql_file("pipeline.features", f"{name}.sql")
 
 
 def build_features(con: duckdb.DuckDBPyConnection, as_of: dt.date, persist: bool = True) -> FeatureResult:

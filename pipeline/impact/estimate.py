@@ -19,7 +19,6 @@ with the same recent fall who were not mentored reverse just as much, and the di
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib.resources import files
 
 import duckdb
 import numpy as np
@@ -27,6 +26,8 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from pipeline.sql import sql_file
 
 MENTOR = "Learning mentor"
 OUTCOMES: dict[str, str] = {
@@ -91,7 +92,7 @@ class ImpactResult:
 
 
 def _sql(name: str) -> str:
-    return (files("pipeline.impact") / "sql" / name).read_text(encoding="utf-8")
+    return sql_file("pipeline.impact", name)
 
 
 def load_units(con: duckdb.DuckDBPyConnection, settings: ImpactSettings | None = None) -> pd.DataFrame:

@@ -17,11 +17,11 @@ other line of the file is read. An empty field is NULL, as a CSV reader reads it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 
 import duckdb
 
 from pipeline.ingest.read import NOT_UTF8, PreparedFile
+from pipeline.sql import sql_file
 
 MAX_LINE_BYTES = 65_536
 """A line longer than this (64 KB; an export's lines are well under 1 KB) is quarantined without being split."""
@@ -48,7 +48,7 @@ class FileRefusedError(Exception):
 
 def sql_text(name: str) -> str:
     """The text of ``pipeline/ingest/sql/<name>``."""
-    return resources.files("pipeline.ingest").joinpath("sql", name).read_text(encoding="utf-8")
+    return sql_file("pipeline.ingest", name)
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | None = None) -> int:

@@ -35,6 +35,7 @@ from pipeline.ingest.steps import (
     roll_step,
     upsert_step,
 )
+from pipeline.warehouse import REUSABLE
 
 QUARANTINED_LINES = sql_text("reconcile.sql")
 RULES_VERSION = "3"
@@ -148,9 +149,7 @@ def still_current(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, today:
         return False
     row = con.execute(
         f"""
-        select not exists (select 1 from raw_{export.table}
-                           where school_id = $school
-                               and (clean and rules = $rules and checked_on <= $today) is not true)
+        select not exists (select 1 from raw_{export.table} where school_id = $school and ({REUSABLE}) is not true)
         """,
         {"school": prepared.school_id, "rules": rules_fingerprint(export, _present(prepared)), "today": today},
     ).fetchone()

@@ -15,7 +15,7 @@ from pipeline.contract import ExportFile
 from pipeline.ingest.checks import Problem, parsed, problems, raw
 from pipeline.ingest.lines import fields, scalar, sql_text
 from pipeline.ingest.read import PreparedFile
-from pipeline.warehouse import STAGED_COLUMNS
+from pipeline.warehouse import DELIVERY_NUMBER, REUSABLE, STAGED_COLUMNS
 
 QUARANTINE_ROWS = sql_text("quarantine_rows.sql")
 INSERT_ORDER = dict.fromkeys(
@@ -199,6 +199,12 @@ def _has_rows(con: duckdb.DuckDBPyConnection, table: str, school_id: str) -> boo
     return bool(found and found[0])
 
 
+RECORD_DELIVERY = (
+    f"insert into deliveries values ({DELIVERY_NUMBER}, $school, $file, $sha, $load_id, $loaded_at, $rules, $today)"
+)
+"""A delivered file's lineage, once (the raw layer's lines refer to it by its number)."""
+
+
 def record_raw_step(
     con: duckdb.DuckDBPyConnection,
     prepared: PreparedFile,
@@ -216,38 +222,33 @@ def record_raw_step(
     export = prepared.export
     table = f"raw_{export.table}"
     typed_key = ", ".join(f"c.{k}" for k in export.key)
+    lineage = {"school": prepared.school_id, "file": export.name, "load_id": load_id}
     if _has_rows(con, table, prepared.school_id):  # (a first load has nothing to replace)
         con.execute(
             f"""
             delete from {table} as r
             where r.school_id = $school and (
-                (r.clean and r.rules = $rules and r.checked_on <= $today) is not true
+                ({REUSABLE}) is not true
                 or r.key_hash in (select hash({typed_key}) from checked as c)
                 or (r.line_hash, r.line_hash2) in (select line_hash, line_hash2 from numbered)
             )
             """,
             {"school": prepared.school_id, "rules": rules, "today": today},
         )
+    con.execute(
+        RECORD_DELIVERY,
+        lineage | {"sha": prepared.sha256, "loaded_at": loaded_at, "rules": rules, "today": today},
+    )
     known = ", ".join(f"n.{c.name}" for c in export.columns)
     same_key = " and ".join(f"c.{k} is not distinct from r.{k}" for k in export.key)
     con.execute(
         f"""
         insert into {table} by name
-        select $school as school_id, $file as source_file, $sha as file_sha256, n.line_number,
-            $load_id as load_id, $loaded_at as loaded_at, {known}, n.line_hash, n.line_hash2,
-            hash({typed_key}) as key_hash,
+        select $school as school_id, {DELIVERY_NUMBER} as delivery, n.line_number, {known}, n.line_hash,
+            n.line_hash2, hash({typed_key}) as key_hash,
             c.problem_reason is null and len(c.warnings) = 0 and not n.repeated
-                and not exists (select 1 from repeated as r where {same_key}) as clean,
-            $rules as rules, $today as checked_on
+                and not exists (select 1 from repeated as r where {same_key}) as clean
         from numbered as n join checked as c using (line_number)
         """,
-        {
-            "school": prepared.school_id,
-            "file": export.name,
-            "sha": prepared.sha256,
-            "load_id": load_id,
-            "loaded_at": loaded_at,
-            "rules": rules,
-            "today": today,
-        },
+        lineage,
     )

@@ -116,6 +116,12 @@ class Scorecard:
     def feature_names(self) -> list[str]:
         return [f.name for f in self.features]
 
+    @property
+    def scoring_lines(self) -> int:
+        """The lines of the card that give points: each band scoring other than 0 and each "no data" that scores.
+        A band scoring 0 is not a line of its own: it is the feature's "otherwise 0"."""
+        return sum(sum(b.points != 0 for b in f.bands) + (f.missing_points != 0) for f in self.features)
+
     def feature(self, name: str) -> FeatureCard:
         for card in self.features:
             if card.name == name:

@@ -234,14 +234,26 @@ def segments(values: np.ndarray, weights: np.ndarray, most: int) -> list[tuple[f
     return found
 
 
-def allocate(errors: list[list[float]], budget: int | None, least_gain: float) -> list[int]:
-    """How many bands each feature gets (0 = left out, else at least 2) so the card has at most ``budget`` band
-    lines: the counts that remove the most error, less ``least_gain`` for each band line (an exact knapsack over
-    features by dynamic programming). ``errors[f][k - 1]`` is feature f's error with k bands.
+def allocate(
+    errors: list[list[float]], budget: int | None, least_gain: float, extra: list[int] | None = None
+) -> list[int]:
+    """How many bands each feature gets (0 = left out, else at least 2) so the card has at most ``budget`` scoring
+    lines: the counts that remove the most error, less ``least_gain`` for each band (an exact knapsack over features
+    by dynamic programming). ``errors[f][k - 1]`` is feature f's error with k bands.
 
-    >>> allocate([[10.0, 2.0, 1.0], [5.0, 4.5], [8.0, 1.0, 0.0]], budget=4, least_gain=0.5)
+    A scoring line is a line of the card that gives points: a feature with k bands has k - 1 of them (its best
+    band scores 0 and is not a line of its own: "otherwise 0"), plus ``extra[f]`` (1 where the feature's "no data"
+    may score).
+
+    >>> allocate([[10.0, 2.0, 1.0], [5.0, 4.5], [8.0, 1.0, 0.0]], budget=2, least_gain=0.5)
+    [2, 0, 2]
+    >>> allocate([[10.0, 2.0, 1.0], [5.0, 4.5], [8.0, 1.0, 0.0]], budget=3, least_gain=0.5, extra=[1, 0, 0])
     [2, 0, 2]
     """
+    extra = extra or [0] * len(errors)
+
+    def lines(f: int, k: int) -> int:
+        return k - 1 + extra[f] if k else 0
 
     def value(f: int, k: int) -> float:
         return errors[f][0] - errors[f][k - 1] - least_gain * k
@@ -257,20 +269,20 @@ def allocate(errors: list[list[float]], budget: int | None, least_gain: float) -
     for f, feature_errors in enumerate(errors):
         new = best.copy()
         choice = np.zeros(budget + 1, dtype=int)
-        for k in range(2, min(len(feature_errors), budget) + 1):
-            gain = value(f, k)
-            if gain <= 0:
+        for k in range(2, len(feature_errors) + 1):
+            cost, gain = lines(f, k), value(f, k)
+            if gain <= 0 or cost > budget:
                 continue
-            for b in range(k, budget + 1):
-                if best[b - k] + gain > new[b]:
-                    new[b], choice[b] = best[b - k] + gain, k
+            for b in range(cost, budget + 1):
+                if best[b - cost] + gain > new[b]:
+                    new[b], choice[b] = best[b - cost] + gain, k
         best = new
         choices.append(choice)
     counts = [0] * len(errors)
     b = int(np.argmax(best))
     for f in range(len(errors) - 1, -1, -1):
         counts[f] = int(choices[f][b])
-        b -= counts[f]
+        b -= lines(f, counts[f])
     return counts
 
 
@@ -278,7 +290,7 @@ def fit_features(
     X: np.ndarray,
     y: np.ndarray,
     specs: list[FeatureSpec],
-    n_bins: int = 10,
+    n_bins: int = 20,
     C: float = 0.1,
     max_points: int = 20,
     binning: str = "quantile",
@@ -306,7 +318,8 @@ def fit_features(
         shapes.append((curve, information, found))
         errors.append([error for error, _ in found])
         directions.append(direction)
-    counts = allocate(errors, max_bands, 1.0 if least_gain is None else least_gain)
+    extra = [int(np.isnan(X[:, j]).any()) for j in range(len(specs))]  # a "no data" line that may score
+    counts = allocate(errors, max_bands, 1.0 if least_gain is None else least_gain, extra)
     kept = [j for j, k in enumerate(counts) if k > 0]
     coarse: list[list[float]] = []
     for j in kept:

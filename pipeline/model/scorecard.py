@@ -56,11 +56,12 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         Cut-points when learning: rounded quantiles of the data, the template's own (staff-recognisable) band
         edges, or both.
     max_bands : int or None
-        Most band lines on a learned card (all features together); None for no limit.
+        Most scoring lines on a learned card (all features together; a line that gives points: a feature with k
+        bands has k - 1, its best band scoring 0, plus its "no data" if that may score); None for no limit.
     calibration_folds : int
         Folds for the held-out scores the probability curve is fitted on when learning (below 2: in-sample).
     min_gain : float
-        What each band line must buy when learning, in deviance (roughly); a feature that earns no band is left
+        What each band must buy when learning, in deviance (roughly); a feature that earns no band is left
         out of the card.
 
     Attributes
@@ -81,7 +82,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self,
         card: Scorecard | None = None,
         template: Scorecard | None = None,
-        n_bins: int = 10,
+        n_bins: int = 20,
         C: float = 0.1,
         max_points: int = 20,
         recalibrate: bool = True,

@@ -27,13 +27,15 @@ from pipeline.config import Settings
 from pipeline.model.card import FeatureCard, Scorecard
 from pipeline.model.scorecard import PointsScorecard
 
+PUPIL_COLUMNS = ("upn", "forename", "surname", "year_group", "reg_group")
+"""Who the pupil is: the columns every list starts with, after the rank."""
 SHORTLIST_COLUMNS = (
-    "rank", "upn", "forename", "surname", "year_group", "reg_group", "score", "band", "main_barrier", "need",
+    "rank", *PUPIL_COLUMNS, "score", "band", "main_barrier", "need",
     "suggested_focus", "reasons", "place_for", "attendance_team", "last_decision", "context", "in_intervention",
     "change_since_last_run", "no_data",
 )  # fmt: skip
 UNDER_CHALLENGED_COLUMNS = (
-    "rank", "upn", "forename", "surname", "year_group", "reg_group", "prior_attainment", "core_grade_gap",
+    "rank", *PUPIL_COLUMNS, "prior_attainment", "core_grade_gap",
     "reasons", "mentoring_focus", "context", "in_intervention", "change_since_last_run",
 )  # fmt: skip
 CONTEXT_FLAGS = (
@@ -104,11 +106,7 @@ def build_shortlist(
         rows.append(
             {
                 "rank": rank,
-                "upn": pupil["upn"],
-                "forename": pupil["forename"],
-                "surname": pupil["surname"],
-                "year_group": pupil["year_group"],
-                "reg_group": pupil["reg_group"],
+                **{column: pupil[column] for column in PUPIL_COLUMNS},
                 "score": int(pupil["score"]),
                 "band": chance_band(card, int(pupil["score"])),
                 "main_barrier": BARRIER_NAMES.get(str(pupil["main_barrier"]), "none"),
@@ -253,11 +251,7 @@ def build_under_challenged(
         rows.append(
             {
                 "rank": rank,
-                "upn": pupil["upn"],
-                "forename": pupil["forename"],
-                "surname": pupil["surname"],
-                "year_group": pupil["year_group"],
-                "reg_group": pupil["reg_group"],
+                **{column: pupil[column] for column in PUPIL_COLUMNS},
                 "prior_attainment": prior,
                 "core_grade_gap": None if value is None else round(value, 2),
                 "reasons": f"Able ({prior}) but {where}; attendance "

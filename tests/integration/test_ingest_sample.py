@@ -41,7 +41,7 @@ def test_the_sample_loads_cleanly_and_idempotently(sample_dir: Path, tmp_path: P
 
 
 STAGED_AND_RAW = (*STAGED_COLUMNS, *(f"raw_{t}" for t in STAGED_COLUMNS))
-LINEAGE = frozenset({"load_id", "line_number", "file_sha256", "source_file", "loaded_at", "checked_on"})
+LINEAGE = frozenset({"load_id", "line_number", "file_sha256", "source_file", "loaded_at", "checked_on", "delivery"})
 
 
 def _contents(

@@ -24,7 +24,7 @@ from pipeline.warehouse import STAGED_COLUMNS, connect
 ROLL = [make_upn(801, 4000, 14, n) for n in range(1, 6)]
 NOT_ON_ROLL = make_upn(801, 4000, 14, 99)
 HEADER = "upn,surname,forename,date_of_birth,sex,year_group,leaving_date,sen_provision,fsm_eligible\n"
-LINEAGE = {"load_id", "line_number", "file_sha256", "source_file", "loaded_at", "checked_on"}
+LINEAGE = {"load_id", "line_number", "file_sha256", "source_file", "loaded_at", "checked_on", "delivery"}
 COUNTS = ("rows_read", "rows_loaded", "rows_quarantined", "values_blanked", "duplicates_dropped",
           "withdrawn_codes_mapped")  # fmt: skip
 

@@ -50,10 +50,23 @@ def _columns(line: str) -> int:
     return len(line.replace("\\|", "").strip().strip("|").split("|"))
 
 
-def test_every_row_of_every_table_has_the_header_s_columns() -> None:
-    text = model_card(_release())
+BENCHMARK = pd.DataFrame(
+    [
+        {"dataset": "oulad", "model": "points scorecard", "n": 26361, "auc": 0.8035, "auc_sd": 0.009,
+         "precision_at_10": 0.952, "ece": 0.011, "ece_floor": 0.006, "ece_floor_95": 0.009, "brier": 0.1722,
+         "fit_seconds": 3.4, "lines": 28.8, "measured_on": "2026-12-04", "quick": False},
+        {"dataset": NASTY, "model": "logistic regression", "n": 395, "auc": 0.669, "auc_sd": 0.071,
+         "precision_at_10": 0.575, "ece": 0.104, "ece_floor": 0.048, "ece_floor_95": 0.069, "brier": 0.2162,
+         "fit_seconds": 0.02, "lines": None, "measured_on": "2026-12-04", "quick": False},
+    ]
+)  # fmt: skip
+
+
+def test_every_row_of_every_table_has_the_header_s_columns(tmp_path: Path) -> None:
+    BENCHMARK.to_csv(tmp_path / "benchmark.csv", index=False)
+    text = model_card(_release(), tmp_path / "benchmark.csv")
     tables = _tables(text)
-    assert len(tables) == 3  # points, the windows, the means
+    assert len(tables) == 4  # points, the windows, the means, the learner on public data
     for table in tables:
         assert len({_columns(line) for line in table}) == 1, table
     assert "A \\| B &lt;script&gt;alert(1)&lt;/script&gt; =SUM(1)" in text
@@ -61,6 +74,16 @@ def test_every_row_of_every_table_has_the_header_s_columns() -> None:
     assert "**Data.** 12,345 pupil-nights from 2025-09-05 to 2025-10-17; outcome rate 12.3%." in text
     assert text.startswith("# Model card: learned 1.0.0\n")
     assert "## Known limits" in text
+    assert "measured on 2026-12-04 by `make benchmark-model`" in text
+    assert (
+        "| oulad (n=26,361) | points scorecard | 0.803 (0.009) | 0.952 | 0.011 [0.006, 0.009] | 0.1722 | 28.8 |" in text
+    )
+
+
+def test_without_a_saved_benchmark_the_card_says_how_to_measure_it(tmp_path: Path) -> None:
+    text = model_card(_release(), tmp_path / "none.csv")
+    assert len(_tables(text)) == 3
+    assert "`make benchmark-model` measures it" in text
 
 
 def test_a_release_is_written_durably_once_and_never_overwritten(tmp_path: Path) -> None:

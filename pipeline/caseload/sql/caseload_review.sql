@@ -2,6 +2,8 @@
 -- attendance, negative behaviour points per school week (10 possible sessions) and the English and maths gap to
 -- target, in the $before_days school days (days the pupil has marks) before mentoring started against the time
 -- since it started. School days, not calendar days, so that a start in September looks back past the summer.
+{% from "grades.sql" import grade -%}
+{% from "attendance.sql" import attended, possible -%}
 with mentoring as (
     select school_id, upn, min(start_date) as start_date
     from interventions
@@ -29,8 +31,8 @@ marks as (
         w.school_id,
         w.upn,
         a.date >= w.start_date as since,
-        a.category in ('present', 'approved_activity', 'authorised', 'unauthorised') as possible,
-        a.category in ('present', 'approved_activity') as attended
+        {{ possible("a.category") }} as possible,
+        {{ attended("a.category") }} as attended
     from windows as w
     join attendance as a using (school_id, upn)
     where a.date <= $as_of::date and a.date >= w.before_from
@@ -66,17 +68,7 @@ grades as (
         r.date,
         r.assessment_point,
         r.result_type,
-        case
-            when r.result = 'BLW' then 0.0
-            when r.result = 'PKS' then 1.0
-            when r.result = 'WTS' then 2.0
-            when r.result = 'EXS' then 3.0
-            when r.result = 'GDS' then 4.0
-            when r.result = 'U' then 0.0
-            when regexp_full_match(r.result, '[0-9]\+') then cast(left(r.result, 1) as double) + 1.0 / 3
-            when regexp_full_match(r.result, '[0-9]-') then cast(left(r.result, 1) as double) - 1.0 / 3
-            else try_cast(r.result as double)
-        end as grade
+        {{ grade("r.result") }} as grade
     from mentoring as m
     join assessments as r using (school_id, upn)
     where r.date <= $as_of::date

@@ -5,10 +5,12 @@
 --   suspension: a suspension starting in the horizon;
 --   fell below target: English and maths (mean of the two) against target, at the first data drop inside the
 --     horizon, at least $grade_drop grades worse than at the last drop on or before the as-of date, and below 0.
+{% from "grades.sql" import grade -%}
+{% from "attendance.sql" import absent, possible -%}
 with days as (
     select distinct school_id, date
     from attendance
-    where date > $as_of::date and category in ('present', 'approved_activity', 'authorised', 'unauthorised')
+    where date > $as_of::date and {{ possible("category") }}
 ),
 horizon_days as (
     select school_id, date
@@ -30,9 +32,9 @@ absence as (
     select
         a.school_id,
         a.upn,
-        count(*) filter (where a.category in ('present', 'approved_activity', 'authorised', 'unauthorised'))
+        count(*) filter (where {{ possible("a.category") }})
             as horizon_possible_sessions,
-        count(*) filter (where a.category in ('authorised', 'unauthorised')) as horizon_absent_sessions
+        count(*) filter (where {{ absent("a.category") }}) as horizon_absent_sessions
     from attendance as a
     join horizon as h on a.school_id = h.school_id and a.date between h.horizon_start and h.horizon_end
     group by a.school_id, a.upn
@@ -51,16 +53,7 @@ grades as (
         a.subject,
         a.date,
         a.result_type,
-        case
-            when a.result in ('BLW', 'U') then 0.0
-            when a.result = 'PKS' then 1.0
-            when a.result = 'WTS' then 2.0
-            when a.result = 'EXS' then 3.0
-            when a.result = 'GDS' then 4.0
-            when regexp_full_match(a.result, '[0-9]\+') then cast(left(a.result, 1) as double) + 1.0 / 3
-            when regexp_full_match(a.result, '[0-9]-') then cast(left(a.result, 1) as double) - 1.0 / 3
-            else try_cast(a.result as double)
-        end as grade,
+        {{ grade("a.result") }} as grade,
         a.date <= $as_of::date as before
     from assessments as a
     join horizon as h using (school_id)

@@ -3,6 +3,7 @@
 -- against chronological age, and high prior attainment (KS2 average >= 110 or CAT4 mean SAS >= 115).
 -- core_grade_change: how far English (reading at primary) and maths working-at moved between their last two
 -- assessments, averaged over the two (negative: slipping), the first sign of a pupil starting to slip.
+{% from "grades.sql" import grade -%}
 with results as (
     select
         school_id,
@@ -12,17 +13,7 @@ with results as (
         date,
         result_type,
         result,
-        case
-            when result in ('BLW') then 0.0
-            when result in ('PKS') then 1.0
-            when result in ('WTS') then 2.0
-            when result in ('EXS') then 3.0
-            when result in ('GDS') then 4.0
-            when result = 'U' then 0.0
-            when regexp_full_match(result, '[0-9]\+') then cast(left(result, 1) as double) + 1.0 / 3
-            when regexp_full_match(result, '[0-9]-') then cast(left(result, 1) as double) - 1.0 / 3
-            else try_cast(result as double)
-        end as grade
+        {{ grade("result") }} as grade
     from assessments
     where date <= $as_of::date
 ),

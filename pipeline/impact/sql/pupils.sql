@@ -4,6 +4,7 @@
 -- and the English and maths gap to target (working-at minus target, grades; primary steps BLW..GDS count as
 -- grades; Reading stands for English): at the last data drop on or before the start (within $gap_before_days) and
 -- its change to the first drop after the start (within $gap_after_days), averaged over the subjects with both.
+{% from "grades.sql" import grade -%}
 with mentoring as (
     select school_id, upn, start_date, end_date
     from interventions
@@ -33,16 +34,7 @@ grades as (
         case when subject = 'Reading' then 'English' else subject end as subject,
         date,
         result_type,
-        case
-            when result in ('BLW', 'U') then 0.0
-            when result = 'PKS' then 1.0
-            when result = 'WTS' then 2.0
-            when result = 'EXS' then 3.0
-            when result = 'GDS' then 4.0
-            when regexp_full_match(result, '[0-9]\+') then cast(left(result, 1) as double) + 1.0 / 3
-            when regexp_full_match(result, '[0-9]-') then cast(left(result, 1) as double) - 1.0 / 3
-            else try_cast(result as double)
-        end as grade
+        {{ grade("result") }} as grade
     from assessments
     where result_type in ('working_at', 'target') and subject in ('English', 'Reading', 'Maths') and upn is not null
 ),

@@ -1,0 +1,61 @@
+"""The SQL files of every stage: read in one way, the grade scale stated once."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.codes import ABSENT, ATTENDED, POSSIBLE, Category
+from pipeline.sql import render_sql, sql_file
+
+PIPELINE = Path(__file__).resolve().parents[2] / "pipeline"
+STAGE_FILES = sorted(p for p in PIPELINE.glob("*/sql/*.sql"))
+GRADE_FILES = [p for p in STAGE_FILES if '{% from "grades.sql" import grade' in p.read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("path", STAGE_FILES, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+def test_a_file_without_macros_reads_exactly_as_written(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    rendered = sql_file(f"pipeline.{path.parent.parent.name}", path.name)
+    if "{%" in text or "{{" in text:
+        assert "{%" not in rendered  # every macro expanded
+        assert "{{" not in rendered
+    else:
+        assert rendered == text
+
+
+def test_every_query_that_reads_grades_uses_the_one_scale() -> None:
+    # The four queries that turn a result into a grade (features, caseload review, outcomes, impact) import it;
+    # no SQL file spells the primary steps out again.
+    assert {p.parent.parent.name for p in GRADE_FILES} == {"features", "caseload", "evaluate", "impact"}
+    for path in STAGE_FILES:
+        assert not re.search(r"'PKS'\)?\s+then", path.read_text(encoding="utf-8")), path
+
+
+GRADES = [
+    ("BLW", 0.0), ("U", 0.0), ("PKS", 1.0), ("WTS", 2.0), ("EXS", 3.0), ("GDS", 4.0),
+    ("6", 6.0), ("6+", 6 + 1 / 3), ("5-", 5 - 1 / 3), ("4.5", 4.5), ("X", None), (None, None),
+]  # fmt: skip
+
+
+def test_the_grade_scale() -> None:
+    sql = render_sql('{% from "grades.sql" import grade -%}\nselect r, {{ grade("r") }} from t')
+    con = duckdb.connect()
+    con.execute("create table t (r varchar)")
+    con.executemany("insert into t values (?)", [[r] for r, _ in GRADES])
+    got = dict(con.execute(sql).fetchall())
+    assert got == pytest.approx(dict(GRADES))
+
+
+@pytest.mark.parametrize(("macro", "categories"), [("attended", ATTENDED), ("absent", ABSENT), ("possible", POSSIBLE)])
+def test_the_attendance_macros_are_the_code_table_s(macro: str, categories: frozenset[Category]) -> None:
+    # The SQL macros and pipeline/codes.py say the same thing: a session is possible when the pupil attended or
+    # was absent (authorised or not); any other category (not possible, no mark) is neither.
+    sql = render_sql(f'{{% from "attendance.sql" import {macro} -%}}\nselect c, {{{{ {macro}("c") }}}} from t')
+    con = duckdb.connect()
+    con.execute("create table t (c varchar)")
+    con.executemany("insert into t values (?)", [[c.value] for c in Category] + [["no_mark"]])
+    assert {c for c, inside in con.execute(sql).fetchall() if inside} == {c.value for c in categories}
