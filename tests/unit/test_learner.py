@@ -245,6 +245,11 @@ def test_scoring_lines_count_bands_that_give_points_and_a_no_data_line_only_if_i
     assert one.scoring_lines == 1
     assert replace(card, features=(replace(flag, missing_points=3),)).scoring_lines == 2
     assert replace(card, features=(flag, replace(flag, name="g"))).scoring_lines == 2
+    assert flag.points_text() == "yes: +8; otherwise 0"
+    assert (
+        replace(flag, missing_points=3, missing_label="not known").points_text()
+        == "yes: +8; not known: +3; otherwise 0"
+    )
 
 
 @settings(max_examples=60, deadline=None)
