@@ -1,12 +1,12 @@
 """The DuckDB warehouse: one file, its tables, and the only place their names and columns are written down.
 
-Layers: ``raw_<file>`` keeps each export file's lines as read, each with its school, line number and the number of
-its delivery in ``deliveries``, which holds the delivery's school, source file, sha256, load id, loaded-at and rules
-once (the view ``raw_<file>_lineage`` shows each line with them). It holds the lines of the latest delivery, and the
-clean lines of earlier deliveries whose key was not delivered since (a delta leaves them in place); a line unchanged
-since an earlier delivery keeps that delivery's number. The staged tables (``pupils``, ``attendance``, ...) are
-typed, keyed and accumulate across deliveries (a re-delivered key replaces the old value, absent rows are kept),
-each row with the line and delivery it came from;
+Layers: ``raw_<file>`` keeps each export file's lines as read, with their school, line number and delivery: the
+lines of the latest delivery, and the clean lines of earlier deliveries whose key was not delivered since (a delta
+leaves them in place); a line unchanged since an earlier delivery keeps that delivery. ``deliveries`` holds each
+delivered file's lineage once (school, source file, sha256, load id, loaded-at, the rules its lines were checked
+under and the day they were checked against), referenced from the raw layer by number: repeating it as text on
+every line cost a tenth of a first load (docs/performance.md). The staged tables (``pupils``, ``attendance``, ...)
+are typed, keyed and accumulate across deliveries (a re-delivered key replaces the old value, absent rows are kept);
 ``quarantine`` holds every row not loaded and every value blanked, with a reason; ``loads`` records each file of
 each load.
 """
@@ -23,6 +23,7 @@ from duckdb.func import FunctionNullHandling
 from pipeline.codes import ATTENDANCE_CODES
 from pipeline.contract import EXPORT_FILES
 from pipeline.keys import KEY_FILE_VARIABLE, KEY_VARIABLE, WarehouseKeyError, key_from_environment, open_encrypted
+from pipeline.sql import render_sql
 from pipeline.upn import upn_problem
 
 DEFAULT_WAREHOUSE = Path("data") / "warehouse.duckdb"
@@ -67,23 +68,21 @@ RAW_MATCH_COLUMNS = (
     ("line_hash2", "ubigint"),  # a second, independent hash of it (of the columns joined by a separator)
     ("key_hash", "ubigint"),  # hash of the parsed key
     ("clean", "boolean"),  # loaded with no problem and no blanked value, and not repeated in its delivery
-    ("checked_on", "date"),  # the "today" it was checked against (no date after it was allowed)
 )
+"""What row-level incremental loading compares a new delivery's lines against (see ingest/pairing.py)."""
+DELIVERIES = (
+    "create table if not exists deliveries (delivery ubigint, school_id varchar, source_file varchar, "
+    "file_sha256 varchar, load_id varchar, loaded_at timestamp, "
+    "rules varchar, "  # fingerprint of the parsing and checking rules its lines passed
+    "checked_on date)"  # the "today" they were checked against (no date after it was allowed)
+)
+DELIVERY_NUMBER = "hash($school, $file, $load_id)"
+"""A delivered file's number: one file of a school per load, so no two deliveries share it (64 bits of hash), and
+concurrent loads of several schools need no shared counter."""
+REUSABLE = render_sql('{% from "raw_layer.sql" import reusable %}{{ reusable() }}')
+"""A raw line of ``$school`` that a new delivery's identical line can pair with: clean, checked under tonight's rules
+(``$rules``) on or before ``$today``."""
 STAGED_COLUMNS = {table: list(types) for table, types in STAGED_TYPES.items()}
-DELIVERY_COLUMNS = (
-    ("school_id", "varchar"),
-    ("file", "varchar"),  # the export file's name (source_file in the raw layer before deliveries)
-    ("sha256", "varchar"),
-    ("load_id", "varchar"),
-    ("loaded_at", "timestamp"),
-    ("rules", "varchar"),  # fingerprint of the parsing and checking rules its lines were checked under
-)
-"""Lineage of one delivered file, held once in ``deliveries`` and referenced by number from each of its raw lines
-(DuckDB's commit compresses every column of every new line: five text columns the same on every line of a file cost
-as much to write as the export's own)."""
-NEXT_DELIVERY = "nextval('delivery_ids')"
-CURRENT_RULES = "delivery in (select delivery from deliveries where rules = $rules)"
-"""A raw line's condition (SQL, parameter ``$rules``): it was checked under these parsing and checking rules."""
 
 _CATEGORY = (
     "case mark "
@@ -95,11 +94,11 @@ _CATEGORY = (
 
 
 def _staged_table(table: str, name: str) -> str:
-    """DDL of the staged table ``table`` (created as ``name``)."""
+    """DDL of the staged table ``table`` (created as ``name``): each row with the line and delivery it came from."""
     columns = ", ".join(f"{column} {kind}" for column, kind in STAGED_TYPES[table].items())
     extra = f", category varchar generated always as ({_CATEGORY}) virtual" if table == "attendance" else ""
     return (
-        f"create table if not exists {name} (school_id varchar, {columns}{extra}, line_number bigint, delivery integer)"
+        f"create table if not exists {name} (school_id varchar, {columns}{extra}, line_number bigint, delivery ubigint)"
     )
 
 
@@ -109,20 +108,13 @@ def _ddl() -> list[str]:
         table = export.table
         statements.append(_staged_table(table, table))
         raw_columns = ", ".join(f"{c.name} varchar" for c in export.columns)
+        match = ", ".join(f"{name} {kind}" for name, kind in RAW_MATCH_COLUMNS)
         statements.append(
-            f"create table if not exists raw_{table} (school_id varchar, delivery integer, line_number bigint, "
-            f"{raw_columns})"
+            f"create table if not exists raw_{table} (school_id varchar, delivery ubigint, line_number bigint, "
+            f"{raw_columns}, {match})"
         )
-        # What row-level incremental loading compares a new delivery's lines against (see ingest/load.py);
-        # added to warehouses made before it, whose lines are then all checked once more.
-        statements += [
-            f"alter table raw_{table} add column if not exists {name} {kind}" for name, kind in RAW_MATCH_COLUMNS
-        ]
     statements += [
-        "create sequence if not exists delivery_ids",
-        "create table if not exists deliveries (delivery integer, "
-        + ", ".join(f"{name} {kind}" for name, kind in DELIVERY_COLUMNS)
-        + ")",
+        DELIVERIES,
         "create table if not exists quarantine (school_id varchar, file varchar, line_number bigint, "
         "column_name varchar, value varchar, reason varchar, load_id varchar, outcome varchar)",
         "create table if not exists loads (load_id varchar, school_id varchar, file varchar, sha256 varchar, "
@@ -139,119 +131,95 @@ def _ddl() -> list[str]:
     return statements
 
 
-def _lineage_views() -> list[str]:
-    lineage = ", ".join(f"d.{name}" for name, _ in DELIVERY_COLUMNS if name != "school_id")
-    return [
-        f"create view if not exists raw_{export.table}_lineage as "
-        f"select r.*, {lineage} from raw_{export.table} as r left join deliveries as d using (delivery)"
-        for export in EXPORT_FILES
-    ]
-
-
-OLD_LINEAGE = ("source_file", "file_sha256", "load_id", "loaded_at", "rules")
-"""The raw layer's lineage columns before ``deliveries`` (on every line)."""
-MIGRATE_DELIVERIES = """
+OLD_LINEAGE = ("source_file", "file_sha256", "load_id", "loaded_at", "rules", "checked_on")
+"""The raw layer's per-line lineage before ``deliveries`` held it."""
+MOVE_LINEAGE = """
 insert into deliveries
-select {next}, school_id, source_file, file_sha256, load_id, loaded_at, rules
-from (select distinct school_id, source_file, file_sha256, load_id, loaded_at, rules from {table}
-      order by loaded_at, school_id)
+select hash(school_id, source_file, load_id), school_id, source_file, any_value(file_sha256), load_id,
+    max(loaded_at), any_value(rules), max(checked_on)
+from {table}
+group by school_id, source_file, load_id
 """
-MIGRATE_RAW = """
-create table {table}__migrated as
-select r.school_id, d.delivery, r.line_number, {columns}
-from {table} as r join deliveries as d
-    on r.school_id is not distinct from d.school_id and r.source_file is not distinct from d.file
-    and r.file_sha256 is not distinct from d.sha256 and r.load_id is not distinct from d.load_id
-    and r.loaded_at is not distinct from d.loaded_at and r.rules is not distinct from d.rules
-order by r.rowid
+MOVED_RAW = """
+create table {table}_moved as
+select school_id, hash(school_id, source_file, load_id) as delivery, line_number, {columns}
+from {table}
+order by rowid
 """
 
 
-def migrate_raw_lineage(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Move the lineage of a raw layer written before ``deliveries`` (source file, sha256, load id, loaded-at and
-    rules on every line) into ``deliveries``, each line keeping a reference to it; every line and value is kept, in
-    the same order. One transaction; returns the raw tables migrated (none on a warehouse already migrated)."""
-    old = [f"raw_{export.table}" for export in EXPORT_FILES if _has_column(con, f"raw_{export.table}", "source_file")]
+def _move_lineage_to_deliveries(con: duckdb.DuckDBPyConnection) -> None:
+    """Move a warehouse made before ``deliveries`` to it, in place and in one transaction: each delivered file's
+    lineage into ``deliveries`` once, each raw line keeping its number (every line, its values and hashes kept).
+    A warehouse from before row-level incremental loading has no hashes: its lines are all checked once more."""
+    old = [
+        f"raw_{export.table}"
+        for export in EXPORT_FILES
+        if "source_file"
+        in {c for (c,) in con.execute(f"select column_name from (describe raw_{export.table})").fetchall()}
+    ]
     if not old:
-        return []
+        return
     con.execute("begin transaction")
     try:
-        for table in old:
-            con.execute(f"alter table {table} add column if not exists rules varchar")
-            kept = [
-                str(name)
-                for (name,) in con.execute(
-                    "select column_name from duckdb_columns() where table_name = $table and not internal "
-                    "and database_name = current_database() order by column_index",
-                    {"table": table},
-                ).fetchall()
-                if name not in (*OLD_LINEAGE, "school_id", "line_number")
-            ]
-            con.execute(MIGRATE_DELIVERIES.format(next=NEXT_DELIVERY, table=table))
-            con.execute(MIGRATE_RAW.format(table=table, columns=", ".join(f"r.{c}" for c in kept)))
-            con.execute(REPLACE_TABLE.format(table=table))
+        for table, export in ((f"raw_{e.table}", e) for e in EXPORT_FILES):
+            if table not in old:
+                continue
+            for name, kind in (*RAW_MATCH_COLUMNS, ("rules", "varchar"), ("checked_on", "date")):
+                con.execute(f"alter table {table} add column if not exists {name} {kind}")
+            con.execute(MOVE_LINEAGE.format(table=table))
+            columns = ", ".join([*(c.name for c in export.columns), *(name for name, _ in RAW_MATCH_COLUMNS)])
+            con.execute(MOVED_RAW.format(table=table, columns=columns))
+            con.execute(f"drop table {table}")
+            con.execute(f"alter table {table}_moved rename to {table}")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
-    return old
+    con.execute("checkpoint")
 
 
-MIGRATE_STAGED_DELIVERIES = """
-insert into deliveries
-select {next}, s.school_id, $file, l.sha256, s.load_id, l.loaded_at, null
+STAGED_DELIVERIES = """
+insert into deliveries (delivery, school_id, source_file, file_sha256, load_id, loaded_at)
+select hash(s.school_id, $file, s.load_id), s.school_id, $file, l.sha256, s.load_id, l.loaded_at
 from (select distinct school_id, load_id from {table}) as s
 left join (select school_id, load_id, arg_max(sha256, loaded_at) as sha256, max(loaded_at) as loaded_at from loads
            where file = $file and status = 'loaded' group by all) as l
     on s.school_id is not distinct from l.school_id and s.load_id is not distinct from l.load_id
-where not exists (select 1 from deliveries as d where d.file = $file and d.school_id is not distinct from s.school_id
-                  and d.load_id is not distinct from s.load_id)
-order by l.loaded_at, s.school_id
+where hash(s.school_id, $file, s.load_id) not in (select delivery from deliveries)
 """
-MIGRATE_STAGED = """
-insert into {table}__migrated (school_id, {columns}, line_number, delivery)
-select s.school_id, {typed}, s.line_number, d.delivery
-from {table} as s
-left join (select school_id, load_id, max(delivery) as delivery from deliveries where file = $file group by all) as d
-    on s.school_id is not distinct from d.school_id and s.load_id is not distinct from d.load_id
-order by s.rowid
+"""A delivery for each load of a staged table that the raw layer's lineage does not hold (its lines were all
+superseded since): its sha256 and loaded-at from ``loads``, no rules (so none of its lines pairs)."""
+STAGED_MOVED = """
+insert into {table}_moved (school_id, {columns}, line_number, delivery)
+select school_id, {columns}, line_number, hash(school_id, $file, load_id) from {table} order by rowid
 """
-REPLACE_TABLE = "drop table {table}; alter table {table}__migrated rename to {table};"
 
 
-def migrate_staged_lineage(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Replace the load id on every row of a staged table written before ``deliveries`` by the number of its
-    delivery (a delivery found in the raw layer's lineage, else one made from ``loads``, with no rules); one
-    transaction; returns the staged tables migrated."""
-    old = [export for export in EXPORT_FILES if _has_column(con, export.table, "load_id")]
+def _staged_rows_to_deliveries(con: duckdb.DuckDBPyConnection) -> None:
+    """Give each row of a staged table made before ``deliveries`` the number of its delivery instead of its load id
+    (text on every row, which the commit compressed), in place and in one transaction; every row and value kept."""
+    old = [
+        export
+        for export in EXPORT_FILES
+        if "load_id" in {c for (c,) in con.execute(f"select column_name from (describe {export.table})").fetchall()}
+    ]
     if not old:
-        return []
+        return
     con.execute("begin transaction")
     try:
         for export in old:
-            con.execute(MIGRATE_STAGED_DELIVERIES.format(next=NEXT_DELIVERY, table=export.table), {"file": export.name})
-            con.execute(_staged_table(export.table, f"{export.table}__migrated"))
-            columns = STAGED_COLUMNS[export.table]
-            typed = ", ".join(f"s.{c}" for c in columns)
-            con.execute(
-                MIGRATE_STAGED.format(table=export.table, columns=", ".join(columns), typed=typed),
-                {"file": export.name},
-            )
-            con.execute(REPLACE_TABLE.format(table=export.table))
+            con.execute(STAGED_DELIVERIES.format(table=export.table), {"file": export.name})
+            con.execute(_staged_table(export.table, f"{export.table}_moved"))
+            columns = ", ".join(STAGED_COLUMNS[export.table])
+            con.execute(STAGED_MOVED.format(table=export.table, columns=columns), {"file": export.name})
+            con.execute(f"drop table {export.table}")
+            con.execute(f"alter table {export.table}_moved rename to {export.table}")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
-    return [export.table for export in old]
-
-
-def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
-    row = con.execute(
-        "select count(*) from duckdb_columns() where table_name = $table and column_name = $column and not internal "
-        "and database_name = current_database()",
-        {"table": table, "column": column},
-    ).fetchone()
-    return bool(row and row[0])
+    con.execute("checkpoint")
 
 
 TABLE_EXISTS = "select count(*) from duckdb_tables() where table_name = $name and not temporary"
@@ -300,10 +268,8 @@ def connect(path: Path | None = None, key: str | None = FROM_ENVIRONMENT) -> duc
     _no_progress_bar(con)
     for statement in _ddl():
         con.execute(statement)
-    migrate_raw_lineage(con)
-    migrate_staged_lineage(con)
-    for statement in _lineage_views():
-        con.execute(statement)
+    _move_lineage_to_deliveries(con)
+    _staged_rows_to_deliveries(con)
     con.create_function("upn_problem", _upn_problem, ["VARCHAR"], "VARCHAR", null_handling=FunctionNullHandling.SPECIAL)
     return con
 

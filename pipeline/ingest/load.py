@@ -6,8 +6,7 @@
 2. check (:mod:`pipeline.ingest.steps`, as are the steps below): each row's values against the contract's rules
    (``checked``);
 3. de-duplicate: identical repeats loaded once, a key on lines with different values quarantined (``clean``);
-4. quarantine, roll (pupils.csv: pupils on roll it does not list), record the delivery's lineage, upsert and
-   record raw;
+4. quarantine, roll (pupils.csv: pupils on roll it does not list), upsert and record raw;
 5. reconcile: the lines read must equal the lines loaded plus the lines the quarantine table holds, or the file
    fails (:class:`FileRefusedError`) and its transaction is rolled back.
 
@@ -31,13 +30,12 @@ from pipeline.ingest.read import PreparedFile
 from pipeline.ingest.steps import (
     check_step,
     dedupe_step,
-    delivery_step,
     quarantine_step,
     record_raw_step,
     roll_step,
     upsert_step,
 )
-from pipeline.warehouse import CURRENT_RULES
+from pipeline.warehouse import REUSABLE
 
 QUARANTINED_LINES = sql_text("reconcile.sql")
 RULES_VERSION = "3"
@@ -123,12 +121,11 @@ def load_file(
                 "pupils.csv: they are kept on roll (a delta may leave pupils out); if they left, deliver them with "
                 "their leaving date"
             )
-    delivery = delivery_step(con, prepared, load_id, loaded_at, rules)
-    upsert_step(con, export.table, export.key, prepared.school_id, delivery)
+    upsert_step(con, export, prepared.school_id, load_id)
     if export.table == "pupils":
         con.execute("create or replace temp table incoming_pupils as select upn from pupils where school_id = $school",
                     {"school": prepared.school_id})  # fmt: skip
-    record_raw_step(con, prepared, delivery, rules, today)
+    record_raw_step(con, prepared, load_id, loaded_at, rules, today)
     if not result.reconciles:
         raise FileRefusedError(
             f"{prepared.label} was not loaded: {result.rows_read:,} lines read but {result.rows_loaded:,} loaded "
@@ -152,9 +149,7 @@ def still_current(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, today:
         return False
     row = con.execute(
         f"""
-        select not exists (select 1 from raw_{export.table}
-                           where school_id = $school
-                               and (clean and {CURRENT_RULES} and checked_on <= $today) is not true)
+        select not exists (select 1 from raw_{export.table} where school_id = $school and ({REUSABLE}) is not true)
         """,
         {"school": prepared.school_id, "rules": rules_fingerprint(export, _present(prepared)), "today": today},
     ).fetchone()

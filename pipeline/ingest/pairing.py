@@ -26,7 +26,7 @@ from pipeline.ingest.lines import (
     visible,
 )
 from pipeline.ingest.read import PreparedFile
-from pipeline.warehouse import CURRENT_RULES
+from pipeline.warehouse import REUSABLE
 
 WITHDRAWN_MARKS = sql_text("withdrawn_marks.sql")
 
@@ -70,7 +70,7 @@ def read_step(
     params = {"school": prepared.school_id, "rules": rules, "today": today, "recheck_all": recheck_all}
     previous = f"""
         select rowid as raw_rowid, line_hash, line_hash2, key_hash from raw_{export.table}
-        where school_id = $school and clean and {CURRENT_RULES} and checked_on <= $today and not $recheck_all
+        where school_id = $school and {REUSABLE} and not $recheck_all
     """
     before = scalar(con, f"select count(*) from ({previous})", params)
     short = False

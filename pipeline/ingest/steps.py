@@ -15,7 +15,7 @@ from pipeline.contract import ExportFile
 from pipeline.ingest.checks import Problem, parsed, problems, raw
 from pipeline.ingest.lines import fields, scalar, sql_text
 from pipeline.ingest.read import PreparedFile
-from pipeline.warehouse import CURRENT_RULES, NEXT_DELIVERY, STAGED_COLUMNS
+from pipeline.warehouse import DELIVERY_NUMBER, REUSABLE, STAGED_COLUMNS
 
 QUARANTINE_ROWS = sql_text("quarantine_rows.sql")
 INSERT_ORDER = dict.fromkeys(
@@ -165,30 +165,10 @@ def roll_step(con: duckdb.DuckDBPyConnection, prepared: PreparedFile) -> tuple[i
     return missing, on_roll
 
 
-def delivery_step(
-    con: duckdb.DuckDBPyConnection, prepared: PreparedFile, load_id: str, loaded_at: dt.datetime, rules: str
-) -> int:
-    """Record the file's lineage (school, file, sha256, load id, loaded-at, rules) once in ``deliveries``; return
-    the number its staged rows and raw lines refer to it by."""
-    return scalar(
-        con,
-        f"insert into deliveries values ({NEXT_DELIVERY}, $school, $file, $sha, $load_id, $loaded_at, $rules) "
-        "returning delivery",
-        {
-            "school": prepared.school_id,
-            "file": prepared.export.name,
-            "sha": prepared.sha256,
-            "load_id": load_id,
-            "loaded_at": loaded_at,
-            "rules": rules,
-        },
-    )
-
-
-def upsert_step(
-    con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...], school_id: str, delivery: int
-) -> None:
-    """Replace rows with the same key (amended marks), add new ones, never delete what a snapshot left out."""
+def upsert_step(con: duckdb.DuckDBPyConnection, export: ExportFile, school_id: str, load_id: str) -> None:
+    """Replace rows with the same key (amended marks), add new ones, never delete what a snapshot left out. Each row
+    refers to its delivery by number (its lineage is in ``deliveries``, written by :func:`record_raw_step`)."""
+    table, key = export.table, export.key
     columns = STAGED_COLUMNS[table]
     match = " and ".join(f"s.{k} is not distinct from c.{k}" for k in key)
     params: dict[str, object] = {"school": school_id}
@@ -209,8 +189,9 @@ def upsert_step(
         )
     con.execute(
         f"insert into {table} ({', '.join(columns)}, school_id, delivery, line_number) "
-        f"select {', '.join(columns)}, $school, $delivery, line_number from clean order by {INSERT_ORDER[table]}",
-        {"school": school_id, "delivery": delivery},
+        f"select {', '.join(columns)}, $school, {DELIVERY_NUMBER}, line_number from clean "
+        f"order by {INSERT_ORDER[table]}",
+        {"school": school_id, "file": export.name, "load_id": load_id},
     )
 
 
@@ -221,41 +202,56 @@ def _has_rows(con: duckdb.DuckDBPyConnection, table: str, school_id: str) -> boo
     return bool(found and found[0])
 
 
+RECORD_DELIVERY = (
+    f"insert into deliveries values ({DELIVERY_NUMBER}, $school, $file, $sha, $load_id, $loaded_at, $rules, $today)"
+)
+"""A delivered file's lineage, once (the raw layer's lines refer to it by its number)."""
+
+
 def record_raw_step(
-    con: duckdb.DuckDBPyConnection, prepared: PreparedFile, delivery: int, rules: str, today: dt.date
+    con: duckdb.DuckDBPyConnection,
+    prepared: PreparedFile,
+    load_id: str,
+    loaded_at: dt.datetime,
+    rules: str,
+    today: dt.date,
 ) -> None:
     """Make the raw layer hold, for each key, the line whose values the staged table holds: keep the clean lines
     not checked tonight (delivered unchanged, or not delivered at all: a delta, or a snapshot that left them out;
     each keeps the lineage of the delivery that brought it), drop every line whose key was checked tonight (it is
     replaced or superseded) and every line that can never be reused, and add the lines checked tonight with
-    tonight's delivery. So a clean raw line always has its key's staged values, and a later delivery of it is
+    tonight's lineage. So a clean raw line always has its key's staged values, and a later delivery of it is
     unchanged, whatever was delivered in between."""
     export = prepared.export
     table = f"raw_{export.table}"
     typed_key = ", ".join(f"c.{k}" for k in export.key)
+    lineage = {"school": prepared.school_id, "file": export.name, "load_id": load_id}
     if _has_rows(con, table, prepared.school_id):  # (a first load has nothing to replace)
         con.execute(
             f"""
             delete from {table} as r
             where r.school_id = $school and (
-                (r.clean and r.{CURRENT_RULES} and r.checked_on <= $today) is not true
+                ({REUSABLE}) is not true
                 or r.key_hash in (select hash({typed_key}) from checked as c)
                 or (r.line_hash, r.line_hash2) in (select line_hash, line_hash2 from numbered)
             )
             """,
             {"school": prepared.school_id, "rules": rules, "today": today},
         )
+    con.execute(
+        RECORD_DELIVERY,
+        lineage | {"sha": prepared.sha256, "loaded_at": loaded_at, "rules": rules, "today": today},
+    )
     known = ", ".join(f"n.{c.name}" for c in export.columns)
     same_key = " and ".join(f"c.{k} is not distinct from r.{k}" for k in export.key)
     con.execute(
         f"""
         insert into {table} by name
-        select $school as school_id, $delivery as delivery, n.line_number, {known}, n.line_hash, n.line_hash2,
-            hash({typed_key}) as key_hash,
+        select $school as school_id, {DELIVERY_NUMBER} as delivery, n.line_number, {known}, n.line_hash,
+            n.line_hash2, hash({typed_key}) as key_hash,
             c.problem_reason is null and len(c.warnings) = 0 and not n.repeated
-                and not exists (select 1 from repeated as r where {same_key}) as clean,
-            $today as checked_on
+                and not exists (select 1 from repeated as r where {same_key}) as clean
         from numbered as n join checked as c using (line_number)
         """,
-        {"school": prepared.school_id, "delivery": delivery, "today": today},
+        lineage,
     )

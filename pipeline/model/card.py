@@ -62,6 +62,14 @@ class FeatureCard:
         shown = format_value(value, self.unit)
         return f"{self.reason.format(value=shown, description=self.description)} — {band.label} ({points:+d})"
 
+    def points_text(self) -> str:
+        """The feature's lines that give points, as a reader of the card sees them, then "otherwise 0" for every
+        band (and "no data") that scores 0, e.g. ``below 90%: +10; 90% to 95%: +4; otherwise 0``."""
+        lines = [f"{b.label}: {b.points:+d}" for b in self.bands if b.points]
+        if self.missing_points:
+            lines.append(f"{self.missing_label}: {self.missing_points:+d}")
+        return "; ".join([*lines, "otherwise 0"])
+
     def band_of(self, value: float | None) -> Band | None:
         """The band ``value`` falls in; ``None`` for a missing value."""
         if value is None or (isinstance(value, float) and math.isnan(value)):

@@ -562,10 +562,7 @@ def _scorecard(card: Scorecard) -> ScorecardInUse:
         card.kind,
         ", ".join(f"{b.label} from {b.min_score}" for b in card.score_bands),
         tuple(
-            FeaturePoints(
-                feature.description, "; ".join(f"{b.label}: {b.points:+d}" for b in feature.bands), feature.rationale
-            )
-            for feature in card.features
+            FeaturePoints(feature.description, feature.points_text(), feature.rationale) for feature in card.features
         ),
     )
 

@@ -3,12 +3,15 @@ a calibrated score-to-risk table; and on a small slice of real data."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 from pipeline.evaluate.realdata import (
@@ -19,7 +22,8 @@ from pipeline.evaluate.realdata import (
     precision_at,
 )
 from pipeline.model import PointsScorecard, Scorecard
-from pipeline.model.learn import FeatureSpec, candidate_cuts, fit_features, segments
+from pipeline.model.card import Band, FeatureCard
+from pipeline.model.learn import FeatureSpec, allocate, candidate_cuts, fit_features, segments
 from pipeline.model.scorecard import calibration_curve, matched_intercept
 
 V1 = Path(__file__).resolve().parents[2] / "models" / "scorecard-v1.yaml"
@@ -142,6 +146,20 @@ def test_the_released_card_reads_and_writes_as_before() -> None:
     assert Scorecard.load(V1).fingerprint() == "049a5e3c0d07"  # as stamped on outputs before risk tables existed
 
 
+@pytest.mark.parametrize(
+    ("version", "fingerprint"), [("v1", "049a5e3c0d07"), ("v2", "5b3c9f01c7b7"), ("v3", "01167fc028a0")]
+)
+def test_the_released_cards_keep_their_fingerprints_when_the_budget_counts_scoring_lines(
+    version: str, fingerprint: str
+) -> None:
+    """Counting scoring lines changes how a card is read, not the card: each released card loads with every band,
+    its 0-point ones included, and fingerprints as computed by the code before the change (ae431f2^)."""
+    card = Scorecard.load(V1.with_name(f"scorecard-{version}.yaml"))
+    assert card.fingerprint() == fingerprint
+    assert Scorecard.from_dict(yaml.safe_load(card.to_yaml())) == card
+    assert any(band.points == 0 for feature in card.features for band in feature.bands)
+
+
 def test_few_distinct_values_get_a_cut_per_value_and_many_get_rounded_quantiles() -> None:
     small = np.array([0, 1, 2, 2, 3, np.nan, 1])
     assert candidate_cuts(small, FeatureSpec("x", higher_is_worse=None, data_step=True), 20, "both") == [1, 2, 3]
@@ -206,3 +224,51 @@ def test_the_oulad_table_keeps_registrations_still_there_on_day_60_and_counts_th
     assert (first["education"], second["education"], first["imd_band"], second["imd_band"]) == (3, 0, 9.0, 1.0)
     assert table["at_risk"].tolist() == [0, 1]
     assert "id_student" not in table.columns
+
+
+def test_a_flag_costs_one_scoring_line_and_its_zero_band_is_the_otherwise() -> None:
+    """With room for one line only, the card keeps the flag that matters: its 0-point band is its "otherwise 0"."""
+    rng = np.random.default_rng(11)
+    n = 1500
+    X = pd.DataFrame({"flag": (rng.random(n) < 0.3).astype(float), "noise": rng.normal(0, 1, n)})
+    y = (rng.random(n) < np.where(X["flag"] == 1, 0.6, 0.2)).astype(int)
+    card = PointsScorecard(max_bands=1).fit(X, y).card_
+    assert card.feature_names == ["flag"]
+    assert _points(card, "flag")[0] == 0 < _points(card, "flag")[1]
+    assert card.scoring_lines == 1
+
+
+def test_scoring_lines_count_bands_that_give_points_and_a_no_data_line_only_if_it_scores() -> None:
+    card = Scorecard.load(V1)
+    flag = FeatureCard("f", "a flag", "behaviour", "flag", "why", (Band(None, 1, 0, "no"), Band(1, None, 8, "yes")))
+    one = replace(card, features=(flag,))
+    assert one.scoring_lines == 1
+    assert replace(card, features=(replace(flag, missing_points=3),)).scoring_lines == 2
+    assert replace(card, features=(flag, replace(flag, name="g"))).scoring_lines == 2
+    assert flag.points_text() == "yes: +8; otherwise 0"
+    assert (
+        replace(flag, missing_points=3, missing_label="not known").points_text()
+        == "yes: +8; not known: +3; otherwise 0"
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.floats(0, 10, allow_nan=False), min_size=1, max_size=6),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.integers(0, 12),
+)
+def test_allocate_keeps_to_the_budget_in_scoring_lines(features: list[tuple[list[float], bool]], budget: int) -> None:
+    """Whatever the errors, a feature is left out or has at least 2 bands, and the scoring lines
+    (k - 1 per kept feature, + 1 where its "no data" may score) never exceed the budget."""
+    errors = [sorted(e, reverse=True) for e, _ in features]  # error falls as bands are added
+    extra = [int(m) for _, m in features]
+    counts = allocate(errors, budget, 0.5, extra)
+    assert all(k == 0 or 2 <= k <= len(e) for k, e in zip(counts, errors, strict=True))
+    assert sum(k - 1 + x for k, x in zip(counts, extra, strict=True) if k) <= budget

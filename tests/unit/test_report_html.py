@@ -9,6 +9,7 @@ import html
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import duckdb
 import pandas as pd
 import pytest
 
+from pipeline.model import Scorecard
+from pipeline.model.card import Band, FeatureCard
 from pipeline.report.html import build_page, render_page, write_html_report
 from pipeline.report.trends import draw_trends
 from pipeline.safe_csv import write_csv
@@ -213,3 +216,22 @@ def test_every_template_is_package_data() -> None:
     ]["package-data"]["pipeline.pages"]
     shipped = {path for pattern in patterns for path in TEMPLATES.parent.glob(pattern)}
     assert {path for path in TEMPLATES.rglob("*") if path.is_file()} <= shipped
+
+
+def test_the_scorecard_section_lists_the_lines_that_give_points_and_otherwise_0(tmp_path: Path) -> None:
+    """A flag's 0-point band is not printed as a line of its own: the reader sees "yes: +8; otherwise 0"."""
+    card = Scorecard.load(Path(__file__).resolve().parents[2] / "models" / "scorecard-v1.yaml")
+    flag = FeatureCard("f", "A flag", "behaviour", "flag", "why", (Band(None, 1, 0, "no"), Band(1, None, 8, "yes")))
+    school = "A"
+    page = render_page(
+        build_page(
+            _warehouse(school),
+            _report(school, tmp_path),
+            replace(card, features=(flag,)),
+            tmp_path,
+            draw_trends(_weekly(school)),
+        )
+    )
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    assert "yes: +8; otherwise 0" in text
+    assert "no: +0" not in text

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipeline.codes import ABSENT, ATTENDED, POSSIBLE, Category
 from pipeline.sql import render_sql, sql_file
 
 PIPELINE = Path(__file__).resolve().parents[2] / "pipeline"
@@ -47,3 +48,14 @@ def test_the_grade_scale() -> None:
     con.executemany("insert into t values (?)", [[r] for r, _ in GRADES])
     got = dict(con.execute(sql).fetchall())
     assert got == pytest.approx(dict(GRADES))
+
+
+@pytest.mark.parametrize(("macro", "categories"), [("attended", ATTENDED), ("absent", ABSENT), ("possible", POSSIBLE)])
+def test_the_attendance_macros_are_the_code_table_s(macro: str, categories: frozenset[Category]) -> None:
+    # The SQL macros and pipeline/codes.py say the same thing: a session is possible when the pupil attended or
+    # was absent (authorised or not); any other category (not possible, no mark) is neither.
+    sql = render_sql(f'{{% from "attendance.sql" import {macro} -%}}\nselect c, {{{{ {macro}("c") }}}} from t')
+    con = duckdb.connect()
+    con.execute("create table t (c varchar)")
+    con.executemany("insert into t values (?)", [[c.value] for c in Category] + [["no_mark"]])
+    assert {c for c, inside in con.execute(sql).fetchall() if inside} == {c.value for c in categories}

@@ -3,6 +3,7 @@
 -- target, in the $before_days school days (days the pupil has marks) before mentoring started against the time
 -- since it started. School days, not calendar days, so that a start in September looks back past the summer.
 {% from "grades.sql" import grade -%}
+{% from "attendance.sql" import attended, possible -%}
 with mentoring as (
     select school_id, upn, min(start_date) as start_date
     from interventions
@@ -30,8 +31,8 @@ marks as (
         w.school_id,
         w.upn,
         a.date >= w.start_date as since,
-        a.category in ('present', 'approved_activity', 'authorised', 'unauthorised') as possible,
-        a.category in ('present', 'approved_activity') as attended
+        {{ possible("a.category") }} as possible,
+        {{ attended("a.category") }} as attended
     from windows as w
     join attendance as a using (school_id, upn)
     where a.date <= $as_of::date and a.date >= w.before_from

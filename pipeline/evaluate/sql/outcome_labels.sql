@@ -6,10 +6,11 @@
 --   fell below target: English and maths (mean of the two) against target, at the first data drop inside the
 --     horizon, at least $grade_drop grades worse than at the last drop on or before the as-of date, and below 0.
 {% from "grades.sql" import grade -%}
+{% from "attendance.sql" import absent, possible -%}
 with days as (
     select distinct school_id, date
     from attendance
-    where date > $as_of::date and category in ('present', 'approved_activity', 'authorised', 'unauthorised')
+    where date > $as_of::date and {{ possible("category") }}
 ),
 horizon_days as (
     select school_id, date
@@ -31,9 +32,9 @@ absence as (
     select
         a.school_id,
         a.upn,
-        count(*) filter (where a.category in ('present', 'approved_activity', 'authorised', 'unauthorised'))
+        count(*) filter (where {{ possible("a.category") }})
             as horizon_possible_sessions,
-        count(*) filter (where a.category in ('authorised', 'unauthorised')) as horizon_absent_sessions
+        count(*) filter (where {{ absent("a.category") }}) as horizon_absent_sessions
     from attendance as a
     join horizon as h on a.school_id = h.school_id and a.date between h.horizon_start and h.horizon_end
     group by a.school_id, a.upn

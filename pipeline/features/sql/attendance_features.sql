@@ -2,6 +2,7 @@
 -- authorised and unauthorised absence). Windows: this academic year, this term, the last 20 school days.
 -- attendance_rate_term_ex_holiday counts term-time holiday sessions (G, holiday not agreed) as attended: a week's
 -- holiday is absence all the same (DfE), but it says little about the weeks ahead, which a shortlist ranks on.
+{% from "attendance.sql" import attended, absent, possible -%}
 with days as (
     select * from school_days
 ),
@@ -20,9 +21,9 @@ marks as (
         a.session,
         a.mark,
         a.category,
-        a.category in ('present', 'approved_activity', 'authorised', 'unauthorised') as possible,
-        a.category in ('present', 'approved_activity') as attended,
-        a.category in ('authorised', 'unauthorised') as absent,
+        {{ possible("a.category") }} as possible,
+        {{ attended("a.category") }} as attended,
+        {{ absent("a.category") }} as absent,
         a.date >= t.term_start as in_term,
         a.date >= t.four_weeks_start as in_four_weeks,
         a.date < t.five_days_start as older_than_five_days

@@ -3,11 +3,12 @@
 -- break of more than 14 calendar days (Christmas, Easter, summer); half-terms are shorter and do not count.
 -- Days are looked for in the last $lookback_days calendar days (pipeline.warehouse.SCHOOL_DAYS_LOOKBACK): enough
 -- for the longest term and the 40 school days the behaviour trend needs; the older marks are not scanned.
+{% from "attendance.sql" import possible -%}
 with days as (
     select distinct school_id, date
     from attendance
     where date <= $as_of::date and date > $as_of::date - $lookback_days
-        and category in ('present', 'approved_activity', 'authorised', 'unauthorised')
+        and {{ possible("category") }}
 ),
 gaps as (
     select

@@ -7,10 +7,11 @@
 -- One row per cohort, pupil and period: possible and attended sessions (DfE: present or approved activity), and
 -- negative behaviour points (as a positive number). A pupil appears for a cohort if they have a possible session
 -- in any of its periods.
+{% from "attendance.sql" import attended, possible -%}
 with possible_days as (
     select distinct school_id, date
     from attendance
-    where category in ('present', 'approved_activity', 'authorised', 'unauthorised') and upn is not null
+    where {{ possible("category") }} and upn is not null
 ),
 gaps as (
     select
@@ -71,9 +72,9 @@ marks as (
         c.post_days,
         a.upn,
         c.period,
-        count(*) filter (where a.category in ('present', 'approved_activity', 'authorised', 'unauthorised'))
+        count(*) filter (where {{ possible("a.category") }})
             as possible,
-        count(*) filter (where a.category in ('present', 'approved_activity')) as attended
+        count(*) filter (where {{ attended("a.category") }}) as attended
     from cohort_days as c
     join attendance as a on a.school_id = c.school_id and a.date = c.date
     where a.upn is not null
