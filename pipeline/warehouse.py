@@ -93,20 +93,16 @@ _CATEGORY = (
 )
 
 
-def _staged_table(table: str, name: str) -> str:
-    """DDL of the staged table ``table`` (created as ``name``): each row with the line and delivery it came from."""
-    columns = ", ".join(f"{column} {kind}" for column, kind in STAGED_TYPES[table].items())
-    extra = f", category varchar generated always as ({_CATEGORY}) virtual" if table == "attendance" else ""
-    return (
-        f"create table if not exists {name} (school_id varchar, {columns}{extra}, line_number bigint, delivery ubigint)"
-    )
-
-
 def _ddl() -> list[str]:
     statements = []
     for export in EXPORT_FILES:
         table = export.table
-        statements.append(_staged_table(table, table))
+        columns = ", ".join(f"{name} {kind}" for name, kind in STAGED_TYPES[table].items())
+        extra = f", category varchar generated always as ({_CATEGORY}) virtual" if table == "attendance" else ""
+        statements.append(
+            f"create table if not exists {table} "
+            f"(school_id varchar, {columns}{extra}, load_id varchar, line_number bigint)"
+        )
         raw_columns = ", ".join(f"{c.name} varchar" for c in export.columns)
         match = ", ".join(f"{name} {kind}" for name, kind in RAW_MATCH_COLUMNS)
         statements.append(
@@ -179,49 +175,6 @@ def _move_lineage_to_deliveries(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("checkpoint")
 
 
-STAGED_DELIVERIES = """
-insert into deliveries (delivery, school_id, source_file, file_sha256, load_id, loaded_at)
-select hash(s.school_id, $file, s.load_id), s.school_id, $file, l.sha256, s.load_id, l.loaded_at
-from (select distinct school_id, load_id from {table}) as s
-left join (select school_id, load_id, arg_max(sha256, loaded_at) as sha256, max(loaded_at) as loaded_at from loads
-           where file = $file and status = 'loaded' group by all) as l
-    on s.school_id is not distinct from l.school_id and s.load_id is not distinct from l.load_id
-where hash(s.school_id, $file, s.load_id) not in (select delivery from deliveries)
-"""
-"""A delivery for each load of a staged table that the raw layer's lineage does not hold (its lines were all
-superseded since): its sha256 and loaded-at from ``loads``, no rules (so none of its lines pairs)."""
-STAGED_MOVED = """
-insert into {table}_moved (school_id, {columns}, line_number, delivery)
-select school_id, {columns}, line_number, hash(school_id, $file, load_id) from {table} order by rowid
-"""
-
-
-def _staged_rows_to_deliveries(con: duckdb.DuckDBPyConnection) -> None:
-    """Give each row of a staged table made before ``deliveries`` the number of its delivery instead of its load id
-    (text on every row, which the commit compressed), in place and in one transaction; every row and value kept."""
-    old = [
-        export
-        for export in EXPORT_FILES
-        if "load_id" in {c for (c,) in con.execute(f"select column_name from (describe {export.table})").fetchall()}
-    ]
-    if not old:
-        return
-    con.execute("begin transaction")
-    try:
-        for export in old:
-            con.execute(STAGED_DELIVERIES.format(table=export.table), {"file": export.name})
-            con.execute(_staged_table(export.table, f"{export.table}_moved"))
-            columns = ", ".join(STAGED_COLUMNS[export.table])
-            con.execute(STAGED_MOVED.format(table=export.table, columns=columns), {"file": export.name})
-            con.execute(f"drop table {export.table}")
-            con.execute(f"alter table {export.table}_moved rename to {export.table}")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    con.execute("checkpoint")
-
-
 TABLE_EXISTS = "select count(*) from duckdb_tables() where table_name = $name and not temporary"
 
 
@@ -269,7 +222,6 @@ def connect(path: Path | None = None, key: str | None = FROM_ENVIRONMENT) -> duc
     for statement in _ddl():
         con.execute(statement)
     _move_lineage_to_deliveries(con)
-    _staged_rows_to_deliveries(con)
     con.create_function("upn_problem", _upn_problem, ["VARCHAR"], "VARCHAR", null_handling=FunctionNullHandling.SPECIAL)
     return con
 

@@ -121,7 +121,7 @@ def load_file(
                 "pupils.csv: they are kept on roll (a delta may leave pupils out); if they left, deliver them with "
                 "their leaving date"
             )
-    upsert_step(con, export, prepared.school_id, load_id)
+    upsert_step(con, export.table, export.key, prepared.school_id, load_id)
     if export.table == "pupils":
         con.execute("create or replace temp table incoming_pupils as select upn from pupils where school_id = $school",
                     {"school": prepared.school_id})  # fmt: skip

@@ -165,10 +165,8 @@ def roll_step(con: duckdb.DuckDBPyConnection, prepared: PreparedFile) -> tuple[i
     return missing, on_roll
 
 
-def upsert_step(con: duckdb.DuckDBPyConnection, export: ExportFile, school_id: str, load_id: str) -> None:
-    """Replace rows with the same key (amended marks), add new ones, never delete what a snapshot left out. Each row
-    refers to its delivery by number (its lineage is in ``deliveries``, written by :func:`record_raw_step`)."""
-    table, key = export.table, export.key
+def upsert_step(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...], school_id: str, load_id: str) -> None:
+    """Replace rows with the same key (amended marks), add new ones, never delete what a snapshot left out."""
     columns = STAGED_COLUMNS[table]
     match = " and ".join(f"s.{k} is not distinct from c.{k}" for k in key)
     params: dict[str, object] = {"school": school_id}
@@ -188,10 +186,9 @@ def upsert_step(con: duckdb.DuckDBPyConnection, export: ExportFile, school_id: s
             params,
         )
     con.execute(
-        f"insert into {table} ({', '.join(columns)}, school_id, delivery, line_number) "
-        f"select {', '.join(columns)}, $school, {DELIVERY_NUMBER}, line_number from clean "
-        f"order by {INSERT_ORDER[table]}",
-        {"school": school_id, "file": export.name, "load_id": load_id},
+        f"insert into {table} ({', '.join(columns)}, school_id, load_id, line_number) "
+        f"select {', '.join(columns)}, $school, $load_id, line_number from clean order by {INSERT_ORDER[table]}",
+        {"school": school_id, "load_id": load_id},
     )
 
 

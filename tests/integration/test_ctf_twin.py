@@ -17,7 +17,7 @@ from pipeline.warehouse import STAGED_COLUMNS, connect
 END = dt.date(2025, 11, 7)
 NOT_IN_A_CTF = {"pupils": ["mis_id", "reg_group", "pupil_premium"], "attendance": ["minutes_late"]}
 """What a CTF cannot carry: the CSV twin's values are left out of the comparison."""
-LINEAGE = ["delivery", "line_number"]
+LINEAGE = ["load_id", "line_number"]
 
 
 @pytest.fixture(scope="module")
