@@ -4,11 +4,11 @@ Layers: ``raw_<file>`` keeps each export file's lines as read, with their school
 lines of the latest delivery, and the clean lines of earlier deliveries whose key was not delivered since (a delta
 leaves them in place); a line unchanged since an earlier delivery keeps that delivery. ``deliveries`` holds each
 delivered file's lineage once (school, source file, sha256, load id, loaded-at, the rules its lines were checked
-under and the day they were checked against), referenced from the raw layer by number: repeating it as text on
-every line cost a tenth of a first load (docs/performance.md). The staged tables (``pupils``, ``attendance``, ...)
-are typed, keyed and accumulate across deliveries (a re-delivered key replaces the old value, absent rows are kept);
-``quarantine`` holds every row not loaded and every value blanked, with a reason; ``loads`` records each file of
-each load.
+under and the day they were checked against), referenced from the raw layer by number: repeated as text on every
+line it was a sixth of a first load's ingest (docs/performance.md, "Lineage by number"). The staged tables
+(``pupils``, ``attendance``, ...) are typed, keyed and accumulate across deliveries (a re-delivered key replaces the
+old value, absent rows are kept); ``quarantine`` holds every row not loaded and every value blanked, with a reason;
+``loads`` records each file of each load.
 """
 
 from __future__ import annotations
