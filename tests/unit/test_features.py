@@ -79,6 +79,12 @@ def _warehouse(marks: dict[str, list[str]], days: list[dt.date], **tables: pd.Da
     return con
 
 
+def _results(rows: list[tuple[object, ...]]) -> pd.DataFrame:
+    """An assessments export of school 100001: (upn, subject, assessment point, date, result type, result) rows."""
+    columns = ["upn", "subject", "assessment_point", "date", "result_type", "result"]
+    return pd.DataFrame(rows, columns=columns).assign(school_id="100001")
+
+
 def _features(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
     return build_features(con, as_of).table.set_index("upn")
 
@@ -168,7 +174,7 @@ def test_behaviour_windows_and_suspensions() -> None:
 def test_grades_targets_reading_age_and_prior_attainment() -> None:
     days = _school_days(MONDAY, 5)
     when = days[2]
-    results = pd.DataFrame(
+    results = _results(
         [
             (UPN_A, "English", "2025-26 Autumn", when, "working_at", "4-"),
             (UPN_A, "English", "2025-26 Targets", days[0], "target", "6"),
@@ -179,9 +185,8 @@ def test_grades_targets_reading_age_and_prior_attainment() -> None:
             (UPN_A, "Reading", "2025-26 Autumn", when, "reading_age", "10:03"),
             (UPN_B, "Maths", "KS2", dt.date(2025, 7, 8), "ks2_scaled", "98"),
             (UPN_B, "Reading", "2025-26 Autumn", when, "reading_age", "150"),
-        ],
-        columns=["upn", "subject", "assessment_point", "date", "result_type", "result"],
-    ).assign(school_id="100001")
+        ]
+    )
     con = _warehouse({UPN_A: ["/|\\"] * 5, UPN_B: ["/|\\"] * 5}, days, assessments=results)
     features = _features(con, days[-1])
     a, b = features.loc[UPN_A], features.loc[UPN_B]
@@ -199,7 +204,7 @@ def test_grades_targets_reading_age_and_prior_attainment() -> None:
 
 def test_the_grade_change_is_the_move_between_the_last_two_assessments() -> None:
     days = _school_days(MONDAY, 10)
-    results = pd.DataFrame(
+    results = _results(
         [
             # Ann: English 6 -> 5 -> 4+ (the last move: -2/3), Maths 5 -> 5 (no move): on average -1/3.
             (UPN_A, "English", "Autumn 1", days[0], "working_at", "6"),
@@ -210,9 +215,8 @@ def test_the_grade_change_is_the_move_between_the_last_two_assessments() -> None
             # Ben: one Maths assessment is no change to measure; a later one is not seen yet.
             (UPN_B, "Maths", "Autumn 1", days[0], "working_at", "3"),
             (UPN_B, "Maths", "Autumn 2", days[9], "working_at", "2"),
-        ],
-        columns=["upn", "subject", "assessment_point", "date", "result_type", "result"],
-    ).assign(school_id="100001")
+        ]
+    )
     con = _warehouse({UPN_A: ["/|\\"] * 10, UPN_B: ["/|\\"] * 10}, days, assessments=results)
     features = _features(con, days[8])
     assert features.loc[UPN_A, "core_grade_change"] == pytest.approx(((4 + 1 / 3 - 5) + 0) / 2)
@@ -221,7 +225,7 @@ def test_the_grade_change_is_the_move_between_the_last_two_assessments() -> None
 
 def test_the_latest_grade_and_target_count_even_when_the_latest_is_not_a_grade() -> None:
     days = _school_days(MONDAY, 10)
-    results = pd.DataFrame(
+    results = _results(
         [
             # Ann: English rose from 4 to 6 (the later one counts) against a target of 5 then 7.
             (UPN_A, "English", "Autumn 1", days[0], "working_at", "4"),
@@ -236,9 +240,8 @@ def test_the_latest_grade_and_target_count_even_when_the_latest_is_not_a_grade()
             (UPN_B, "Maths", "Autumn 1", days[0], "working_at", "5"),
             (UPN_B, "Maths", "Autumn 2", days[9], "working_at", "2"),
             (UPN_B, "Maths", "Targets 1", days[0], "target", "6"),
-        ],
-        columns=["upn", "subject", "assessment_point", "date", "result_type", "result"],
-    ).assign(school_id="100001")
+        ]
+    )
     con = _warehouse({UPN_A: ["/|\\"] * 10, UPN_B: ["/|\\"] * 10}, days, assessments=results)
     features = _features(con, days[8])
     a, b = features.loc[UPN_A], features.loc[UPN_B]
