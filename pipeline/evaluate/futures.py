@@ -167,10 +167,10 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
         if challenger is not None:
             score = pd.Series(challenger.predict_proba(pupils)[:, 1], index=pupils.index)
             probability = score.to_numpy()
-            ranked.append((YEAR_OF_HISTORY, CHALLENGER, _order(score), _ece(outcome, probability)))
+            ranked.append((YEAR_OF_HISTORY, CHALLENGER, order_by_score(score), _ece(outcome, probability)))
         for regime in [NO_HISTORY] + ([YEAR_OF_HISTORY] if history is not None else []):
-            ranked.append((regime, "ABC rules", _order(abc_score(pupils)), float("nan")))
-            ranked.append((regime, "attendance alone", _order(attendance_score(pupils)), float("nan")))
+            ranked.append((regime, "ABC rules", order_by_score(abc_score(pupils)), float("nan")))
+            ranked.append((regime, "attendance alone", order_by_score(attendance_score(pupils)), float("nan")))
         for regime, name, order, ece in ranked:
             rows.append(base | {"regime": regime, "method": name} | ranking_measures(outcome, order, capacity, ece))
     return pd.DataFrame(rows)
@@ -261,7 +261,7 @@ def _ece(outcome: np.ndarray, probability: np.ndarray) -> float:
     return expected_calibration_error(outcome, probability)
 
 
-def _order(score: pd.Series) -> np.ndarray:
+def order_by_score(score: pd.Series) -> np.ndarray:
     """The index in rank order: highest score first, ties in the order of the rows."""
     return score.sort_values(ascending=False, kind="stable").index.to_numpy()
 

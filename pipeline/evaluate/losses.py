@@ -27,7 +27,7 @@ from pipeline.caseload.policy import capacity as school_capacity
 from pipeline.caseload.policy import rank_order
 from pipeline.config import Settings
 from pipeline.evaluate import abc_score, attendance_score
-from pipeline.evaluate.futures import WorldData
+from pipeline.evaluate.futures import WorldData, order_by_score
 from pipeline.model import PointsScorecard, Scorecard
 
 CARD_ONLY, ATTENDANCE_ONLY = "card only", "attendance only"
@@ -80,8 +80,8 @@ def losses(data: WorldData, card: Scorecard, settings: Settings) -> tuple[pd.Dat
         outcome = pupils["adverse_outcome"].astype(bool).to_numpy()
         points = model.points(pupils).sum(axis=1)
         ours, score = rank_order(pupils, points).to_numpy(), points.to_numpy()
-        attendance = _ranked(attendance_score(pupils))
-        abc = _ranked(abc_score(pupils))
+        attendance = order_by_score(attendance_score(pupils))
+        abc = order_by_score(abc_score(pupils))
         row = {
             "world": data.world,
             "seed": data.seed,
@@ -104,10 +104,6 @@ def losses(data: WorldData, card: Scorecard, settings: Settings) -> tuple[pd.Dat
             )
     table = pd.concat(swapped, ignore_index=True) if swapped else pd.DataFrame()
     return pd.DataFrame(schools), table
-
-
-def _ranked(score: pd.Series) -> np.ndarray:
-    return score.sort_values(ascending=False, kind="stable").index.to_numpy()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
