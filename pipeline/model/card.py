@@ -62,13 +62,19 @@ class FeatureCard:
         shown = format_value(value, self.unit)
         return f"{self.reason.format(value=shown, description=self.description)} — {band.label} ({points:+d})"
 
+    @property
+    def scoring_lines(self) -> list[tuple[str, int]]:
+        """The feature's lines that give points, as (label, points): each band scoring other than 0, then "no data"
+        if it scores. A band scoring 0 is not a line of its own: it is the feature's "otherwise 0"."""
+        lines = [(b.label, b.points) for b in self.bands if b.points]
+        if self.missing_points:
+            lines.append((self.missing_label, self.missing_points))
+        return lines
+
     def points_text(self) -> str:
         """The feature's lines that give points, as a reader of the card sees them, then "otherwise 0" for every
         band (and "no data") that scores 0, e.g. ``below 90%: +10; 90% to 95%: +4; otherwise 0``."""
-        lines = [f"{b.label}: {b.points:+d}" for b in self.bands if b.points]
-        if self.missing_points:
-            lines.append(f"{self.missing_label}: {self.missing_points:+d}")
-        return "; ".join([*lines, "otherwise 0"])
+        return "; ".join([*(f"{label}: {points:+d}" for label, points in self.scoring_lines), "otherwise 0"])
 
     def band_of(self, value: float | None) -> Band | None:
         """The band ``value`` falls in; ``None`` for a missing value."""
@@ -126,9 +132,8 @@ class Scorecard:
 
     @property
     def scoring_lines(self) -> int:
-        """The lines of the card that give points: each band scoring other than 0 and each "no data" that scores.
-        A band scoring 0 is not a line of its own: it is the feature's "otherwise 0"."""
-        return sum(sum(b.points != 0 for b in f.bands) + (f.missing_points != 0) for f in self.features)
+        """How many lines of the card give points (:attr:`FeatureCard.scoring_lines`, over every feature)."""
+        return sum(len(f.scoring_lines) for f in self.features)
 
     def feature(self, name: str) -> FeatureCard:
         for card in self.features:
