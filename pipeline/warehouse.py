@@ -76,9 +76,16 @@ DELIVERIES = (
     "rules varchar, "  # fingerprint of the parsing and checking rules its lines passed
     "checked_on date)"  # the "today" they were checked against (no date after it was allowed)
 )
-DELIVERY_NUMBER = "hash($school, $file, $load_id)"
-"""A delivered file's number: one file of a school per load, so no two deliveries share it (64 bits of hash), and
-concurrent loads of several schools need no shared counter."""
+
+
+def delivery_number(school: str, file: str, load_id: str) -> str:
+    """SQL for a delivered file's number from these three SQL expressions: one file of a school per load, so no
+    two deliveries share it (64 bits of hash), and concurrent loads of several schools need no shared counter."""
+    return f"hash({school}, {file}, {load_id})"
+
+
+DELIVERY_NUMBER = delivery_number("$school", "$file", "$load_id")
+"""A delivery's number from the parameters of its load."""
 REUSABLE = render_sql('{% from "raw_layer.sql" import reusable %}{{ reusable() }}')
 """A raw line of ``$school`` that a new delivery's identical line can pair with: clean, checked under tonight's rules
 (``$rules``) on or before ``$today``."""
@@ -127,19 +134,27 @@ def _ddl() -> list[str]:
     return statements
 
 
-OLD_LINEAGE = ("source_file", "file_sha256", "load_id", "loaded_at", "rules", "checked_on")
-"""The raw layer's per-line lineage before ``deliveries`` held it."""
-MOVE_LINEAGE = """
+OLD_LINEAGE = {
+    "source_file": "varchar",
+    "file_sha256": "varchar",
+    "load_id": "varchar",
+    "loaded_at": "timestamp",
+    "rules": "varchar",
+    "checked_on": "date",
+}
+"""The raw layer's per-line lineage before ``deliveries`` held it, with its types."""
+OLD_NUMBER = delivery_number("school_id", "source_file", "load_id")
+MOVE_LINEAGE = f"""
 insert into deliveries
-select hash(school_id, source_file, load_id), school_id, source_file, any_value(file_sha256), load_id,
+select {OLD_NUMBER}, school_id, source_file, any_value(file_sha256), load_id,
     max(loaded_at), any_value(rules), max(checked_on)
-from {table}
+from {{table}}
 group by school_id, source_file, load_id
 """
-MOVED_RAW = """
-create table {table}_moved as
-select school_id, hash(school_id, source_file, load_id) as delivery, line_number, {columns}
-from {table}
+MOVED_RAW = f"""
+create table {{table}}_moved as
+select school_id, {OLD_NUMBER} as delivery, line_number, {{columns}}
+from {{table}}
 order by rowid
 """
 
@@ -149,7 +164,7 @@ def _move_lineage_to_deliveries(con: duckdb.DuckDBPyConnection) -> None:
     lineage into ``deliveries`` once, each raw line keeping its number (every line, its values and hashes kept).
     A warehouse from before row-level incremental loading has no hashes: its lines are all checked once more."""
     old = [
-        f"raw_{export.table}"
+        export
         for export in EXPORT_FILES
         if "source_file"
         in {c for (c,) in con.execute(f"select column_name from (describe raw_{export.table})").fetchall()}
@@ -158,10 +173,9 @@ def _move_lineage_to_deliveries(con: duckdb.DuckDBPyConnection) -> None:
         return
     con.execute("begin transaction")
     try:
-        for table, export in ((f"raw_{e.table}", e) for e in EXPORT_FILES):
-            if table not in old:
-                continue
-            for name, kind in (*RAW_MATCH_COLUMNS, ("rules", "varchar"), ("checked_on", "date")):
+        for export in old:
+            table = f"raw_{export.table}"
+            for name, kind in (*RAW_MATCH_COLUMNS, *OLD_LINEAGE.items()):
                 con.execute(f"alter table {table} add column if not exists {name} {kind}")
             con.execute(MOVE_LINEAGE.format(table=table))
             columns = ", ".join([*(c.name for c in export.columns), *(name for name, _ in RAW_MATCH_COLUMNS)])

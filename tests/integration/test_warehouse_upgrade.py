@@ -36,9 +36,8 @@ def _as_before_deliveries(path: Path) -> None:
     con = duckdb.connect(str(path))
     for export in EXPORT_FILES:
         table = f"raw_{export.table}"
-        kinds = {"loaded_at": "timestamp", "checked_on": "date"}
-        for column in OLD_LINEAGE:
-            con.execute(f"alter table {table} add column {column} {kinds.get(column, 'varchar')}")
+        for column, kind in OLD_LINEAGE.items():
+            con.execute(f"alter table {table} add column {column} {kind}")
         assignments = ", ".join(f"{c} = d.{c}" for c in OLD_LINEAGE)
         con.execute(f"update {table} as r set {assignments} from deliveries as d where r.delivery = d.delivery")
         con.execute(f"alter table {table} drop column delivery")
