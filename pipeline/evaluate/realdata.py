@@ -368,21 +368,32 @@ def benchmark(
     return pd.DataFrame(rows)
 
 
+def formatted(table: pd.DataFrame) -> pd.DataFrame:
+    """The table's figures as text, one column each as the benchmark prints them: AUC (sd), precision at 10%, ECE,
+    its noise floor, Brier, fit seconds per fold and a scorecard's scoring lines (empty for the other models)."""
+    lines = table["lines"] if "lines" in table else pd.Series(np.nan, index=table.index)
+    return pd.DataFrame(
+        {
+            "data": [f"{d} (n={n:,})" for d, n in zip(table["dataset"], table["n"], strict=True)],
+            "model": table["model"],
+            "AUC (sd over folds)": [f"{a:.3f} ({s:.3f})" for a, s in zip(table["auc"], table["auc_sd"], strict=True)],
+            "precision at top 10%": table["precision_at_10"].map("{:.3f}".format),
+            "ECE (pooled)": table["ece"].map("{:.3f}".format),
+            "ECE noise floor (mean, 95%)": [
+                f"{m:.3f}, {h:.3f}" for m, h in zip(table["ece_floor"], table["ece_floor_95"], strict=True)
+            ],
+            "Brier": table["brier"].map("{:.4f}".format),
+            "fit s/fold": table["fit_seconds"].map("{:.2f}".format),
+            "scoring lines": [("" if pd.isna(v) else f"{float(v):.1f}") for v in lines],
+        }
+    )
+
+
 def markdown(table: pd.DataFrame) -> str:
-    """The table as Markdown: AUC (sd), precision at 10%, ECE, Brier, fit seconds per fold and a scorecard's
-    scoring lines."""
-    lines = [
-        "| data | model | AUC (sd over folds) | precision at top 10% | ECE (pooled) | ECE noise floor (mean, 95%) "
-        "| Brier | fit s/fold | scoring lines |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for row in table.itertuples():
-        scoring = float(row.lines) if "lines" in table and row.lines is not None else math.nan  # type: ignore[arg-type]
-        lines.append(
-            f"| {row.dataset} (n={row.n:,}) | {row.model} | {row.auc:.3f} ({row.auc_sd:.3f}) | "
-            f"{row.precision_at_10:.3f} | {row.ece:.3f} | {row.ece_floor:.3f}, {row.ece_floor_95:.3f} | "
-            f"{row.brier:.4f} | {row.fit_seconds:.2f} | {'' if math.isnan(scoring) else f'{scoring:.1f}'} |"
-        )
+    """The table as Markdown (the columns of :func:`formatted`)."""
+    shown = formatted(table)
+    lines = ["| " + " | ".join(shown.columns) + " |", "|" + "---|" * len(shown.columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in shown.itertuples(index=False)]
     return "\n".join(lines)
 
 

@@ -141,28 +141,13 @@ def model_card(release: Release, benchmark: Path | None = None) -> str:
 
 
 def _realdata_table(path: Path | None) -> tuple[MarkdownTable, str] | None:
-    """The learner against other models on public data, from the last saved ``make benchmark-model`` run, with the
-    date it was measured (None when no run was saved)."""
-    from pipeline.evaluate.realdata import SAVED, saved_table
+    """The learner against other models on public data, from the last saved ``make benchmark-model`` run, as the
+    benchmark prints it (without the fit seconds, which are the machine's), with the date it was measured (None
+    when no run was saved)."""
+    from pipeline.evaluate.realdata import SAVED, formatted, saved_table
     from pipeline.pages.render import MarkdownTable
 
     table = saved_table(path or SAVED)
     if table is None or table.empty:
         return None
-    shown = pd.DataFrame(
-        {
-            "data": table["dataset"] + " (n=" + table["n"].map("{:,}".format) + ")",
-            "model": table["model"],
-            "AUC (sd)": table["auc"].map("{:.3f}".format) + " (" + table["auc_sd"].map("{:.3f}".format) + ")",
-            "precision at top 10%": table["precision_at_10"].map("{:.3f}".format),
-            "ECE [noise floor, 95%]": table["ece"].map("{:.3f}".format)
-            + " ["
-            + table["ece_floor"].map("{:.3f}".format)
-            + ", "
-            + table["ece_floor_95"].map("{:.3f}".format)
-            + "]",
-            "Brier": table["brier"].map("{:.4f}".format),
-            "scoring lines": table["lines"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}"),
-        }
-    )
-    return MarkdownTable.of(shown), str(table["measured_on"].iloc[0])
+    return MarkdownTable.of(formatted(table).drop(columns="fit s/fold")), str(table["measured_on"].iloc[0])

@@ -76,7 +76,7 @@ def test_every_row_of_every_table_has_the_header_s_columns(tmp_path: Path) -> No
     assert "## Known limits" in text
     assert "measured on 2026-12-04 by `make benchmark-model`" in text
     assert (
-        "| oulad (n=26,361) | points scorecard | 0.803 (0.009) | 0.952 | 0.011 [0.006, 0.009] | 0.1722 | 28.8 |" in text
+        "| oulad (n=26,361) | points scorecard | 0.803 (0.009) | 0.952 | 0.011 | 0.006, 0.009 | 0.1722 | 28.8 |" in text
     )
 
 
