@@ -42,6 +42,19 @@ CACHE_VERSION = 1
 """Bumped when the cache's layout changes, so an old folder is rebuilt rather than misread."""
 
 
+def seeds(text: str) -> list[int]:
+    """The seeds a command-line ``--world`` or ``--sample-seed`` names: ``"7"`` or a range ``"21-24"``.
+
+    >>> seeds("21-24"), seeds("7")
+    ([21, 22, 23, 24], [7])
+    """
+    first, _, last = text.partition("-")
+    try:
+        return list(range(int(first), int(last or first) + 1))
+    except ValueError:
+        raise ValueError(f"a seed is a whole number or a range such as 21-24, not {text!r}") from None
+
+
 def fingerprint(settings: Settings) -> str:
     """A short hash of what the cached tables depend on beyond the world itself: the feature SQL, the outcome SQL
     and the outcome settings."""

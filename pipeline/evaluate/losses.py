@@ -8,7 +8,7 @@ them (by position, never by UPN) with their outcome, score and the features that
 and whether the card's score was tied at the cut (ties are broken by lower attendance, as the shortlist does).
 
     python -m pipeline.evaluate.losses --cache out/futures-cache --card models/scorecard-v3.yaml \\
-        world:1 world:2 world:3 sample:1 sample:2 sample:3
+        --world 1-3 --sample-seed 1-3
 
 prints each lost school-seed and, per side, how many pupils and how many had the outcome, with the mean of each
 feature. Like the cache, it is for tuning seeds: looking at held-out seeds this way is tuning on them.
@@ -108,17 +108,22 @@ def losses(data: WorldData, card: Scorecard, settings: Settings) -> tuple[pd.Dat
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("worlds", nargs="+", help="kind:seed, e.g. world:1 or sample:2 (tuning seeds only)")
+    parser.add_argument("--world", action="append", default=[], help="world seeds (repeatable: 1 or 1-3; tuning only)")
+    parser.add_argument("--sample-seed", action="append", default=[], help="sample seeds (repeatable: 1 or 1-3)")
     parser.add_argument("--cache", type=Path, required=True, help="the futures cache folder")
     parser.add_argument("--card", type=Path, required=True, help="the scorecard to examine")
     args = parser.parse_args(argv)
-    from pipeline.evaluate.cache import cached_world
+    from pipeline.evaluate.cache import cached_world, seeds
+
+    worlds = [("world", s) for text in args.world for s in seeds(text)]
+    worlds += [("sample", s) for text in args.sample_seed for s in seeds(text)]
+    if not worlds:
+        parser.error("name at least one --world or --sample-seed")
 
     settings, card = Settings(), Scorecard.load(args.card)
     schools, swapped = [], []
-    for item in args.worlds:
-        kind, seed = item.split(":")
-        per_school, table = losses(cached_world(kind, int(seed), args.cache, settings), card, settings)
+    for kind, seed in worlds:
+        per_school, table = losses(cached_world(kind, seed, args.cache, settings), card, settings)
         schools.append(per_school)
         swapped.append(table)
     every = pd.concat(schools, ignore_index=True)

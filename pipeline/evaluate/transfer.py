@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.config import Settings
-from pipeline.evaluate.cache import cached_world
+from pipeline.evaluate.cache import cached_world, seeds
 from pipeline.evaluate.futures import NO_HISTORY, score_world, summary
 from pipeline.model import PointsScorecard, Scorecard
 
@@ -58,16 +58,6 @@ def measure_transfer(
     return table[table["regime"] == NO_HISTORY].reset_index(drop=True)
 
 
-def _seeds(text: str) -> list[int]:
-    """``"1-3"`` or ``"7"``: the seeds.
-
-    >>> _seeds("21-24"), _seeds("7")
-    ([21, 22, 23, 24], [7])
-    """
-    first, _, last = text.partition("-")
-    return list(range(int(first), int(last or first) + 1))
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
     parser.add_argument("--cache", type=Path, required=True, help="the futures cache (mentor evaluate --cache)")
@@ -80,13 +70,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = Settings()
     template = Scorecard.load(args.card or settings.scorecard)
-    world = [("world", s) for s in _seeds(args.learn_world)]
-    sample = [("sample", s) for s in _seeds(args.learn_sample)]
+    world = [("world", s) for s in seeds(args.learn_world)]
+    sample = [("sample", s) for s in seeds(args.learn_sample)]
     cards = learned_elsewhere(
         template, {"the sample": sample, "the world": world, "both": [*sample, *world]}, args.cache, settings
     )
-    measured = [("world", s) for text in args.world for s in _seeds(text)]
-    measured += [("sample", s) for text in args.sample_seed for s in _seeds(text)]
+    measured = [("world", s) for text in args.world for s in seeds(text)]
+    measured += [("sample", s) for text in args.sample_seed for s in seeds(text)]
     table = measure_transfer(template, cards, measured, args.cache, settings)
     result = summary(table)
     columns = ["world", "method", "precision_at_capacity", "worst", "average_precision", "wins", "ties", "losses",
