@@ -4,7 +4,9 @@ Data sets (bundled in ``data/public/``, CC BY 4.0, see its README):
 
 - ``uci-maths`` and ``uci-portuguese``: UCI Student Performance, setup C (the period grades G1 and G2 are dropped),
   at risk = final grade G3 below 10. Yes/no and two-valued columns become 0/1 flags, the four nominal columns
-  (mother's and father's job, reason, guardian) are passed one-hot.
+  (mother's and father's job, reason, guardian) are passed one-hot. ``uci-maths-g1`` and ``uci-portuguese-g1``:
+  the same with the first period's grade G1 (setup B: what a school knows after the first term; the learner's
+  defaults were not tuned on them).
 - ``oulad``: the Open University Learning Analytics Dataset, one row per registration: what is known at
   registration and from the assessments of the first 60 days; registrations withdrawn by day 60 are left out; at
   risk = Fail or Withdrawn. :func:`build_oulad` derives the table from the published tables.
@@ -78,11 +80,12 @@ class Dataset:
 # -- data ---------------------------------------------------------------------------------------------------------
 
 
-def load_uci(path: Path, name: str) -> Dataset:
-    """UCI Student Performance, setup C: every column but G1, G2 and G3 as numbers; at risk = G3 below 10."""
+def load_uci(path: Path, name: str, grades: tuple[str, ...] = ()) -> Dataset:
+    """UCI Student Performance: every column but G3 and the period grades not in ``grades`` as numbers (setup C
+    with none, setup B with G1); at risk = G3 below 10."""
     raw = pd.read_csv(path, sep=";")
     y = (raw["G3"] < 10).to_numpy(dtype=int)
-    frame = raw.drop(columns=[c for c in ("G1", "G2", "G3") if c in raw.columns])
+    frame = raw.drop(columns=[c for c in ("G1", "G2", "G3") if c in raw.columns and c not in grades])
     columns: dict[str, pd.Series] = {}
     for column in frame.columns:
         values = frame[column]
@@ -184,6 +187,8 @@ def datasets(root: Path = PUBLIC) -> dict[str, Callable[[], Dataset]]:
     return {
         "uci-maths": lambda: load_uci(root / "uci_student" / "student-mat.csv", "uci-maths"),
         "uci-portuguese": lambda: load_uci(root / "uci_student" / "student-por.csv", "uci-portuguese"),
+        "uci-maths-g1": lambda: load_uci(root / "uci_student" / "student-mat.csv", "uci-maths-g1", ("G1",)),
+        "uci-portuguese-g1": lambda: load_uci(root / "uci_student" / "student-por.csv", "uci-portuguese-g1", ("G1",)),
         "oulad": lambda: load_oulad(root / "oulad" / "oulad-first60.csv.gz"),
     }
 
