@@ -7,7 +7,11 @@ Steps, each with a well-kept library piece where one fits:
    rounded to values staff recognise (whole percentage points, half grades, whole months and counts; a "nice"
    step of the data's own spread for a column of unknown unit), plus any staff cut-points, and a bin of its own for
    "no data".
-2. One-hot bins into an L2-regularised ``LogisticRegression``: one weight per bin, a fine additive shape.
+2. One-hot bins into an L2-regularised ``LogisticRegression``: one weight per bin, a fine additive shape. Beside the
+   bins, each feature has one more column, its bin's weight of evidence (the outcome's log-odds in the bin, against
+   the base rate, as classical scorecards and ``optbinning`` transform a feature), so the penalty pulls a feature's
+   bins toward the feature's own shape scaled by one weight, not toward flat: on a few hundred pupils a strong
+   feature keeps its shape (a prior grade is not flattened into two bands).
 3. Each feature's shape is made monotone (scipy's ``isotonic_regression``, weighted by each bin's Fisher information):
    in its declared direction, or else in the direction that fits the shape better; a shape that no monotone
    curve fits (its information-weighted misfit above ``NON_MONOTONE_DEVIANCE``) is kept as it is.
@@ -156,22 +160,56 @@ def design_matrix(X: np.ndarray, cuts: list[list[float]]) -> sparse.csr_matrix:
     return sparse.csr_matrix((np.ones(len(row)), (row, np.concatenate(columns))), shape=(len(X), offset))
 
 
+EVIDENCE_PRIOR_ROWS = 2.0
+"""Pupils at the base rate added to every bin when its weight of evidence is measured (so an empty or one-pupil bin
+has a finite one, near 0)."""
+
+
+def weight_of_evidence(values: np.ndarray, y: np.ndarray, cuts: list[float]) -> np.ndarray:
+    """The outcome's log-odds in each bin of ``values`` (its bands, then "no data") less the base log-odds, each bin
+    smoothed toward the base rate by ``EVIDENCE_PRIOR_ROWS`` pupils.
+
+    >>> weight_of_evidence(np.array([1.0, 1.0, 5.0, 5.0, np.nan]), np.array([0, 0, 1, 1, 1]), [3.0]).round(2)
+    array([-1.25,  0.98,  0.61])
+    """
+    index = bin_index(values, cuts)
+    bins = np.where(index < 0, len(cuts) + 1, index)
+    rows = np.bincount(bins, minlength=len(cuts) + 2).astype(float)
+    positive = np.bincount(bins, weights=y.astype(float), minlength=len(cuts) + 2)
+    base = float(np.clip(np.mean(y), 1e-6, 1 - 1e-6))
+    rate = (positive + EVIDENCE_PRIOR_ROWS * base) / (rows + EVIDENCE_PRIOR_ROWS)
+    evidence: np.ndarray = np.log(rate / (1 - rate)) - math.log(base / (1 - base))
+    return evidence
+
+
 def _fit_additive(
-    X: np.ndarray, y: np.ndarray, cuts: list[list[float]], C: float
+    X: np.ndarray, y: np.ndarray, cuts: list[list[float]], C: float, toward_evidence: bool = False
 ) -> tuple[list[np.ndarray], list[float], np.ndarray, float]:
     """Per feature: band weights and the "no data" weight of an L2 logistic regression on one-hot bins; the
-    fitted probabilities; and ``C``."""
+    fitted probabilities; and ``C``. ``toward_evidence``: with a weight-of-evidence column per feature beside its
+    bins (module notes, step 2); a bin's weight is then its own plus the feature's evidence weight times its WoE."""
     design = design_matrix(X, cuts)
     if design.shape[1] == 0:
         return [np.zeros(1) for _ in cuts], [0.0 for _ in cuts], np.full(len(y), float(np.mean(y))), C
+    evidence = [weight_of_evidence(X[:, j], y, c) for j, c in enumerate(cuts)] if toward_evidence else []
+    if evidence:
+        columns = []
+        for j, feature_cuts in enumerate(cuts):
+            index = bin_index(X[:, j], feature_cuts)
+            columns.append(evidence[j][np.where(index < 0, len(feature_cuts) + 1, index)])
+        design = sparse.hstack([design, sparse.csr_matrix(np.column_stack(columns))], format="csr")
     model = LogisticRegression(C=C, max_iter=2000, tol=1e-6, solver="newton-cholesky").fit(design, y)
     weights = model.coef_[0]
     bands, missing = [], []
     position = 0
-    for feature_cuts in cuts:
+    for j, feature_cuts in enumerate(cuts):
         n = len(feature_cuts) + 1
-        bands.append(weights[position : position + n].copy())
-        missing.append(float(weights[position + n]))
+        band, no_data = weights[position : position + n].copy(), float(weights[position + n])
+        if evidence:
+            slope = float(weights[design.shape[1] - len(cuts) + j])
+            band, no_data = band + slope * evidence[j][:n], no_data + slope * float(evidence[j][n])
+        bands.append(band)
+        missing.append(no_data)
         position += n + 1
     return bands, missing, model.predict_proba(design)[:, 1], C
 
@@ -307,7 +345,7 @@ def fit_features(
     if binning not in ("quantile", "staff", "both"):
         raise ValueError(f"binning must be quantile, staff or both, not {binning!r}")
     fine = [candidate_cuts(X[:, j], spec, n_bins, binning) for j, spec in enumerate(specs)]
-    weights, _, fitted, C = _fit_additive(X, y, fine, C)
+    weights, _, fitted, C = _fit_additive(X, y, fine, C, toward_evidence=True)
     information_per_row = fitted * (1 - fitted)
     shapes, errors, directions = [], [], []
     for j, spec in enumerate(specs):
