@@ -144,16 +144,20 @@ def bin_index(values: np.ndarray, cuts: list[float]) -> np.ndarray:
     return np.where(np.isnan(values), -1, index)
 
 
+def bin_or_no_data(values: np.ndarray, cuts: list[float]) -> np.ndarray:
+    """Bin number of each value with "no data" as the bin after the last band (0 .. len(cuts) + 1)."""
+    index = bin_index(values, cuts)
+    return np.where(index < 0, len(cuts) + 1, index)
+
+
 def design_matrix(X: np.ndarray, cuts: list[list[float]]) -> sparse.csr_matrix:
     """One-hot columns (sparse): for each feature, its bands then its "no data" column."""
     rows, columns = [], []
     offset = 0
     for j, feature_cuts in enumerate(cuts):
-        index = bin_index(X[:, j], feature_cuts)
-        bands = len(feature_cuts) + 1
         rows.append(np.arange(len(X)))
-        columns.append(offset + np.where(index < 0, bands, index))
-        offset += bands + 1
+        columns.append(offset + bin_or_no_data(X[:, j], feature_cuts))
+        offset += len(feature_cuts) + 2
     if not rows:
         return sparse.csr_matrix((len(X), 0))
     row = np.concatenate(rows)
@@ -172,8 +176,7 @@ def weight_of_evidence(values: np.ndarray, y: np.ndarray, cuts: list[float]) -> 
     >>> weight_of_evidence(np.array([1.0, 1.0, 5.0, 5.0, np.nan]), np.array([0, 0, 1, 1, 1]), [3.0]).round(2)
     array([-1.25,  0.98,  0.61])
     """
-    index = bin_index(values, cuts)
-    bins = np.where(index < 0, len(cuts) + 1, index)
+    bins = bin_or_no_data(values, cuts)
     rows = np.bincount(bins, minlength=len(cuts) + 2).astype(float)
     positive = np.bincount(bins, weights=y.astype(float), minlength=len(cuts) + 2)
     base = float(np.clip(np.mean(y), 1e-6, 1 - 1e-6))
@@ -193,10 +196,7 @@ def _fit_additive(
         return [np.zeros(1) for _ in cuts], [0.0 for _ in cuts], np.full(len(y), float(np.mean(y))), C
     evidence = [weight_of_evidence(X[:, j], y, c) for j, c in enumerate(cuts)] if toward_evidence else []
     if evidence:
-        columns = []
-        for j, feature_cuts in enumerate(cuts):
-            index = bin_index(X[:, j], feature_cuts)
-            columns.append(evidence[j][np.where(index < 0, len(feature_cuts) + 1, index)])
+        columns = [evidence[j][bin_or_no_data(X[:, j], c)] for j, c in enumerate(cuts)]
         design = sparse.hstack([design, sparse.csr_matrix(np.column_stack(columns))], format="csr")
     model = LogisticRegression(C=C, max_iter=2000, tol=1e-6, solver="newton-cholesky").fit(design, y)
     weights = model.coef_[0]
