@@ -427,7 +427,8 @@ def learned_feature(
         focus=template.focus,
         unit=template.unit,
         rationale=(
-            "Learned from outcomes: fine bins, an L2-regularised logistic regression on them, the shape made "
+            "Learned from outcomes: fine bins, an L2-regularised logistic regression on them (each feature's bins "
+            "pulled toward its weight of evidence), the shape made "
             "monotone in the feature's direction (declared, or learned from the data) unless no monotone shape "
             "fits, then cut into few bands and refitted. "
             f"The expert rationale: {template.rationale}"
