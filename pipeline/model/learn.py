@@ -169,16 +169,15 @@ EVIDENCE_PRIOR_ROWS = 2.0
 has a finite one, near 0)."""
 
 
-def weight_of_evidence(values: np.ndarray, y: np.ndarray, cuts: list[float]) -> np.ndarray:
-    """The outcome's log-odds in each bin of ``values`` (its bands, then "no data") less the base log-odds, each bin
-    smoothed toward the base rate by ``EVIDENCE_PRIOR_ROWS`` pupils.
+def weight_of_evidence(bins: np.ndarray, y: np.ndarray, size: int) -> np.ndarray:
+    """The outcome's log-odds in each of ``size`` bins (numbered as :func:`bin_or_no_data` numbers them: bands, then
+    "no data") less the base log-odds, each bin smoothed toward the base rate by ``EVIDENCE_PRIOR_ROWS`` pupils.
 
-    >>> weight_of_evidence(np.array([1.0, 1.0, 5.0, 5.0, np.nan]), np.array([0, 0, 1, 1, 1]), [3.0]).round(2)
+    >>> weight_of_evidence(np.array([0, 0, 1, 1, 2]), np.array([0, 0, 1, 1, 1]), 3).round(2)
     array([-1.25,  0.98,  0.61])
     """
-    bins = bin_or_no_data(values, cuts)
-    rows = np.bincount(bins, minlength=len(cuts) + 2).astype(float)
-    positive = np.bincount(bins, weights=y.astype(float), minlength=len(cuts) + 2)
+    rows = np.bincount(bins, minlength=size).astype(float)
+    positive = np.bincount(bins, weights=y.astype(float), minlength=size)
     base = float(np.clip(np.mean(y), 1e-6, 1 - 1e-6))
     rate = (positive + EVIDENCE_PRIOR_ROWS * base) / (rows + EVIDENCE_PRIOR_ROWS)
     evidence: np.ndarray = np.log(rate / (1 - rate)) - math.log(base / (1 - base))
@@ -194,9 +193,11 @@ def _fit_additive(
     design = design_matrix(X, cuts)
     if design.shape[1] == 0:
         return [np.zeros(1) for _ in cuts], [0.0 for _ in cuts], np.full(len(y), float(np.mean(y))), C
-    evidence = [weight_of_evidence(X[:, j], y, c) for j, c in enumerate(cuts)] if toward_evidence else []
-    if evidence:
-        columns = [evidence[j][bin_or_no_data(X[:, j], c)] for j, c in enumerate(cuts)]
+    evidence = []
+    if toward_evidence:
+        bins = [bin_or_no_data(X[:, j], c) for j, c in enumerate(cuts)]
+        evidence = [weight_of_evidence(b, y, len(c) + 2) for b, c in zip(bins, cuts, strict=True)]
+        columns = [e[b] for e, b in zip(evidence, bins, strict=True)]
         design = sparse.hstack([design, sparse.csr_matrix(np.column_stack(columns))], format="csr")
     model = LogisticRegression(C=C, max_iter=2000, tol=1e-6, solver="newton-cholesky").fit(design, y)
     weights = model.coef_[0]
