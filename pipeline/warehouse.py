@@ -158,17 +158,19 @@ from {{table}}
 order by rowid
 """
 
+OLD_LAYOUT = """
+select table_name from duckdb_columns()
+where column_name = 'source_file' and database_name = current_database() and schema_name = current_schema()
+"""
+"""The raw tables still in the old layout (their lineage on every line): one catalogue query on every open."""
+
 
 def _move_lineage_to_deliveries(con: duckdb.DuckDBPyConnection) -> None:
     """Move a warehouse made before ``deliveries`` to it, in place and in one transaction: each delivered file's
     lineage into ``deliveries`` once, each raw line keeping its number (every line, its values and hashes kept).
     A warehouse from before row-level incremental loading has no hashes: its lines are all checked once more."""
-    old = [
-        export
-        for export in EXPORT_FILES
-        if "source_file"
-        in {c for (c,) in con.execute(f"select column_name from (describe raw_{export.table})").fetchall()}
-    ]
+    with_lineage = {name for (name,) in con.execute(OLD_LAYOUT).fetchall()}
+    old = [export for export in EXPORT_FILES if f"raw_{export.table}" in with_lineage]
     if not old:
         return
     con.execute("begin transaction")
