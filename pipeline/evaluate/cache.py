@@ -31,10 +31,10 @@ import duckdb
 import pandas as pd
 
 from pipeline.config import Settings
+from pipeline.evaluate.dataset import labels_sql
 from pipeline.evaluate.futures import FutureWorld, WorldData, load_world, prepare_world, world_data
 from pipeline.features import FEATURE_MODELS, sql_model
 from pipeline.safe_csv import make_private_folder, write_json
-from pipeline.sql import sql_file
 from pipeline.warehouse import connect
 
 TABLES = ("pupils", "history", "quarantined")
@@ -59,7 +59,7 @@ def fingerprint(settings: Settings) -> str:
     """A short hash of what the cached tables depend on beyond the world itself: the feature SQL, the outcome SQL
     and the outcome settings."""
     parts = [sql_model(name) for name in FEATURE_MODELS]
-    parts.append(sql_file("pipeline.evaluate", "outcome_labels.sql"))
+    parts.append(labels_sql())
     parts.append(
         json.dumps(
             [

@@ -34,7 +34,7 @@ def outcome_labels(con: duckdb.DuckDBPyConnection, as_of: dt.date, settings: Set
         "persistent_absence": settings.outcome_persistent_absence,
         "grade_drop": settings.outcome_grade_drop,
     }
-    labels = con.execute(_labels_sql(), params).df()
+    labels = con.execute(labels_sql(), params).df()
     labels["outcome"] = labels[[f"outcome_{name}" for name in settings.outcome]].any(axis=1)
     return labels
 
@@ -74,8 +74,8 @@ def history(con: duckdb.DuckDBPyConnection, nights: Iterable[dt.date], settings:
     return pd.concat(frames, ignore_index=True)
 
 
-def _labels_sql() -> str:
-
+def labels_sql() -> str:
+    """The outcome labels' SQL (``pipeline/evaluate/sql/outcome_labels.sql``), as :func:`outcome_labels` runs it."""
     return sql_file("pipeline.evaluate", "outcome_labels.sql")
 
 
