@@ -552,7 +552,8 @@ def evaluate(
 
     With --world or --sample-seed, generates each world, ingests it into a warehouse of its own and measures, per
     school, precision at capacity against the world's known futures: each card as released (no history) and as
-    learned from the world's earlier nights (a year of history), beside the ABC rules and attendance alone.
+    learned from the world's earlier nights (a year of history), each also as the shortlist lists it (places
+    shared by barrier), beside the ABC rules and attendance alone.
     Writes OUT/futures.csv and OUT/futures-summary.csv (see docs/evaluation.md).
     """
     from pipeline.config import Settings

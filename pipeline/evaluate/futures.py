@@ -13,6 +13,11 @@ Two regimes:
 - **a year of history**: a card learned as ``mentor fit`` learns it (``PointsScorecard(template=card)``) from the
   world's own earlier nights, those whose 30-day horizon ended by the extract date, then ranks as the shortlist.
 
+Each card is also measured as the **published list** (method name ending in :data:`PUBLISHED`): the shortlist's
+places shared between barriers by need (:func:`pipeline.caseload.policy.select`, ``need_points`` from the
+settings), every pupil a candidate, then the other pupils in rank order. The card's own ranking says how well it
+finds the pupils with the outcome; the published list says what keeping places for every barrier costs in it.
+
 Beside them in both regimes: the ABC rules and attendance alone (:mod:`pipeline.evaluate`); with a year of
 history also scikit-learn's gradient boosting on every numeric feature (as in ``mentor evaluate``), the black-box
 challenger that shows how much any model could add to attendance in that world. ECE is the expected
@@ -34,7 +39,7 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from pipeline.caseload.policy import capacity as school_capacity
-from pipeline.caseload.policy import rank_order
+from pipeline.caseload.policy import need_profile, rank_order, select
 from pipeline.config import Settings
 from pipeline.evaluate import abc_score, attendance_score, expected_calibration_error
 from pipeline.evaluate.compare import Challenger
@@ -50,6 +55,8 @@ NO_HISTORY, YEAR_OF_HISTORY = "no history", "a year of history"
 BASELINES = ("ABC rules", "attendance alone")
 CHALLENGER = "gradient boosting (challenger)"
 BOTH_WORLDS = "both"
+PUBLISHED = ", places shared by barrier"
+"""Appended to a card's method name for its published list (places shared between barriers)."""
 
 
 @dataclass(frozen=True)
@@ -159,11 +166,16 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
         }
         ranked: list[tuple[str, str, np.ndarray, float]] = []
         for regime, name, model in models:
-            # The card's ranking with the shortlist's tie-breaks, at the school's places (the published list also
-            # leaves out current mentees and reserves places by barrier; here every pupil is a candidate).
-            order = rank_order(pupils, model.points(pupils).sum(axis=1)).to_numpy()
-            probability = model.predict_proba(pupils)[:, 1]
-            ranked.append((regime, name, order, _ece(outcome, probability)))
+            # The card's ranking with the shortlist's tie-breaks, at the school's places, and the published list
+            # (which also keeps places for every barrier; the nightly one leaves out current mentees as well: here
+            # every pupil is a candidate for both).
+            points = model.points(pupils)
+            order = rank_order(pupils, points.sum(axis=1)).to_numpy()
+            ece = _ece(outcome, model.predict_proba(pupils)[:, 1])
+            ranked.append((regime, name, order, ece))
+            ranked.append(
+                (regime, name + PUBLISHED, published_order(pupils, points, model.card_, settings, capacity), ece)
+            )
         if challenger is not None:
             score = pd.Series(challenger.predict_proba(pupils)[:, 1], index=pupils.index)
             probability = score.to_numpy()
@@ -174,6 +186,22 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
         for regime, name, order, ece in ranked:
             rows.append(base | {"regime": regime, "method": name} | ranking_measures(outcome, order, capacity, ece))
     return pd.DataFrame(rows)
+
+
+def published_order(
+    pupils: pd.DataFrame, points: pd.DataFrame, card: Scorecard, settings: Settings, places: int
+) -> np.ndarray:
+    """Positions of ``pupils`` (a school's, indexed 0..n-1) as the shortlist lists them at ``places``: the pupils
+    :func:`pipeline.caseload.policy.select` gives the places to (shared between barriers by need), then every
+    other pupil in rank order. ``points`` are ``card``'s points per feature."""
+    score = points.sum(axis=1)
+    candidates = pd.concat(
+        [pupils[["upn", "attendance_rate_term", "negative_points_4wk"]], need_profile(pupils, points, card, settings)],
+        axis=1,
+    ).assign(score=score.astype(int))
+    listed = select(candidates, places, settings.need_points).index
+    rest = rank_order(pupils, score).difference(listed, sort=False)
+    return np.concatenate([listed.to_numpy(), rest.to_numpy()]).astype(int)
 
 
 def summary(table: pd.DataFrame, resamples: int = 2000) -> pd.DataFrame:

@@ -1,0 +1,38 @@
+"""The known-futures measure of the published list: places kept for every barrier, against the card's ranking."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from pipeline.config import Settings
+from pipeline.evaluate.futures import NO_HISTORY, PUBLISHED, WorldData, published_order, score_world
+from pipeline.model import PointsScorecard
+from tests.unit.test_caseload_policy import ATTENDANCE, CARD, _pupils
+
+
+def _school() -> pd.DataFrame:
+    """30 attendance cases who went on to have the outcome and one pupil with weak reading (10 literacy points,
+    real need) who did not: 31 pupils, 5 places."""
+    literacy = {"reading_age_gap_months": -30}
+    pupils = _pupils(*[ATTENDANCE for _ in range(30)], literacy)
+    return pupils.assign(school_id="100001", negative_points_term=0, adverse_outcome=[True] * 30 + [False])
+
+
+def test_the_published_list_keeps_a_place_for_literacy_and_lists_every_other_pupil_after_it() -> None:
+    pupils = _school()
+    points = PointsScorecard(card=CARD).fit(pupils).points(pupils)
+    order = published_order(pupils, points, CARD, Settings(), 5)
+    assert sorted(order) == list(range(len(pupils)))  # every pupil once
+    assert 30 in order[:5]  # the literacy pupil has one of the five places
+    assert 30 not in published_order(pupils, points, CARD, Settings(need_points=1000), 5)[:5]  # no real need
+
+
+def test_futures_measure_the_card_and_its_published_list_side_by_side() -> None:
+    data = WorldData("world", 1, dt.date(2025, 11, 21), _school(), None, pd.DataFrame())
+    table = score_world(data, [CARD], Settings()).set_index("method")
+    assert set(table["regime"]) == {NO_HISTORY}
+    name = f"{CARD.name} (as released)"
+    assert table.loc[name, "precision_at_capacity"] == 1.0  # five attendance cases
+    assert table.loc[name + PUBLISHED, "precision_at_capacity"] == 0.8  # four, and the literacy place
