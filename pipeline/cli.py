@@ -512,7 +512,7 @@ def fit(
             raise typer.Exit(ExitCode.USAGE) from None
     from pipeline.evaluate.compare import summary_table
 
-    typer.echo(summary_table(release.comparison).to_string())
+    typer.echo(summary_table(release.comparison).to_string(na_rep=""))
     err.print(f"scorecard: {paths[0]}; model card: {paths[1]}")
 
 
@@ -548,7 +548,9 @@ def evaluate(
     quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
 ) -> None:
     """Rolling-origin comparison of the learned scorecard, the expert scorecard, the ABC rules, attendance alone
-    and gradient boosting: ROC AUC, average precision, precision and recall at capacity, Brier, ECE, reliability.
+    and gradient boosting: ROC AUC, average precision, precision and recall at capacity, Brier, ECE, reliability;
+    and of the published list (the expert scorecard's, places kept for every barrier): precision and recall at
+    capacity.
 
     With --world or --sample-seed, generates each world, ingests it into a warehouse of its own and measures, per
     school, precision at capacity against the world's known futures: each card as released (no history) and as
@@ -577,7 +579,7 @@ def evaluate(
     write_csv(table, out / "evaluation.csv")
     write_csv(curves, out / "reliability.csv")
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        typer.echo(table.to_string(index=False))
+        typer.echo(table.to_string(index=False, na_rep=""))
     err.print(f"written: {out / 'evaluation.csv'}, {out / 'reliability.csv'}")
 
 

@@ -43,6 +43,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pandas as pd
 import sqlglot
 from sqlglot import exp
@@ -381,6 +382,22 @@ def select(candidates: pd.DataFrame, length: int, need_points: int, order: pd.Da
         place_for.setdefault(label, "")
     chosen = [label for label in labels if label in place_for]
     return candidates.loc[chosen].assign(place_for=[place_for[label] for label in chosen])
+
+
+def published_order(
+    pupils: pd.DataFrame, points: pd.DataFrame, card: Scorecard, settings: Settings, places: int
+) -> np.ndarray:
+    """Positions of ``pupils`` (a school's, indexed 0..n-1) as the shortlist lists them at ``places``: the pupils
+    :func:`select` gives the places to (shared between barriers by need), then every
+    other pupil in rank order. ``points`` are ``card``'s points per feature."""
+    score = points.sum(axis=1)
+    candidates = pd.concat(
+        [pupils[["upn", "attendance_rate_term", "negative_points_4wk"]], need_profile(pupils, points, card, settings)],
+        axis=1,
+    ).assign(score=score.astype(int))
+    listed = select(candidates, places, settings.need_points).index
+    rest = rank_order(pupils, score).difference(listed, sort=False)
+    return np.concatenate([listed.to_numpy(), rest.to_numpy()]).astype(int)
 
 
 def _ranking_input(candidates: pd.DataFrame, cut: int) -> pd.DataFrame:

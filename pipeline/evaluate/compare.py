@@ -1,11 +1,15 @@
-"""Rolling-origin temporal validation of five ways to rank pupils, on the same windows.
+"""Rolling-origin temporal validation of five ways to rank pupils, and the list the shortlist publishes, on the
+same windows.
 
 Windows follow the school calendar: each half-term (school days between breaks of more than four days) from the
 third one on is a test window. A model for that window is fitted only on nights whose whole outcome horizon
 ended before the window's first night, so nothing it learns comes from the test period.
 
 Models: the learned scorecard (fitted on the window's training nights), the released expert scorecard (points as
-released; its probability curve fitted on the training nights), the ABC rules, rank by attendance, and scikit-learn's
+released; its probability curve fitted on the training nights), the **published list** (the expert scorecard's
+list as the shortlist publishes it, places kept for every barrier with real need:
+:func:`pipeline.caseload.policy.published_order`, every pupil a candidate; measured by precision and recall at
+capacity only, the other measures being the expert scorecard's), the ABC rules, rank by attendance, and scikit-learn's
 HistGradientBoostingClassifier as the black-box challenger (all the numeric features the scorecards could use;
 context such as SEN or FSM is not scored by any model). Rules get probabilities from a logistic curve fitted on the
 training nights, so every model has a Brier score.
@@ -30,7 +34,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from pipeline.caseload.policy import top_places
+from pipeline.caseload.policy import capacity, published_order, top_places
 from pipeline.config import Settings
 from pipeline.evaluate import abc_score, attendance_score, expected_calibration_error
 from pipeline.model import PointsScorecard, Scorecard
@@ -45,7 +49,8 @@ CHALLENGER_FEATURES = (
     "attendance_rate_term_ex_holiday", "late_marks_4wk", "core_grade_change",
 )  # fmt: skip
 """What the black-box challenger sees: every numeric behaviour, attendance and attainment feature; no context."""
-MODELS = ("learned scorecard", "expert scorecard", "ABC rules", "attendance alone", "gradient boosting")
+PUBLISHED_LIST = "published list"
+MODELS = ("learned scorecard", "expert scorecard", PUBLISHED_LIST, "ABC rules", "attendance alone", "gradient boosting")
 
 
 @dataclass(frozen=True)
@@ -113,31 +118,42 @@ def evaluate(
         if train["outcome"].nunique() < 2 or test["outcome"].nunique() < 2:
             continue
         y = test["outcome"].astype(int).to_numpy()
+        base = {
+            "window": window.name,
+            "train_rows": len(train),
+            "test_rows": len(test),
+            "base_rate": round(float(y.mean()), 3),
+        }
         for name, predict in fit_models(train, card).items():
             result = predict(test)
             score, probability = result[:, 0], result[:, 1]
-            chosen = top_at_capacity(test, score, settings)
             rows.append(
-                {
-                    "window": window.name,
+                base
+                | {
                     "model": name,
-                    "train_rows": len(train),
-                    "test_rows": len(test),
-                    "base_rate": round(float(y.mean()), 3),
                     "roc_auc": round(float(roc_auc_score(y, score)), 3),
                     "average_precision": round(float(average_precision_score(y, score)), 3),
-                    "precision_at_capacity": round(float(y[chosen].mean()), 3),
-                    "recall_at_capacity": round(float(y[chosen].sum() / max(y.sum(), 1)), 3),
+                    **_at_capacity(y, top_at_capacity(test, score, settings)),
                     "brier": round(float(brier_score_loss(y, probability)), 4),
                     "ece": round(expected_calibration_error(y, probability), 4),
                 }
             )
+            if name == "expert scorecard":  # and the list it publishes, beside it
+                published = published_at_capacity(test, card, settings)
+                rows.append(base | {"model": PUBLISHED_LIST, **_at_capacity(y, published)})
             observed, predicted = calibration_curve(y, probability, n_bins=10, strategy="quantile")
             curves += [
                 {"window": window.name, "model": name, "predicted": round(float(p), 4), "observed": round(float(o), 4)}
                 for p, o in zip(predicted, observed, strict=True)
             ]
     return pd.DataFrame(rows), pd.DataFrame(curves)
+
+
+def _at_capacity(y: np.ndarray, chosen: np.ndarray) -> dict[str, float]:
+    return {
+        "precision_at_capacity": round(float(y[chosen].mean()), 3),
+        "recall_at_capacity": round(float(y[chosen].sum() / max(y.sum(), 1)), 3),
+    }
 
 
 def top_at_capacity(pupils: pd.DataFrame, score: np.ndarray, settings: Settings) -> np.ndarray:
@@ -156,6 +172,18 @@ def top_at_capacity(pupils: pd.DataFrame, score: np.ndarray, settings: Settings)
     chosen: list[int] = []
     for (_, school), group in frame.groupby(["night", "school_id"], sort=True):
         chosen += top_places([(str(school), group)], group["score"], settings)
+    return np.array(sorted(chosen), dtype=int)
+
+
+def published_at_capacity(pupils: pd.DataFrame, card: Scorecard, settings: Settings) -> np.ndarray:
+    """Positions of the pupils each school's shortlist lists on each night under ``card`` (as many as its places,
+    places kept for every barrier with real need), every pupil a candidate."""
+    points = PointsScorecard(card=card).fit(pupils).points(pupils)
+    chosen: list[int] = []
+    for _, group in pupils.groupby(["as_of", "school_id"], sort=True):
+        places = capacity(str(group["school_id"].iloc[0]), len(group), settings)
+        school, school_points = group.reset_index(drop=True), points.loc[group.index].reset_index(drop=True)
+        chosen += group.index[published_order(school, school_points, card, settings, places)[:places]].tolist()
     return np.array(sorted(chosen), dtype=int)
 
 

@@ -14,8 +14,8 @@ Two regimes:
   world's own earlier nights, those whose 30-day horizon ended by the extract date, then ranks as the shortlist.
 
 Each card is also measured as the **published list** (method name ending in :data:`PUBLISHED`): the shortlist's
-places shared between barriers by need (:func:`pipeline.caseload.policy.select`, ``need_points`` from the
-settings), every pupil a candidate, then the other pupils in rank order. The card's own ranking says how well it
+places shared between barriers by need (:func:`pipeline.caseload.policy.published_order`, ``need_points`` from
+the settings), every pupil a candidate, then the other pupils in rank order. The card's own ranking says how well it
 finds the pupils with the outcome; the published list says what keeping places for every barrier costs in it.
 
 Beside them in both regimes: the ABC rules and attendance alone (:mod:`pipeline.evaluate`); with a year of
@@ -39,7 +39,7 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from pipeline.caseload.policy import capacity as school_capacity
-from pipeline.caseload.policy import need_profile, rank_order, select
+from pipeline.caseload.policy import published_order, rank_order
 from pipeline.config import Settings
 from pipeline.evaluate import abc_score, attendance_score, expected_calibration_error
 from pipeline.evaluate.compare import Challenger
@@ -186,22 +186,6 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
         for regime, name, order, ece in ranked:
             rows.append(base | {"regime": regime, "method": name} | ranking_measures(outcome, order, capacity, ece))
     return pd.DataFrame(rows)
-
-
-def published_order(
-    pupils: pd.DataFrame, points: pd.DataFrame, card: Scorecard, settings: Settings, places: int
-) -> np.ndarray:
-    """Positions of ``pupils`` (a school's, indexed 0..n-1) as the shortlist lists them at ``places``: the pupils
-    :func:`pipeline.caseload.policy.select` gives the places to (shared between barriers by need), then every
-    other pupil in rank order. ``points`` are ``card``'s points per feature."""
-    score = points.sum(axis=1)
-    candidates = pd.concat(
-        [pupils[["upn", "attendance_rate_term", "negative_points_4wk"]], need_profile(pupils, points, card, settings)],
-        axis=1,
-    ).assign(score=score.astype(int))
-    listed = select(candidates, places, settings.need_points).index
-    rest = rank_order(pupils, score).difference(listed, sort=False)
-    return np.concatenate([listed.to_numpy(), rest.to_numpy()]).astype(int)
 
 
 def summary(table: pd.DataFrame, resamples: int = 2000) -> pd.DataFrame:

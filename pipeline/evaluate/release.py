@@ -91,7 +91,10 @@ def fit_release(
                 "persistent_absence": settings.outcome_persistent_absence,
                 "grade_drop": settings.outcome_grade_drop,
             },
-            "evaluation": summary_table(comparison).reset_index().to_dict("records"),
+            "evaluation": [  # (the published list has precision and recall at capacity only)
+                {key: value for key, value in row.items() if not pd.isna(value)}
+                for row in summary_table(comparison).reset_index().to_dict("records")
+            ],
         },
     )
     return Release(card, comparison, reliability, data, all_windows)

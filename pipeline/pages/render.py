@@ -67,11 +67,13 @@ def thousands(value: object) -> str:
 
 @dataclass(frozen=True)
 class MarkdownTable:
-    """A table for a Markdown template: column names and rows of values (each shown as ``str(value)``)."""
+    """A table for a Markdown template: column names and rows of values (each shown as ``str(value)``; a missing
+    value as a blank cell)."""
 
     columns: tuple[str, ...]
     rows: tuple[tuple[object, ...], ...]
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> MarkdownTable:
-        return cls(tuple(str(c) for c in frame.columns), tuple(tuple(row) for row in frame.itertuples(index=False)))
+        rows = frame.astype(object).where(frame.notna(), "")
+        return cls(tuple(str(c) for c in frame.columns), tuple(tuple(row) for row in rows.itertuples(index=False)))

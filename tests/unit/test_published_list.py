@@ -6,8 +6,10 @@ import datetime as dt
 
 import pandas as pd
 
+from pipeline.caseload.policy import published_order
 from pipeline.config import Settings
-from pipeline.evaluate.futures import NO_HISTORY, PUBLISHED, WorldData, published_order, score_world
+from pipeline.evaluate.compare import published_at_capacity, top_at_capacity
+from pipeline.evaluate.futures import NO_HISTORY, PUBLISHED, WorldData, score_world
 from pipeline.model import PointsScorecard
 from tests.unit.test_caseload_policy import ATTENDANCE, CARD, _pupils
 
@@ -36,3 +38,13 @@ def test_futures_measure_the_card_and_its_published_list_side_by_side() -> None:
     name = f"{CARD.name} (as released)"
     assert table.loc[name, "precision_at_capacity"] == 1.0  # five attendance cases
     assert table.loc[name + PUBLISHED, "precision_at_capacity"] == 0.8  # four, and the literacy place
+
+
+def test_the_rolling_comparison_measures_the_list_each_school_publishes_each_night() -> None:
+    night = _school().assign(as_of=pd.Timestamp("2025-03-03"))
+    two_nights = pd.concat([night, night.assign(as_of=pd.Timestamp("2025-03-10"))], ignore_index=True)
+    points = PointsScorecard(card=CARD).fit(two_nights).score(two_nights)
+    listed = published_at_capacity(two_nights, CARD, Settings())
+    assert len(listed) == 10  # five places a night
+    assert {30, 61} <= set(listed)  # the literacy pupil, both nights
+    assert not {30, 61} & set(top_at_capacity(two_nights, points, Settings()))  # not on score alone
