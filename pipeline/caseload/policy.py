@@ -387,9 +387,9 @@ def select(candidates: pd.DataFrame, length: int, need_points: int, order: pd.Da
 def published_order(
     pupils: pd.DataFrame, points: pd.DataFrame, card: Scorecard, settings: Settings, places: int
 ) -> np.ndarray:
-    """Positions of ``pupils`` (a school's, indexed 0..n-1) as the shortlist lists them at ``places``: the pupils
-    :func:`select` gives the places to (shared between barriers by need), then every
-    other pupil in rank order. ``points`` are ``card``'s points per feature."""
+    """Positions of ``pupils`` (one school's, indexed 0..n-1, every one a candidate) as the shortlist lists them at
+    ``places``: the pupils :func:`select` gives the places to (shared between barriers by need), then every other
+    pupil in rank order. ``points`` are ``card``'s points per feature. Used to measure the published list."""
     score = points.sum(axis=1)
     candidates = pd.concat(
         [pupils[["upn", "attendance_rate_term", "negative_points_4wk"]], need_profile(pupils, points, card, settings)],
