@@ -9,10 +9,10 @@ Models: the learned scorecard (fitted on the window's training nights), the rele
 released; its probability curve fitted on the training nights), the **published list** (the expert scorecard's
 list as the shortlist publishes it, places kept for every barrier with real need:
 :func:`pipeline.caseload.policy.published_order`, every pupil a candidate; measured by precision and recall at
-capacity only, as its ranking measures would be the expert scorecard's), the ABC rules, rank by attendance, and scikit-learn's
-HistGradientBoostingClassifier as the black-box challenger (all the numeric features the scorecards could use;
-context such as SEN or FSM is not scored by any model). Rules get probabilities from a logistic curve fitted on the
-training nights, so every model has a Brier score.
+capacity only, as its ranking measures would be the expert scorecard's), the ABC rules, rank by attendance, and
+scikit-learn's HistGradientBoostingClassifier as the black-box challenger (all the numeric features the scorecards
+could use; context such as SEN or FSM is not scored by any model). Rules get probabilities from a logistic curve
+fitted on the training nights, so every model has a Brier score.
 
 Metrics per window: ROC AUC, average precision, precision and recall at capacity (each school's top pupils on each
 night, as many as its mentoring places: pipeline.caseload.policy), Brier score, expected calibration error (ECE:
