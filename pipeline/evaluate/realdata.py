@@ -313,31 +313,38 @@ class Result:
     fit_seconds: float
     lines: float | None = None
     """A points scorecard's scoring lines (bands and "no data" that give points), mean over folds."""
+    repeats: int = 1
+    """How many times the k-fold CV was run, each with its own fold seed."""
 
 
 def cross_validate(
-    data: Dataset, make: Callable[[], ClassifierMixin], name: str, folds: int = 10, seed: int = 0
+    data: Dataset, make: Callable[[], ClassifierMixin], name: str, folds: int = 10, seed: int = 0, repeats: int = 1
 ) -> Result:
-    """Stratified k-fold CV of one model on one data set (see the module notes for the metrics)."""
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    aucs, precisions, briers, lines = [], [], [], []
-    pooled_y, pooled_p = [], []
+    """Stratified k-fold CV of one model on one data set (see the module notes for the metrics), ``repeats`` times
+    with the fold seeds ``seed``, ``seed + 1``, ...: AUC, precision and Brier are means over every fold of every
+    repeat; the ECE and its noise floor are each repeat's (pooled over its folds), averaged."""
+    aucs, precisions, briers, lines, eces, floors = [], [], [], [], [], []
     seconds = 0.0
-    for train, test in splitter.split(data.X, data.y):
-        started = time.perf_counter()
-        model = make()
-        model.fit(data.X.iloc[train], data.y[train])
-        seconds += time.perf_counter() - started
-        probability = model.predict_proba(data.X.iloc[test])[:, 1]
-        ranking = model.score(data.X.iloc[test]) if name.startswith("points scorecard") else probability
-        if name.startswith("points scorecard"):
-            lines.append(model.card_.scoring_lines)
-        y = data.y[test]
-        aucs.append(roc_auc_score(y, ranking))
-        precisions.append(precision_at(y, np.asarray(ranking, dtype=float)))
-        briers.append(brier_score_loss(y, probability))
-        pooled_y.append(y)
-        pooled_p.append(probability)
+    for repeat in range(repeats):
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed + repeat)
+        pooled_y, pooled_p = [], []
+        for train, test in splitter.split(data.X, data.y):
+            started = time.perf_counter()
+            model = make()
+            model.fit(data.X.iloc[train], data.y[train])
+            seconds += time.perf_counter() - started
+            probability = model.predict_proba(data.X.iloc[test])[:, 1]
+            ranking = model.score(data.X.iloc[test]) if name.startswith("points scorecard") else probability
+            if name.startswith("points scorecard"):
+                lines.append(model.card_.scoring_lines)
+            y = data.y[test]
+            aucs.append(roc_auc_score(y, ranking))
+            precisions.append(precision_at(y, np.asarray(ranking, dtype=float)))
+            briers.append(brier_score_loss(y, probability))
+            pooled_y.append(y)
+            pooled_p.append(probability)
+        eces.append(expected_calibration_error(np.concatenate(pooled_y), np.concatenate(pooled_p)))
+        floors.append(ece_noise_floor(np.concatenate(pooled_p)))
     return Result(
         data.name,
         name,
@@ -345,18 +352,20 @@ def cross_validate(
         float(np.mean(aucs)),
         float(np.std(aucs)),
         float(np.mean(precisions)),
-        expected_calibration_error(np.concatenate(pooled_y), np.concatenate(pooled_p)),
-        *ece_noise_floor(np.concatenate(pooled_p)),
+        float(np.mean(eces)),
+        float(np.mean([floor[0] for floor in floors])),
+        float(np.mean([floor[1] for floor in floors])),
         float(np.mean(briers)),
-        seconds / folds,
+        seconds / (folds * repeats),
         float(np.mean(lines)) if lines else None,
+        repeats,
     )
 
 
 def benchmark(
-    names: list[str], model_names: list[str] | None = None, quick: bool = False, root: Path = PUBLIC
+    names: list[str], model_names: list[str] | None = None, quick: bool = False, root: Path = PUBLIC, repeats: int = 1
 ) -> pd.DataFrame:
-    """The comparison table: one row per data set and model."""
+    """The comparison table: one row per data set and model (``repeats``: see :func:`cross_validate`)."""
     loaders = datasets(root)
     makers = models(quick)
     rows = []
@@ -368,7 +377,7 @@ def benchmark(
         for model in model_names or list(makers):
             if model not in makers:
                 raise SystemExit(f"unknown model {model!r} (installed: {', '.join(makers)})")
-            rows.append(cross_validate(data, makers[model], model).__dict__)
+            rows.append(cross_validate(data, makers[model], model, repeats=repeats).__dict__)
             print(markdown(pd.DataFrame(rows[-1:])).splitlines()[-1], file=sys.stderr, flush=True)
     return pd.DataFrame(rows)
 
@@ -379,7 +388,10 @@ def formatted(table: pd.DataFrame) -> pd.DataFrame:
     lines = table["lines"] if "lines" in table else pd.Series(np.nan, index=table.index)
     return pd.DataFrame(
         {
-            "data": [f"{d} (n={n:,})" for d, n in zip(table["dataset"], table["n"], strict=True)],
+            "data": [
+                f"{d} (n={n:,}{'' if r == 1 else f', {r} repeats'})"
+                for d, n, r in zip(table["dataset"], table["n"], table.get("repeats", [1] * len(table)), strict=True)
+            ],
             "model": table["model"],
             "AUC (sd over folds)": [f"{a:.3f} ({s:.3f})" for a, s in zip(table["auc"], table["auc_sd"], strict=True)],
             "precision at top 10%": table["precision_at_10"].map("{:.3f}".format),
@@ -407,6 +419,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", nargs="*", default=list(datasets()), help="data sets (default: all)")
     parser.add_argument("--models", nargs="*", default=None, help="models (default: all installed)")
     parser.add_argument("--quick", action="store_true", help="OULAD: a random 8,000 rows; EBM: 4 bags")
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="run the 10-fold CV this many times, fold seeds 0, 1, ... (default 1)"
+    )
     parser.add_argument("--build-oulad", type=Path, default=None, help="derive oulad-first60.csv.gz from the source")
     parser.add_argument(
         "--save",
@@ -421,7 +436,7 @@ def main(argv: list[str] | None = None) -> None:
         build_oulad(args.build_oulad).to_csv(target, index=False, compression={"method": "gzip", "mtime": 0})
         print(f"wrote {target}")
         return
-    table = benchmark(args.data, args.models, args.quick)
+    table = benchmark(args.data, args.models, args.quick, repeats=args.repeats)
     print(markdown(table))
     if args.save is not None:
         saved = table.assign(measured_on=dt.date.today().isoformat(), quick=args.quick)

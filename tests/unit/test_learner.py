@@ -15,10 +15,13 @@ from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 from pipeline.evaluate.realdata import (
+    Dataset,
     build_oulad,
+    cross_validate,
     datasets,
     ece_noise_floor,
     expected_calibration_error,
+    models,
     precision_at,
 )
 from pipeline.model import PointsScorecard, Scorecard
@@ -183,6 +186,20 @@ def test_on_real_data_the_card_ranks_held_out_students_well() -> None:
     auc = roc_auc_score(data.y[test], model.score(data.X[test]))
     assert auc > 0.75  # 10-fold CV measures 0.82 (docs/model.md); logistic regression 0.81
     assert sum(len(f.bands) for f in model.card_.features) <= 30
+
+
+def test_a_repeated_cross_validation_averages_its_repeats_each_with_its_own_folds() -> None:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(0, 1, 300)})
+    data = Dataset("toy", X, (rng.random(300) < 1 / (1 + np.exp(-2 * X["x"].to_numpy()))).astype(int))
+    model = "logistic regression"
+    make = models()[model]
+    once = [cross_validate(data, make, model, seed=seed) for seed in (0, 1)]
+    twice = cross_validate(data, make, model, repeats=2)
+    assert once[0].auc != once[1].auc  # other folds, another figure
+    assert twice.repeats == 2
+    assert twice.auc == pytest.approx((once[0].auc + once[1].auc) / 2)
+    assert twice.ece == pytest.approx((once[0].ece + once[1].ece) / 2)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
