@@ -549,8 +549,7 @@ def evaluate(
 ) -> None:
     """Rolling-origin comparison of the learned scorecard, the expert scorecard, the ABC rules, attendance alone
     and gradient boosting: ROC AUC, average precision, precision and recall at capacity, Brier, ECE, reliability;
-    and of the published list (the expert scorecard's, places kept for every barrier): precision and recall at
-    capacity.
+    and of each scorecard's published list (places kept for every barrier): precision and recall at capacity.
 
     With --world or --sample-seed, generates each world, ingests it into a warehouse of its own and measures, per
     school, precision at capacity against the world's known futures: each card as released (no history) and as

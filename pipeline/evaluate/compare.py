@@ -6,10 +6,10 @@ third one on is a test window. A model for that window is fitted only on nights 
 ended before the window's first night, so nothing it learns comes from the test period.
 
 Models: the learned scorecard (fitted on the window's training nights), the released expert scorecard (points as
-released; its probability curve fitted on the training nights), the **published list** (the expert scorecard's
-list as the shortlist publishes it, places kept for every barrier with real need:
+released; its probability curve fitted on the training nights), each scorecard's **published list** (its list as
+the shortlist publishes it, places kept for every barrier with real need:
 :func:`pipeline.caseload.policy.published_order`, every pupil a candidate; measured by precision and recall at
-capacity only, as its ranking measures would be the expert scorecard's), the ABC rules, rank by attendance, and
+capacity only, as its ranking measures would be the scorecard's), the ABC rules, rank by attendance, and
 scikit-learn's HistGradientBoostingClassifier as the black-box challenger (all the numeric features the scorecards
 could use; context such as SEN or FSM is not scored by any model). Rules get probabilities from a logistic curve
 fitted on the training nights, so every model has a Brier score.
@@ -49,8 +49,12 @@ CHALLENGER_FEATURES = (
     "attendance_rate_term_ex_holiday", "late_marks_4wk", "core_grade_change",
 )  # fmt: skip
 """What the black-box challenger sees: every numeric behaviour, attendance and attainment feature; no context."""
-PUBLISHED_LIST = "published list"
-MODELS = ("learned scorecard", "expert scorecard", PUBLISHED_LIST, "ABC rules", "attendance alone", "gradient boosting")
+PUBLISHED = ", published list"
+"""Appended to a scorecard's name for the list it publishes (places kept for every barrier)."""
+MODELS = (
+    "learned scorecard", "learned scorecard" + PUBLISHED, "expert scorecard", "expert scorecard" + PUBLISHED,
+    "ABC rules", "attendance alone", "gradient boosting",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -79,11 +83,15 @@ def training_rows(history: pd.DataFrame, before: dt.date) -> pd.DataFrame:
     return history[pd.to_datetime(history["horizon_end"]).dt.date < before]
 
 
-def fit_models(train: pd.DataFrame, card: Scorecard, seed: int = 0) -> dict[str, Callable[[pd.DataFrame], np.ndarray]]:
-    """Fit each model on ``train``; return for each a function giving (score, probability) stacked column-wise."""
+def fit_models(
+    train: pd.DataFrame, card: Scorecard, seed: int = 0
+) -> tuple[dict[str, Callable[[pd.DataFrame], np.ndarray]], dict[str, Scorecard]]:
+    """Fit each model on ``train``; return for each a function giving (score, probability) stacked column-wise, and
+    the two scorecards' cards by model name."""
     y = train["outcome"].astype(int).to_numpy()
     learned = PointsScorecard(template=card).fit(train, y)
     expert = PointsScorecard(card=card).fit(train, y)
+    cards = {"learned scorecard": learned.card_, "expert scorecard": expert.card_}
     challenger = Challenger(seed).fit(train, y)
     abc_curve = _curve(abc_score(train).to_numpy(), y)
     attendance_curve = _curve(attendance_score(train).to_numpy(), y)
@@ -95,7 +103,7 @@ def fit_models(train: pd.DataFrame, card: Scorecard, seed: int = 0) -> dict[str,
         "gradient boosting": lambda X: np.column_stack(
             [challenger.predict_proba(X)[:, 1], challenger.predict_proba(X)[:, 1]]
         ),
-    }
+    }, cards
 
 
 def evaluate(
@@ -124,7 +132,8 @@ def evaluate(
             "test_rows": len(test),
             "base_rate": round(float(y.mean()), 3),
         }
-        for name, predict in fit_models(train, card).items():
+        predictors, cards = fit_models(train, card)
+        for name, predict in predictors.items():
             result = predict(test)
             score, probability = result[:, 0], result[:, 1]
             rows.append(
@@ -138,9 +147,9 @@ def evaluate(
                     "ece": round(expected_calibration_error(y, probability), 4),
                 }
             )
-            if name == "expert scorecard":  # and the list it publishes, beside it
-                published = published_at_capacity(test, card, settings)
-                rows.append(base | {"model": PUBLISHED_LIST, **_at_capacity(y, published)})
+            if name in cards:  # and the list the scorecard publishes, beside it
+                published = published_at_capacity(test, cards[name], settings)
+                rows.append(base | {"model": name + PUBLISHED, **_at_capacity(y, published)})
             observed, predicted = calibration_curve(y, probability, n_bins=10, strategy="quantile")
             curves += [
                 {"window": window.name, "model": name, "predicted": round(float(p), 4), "observed": round(float(o), 4)}
