@@ -13,10 +13,11 @@ Two regimes:
 - **a year of history**: a card learned as ``mentor fit`` learns it (``PointsScorecard(template=card)``) from the
   world's own earlier nights, those whose 30-day horizon ended by the extract date, then ranks as the shortlist.
 
-Each card is also measured as the **published list** (method name ending in :data:`PUBLISHED`): the shortlist's
-places shared between barriers by need (:func:`pipeline.caseload.policy.published_order`, ``need_points`` from
-the settings), every pupil a candidate, then the other pupils in rank order. The card's own ranking says how well it
-finds the pupils with the outcome; the published list says what keeping places for every barrier costs in it.
+Each card is also measured as the **published list** (method name ending in
+:data:`pipeline.evaluate.compare.PUBLISHED`): the shortlist's places shared between barriers by need
+(:func:`pipeline.caseload.policy.published_order`, ``need_points`` from the settings), every pupil a candidate,
+then the other pupils in rank order. The card's own ranking says how well it finds the pupils with the outcome;
+the published list says what keeping places for every barrier costs in it.
 
 Beside them in both regimes: the ABC rules and attendance alone (:mod:`pipeline.evaluate`); with a year of
 history also scikit-learn's gradient boosting on every numeric feature (as in ``mentor evaluate``), the black-box
@@ -42,7 +43,7 @@ from pipeline.caseload.policy import capacity as school_capacity
 from pipeline.caseload.policy import published_order, rank_order
 from pipeline.config import Settings
 from pipeline.evaluate import abc_score, attendance_score, expected_calibration_error
-from pipeline.evaluate.compare import Challenger
+from pipeline.evaluate.compare import PUBLISHED, Challenger
 from pipeline.evaluate.release import evaluation_data
 from pipeline.features import build_features
 from pipeline.ingest import ingest
@@ -55,8 +56,6 @@ NO_HISTORY, YEAR_OF_HISTORY = "no history", "a year of history"
 BASELINES = ("ABC rules", "attendance alone")
 CHALLENGER = "gradient boosting (challenger)"
 BOTH_WORLDS = "both"
-PUBLISHED = ", places shared by barrier"
-"""Appended to a card's method name for its published list (places shared between barriers)."""
 
 
 @dataclass(frozen=True)
@@ -171,11 +170,9 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
             # every pupil is a candidate for both).
             points = model.points(pupils)
             order = rank_order(pupils, points.sum(axis=1)).to_numpy()
-            ece = _ece(outcome, model.predict_proba(pupils)[:, 1])
-            ranked.append((regime, name, order, ece))
-            ranked.append(
-                (regime, name + PUBLISHED, published_order(pupils, points, model.card_, settings, capacity), ece)
-            )
+            ranked.append((regime, name, order, _ece(outcome, model.predict_proba(pupils)[:, 1])))
+            listed = published_order(pupils, points, model.card_, settings, capacity)
+            ranked.append((regime, name + PUBLISHED, listed, float("nan")))  # a list, not probabilities
         if challenger is not None:
             score = pd.Series(challenger.predict_proba(pupils)[:, 1], index=pupils.index)
             probability = score.to_numpy()

@@ -15,11 +15,11 @@ from pipeline.config import ROOT, Settings
 from pipeline.contract import EXPORT_FILES
 from pipeline.evaluate import expected_calibration_error
 from pipeline.evaluate.cache import cached_world
+from pipeline.evaluate.compare import PUBLISHED
 from pipeline.evaluate.futures import (
     BASELINES,
     CHALLENGER,
     NO_HISTORY,
-    PUBLISHED,
     YEAR_OF_HISTORY,
     FutureWorld,
     evaluate_world,

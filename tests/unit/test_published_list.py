@@ -8,8 +8,8 @@ import pandas as pd
 
 from pipeline.caseload.policy import published_order
 from pipeline.config import Settings
-from pipeline.evaluate.compare import published_at_capacity, top_at_capacity
-from pipeline.evaluate.futures import NO_HISTORY, PUBLISHED, WorldData, score_world
+from pipeline.evaluate.compare import PUBLISHED, published_at_capacity, top_at_capacity
+from pipeline.evaluate.futures import NO_HISTORY, WorldData, score_world
 from pipeline.model import PointsScorecard
 from tests.unit.test_caseload_policy import ATTENDANCE, CARD, _pupils
 
