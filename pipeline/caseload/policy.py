@@ -390,14 +390,17 @@ def published_order(
     """Positions of ``pupils`` (one school's, indexed 0..n-1, every one a candidate) as the shortlist lists them at
     ``places``: the pupils :func:`select` gives the places to (shared between barriers by need), then every other
     pupil in rank order. ``points`` are ``card``'s points per feature. Used to measure the published list."""
-    score = points.sum(axis=1)
-    candidates = pd.concat(
-        [pupils[["upn", "attendance_rate_term", "negative_points_4wk"]], need_profile(pupils, points, card, settings)],
-        axis=1,
-    ).assign(score=score.astype(int))
-    listed = select(candidates, places, settings.need_points).index
-    rest = rank_order(pupils, score).difference(listed, sort=False)
+    scored = scored_with_need(pupils, points, card, settings)
+    listed = select(scored, places, settings.need_points).index
+    rest = rank_order(scored).difference(listed, sort=False)
     return np.concatenate([listed.to_numpy(), rest.to_numpy()]).astype(int)
+
+
+def scored_with_need(pupils: pd.DataFrame, points: pd.DataFrame, card: Scorecard, settings: Settings) -> pd.DataFrame:
+    """``pupils`` with their ``score`` (the sum of ``points``, the card's points per feature on the same index) and
+    their need profile (:func:`need_profile`): what choosing a list reads."""
+    scored = pupils.assign(score=points.sum(axis=1).astype(int) if len(points.columns) else 0)
+    return pd.concat([scored, need_profile(scored, points, card, settings)], axis=1)
 
 
 def _ranking_input(candidates: pd.DataFrame, cut: int) -> pd.DataFrame:
@@ -476,11 +479,9 @@ def choose(
     (``sql/shortlist_candidates.sql``, with a cut of at least the shortlist's length); it must hold only this
     school's candidates.
     """
-    scored = pupils.assign(score=points.sum(axis=1).astype(int) if len(points.columns) else 0)
-    profile = need_profile(scored, points, card, settings)
-    scored = pd.concat([scored, profile], axis=1)
+    scored = scored_with_need(pupils, points, card, settings)
     status = pd.Series("", index=scored.index) if decision_status is None else decision_status.fillna("")
-    mentee = profile["mentee"]
+    mentee = scored["mentee"]
     pending = scored[~mentee & (status == "pending")]
     filled = Places(places, rule, int(mentee.sum()), len(pending))
     length = filled.shortlist_length(settings.shortlist_minimum)
