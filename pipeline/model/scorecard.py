@@ -24,7 +24,7 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from pipeline.model.card import FeatureCard, RiskRow, ScoreBand, Scorecard, ScorecardError
-from pipeline.model.learn import FeatureSpec, bin_index, fit_features, learned_feature
+from pipeline.model.learn import FeatureSpec, LearnedFeature, bin_index, fit_features, learned_feature
 
 PROBABILITY_BANDS = ((0.5, "high"), (0.25, "medium"), (0.1, "low"))
 """A learned card's score bands: the lowest score whose calibrated probability reaches each of these."""
@@ -63,6 +63,10 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     min_gain : float
         What each band must buy when learning, in deviance (roughly); a feature that earns no band is left
         out of the card.
+    stable_in : int
+        When learning: a feature stays a candidate only if the cards learned without each of the
+        ``calibration_folds`` folds chose it in at least this many of them (a feature chosen by the luck of one
+        sample is left out); 0, or fewer than 2 folds, for no such check.
 
     Attributes
     ----------
@@ -76,6 +80,9 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         Number of features ``fit`` was given (a released card's or a template's features, or every column).
     learned_ : list of LearnedFeature
         When learning: each scored feature's column, cut-points, points, direction and points per log-odds.
+    stable_ : list of str
+        When learning: the candidate features the fold cards chose often enough (``stable_in``), which the card
+        was learned from.
     """
 
     def __init__(
@@ -90,6 +97,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         max_bands: int | None = 30,
         calibration_folds: int = 5,
         min_gain: float = 1.0,
+        stable_in: int = 3,
     ) -> None:
         self.card = card
         self.template = template
@@ -101,6 +109,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.max_bands = max_bands
         self.calibration_folds = calibration_folds
         self.min_gain = min_gain
+        self.stable_in = stable_in
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -174,12 +183,22 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         ]
 
     def _fit_features(
-        self, values: np.ndarray, positive: np.ndarray, templates: list[FeatureCard], scale: float | None = None
-    ) -> list[Any]:
-        return fit_features(
-            values,
+        self,
+        values: np.ndarray,
+        positive: np.ndarray,
+        templates: list[FeatureCard],
+        scale: float | None = None,
+        columns: list[int] | None = None,
+    ) -> list[LearnedFeature]:
+        """The learner on ``columns`` of ``values`` (all by default); each feature's ``index`` is its column."""
+        columns = list(range(len(templates))) if columns is None else columns
+        if not columns:
+            return []
+        specs = self._specs(templates)
+        learned = fit_features(
+            values[:, columns],
             positive,
-            self._specs(templates),
+            [specs[c] for c in columns],
             self.n_bins,
             self.C,
             self.max_points,
@@ -188,10 +207,31 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             self.min_gain,
             scale,
         )
+        return [dataclasses.replace(f, index=columns[f.index]) for f in learned]
+
+    def _folds(self, values: np.ndarray, positive: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The ``calibration_folds`` folds (training rows, held-out rows); none when too few outcomes for them."""
+        folds = self.calibration_folds
+        if folds < 2 or min(positive.sum(), len(positive) - positive.sum()) < 2 * folds:
+            return []
+        return list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=0).split(values, positive))
+
+    def _stable_columns(self, values: np.ndarray, positive: np.ndarray, templates: list[FeatureCard]) -> list[int]:
+        """The columns the cards learned without each fold chose in at least ``stable_in`` of the folds."""
+        folds = self._folds(values, positive)
+        if self.stable_in <= 0 or not folds:
+            return list(range(len(templates)))
+        chosen = np.zeros(len(templates), dtype=int)
+        for train, _ in folds:
+            for f in self._fit_features(values[train], positive[train], templates):
+                chosen[f.index] += 1
+        return [int(c) for c in np.flatnonzero(chosen >= self.stable_in)]
 
     def _learn(self, frame: pd.DataFrame, positive: np.ndarray, templates: list[FeatureCard]) -> Scorecard:
         values = self._values(frame, [t.name for t in templates])
-        learned = self._fit_features(values, positive, templates)
+        columns = self._stable_columns(values, positive, templates)
+        self.stable_ = [templates[c].name for c in columns]
+        learned = self._fit_features(values, positive, templates, columns=columns)
         self.learned_ = learned
         features = tuple(
             learned_feature(templates[f.index], f.cuts, f.points, f.missing, values[:, f.index]) for f in learned
@@ -214,16 +254,18 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self, frame: pd.DataFrame, positive: np.ndarray, templates: list[FeatureCard]
     ) -> np.ndarray | None:
         """Each training row's score from a card learned without it (``calibration_folds``-fold cross-fitting of
-        the whole learner, bands and features included, at the card's points per log-odds), so the curve's slope is
-        fitted on scores as honest as a new pupil's; None with too few outcomes or nothing scored."""
-        folds = self.calibration_folds
-        if not self.learned_ or folds < 2 or min(positive.sum(), len(positive) - positive.sum()) < 2 * folds:
-            return None
+        the whole learner on the stable features, bands and features included, at the card's points per log-odds),
+        so the curve's slope is fitted on scores as honest as a new pupil's; None with too few outcomes or nothing
+        scored. (The stable features were chosen with every row, so this is a little kinder than a new pupil.)"""
         values = self._values(frame, [t.name for t in templates])
+        folds = self._folds(values, positive)
+        if not self.learned_ or not folds:
+            return None
+        stable = set(self.stable_)
+        columns = [i for i, t in enumerate(templates) if t.name in stable]
         held_out = np.zeros(len(positive))
-        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
-        for train, test in splitter.split(values, positive):
-            for f in self._fit_features(values[train], positive[train], templates, self.learned_[0].scale):
+        for train, test in folds:
+            for f in self._fit_features(values[train], positive[train], templates, self.learned_[0].scale, columns):
                 index = bin_index(values[test, f.index], f.cuts)
                 points = np.asarray(f.points)[np.maximum(index, 0)]
                 held_out[test] += np.where(index < 0, f.missing, points)

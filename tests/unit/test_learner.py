@@ -268,6 +268,25 @@ def test_a_flag_costs_one_scoring_line_and_its_zero_band_is_the_otherwise() -> N
     assert card.scoring_lines == 1
 
 
+def test_a_feature_chosen_by_the_luck_of_one_sample_is_left_out() -> None:
+    """300 pupils, one flag that matters and twelve columns of noise, eight samples: without the stability check
+    some cards carry a noise column beside the flag; with it (a feature must be chosen in 3 of the 5 fold cards)
+    every card is the flag alone."""
+    unchecked, checked = [], []
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        n = 300
+        flag = (rng.random(n) < 0.3).astype(float)
+        y = (rng.random(n) < np.where(flag == 1, 0.6, 0.2)).astype(int)
+        X = pd.DataFrame({"flag": flag, **{f"noise_{i}": rng.normal(0, 1, n) for i in range(12)}})
+        unchecked.append(PointsScorecard(stable_in=0).fit(X, y).card_.feature_names)
+        model = PointsScorecard().fit(X, y)
+        checked.append(model.card_.feature_names)
+        assert set(model.card_.feature_names) <= set(model.stable_)
+    assert sum(names != ["flag"] for names in unchecked) >= 3
+    assert checked == [["flag"]] * 8
+
+
 def test_scoring_lines_count_bands_that_give_points_and_a_no_data_line_only_if_it_scores() -> None:
     card = Scorecard.load(V1)
     flag = FeatureCard("f", "a flag", "behaviour", "flag", "why", (Band(None, 1, 0, "no"), Band(1, None, 8, "yes")))
