@@ -31,7 +31,7 @@ run: $(STAMP) ## Run the main job on the bundled sample data (generates it first
 
 test: $(STAMP) ## Run the whole test suite (dependency check, unit, property, integration, lint and type checks)
 	$(BIN)/deptry .
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadscope
 
 test-fast: $(STAMP) ## The tests not marked slow, for the edit loop (make test runs them all)
 	$(BIN)/deptry .
