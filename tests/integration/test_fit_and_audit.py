@@ -66,22 +66,16 @@ def test_training_until_a_date_uses_only_outcomes_known_by_then(warehouse: Path)
 
 
 def test_the_learned_scorecard_runs_the_nightly_job_with_reasons_that_add_up(warehouse: Path) -> None:
-    target = warehouse / "night" / "learned.yaml"
-    fitted = warehouse / "a" / "scorecard-learned.yaml"  # the card the first test fitted, when it ran here
-    if fitted.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(fitted, target)
-    else:
+    target = warehouse / "a" / "scorecard-learned.yaml"
+    if not target.exists():  # the first test fits it; this test alone fits it itself
         _mentor("fit", "--db", str(warehouse / "w.duckdb"), "--out", str(target))
-    config = warehouse / "night" / "settings.toml"
+    config = warehouse / "a" / "settings.toml"
     config.write_text(f'scorecard = "{target.name}"\n')
     out = warehouse / "night" / "out"
     _mentor("run", "--exports", str(warehouse / "exports"), "--db", str(warehouse / "w.duckdb"), "--out", str(out),
             "--config", str(config))  # fmt: skip
     shortlist = pd.read_csv(out / "127510" / "shortlist.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    learned = Scorecard.load(target)
-    assert learned.kind == "learned"
-    assert shortlist["scorecard"].str.startswith(f"{learned.name} {learned.version}").all()
+    assert shortlist["scorecard"].str.startswith("scorecard-learned 1.0.0").all()
     for row in shortlist.itertuples():
         points = [int(reason.rsplit("(", 1)[1].rstrip(")")) for reason in row.reasons.split("; ") if "(" in reason]
         assert sum(points) == int(row.score)
