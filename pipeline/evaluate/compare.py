@@ -38,6 +38,7 @@ from pipeline.caseload.policy import capacity, published_order, top_places
 from pipeline.config import Settings
 from pipeline.evaluate import abc_score, attendance_score, expected_calibration_error
 from pipeline.model import PointsScorecard, Scorecard
+from pipeline.model.scorecard import history_learner
 
 log = logging.getLogger(__name__)
 CHALLENGER_FEATURES = (
@@ -89,7 +90,7 @@ def fit_models(
     """Fit each model on ``train``; return for each a function giving (score, probability) stacked column-wise, and
     the two scorecards' cards by model name."""
     y = train["outcome"].astype(int).to_numpy()
-    learned = PointsScorecard(template=card).fit(train, y)
+    learned = history_learner(card).fit(train, y)
     expert = PointsScorecard(card=card).fit(train, y)
     cards = {"learned scorecard": learned.card_, "expert scorecard": expert.card_}
     challenger = Challenger(seed).fit(train, y)

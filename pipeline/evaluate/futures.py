@@ -10,8 +10,9 @@ Two regimes:
 
 - **no history** (a school's first term of use): each released expert card ranks as released (its score, with the
   shortlist's tie-breaks, :func:`pipeline.caseload.policy.rank_order`, at the school's places);
-- **a year of history**: a card learned as ``mentor fit`` learns it (``PointsScorecard(template=card)``) from the
-  world's own earlier nights, those whose 30-day horizon ended by the extract date, then ranks as the shortlist.
+- **a year of history**: a card learned as ``mentor fit`` learns it
+  (:func:`pipeline.model.scorecard.history_learner`) from the world's own earlier nights, those whose 30-day
+  horizon ended by the extract date, then ranks as the shortlist.
 
 Each card is also measured as the **published list** (method name ending in
 :data:`pipeline.evaluate.compare.PUBLISHED`): the shortlist's places shared between barriers by need
@@ -48,6 +49,7 @@ from pipeline.evaluate.release import evaluation_data
 from pipeline.features import build_features
 from pipeline.ingest import ingest
 from pipeline.model import PointsScorecard, Scorecard
+from pipeline.model.scorecard import history_learner
 from pipeline.warehouse import connect
 
 LAST_DAY_BEFORE = "select max(date) from attendance where date < $start"
@@ -145,8 +147,7 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
     if history is not None:
         y = history["outcome"].astype(int)
         models += [
-            (YEAR_OF_HISTORY, f"learned from {card.name}", PointsScorecard(template=card).fit(history, y))
-            for card in cards
+            (YEAR_OF_HISTORY, f"learned from {card.name}", history_learner(card).fit(history, y)) for card in cards
         ]
         challenger = Challenger(0).fit(history, y)
     rows = []

@@ -22,7 +22,8 @@ import pandas as pd
 from pipeline.config import Settings
 from pipeline.evaluate.compare import Window, evaluate, summary_table, training_rows, windows
 from pipeline.evaluate.dataset import SCHOOL_DAYS, history, history_nights
-from pipeline.model import PointsScorecard, Scorecard
+from pipeline.model import Scorecard
+from pipeline.model.scorecard import history_learner
 from pipeline.safe_csv import write_text
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def fit_release(
     template = Scorecard.load(settings.scorecard)
     data, all_windows = evaluation_data(con, settings, train_until)
     comparison, reliability = evaluate(data, all_windows, template, settings, progress)
-    model = PointsScorecard(template=template).fit(data, data["outcome"].astype(int))
+    model = history_learner(template).fit(data, data["outcome"].astype(int))
     nights = sorted(set(pd.to_datetime(data["as_of"]).dt.date))
     card = dataclasses.replace(
         model.card_,

@@ -2,9 +2,10 @@
 
 A school in its first term has no history of its own, so its card must come from elsewhere: an expert card
 (scorecard-v3), or a card learned from other schools. This measures the second option on the two simulated worlds,
-whose code shares nothing: a card is learned as ``mentor fit`` learns it (``PointsScorecard(template=card)``) from
-the pooled year of history of some *learning* seeds (the sample's, the independent world's, or both), then ranks
-the pupils of other *measured* seeds with no history, beside the expert card, the ABC rules and attendance alone.
+whose code shares nothing: a card is learned as ``mentor fit`` learns it
+(:func:`pipeline.model.scorecard.history_learner`) from the pooled year of history of some *learning* seeds (the
+sample's, the independent world's, or both), then ranks the pupils of other *measured* seeds with no history,
+beside the expert card, the ABC rules and attendance alone.
 A card that only wins in the world it was learned in has learned that simulator, not schools.
 
 ``python -m pipeline.evaluate.transfer --cache out/futures-cache --learn-world 1-10 --learn-sample 1-6
@@ -24,7 +25,8 @@ import pandas as pd
 from pipeline.config import Settings
 from pipeline.evaluate.cache import cached_world, seeds
 from pipeline.evaluate.futures import NO_HISTORY, score_world, summary
-from pipeline.model import PointsScorecard, Scorecard
+from pipeline.model import Scorecard
+from pipeline.model.scorecard import history_learner
 
 
 def learned_elsewhere(
@@ -36,7 +38,7 @@ def learned_elsewhere(
     for name, worlds in learn_from.items():
         frames = [cached_world(kind, seed, cache, settings).history for kind, seed in worlds]
         history = pd.concat([f for f in frames if f is not None], ignore_index=True)
-        model = PointsScorecard(template=template).fit(history, history["outcome"].astype(int))
+        model = history_learner(template).fit(history, history["outcome"].astype(int))
         cards.append(dataclasses.replace(model.card_, name=f"learned on {name}"))
     return cards
 

@@ -171,6 +171,24 @@ def test_few_distinct_values_get_a_cut_per_value_and_many_get_rounded_quantiles(
     assert cuts == [0.2, 0.4, 0.6, 0.8]
 
 
+def test_a_small_tail_whose_outcome_differs_gets_a_band_of_its_own() -> None:
+    """2% of 20,000 pupils lie above the rest (30-40 against 0-30) and have the outcome 85% of the time against
+    30%. The top quantile bin (5% of the pupils) would mix them with more from the bulk; the outcome's own cut sets
+    them apart, so a pupil at 35 scores more than one at 29.5."""
+    rng = np.random.default_rng(0)
+    n = 20_000
+    tail = rng.random(n) < 0.02
+    days = np.where(tail, rng.uniform(30, 40, n), rng.uniform(0, 30, n)).round(1)
+    y = (rng.random(n) < np.where(tail, 0.85, 0.3)).astype(int)
+    cuts = candidate_cuts(days, FeatureSpec("days", higher_is_worse=None, data_step=True), 20, "both", y)
+    assert any(29.5 < cut <= 30.5 for cut in cuts)
+    pupils = pd.DataFrame({"days": [29.5, 35.0]})
+    below, inside = PointsScorecard().fit(pd.DataFrame({"days": days}), y).score(pupils)
+    assert inside > below
+    below, inside = PointsScorecard(tail_rows=0).fit(pd.DataFrame({"days": days}), y).score(pupils)
+    assert inside == below  # without tail cuts the top quantile bin holds both
+
+
 def test_segments_find_the_best_runs() -> None:
     values = np.array([0.0, 0.1, 2.0, 2.1, 2.0, 5.0])
     found = segments(values, np.ones(6), 3)
