@@ -6,9 +6,9 @@ Steps, each with a well-kept library piece where one fits:
    small count) gets a bin per value. Others get quantile bins (scikit-learn ``KBinsDiscretizer``) and the cuts of
    a shallow decision tree of the outcome on the feature (scikit-learn ``DecisionTreeClassifier``, leaves of at
    least 1% of the rows and 200 rows, kept beyond the outermost quantile cuts: a tail smaller than a quantile bin
-   whose outcome differs gets a bin of its own), with cut-points rounded to
-   values staff recognise (whole percentage points, half grades, whole months and counts; a "nice" step of the
-   data's own spread for a column of unknown unit), plus any staff cut-points, and a bin of its own for "no data".
+   whose outcome differs gets a bin of its own), with cut-points rounded to values staff recognise (whole percentage
+   points, half grades, whole months and counts; a "nice" step of the data's own spread for a column of unknown
+   unit), plus any staff cut-points, and a bin of its own for "no data".
 2. One-hot bins into an L2-regularised ``LogisticRegression``: one weight per bin, a fine additive shape. Beside the
    bins, each feature has one more column, its bin's weight of evidence (the outcome's log-odds in the bin, against
    the base rate, as classical scorecards and ``optbinning`` transform a feature), so the penalty pulls a feature's
@@ -131,6 +131,7 @@ OUTCOME_LEAVES = 16
 OUTCOME_LEAF_SHARE = 0.01
 """Smallest share of the rows with a value (and at least ``OUTCOME_LEAF_ROWS`` rows) an outcome cut may set apart."""
 OUTCOME_LEAF_ROWS = 200
+"""The fewest rows an outcome cut may set apart by default (``PointsScorecard(tail_rows=...)``)."""
 
 
 def outcome_cuts(values: np.ndarray, outcome: np.ndarray, least_rows: int = OUTCOME_LEAF_ROWS) -> np.ndarray:
@@ -159,9 +160,9 @@ def candidate_cuts(
 ) -> list[float]:
     """The fine cut-points of one feature: one per value for few values, else rounded quantiles and staff cuts,
     and (given the ``outcome``, and ``tail_rows`` above 0) the rounded :func:`outcome_cuts` (leaves of at least
-    ``tail_rows``) beyond the outermost quantile cuts: a quantile bin
-    holds 5% of the rows, so a smaller tail whose outcome differs would be averaged into its neighbours (inside,
-    the quantiles are fine enough, and a cut chosen by the outcome there fits the sample's noise as readily)."""
+    ``tail_rows``) beyond the outermost quantile cuts: a quantile bin holds 5% of the rows, so a smaller tail whose
+    outcome differs would be averaged into its neighbours (inside, the quantiles are fine enough, and a cut chosen by
+    the outcome there fits the sample's noise as readily)."""
     present = values[~np.isnan(values)]
     distinct = np.unique(present)
     if len(distinct) <= 1:

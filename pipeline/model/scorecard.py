@@ -24,7 +24,14 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from pipeline.model.card import FeatureCard, RiskRow, ScoreBand, Scorecard, ScorecardError
-from pipeline.model.learn import FeatureSpec, LearnedFeature, bin_index, fit_features, learned_feature
+from pipeline.model.learn import (
+    OUTCOME_LEAF_ROWS,
+    FeatureSpec,
+    LearnedFeature,
+    bin_index,
+    fit_features,
+    learned_feature,
+)
 
 PROBABILITY_BANDS = ((0.5, "high"), (0.25, "medium"), (0.1, "low"))
 """A learned card's score bands: the lowest score whose calibrated probability reaches each of these."""
@@ -102,7 +109,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         calibration_folds: int = 5,
         min_gain: float = 1.0,
         stable_in: int = 3,
-        tail_rows: int = 200,
+        tail_rows: int = OUTCOME_LEAF_ROWS,
     ) -> None:
         self.card = card
         self.template = template

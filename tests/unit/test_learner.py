@@ -4,6 +4,7 @@ a calibrated score-to-risk table; and on a small slice of real data."""
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ from pipeline.evaluate.realdata import (
 )
 from pipeline.model import PointsScorecard, Scorecard
 from pipeline.model.card import Band, FeatureCard
-from pipeline.model.learn import FeatureSpec, allocate, candidate_cuts, fit_features, segments
+from pipeline.model.learn import FeatureSpec, allocate, candidate_cuts, fit_features, outcome_cuts, segments
 from pipeline.model.scorecard import calibration_curve, matched_intercept
 
 V1 = Path(__file__).resolve().parents[2] / "models" / "scorecard-v1.yaml"
@@ -187,6 +188,30 @@ def test_a_small_tail_whose_outcome_differs_gets_a_band_of_its_own() -> None:
     assert inside > below
     below, inside = PointsScorecard(tail_rows=0).fit(pd.DataFrame({"days": days}), y).score(pupils)
     assert inside == below  # without tail cuts the top quantile bin holds both
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(min_value=20, max_value=3000),
+    least_rows=st.integers(min_value=1, max_value=300),
+    seed=st.integers(min_value=0, max_value=10_000),
+    missing=st.floats(min_value=0.0, max_value=0.5),
+)
+def test_every_bin_an_outcome_cut_makes_holds_its_least_rows(
+    n: int, least_rows: int, seed: int, missing: float
+) -> None:
+    rng = np.random.default_rng(seed)
+    values = np.round(rng.gamma(1.5, 10.0, n), 1)
+    values[rng.random(n) < missing] = np.nan
+    outcome = (rng.random(n) < np.clip(values / 60, 0.05, 0.95)).astype(int)
+    thresholds = np.sort(outcome_cuts(values, outcome, least_rows))
+    present = values[~np.isnan(values)]
+    least = max(int(0.01 * len(present)), least_rows)
+    assert len(thresholds) <= 15  # at most 16 leaves
+    if len(thresholds) == 0:
+        return  # too few rows for two bins of the least size: no bin is made
+    for low, high in pairwise([-np.inf, *thresholds, np.inf]):  # a tree sends x <= threshold left
+        assert ((present > low) & (present <= high)).sum() >= least
 
 
 def test_segments_find_the_best_runs() -> None:
