@@ -175,11 +175,11 @@ def candidate_cuts(
         if spec.data_step:
             integer = bool(np.all(distinct == np.round(distinct)))
             step = max(1.0, nice_step(present)) if integer else nice_step(present)
-        quantiles = cut_points(values, n_bins, spec.unit, step)
+        rounding = step or ROUNDING.get(spec.unit, 1.0)
+        quantiles = cut_points(values, n_bins, spec.unit, rounding)
         chosen |= set(quantiles)
         if outcome is not None and quantiles and tail_rows > 0:
-            thresholds = outcome_cuts(values, outcome, tail_rows)
-            found = rounded_cuts(thresholds, present, step or ROUNDING.get(spec.unit, 1.0))
+            found = rounded_cuts(outcome_cuts(values, outcome, tail_rows), present, rounding)
             chosen |= {c for c in found if c < quantiles[0] or c > quantiles[-1]}  # tails finer than a quantile bin
     return sorted(chosen)
 
