@@ -19,7 +19,9 @@ Steps, each with a well-kept library piece where one fits:
    curve fits (its information-weighted misfit above ``NON_MONOTONE_DEVIANCE``) is kept as it is.
 4. Few bands: each shape is cut into consecutive segments by dynamic programming (least information-weighted
    squares), and segments are handed out across features, best gain first, until the card has ``max_bands`` band
-   lines; a feature that earns no segment is left out.
+   lines; a feature that earns no segment is left out. A strong feature (its first split worth at least
+   ``STRONG_SPLIT``) pays ``REFINE_PRICE`` of the price for its third and later bands: where its outcome is rare, a
+   band buys little likelihood but orders the few pupils who fall against the many who do not.
 5. The chosen bands are refitted (``LogisticRegression`` again, on the coarse bins), made monotone again where the
    feature is, shifted so each feature's best band scores 0, scaled so the heaviest feature's worst band scores
    ``max_points``, and rounded to integers. "No data" never scores more than the feature's worst band or below 0.
@@ -54,6 +56,11 @@ PER_VALUE = 10
 """A feature with at most this many distinct values gets a bin per value (flags, one-hot columns, small counts)."""
 NON_MONOTONE_DEVIANCE = 12.0
 """How much worse (in deviance, roughly) the best monotone shape must fit than the free one to keep the free one."""
+STRONG_SPLIT = 10.0
+"""A feature whose best two bands remove at least this much error (in deviance, roughly: a split no sample's noise
+makes) is strong, and pays less for its further bands (``REFINE_PRICE``)."""
+REFINE_PRICE = 0.5
+"""The share of the price per band a strong feature pays for each band beyond its second."""
 
 
 @dataclass(frozen=True)
@@ -320,11 +327,16 @@ def segments(values: np.ndarray, weights: np.ndarray, most: int) -> list[tuple[f
 
 
 def allocate(
-    errors: list[list[float]], budget: int | None, least_gain: float, extra: list[int] | None = None
+    errors: list[list[float]],
+    budget: int | None,
+    least_gain: float,
+    extra: list[int] | None = None,
+    refine_price: float = 1.0,
 ) -> list[int]:
     """How many bands each feature gets (0 = left out, else at least 2) so the card has at most ``budget`` scoring
     lines: the counts that remove the most error, less ``least_gain`` for each band (an exact knapsack over features
-    by dynamic programming). ``errors[f][k - 1]`` is feature f's error with k bands.
+    by dynamic programming). ``errors[f][k - 1]`` is feature f's error with k bands. A strong feature (its two
+    bands remove at least ``STRONG_SPLIT``) pays ``refine_price`` times ``least_gain`` for its third and later bands.
 
     A scoring line is a line of the card that gives points: a feature with k bands has k - 1 of them (its best
     band scores 0 and is not a line of its own: "otherwise 0"), plus ``extra[f]`` (1 where the feature's "no data"
@@ -334,14 +346,19 @@ def allocate(
     [2, 0, 2]
     >>> allocate([[10.0, 2.0, 1.0], [5.0, 4.5], [8.0, 1.0, 0.0]], budget=3, least_gain=0.5, extra=[1, 0, 0])
     [2, 0, 2]
+    >>> allocate([[30.0, 10.0, 9.4, 8.8], [3.0, 0.0, -0.4]], budget=None, least_gain=1.0)
+    [2, 2]
+    >>> allocate([[30.0, 10.0, 9.4, 8.8], [3.0, 0.0, -0.4]], budget=None, least_gain=1.0, refine_price=0.5)
+    [4, 2]
     """
     extra = extra or [0] * len(errors)
+    discount = [least_gain * (1 - refine_price) if len(e) > 1 and e[0] - e[1] >= STRONG_SPLIT else 0.0 for e in errors]
 
     def lines(f: int, k: int) -> int:
         return k - 1 + extra[f] if k else 0
 
     def value(f: int, k: int) -> float:
-        return errors[f][0] - errors[f][k - 1] - least_gain * k
+        return errors[f][0] - errors[f][k - 1] - least_gain * k + discount[f] * max(k - 2, 0)
 
     if budget is None:
         return [
@@ -383,10 +400,13 @@ def fit_features(
     least_gain: float | None = None,
     scale: float | None = None,
     tail_rows: int = OUTCOME_LEAF_ROWS,
+    refine_price: float = REFINE_PRICE,
 ) -> list[LearnedFeature]:
     """Learn the scored features (see the module notes); features that earn no band are left out.
 
     ``tail_rows``: the fewest rows a tail cut found from the outcome may set apart (step 1); 0 for none.
+    ``refine_price``: the share of the price a strong feature pays for its third and later bands (step 4); 1 for
+    the full price.
     ``scale``: points per unit of log-odds to use instead of the one that gives the heaviest band ``max_points``
     (to score held-out rows on the same scale as a card learned on all of them).
     ``least_gain``: what each band line must buy, in deviance (roughly, from the fine shapes' Fisher information);
@@ -406,7 +426,7 @@ def fit_features(
         errors.append([error for error, _ in found])
         directions.append(direction)
     extra = [int(np.isnan(X[:, j]).any()) for j in range(len(specs))]  # a "no data" line that may score
-    counts = allocate(errors, max_bands, 1.0 if least_gain is None else least_gain, extra)
+    counts = allocate(errors, max_bands, 1.0 if least_gain is None else least_gain, extra, refine_price)
     kept = [j for j, k in enumerate(counts) if k > 0]
     coarse: list[list[float]] = []
     for j in kept:

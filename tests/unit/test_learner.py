@@ -258,6 +258,29 @@ def test_on_a_few_hundred_pupils_a_strong_grade_keeps_a_graded_shape(seed: int) 
     assert points == sorted(points, reverse=True)
 
 
+def test_a_strong_feature_pays_less_for_further_steps_and_a_weak_one_pays_the_full_price() -> None:
+    """Where the outcome is rare (the top grades), a band of a strong grade buys little likelihood but orders the
+    few pupils who fall against the many who do not, so a strong feature's third and later bands cost half
+    (``refine_price``). A column that earns a band by chance is weak and pays the full price."""
+    more = 0
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        grade = rng.integers(3, 20, 400).astype(float)
+        X = pd.DataFrame({"grade": grade, **{f"noise_{i}": rng.normal(0, 1, 400) for i in range(6)}})
+        y = (rng.random(400) < 1 / (1 + np.exp(-(7.0 - 0.75 * grade)))).astype(int)
+        cheaper = _points(PointsScorecard().fit(X, y).card_, "grade")
+        full = _points(PointsScorecard(refine_price=1.0).fit(X, y).card_, "grade")
+        assert cheaper == sorted(cheaper, reverse=True)
+        assert len(cheaper) >= len(full)
+        more += len(cheaper) > len(full)
+    assert more >= 3
+    X, y = _table()
+    cheaper_card, full_card = PointsScorecard().fit(X, y).card_, PointsScorecard(refine_price=1.0).fit(X, y).card_
+    assert len(cheaper_card.feature("mean_score").bands) > len(full_card.feature("mean_score").bands)
+    assert _points(cheaper_card, "noise") == _points(full_card, "noise")  # on this sample's card by chance: weak
+    assert max(_points(cheaper_card, "noise")) < max(_points(cheaper_card, "flag"))
+
+
 def test_metrics_on_hand_counted_examples() -> None:
     y = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 1])
     score = np.arange(10.0)[::-1]
@@ -348,19 +371,23 @@ def test_scoring_lines_count_bands_that_give_points_and_a_no_data_line_only_if_i
 @given(
     st.lists(
         st.tuples(
-            st.lists(st.floats(0, 10, allow_nan=False), min_size=1, max_size=6),
+            st.lists(st.floats(0, 40, allow_nan=False), min_size=1, max_size=6),
             st.booleans(),
         ),
         min_size=1,
         max_size=6,
     ),
     st.integers(0, 12),
+    st.sampled_from([0.5, 1.0]),
 )
-def test_allocate_keeps_to_the_budget_in_scoring_lines(features: list[tuple[list[float], bool]], budget: int) -> None:
-    """Whatever the errors, a feature is left out or has at least 2 bands, and the scoring lines
-    (k - 1 per kept feature, + 1 where its "no data" may score) never exceed the budget."""
+def test_allocate_keeps_to_the_budget_in_scoring_lines(
+    features: list[tuple[list[float], bool]], budget: int, refine_price: float
+) -> None:
+    """Whatever the errors and the price of a strong feature's further bands, a feature is left out or has at
+    least 2 bands, and the scoring lines (k - 1 per kept feature, + 1 where its "no data" may score) never exceed
+    the budget."""
     errors = [sorted(e, reverse=True) for e, _ in features]  # error falls as bands are added
     extra = [int(m) for _, m in features]
-    counts = allocate(errors, budget, 0.5, extra)
+    counts = allocate(errors, budget, 0.5, extra, refine_price)
     assert all(k == 0 or 2 <= k <= len(e) for k, e in zip(counts, errors, strict=True))
     assert sum(k - 1 + x for k, x in zip(counts, extra, strict=True) if k) <= budget
