@@ -34,8 +34,22 @@ def to_spark(sql: str) -> str:
     """One DuckDB statement as Spark SQL (comments dropped)."""
     tree = sqlglot.parse_one(sql, read=READ)
     _expand_stars_beside_using_keys(tree)
-    tree = tree.transform(_rewrite)
-    return tree.sql(dialect=WRITE, comments=False)
+    return _translated(tree).sql(dialect=WRITE, comments=False)
+
+
+def _translated(tree: exp.Expr) -> exp.Expr:
+    """``tree`` with every construct rewritten innermost first (reversed pre-order: a node's descendants come before
+    it), so a rewrite that wraps an expression (``arg_max``'s NULL guard, a filter moved inside) wraps it already
+    translated; a rewritten node is not visited again."""
+    for node in reversed(list(tree.dfs())):
+        new = _rewrite(node)
+        if new is node:
+            continue
+        if node is tree:
+            tree = new
+        else:
+            node.replace(new)
+    return tree
 
 
 def _rewrite(node: exp.Expr) -> exp.Expr:
