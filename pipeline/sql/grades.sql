@@ -1,6 +1,12 @@
+{#- A result read as a number only when it is written as one: digits, with a decimal part or not ("104", "5.4").
+    Anything else is NULL: DuckDB's own cast would read "+-0", "1_000", "1e3", "nan" and "inf" as numbers, which no
+    MIS writes for a grade or score and Spark's cast does not, so every engine reads a result the same way. -#}
+{% macro number(result) -%}
+case when regexp_full_match({{ result }}, '[0-9]+([.][0-9]+)?') then cast({{ result }} as double) end
+{%- endmacro %}
 {#- The grade scale shared by every query that compares results: primary steps BLW, PKS, WTS, EXS, GDS count as
     grades 0 to 4 (so WTS -> EXS is one grade), U is 0, GCSE 9-1 grades with a fine grade ("6+", "5-") are a third
-    of a grade either side, and anything else is read as a number when it is one (NULL otherwise). -#}
+    of a grade either side, and anything else is read as a number when it is one (``number``; NULL otherwise). -#}
 {% macro grade(result) -%}
 case
             when {{ result }} in ('BLW', 'U') then 0.0
@@ -10,6 +16,6 @@ case
             when {{ result }} = 'GDS' then 4.0
             when regexp_full_match({{ result }}, '[0-9]\+') then cast(left({{ result }}, 1) as double) + 1.0 / 3
             when regexp_full_match({{ result }}, '[0-9]-') then cast(left({{ result }}, 1) as double) - 1.0 / 3
-            else try_cast({{ result }} as double)
+            else {{ number(result) }}
         end
 {%- endmacro %}

@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from pipeline.sql import render_sql
 from pipeline.warehouse import SCHOOL_DAYS_LOOKBACK, worker_connection
 
 log = logging.getLogger(__name__)
@@ -90,17 +91,18 @@ from attendance as a join days as d using (school_id, date)
 where d.days_back <= 60 and a.date > $as_of::date - $lookback_days
 group by a.school_id
 """
-# Each school's share of results of one type inside the plausible range (results that are not numbers aside).
-RESULTS_IN_RANGE = """
+# Each school's share of results of one type inside the plausible range (results that are not numbers aside: a
+# number as every query reads one, pipeline/sql/grades.sql).
+RESULTS_IN_RANGE = render_sql("""{% from "grades.sql" import number -%}
 select school_id, count(*) as results,
     count(*) filter (where value between $min_value and $max_value)::double / count(*) as share_in_range
 from (
-    select school_id, try_cast(result as double) as value from assessments
+    select school_id, {{ number("result") }} as value from assessments
     where result_type = $result_type and date <= $as_of
 )
 where value is not null
 group by school_id
-"""
+""")
 # Days from each school's latest attendance mark to the night (a school with no mark at all: 9999 days).
 LATEST_MARKS = """
 select p.school_id, coalesce(datediff('day', max(a.date), $as_of::date), 9999) as days_since_last_mark

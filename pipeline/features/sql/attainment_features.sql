@@ -3,7 +3,7 @@
 -- against chronological age, and high prior attainment (KS2 average >= 110 or CAT4 mean SAS >= 115).
 -- core_grade_change: how far English (reading at primary) and maths working-at moved between their last two
 -- assessments, averaged over the two (negative: slipping), the first sign of a pupil starting to slip.
-{% from "grades.sql" import grade -%}
+{% from "grades.sql" import grade, number -%}
 with results as (
     select
         school_id,
@@ -82,11 +82,11 @@ prior as (
     select
         school_id,
         upn,
-        avg(try_cast(result as double)) filter (where result_type = 'ks2_scaled' and subject in ('Reading', 'Maths'))
+        avg({{ number("result") }}) filter (where result_type = 'ks2_scaled' and subject in ('Reading', 'Maths'))
             as ks2_mean_scaled_score,
-        bool_or(try_cast(result as double) < 100)
+        bool_or({{ number("result") }} < 100)
             filter (where result_type = 'ks2_scaled' and subject in ('Reading', 'Maths')) as ks2_below_expected,
-        arg_max(try_cast(result as double), date) filter (where result_type = 'cat4_sas' and subject = 'Mean')
+        arg_max({{ number("result") }}, date) filter (where result_type = 'cat4_sas' and subject = 'Mean')
             as cat4_mean_sas
     from results
     where result_type in ('ks2_scaled', 'cat4_sas')
