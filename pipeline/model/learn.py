@@ -18,13 +18,16 @@ Steps, each with a well-kept library piece where one fits:
    in its declared direction, or else in the direction that fits the shape better; a shape that no monotone
    curve fits (its information-weighted misfit above ``NON_MONOTONE_DEVIANCE``) is kept as it is.
 4. Few bands: each shape is cut into consecutive segments by dynamic programming (least information-weighted
-   squares), and segments are handed out across features, best gain first, until the card has ``max_bands`` band
-   lines; a feature that earns no segment is left out. A strong feature (its first split worth at least
-   ``STRONG_SPLIT``) pays ``REFINE_PRICE`` of the price for its third and later bands: where its outcome is rare, a
-   band buys little likelihood but orders the few pupils who fall against the many who do not.
-5. The chosen bands are refitted (``LogisticRegression`` again, on the coarse bins), made monotone again where the
-   feature is, shifted so each feature's best band scores 0, scaled so the heaviest feature's worst band scores
-   ``max_points``, and rounded to integers. "No data" never scores more than the feature's worst band or below 0.
+   squares), and each feature gets the number of bands that removes the most error less ``least_gain`` a band; a
+   feature that earns none is left out. A strong feature (its first split worth at least ``STRONG_SPLIT``) pays
+   ``REFINE_PRICE`` of the price for its third and later bands: where its outcome is rare, a band buys little
+   likelihood but orders the few pupils who fall against the many who do not. Where that comes to more than
+   ``max_bands`` scoring lines, neighbouring bands are merged, by the refitted card's Wald statistic of their
+   difference, and the card refitted, until it keeps to the budget (``merge_to_budget``).
+5. The chosen bands are refitted (``LogisticRegression`` again, on the coarse bins) within the card's rules: a
+   feature with a direction never steps the other way and "no data" scores between its best and worst band, by an
+   active set (``refit_within_rules``). Each feature is shifted so its best band scores 0, scaled so the heaviest
+   feature's worst band scores ``max_points``, and rounded to integers.
 """
 
 from __future__ import annotations
@@ -203,14 +206,19 @@ def bin_or_no_data(values: np.ndarray, cuts: list[float]) -> np.ndarray:
     return np.where(index < 0, len(cuts) + 1, index)
 
 
-def design_matrix(X: np.ndarray, cuts: list[list[float]]) -> sparse.csr_matrix:
-    """One-hot columns (sparse): for each feature, its bands then its "no data" column."""
+def design_matrix(X: np.ndarray, cuts: list[list[float]], tied: list[int | None] | None = None) -> sparse.csr_matrix:
+    """One-hot columns (sparse): for each feature, its bands then its "no data" column. Where ``tied[j]`` names a
+    band, feature j has no "no data" column: its missing rows are in that band."""
     rows, columns = [], []
     offset = 0
     for j, feature_cuts in enumerate(cuts):
+        tie = None if tied is None else tied[j]
+        index = bin_or_no_data(X[:, j], feature_cuts)
+        if tie is not None:
+            index = np.where(index == len(feature_cuts) + 1, tie, index)
         rows.append(np.arange(len(X)))
-        columns.append(offset + bin_or_no_data(X[:, j], feature_cuts))
-        offset += len(feature_cuts) + 2
+        columns.append(offset + index)
+        offset += len(feature_cuts) + (1 if tie is not None else 2)
     if not rows:
         return sparse.csr_matrix((len(X), 0))
     row = np.concatenate(rows)
@@ -326,66 +334,162 @@ def segments(values: np.ndarray, weights: np.ndarray, most: int) -> list[tuple[f
     return found
 
 
-def allocate(
-    errors: list[list[float]],
-    budget: int | None,
-    least_gain: float,
-    extra: list[int] | None = None,
-    refine_price: float = 1.0,
-) -> list[int]:
-    """How many bands each feature gets (0 = left out, else at least 2) so the card has at most ``budget`` scoring
-    lines: the counts that remove the most error, less ``least_gain`` for each band (an exact knapsack over features
-    by dynamic programming). ``errors[f][k - 1]`` is feature f's error with k bands. A strong feature (its two
+def allocate(errors: list[list[float]], least_gain: float, refine_price: float = 1.0) -> list[int]:
+    """How many bands each feature gets (0 = left out, else at least 2): the count that removes the most error less
+    ``least_gain`` for each band. ``errors[f][k - 1]`` is feature f's error with k bands. A strong feature (its two
     bands remove at least ``STRONG_SPLIT``) pays ``refine_price`` times ``least_gain`` for its third and later bands.
 
-    A scoring line is a line of the card that gives points: a feature with k bands has k - 1 of them (its best
-    band scores 0 and is not a line of its own: "otherwise 0"), plus ``extra[f]`` (1 where the feature's "no data"
-    may score).
-
-    >>> allocate([[10.0, 2.0, 1.0], [5.0, 4.5], [8.0, 1.0, 0.0]], budget=2, least_gain=0.5)
-    [2, 0, 2]
-    >>> allocate([[10.0, 2.0, 1.0], [5.0, 4.5], [8.0, 1.0, 0.0]], budget=3, least_gain=0.5, extra=[1, 0, 0])
-    [2, 0, 2]
-    >>> allocate([[30.0, 10.0, 9.4, 8.8], [3.0, 0.0, -0.4]], budget=None, least_gain=1.0)
+    >>> allocate([[10.0, 2.0, 1.0], [5.0, 4.5], [8.0, 1.0, 0.0]], least_gain=0.5)
+    [3, 0, 3]
+    >>> allocate([[30.0, 10.0, 9.4, 8.8], [3.0, 0.0, -0.4]], least_gain=1.0)
     [2, 2]
-    >>> allocate([[30.0, 10.0, 9.4, 8.8], [3.0, 0.0, -0.4]], budget=None, least_gain=1.0, refine_price=0.5)
+    >>> allocate([[30.0, 10.0, 9.4, 8.8], [3.0, 0.0, -0.4]], least_gain=1.0, refine_price=0.5)
     [4, 2]
     """
-    extra = extra or [0] * len(errors)
-    discount = [least_gain * (1 - refine_price) if len(e) > 1 and e[0] - e[1] >= STRONG_SPLIT else 0.0 for e in errors]
+    counts = []
+    for feature_errors in errors:
+        strong = len(feature_errors) > 1 and feature_errors[0] - feature_errors[1] >= STRONG_SPLIT
+        discount = least_gain * (1 - refine_price) if strong else 0.0
 
-    def lines(f: int, k: int) -> int:
-        return k - 1 + extra[f] if k else 0
+        def value(k: int, e: list[float] = feature_errors, d: float = discount) -> float:
+            return e[0] - e[k - 1] - least_gain * k + d * max(k - 2, 0)
 
-    def value(f: int, k: int) -> float:
-        return errors[f][0] - errors[f][k - 1] - least_gain * k + discount[f] * max(k - 2, 0)
-
-    if budget is None:
-        return [
-            max((k for k in range(2, len(e) + 1) if value(f, k) > 0), key=lambda k: value(f, k), default=0)
-            for f, e in enumerate(errors)
-        ]
-    # best[b]: the most value with b lines over the features so far; choice[f][b]: feature f's bands there
-    best = np.zeros(budget + 1)
-    choices: list[np.ndarray] = []
-    for f, feature_errors in enumerate(errors):
-        new = best.copy()
-        choice = np.zeros(budget + 1, dtype=int)
-        for k in range(2, len(feature_errors) + 1):
-            cost, gain = lines(f, k), value(f, k)
-            if gain <= 0 or cost > budget:
-                continue
-            for b in range(cost, budget + 1):
-                if best[b - cost] + gain > new[b]:
-                    new[b], choice[b] = best[b - cost] + gain, k
-        best = new
-        choices.append(choice)
-    counts = [0] * len(errors)
-    b = int(np.argmax(best))
-    for f in range(len(errors) - 1, -1, -1):
-        counts[f] = int(choices[f][b])
-        b -= lines(f, counts[f])
+        found = [k for k in range(2, len(feature_errors) + 1) if value(k) > 0]
+        counts.append(max(found, key=value, default=0))
     return counts
+
+
+@dataclass
+class Refit:
+    """The chosen bands refitted within the card's rules (step 5), for the features still on the card."""
+
+    features: list[int]
+    """Which of the columns given (their positions) are still on the card."""
+    cuts: list[list[float]]
+    bands: list[np.ndarray]
+    """Each feature's weight per band (log-odds)."""
+    missing: list[float]
+    """Each feature's "no data" weight: its tied band's, where "no data" is tied to a band."""
+    tied: list[int | None]
+    has_missing: list[bool]
+    """Whether the feature had missing rows (a "no data" line that may score)."""
+    design: sparse.csr_matrix
+    probability: np.ndarray
+    weights: np.ndarray
+    """The design's weights, in its column order."""
+    C: float
+
+    @property
+    def scoring_lines(self) -> int:
+        """Lines that may give points: a feature's bands but its best, and its "no data" unless tied to its best."""
+        total = 0
+        for f, cuts in enumerate(self.cuts):
+            total += len(cuts)
+            tie = self.tied[f]
+            if self.has_missing[f] and not (tie is not None and self.bands[f][tie] <= self.bands[f].min()):
+                total += 1
+        return total
+
+
+def refit_within_rules(X: np.ndarray, y: np.ndarray, cuts: list[list[float]], directions: list[int], C: float) -> Refit:
+    """Refit the chosen bands (columns of ``X``) so the fit itself keeps the card's rules, not a rounding of it: a
+    feature with a direction never steps the other way, and "no data" scores between its feature's best and worst
+    band. An active set: where the fit breaks a rule, the two bands that step the wrong way become one, or "no
+    data" joins the band it went past, and the model is refitted, until no rule is broken."""
+    cuts = [list(c) for c in cuts]
+    features = list(range(len(cuts)))
+    has_missing = [bool(np.isnan(X[:, j]).any()) for j in range(X.shape[1])]
+    tied: list[int | None] = [None] * len(cuts)
+    if not cuts:
+        empty = sparse.csr_matrix((len(y), 0))
+        return Refit([], [], [], [], [], [], empty, np.full(len(y), float(np.mean(y))), np.zeros(1), C)
+    while True:
+        design = design_matrix(X, cuts, tied)
+        model = LogisticRegression(C=C, max_iter=2000, tol=1e-6, solver="newton-cholesky").fit(design, y)
+        weights = model.coef_[0]
+        bands, missing, position, broken = [], [], 0, False
+        for f, feature_cuts in enumerate(cuts):
+            n = len(feature_cuts) + 1
+            band = weights[position : position + n]
+            tie = tied[f]
+            no_data = float(band[tie]) if tie is not None else float(weights[position + n])
+            bands.append(band)
+            missing.append(no_data)
+            position += n + (0 if tie is not None else 1)
+            if directions[f] != 0 and n > 1:
+                steps = np.diff(band) * directions[f]
+                wrong = int(np.argmin(steps))
+                if steps[wrong] < -1e-9:  # bands wrong and wrong + 1 become one
+                    del feature_cuts[wrong]
+                    if tie is not None and tie > wrong:
+                        tied[f] = tie - 1
+                    broken = True
+                    continue
+            if tie is None and has_missing[f] and not band.min() - 1e-9 <= no_data <= band.max() + 1e-9:
+                tied[f] = int(np.argmax(band)) if no_data > band.max() else int(np.argmin(band))
+                broken = True
+        if not broken:
+            return Refit(
+                features,
+                cuts,
+                bands,
+                missing,
+                tied,
+                has_missing,
+                design,
+                model.predict_proba(design)[:, 1],
+                np.concatenate([weights, model.intercept_]),
+                C,
+            )
+
+
+def merge_to_budget(
+    X: np.ndarray, y: np.ndarray, cuts: list[list[float]], directions: list[int], C: float, budget: int | None
+) -> Refit:
+    """The card within ``budget`` scoring lines (step 4): from the bands the fine shapes earn, the two neighbouring
+    bands the refitted card can best spare are merged, and the card refitted, until it keeps to the budget. Which
+    two: the smallest Wald statistic of their weights' difference (its square over its variance, from the refit's
+    Fisher information), per line saved; a quarter of the lines over budget are merged at a time, at most one pair
+    per feature. A feature whose bands all merge leaves the card."""
+    features = list(range(len(cuts)))
+    cuts = [list(c) for c in cuts]
+    directions = list(directions)
+    while True:
+        fit = refit_within_rules(X[:, features], y, cuts, directions, C)
+        fit.features, cuts = features, fit.cuts  # the refit may have merged bands that stepped the wrong way
+        flat = [f for f in range(len(cuts)) if not cuts[f]]
+        if flat:  # a feature left with one band says nothing: off the card, and the rest refitted
+            for f in reversed(flat):
+                del cuts[f], features[f], directions[f]
+            continue
+        over = 0 if budget is None else fit.scoring_lines - budget
+        if over <= 0:
+            return fit
+        design = np.column_stack([fit.design.toarray(), np.ones(len(y))])
+        information = (design * (fit.probability * (1 - fit.probability))[:, None]).T @ design
+        information[:-1, :-1] += np.eye(design.shape[1] - 1) / C  # the refit's L2 penalty
+        covariance = np.linalg.pinv(information)
+        w = fit.weights
+        candidates, position = [], 0
+        for f, feature_cuts in enumerate(cuts):
+            n = len(feature_cuts) + 1
+            saved = 1 + int(n == 2 and fit.has_missing[f])  # the feature's last cut takes its "no data" line too
+            for a in range(n - 1):
+                i, k = position + a, position + a + 1
+                variance = covariance[i, i] + covariance[k, k] - 2 * covariance[i, k]
+                candidates.append(((w[i] - w[k]) ** 2 / max(variance, 1e-12) / saved, f, a))
+            position += n + (0 if fit.tied[f] is not None else 1)
+        merged: dict[int, int] = {}
+        for _, f, a in sorted(candidates):
+            if f not in merged:
+                merged[f] = a
+            if len(merged) == max(1, over // 4):
+                break
+        for f, a in merged.items():
+            del cuts[f][a]
+        gone = [f for f in range(len(cuts)) if not cuts[f]]
+        for f in reversed(gone):
+            del cuts[f], features[f], directions[f]
 
 
 def fit_features(
@@ -425,8 +529,7 @@ def fit_features(
         shapes.append((curve, information, found))
         errors.append([error for error, _ in found])
         directions.append(direction)
-    extra = [int(np.isnan(X[:, j]).any()) for j in range(len(specs))]  # a "no data" line that may score
-    counts = allocate(errors, max_bands, 1.0 if least_gain is None else least_gain, extra, refine_price)
+    counts = allocate(errors, 1.0 if least_gain is None else least_gain, refine_price)
     kept = [j for j, k in enumerate(counts) if k > 0]
     coarse: list[list[float]] = []
     for j in kept:
@@ -434,44 +537,34 @@ def fit_features(
         coarse.append([fine[j][s - 1] for s in starts if s > 0])
     if not kept:
         return []
-    return _integer_points(X, y, kept, coarse, [directions[j] for j in kept], C * 10, max_points, scale)
+    fit = merge_to_budget(X[:, kept], y, coarse, [directions[j] for j in kept], C * 10, max_bands)
+    return _integer_points(
+        fit, [kept[f] for f in fit.features], [directions[kept[f]] for f in fit.features], max_points, scale
+    )
 
 
 def _integer_points(
-    X: np.ndarray,
-    y: np.ndarray,
-    kept: list[int],
-    coarse: list[list[float]],
-    directions: list[int],
-    C: float,
-    max_points: int,
-    scale: float | None,
+    fit: Refit, columns: list[int], directions: list[int], max_points: int, scale: float | None
 ) -> list[LearnedFeature]:
-    """Refit the chosen bands, make them monotone where the feature is, shift, scale and round (step 5)."""
-    band_weights, missing_weights, refitted, _ = _fit_additive(X[:, kept], y, coarse, C)
-    information_per_row = refitted * (1 - refitted)
-    raw: list[tuple[np.ndarray, float]] = []
-    for position, j in enumerate(kept):
-        index = bin_index(X[:, j], coarse[position])
-        information = np.array([information_per_row[index == b].sum() for b in range(len(coarse[position]) + 1)])
-        curve = band_weights[position]
-        if directions[position] != 0:
-            curve = _monotone(curve, information, directions[position] > 0)
-        best = float(curve.min())
-        raw.append((curve - best, missing_weights[position] - best))
+    """Shift each feature so its best band scores 0, scale so the heaviest feature's worst band scores
+    ``max_points`` (or by ``scale``), and round (step 5)."""
+    raw = [
+        (band - float(band.min()), missing - float(band.min()))
+        for band, missing in zip(fit.bands, fit.missing, strict=True)
+    ]
     if scale is None:
         heaviest = max((float(b.max()) for b, _ in raw), default=0.0)
         scale = max_points / heaviest if heaviest > 0 else 0.0
     learned = []
-    for position, j in enumerate(kept):
-        curve, missing_weight = raw[position]
+    for f, j in enumerate(columns):
+        curve, missing_weight = raw[f]
         points = [int(np.rint(w * scale)) for w in curve]
         missing = int(min(max(np.rint(missing_weight * scale), 0), max(points)))
-        if not np.isnan(X[:, j]).any():
+        if not fit.has_missing[f]:
             missing = 0  # never seen missing: no evidence either way
         if max(points) == 0 and missing == 0:
             continue
-        learned.append(LearnedFeature(j, coarse[position], points, missing, directions[position], scale, C))
+        learned.append(LearnedFeature(j, fit.cuts[f], points, missing, directions[f], scale, fit.C))
     return learned
 
 
