@@ -170,13 +170,13 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                     intercept, slope = calibration_curve(self.score(frame), positive)
                     note = "Logistic curve of the outcome on the score, fitted on the training outcomes."
                 else:
-                    _, slope = calibration_curve(held_out, positive)
+                    slope = within_fold_slope(*held_out, positive)
                     intercept = matched_intercept(self.score(frame), positive, slope)
                     note = (
                         "Logistic curve of the outcome on the score: its slope fitted on held-out scores (the whole "
                         f"learner, bands included, cross-fitted in {self.calibration_folds} folds at this card's "
-                        "points per log-odds), its intercept set so the mean probability on the training pupils "
-                        "equals their outcome rate."
+                        "points per log-odds; a level of its own for each fold's card), its intercept set so the "
+                        "mean probability on the training pupils equals their outcome rate."
                     )
             else:
                 intercept, slope = calibration_curve(self.score(frame), positive)
@@ -274,11 +274,12 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def _held_out_scores(
         self, frame: pd.DataFrame, positive: np.ndarray, templates: list[FeatureCard]
-    ) -> np.ndarray | None:
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """Each training row's score from a card learned without it (``calibration_folds``-fold cross-fitting of
         the whole learner on the stable features, bands and features included, at the card's points per log-odds),
-        so the curve's slope is fitted on scores as honest as a new pupil's; None with too few outcomes or nothing
-        scored. (The stable features were chosen with every row, so this is a little kinder than a new pupil.)"""
+        so the curve's slope is fitted on scores as honest as a new pupil's, and the fold each row was held out in;
+        None with too few outcomes or nothing scored. (The stable features were chosen with every row, so this is a
+        little kinder than a new pupil.)"""
         values = self._values(frame, [t.name for t in templates])
         folds = self._folds(values, positive)
         if not self.learned_ or not folds:
@@ -286,12 +287,14 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         stable = set(self.stable_)
         columns = [i for i, t in enumerate(templates) if t.name in stable]
         held_out = np.zeros(len(positive))
-        for train, test in folds:
+        fold_of_row = np.zeros(len(positive), dtype=int)
+        for fold, (train, test) in enumerate(folds):
+            fold_of_row[test] = fold
             for f in self._fit_features(values[train], positive[train], templates, self.learned_[0].scale, columns):
                 index = bin_index(values[test, f.index], f.cuts)
                 points = np.asarray(f.points)[np.maximum(index, 0)]
                 held_out[test] += np.where(index < 0, f.missing, points)
-        return held_out
+        return held_out, fold_of_row
 
     def _templates(self, frame: pd.DataFrame) -> list[FeatureCard]:
         if self.template is not None:
@@ -448,6 +451,24 @@ def calibration_curve(score: np.ndarray, positive: np.ndarray) -> tuple[float, f
         return -3.0, 0.0
     curve = LogisticRegression(C=1e6, max_iter=5000, tol=1e-10).fit(score.reshape(-1, 1), positive)
     return round(float(curve.intercept_[0]), 6), round(float(curve.coef_[0, 0]), 6)
+
+
+def within_fold_slope(score: np.ndarray, fold: np.ndarray, positive: np.ndarray) -> float:
+    """The slope (rounded to 6 places) of the outcome's log-odds on held-out scores, each fold with a level of its
+    own: every fold's card has its own zero (a band nearly every pupil is in can score 14 points in one fold's card
+    and 17 in the next), and pooling such shifted scores would flatten the slope toward 0.
+
+    >>> within_fold_slope(np.array([0.0, 1, 2, 3, 10, 11, 12, 13]), np.array([0, 0, 0, 0, 1, 1, 1, 1]),
+    ...                   np.array([0, 0, 1, 1, 0, 0, 1, 1])) > calibration_curve(
+    ...     np.array([0.0, 1, 2, 3, 10, 11, 12, 13]), np.array([0, 0, 1, 1, 0, 0, 1, 1]))[1]
+    True
+    """
+    if len(np.unique(positive)) < 2:
+        return 0.0
+    levels = np.eye(int(fold.max()) + 1)[fold]
+    curve = LogisticRegression(C=1e6, max_iter=5000, tol=1e-10, fit_intercept=False)
+    curve.fit(np.column_stack([score, levels]), positive)
+    return round(float(curve.coef_[0, 0]), 6)
 
 
 def matched_intercept(score: np.ndarray, positive: np.ndarray, slope: float) -> float:
