@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pipeline.codes import ATTENDANCE_CODES, WITHDRAWN_CODES
 from pipeline.contract import DECISION_SYNONYMS, DECISIONS, Column, ExportFile
+from pipeline.sql import sql_macro
 
 RESULT_TYPES = ("ks2_scaled", "working_at", "target", "reading_age", "cat4_sas")
 YEAR_GROUPS = ("N1", "N2", "R", *(str(n) for n in range(1, 15)))
@@ -24,6 +25,9 @@ unknown date of birth as unknown)."""
 READING_AGE_MONTHS = (24, 240)
 """A reading age (whole months, e.g. ``131``, or years:months, e.g. ``10:11``) outside 2:00 to 20:00 is not a
 plausible result of a reading test: the row is quarantined."""
+whole_number = sql_macro("grades.sql", "whole_number")
+"""SQL reading a text expression as a whole number, or NULL (``131``, ``-3`` and ``12.0`` are; ``12.5``, ``1_0``,
+``1e3`` and ``0x10`` are not): the rule every query uses, in pipeline/sql/grades.sql."""
 
 
 def _quote(text: str) -> str:
@@ -66,7 +70,7 @@ def parsed(column: Column) -> str:
                 f"when upper({v}) in ('N', 'NO', 'FALSE', 'F', '0') then false end"
             )
         case "int":
-            return f"try_cast({v} as integer)"
+            return whole_number(v)
         case "sex":
             return f"case when upper({v}) in ('M', 'MALE') then 'M' when upper({v}) in ('F', 'FEMALE') then 'F' end"
         case "year_group":
@@ -173,11 +177,11 @@ def problems(
         )
     if export.table == "assessments" and {"result_type", "result"} <= present:
         result = text("result")
-        mm = f"try_cast(split_part({result}, ':', 2) as integer)"
+        years, mm = (whole_number(f"split_part({result}, ':', {part})") for part in (1, 2))
         months = (
-            f"case when contains({result}, ':') then 12 * try_cast(split_part({result}, ':', 1) as integer) "
-            f"+ case when {mm} between 0 and 11 then {mm} end "
-            f"else try_cast({result} as integer) end"
+            f"case when contains({result}, ':') then 12 * ({years}) "
+            f"+ case when ({mm}) between 0 and 11 then ({mm}) end "
+            f"else {whole_number(result)} end"
         )
         low, high = READING_AGE_MONTHS
         found.append(
@@ -199,9 +203,9 @@ def problems(
             )
         )
     if export.table == "attendance" and "minutes_late" in present:
-        found.append(Problem("minutes_late", f"try_cast({text('minutes_late')} as integer) < 0",
-                             "'minutes late cannot be negative'"))  # fmt: skip
+        late = typed("minutes_late") if typed else parsed(export.column("minutes_late"))
+        found.append(Problem("minutes_late", f"({late}) < 0", "'minutes late cannot be negative'"))
     if export.table == "exclusions" and "sessions" in present:
-        found.append(Problem("sessions", f"try_cast({text('sessions')} as integer) < 1",
-                             "'length must be at least 1 session'"))  # fmt: skip
+        sessions = typed("sessions") if typed else parsed(export.column("sessions"))
+        found.append(Problem("sessions", f"({sessions}) < 1", "'length must be at least 1 session'"))
     return found

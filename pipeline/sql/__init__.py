@@ -7,6 +7,8 @@ macro (as dbt does), so that a rule stated once is used everywhere::
     {% from "grades.sql" import grade -%}
     select {{ grade("a.result") }} as grade from assessments as a
 
+SQL built in code (ingest's row checks) uses the same macros through :func:`sql_macro`.
+
 Rendering only expands such macros: data never goes into SQL text (values are bound as parameters), and a file with
 no Jinja2 markup reads exactly as written. The result is plain SQL that DuckDB runs and sqlglot can translate for
 Spark.
@@ -14,6 +16,7 @@ Spark.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from importlib.resources import files
 
@@ -36,3 +39,15 @@ def sql_file(package: str, name: str) -> str:
 def render_sql(text: str) -> str:
     """``text`` with the shared macros it imports expanded (see the module notes)."""
     return _ENVIRONMENT.from_string(text).render()
+
+
+def sql_macro(file: str, name: str) -> Callable[..., str]:
+    """The shared macro ``name`` of ``file`` as a function of SQL expressions, for SQL built in code:
+    ``sql_macro("grades.sql", "whole_number")("t.sessions")`` is the macro's SQL for the column ``t.sessions``.
+    Its arguments are SQL (column names, expressions), never data."""
+    macro = getattr(_ENVIRONMENT.get_template(file).module, name)
+
+    def expand(*expressions: str) -> str:
+        return str(macro(*expressions))
+
+    return expand

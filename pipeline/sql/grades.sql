@@ -4,6 +4,16 @@
 {% macro number(result) -%}
 case when regexp_full_match({{ result }}, '[0-9]+([.][0-9]+)?') then cast({{ result }} as double) end
 {%- endmacro %}
+{#- A whole number (minutes late, sessions, behaviour points, a reading age's months) read only when it is written as
+    one: digits with an optional sign ("131", "-3", "+2"), and a decimal part of zeros only ("12.0", as a spreadsheet
+    writes a whole number it holds as a number). Anything else is NULL, and so is a number too large for an integer:
+    DuckDB's own cast would read "12.5" as 13 (rounded), "1_0" as 10, "1e3" as 1000 and "0x10" as 16. The zeros are
+    cut off before the cast, which reads the digits alone, so DuckDB and Spark (whose try_cast reads "12.0" as NULL)
+    agree. -#}
+{% macro whole_number(text) -%}
+case when regexp_full_match({{ text }}, '[+-]?[0-9]+([.]0+)?')
+    then try_cast(split_part({{ text }}, '.', 1) as integer) end
+{%- endmacro %}
 {#- The grade scale shared by every query that compares results: primary steps BLW, PKS, WTS, EXS, GDS count as
     grades 0 to 4 (so WTS -> EXS is one grade), U is 0, GCSE 9-1 grades with a fine grade ("6+", "5-") are a third
     of a grade either side, and anything else is read as a number when it is one (``number``; NULL otherwise). -#}

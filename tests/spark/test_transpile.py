@@ -16,17 +16,20 @@ from pipeline.sql import render_sql
 pytestmark = pytest.mark.slow
 DATES = st.dates(dt.date(2000, 1, 1), dt.date(2040, 12, 31))
 TEXT = st.sampled_from(
-    ["7+", "7-", "7", "77+", "+", "x7+", "10", "", "7 +", "EXS", "5.4", "104", "+-0", "1_000", "1e3", "nan", "inf"]
-) | st.text("0123456789+-._", max_size=4)
+    ["7+", "7-", "7", "77+", "+", "x7+", "10", "", "7 +", "EXS", "5.4", "104", "+-0", "1_000", "1e3", "nan", "inf",
+     "12.0", "12.5", "1_0", "0x10", "+5", "-5", "007", "99999999999", "9:06", "10:0_3", "1.0:06"]
+) | st.text("0123456789+-._:", max_size=4)  # fmt: skip
 SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
-EXPRESSIONS = render_sql("""{% from "grades.sql" import grade -%}
+EXPRESSIONS = render_sql("""{% from "grades.sql" import grade, whole_number -%}
 select
     i,
     dayofweek(a) as weekday,
     datediff('month', a, b) as months,
     regexp_full_match(t, '[0-9]\\+') as plus_grade,
-    {{ grade("t") }} as grade
+    {{ grade("t") }} as grade,
+    {{ whole_number("t") }} as whole,
+    {{ whole_number("split_part(t, ':', 2)") }} as reading_months
 from cases
 order by i
 """)
@@ -67,12 +70,13 @@ def _rows(draw: st.DrawFn) -> list[tuple[object, ...]]:
 @given(st.composite(_rows)())
 def test_row_expressions_agree(spark: SparkSession, rows: list[tuple[object, ...]]) -> None:
     """dayofweek, datediff by month (boundaries crossed), regexp_full_match, the grade scale (a decimal's double
-    division; a result read as a number only when written as one)."""
+    division; a result read as a number only when written as one), a whole number (a reading age's months too)."""
     duck, on_spark = _both(spark, EXPRESSIONS, rows)
     assert len(duck) == len(on_spark)
     for d, s in zip(duck, on_spark, strict=True):
         assert d[:4] == s[:4]
         assert d[4] == s[4] or (d[4] is not None and s[4] == pytest.approx(d[4], abs=1e-12))
+        assert d[5:] == s[5:]
 
 
 @SETTINGS

@@ -202,6 +202,20 @@ def test_grades_targets_reading_age_and_prior_attainment() -> None:
     assert pd.isna(b["english_grade_gap"])  # no assessment is no data, not on target
 
 
+@pytest.mark.parametrize(
+    ("age", "months"),
+    [("10:03", 123), ("123", 123), ("123.0", 123), ("10:03.0", 123),
+     # DuckDB's own cast would read each of these as 123 months (1_23, 0x7B and 122.5 rounded; 10:0_3 as 10:03)
+     ("1_23", None), ("0x7B", None), ("122.5", None), ("10:0_3", None), ("1_0:03", None), ("1.23e2", None)],
+)  # fmt: skip
+def test_a_reading_age_is_read_only_from_whole_numbers(age: str, months: int | None) -> None:
+    days = _school_days(MONDAY, 5)
+    results = _results([(UPN_A, "Reading", "2025-26 Autumn", days[2], "reading_age", age)])
+    features = _features(_warehouse({UPN_A: ["/|\\"] * 5, UPN_B: ["/|\\"] * 5}, days, assessments=results), days[-1])
+    gap = features.loc[UPN_A, "reading_age_gap_months"]
+    assert pd.isna(gap) if months is None else gap == months - 138  # born March 2014, tested September 2025
+
+
 def test_the_grade_change_is_the_move_between_the_last_two_assessments() -> None:
     days = _school_days(MONDAY, 10)
     results = _results(

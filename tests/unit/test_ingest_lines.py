@@ -167,12 +167,10 @@ def test_implausible_dates_of_birth_are_blanked_and_reading_ages_quarantined(tmp
     pupils = PUPILS.replace(f"{A},Example,Pupil0,2014-03-01", f"{A},Example,Pupil0,01/01/1900").replace(
         f"{B},Example,Pupil1,2014-03-01", f"{B},Example,Pupil1,2024-01-01"
     )
-    results = (
-        "upn,subject,assessment_point,date,result_type,result\n"
-        + "".join(
-            f"{u},Reading,Autumn,2025-10-01,reading_age,{r}\n" for u, r in ((A, "131"), (B, "10:11"), (C, "9999"))
-        )
-        + f"{ROLL[3]},Reading,Autumn,2025-10-01,reading_age,10:75\n"
+    # DuckDB's own cast would read 1_31, 0x83 and 131.4 as 131, 1e2 as 100 and 10:0_3 as 10:03 (all plausible)
+    ages = ["131", "10:11", "9999", "10:75", "1_31", "1e2", "0x83", "131.4", "10:0_3", "131.0"]
+    results = "upn,subject,assessment_point,date,result_type,result\n" + "".join(
+        f"{u},Reading,Autumn,2025-10-01,reading_age,{r}\n" for u, r in zip(ROLL, ages, strict=True)
     )
     result, con = _ingest(tmp_path, {"pupils.csv": pupils, "assessments.csv": results})
     assert _counts(_file(result, "pupils.csv")) == ("loaded", 10, 10, 0)
@@ -186,11 +184,45 @@ def test_implausible_dates_of_birth_are_blanked_and_reading_ages_quarantined(tmp
          "implausible"),
     ]  # fmt: skip
     assert con.execute("select count(*) from pupils where date_of_birth is null").fetchone() == (2,)
-    assert _counts(_file(result, "assessments.csv")) == ("loaded", 4, 2, 2)
-    assert [(r[0], r[1], r[2]) for r in _quarantined(con, "assessments.csv")] == [
+    assert _counts(_file(result, "assessments.csv")) == ("loaded", 10, 3, 7)
+    quarantined = _quarantined(con, "assessments.csv")
+    assert [(r[0], r[1], r[2]) for r in quarantined] == [
         (4, "result", "9999"),
         (5, "result", "10:75"),
+        *((line, "result", age) for line, age in enumerate(ages[4:9], start=6)),
     ]
+    assert quarantined[3][3] == "reading age '1e2' is not plausible (whole months 24-240, or years:months 2:00-20:00)"
+    assert sorted(r for (r,) in con.execute("select result from assessments").fetchall()) == ["10:11", "131", "131.0"]
+
+
+def test_a_count_is_read_only_when_written_as_a_whole_number(tmp_path: Path) -> None:
+    # DuckDB's own cast would read 12.5 minutes as 13, 0.5 sessions as 1 and 2.5 points as 3 (rounded), 1_0 as 10,
+    # 1e3 as 1000 and 0x10 as 16: each row is quarantined instead. 12.0 and +5 are whole numbers.
+    late = ["12.5", "1_0", "1e3", "0x10", "12.0", "+5", "-5", "7"]
+    lines = [line.replace(",/", f",L,{m}") for line, m in zip(MARK_LINES, late, strict=False)]
+    marks = "upn,date,session,mark,minutes_late\n" + "\n".join(lines + [f"{line}," for line in MARK_LINES[8:]])
+    exclusions = "upn,start_date,category,sessions\n" + "".join(
+        f"{u},2025-11-0{n + 3},SUSP,{s}\n" for n, (u, s) in enumerate(zip(ROLL, ["0.5", "2.0", "1e0"], strict=False))
+    )
+    behaviour = "upn,incident_id,date,category,points\n" + "".join(
+        f"{u},{n},2025-11-03,Praise,{p}\n" for n, (u, p) in enumerate(zip(ROLL, ["2.5", "+2", "-3"], strict=False))
+    )
+    files = {"attendance.csv": marks + "\n", "exclusions.csv": exclusions, "behaviour.csv": behaviour}
+    result, con = _ingest(tmp_path, files)
+    assert _counts(_file(result, "attendance.csv")) == ("loaded", 60, 55, 5)
+    assert [r[1:] for r in _quarantined(con)] == [
+        *(("minutes_late", m, f"'{m}' is not a whole number") for m in late[:4]),
+        ("minutes_late", "-5", "minutes late cannot be negative"),
+    ]
+    loaded = "select minutes_late from attendance where minutes_late is not null order by 1"
+    assert con.execute(loaded).fetchall() == [(5,), (7,), (12,)]
+    assert _quarantined(con, "exclusions.csv") == [
+        (2, "sessions", "0.5", "'0.5' is not a whole number"),
+        (4, "sessions", "1e0", "'1e0' is not a whole number"),
+    ]
+    assert con.execute("select sessions from exclusions").fetchall() == [(2,)]
+    assert [r[1:] for r in _quarantined(con, "behaviour.csv")] == [("points", "2.5", "'2.5' is not a whole number")]
+    assert con.execute("select points from behaviour order by points").fetchall() == [(-3,), (2,)]
 
 
 def test_a_refused_pupils_file_fails_the_schools_other_files_with_one_message(tmp_path: Path) -> None:

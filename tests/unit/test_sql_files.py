@@ -1,4 +1,4 @@
-"""The SQL files of every stage: read in one way, the grade scale stated once."""
+"""The SQL files of every stage: read in one way, the grade scale and whole numbers stated once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from pipeline.codes import ABSENT, ATTENDED, POSSIBLE, Category
-from pipeline.sql import render_sql, sql_file
+from pipeline.sql import render_sql, sql_file, sql_macro
 
 PIPELINE = Path(__file__).resolve().parents[2] / "pipeline"
 STAGE_FILES = sorted(p for p in PIPELINE.glob("*/sql/*.sql"))
@@ -40,7 +40,7 @@ GRADES = [
     ("6", 6.0), ("6+", 6 + 1 / 3), ("5-", 5 - 1 / 3), ("4.5", 4.5), ("X", None), (None, None),
     # written as no MIS writes a number: DuckDB's cast would read each of these as one, Spark's not all of them
     ("+-0", None), ("+-1.5", None), ("1_000", None), ("1e3", None), ("nan", None), ("inf", None), ("-1", None),
-    ("5.", None), ("104", 104.0),
+    ("5.", None), ("0x10", None), ("104", 104.0),
 ]  # fmt: skip
 
 
@@ -51,6 +51,29 @@ def test_the_grade_scale() -> None:
     con.executemany("insert into t values (?)", [[r] for r, _ in GRADES])
     got = dict(con.execute(sql).fetchall())
     assert got == pytest.approx(dict(GRADES))
+
+
+WHOLE_NUMBERS = [
+    ("131", 131), ("0", 0), ("007", 7), ("-3", -3), ("+2", 2), ("12.0", 12), ("12.00", 12), (None, None), ("", None),
+    # DuckDB's own cast reads these as 13 (rounded), 10, 1000, 16, 12 and 0; the others are no whole number either
+    ("12.5", None), ("1_0", None), ("1e3", None), ("0x10", None), ("12.", None), (".0", None), ("+-0", None),
+    ("nan", None), ("inf", None), ("9:06", None), ("99999999999", None),  # too large for an integer
+]  # fmt: skip
+
+
+def test_a_whole_number_is_read_only_when_written_as_one() -> None:
+    sql = render_sql('{% from "grades.sql" import whole_number -%}\nselect r, {{ whole_number("r") }} from t')
+    con = duckdb.connect()
+    con.execute("create table t (r varchar)")
+    con.executemany("insert into t values (?)", [[r] for r, _ in WHOLE_NUMBERS])
+    assert dict(con.execute(sql).fetchall()) == dict(WHOLE_NUMBERS)
+
+
+def test_code_built_sql_expands_the_same_macro() -> None:
+    # ingest's checks build their SQL in Python: sql_macro gives them the file's macro, not a copy of it
+    expanded = sql_macro("grades.sql", "whole_number")("t.r")
+    assert expanded == render_sql('{% from "grades.sql" import whole_number -%}\n{{ whole_number("t.r") }}')
+    assert "regexp_full_match(t.r, " in expanded
 
 
 @pytest.mark.parametrize(("macro", "categories"), [("attended", ATTENDED), ("absent", ABSENT), ("possible", POSSIBLE)])
