@@ -29,7 +29,6 @@ from pipeline.model import PointsScorecard, Scorecard
 from pipeline.model.card import Band, FeatureCard
 from pipeline.model.learn import (
     FeatureSpec,
-    allocate,
     candidate_cuts,
     fit_features,
     merge_to_budget,
@@ -399,10 +398,12 @@ def test_the_card_keeps_to_the_budget_and_its_refit_to_the_rules(
     cuts = [sorted(rng.choice(np.linspace(-1.5, 1.5, 7), size=k, replace=False).tolist()) for k, _, _ in features]
     fit = merge_to_budget(X, y, cuts, [d for _, d, _ in features], 1.0, budget)
     assert fit.scoring_lines <= budget
-    assert fit.features == sorted(set(fit.features)) and all(0 <= f < len(features) for f in fit.features)
+    assert fit.features == sorted(set(fit.features))
+    assert all(0 <= f < len(features) for f in fit.features)
     for f, column in enumerate(fit.features):
         direction = features[column][1]
-        assert fit.cuts[f] and set(fit.cuts[f]) <= set(cuts[column])
+        assert fit.cuts[f]
+        assert set(fit.cuts[f]) <= set(cuts[column])
         assert np.all(np.diff(fit.bands[f]) * direction >= -1e-7)
         if fit.has_missing[f]:
             assert fit.bands[f].min() - 1e-7 <= fit.missing[f] <= fit.bands[f].max() + 1e-7
