@@ -455,12 +455,11 @@ def merge_to_budget(
     cuts = [list(c) for c in cuts]
     directions = list(directions)
     while True:
+        for f in reversed([f for f in range(len(cuts)) if not cuts[f]]):  # one band says nothing: off the card
+            del cuts[f], features[f], directions[f]
         fit = refit_within_rules(X[:, features], y, cuts, directions, C)
         fit.features, cuts = features, fit.cuts  # the refit may have merged bands that stepped the wrong way
-        flat = [f for f in range(len(cuts)) if not cuts[f]]
-        if flat:  # a feature left with one band says nothing: off the card, and the rest refitted
-            for f in reversed(flat):
-                del cuts[f], features[f], directions[f]
+        if not all(cuts):
             continue
         over = 0 if budget is None else fit.scoring_lines - budget
         if over <= 0:
@@ -487,9 +486,6 @@ def merge_to_budget(
                 break
         for f, a in merged.items():
             del cuts[f][a]
-        gone = [f for f in range(len(cuts)) if not cuts[f]]
-        for f in reversed(gone):
-            del cuts[f], features[f], directions[f]
 
 
 def fit_features(
