@@ -28,6 +28,8 @@ plausible result of a reading test: the row is quarantined."""
 whole_number = sql_macro("grades.sql", "whole_number")
 """SQL reading a text expression as a whole number, or NULL (``131``, ``-3`` and ``12.0`` are; ``12.5``, ``1_0``,
 ``1e3`` and ``0x10`` are not): the rule every query uses, in pipeline/sql/grades.sql."""
+reading_age_months = sql_macro("grades.sql", "reading_age_months")
+"""SQL reading a reading age in months (years:months or whole months), or NULL: the feature's own rule."""
 
 
 def _quote(text: str) -> str:
@@ -177,12 +179,7 @@ def problems(
         )
     if export.table == "assessments" and {"result_type", "result"} <= present:
         result = text("result")
-        years, mm = (whole_number(f"split_part({result}, ':', {part})") for part in (1, 2))
-        months = (
-            f"case when contains({result}, ':') then 12 * ({years}) "
-            f"+ case when ({mm}) between 0 and 11 then ({mm}) end "
-            f"else {whole_number(result)} end"
-        )
+        months = reading_age_months(result)
         low, high = READING_AGE_MONTHS
         found.append(
             Problem(

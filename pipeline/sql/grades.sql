@@ -14,6 +14,16 @@ case when regexp_full_match({{ result }}, '[0-9]+([.][0-9]+)?') then cast({{ res
 case when regexp_full_match({{ text }}, '[+-]?[0-9]+([.]0+)?')
     then try_cast(split_part({{ text }}, '.', 1) as integer) end
 {%- endmacro %}
+{#- A reading age in months: years:months ("9:06", months 0 to 11; NULL otherwise) or whole months ("131"). -#}
+{% macro reading_age_months(result) -%}
+case
+            when contains({{ result }}, ':')
+                then 12 * ({{ whole_number("split_part(" ~ result ~ ", ':', 1)") }})
+                    + case when ({{ whole_number("split_part(" ~ result ~ ", ':', 2)") }}) between 0 and 11
+                        then ({{ whole_number("split_part(" ~ result ~ ", ':', 2)") }}) end
+            else {{ whole_number(result) }}
+        end
+{%- endmacro %}
 {#- The grade scale shared by every query that compares results: primary steps BLW, PKS, WTS, EXS, GDS count as
     grades 0 to 4 (so WTS -> EXS is one grade), U is 0, GCSE 9-1 grades with a fine grade ("6+", "5-") are a third
     of a grade either side, and anything else is read as a number when it is one (``number``; NULL otherwise). -#}

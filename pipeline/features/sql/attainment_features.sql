@@ -3,7 +3,7 @@
 -- against chronological age, and high prior attainment (KS2 average >= 110 or CAT4 mean SAS >= 115).
 -- core_grade_change: how far English (reading at primary) and maths working-at moved between their last two
 -- assessments, averaged over the two (negative: slipping), the first sign of a pupil starting to slip.
-{% from "grades.sql" import grade, number, whole_number -%}
+{% from "grades.sql" import grade, number, reading_age_months -%}
 with results as (
     select
         school_id,
@@ -96,12 +96,7 @@ reading as (
     select
         r.school_id,
         r.upn,
-        case
-            when contains(r.result, ':')
-                then 12 * ({{ whole_number("split_part(r.result, ':', 1)") }})
-                    + ({{ whole_number("split_part(r.result, ':', 2)") }})
-            else {{ whole_number("r.result") }}
-        end - datediff('month', p.date_of_birth, r.date) as reading_age_gap_months
+        {{ reading_age_months("r.result") }} - datediff('month', p.date_of_birth, r.date) as reading_age_gap_months
     from results as r
     join pupils as p using (school_id, upn)
     where r.result_type = 'reading_age'
