@@ -7,7 +7,8 @@ proven by the tests in ``tests/spark`` that compare every model's Spark result w
 - ``dayofweek``: DuckDB counts Sunday as 0, Spark as 1.
 - ``datediff('month', a, b)``: DuckDB counts month boundaries crossed; Spark counts whole months elapsed.
 - ``date - lag(date) over (...)``: days in DuckDB, an interval in Spark; ``datediff`` gives the days.
-- ``regexp_full_match``: not in Spark; ``rlike`` with the pattern anchored at both ends.
+- ``regexp_full_match``: not in Spark; ``rlike`` with the pattern anchored at both ends, the end by ``\\z``: Java's
+  ``$`` also matches before a last line break, so ``"12\\n"`` would pass for ``"12"``.
 - ``arg_max(x, key)``: DuckDB skips rows where ``x`` is NULL, Spark's ``max_by`` does not; ``arg_max_null`` keeps
   them in both (a tuple key becomes a struct, which Spark orders field by field as DuckDB orders tuples).
 - ``string_agg(distinct x, sep order by x)``: Spark 3.5 has no ``listagg``; the sorted set joined by ``sep``
@@ -65,7 +66,7 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
         pattern = node.expression
         if not isinstance(pattern, exp.Literal) or not pattern.is_string:
             raise ValueError(f"regexp_full_match needs a literal pattern to translate: {node.sql(READ)}")
-        anchored = exp.Literal.string(f"^(?:{pattern.this})$")
+        anchored = exp.Literal.string(f"^(?:{pattern.this})\\z")
         return exp.RegexpLike(this=node.this.copy(), expression=anchored)
     if isinstance(node, exp.ArgMax) and not isinstance(node.parent, exp.Filter):
         return _arg_max_skipping_null(node)

@@ -14,14 +14,15 @@ case when regexp_full_match({{ result }}, '[0-9]+([.][0-9]+)?') then cast({{ res
 case when regexp_full_match({{ text }}, '[+-]?[0-9]+([.]0+)?')
     then try_cast(split_part({{ text }}, '.', 1) as integer) end
 {%- endmacro %}
-{#- A reading age in months: years:months ("9:06", months 0 to 11; NULL otherwise) or whole months ("131"). -#}
+{#- A reading age in months: years:months ("9:06", months 0 to 11, one colon; NULL otherwise) or whole months
+    ("131"). -#}
 {% macro reading_age_months(result) -%}
 case
-            when contains({{ result }}, ':')
+            when not contains({{ result }}, ':') then {{ whole_number(result) }}
+            when regexp_full_match({{ result }}, '[^:]*:[^:]*')
                 then 12 * ({{ whole_number("split_part(" ~ result ~ ", ':', 1)") }})
                     + case when ({{ whole_number("split_part(" ~ result ~ ", ':', 2)") }}) between 0 and 11
                         then ({{ whole_number("split_part(" ~ result ~ ", ':', 2)") }}) end
-            else {{ whole_number(result) }}
         end
 {%- endmacro %}
 {#- The grade scale shared by every query that compares results: primary steps BLW, PKS, WTS, EXS, GDS count as

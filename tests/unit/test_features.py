@@ -206,7 +206,8 @@ def test_grades_targets_reading_age_and_prior_attainment() -> None:
     ("age", "months"),
     [("10:03", 123), ("123", 123), ("123.0", 123), ("10:03.0", 123),
      # DuckDB's own cast would read each of these as 123 months (1_23, 0x7B and 122.5 rounded; 10:0_3 as 10:03)
-     ("1_23", None), ("0x7B", None), ("122.5", None), ("10:0_3", None), ("1_0:03", None), ("1.23e2", None)],
+     ("1_23", None), ("0x7B", None), ("122.5", None), ("10:0_3", None), ("1_0:03", None), ("1.23e2", None),
+     ("10:03:99", None)],  # a third part is no years:months
 )  # fmt: skip
 def test_a_reading_age_is_read_only_from_whole_numbers(age: str, months: int | None) -> None:
     days = _school_days(MONDAY, 5)
