@@ -225,6 +225,26 @@ def design_matrix(X: np.ndarray, cuts: list[list[float]], tied: list[int | None]
     return sparse.csr_matrix((np.ones(len(row)), (row, np.concatenate(columns))), shape=(len(X), offset))
 
 
+def feature_weights(
+    weights: np.ndarray, cuts: list[list[float]], tied: list[int | None] | None = None
+) -> list[tuple[int, np.ndarray, float]]:
+    """Each feature's first column, band weights and "no data" weight, from weights in :func:`design_matrix`'s
+    column order (a tied "no data" has no column: it weighs what its band weighs).
+
+    >>> [(start, band.tolist(), no_data) for start, band, no_data in feature_weights(
+    ...     np.array([0.0, 1, 2, 3, 4, 5]), [[1.0], [2.0, 3.0]], [None, 1])]
+    [(0, [0.0, 1.0], 2.0), (3, [3.0, 4.0, 5.0], 4.0)]
+    """
+    found, start = [], 0
+    for f, feature_cuts in enumerate(cuts):
+        n = len(feature_cuts) + 1
+        tie = None if tied is None else tied[f]
+        band = weights[start : start + n].copy()
+        found.append((start, band, float(band[tie]) if tie is not None else float(weights[start + n])))
+        start += n + (0 if tie is not None else 1)
+    return found
+
+
 EVIDENCE_PRIOR_ROWS = 2.0
 """Pupils at the base rate added to every bin when its weight of evidence is measured (so an empty or one-pupil bin
 has a finite one, near 0)."""
@@ -263,16 +283,12 @@ def _fit_additive(
     model = LogisticRegression(C=C, max_iter=2000, tol=1e-6, solver="newton-cholesky").fit(design, y)
     weights = model.coef_[0]
     bands, missing = [], []
-    position = 0
-    for j, feature_cuts in enumerate(cuts):
-        n = len(feature_cuts) + 1
-        band, no_data = weights[position : position + n].copy(), float(weights[position + n])
+    for j, (_, band, no_data) in enumerate(feature_weights(weights, cuts)):
         if evidence:
-            slope = float(weights[design.shape[1] - len(cuts) + j])
+            n, slope = len(band), float(weights[design.shape[1] - len(cuts) + j])
             band, no_data = band + slope * evidence[j][:n], no_data + slope * float(evidence[j][n])
         bands.append(band)
         missing.append(no_data)
-        position += n + 1
     return bands, missing, model.predict_proba(design)[:, 1], C
 
 
@@ -407,20 +423,16 @@ def refit_within_rules(X: np.ndarray, y: np.ndarray, cuts: list[list[float]], di
         design = design_matrix(X, cuts, tied)
         model = LogisticRegression(C=C, max_iter=2000, tol=1e-6, solver="newton-cholesky").fit(design, y)
         weights = model.coef_[0]
-        bands, missing, position, broken = [], [], 0, False
-        for f, feature_cuts in enumerate(cuts):
-            n = len(feature_cuts) + 1
-            band = weights[position : position + n]
+        bands, missing, broken = [], [], False
+        for f, (_, band, no_data) in enumerate(feature_weights(weights, cuts, tied)):
             tie = tied[f]
-            no_data = float(band[tie]) if tie is not None else float(weights[position + n])
             bands.append(band)
             missing.append(no_data)
-            position += n + (0 if tie is not None else 1)
-            if directions[f] != 0 and n > 1:
+            if directions[f] != 0 and len(band) > 1:
                 steps = np.diff(band) * directions[f]
                 wrong = int(np.argmin(steps))
                 if steps[wrong] < -1e-9:  # bands wrong and wrong + 1 become one
-                    del feature_cuts[wrong]
+                    del cuts[f][wrong]
                     if tie is not None and tie > wrong:
                         tied[f] = tie - 1
                     broken = True
@@ -469,15 +481,14 @@ def merge_to_budget(
         information[:-1, :-1] += np.eye(design.shape[1] - 1) / C  # the refit's L2 penalty
         covariance = np.linalg.pinv(information)
         w = fit.weights
-        candidates, position = [], 0
-        for f, feature_cuts in enumerate(cuts):
-            n = len(feature_cuts) + 1
+        candidates = []
+        for f, (start, band, _) in enumerate(feature_weights(w, cuts, fit.tied)):
+            n = len(band)
             saved = 1 + int(n == 2 and fit.has_missing[f])  # the feature's last cut takes its "no data" line too
             for a in range(n - 1):
-                i, k = position + a, position + a + 1
+                i, k = start + a, start + a + 1
                 variance = covariance[i, i] + covariance[k, k] - 2 * covariance[i, k]
                 candidates.append(((w[i] - w[k]) ** 2 / max(variance, 1e-12) / saved, f, a))
-            position += n + (0 if fit.tied[f] is not None else 1)
         merged: dict[int, int] = {}
         for _, f, a in sorted(candidates):
             if f not in merged:
