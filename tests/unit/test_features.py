@@ -89,6 +89,26 @@ def _features(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
     return build_features(con, as_of).table.set_index("upn")
 
 
+def test_year_groups_move_back_when_an_earlier_year_is_reproduced() -> None:
+    # The export is of 2025-26 (marks from September 2025); the pupils' context as of June 2025 (a past night of
+    # the history) shows the year groups they were in then: nursery and reception count as years -2, -1 and 0.
+    groups = {1: "N1", 2: "N2", 3: "R", 4: "1", 5: "7", 6: "14"}
+    upns = {i: make_upn(801, 4000, 14, i) for i in groups}
+    pupils = pd.DataFrame(
+        {"school_id": "100001", "upn": list(upns.values()), "forename": "Example", "surname": "Pupil",
+         "date_of_birth": dt.date(2014, 3, 1), "year_group": list(groups.values()), "reg_group": "A",
+         "admission_date": None, "leaving_date": None, "sen_provision": "N", "fsm_eligible": False,
+         "pupil_premium": False, "looked_after": False, "eal": False}
+    )  # fmt: skip
+    days = _school_days(MONDAY, 5)
+    con = _warehouse({UPN_A: ["/|\\"] * 5}, days, pupils=pupils)
+    then = build_features(con, dt.date(2025, 6, 30)).table.set_index("upn")["year_group"]
+    was = {groups[i]: None if pd.isna(then[upn]) else then[upn] for i, upn in upns.items()}
+    assert was == {"N1": None, "N2": "N1", "R": "N2", "1": "R", "7": "6", "14": "13"}
+    now = build_features(con, days[-1]).table.set_index("upn")["year_group"]
+    assert [now[upn] for upn in upns.values()] == list(groups.values())
+
+
 def test_attendance_rates_follow_the_dfe_definition() -> None:
     days = _school_days(MONDAY, 10)
     # Ann: 2 illness days, 1 unauthorised morning, 1 late, 1 visit (attended), 1 INSET (not possible).

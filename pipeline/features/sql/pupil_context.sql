@@ -15,6 +15,13 @@ on_roll as (
     where (p.admission_date is null or p.admission_date <= $as_of::date)
         and (p.leaving_date is null or p.leaving_date >= $as_of::date)
 ),
+shifted as (
+    -- N1, N2 and R count as years -2, -1 and 0; a year group the shift takes outside N1 to 14 is no year group
+    select *,
+        case year_group when 'N1' then -2 when 'N2' then -1 when 'R' then 0 else try_cast(year_group as integer) end
+            + year_shift as shifted_year
+    from on_roll
+),
 support as (
     select school_id, upn, string_agg(distinct intervention, '; ' order by intervention) as current_interventions
     from interventions
@@ -28,12 +35,10 @@ select
     r.surname,
     case
         when r.year_shift = 0 then r.year_group
-        else case
-            when coalesce(try_cast(r.year_group as integer), case r.year_group when 'R' then 0 end) + r.year_shift = 0
-                then 'R'
-            else cast(coalesce(try_cast(r.year_group as integer), case r.year_group when 'R' then 0 end)
-                + r.year_shift as varchar)
-        end
+        when r.shifted_year = -2 then 'N1'
+        when r.shifted_year = -1 then 'N2'
+        when r.shifted_year = 0 then 'R'
+        when r.shifted_year between 1 and 14 then cast(r.shifted_year as varchar)
     end as year_group,
     r.reg_group,
     r.sen_provision,
@@ -43,5 +48,5 @@ select
     r.eal,
     coalesce(s.current_interventions, '') as current_interventions,
     coalesce(contains(s.current_interventions, 'Learning mentor'), false) as has_learning_mentor
-from on_roll as r
+from shifted as r
 left join support as s using (school_id, upn)
