@@ -476,8 +476,8 @@ def merge_to_budget(
         over = 0 if budget is None else fit.scoring_lines - budget
         if over <= 0:
             return fit
-        design = np.column_stack([fit.design.toarray(), np.ones(len(y))])
-        information = (design * (fit.probability * (1 - fit.probability))[:, None]).T @ design
+        design = sparse.hstack([fit.design, np.ones((len(y), 1))], format="csr")
+        information = (design.T @ design.multiply((fit.probability * (1 - fit.probability))[:, None])).toarray()
         information[:-1, :-1] += np.eye(design.shape[1] - 1) / C  # the refit's L2 penalty
         covariance = np.linalg.pinv(information)
         w = fit.weights
