@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import TYPE_CHECKING
 
@@ -40,4 +41,7 @@ def spark_session(master: str = DEFAULT_MASTER, shuffle_partitions: int | None =
     builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
+    # py4j's INFO lines ("Closing down clientserver connection") tell a data lead nothing, and the last comes as
+    # the interpreter exits, after logging has closed its streams: a "Logging error" traceback.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     return session
