@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -44,13 +45,17 @@ GRADES = [
 ]  # fmt: skip
 
 
-def test_the_grade_scale() -> None:
-    sql = render_sql('{% from "grades.sql" import grade -%}\nselect r, {{ grade("r") }} from t')
+def _read_by(file: str, macro: str, texts: Sequence[str | None]) -> dict[str | None, object]:
+    """What ``file``'s ``macro`` makes of each of ``texts`` in DuckDB."""
+    sql = render_sql(f'{{% from "{file}" import {macro} -%}}\nselect v, {{{{ {macro}("v") }}}} from t')
     con = duckdb.connect()
-    con.execute("create table t (r varchar)")
-    con.executemany("insert into t values (?)", [[r] for r, _ in GRADES])
-    got = dict(con.execute(sql).fetchall())
-    assert got == pytest.approx(dict(GRADES))
+    con.execute("create table t (v varchar)")
+    con.executemany("insert into t values (?)", [[v] for v in texts])
+    return dict(con.execute(sql).fetchall())
+
+
+def test_the_grade_scale() -> None:
+    assert _read_by("grades.sql", "grade", [r for r, _ in GRADES]) == pytest.approx(dict(GRADES))
 
 
 WHOLE_NUMBERS = [
@@ -62,11 +67,7 @@ WHOLE_NUMBERS = [
 
 
 def test_a_whole_number_is_read_only_when_written_as_one() -> None:
-    sql = render_sql('{% from "grades.sql" import whole_number -%}\nselect r, {{ whole_number("r") }} from t')
-    con = duckdb.connect()
-    con.execute("create table t (r varchar)")
-    con.executemany("insert into t values (?)", [[r] for r, _ in WHOLE_NUMBERS])
-    assert dict(con.execute(sql).fetchall()) == dict(WHOLE_NUMBERS)
+    assert _read_by("grades.sql", "whole_number", [r for r, _ in WHOLE_NUMBERS]) == dict(WHOLE_NUMBERS)
 
 
 def test_code_built_sql_expands_the_same_macro() -> None:
@@ -80,8 +81,5 @@ def test_code_built_sql_expands_the_same_macro() -> None:
 def test_the_attendance_macros_are_the_code_table_s(macro: str, categories: frozenset[Category]) -> None:
     # The SQL macros and pipeline/codes.py say the same thing: a session is possible when the pupil attended or
     # was absent (authorised or not); any other category (not possible, no mark) is neither.
-    sql = render_sql(f'{{% from "attendance.sql" import {macro} -%}}\nselect c, {{{{ {macro}("c") }}}} from t')
-    con = duckdb.connect()
-    con.execute("create table t (c varchar)")
-    con.executemany("insert into t values (?)", [[c.value] for c in Category] + [["no_mark"]])
-    assert {c for c, inside in con.execute(sql).fetchall() if inside} == {c.value for c in categories}
+    inside = _read_by("attendance.sql", macro, [c.value for c in Category] + ["no_mark"])
+    assert {c for c, yes in inside.items() if yes} == {c.value for c in categories}
