@@ -407,11 +407,42 @@ class Refit:
         return total
 
 
-def refit_within_rules(X: np.ndarray, y: np.ndarray, cuts: list[list[float]], directions: list[int], C: float) -> Refit:
+def _start(bands: list[np.ndarray], missing: list[float], merges: dict[int, int], tied: list[int | None],
+           intercept: float) -> np.ndarray:  # fmt: skip
+    """Where the next refit starts: each feature's bands as fitted, a merged pair (``merges``: feature -> its first
+    band) at their mean, a "no data" column unless ``tied``, then the intercept. The penalised fit has one optimum,
+    so a start changes only how many Newton steps reach it."""
+    parts: list[float] = []
+    for f, (band, no_data) in enumerate(zip(bands, missing, strict=True)):
+        values = [float(w) for w in band]
+        if f in merges:
+            a = merges[f]
+            values[a : a + 2] = [(values[a] + values[a + 1]) / 2]
+        parts += values + ([] if tied[f] is not None else [no_data])
+    return np.array([*parts, intercept])
+
+
+def _logistic(design: sparse.csr_matrix, y: np.ndarray, C: float, start: np.ndarray | None) -> LogisticRegression:
+    """The refit's L2 logistic regression, from ``start`` (weights then intercept) where it fits the design."""
+    model = LogisticRegression(C=C, max_iter=2000, tol=1e-6, solver="newton-cholesky", warm_start=True)
+    if start is not None and len(start) == design.shape[1] + 1:
+        model.coef_, model.intercept_ = start[None, :-1].copy(), start[-1:].copy()  # read by warm_start
+    return model.fit(design, y)
+
+
+def refit_within_rules(
+    X: np.ndarray,
+    y: np.ndarray,
+    cuts: list[list[float]],
+    directions: list[int],
+    C: float,
+    start: np.ndarray | None = None,
+) -> Refit:
     """Refit the chosen bands (columns of ``X``) so the fit itself keeps the card's rules, not a rounding of it: a
     feature with a direction never steps the other way, and "no data" scores between its feature's best and worst
     band. An active set: where the fit breaks a rule, the two bands that step the wrong way become one, or "no
-    data" joins the band it went past, and the model is refitted, until no rule is broken."""
+    data" joins the band it went past, and the model is refitted, until no rule is broken. Each fit starts from the
+    last (:func:`_start`; the first from ``start``, with a "no data" column for every feature)."""
     cuts = [list(c) for c in cuts]
     features = list(range(len(cuts)))
     has_missing = [bool(np.isnan(X[:, j]).any()) for j in range(X.shape[1])]
@@ -421,9 +452,9 @@ def refit_within_rules(X: np.ndarray, y: np.ndarray, cuts: list[list[float]], di
         return Refit([], [], [], [], [], [], empty, np.full(len(y), float(np.mean(y))), np.zeros(1), C)
     while True:
         design = design_matrix(X, cuts, tied)
-        model = LogisticRegression(C=C, max_iter=2000, tol=1e-6, solver="newton-cholesky").fit(design, y)
+        model = _logistic(design, y, C, start)
         weights = model.coef_[0]
-        bands, missing, broken = [], [], False
+        bands, missing, merges, broken = [], [], {}, False
         for f, (_, band, no_data) in enumerate(feature_weights(weights, cuts, tied)):
             tie = tied[f]
             bands.append(band)
@@ -433,6 +464,7 @@ def refit_within_rules(X: np.ndarray, y: np.ndarray, cuts: list[list[float]], di
                 wrong = int(np.argmin(steps))
                 if steps[wrong] < -1e-9:  # bands wrong and wrong + 1 become one
                     del cuts[f][wrong]
+                    merges[f] = wrong
                     if tie is not None and tie > wrong:
                         tied[f] = tie - 1
                     broken = True
@@ -440,6 +472,7 @@ def refit_within_rules(X: np.ndarray, y: np.ndarray, cuts: list[list[float]], di
             if tie is None and has_missing[f] and not band.min() - 1e-9 <= no_data <= band.max() + 1e-9:
                 tied[f] = int(np.argmax(band)) if no_data > band.max() else int(np.argmin(band))
                 broken = True
+        start = _start(bands, missing, merges, tied, float(model.intercept_[0]))
         if not broken:
             return Refit(
                 features,
@@ -466,10 +499,11 @@ def merge_to_budget(
     features = list(range(len(cuts)))
     cuts = [list(c) for c in cuts]
     directions = list(directions)
+    start: np.ndarray | None = None
     while True:
         for f in reversed([f for f in range(len(cuts)) if not cuts[f]]):  # one band says nothing: off the card
             del cuts[f], features[f], directions[f]
-        fit = refit_within_rules(X[:, features], y, cuts, directions, C)
+        fit = refit_within_rules(X[:, features], y, cuts, directions, C, start)
         fit.features, cuts = features, fit.cuts  # the refit may have merged bands that stepped the wrong way
         if not all(cuts):
             continue
@@ -482,11 +516,11 @@ def merge_to_budget(
         covariance = np.linalg.pinv(information)
         w = fit.weights
         candidates = []
-        for f, (start, band, _) in enumerate(feature_weights(w, cuts, fit.tied)):
+        for f, (first, band, _) in enumerate(feature_weights(w, cuts, fit.tied)):
             n = len(band)
             saved = 1 + int(n == 2 and fit.has_missing[f])  # the feature's last cut takes its "no data" line too
             for a in range(n - 1):
-                i, k = start + a, start + a + 1
+                i, k = first + a, first + a + 1
                 variance = covariance[i, i] + covariance[k, k] - 2 * covariance[i, k]
                 candidates.append(((w[i] - w[k]) ** 2 / max(variance, 1e-12) / saved, f, a))
         merged: dict[int, int] = {}
@@ -495,6 +529,7 @@ def merge_to_budget(
                 merged[f] = a
             if len(merged) == max(1, over // 4):
                 break
+        start = _start(fit.bands, fit.missing, merged, [None] * len(cuts), float(w[-1]))  # the refit starts untied
         for f, a in merged.items():
             del cuts[f][a]
 
