@@ -407,8 +407,9 @@ class Refit:
         return total
 
 
-def _start(bands: list[np.ndarray], missing: list[float], merges: dict[int, int], tied: list[int | None],
-           intercept: float) -> np.ndarray:  # fmt: skip
+def _start(
+    bands: list[np.ndarray], missing: list[float], merges: dict[int, int], tied: list[int | None], intercept: float
+) -> np.ndarray:
     """Where the next refit starts: each feature's bands as fitted, a merged pair (``merges``: feature -> its first
     band) at their mean, a "no data" column unless ``tied``, then the intercept. The penalised fit has one optimum,
     so a start changes only how many Newton steps reach it."""
