@@ -280,7 +280,7 @@ def _fit_additive(
         evidence = [weight_of_evidence(b, y, len(c) + 2) for b, c in zip(bins, cuts, strict=True)]
         columns = [e[b] for e, b in zip(evidence, bins, strict=True)]
         design = sparse.hstack([design, sparse.csr_matrix(np.column_stack(columns))], format="csr")
-    model = LogisticRegression(C=C, max_iter=2000, tol=1e-6, solver="newton-cholesky").fit(design, y)
+    model = _logistic(design, y, C, None)
     weights = model.coef_[0]
     bands, missing = [], []
     for j, (_, band, no_data) in enumerate(feature_weights(weights, cuts)):
@@ -424,7 +424,8 @@ def _start(
 
 
 def _logistic(design: sparse.csr_matrix, y: np.ndarray, C: float, start: np.ndarray | None) -> LogisticRegression:
-    """The refit's L2 logistic regression, from ``start`` (weights then intercept) where it fits the design."""
+    """The learner's L2 logistic regression (the fine fit's and every refit's), from ``start`` (weights then
+    intercept) where it fits the design; from zero without one."""
     model = LogisticRegression(C=C, max_iter=2000, tol=1e-6, solver="newton-cholesky", warm_start=True)
     if start is not None and len(start) == design.shape[1] + 1:
         model.coef_, model.intercept_ = start[None, :-1].copy(), start[-1:].copy()  # read by warm_start
