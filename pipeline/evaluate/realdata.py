@@ -1,6 +1,6 @@
 """The learner on real, public data: 10-fold cross-validation of the points scorecard against well-kept models.
 
-Data sets (bundled in ``data/public/``, CC BY 4.0, see its README):
+Data sets (the first five bundled in ``data/public/``, CC BY 4.0, see its README; the last shipped by scikit-learn):
 
 - ``uci-maths`` and ``uci-portuguese``: UCI Student Performance, setup C (the period grades G1 and G2 are dropped),
   at risk = final grade G3 below 10. Yes/no and two-valued columns become 0/1 flags, the four nominal columns
@@ -10,6 +10,8 @@ Data sets (bundled in ``data/public/``, CC BY 4.0, see its README):
 - ``oulad``: the Open University Learning Analytics Dataset, one row per registration: what is known at
   registration and from the assessments of the first 60 days; registrations withdrawn by day 60 are left out; at
   risk = Fail or Withdrawn. :func:`build_oulad` derives the table from the published tables.
+- ``breast-cancer``: not about pupils; the Wisconsin diagnostic breast cancer table scikit-learn ships, whose
+  measurements come in near-copies (:func:`load_breast_cancer_table`).
 
 Every model sees the same numeric table. Folds: ``StratifiedKFold(10, shuffle=True, random_state=0)``. Per model:
 ROC AUC and precision at the top 10% (mean over folds; ties at the cut shared out as a random order would),
@@ -182,6 +184,16 @@ def load_oulad(path: Path) -> Dataset:
     return Dataset("oulad", table.astype(float), y)
 
 
+def load_breast_cancer_table() -> Dataset:
+    """Not about pupils: the Wisconsin diagnostic breast cancer table scikit-learn ships (569 tumours, 30
+    measurements, many of them near-copies of each other: radius, perimeter and area; mean and worst), at risk =
+    malignant. A table of another kind, for the learner's promise to work on any numeric table."""
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    return Dataset("breast-cancer", X.astype(float), (y.to_numpy() == 0).astype(int))
+
+
 def datasets(root: Path = PUBLIC) -> dict[str, Callable[[], Dataset]]:
     """The bundled data sets by name, each loaded when called."""
     return {
@@ -190,6 +202,7 @@ def datasets(root: Path = PUBLIC) -> dict[str, Callable[[], Dataset]]:
         "uci-maths-g1": lambda: load_uci(root / "uci_student" / "student-mat.csv", "uci-maths-g1", ("G1",)),
         "uci-portuguese-g1": lambda: load_uci(root / "uci_student" / "student-por.csv", "uci-portuguese-g1", ("G1",)),
         "oulad": lambda: load_oulad(root / "oulad" / "oulad-first60.csv.gz"),
+        "breast-cancer": load_breast_cancer_table,
     }
 
 

@@ -2,6 +2,11 @@
 
 Steps, each with a well-kept library piece where one fits:
 
+0. Near-copies (``representatives``, which ``PointsScorecard`` applies once to all its training rows, before its
+   folds): of columns that rank the rows almost alike (Spearman rank correlation at least ``NEAR_COPY_RHO``,
+   pandas' ``corr``), such as a tumour's radius, perimeter and area, only the one that orders the outcome best is
+   learned from (the variable clustering classical scorecards begin with). Step 2's penalty shares a signal out
+   among its copies, so no copy's shape earns a band and the card can lose the signal altogether.
 1. Candidate bins per feature. A feature with at most ``PER_VALUE`` distinct values (a flag, a one-hot column, a
    small count) gets a bin per value. Others get quantile bins (scikit-learn ``KBinsDiscretizer``) and the cuts of
    a shallow decision tree of the outcome on the feature (scikit-learn ``DecisionTreeClassifier``, leaves of at
@@ -37,9 +42,11 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 from scipy.optimize import isotonic_regression
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import KBinsDiscretizer
 from sklearn.tree import DecisionTreeClassifier
 
@@ -64,6 +71,9 @@ STRONG_SPLIT = 10.0
 makes) is strong, and pays less for its further bands (``REFINE_PRICE``)."""
 REFINE_PRICE = 0.5
 """The share of the price per band a strong feature pays for each band beyond its second."""
+NEAR_COPY_RHO = 0.95
+"""Columns whose Spearman rank correlation is at least this in size rank the rows almost alike: near-copies, of
+which the learner keeps one (step 0)."""
 
 
 @dataclass(frozen=True)
@@ -534,6 +544,27 @@ def merge_to_budget(
         start = _start(fit.bands, fit.missing, merged, [None] * len(cuts), float(w[-1]))  # the refit starts untied
         for f, a in merged.items():
             del cuts[f][a]
+
+
+def representatives(X: np.ndarray, y: np.ndarray, least_rho: float = NEAR_COPY_RHO) -> list[int]:
+    """The columns the learner keeps (step 0), in column order: of columns that rank the rows almost alike (Spearman
+    rank correlation at least ``least_rho`` in size, over the rows where both have a value), only the one that ranks
+    the outcome best (Somers' D over its rows with a value; the first column on a tie)."""
+    rho = pd.DataFrame(X).corr(method="spearman").abs().to_numpy(copy=True)
+    copies = np.nan_to_num(rho, nan=0.0) >= least_rho
+    kept: list[int] = []
+    for j in sorted(range(X.shape[1]), key=lambda j: -_somers_d(X[:, j], y)):
+        if not copies[j, kept].any():
+            kept.append(j)
+    return sorted(kept)
+
+
+def _somers_d(values: np.ndarray, y: np.ndarray) -> float:
+    """How well a column orders the outcome either way round: |2 AUC - 1| over the rows where it has a value."""
+    present = ~np.isnan(values)
+    if len(np.unique(y[present])) < 2:
+        return 0.0
+    return float(abs(2 * roc_auc_score(y[present], values[present]) - 1))
 
 
 def fit_features(

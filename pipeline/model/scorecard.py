@@ -21,10 +21,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
-from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d
 
 from pipeline.model.card import FeatureCard, RiskRow, ScoreBand, Scorecard, ScorecardError
 from pipeline.model.learn import (
+    NEAR_COPY_RHO,
     OUTCOME_LEAF_ROWS,
     REFINE_PRICE,
     FeatureSpec,
@@ -32,6 +33,7 @@ from pipeline.model.learn import (
     bin_index,
     fit_features,
     learned_feature,
+    representatives,
 )
 
 PROBABILITY_BANDS = ((0.5, "high"), (0.25, "medium"), (0.1, "low"))
@@ -75,6 +77,10 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         When learning: a feature stays a candidate only if the cards learned without each of the
         ``calibration_folds`` folds chose it in at least this many of them (a feature chosen by the luck of one
         sample is left out); 0, or fewer than 2 folds, for no such check.
+    near_copy_rho : float
+        When learning: of columns whose Spearman rank correlation is at least this in size (near-copies, such as a
+        tumour's radius, perimeter and area), only the one that orders the outcome best is learned from; above 1
+        to learn from every column.
     tail_rows : int
         When learning: a column's tail beyond its outermost quantile cuts may get bins of its own where a decision
         tree of the outcome cuts it, each holding at least this many rows (and 1% of them); 0 for none. Rows must be
@@ -97,8 +103,8 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     learned_ : list of LearnedFeature
         When learning: each scored feature's column, cut-points, points, direction and points per log-odds.
     stable_ : list of str
-        When learning: the candidate features the fold cards chose often enough (``stable_in``), which the card
-        was learned from.
+        When learning: the candidate features (of near-copies, the one kept: ``near_copy_rho``) the fold cards
+        chose often enough (``stable_in``), which the card was learned from.
     """
 
     def __init__(
@@ -114,6 +120,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         calibration_folds: int = 5,
         min_gain: float = 1.0,
         stable_in: int = 3,
+        near_copy_rho: float = NEAR_COPY_RHO,
         tail_rows: int = OUTCOME_LEAF_ROWS,
         refine_price: float = REFINE_PRICE,
     ) -> None:
@@ -128,6 +135,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.calibration_folds = calibration_folds
         self.min_gain = min_gain
         self.stable_in = stable_in
+        self.near_copy_rho = near_copy_rho
         self.tail_rows = tail_rows
         self.refine_price = refine_price
 
@@ -154,6 +162,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         else:
             if y is None:
                 raise ValueError("learning a scorecard requires y to be passed, but the target y is None")
+            check_consistent_length(frame, y)
             self.classes_ = self._classes(y)
             templates = self._templates(frame)
             names = [t.name for t in templates]
@@ -238,20 +247,24 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             return []
         return list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=0).split(values, positive))
 
-    def _stable_columns(self, values: np.ndarray, positive: np.ndarray, templates: list[FeatureCard]) -> list[int]:
-        """The columns the cards learned without each fold chose in at least ``stable_in`` of the folds."""
+    def _stable_columns(
+        self, values: np.ndarray, positive: np.ndarray, templates: list[FeatureCard], columns: list[int]
+    ) -> list[int]:
+        """Of ``columns``, those the cards learned without each fold chose in at least ``stable_in`` of the folds."""
         folds = self._folds(values, positive)
         if self.stable_in <= 0 or not folds:
-            return list(range(len(templates)))
+            return columns
         chosen = np.zeros(len(templates), dtype=int)
         for train, _ in folds:
-            for f in self._fit_features(values[train], positive[train], templates):
+            for f in self._fit_features(values[train], positive[train], templates, columns=columns):
                 chosen[f.index] += 1
         return [int(c) for c in np.flatnonzero(chosen >= self.stable_in)]
 
     def _learn(self, frame: pd.DataFrame, positive: np.ndarray, templates: list[FeatureCard]) -> Scorecard:
         values = self._values(frame, [t.name for t in templates])
-        columns = self._stable_columns(values, positive, templates)
+        columns = self._stable_columns(
+            values, positive, templates, representatives(values, positive, self.near_copy_rho)
+        )
         self.stable_ = [templates[c].name for c in columns]
         learned = self._fit_features(values, positive, templates, columns=columns)
         self.learned_ = learned
