@@ -3,10 +3,11 @@
 Steps, each with a well-kept library piece where one fits:
 
 0. Near-copies (``representatives``, which ``PointsScorecard`` applies once to all its training rows, before its
-   folds): of columns that rank the rows almost alike (Spearman rank correlation at least ``NEAR_COPY_RHO``,
-   pandas' ``corr``), such as a tumour's radius, perimeter and area, only the one that orders the outcome best is
-   learned from (the variable clustering classical scorecards begin with). Step 2's penalty shares a signal out
-   among its copies, so no copy's shape earns a band and the card can lose the signal altogether.
+   folds): of columns that have a value on the same rows and rank them almost alike (Spearman rank correlation at
+   least ``NEAR_COPY_RHO``, pandas' ``corr``), such as a tumour's radius, perimeter and area, only the one that
+   orders the outcome best is learned from (the variable clustering classical scorecards begin with). Step 2's
+   penalty shares a signal out among its copies, so no copy's shape earns a band and the card can lose the signal
+   altogether.
 1. Candidate bins per feature. A feature with at most ``PER_VALUE`` distinct values (a flag, a one-hot column, a
    small count) gets a bin per value. Others get quantile bins (scikit-learn ``KBinsDiscretizer``) and the cuts of
    a shallow decision tree of the outcome on the feature (scikit-learn ``DecisionTreeClassifier``, leaves of at
@@ -547,11 +548,15 @@ def merge_to_budget(
 
 
 def representatives(X: np.ndarray, y: np.ndarray, least_rho: float = NEAR_COPY_RHO) -> list[int]:
-    """The columns the learner keeps (step 0), in column order: of columns that rank the rows almost alike (Spearman
-    rank correlation at least ``least_rho`` in size, over the rows where both have a value), only the one that ranks
-    the outcome best (Somers' D over its rows with a value; the first column on a tie)."""
+    """The columns the learner keeps (step 0), in column order: of columns that have a value on the same rows and
+    rank them almost alike (Spearman rank correlation at least ``least_rho`` in size), only the one that orders the
+    outcome best (Somers' D over those rows; the first column on a tie). Columns with "no data" on other rows are
+    not copies: where a value is missing says something of its own."""
     rho = pd.DataFrame(X).corr(method="spearman").abs().to_numpy(copy=True)
+    missing = np.isnan(X)
     copies = np.nan_to_num(rho, nan=0.0) >= least_rho
+    for i, j in zip(*np.nonzero(copies), strict=True):
+        copies[i, j] = i == j or bool(np.array_equal(missing[:, i], missing[:, j]))
     kept: list[int] = []
     for j in sorted(range(X.shape[1]), key=lambda j: -_somers_d(X[:, j], y)):
         if not copies[j, kept].any():

@@ -78,9 +78,9 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         ``calibration_folds`` folds chose it in at least this many of them (a feature chosen by the luck of one
         sample is left out); 0, or fewer than 2 folds, for no such check.
     near_copy_rho : float
-        When learning: of columns whose Spearman rank correlation is at least this in size (near-copies, such as a
-        tumour's radius, perimeter and area), only the one that orders the outcome best is learned from; above 1
-        to learn from every column.
+        When learning: of columns with a value on the same rows whose Spearman rank correlation is at least this
+        in size (near-copies, such as a tumour's radius, perimeter and area), only the one that orders the outcome
+        best is learned from; above 1 to learn from every column.
     tail_rows : int
         When learning: a column's tail beyond its outermost quantile cuts may get bins of its own where a decision
         tree of the outcome cuts it, each holding at least this many rows (and 1% of them); 0 for none. Rows must be

@@ -404,8 +404,9 @@ def test_of_near_copies_the_learner_keeps_the_one_that_orders_the_outcome_best()
     values = np.column_stack([x, -np.exp(x), swapped, [3.0, 1, 4, 1, 5, 9, 2, 6], np.full(8, 7.0)])
     assert representatives(values, y, 0.95) == [2, 3, 4]  # x and its reversed copy go; the rest stand alone
     assert representatives(values, y, 2.0) == [0, 1, 2, 3, 4]
-    with_gaps = np.column_stack([x, np.where(x % 3 == 0, np.nan, x)])
-    assert representatives(with_gaps, y, 0.95) == [0]  # a copy with gaps is a copy over the rows both have
+    gaps = np.where(x % 3 == 0, np.nan, x)  # x itself where it has a value
+    assert representatives(np.column_stack([x, gaps]), y, 0.95) == [0, 1]  # "no data" elsewhere: not a copy
+    assert representatives(np.column_stack([gaps, gaps * 2]), y, 0.95) == [0]  # no data on the same rows: a copy
 
 
 def test_scoring_lines_count_bands_that_give_points_and_a_no_data_line_only_if_it_scores() -> None:
