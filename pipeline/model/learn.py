@@ -556,7 +556,7 @@ def representatives(X: np.ndarray, y: np.ndarray, least_rho: float = NEAR_COPY_R
     missing = np.isnan(X)
     copies = np.nan_to_num(rho, nan=0.0) >= least_rho
     for i, j in zip(*np.nonzero(copies), strict=True):
-        copies[i, j] = i == j or bool(np.array_equal(missing[:, i], missing[:, j]))
+        copies[i, j] = np.array_equal(missing[:, i], missing[:, j])
     kept: list[int] = []
     for j in sorted(range(X.shape[1]), key=lambda j: -_somers_d(X[:, j], y)):
         if not copies[j, kept].any():
