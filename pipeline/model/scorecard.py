@@ -34,6 +34,7 @@ from pipeline.model.learn import (
     fit_features,
     learned_feature,
     representatives,
+    screened,
 )
 
 PROBABILITY_BANDS = ((0.5, "high"), (0.25, "medium"), (0.1, "low"))
@@ -81,6 +82,11 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         When learning: of columns with a value on the same rows whose Spearman rank correlation is at least this
         in size (near-copies, such as a tumour's radius, perimeter and area), only the one that orders the outcome
         best is learned from; above 1 to learn from every column.
+    screen : bool
+        When learning on a table with more candidate columns than n / ln n (n rows), such as 200 columns on 300
+        pupils: learn only from that many, those that order the outcome best on their own (Somers' D; sure
+        independence screening). Without it, the fine fit of more bins than rows fits the sample and the card can
+        come out empty. False to learn from every column.
     tail_rows : int
         When learning: a column's tail beyond its outermost quantile cuts may get bins of its own where a decision
         tree of the outcome cuts it, each holding at least this many rows (and 1% of them); 0 for none. Rows must be
@@ -103,8 +109,8 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     learned_ : list of LearnedFeature
         When learning: each scored feature's column, cut-points, points, direction and points per log-odds.
     stable_ : list of str
-        When learning: the candidate features (of near-copies, the one kept: ``near_copy_rho``) the fold cards
-        chose often enough (``stable_in``), which the card was learned from.
+        When learning: the candidate features (of near-copies, the one kept: ``near_copy_rho``; of a wide table,
+        those screened in: ``screen``) the fold cards chose often enough (``stable_in``), which the card was learned from.
     """
 
     def __init__(
@@ -121,6 +127,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         min_gain: float = 1.0,
         stable_in: int = 3,
         near_copy_rho: float = NEAR_COPY_RHO,
+        screen: bool = True,
         tail_rows: int = OUTCOME_LEAF_ROWS,
         refine_price: float = REFINE_PRICE,
     ) -> None:
@@ -136,6 +143,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.min_gain = min_gain
         self.stable_in = stable_in
         self.near_copy_rho = near_copy_rho
+        self.screen = screen
         self.tail_rows = tail_rows
         self.refine_price = refine_price
 
@@ -262,9 +270,10 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def _learn(self, frame: pd.DataFrame, positive: np.ndarray, templates: list[FeatureCard]) -> Scorecard:
         values = self._values(frame, [t.name for t in templates])
-        columns = self._stable_columns(
-            values, positive, templates, representatives(values, positive, self.near_copy_rho)
-        )
+        candidates = representatives(values, positive, self.near_copy_rho)
+        if self.screen:
+            candidates = screened(values, positive, candidates)
+        columns = self._stable_columns(values, positive, templates, candidates)
         self.stable_ = [templates[c].name for c in columns]
         learned = self._fit_features(values, positive, templates, columns=columns)
         self.learned_ = learned

@@ -36,6 +36,7 @@ from pipeline.model.learn import (
     merge_to_budget,
     outcome_cuts,
     representatives,
+    screened,
     segments,
 )
 from pipeline.model.scorecard import calibration_curve, matched_intercept
@@ -407,6 +408,31 @@ def test_of_near_copies_the_learner_keeps_the_one_that_orders_the_outcome_best()
     gaps = np.where(x % 3 == 0, np.nan, x)  # x itself where it has a value
     assert representatives(np.column_stack([x, gaps]), y, 0.95) == [0, 1]  # "no data" elsewhere: not a copy
     assert representatives(np.column_stack([gaps, gaps * 2]), y, 0.95) == [0]  # no data on the same rows: a copy
+
+
+def test_a_wide_table_is_screened_to_the_columns_that_order_the_outcome_on_their_own() -> None:
+    """300 pupils, 200 columns, two of them real (log-odds c0 - 0.8 c1): learning from every column, the fine fit has
+    thousands of bins on 300 rows, fits the sample, and the card came out empty on each of these samples (in about
+    30 s). Screened to the 52 columns (300 / ln 300) that order the outcome best on their own, it keeps c0, and no
+    noise column."""
+    for seed in (1, 2, 3):
+        rng = np.random.default_rng(seed)
+        X = pd.DataFrame(rng.normal(0, 1, (300, 200)), columns=[f"c{i}" for i in range(200)])
+        y = (rng.random(300) < 1 / (1 + np.exp(-(X["c0"] - 0.8 * X["c1"])))).astype(int)
+        model = PointsScorecard().fit(X, y)
+        assert len(model.stable_) <= 52
+        assert "c0" in model.card_.feature_names, seed
+        assert set(model.card_.feature_names) <= {"c0", "c1"}, seed
+
+
+def test_screening_keeps_the_columns_that_order_the_outcome_best_and_only_on_a_wide_table() -> None:
+    x = np.arange(10.0)  # 10 rows: at most int(10 / ln 10) = 4 columns
+    y = (x > 4).astype(int)
+    values = np.column_stack([x % 2, x % 3, x, x % 5, x // 2, x // 3, x % 2])
+    assert screened(values, y, [0, 1, 2, 3, 4, 5]) == [0, 2, 4, 5]  # x % 3 and x % 5 order it least
+    assert screened(values, y, [1, 3, 4, 6]) == [1, 3, 4, 6]  # narrow enough: all kept
+    assert screened(values, y, [1, 2, 3, 4, 5, 6]) == [2, 4, 5, 6]  # among the candidates only
+    assert screened(values, y, [0, 1, 2, 3, 4, 5, 6]) == [0, 2, 4, 5]  # a tie (x % 2 twice): the first column
 
 
 def test_scoring_lines_count_bands_that_give_points_and_a_no_data_line_only_if_it_scores() -> None:
