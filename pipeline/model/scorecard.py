@@ -110,7 +110,8 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         When learning: each scored feature's column, cut-points, points, direction and points per log-odds.
     stable_ : list of str
         When learning: the candidate features (of near-copies, the one kept: ``near_copy_rho``; of a wide table,
-        those screened in: ``screen``) the fold cards chose often enough (``stable_in``), which the card was learned from.
+        those screened in: ``screen``) the fold cards chose often enough (``stable_in``), which the card was
+        learned from.
     """
 
     def __init__(

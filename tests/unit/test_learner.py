@@ -24,6 +24,7 @@ from pipeline.evaluate.realdata import (
     ece_noise_floor,
     expected_calibration_error,
     load_breast_cancer_table,
+    load_dropout,
     models,
     precision_at,
 )
@@ -309,6 +310,34 @@ def test_metrics_on_hand_counted_examples() -> None:
     assert precision_at(y, score, 0.2) == 1.0
     assert precision_at(y, np.zeros(10), 0.2) == 0.3  # all tied: the base rate
     assert expected_calibration_error(y, np.full(10, 0.3)) == pytest.approx(0.0)
+
+
+def test_the_dropout_table_passes_codes_one_hot_and_can_leave_out_the_second_semester(tmp_path: Path) -> None:
+    """Three students in the published layout (";"-separated, a tab after one column name): a course code is no
+    number to order, so each code present becomes a 0/1 column; at risk means dropped out, not still enrolled."""
+    header = (
+        'Marital status;Application mode;Course;"Daytime/evening attendance\t";Admission grade;'
+        "Curricular units 1st sem (approved);Curricular units 2nd sem (approved);Target\n"
+    )
+    path = tmp_path / "data.csv"
+    path.write_text(
+        header + "1;17;171;1;122.5;6;5;Graduate\n2;1;9254;0;100.0;0;0;Dropout\n1;17;171;1;130.1;4;3;Enrolled\n"
+    )
+    data = load_dropout(path)
+    assert data.y.tolist() == [0, 1, 0]
+    assert data.X["Course = 171"].tolist() == [1.0, 0.0, 1.0]
+    assert data.X["Course = 9254"].tolist() == [0.0, 1.0, 0.0]
+    assert data.X["Daytime/evening attendance"].tolist() == [1.0, 0.0, 1.0]  # a flag stays one column
+    assert data.X["Admission grade"].tolist() == [122.5, 100.0, 130.1]
+    assert "Course" not in data.X
+    assert "Target" not in data.X
+    first = load_dropout(path, "first", first_semester_only=True)
+    assert "Curricular units 2nd sem (approved)" not in first.X
+    assert "Curricular units 1st sem (approved)" in first.X
+    bundled = datasets()["dropout"]()
+    assert bundled.X.shape == (4424, 247)
+    assert int(bundled.y.sum()) == 1421
+    assert not bundled.X.isna().any().any()
 
 
 def test_the_oulad_table_keeps_registrations_still_there_on_day_60_and_counts_their_early_work(
