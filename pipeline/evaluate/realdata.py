@@ -101,6 +101,11 @@ class Dataset:
 # -- data ---------------------------------------------------------------------------------------------------------
 
 
+def one_hot(values: pd.Series, prefix: str) -> dict[str, pd.Series]:
+    """A 0/1 column for each value present, in sorted order, named ``prefix`` and the value."""
+    return {f"{prefix}{level}": (values == level).astype(float) for level in sorted(values.unique())}
+
+
 def load_uci(path: Path, name: str, grades: tuple[str, ...] = ()) -> Dataset:
     """UCI Student Performance: every column but G3 and the period grades not in ``grades`` as numbers (setup C
     with none, setup B with G1); at risk = G3 below 10."""
@@ -113,8 +118,7 @@ def load_uci(path: Path, name: str, grades: tuple[str, ...] = ()) -> Dataset:
         if column in UCI_FLAGS:
             columns[f"{column}_{UCI_FLAGS[column]}"] = (values == UCI_FLAGS[column]).astype(float)
         elif column in UCI_NOMINAL:
-            for level in sorted(values.unique()):
-                columns[f"{column}_{level}"] = (values == level).astype(float)
+            columns |= one_hot(values, f"{column}_")
         elif not pd.api.types.is_numeric_dtype(values):
             columns[column] = (values == "yes").astype(float)
         else:
@@ -215,8 +219,7 @@ def load_dropout(path: Path, name: str = "dropout", first_semester_only: bool = 
     columns: dict[str, pd.Series] = {}
     for column in raw.columns:
         if column in DROPOUT_NOMINAL:
-            for code in sorted(raw[column].unique()):
-                columns[f"{column} = {code}"] = (raw[column] == code).astype(float)
+            columns |= one_hot(raw[column], f"{column} = ")
         else:
             columns[column] = raw[column].astype(float)
     return Dataset(name, pd.DataFrame(columns), y)
