@@ -289,8 +289,8 @@ def _fit_additive(
     if toward_evidence:
         bins = [bin_or_no_data(X[:, j], c) for j, c in enumerate(cuts)]
         evidence = [weight_of_evidence(b, y, len(c) + 2) for b, c in zip(bins, cuts, strict=True)]
-        # each column less its most common bin's value: those rows hold no entry in the sparse design, and the
-        # unpenalised intercept takes up the shift, so the fit is the same (on one-hot tables, 2-3 times faster)
+        # each column less its most common bin's value: those rows hold no entry in the sparse design (a flag's
+        # common value, most rows of a one-hot table), and the unpenalised intercept takes up the shift: the same fit
         columns = [e[b] - e[np.bincount(b).argmax()] for e, b in zip(evidence, bins, strict=True)]
         design = sparse.hstack([design, sparse.csr_matrix(np.column_stack(columns))], format="csr")
     model = _logistic(design, y, C, None)
