@@ -33,7 +33,9 @@ Steps, each with a well-kept library piece where one fits:
 5. The chosen bands are refitted (``LogisticRegression`` again, on the coarse bins) within the card's rules: a
    feature with a direction never steps the other way and "no data" scores between its best and worst band, by an
    active set (``refit_within_rules``). Each feature is shifted so its best band scores 0, scaled so the heaviest
-   feature's worst band scores ``max_points``, and rounded to integers.
+   feature's worst band scores ``max_points``, and rounded to integers. Each refit is on the distinct combinations
+   of bands and outcome, each weighted by its count (``distinct_rows``): the same fit, and a long history of few
+   bands has far fewer of them than rows.
 """
 
 from __future__ import annotations
@@ -403,10 +405,14 @@ class Refit:
     has_missing: list[bool]
     """Whether the feature had missing rows (a "no data" line that may score)."""
     design: sparse.csr_matrix
+    """One row per distinct combination of bands and outcome among the training rows (``rows`` says how many)."""
     probability: np.ndarray
+    """The fitted probability of each design row."""
     weights: np.ndarray
     """The design's weights, in its column order."""
     C: float
+    rows: np.ndarray
+    """How many training rows each design row stands for."""
 
     @property
     def scoring_lines(self) -> int:
@@ -436,13 +442,38 @@ def _start(
     return np.array([*parts, intercept])
 
 
-def _logistic(design: sparse.csr_matrix, y: np.ndarray, C: float, start: np.ndarray | None) -> LogisticRegression:
+def _logistic(
+    design: sparse.csr_matrix, y: np.ndarray, C: float, start: np.ndarray | None, rows: np.ndarray | None = None
+) -> LogisticRegression:
     """The learner's L2 logistic regression (the fine fit's and every refit's), from ``start`` (weights then
-    intercept) where it fits the design; from zero without one."""
+    intercept) where it fits the design; from zero without one. ``rows``: how many training rows each design row
+    stands for (its sample weight: the same fit as that many copies of it)."""
     model = LogisticRegression(C=C, max_iter=2000, tol=1e-6, solver="newton-cholesky", warm_start=True)
     if start is not None and len(start) == design.shape[1] + 1:
         model.coef_, model.intercept_ = start[None, :-1].copy(), start[-1:].copy()  # read by warm_start
-    return model.fit(design, y)
+    return model.fit(design, y, sample_weight=rows)
+
+
+def distinct_rows(
+    X: np.ndarray, y: np.ndarray, cuts: list[list[float]], tied: list[int | None]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first training row of each distinct combination of bins (as :func:`design_matrix` makes them, "no data"
+    tied where ``tied`` says) and outcome, and how many rows have it: a coarse card's design has far fewer distinct
+    rows than a long history has rows, and a refit on them, each weighted by its count, is the same fit.
+
+    >>> distinct_rows(np.array([[0.0], [5.0], [1.0], [np.nan], [6.0]]), np.array([0, 1, 0, 1, 0]), [[2.0]], [1])
+    (array([0, 4, 1]), array([2, 1, 2]))
+    """
+    key = np.zeros(len(y), dtype=np.int64)  # each row's bins as one number, in mixed radix (one sort, not a lexsort)
+    columns = [(bin_or_no_data(X[:, j], c), len(c) + 2, tied[j]) for j, c in enumerate(cuts)]
+    for values, size, tie in [*columns, (np.asarray(y, dtype=np.int64), 2, None)]:
+        if tie is not None:
+            values = np.where(values == size - 1, tie, values)
+        if int(key.max()) >= np.iinfo(np.int64).max // size - 1:  # renumber the keys so far 0, 1, ... in order
+            key = np.unique(key, return_inverse=True)[1].astype(np.int64)
+        key = key * size + values
+    _, first, counts = np.unique(key, return_index=True, return_counts=True)
+    return first, counts
 
 
 def refit_within_rules(
@@ -464,10 +495,11 @@ def refit_within_rules(
     tied: list[int | None] = [None] * len(cuts)
     if not cuts:
         empty = sparse.csr_matrix((len(y), 0))
-        return Refit([], [], [], [], [], [], empty, np.full(len(y), float(np.mean(y))), np.zeros(1), C)
+        return Refit([], [], [], [], [], [], empty, np.full(len(y), float(np.mean(y))), np.zeros(1), C, np.ones(len(y)))
     while True:
-        design = design_matrix(X, cuts, tied)
-        model = _logistic(design, y, C, start)
+        first, rows = distinct_rows(X, y, cuts, tied)
+        design = design_matrix(X[first], cuts, tied)
+        model = _logistic(design, y[first], C, start, rows)
         weights = model.coef_[0]
         bands, missing, merges, broken = [], [], {}, False
         for f, (_, band, no_data) in enumerate(feature_weights(weights, cuts, tied)):
@@ -500,6 +532,7 @@ def refit_within_rules(
                 model.predict_proba(design)[:, 1],
                 np.concatenate([weights, model.intercept_]),
                 C,
+                rows,
             )
 
 
@@ -525,8 +558,9 @@ def merge_to_budget(
         over = 0 if budget is None else fit.scoring_lines - budget
         if over <= 0:
             return fit
-        design = sparse.hstack([fit.design, np.ones((len(y), 1))], format="csr")
-        information = (design.T @ design.multiply((fit.probability * (1 - fit.probability))[:, None])).toarray()
+        design = sparse.hstack([fit.design, np.ones((fit.design.shape[0], 1))], format="csr")
+        information_per_row = fit.rows * fit.probability * (1 - fit.probability)
+        information = (design.T @ design.multiply(information_per_row[:, None])).toarray()
         information[:-1, :-1] += np.eye(design.shape[1] - 1) / C  # the refit's L2 penalty
         covariance = np.linalg.pinv(information)
         w = fit.weights

@@ -1,5 +1,6 @@
 """Properties of any learned card, whatever the training data: whole points in range, monotone where declared,
-probabilities rising with the score, a score that is the sum of the explained points."""
+probabilities rising with the score, a score that is the sum of the explained points; and a refit on the distinct
+rows is the fit on every row."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
 
 from pipeline.model import PointsScorecard, Scorecard
+from pipeline.model.learn import bin_or_no_data, design_matrix, distinct_rows, refit_within_rules
 
 CARD = Scorecard.load(Path(__file__).resolve().parents[2] / "models" / "scorecard-v1.yaml")
 
@@ -78,3 +81,31 @@ def test_lower_attendance_never_lowers_a_learned_score_where_the_direction_is_de
     worse = base.copy()
     worse["attendance_rate_term"] = rate - drop
     assert model.score(worse)[0] >= model.score(base)[0]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**16), st.integers(2, 60), st.integers(1, 4), st.booleans())
+def test_a_refit_on_distinct_rows_is_the_fit_on_every_row(seed: int, n: int, features: int, tie: bool) -> None:
+    """The refit weighs each distinct combination of bins and outcome by its count (``distinct_rows``): the same
+    weights as a plain L2 logistic regression on every row, and every row stands behind exactly one design row."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 4, (n, features)).astype(float)
+    X[rng.random(X.shape) < 0.15] = np.nan
+    y = rng.integers(0, 2, n)
+    y[:2] = [0, 1]
+    cuts = [sorted(set(rng.choice([0.5, 1.5, 2.5], size=2).tolist())) for _ in range(features)]
+    tied = [int(rng.integers(0, len(c) + 1)) if tie else None for c in cuts]
+    first, rows = distinct_rows(X, y, cuts, tied)
+    assert rows.sum() == n
+    bins = np.column_stack([*(bin_or_no_data(X[:, j], c) for j, c in enumerate(cuts)), y])
+    for j, (c, t) in enumerate(zip(cuts, tied, strict=True)):
+        if t is not None:
+            bins[bins[:, j] == len(c) + 1, j] = t
+    kinds = {tuple(row) for row in bins[first]}
+    assert len(kinds) == len(first)  # no combination twice
+    assert all((bins == bins[i]).all(axis=1).sum() == rows[k] for k, i in enumerate(first))
+
+    fit = refit_within_rules(X, y, cuts, [0] * features, C=1.0)  # its final bands and ties, fitted on every row:
+    plain = LogisticRegression(C=1.0, tol=1e-10, max_iter=1000, solver="newton-cholesky")
+    plain.fit(design_matrix(X, fit.cuts, fit.tied), y)
+    np.testing.assert_allclose(fit.weights, [*plain.coef_[0], *plain.intercept_], atol=1e-4)
