@@ -219,6 +219,12 @@ def bin_or_no_data(values: np.ndarray, cuts: list[float]) -> np.ndarray:
     return np.where(index < 0, len(cuts) + 1, index)
 
 
+def tied_bins(values: np.ndarray, cuts: list[float], tie: int | None) -> np.ndarray:
+    """:func:`bin_or_no_data`, with "no data" in band ``tie`` where one is named."""
+    index = bin_or_no_data(values, cuts)
+    return index if tie is None else np.where(index == len(cuts) + 1, tie, index)
+
+
 def design_matrix(X: np.ndarray, cuts: list[list[float]], tied: list[int | None] | None = None) -> sparse.csr_matrix:
     """One-hot columns (sparse): for each feature, its bands then its "no data" column. Where ``tied[j]`` names a
     band, feature j has no "no data" column: its missing rows are in that band."""
@@ -226,9 +232,7 @@ def design_matrix(X: np.ndarray, cuts: list[list[float]], tied: list[int | None]
     offset = 0
     for j, feature_cuts in enumerate(cuts):
         tie = None if tied is None else tied[j]
-        index = bin_or_no_data(X[:, j], feature_cuts)
-        if tie is not None:
-            index = np.where(index == len(feature_cuts) + 1, tie, index)
+        index = tied_bins(X[:, j], feature_cuts, tie)
         rows.append(np.arange(len(X)))
         columns.append(offset + index)
         offset += len(feature_cuts) + (1 if tie is not None else 2)
@@ -465,10 +469,8 @@ def distinct_rows(
     (array([0, 4, 1]), array([2, 1, 2]))
     """
     key = np.zeros(len(y), dtype=np.int64)  # each row's bins as one number, in mixed radix (one sort, not a lexsort)
-    columns = [(bin_or_no_data(X[:, j], c), len(c) + 2, tied[j]) for j, c in enumerate(cuts)]
-    for values, size, tie in [*columns, (np.asarray(y, dtype=np.int64), 2, None)]:
-        if tie is not None:
-            values = np.where(values == size - 1, tie, values)
+    columns = [(tied_bins(X[:, j], c, tied[j]), len(c) + 2) for j, c in enumerate(cuts)]
+    for values, size in [*columns, (np.asarray(y, dtype=np.int64), 2)]:
         if int(key.max()) >= np.iinfo(np.int64).max // size - 1:  # renumber the keys so far 0, 1, ... in order
             key = np.unique(key, return_inverse=True)[1].astype(np.int64)
         key = key * size + values

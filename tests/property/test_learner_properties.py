@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 
 from pipeline.model import PointsScorecard, Scorecard
-from pipeline.model.learn import bin_or_no_data, design_matrix, distinct_rows, refit_within_rules
+from pipeline.model.learn import design_matrix, distinct_rows, refit_within_rules, tied_bins
 
 CARD = Scorecard.load(Path(__file__).resolve().parents[2] / "models" / "scorecard-v1.yaml")
 
@@ -97,10 +97,7 @@ def test_a_refit_on_distinct_rows_is_the_fit_on_every_row(seed: int, n: int, fea
     tied = [int(rng.integers(0, len(c) + 1)) if tie else None for c in cuts]
     first, rows = distinct_rows(X, y, cuts, tied)
     assert rows.sum() == n
-    bins = np.column_stack([*(bin_or_no_data(X[:, j], c) for j, c in enumerate(cuts)), y])
-    for j, (c, t) in enumerate(zip(cuts, tied, strict=True)):
-        if t is not None:
-            bins[bins[:, j] == len(c) + 1, j] = t
+    bins = np.column_stack([*(tied_bins(X[:, j], c, t) for j, (c, t) in enumerate(zip(cuts, tied, strict=True))), y])
     kinds = {tuple(row) for row in bins[first]}
     assert len(kinds) == len(first)  # no combination twice
     assert all((bins == bins[i]).all(axis=1).sum() == rows[k] for k, i in enumerate(first))
