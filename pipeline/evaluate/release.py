@@ -144,14 +144,20 @@ def model_card(release: Release, benchmark: Path | None = None) -> str:
     )
 
 
-def _realdata_table(path: Path | None) -> tuple[MarkdownTable, str] | None:
+def _realdata_table(path: Path | None) -> tuple[MarkdownTable, str, MarkdownTable | None] | None:
     """The learner against other models on public data, from the last saved ``make benchmark-model`` run, as the
-    benchmark prints it (without the fit seconds, which are the machine's), with the date it was measured (None
-    when no run was saved)."""
-    from pipeline.evaluate.realdata import SAVED, formatted, saved_table
+    benchmark prints it (without the fit seconds, which are the machine's), with the date it was measured and the
+    scorecard against its goals, paired fold by fold (None for a run saved without fold AUCs); None when no run
+    was saved."""
+    from pipeline.evaluate.realdata import SAVED, against_goals, formatted, goals_formatted, saved_table
     from pipeline.pages.render import MarkdownTable
 
     table = saved_table(path or SAVED)
     if table is None or table.empty:
         return None
-    return MarkdownTable.of(formatted(table).drop(columns="fit s/fold")), str(table["measured_on"].iloc[0])
+    goals = against_goals(table)
+    return (
+        MarkdownTable.of(formatted(table).drop(columns="fit s/fold")),
+        str(table["measured_on"].iloc[0]),
+        None if goals.empty else MarkdownTable.of(goals_formatted(goals)),
+    )

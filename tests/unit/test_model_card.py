@@ -80,6 +80,22 @@ def test_every_row_of_every_table_has_the_header_s_columns(tmp_path: Path) -> No
     )
 
 
+def test_a_benchmark_saved_with_fold_aucs_shows_the_goals_fold_by_fold(tmp_path: Path) -> None:
+    folds = {"points scorecard": "0.81 0.80 0.79", "logistic regression": "0.80 0.79 0.78",
+             "gradient boosting": "0.83 0.83 0.82"}  # fmt: skip
+    saved = pd.DataFrame(
+        [{**BENCHMARK.iloc[0].to_dict(), "dataset": "oulad", "model": m, "fold_aucs": f} for m, f in folds.items()]
+    )
+    saved.to_csv(tmp_path / "benchmark.csv", index=False)
+    text = model_card(_release(), tmp_path / "benchmark.csv")
+    tables = _tables(text)
+    assert len(tables) == 5  # ... and the goals
+    assert all(len({_columns(line) for line in table}) == 1 for table in tables)
+    assert "| oulad | not below logistic regression | +0.0100 | 0.0000 | 3 of 3 | met |" in text
+    assert "| oulad | within 0.01 AUC of gradient boosting | -0.0267 | " in text
+    assert text.count("| not met |") == 1
+
+
 def test_without_a_saved_benchmark_the_card_says_how_to_measure_it(tmp_path: Path) -> None:
     text = model_card(_release(), tmp_path / "none.csv")
     assert len(_tables(text)) == 3

@@ -1,0 +1,100 @@
+"""The scorecard against its goals on real data, fold by fold: within 0.01 AUC of gradient boosting, not below
+logistic regression; a shortfall smaller than the folds' noise is said to be so, not called a pass."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.evaluate.realdata import (
+    Dataset,
+    against_goals,
+    corrected_standard_error,
+    cross_validate,
+    goals_formatted,
+    models,
+)
+
+
+def _row(dataset: str, model: str, aucs: list[float]) -> dict[str, object]:
+    return {"dataset": dataset, "model": model, "auc": float(np.mean(aucs)), "fold_aucs": " ".join(map(str, aucs))}
+
+
+BASE = [0.80, 0.82, 0.78, 0.81, 0.79, 0.83, 0.80, 0.77, 0.82, 0.80]
+TABLE = pd.DataFrame(
+    [
+        # ahead of LR on every fold, 0.005 behind HGB on every fold: both met
+        _row("ahead", "points scorecard", BASE),
+        _row("ahead", "logistic regression", [a - 0.01 for a in BASE]),
+        _row("ahead", "gradient boosting", [a + 0.005 for a in BASE]),
+        # 0.002 behind LR on average, the folds spread +-0.03 about that: within noise; 0.03 behind HGB: not met
+        _row("level", "points scorecard", BASE),
+        _row("level", "logistic regression", [a + 0.002 + (0.03 if i % 2 else -0.03) for i, a in enumerate(BASE)]),
+        _row("level", "gradient boosting", [a + 0.03 for a in BASE]),
+        # a rival measured on other folds (five of them) is not compared
+        _row("other folds", "points scorecard", BASE),
+        _row("other folds", "logistic regression", BASE[:5]),
+    ]
+)
+
+
+def test_each_goal_is_met_within_noise_or_not_met_fold_by_fold() -> None:
+    goals = against_goals(TABLE).set_index(["dataset", "against"])
+    assert goals.loc[("ahead", "logistic regression"), "verdict"] == "met"
+    assert goals.loc[("ahead", "logistic regression"), "difference"] == pytest.approx(0.01)
+    assert goals.loc[("ahead", "logistic regression"), "won"] == 10
+    assert goals.loc[("ahead", "gradient boosting"), "verdict"] == "met"  # 0.005 behind: within 0.01
+    assert goals.loc[("ahead", "gradient boosting"), "won"] == 0
+    assert goals.loc[("level", "logistic regression"), "difference"] == pytest.approx(-0.002)
+    assert goals.loc[("level", "logistic regression"), "verdict"] == "within noise"
+    assert goals.loc[("level", "gradient boosting"), "verdict"] == "not met"
+    assert "other folds" not in goals.index.get_level_values("dataset")
+    shown = goals_formatted(against_goals(TABLE))
+    first = ["ahead", "within 0.01 AUC of gradient boosting", "-0.0050", "0.0000", "0 of 10", "met"]
+    assert shown.iloc[0].tolist() == first
+
+
+def test_a_table_saved_before_fold_aucs_were_has_no_goals() -> None:
+    assert against_goals(TABLE.drop(columns="fold_aucs")).empty
+
+
+def test_the_corrected_standard_error_is_wider_than_the_plain_one_for_overlapping_folds() -> None:
+    """Nadeau and Bengio: 10-fold CV's training sets share 8/9 of their rows, so the folds' differences are not
+    independent; the plain standard error sd/sqrt(J) understates the uncertainty by about half."""
+    differences = np.array([0.01, -0.02, 0.005, 0.0, 0.015, -0.01, 0.02, -0.005, 0.01, 0.0])
+    plain = differences.std(ddof=1) / np.sqrt(10)
+    assert corrected_standard_error(differences, 10) == pytest.approx(plain * np.sqrt(1 + 10 / 9))
+    assert np.isnan(corrected_standard_error(differences[:1], 10))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(0.5, 0.9), min_size=10, max_size=10),
+    st.floats(-0.05, 0.05),
+    st.lists(st.floats(-0.02, 0.02), min_size=10, max_size=10),
+)
+def test_met_means_the_mean_difference_reaches_the_goal_and_not_met_means_beyond_noise(
+    theirs: list[float], shift: float, noise: list[float]
+) -> None:
+    ours = [t + shift + e for t, e in zip(theirs, noise, strict=True)]
+    table = pd.DataFrame([_row("d", "points scorecard", ours), _row("d", "logistic regression", theirs)])
+    goal = against_goals(table).iloc[0]
+    difference = float(np.mean(np.array(ours) - np.array(theirs)))
+    assert goal["difference"] == pytest.approx(difference, abs=1e-12)
+    assert (goal["verdict"] == "met") == (goal["difference"] >= 0.0)
+    assert (goal["verdict"] == "not met") == (goal["difference"] < -2 * goal["se"])
+
+
+def test_a_cross_validation_keeps_every_fold_s_auc_in_fold_order() -> None:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(0, 1, 300)})
+    data = Dataset("toy", X, (rng.random(300) < 1 / (1 + np.exp(-2 * X["x"].to_numpy()))).astype(int))
+    result = cross_validate(data, models()["logistic regression"], "logistic regression", folds=5, repeats=2)
+    aucs = [float(v) for v in result.fold_aucs.split()]
+    assert len(aucs) == 10
+    assert np.mean(aucs) == pytest.approx(result.auc, abs=1e-6)
+    first = cross_validate(data, models()["logistic regression"], "logistic regression", folds=5)
+    assert [float(v) for v in first.fold_aucs.split()] == aucs[:5]  # the first repeat's folds, in order
