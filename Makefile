@@ -78,7 +78,7 @@ evaluate-worlds: $(STAMP) ## Slow (minutes a seed): the cards against known futu
 
 BENCHMARK_ARGS ?=
 
-benchmark-model: $(STAMP) ## Slow (the dropout tables alone take about 20 minutes): 10-fold CV of the scorecard learner against LR, HGB, optbinning and EBM on data/public (UCI, OULAD, dropout) and scikit-learn's breast cancer table; saves models/learner-benchmark.csv for mentor fit's model card (BENCHMARK_ARGS=--quick: a look, not saved)
+benchmark-model: $(STAMP) ## Slow (the dropout tables alone take about 20 minutes): 10-fold CV of the scorecard learner against LR, HGB, optbinning and EBM on data/public (UCI, OULAD, dropout) and scikit-learn's breast cancer table, then the scorecard against its goals fold by fold; saves models/learner-benchmark.csv for mentor fit's model card (BENCHMARK_ARGS=--quick: a look, not saved)
 	$(ONE_THREAD) $(BIN)/python -m pipeline.evaluate.realdata $(if $(BENCHMARK_ARGS),$(BENCHMARK_ARGS),--save models/learner-benchmark.csv)
 
 SEEDS ?= 1-10

@@ -23,7 +23,8 @@ Every model sees the same numeric table. Folds: ``StratifiedKFold(10, shuffle=Tr
 ROC AUC and precision at the top 10% (mean over folds; ties at the cut shared out as a random order would),
 Brier score (mean over folds) and the expected calibration error (10 equal-width bins, pooled over all folds'
 held-out predictions), beside its noise floor: the ECE a perfectly calibrated predictor with the same probabilities
-would show from sampling noise alone (:func:`ece_noise_floor`).
+would show from sampling noise alone (:func:`ece_noise_floor`). Then the points scorecard against its goals (within
+0.01 AUC of gradient boosting, not below logistic regression), fold by fold (:func:`against_goals`).
 """
 
 from __future__ import annotations
