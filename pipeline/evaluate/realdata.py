@@ -452,8 +452,8 @@ GOALS: tuple[tuple[str, float, str], ...] = (
 """The scorecard's goals on every data set: against which model, the least AUC difference that meets
 the goal, and the goal in words."""
 NOISE_SE = 2.0
-"""A shortfall smaller than this many standard errors of the paired difference is "within noise": folds as
-different as these would show it as often as not by chance alone."""
+"""A shortfall smaller than this many standard errors of the paired difference is "within noise": the goal lies
+inside the difference's 95% interval, so the folds cannot tell the shortfall from chance."""
 
 
 def corrected_standard_error(differences: np.ndarray, folds: int) -> float:
