@@ -44,17 +44,35 @@ TABLE = pd.DataFrame(
 def test_each_goal_is_met_within_noise_or_not_met_fold_by_fold() -> None:
     goals = against_goals(TABLE).set_index(["dataset", "against"])
     assert goals.loc[("ahead", "logistic regression"), "verdict"] == "met"
-    assert goals.loc[("ahead", "logistic regression"), "difference"] == pytest.approx(0.01)
+    assert goals.loc[("ahead", "logistic regression"), "value"] == pytest.approx(0.01)
     assert goals.loc[("ahead", "logistic regression"), "won"] == 10
     assert goals.loc[("ahead", "gradient boosting"), "verdict"] == "met"  # 0.005 behind: within 0.01
     assert goals.loc[("ahead", "gradient boosting"), "won"] == 0
-    assert goals.loc[("level", "logistic regression"), "difference"] == pytest.approx(-0.002)
+    assert goals.loc[("level", "logistic regression"), "value"] == pytest.approx(-0.002)
     assert goals.loc[("level", "logistic regression"), "verdict"] == "within noise"
     assert goals.loc[("level", "gradient boosting"), "verdict"] == "not met"
     assert "other folds" not in goals.index.get_level_values("dataset")
     shown = goals_formatted(against_goals(TABLE))
-    first = ["ahead", "within 0.01 AUC of gradient boosting", "-0.0050", "0.0000", "0 of 10", "met"]
+    first = ["ahead", "within 0.01 AUC of gradient boosting", "AUC -0.0050, paired by fold", "0.0000", "0 of 10", "met"]
     assert shown.iloc[0].tolist() == first
+
+
+@pytest.mark.parametrize(
+    ("ece", "floor", "verdict"),
+    [(0.02, 0.05, "met"), (0.03, 0.01, "met"), (0.04, 0.05, "within noise"), (0.04, 0.035, "not met")],
+)
+def test_the_calibration_goal_is_met_within_a_calibrated_model_s_noise_or_not_met(
+    ece: float, floor: float, verdict: str
+) -> None:
+    """ECE at most 0.03; above it, "within noise" while a perfectly calibrated predictor with the same
+    probabilities would show as much by chance (the 95th percentile of its ECE)."""
+    table = TABLE[TABLE["dataset"] == "ahead"].assign(ece=ece, ece_floor_95=floor)
+    goal = against_goals(table).set_index("goal").loc["ECE at most 0.03"]
+    assert goal["verdict"] == verdict
+    assert goal["value"] == ece
+    shown = goals_formatted(against_goals(table)).set_index("goal").loc["ECE at most 0.03"]
+    assert shown["measured"] == f"ECE {ece:.3f} (a calibrated model, by chance: up to {floor:.3f})"
+    assert shown["folds won"] == shown["standard error (corrected)"] == ""
 
 
 def test_a_table_saved_before_fold_aucs_were_has_no_goals() -> None:
@@ -83,9 +101,9 @@ def test_met_means_the_mean_difference_reaches_the_goal_and_not_met_means_beyond
     table = pd.DataFrame([_row("d", "points scorecard", ours), _row("d", "logistic regression", theirs)])
     goal = against_goals(table).iloc[0]
     difference = float(np.mean(np.array(ours) - np.array(theirs)))
-    assert goal["difference"] == pytest.approx(difference, abs=1e-12)
-    assert (goal["verdict"] == "met") == (goal["difference"] >= 0.0)
-    assert (goal["verdict"] == "not met") == (goal["difference"] < -2 * goal["se"])
+    assert goal["value"] == pytest.approx(difference, abs=1e-12)
+    assert (goal["verdict"] == "met") == (goal["value"] >= 0.0)
+    assert (goal["verdict"] == "not met") == (goal["value"] < -2 * goal["se"])
 
 
 def test_a_cross_validation_keeps_every_fold_s_auc_in_fold_order() -> None:

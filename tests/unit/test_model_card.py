@@ -91,8 +91,9 @@ def test_a_benchmark_saved_with_fold_aucs_shows_the_goals_fold_by_fold(tmp_path:
     tables = _tables(text)
     assert len(tables) == 5  # ... and the goals
     assert all(len({_columns(line) for line in table}) == 1 for table in tables)
-    assert "| oulad | not below logistic regression | +0.0100 | 0.0000 | 3 of 3 | met |" in text
-    assert "| oulad | within 0.01 AUC of gradient boosting | -0.0267 | " in text
+    assert "| oulad | not below logistic regression | AUC +0.0100, paired by fold | 0.0000 | 3 of 3 | met |" in text
+    assert "| oulad | within 0.01 AUC of gradient boosting | AUC -0.0267, paired by fold | " in text
+    assert "| oulad | ECE at most 0.03 | ECE 0.011 (a calibrated model, by chance: up to 0.009) |  |  | met |" in text
     assert text.count("| not met |") == 1
 
 
