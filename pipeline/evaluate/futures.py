@@ -181,9 +181,37 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
         for regime in [NO_HISTORY] + ([YEAR_OF_HISTORY] if history is not None else []):
             ranked.append((regime, "ABC rules", order_by_score(abc_score(pupils)), float("nan")))
             ranked.append((regime, "attendance alone", order_by_score(attendance_score(pupils)), float("nan")))
+        baseline_orders = {(regime, name): order for regime, name, order, _ in ranked if name in BASELINES}
         for regime, name, order, ece in ranked:
-            rows.append(base | {"regime": regime, "method": name} | ranking_measures(outcome, order, capacity, ece))
+            row = base | {"regime": regime, "method": name} | ranking_measures(outcome, order, capacity, ece)
+            if name not in BASELINES:
+                tests = [discordant_hits(outcome, order, baseline_orders[regime, b], capacity) for b in BASELINES]
+                row["below_beyond_noise"] = any(t > o and p < BEYOND_NOISE_P for o, t, p in tests)
+                row["above_both_beyond_noise"] = all(o > t and p < BEYOND_NOISE_P for o, t, p in tests)
+            rows.append(row)
     return pd.DataFrame(rows)
+
+
+BEYOND_NOISE_P = 0.05
+"""A school-seed's list is below a baseline's beyond noise when its discordant pupils' sign test
+(:func:`discordant_hits`) gives a p-value under this, in the baseline's favour."""
+
+
+def discordant_hits(outcome: np.ndarray, ours: np.ndarray, theirs: np.ndarray, capacity: int) -> tuple[int, int, float]:
+    """Two shortlists of ``capacity`` places (``ours`` and ``theirs``: rankings, positions into ``outcome``, best
+    first) differ only where they list different pupils, and their precisions differ by what those pupils hold: how
+    many of the pupils only on ours had the outcome, how many of those only on theirs, and the two-sided sign test
+    of the two counts (the exact McNemar test of two lists of the same length: were the lists equally good, each
+    such pupil would be on either as likely). A school-seed's margin of one or two pupils is then read against the
+    pupils the lists actually disagree on.
+
+    >>> discordant_hits(np.array([1, 1, 0, 0, 1, 0]), np.array([0, 1, 2]), np.array([0, 2, 3]), 3)
+    (1, 0, 1.0)
+    """
+    mine, other = set(ours[:capacity].tolist()), set(theirs[:capacity].tolist())
+    only_ours = int(outcome[sorted(mine - other)].sum())
+    only_theirs = int(outcome[sorted(other - mine)].sum())
+    return only_ours, only_theirs, sign_test(only_ours, only_theirs)
 
 
 def summary(table: pd.DataFrame, resamples: int = 2000) -> pd.DataFrame:
@@ -193,7 +221,11 @@ def summary(table: pd.DataFrame, resamples: int = 2000) -> pd.DataFrame:
     (``resamples`` resamples of the school-seeds; percentile), and how many school-seeds it beat both baselines
     (``wins``, also ``beats_both``), matched the better one (``ties``) or fell below it (``losses``), with the
     two-sided sign test's p-value of wins against losses (ties left out). ``at_least_both`` is wins plus ties,
-    ``of`` the school-seeds. The margins over each baseline alone are beside. Baselines themselves show blanks.
+    ``of`` the school-seeds; ``wins_beyond_noise`` and ``losses_beyond_noise`` the school-seeds whose list is above
+    both baselines' (``above_both_beyond_noise``), or below either's (``below_beyond_noise``), by more than the
+    pupils the two lists disagree on can show by chance (:func:`discordant_hits`): with a few dozen places, a
+    school-seed's margin of a few pupils is neither. The margins over each baseline alone are beside. Baselines
+    themselves show blanks.
     With more than one world in ``table``, the rows of world ``both`` pool every world's school-seeds."""
     keys = ["world", "seed", "school", "regime"]
     baselines = table[table["method"].isin(BASELINES)]
@@ -239,6 +271,9 @@ def summary(table: pd.DataFrame, resamples: int = 2000) -> pd.DataFrame:
                 "beats_both": wins,
                 "at_least_both": wins + ties,
             }
+            if "below_beyond_noise" in group:
+                row["wins_beyond_noise"] = int(group["above_both_beyond_noise"].eq(True).sum())
+                row["losses_beyond_noise"] = int(group["below_beyond_noise"].eq(True).sum())
         rows.append(row)
     return pd.DataFrame(rows).round(3)
 

@@ -22,6 +22,7 @@ from pipeline.evaluate.futures import (
     NO_HISTORY,
     YEAR_OF_HISTORY,
     FutureWorld,
+    discordant_hits,
     evaluate_world,
     paired_bootstrap_interval,
     score_world,
@@ -131,6 +132,32 @@ def test_the_summary_counts_wins_ties_and_losses_against_the_better_baseline() -
     two = summary(pd.concat([pd.DataFrame(rows), pd.DataFrame(rows).assign(world="x")]))
     pooled = two[(two["world"] == "both") & (two["method"] == "v3")].iloc[0]
     assert (pooled["wins"], pooled["ties"], pooled["losses"], pooled["of"]) == (4, 2, 2, 8)
+
+
+def test_two_lists_are_compared_on_the_pupils_only_one_of_them_lists() -> None:
+    """Ten places each, eight pupils shared: the lists differ by two pupils each, so their precisions differ by
+    0.2 at most, and two pupils to none is not beyond noise; ten to none is."""
+    outcome = np.array([1] * 8 + [1, 1, 0, 0] + [1] * 8 + [0] * 8)
+    ours, theirs = np.arange(12), np.r_[np.arange(8), 10, 11, 0, 1]
+    assert discordant_hits(outcome, ours, theirs, 10) == (2, 0, 0.5)  # pupils 8 and 9 against 10 and 11
+    assert discordant_hits(outcome, theirs, ours, 10) == (0, 2, 0.5)
+    found = np.r_[np.arange(12, 20), 8, 9]  # ten pupils with the outcome
+    missed = np.r_[np.arange(20, 28), 10, 11]  # ten others, none with it, none on the first list
+    assert discordant_hits(outcome, found, missed, 10)[:2] == (10, 0)
+    assert discordant_hits(outcome, found, missed, 10)[2] < 0.05
+
+
+def test_the_summary_counts_school_seeds_beyond_noise_either_way() -> None:
+    rows = []
+    for seed, (below, above) in enumerate([(True, False), (False, True), (False, False), (False, False)]):
+        for method in ("v3", *BASELINES):
+            flags = {"below_beyond_noise": below, "above_both_beyond_noise": above} if method == "v3" else {}
+            rows.append({"world": "w", "seed": seed, "school": "1", "regime": NO_HISTORY, "method": method,
+                         "precision_at_capacity": 0.8, "recall_at_capacity": 0.4, "precision_at_2x_capacity": 0.8,
+                         "average_precision": 0.8, "ece": 0.1, **flags})  # fmt: skip
+    totals = summary(pd.DataFrame(rows)).set_index("method")
+    assert (totals.loc["v3", "wins_beyond_noise"], totals.loc["v3", "losses_beyond_noise"]) == (1, 1)
+    assert pd.isna(totals.loc["ABC rules", "losses_beyond_noise"])
 
 
 @settings(max_examples=30)
