@@ -193,8 +193,8 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
 
 
 BEYOND_NOISE_P = 0.05
-"""A school-seed's list is below a baseline's beyond noise when its discordant pupils' sign test
-(:func:`discordant_hits`) gives a p-value under this, in the baseline's favour."""
+"""A school-seed's list is below (above) a baseline's beyond noise when the sign test of the pupils only one of
+the two lists holds (:func:`discordant_hits`) gives a p-value under this, in the baseline's (the list's) favour."""
 
 
 def discordant_hits(outcome: np.ndarray, ours: np.ndarray, theirs: np.ndarray, capacity: int) -> tuple[int, int, float]:
