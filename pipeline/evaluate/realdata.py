@@ -54,6 +54,8 @@ from sklearn.preprocessing import StandardScaler
 PUBLIC = Path(__file__).resolve().parents[2] / "data" / "public"
 SAVED = Path(__file__).resolve().parents[2] / "models" / "learner-benchmark.csv"
 """The last full run's table (``make benchmark-model`` saves it), quoted by the model card of a learned card."""
+OURS = "points scorecard"
+"""The benchmark's name for ``PointsScorecard()``; its variants' names begin with it."""
 
 UCI_FLAGS = {
     "school": "MS",
@@ -310,8 +312,8 @@ def models(quick: bool = False) -> dict[str, Callable[[], ClassifierMixin]]:
     from pipeline.model import PointsScorecard
 
     found: dict[str, Callable[[], ClassifierMixin]] = {
-        "points scorecard": PointsScorecard,
-        "points scorecard, no band limit": lambda: PointsScorecard(max_bands=None),
+        OURS: PointsScorecard,
+        f"{OURS}, no band limit": lambda: PointsScorecard(max_bands=None),
         "logistic regression": lambda: make_pipeline(
             SimpleImputer(strategy="median", add_indicator=True), StandardScaler(), LogisticRegression(max_iter=5000)
         ),
@@ -397,8 +399,8 @@ def cross_validate(
             model.fit(data.X.iloc[train], data.y[train])
             seconds += time.perf_counter() - started
             probability = model.predict_proba(data.X.iloc[test])[:, 1]
-            ranking = model.score(data.X.iloc[test]) if name.startswith("points scorecard") else probability
-            if name.startswith("points scorecard"):
+            ranking = model.score(data.X.iloc[test]) if name.startswith(OURS) else probability
+            if name.startswith(OURS):
                 lines.append(model.card_.scoring_lines)
             y = data.y[test]
             aucs.append(roc_auc_score(y, ranking))
@@ -473,9 +475,6 @@ def corrected_standard_error(differences: np.ndarray, folds: int) -> float:
     return float(np.std(differences, ddof=1) * math.sqrt(1 / len(differences) + 1 / (folds - 1)))
 
 
-OURS = "points scorecard"
-
-
 def against_goals(table: pd.DataFrame, folds: int = 10) -> pd.DataFrame:
     """The points scorecard against its goals, data set by data set. Its ranking against each model of
     :data:`GOALS`, paired fold by fold (the same folds: ``fold_aucs``): the mean AUC difference (``value``), its
@@ -505,7 +504,7 @@ def against_goals(table: pd.DataFrame, folds: int = 10) -> pd.DataFrame:
             won = int((difference > 0).sum())
             found.append([dataset, rival, f"{words} {rival}", mean, se, won, len(ours), verdict, math.nan])
         scorecard = rows[rows["model"] == OURS]
-        if ours is not None and {"ece", "ece_floor_95"} <= set(rows.columns) and len(scorecard):
+        if ours is not None and {"ece", "ece_floor_95"} <= set(rows.columns):  # ours: the scorecard has a row
             ece, floor = float(scorecard["ece"].iloc[0]), float(scorecard["ece_floor_95"].iloc[0])
             verdict = "met" if ece <= ECE_GOAL else "within noise" if ece <= floor else "not met"
             found.append([dataset, "", f"ECE at most {ECE_GOAL:g}", ece, math.nan, 0, 0, verdict, floor])
