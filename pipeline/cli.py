@@ -740,7 +740,8 @@ def explain(
     as_of: Annotated[dt.datetime | None, AS_OF_OPTION] = None,
     config: Annotated[Path | None, typer.Option(help="A TOML settings file (see pipeline/config.py).")] = None,
 ) -> None:
-    """Print one pupil's points table: each feature's value, band and points, adding up to the score."""
+    """Print one pupil's points table: each feature's value, band and points, adding up to the score (and, on a
+    learned card, the points a usual pupil has from a feature, where not 0: only points above them are need)."""
     from pipeline.config import Settings
     from pipeline.features import build_features
     from pipeline.model import PointsScorecard, Scorecard
@@ -763,10 +764,13 @@ def explain(
     typer.echo(
         f"{row['forename']} {row['surname']}, year {row['year_group']}, as of {day} ({card.name} {card.version})"
     )
+    usual = {f.name: f.usual_points for f in card.features}
     for line in lines.to_dict("records"):
         value = None if pd.isna(line["value"]) else float(line["value"])
+        typical = f" (a usual pupil {usual[line['feature']]:+d})" if usual[line["feature"]] else ""
         typer.echo(
             f"{line['points']:>+4d}  {line['description']}: {format_value(value, line['unit'])} — {line['band']}"
+            + typical
         )
     typer.echo(f"{int(lines['points'].sum()):>4d}  score ({card.band_of_score(int(lines['points'].sum()))})")
 

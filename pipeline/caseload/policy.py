@@ -14,7 +14,9 @@ missing value sorts last.
 **Need profile.** Each pupil's points per barrier: the scorecard's points of the features whose focus is
 attendance, behaviour (and exclusion), attainment (against potential) or literacy (and numeracy), and points for
 circumstances and wellbeing signals the exports hold (looked after; an open wellbeing intervention such as
-counselling). The main barrier is the one with most points (ties in the order of :data:`BARRIERS`).
+counselling). A feature counts the points a pupil has above the usual pupil's (a learned card's best band is
+often a small tail, so most pupils have points from it: :attr:`pipeline.model.card.FeatureCard.usual_points`; on an
+expert card, all of them). The main barrier is the one with most points (ties in the order of :data:`BARRIERS`).
 Circumstances points are never part of the score: they name the barrier and share out places, nothing else.
 
 **No barrier crowded out.** A pupil has *real need* in a barrier with at least ``need_points`` points in it. The
@@ -50,7 +52,7 @@ from sqlglot import exp
 
 from pipeline.caseload.decisions import sql
 from pipeline.config import Settings
-from pipeline.model.card import Scorecard
+from pipeline.model.card import FeatureCard, Scorecard
 from pipeline.model.scoring import POINTS_PREFIX
 
 BARRIERS = ("attendance", "behaviour", "attainment", "literacy", "circumstances")
@@ -209,7 +211,8 @@ def need_sql(card: Scorecard, mentor_interventions: Iterable[str]) -> str:
     """The need profile as SQL (DuckDB's dialect), from the relation ``pupil_points`` (:data:`POINTS_RELATION`).
 
     Returns its school_id, upn, score, attendance_rate_term and negative_points_4wk, then ``need_<barrier>`` for
-    each barrier (the points of the card's features with that focus; for circumstances, points for being looked
+    each barrier (the points of the card's features with that focus, above each feature's usual points (0 on an
+    expert card, :attr:`FeatureCard.usual_points`); for circumstances, points for being looked
     after and for an open wellbeing intervention), ``total_need``, ``main_barrier`` (the one with most points,
     ties in the order of :data:`BARRIERS`; ``none`` without any), ``main_need`` (its points) and ``mentee`` (an
     open intervention named in ``mentor_interventions``). The card's names and the intervention names are
@@ -220,7 +223,7 @@ def need_sql(card: Scorecard, mentor_interventions: Iterable[str]) -> str:
         total: exp.Expr = exp.Literal.number(0)
         for feature in card.features:
             if feature.focus == barrier:
-                total = exp.Add(this=total, expression=exp.column(POINTS_PREFIX + feature.name))
+                total = exp.Add(this=total, expression=_need(feature))
         needs[barrier] = total
     looked_after = exp.func("coalesce", exp.column("looked_after"), exp.false())
     needs["circumstances"] = exp.Add(
@@ -253,6 +256,16 @@ def need_sql(card: Scorecard, mentor_interventions: Iterable[str]) -> str:
         dialect="duckdb"), "main_need"), "mentee",
     ).from_(profile.subquery("needs"))  # fmt: skip
     return query.sql(dialect="duckdb")
+
+
+def _need(feature: FeatureCard) -> exp.Expr:
+    """A feature's points above its usual pupil's (:meth:`FeatureCard.need`): the points themselves on an expert
+    card, whose usual points are 0."""
+    points = exp.column(POINTS_PREFIX + feature.name)
+    if not feature.usual_points:
+        return points
+    above = exp.Sub(this=points, expression=exp.Literal.number(feature.usual_points))
+    return exp.func("greatest", above, exp.Literal.number(0), dialect="duckdb")
 
 
 def _named(names: Iterable[str]) -> exp.Expr:

@@ -53,6 +53,15 @@ class FeatureCard:
     missing_label: str = "no data"
     reason: str = "{description}: {value}"
     """How a shortlist states the evidence, with ``{value}`` formatted in the feature's unit."""
+    usual_points: int = 0
+    """The points a usual pupil has from this feature: need is what a pupil has above it (:meth:`need`). An expert
+    card's 0-point band is the usual range, so 0. A learned card's 0-point band is its best, often a small tail
+    (reading 28 months or more ahead of age), and most pupils have points from the next band; the learner sets this
+    to the median of the feature's points over the training rows."""
+
+    def need(self, points: int) -> int:
+        """Points above the usual pupil's: what counts toward the feature's barrier and names it as a reason."""
+        return max(0, points - self.usual_points)
 
     def reason_text(self, value: float | None, points: int) -> str:
         """The plain-words reason, e.g. ``Attendance 84.2% this term — persistent absence (+20)``."""
@@ -73,8 +82,12 @@ class FeatureCard:
 
     def points_text(self) -> str:
         """The feature's lines that give points, as a reader of the card sees them, then "otherwise 0" for every
-        band (and "no data") that scores 0, e.g. ``below 90%: +10; 90% to 95%: +4; otherwise 0``."""
-        return "; ".join([*(f"{label}: {points:+d}" for label, points in self.scoring_lines), "otherwise 0"])
+        band (and "no data") that scores 0, e.g. ``below 90%: +10; 90% to 95%: +4; otherwise 0``, and where a usual
+        pupil has points (a learned card), how many: only points above them count as need."""
+        lines = [*(f"{label}: {points:+d}" for label, points in self.scoring_lines), "otherwise 0"]
+        if self.usual_points:
+            lines.append(f"a usual pupil {self.usual_points:+d} (need counts points above it)")
+        return "; ".join(lines)
 
     def band_of(self, value: float | None) -> Band | None:
         """The band ``value`` falls in; ``None`` for a missing value."""
@@ -244,6 +257,12 @@ def _check_bands(card: FeatureCard, source: str) -> None:
     for band in bands:
         if not band.label.strip():
             raise ScorecardError(f"{source}: feature {card.name}: every band needs a label")
+    most = max(max(b.points for b in bands), card.missing_points)
+    if card.usual_points and not 0 <= card.usual_points <= most:
+        raise ScorecardError(
+            f"{source}: feature {card.name}: usual_points is {card.usual_points}; it must lie between 0 and the "
+            f"feature's most points ({most})"
+        )
 
 
 def _band_dict(band: ScoreBand) -> dict[str, Any]:
@@ -264,7 +283,7 @@ def _feature_dict(card: FeatureCard) -> dict[str, Any]:
         "reason": card.reason,
         "missing": {"points": card.missing_points, "label": card.missing_label},
         "bands": [{"from": b.lower, "to": b.upper, "points": b.points, "label": b.label} for b in card.bands],
-    }
+    } | ({"usual_points": card.usual_points} if card.usual_points else {})  # (older cards read and hash the same)
 
 
 def _feature_from(data: dict[str, Any]) -> FeatureCard:
@@ -287,6 +306,7 @@ def _feature_from(data: dict[str, Any]) -> FeatureCard:
         missing_points=int(missing.get("points", 0)),
         missing_label=str(missing.get("label", "no data")),
         reason=str(data.get("reason", "{description}: {value}")),
+        usual_points=int(data.get("usual_points", 0)),
     )
 
 

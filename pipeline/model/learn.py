@@ -708,7 +708,8 @@ def learned_feature(
 ) -> FeatureCard:
     """A scorecard feature with learned bands, keeping the template's words (description, focus, unit, reason).
 
-    ``observed``: the training values; a band that holds only one of them is labelled with that value."""
+    ``observed``: the training values; a band that holds only one of them is labelled with that value, and the
+    feature's ``usual_points`` are the median of the points over them (missing values included)."""
     edges: list[float | None] = [None, *cuts, None]
     merged: list[tuple[float | None, float | None, int]] = []
     for i, band_points in enumerate(points):  # neighbouring bands with the same points read as one
@@ -734,7 +735,23 @@ def learned_feature(
         missing_points=missing,
         missing_label=template.missing_label,
         reason=template.reason,
+        usual_points=0 if observed is None else usual_points(cuts, points, missing, observed),
     )
+
+
+def usual_points(cuts: list[float], points: list[int], missing: int, observed: np.ndarray) -> int:
+    """The median (the lower of two middle values) of the points the rows ``observed`` get from bands cut at
+    ``cuts`` with ``points`` (a missing value: ``missing``).
+
+    >>> usual_points([-27.0, 11.0, 28.0], [15, 11, 9, 0], 13, np.array([-30.0, -5.0, 2.0, 15.0, 40.0, np.nan]))
+    11
+    """
+    if len(observed) == 0:
+        return 0
+    present = ~np.isnan(observed)
+    row_points = np.full(len(observed), missing, dtype=np.int64)
+    row_points[present] = np.asarray(points, dtype=np.int64)[np.searchsorted(cuts, observed[present], side="right")]
+    return int(np.percentile(row_points, 50, method="lower"))
 
 
 def band_label(lower: float | None, upper: float | None, unit: str, observed: np.ndarray | None = None) -> str:

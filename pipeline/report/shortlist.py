@@ -46,6 +46,9 @@ CONTEXT_FLAGS = (
     ("eal", {True: "EAL"}),
 )
 PRIMARY_YEARS = frozenset({"N1", "N2", "R", "1", "2", "3", "4", "5", "6"})
+USUAL = "as most pupils, "
+"""Before a reason whose points are no more than a usual pupil's (:attr:`FeatureCard.usual_points`, a learned
+card's): part of the score, so the reasons still add up to it, but no sign of need."""
 ABLE_ATTENDANCE = 0.9
 """An able pupil below target is listed as under-challenged only with attendance this term of 90% or more (not
 persistently absent): below that, absence is the likelier explanation and the shortlist is the place for them."""
@@ -96,9 +99,10 @@ def build_shortlist(
     for rank, (label, pupil) in enumerate(zip(listed.index, listed.to_dict("records"), strict=True), start=1):
         primary = str(pupil.get("year_group")) in PRIMARY_YEARS
         scored = [(f, int(points.loc[label, f.name])) for f in card.features]
+        # Most need first; on a learned card, points no more than a usual pupil's come last, marked as such.
         reasons = [
-            reason_text(f, number_or_none(pupil[f.name]), p, primary)
-            for f, p in sorted(scored, key=lambda t: -t[1])
+            ("" if f.need(p) else USUAL) + reason_text(f, number_or_none(pupil[f.name]), p, primary)
+            for f, p in sorted(scored, key=lambda t: (-t[0].need(t[1]), -t[1]))
             if p
         ]
         missing = [f.description for f, _ in scored if number_or_none(pupil[f.name]) is None]

@@ -243,6 +243,30 @@ def test_explain_prints_a_points_table_that_adds_up(first_run: Path) -> None:
     assert sum(points) == int(lines[-1].split()[0]) == int(top["score"])
 
 
+def test_explain_shows_the_points_a_usual_pupil_has_on_a_card_that_records_them(first_run: Path) -> None:
+    import dataclasses
+
+    from pipeline.config import ROOT
+    from pipeline.model import Scorecard
+
+    card = Scorecard.load(ROOT / "models" / "scorecard-v3.yaml")
+    year = dataclasses.replace(card.feature("attendance_rate_year"), usual_points=2)
+    card = dataclasses.replace(card, features=tuple(year if f.name == year.name else f for f in card.features))
+    (first_run / "usual.yaml").write_text(card.to_yaml(), encoding="utf-8")
+    (first_run / "usual.toml").write_text(f'scorecard = "{(first_run / "usual.yaml").as_posix()}"\n', encoding="utf-8")
+    top = _shortlist(first_run, "127510").iloc[0]
+    result = CliRunner().invoke(
+        app, ["explain", top["upn"], "--db", str(first_run / "w.duckdb"), "--config", str(first_run / "usual.toml")]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    usual = [line for line in lines if "(a usual pupil" in line]
+    assert len(usual) == 1
+    assert "Attendance this academic year: " in usual[0]
+    assert usual[0].endswith("(a usual pupil +2)")
+    assert sum(int(line.split()[0]) for line in lines[1:-1]) == int(lines[-1].split()[0])
+
+
 def test_formula_text_in_a_name_stays_text_in_the_csv(tmp_path: Path) -> None:
     from pipeline.safe_csv import write_csv
 

@@ -4,6 +4,7 @@ barrier, severe absence, staff decisions and the caseload review's status rule."
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from pipeline.caseload.policy import BARRIERS, school_places, select, share_plac
 from pipeline.caseload.review import build_caseload, status_of
 from pipeline.config import Settings, SettingsError
 from pipeline.model import PointsScorecard, Scorecard
+from pipeline.model.card import Band
 from pipeline.report.shortlist import build_shortlist
 
 CARD = Scorecard.load(Path(__file__).resolve().parents[2] / "models" / "scorecard-v1.yaml")
@@ -262,3 +264,45 @@ def test_scorecard_v3_gives_each_barrier_real_need_and_keeps_its_place(
     table = build_shortlist(pupils, model, 5, Settings(shortlist_minimum=0)).table.set_index("upn")
     assert table.loc["P030", "main_barrier"] == barrier
     assert table.loc["P030", "place_for"] == f"place kept for {barrier}"
+
+
+def _with_learned_reading_age(usual: int) -> PointsScorecard:
+    """v1 with reading age scored as a learned card scores it: its 0-point band is the best tail (28 months or more
+    ahead), and a pupil reading at their age has 11 points, ``usual`` of them a usual pupil's."""
+    reading = replace(
+        CARD.feature("reading_age_gap_months"),
+        bands=(
+            Band(None, -27, 15, "below -27 months"),
+            Band(-27, 11, 11, "-27 months to under 11 months"),
+            Band(11, 28, 9, "11 months to under 28 months"),
+            Band(28, None, 0, "28 months or more"),
+        ),
+        usual_points=usual,
+    )
+    card = replace(CARD, features=tuple(reading if f.name == reading.name else f for f in CARD.features))
+    return PointsScorecard(card).fit(pd.DataFrame({name: [0.0] for name in card.feature_names}))
+
+
+def test_points_a_usual_pupil_has_are_not_need_and_not_a_reason() -> None:
+    # 30 pupils reading at their age (11 points of reading age each) and 10 attendance cases (26 more points).
+    pupils = _pupils(*[ATTENDANCE for _ in range(10)], *[{} for _ in range(30)])
+    counted = build_shortlist(pupils, _with_learned_reading_age(0), 5, Settings(shortlist_minimum=0)).table
+    # Counting them from the best band, the 30 are in literacy need and take 4 of the 5 places.
+    assert counted["main_barrier"].value_counts().to_dict() == {"literacy and numeracy": 4, "attendance": 1}
+    usual = build_shortlist(pupils, _with_learned_reading_age(11), 5, Settings(shortlist_minimum=0)).table
+    assert usual["main_barrier"].value_counts().to_dict() == {"attendance": 5}
+    assert usual["score"].tolist() == [37] * 5  # the score and ranking are the card's, unchanged
+    assert usual["need"].tolist() == ["attendance 26"] * 5
+    # Their reading age is still in the reasons, which add up to the score, but last and as what most pupils have.
+    assert (
+        usual["reasons"]
+        .str.endswith("; as most pupils, Reading age 0 months against age — -27 months to under 11 months (+11)")
+        .all()
+    )
+    assert not counted["reasons"].str.contains("as most pupils").any()
+    # Far behind (15 points, 4 above usual) is a reason, but 4 points are not real need.
+    behind = _pupils({"reading_age_gap_months": -30})
+    row = build_shortlist(behind, _with_learned_reading_age(11), 5, Settings()).table.iloc[0]
+    assert row["reasons"].startswith("Reading age -30 months against age")
+    assert row["need"] == "literacy and numeracy 4"
+    assert row["place_for"] == "by rank"

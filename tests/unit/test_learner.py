@@ -28,7 +28,7 @@ from pipeline.evaluate.realdata import (
     models,
     precision_at,
 )
-from pipeline.model import PointsScorecard, Scorecard
+from pipeline.model import PointsScorecard, Scorecard, ScorecardError
 from pipeline.model.card import Band, FeatureCard
 from pipeline.model.learn import (
     FeatureSpec,
@@ -511,3 +511,28 @@ def test_the_card_keeps_to_the_budget_and_its_refit_to_the_rules(
         assert np.all(np.diff(fit.bands[f]) * direction >= -1e-7)
         if fit.has_missing[f]:
             assert fit.bands[f].min() - 1e-7 <= fit.missing[f] <= fit.bands[f].max() + 1e-7
+
+
+def test_a_learned_card_records_the_points_a_usual_pupil_has_and_writes_them_only_where_there_are_some() -> None:
+    X, y = _table()
+    card = PointsScorecard().fit(X, y).card_
+    points = PointsScorecard(card=card).fit(X).points(X)
+    for feature in card.features:  # the median of the feature's points over the training rows (the lower middle)
+        assert feature.usual_points == int(np.percentile(points[feature.name], 50, method="lower"))
+    # A protective score is best in its top band: most pupils have points from it. 70% have no flag.
+    assert card.feature("mean_score").usual_points > 0
+    assert card.feature("flag").usual_points == 0
+    assert Scorecard.from_dict(yaml.safe_load(card.to_yaml())) == card
+    assert "usual_points" in card.to_yaml()
+    v1 = Scorecard.load(V1)
+    assert "usual_points" not in v1.to_yaml()
+    assert v1.fingerprint() == "049a5e3c0d07"
+    flag = FeatureCard("f", "a flag", "behaviour", "flag", "why", (Band(None, 1, 0, "no"), Band(1, None, 8, "yes")))
+    assert replace(flag, usual_points=3).need(8) == 5
+    assert replace(flag, usual_points=3).need(0) == 0
+    assert (
+        replace(flag, usual_points=3).points_text()
+        == "yes: +8; otherwise 0; a usual pupil +3 (need counts points above it)"
+    )
+    with pytest.raises(ScorecardError, match="usual_points is 9"):
+        replace(v1, features=(replace(flag, usual_points=9),)).check()

@@ -17,7 +17,7 @@ NASTY = "A | B\n<script>alert(1)</script> =SUM(1)"
 
 def _release() -> Release:
     card = Scorecard.load(ROOT / "models" / "scorecard-v1.yaml")
-    first = dataclasses.replace(card.features[0], description=NASTY)
+    first = dataclasses.replace(card.features[0], description=NASTY, usual_points=5)
     card = dataclasses.replace(
         card,
         name="learned",
@@ -66,11 +66,12 @@ def test_every_row_of_every_table_has_the_header_s_columns(tmp_path: Path) -> No
     BENCHMARK.to_csv(tmp_path / "benchmark.csv", index=False)
     text = model_card(_release(), tmp_path / "benchmark.csv")
     tables = _tables(text)
-    assert len(tables) == 4  # points, the windows, the means, the learner on public data
+    assert len(tables) == 5  # points, a usual pupil's points, the windows, the means, the learner on public data
     for table in tables:
         assert len({_columns(line) for line in table}) == 1, table
     assert "A \\| B &lt;script&gt;alert(1)&lt;/script&gt; =SUM(1)" in text
     assert "<script>" not in text
+    assert "| A \\| B &lt;script&gt;alert(1)&lt;/script&gt; =SUM(1) | 5 |" in text  # its usual pupil's points
     assert "**Data.** 12,345 pupil-nights from 2025-09-05 to 2025-10-17; outcome rate 12.3%." in text
     assert text.startswith("# Model card: learned 1.0.0\n")
     assert "## Known limits" in text
@@ -89,7 +90,7 @@ def test_a_benchmark_saved_with_fold_aucs_shows_the_goals_fold_by_fold(tmp_path:
     saved.to_csv(tmp_path / "benchmark.csv", index=False)
     text = model_card(_release(), tmp_path / "benchmark.csv")
     tables = _tables(text)
-    assert len(tables) == 5  # ... and the goals
+    assert len(tables) == 6  # ... and the goals
     assert all(len({_columns(line) for line in table}) == 1 for table in tables)
     assert "| oulad | not below logistic regression | AUC +0.0100, paired by fold | 0.0000 | 3 of 3 | met |" in text
     assert "| oulad | within 0.01 AUC of gradient boosting | AUC -0.0267, paired by fold | " in text
@@ -99,7 +100,7 @@ def test_a_benchmark_saved_with_fold_aucs_shows_the_goals_fold_by_fold(tmp_path:
 
 def test_without_a_saved_benchmark_the_card_says_how_to_measure_it(tmp_path: Path) -> None:
     text = model_card(_release(), tmp_path / "none.csv")
-    assert len(_tables(text)) == 3
+    assert len(_tables(text)) == 4  # points, a usual pupil's points, the windows, the means
     assert "`make benchmark-model` measures it" in text
 
 
