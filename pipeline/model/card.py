@@ -60,7 +60,8 @@ class FeatureCard:
     to the median of the feature's points over the training rows."""
 
     def need(self, points: int) -> int:
-        """Points above the usual pupil's: what counts toward the feature's barrier and names it as a reason."""
+        """Points above the usual pupil's: what counts toward the feature's barrier (the shortlist gives a reason
+        with none last, as what most pupils have)."""
         return max(0, points - self.usual_points)
 
     def reason_text(self, value: float | None, points: int) -> str:
