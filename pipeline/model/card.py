@@ -59,6 +59,11 @@ class FeatureCard:
     (reading 28 months or more ahead of age), and most pupils have points from the next band; the learner sets this
     to the median of the feature's points over the training rows."""
 
+    @property
+    def most_points(self) -> int:
+        """The most points any pupil can have from this feature (its heaviest band, or "no data")."""
+        return max(max(b.points for b in self.bands), self.missing_points)
+
     def need(self, points: int) -> int:
         """Points above the usual pupil's: what counts toward the feature's barrier (the shortlist gives a reason
         with none last, as what most pupils have)."""
@@ -258,11 +263,10 @@ def _check_bands(card: FeatureCard, source: str) -> None:
     for band in bands:
         if not band.label.strip():
             raise ScorecardError(f"{source}: feature {card.name}: every band needs a label")
-    most = max(max(b.points for b in bands), card.missing_points)
-    if card.usual_points and not 0 <= card.usual_points <= most:
+    if card.usual_points and not 0 <= card.usual_points <= card.most_points:
         raise ScorecardError(
             f"{source}: feature {card.name}: usual_points is {card.usual_points}; it must lie between 0 and the "
-            f"feature's most points ({most})"
+            f"feature's most points ({card.most_points})"
         )
 
 

@@ -203,7 +203,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 self.card_, calibration_intercept=intercept, calibration_slope=slope, calibration_note=note
             )
             if self.card is None:
-                top = int(sum(max(max(b.points for b in f.bands), f.missing_points) for f in self.card_.features))
+                top = sum(f.most_points for f in self.card_.features)
                 self.card_ = dataclasses.replace(
                     self.card_,
                     score_bands=self._score_bands(intercept, slope, top),
