@@ -764,10 +764,10 @@ def explain(
     typer.echo(
         f"{row['forename']} {row['surname']}, year {row['year_group']}, as of {day} ({card.name} {card.version})"
     )
-    usual = {f.name: f.usual_points for f in card.features}
     for line in lines.to_dict("records"):
         value = None if pd.isna(line["value"]) else float(line["value"])
-        typical = f" (a usual pupil {usual[line['feature']]:+d})" if usual[line["feature"]] else ""
+        usual = card.feature(line["feature"]).usual_points
+        typical = f" (a usual pupil {usual:+d})" if usual else ""
         typer.echo(
             f"{line['points']:>+4d}  {line['description']}: {format_value(value, line['unit'])} — {line['band']}"
             + typical
