@@ -485,14 +485,23 @@ def fit(
     ] = None,
     config: Annotated[Path | None, CONFIG_OPTION] = None,
     version: Annotated[str, typer.Option(help="Version written into the scorecard.")] = "1.0.0",
+    keep_points: Annotated[
+        bool,
+        typer.Option(
+            "--keep-points",
+            help="Keep the configured scorecard's points and bands (its ranking) and refit only its chance curve "
+            "on the history: for an expert card such as v3, whose chances are a prior.",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
 ) -> None:
     """Learn a points scorecard from the warehouse's history and write it with its model card (NAME.md).
 
     The features and words are those of the configured scorecard; the outcome is the configured one (default:
-    persistent absence, a suspension or falling further below target in the next 30 school days). The model card
-    compares it, window by window, with the expert scorecard, the ABC rules, attendance alone and gradient
-    boosting. Existing files are never overwritten.
+    persistent absence, a suspension or falling further below target in the next 30 school days). With
+    --keep-points the points are the configured card's and only the chance each score stands for is fitted. The
+    model card compares it, window by window, with the expert scorecard, the ABC rules, attendance alone and
+    gradient boosting. Existing files are never overwritten.
     """
     from pipeline.config import Settings
     from pipeline.evaluate.release import ReleaseExistsError, fit_release, write_release
@@ -505,7 +514,7 @@ def fit(
         try:
             settings = Settings.load(config)
             until = train_until.date() if train_until else None
-            release = fit_release(con, settings, out.stem, until, version, progress=progress)
+            release = fit_release(con, settings, out.stem, until, version, progress=progress, keep_points=keep_points)
             paths = write_release(release, out)
         except _stage_errors(ValueError, ReleaseExistsError) as error:
             err.print(str(error))

@@ -23,7 +23,7 @@ from pipeline.config import Settings
 from pipeline.evaluate.compare import Window, evaluate, summary_table, training_rows, windows
 from pipeline.evaluate.dataset import SCHOOL_DAYS, history, history_nights
 from pipeline.model import Scorecard
-from pipeline.model.scorecard import history_learner
+from pipeline.model.scorecard import PointsScorecard, history_learner, risk_table
 from pipeline.safe_csv import write_text
 
 if TYPE_CHECKING:
@@ -62,23 +62,43 @@ def fit_release(
     train_until: dt.date | None = None,
     version: str = "1.0.0",
     progress: Callable[[str], None] | None = None,
+    keep_points: bool = False,
 ) -> Release:
     """Fit the learned scorecard on every night whose horizon ended by ``train_until``; evaluate all five models
-    (``progress`` is told as each evaluation window starts)."""
+    (``progress`` is told as each evaluation window starts).
+
+    ``keep_points``: instead of learning points, keep the configured card's points and bands as released and refit
+    only its chance curve (the logistic curve of the outcome on the score) on the same nights: for an expert card
+    such as v3, whose curve is a prior."""
     template = Scorecard.load(settings.scorecard)
     data, all_windows = evaluation_data(con, settings, train_until)
     comparison, reliability = evaluate(data, all_windows, template, settings, progress)
-    model = history_learner(template).fit(data, data["outcome"].astype(int))
+    outcome = data["outcome"].astype(int)
     nights = sorted(set(pd.to_datetime(data["as_of"]).dt.date))
+    trained = (
+        f"{len(data):,} pupil-nights ({data['school_id'].nunique()} schools, {len(nights)} nights from {nights[0]} "
+        f"to {nights[-1]}) for the outcome: {outcome_text(settings)}"
+    )
+    if keep_points:
+        model = PointsScorecard(card=template).fit(data, outcome)
+        fitted = dataclasses.replace(
+            model.card_, risk_table=risk_table(*model.calibration_, sum(f.most_points for f in template.features))
+        )
+        description = (
+            f"The points and bands of {template.name} {template.version} as released, with its chance curve "
+            f"refitted on {trained}."
+        )
+    else:
+        fitted = history_learner(template).fit(data, outcome).card_
+        description = (
+            f"Points scorecard learned from {trained}. Features, words and directions of {template.name} "
+            f"{template.version}."
+        )
     card = dataclasses.replace(
-        model.card_,
+        fitted,
         name=name,
         version=version,
-        description=(
-            f"Points scorecard learned from {len(data):,} pupil-nights ({data['school_id'].nunique()} schools, "
-            f"{len(nights)} nights from {nights[0]} to {nights[-1]}) for the outcome: "
-            f"{outcome_text(settings)}. Features, words and directions of {template.name} {template.version}."
-        ),
+        description=description,
         extra={
             "trained_on": {
                 "first_night": nights[0].isoformat(),
@@ -109,8 +129,8 @@ def write_release(release: Release, path: Path) -> tuple[Path, Path]:
             raise ReleaseExistsError(f"{target} exists; released files are never edited: choose a new --out name")
     # A released scorecard and its card hold no pupil data: readable by all (0644), written durably.
     write_text(
-        "# Learned scorecard, written by `mentor fit`. Never edit a released file: fit a new one.\n"
-        + release.card.to_yaml(),
+        f"# {'Learned scorecard' if release.card.kind == 'learned' else 'Scorecard'}, written by `mentor fit`. Never "
+        "edit a released file: fit a new one.\n" + release.card.to_yaml(),
         path,
         mode=0o644,
     )

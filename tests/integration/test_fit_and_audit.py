@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.evaluate.compare import MODELS, PUBLISHED
-from pipeline.model import Scorecard
+from pipeline.model import PointsScorecard, Scorecard
 from pipeline.warehouse import connect
 
 pytestmark = pytest.mark.slow
@@ -56,6 +56,34 @@ def test_a_released_file_is_never_overwritten(warehouse: Path) -> None:
     assert result.exit_code == 2
     assert "never edited" in result.output
     assert target.read_bytes() == before
+
+
+def test_keeping_the_points_refits_only_the_chance_curve(warehouse: Path) -> None:
+    from pipeline.config import Settings
+    from pipeline.evaluate.release import evaluation_data
+
+    target = warehouse / "kept" / "v3-chances.yaml"
+    _mentor("fit", "--db", str(warehouse / "w.duckdb"), "--out", str(target), "--keep-points")
+    kept, released = Scorecard.load(target), Scorecard.load(Settings().scorecard)
+    assert kept.features == released.features  # the same points, bands and words: the same ranking
+    assert kept.score_bands == released.score_bands
+    assert kept.kind == "expert"
+    assert kept.name == "v3-chances"
+    assert kept.description.startswith(f"The points and bands of {released.name} {released.version} as released")
+    assert (kept.calibration_intercept, kept.calibration_slope) != (
+        released.calibration_intercept,
+        released.calibration_slope,
+    )
+    assert kept.risk_table[0].score == 0
+    # In the large, the refitted chances match the outcome rate of the nights they were fitted on.
+    with connect(warehouse / "w.duckdb", key=None) as con:
+        data = evaluation_data(con, Settings())[0]
+    chances = PointsScorecard(card=kept).fit(data).predict_proba(data)[:, 1]
+    assert abs(chances.mean() - data["outcome"].mean()) < 0.01
+    text = target.with_suffix(".md").read_text(encoding="utf-8")
+    assert "only the chance curve was fitted" in text
+    assert "Quantile bins per feature" not in text
+    assert target.read_text(encoding="utf-8").startswith("# Scorecard, written by `mentor fit`.")
 
 
 def test_training_until_a_date_uses_only_outcomes_known_by_then(warehouse: Path) -> None:
