@@ -12,7 +12,9 @@ Two regimes:
   shortlist's tie-breaks, :func:`pipeline.caseload.policy.rank_order`, at the school's places);
 - **a year of history**: a card learned as ``mentor fit`` learns it
   (:func:`pipeline.model.scorecard.history_learner`) from the world's own earlier nights, those whose 30-day
-  horizon ended by the extract date, then ranks as the shortlist.
+  horizon ended by the extract date, then ranks as the shortlist; and each released card with only its chance
+  curve refitted on those nights, as ``mentor fit --keep-points`` does (method ``... (chances refitted)``: its
+  ranking, and so its precision, is the released card's; its ECE is what refitting buys).
 
 Each card is also measured as the **published list** (method name ending in
 :data:`pipeline.evaluate.compare.PUBLISHED`): the shortlist's places shared between barriers by need
@@ -57,6 +59,8 @@ QUARANTINED = "select school_id, file, count(*) as n from quarantine group by al
 NO_HISTORY, YEAR_OF_HISTORY = "no history", "a year of history"
 BASELINES = ("ABC rules", "attendance alone")
 CHALLENGER = "gradient boosting (challenger)"
+REFITTED = "(chances refitted)"
+"""After a released card's name: its points as released, its chance curve refitted on the year of history."""
 BOTH_WORLDS = "both"
 
 
@@ -140,14 +144,20 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
     """Measure every method in each school of ``data``: one row per school, regime and method (see the module
     text). With no history in ``data``, the no-history regime only."""
     history = data.history
-    models: list[tuple[str, str, PointsScorecard]] = [
-        (NO_HISTORY, f"{card.name} (as released)", PointsScorecard(card=card).fit(data.pupils)) for card in cards
+    # (regime, method, model, whether its published list is measured too)
+    models: list[tuple[str, str, PointsScorecard, bool]] = [
+        (NO_HISTORY, f"{card.name} (as released)", PointsScorecard(card=card).fit(data.pupils), True) for card in cards
     ]
     challenger = None
     if history is not None:
         y = history["outcome"].astype(int)
         models += [
-            (YEAR_OF_HISTORY, f"learned from {card.name}", history_learner(card).fit(history, y)) for card in cards
+            (YEAR_OF_HISTORY, f"learned from {card.name}", history_learner(card).fit(history, y), True)
+            for card in cards
+        ]
+        models += [  # the released points (so the released card's list), the chances fitted to the history
+            (YEAR_OF_HISTORY, f"{card.name} {REFITTED}", PointsScorecard(card=card).fit(history, y), False)
+            for card in cards
         ]
         challenger = Challenger(0).fit(history, y)
     rows = []
@@ -165,15 +175,16 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
             "base_rate": round(float(outcome.mean()), 3),
         }
         ranked: list[tuple[str, str, np.ndarray, float]] = []
-        for regime, name, model in models:
+        for regime, name, model, published in models:
             # The card's ranking with the shortlist's tie-breaks, at the school's places, and the published list
             # (which also keeps places for every barrier; the nightly one leaves out current mentees as well: here
             # every pupil is a candidate for both).
             points = model.points(pupils)
             order = rank_order(pupils, points.sum(axis=1)).to_numpy()
             ranked.append((regime, name, order, _ece(outcome, model.predict_proba(pupils)[:, 1])))
-            listed = published_order(pupils, points, model.card_, settings, capacity)
-            ranked.append((regime, name + PUBLISHED, listed, float("nan")))  # a list, not probabilities
+            if published:
+                listed = published_order(pupils, points, model.card_, settings, capacity)
+                ranked.append((regime, name + PUBLISHED, listed, float("nan")))  # a list, not probabilities
         if challenger is not None:
             score = pd.Series(challenger.predict_proba(pupils)[:, 1], index=pupils.index)
             probability = score.to_numpy()

@@ -20,6 +20,7 @@ from pipeline.evaluate.futures import (
     BASELINES,
     CHALLENGER,
     NO_HISTORY,
+    REFITTED,
     YEAR_OF_HISTORY,
     FutureWorld,
     discordant_hits,
@@ -82,13 +83,19 @@ def test_evaluation_ingests_the_world_and_measures_every_method_in_every_school(
     assert sum(damaged.values()) == 5
     table = result.table
     released, learned = "scorecard-v1 (as released)", "learned from scorecard-v1"
+    refitted = f"scorecard-v1 {REFITTED}"
     methods = {
         NO_HISTORY: {released, released + PUBLISHED, *BASELINES},
-        YEAR_OF_HISTORY: {learned, learned + PUBLISHED, CHALLENGER, *BASELINES},
+        YEAR_OF_HISTORY: {learned, learned + PUBLISHED, refitted, CHALLENGER, *BASELINES},
     }
     for school, rows in table.groupby("school"):
         for regime, expected in methods.items():
             assert set(rows[rows["regime"] == regime]["method"]) == expected, (school, regime)
+        # The released points with refitted chances rank as released; only the chances differ.
+        by = rows.set_index("method")
+        ranking = ["precision_at_capacity", "recall_at_capacity", "precision_at_2x_capacity", "average_precision"]
+        assert by.loc[refitted, ranking].tolist() == by.loc[released, ranking].tolist()
+        assert by.loc[refitted, "ece"] != by.loc[released, "ece"]
     assert table["precision_at_capacity"].between(0, 1).all()
     assert (table["capacity"] == 5).all()  # 60 pupils: the minimum capacity
     totals = summary(table)
