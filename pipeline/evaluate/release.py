@@ -81,9 +81,7 @@ def fit_release(
     )
     if keep_points:
         model = PointsScorecard(card=template).fit(data, outcome)
-        fitted = dataclasses.replace(
-            model.card_, risk_table=risk_table(*model.calibration_, sum(f.most_points for f in template.features))
-        )
+        fitted = dataclasses.replace(model.card_, risk_table=risk_table(*model.calibration_, template.highest_score))
         description = (
             f"The points and bands of {template.name} {template.version} as released, with its chance curve "
             f"refitted on {trained}."

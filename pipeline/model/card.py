@@ -150,6 +150,11 @@ class Scorecard:
         return [f.name for f in self.features]
 
     @property
+    def highest_score(self) -> int:
+        """The highest score a pupil can have: every feature's most points (:attr:`FeatureCard.most_points`)."""
+        return sum(f.most_points for f in self.features)
+
+    @property
     def scoring_lines(self) -> int:
         """How many lines of the card give points (:attr:`FeatureCard.scoring_lines`, over every feature)."""
         return sum(len(f.scoring_lines) for f in self.features)

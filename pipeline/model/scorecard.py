@@ -203,11 +203,10 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 self.card_, calibration_intercept=intercept, calibration_slope=slope, calibration_note=note
             )
             if self.card is None:
-                top = sum(f.most_points for f in self.card_.features)
                 self.card_ = dataclasses.replace(
                     self.card_,
-                    score_bands=self._score_bands(intercept, slope, top),
-                    risk_table=risk_table(intercept, slope, top),
+                    score_bands=self._score_bands(intercept, slope, self.card_.highest_score),
+                    risk_table=risk_table(intercept, slope, self.card_.highest_score),
                 )
         self.calibration_ = (intercept, slope)
         return self
