@@ -748,9 +748,7 @@ def usual_points(cuts: list[float], points: list[int], missing: int, observed: n
     """
     if len(observed) == 0:
         return 0
-    present = ~np.isnan(observed)
-    row_points = np.full(len(observed), missing, dtype=np.int64)
-    row_points[present] = np.asarray(points, dtype=np.int64)[np.searchsorted(cuts, observed[present], side="right")]
+    row_points = np.asarray([*points, missing], dtype=np.int64)[bin_or_no_data(observed, cuts)]
     return int(np.percentile(row_points, 50, method="lower"))
 
 
