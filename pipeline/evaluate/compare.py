@@ -47,7 +47,7 @@ CHALLENGER_FEATURES = (
     "unexplained_n_marks", "sessions_suspended_year", "negative_points_term", "negative_points_4wk",
     "negative_points_trend", "incidents_term", "suspensions_year", "english_grade_gap", "maths_grade_gap",
     "subjects_below_target", "core_grade_gap", "ks2_mean_scaled_score", "cat4_mean_sas", "reading_age_gap_months",
-    "attendance_rate_term_ex_holiday", "late_marks_4wk", "core_grade_change",
+    "attendance_rate_term_ex_holiday", "late_marks_4wk", "core_grade_change", "other_absence_rate_year",
 )  # fmt: skip
 """What the black-box challenger sees: every numeric behaviour, attendance and attainment feature; no context."""
 PUBLISHED = ", published list"

@@ -18,6 +18,7 @@ class FeatureTable(pa.DataFrameModel):
     attendance_rate_term_ex_holiday: Series[float] = pa.Field(ge=0, le=1, nullable=True)
     attendance_change_4wk: Series[float] = pa.Field(ge=-1, le=1, nullable=True)
     unauthorised_rate_term: Series[float] = pa.Field(ge=0, le=1, nullable=True)
+    other_absence_rate_year: Series[float] = pa.Field(ge=0, le=1, nullable=True)
     longest_absence_spell: Series[float] = pa.Field(ge=0, nullable=True)
     monday_friday_absence_share: Series[float] = pa.Field(ge=0, le=1, nullable=True)
     late_marks_4wk: Series[float] = pa.Field(ge=0, nullable=True)

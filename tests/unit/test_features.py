@@ -119,11 +119,13 @@ def test_attendance_rates_follow_the_dfe_definition() -> None:
     assert a["possible_sessions_term"] == 18
     assert a["attendance_rate_term"] == pytest.approx(13 / 18)
     assert a["unauthorised_rate_term"] == pytest.approx(1 / 18)
+    assert a["other_absence_rate_year"] == pytest.approx(4 / 18)  # the illness days; the O has a feature of its own
     assert a["late_marks_term"] == 1
     assert a["longest_absence_spell"] == 5  # I I I I O: the unauthorised morning continues the illness spell
     assert bool(a["persistent_absence"])
     assert not bool(a["severe_absence"])
     assert features.loc[UPN_B, "attendance_rate_term"] == 1.0
+    assert features.loc[UPN_B, "other_absence_rate_year"] == 0.0
 
 
 def test_nothing_after_the_as_of_date_changes_the_features() -> None:
@@ -165,6 +167,7 @@ def test_recent_lateness_and_attendance_with_holidays_aside() -> None:
     assert a["late_marks_4wk"] == 3
     assert a["attendance_rate_term"] == pytest.approx((80 - 10 - 1) / 80)  # G and U are absences (DfE)
     assert a["attendance_rate_term_ex_holiday"] == pytest.approx((80 - 1) / 80)
+    assert a["other_absence_rate_year"] == 0.0  # the holiday (G) and the U are this term's unauthorised absence
     assert features.loc[UPN_B, "late_marks_4wk"] == 0
     assert features.loc[UPN_B, "attendance_rate_term_ex_holiday"] == 1.0
 

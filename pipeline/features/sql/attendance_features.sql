@@ -2,6 +2,9 @@
 -- authorised and unauthorised absence). Windows: this academic year, this term, the last 20 school days.
 -- attendance_rate_term_ex_holiday counts term-time holiday sessions (G, holiday not agreed) as attended: a week's
 -- holiday is absence all the same (DfE), but it says little about the weeks ahead, which a shortlist ranks on.
+-- other_absence_rate_year is the year's absence besides this term's unauthorised absence (which has a feature of its
+-- own): illness and other absence the school agreed, and unauthorised absence in earlier terms, as a share of the
+-- year's possible sessions.
 {% from "attendance.sql" import attended, absent, possible -%}
 with days as (
     select * from school_days
@@ -84,6 +87,7 @@ select
     (t.possible_sessions_year - t.attended_year) >= 0.50 * t.possible_sessions_year
         and t.possible_sessions_year > 0 as severe_absence,
     t.unauthorised_term / nullif(t.possible_sessions_term, 0) as unauthorised_rate_term,
+    (t.absent_year - t.unauthorised_term) / nullif(t.possible_sessions_year, 0) as other_absence_rate_year,
     t.late_marks_term,
     t.late_marks_4wk,
     coalesce(l.longest_absence_spell, 0) as longest_absence_spell,
