@@ -69,7 +69,7 @@ bench: $(STAMP) ## Time the nightly run against DuckDB alone at 5k/20k/50k pupil
 
 WORLD_SEEDS ?= 11 12 13 14 15
 SAMPLE_SEEDS ?= 11 12 13
-CARDS ?= models/scorecard-v1.yaml models/scorecard-v2.yaml models/scorecard-v3.yaml
+CARDS ?= models/scorecard-v1.yaml models/scorecard-v2.yaml models/scorecard-v3.yaml models/scorecard-v4.yaml
 JOBS ?= 4
 
 evaluate-worlds: $(STAMP) ## Slow (minutes a seed): the cards against known futures in both worlds, per school (docs/evaluation.md)

@@ -106,14 +106,14 @@ def test_the_sample_shortlists_can_be_measured_against_the_simulation_truth(
 ) -> None:
     table = compare(nights / "w.duckdb", sample_truth_dir, Settings())
     overall = table[(table["school"] == "all") & (table["outcome"] == "adverse_outcome")].set_index("model")
-    ranked = ["scorecard-v3 by score", "ABC rules", "attendance alone"]
-    assert set(overall.index) == {"scorecard-v3 shortlist", *ranked}
+    ranked = ["scorecard-v4 by score", "ABC rules", "attendance alone"]
+    assert set(overall.index) == {"scorecard-v4 shortlist", *ranked}
     assert (overall.loc[ranked, "capacity"] == 62).all()  # the schools' places
     # every ranking picks pupils far likelier than average to go on to an adverse outcome
     assert (overall.loc[ranked, "precision_at_capacity"] > 1.5 * overall.loc[ranked, "base_rate"]).all()
     # the shortlist holds new candidates only (current mentees fill most places) with every barrier's share, so it
     # is shorter and less concentrated on this outcome, but still above the base rate
-    shortlist = overall.loc["scorecard-v3 shortlist"]
+    shortlist = overall.loc["scorecard-v4 shortlist"]
     assert 10 <= shortlist["capacity"] < 62
     assert shortlist["precision_at_capacity"] > shortlist["base_rate"]
     # measuring does not touch the published feature table

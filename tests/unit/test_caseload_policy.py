@@ -237,13 +237,14 @@ def test_selection_is_as_long_as_asked_ranked_unique_and_independent_of_row_orde
     assert again["upn"].tolist() == chosen["upn"].tolist()
 
 
-V3 = Scorecard.load(Path(__file__).resolve().parents[2] / "models" / "scorecard-v3.yaml")
+MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 SEVERE_V3 = {"attendance_rate_term_ex_holiday": 0.55, "attendance_rate_4wk": 0.6, "attendance_rate_year": 0.6}
 DISRUPTIVE_V3 = {"negative_points_4wk": 20, "suspensions_year": 3}
 
 
+@pytest.mark.parametrize("release", ["scorecard-v3.yaml", "scorecard-v4.yaml"])
 @pytest.mark.parametrize(
     ("row", "crowd", "barrier"),
     [
@@ -254,12 +255,14 @@ DISRUPTIVE_V3 = {"negative_points_4wk": 20, "suspensions_year": 3}
         ({"reading_age_gap_months": -30}, SEVERE_V3, "literacy and numeracy"),
     ],
 )  # fmt: skip
-def test_scorecard_v3_gives_each_barrier_real_need_and_keeps_its_place(
-    row: dict[str, object], crowd: dict[str, object], barrier: str
+def test_scorecards_v3_and_v4_give_each_barrier_real_need_and_keep_its_place(
+    release: str, row: dict[str, object], crowd: dict[str, object], barrier: str
 ) -> None:
+    card = Scorecard.load(MODELS / release)
     calm = {**CALM, "attendance_rate_term_ex_holiday": 0.98, "attendance_rate_4wk": 0.98, "attendance_rate_year": 0.98,
-            "unexplained_n_marks": 0, "late_marks_4wk": 0, "core_grade_change": 0.0}  # fmt: skip
-    model = PointsScorecard(V3).fit(pd.DataFrame({name: [0.0] for name in V3.feature_names}))
+            "unexplained_n_marks": 0, "late_marks_4wk": 0, "core_grade_change": 0.0,
+            "other_absence_rate_year": 0.02}  # fmt: skip
+    model = PointsScorecard(card).fit(pd.DataFrame({name: [0.0] for name in card.feature_names}))
     pupils = pd.DataFrame([{**calm, "upn": f"P{i:03d}", **r} for i, r in enumerate([*[crowd] * 30, row])])
     table = build_shortlist(pupils, model, 5, Settings(shortlist_minimum=0)).table.set_index("upn")
     assert table.loc["P030", "main_barrier"] == barrier
