@@ -23,7 +23,7 @@ from pipeline.config import Settings
 from pipeline.evaluate.compare import Window, evaluate, summary_table, training_rows, windows
 from pipeline.evaluate.dataset import SCHOOL_DAYS, history, history_nights
 from pipeline.model import Scorecard
-from pipeline.model.scorecard import PointsScorecard, history_learner, risk_table
+from pipeline.model.scorecard import PointsScorecard, history_learner
 from pipeline.safe_csv import write_text
 
 if TYPE_CHECKING:
@@ -80,8 +80,7 @@ def fit_release(
         f"to {nights[-1]}) for the outcome: {outcome_text(settings)}"
     )
     if keep_points:
-        model = PointsScorecard(card=template).fit(data, outcome)
-        fitted = dataclasses.replace(model.card_, risk_table=risk_table(*model.calibration_, template.highest_score))
+        fitted = PointsScorecard(card=template).fit(data, outcome).card_
         description = (
             f"The points and bands of {template.name} {template.version} as released, with its chance curve "
             f"refitted on {trained}."

@@ -199,14 +199,18 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             else:
                 intercept, slope = calibration_curve(self.score(frame), positive)
                 note = "Logistic curve of the outcome on the score, fitted on the training outcomes."
+            # The score-to-risk table follows the curve it is read from, on a given card too; a given card keeps
+            # its own score bands.
             self.card_ = dataclasses.replace(
-                self.card_, calibration_intercept=intercept, calibration_slope=slope, calibration_note=note
+                self.card_,
+                calibration_intercept=intercept,
+                calibration_slope=slope,
+                calibration_note=note,
+                risk_table=risk_table(intercept, slope, self.card_.highest_score),
             )
             if self.card is None:
                 self.card_ = dataclasses.replace(
-                    self.card_,
-                    score_bands=self._score_bands(intercept, slope, self.card_.highest_score),
-                    risk_table=risk_table(intercept, slope, self.card_.highest_score),
+                    self.card_, score_bands=self._score_bands(intercept, slope, self.card_.highest_score)
                 )
         self.calibration_ = (intercept, slope)
         return self

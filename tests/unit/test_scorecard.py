@@ -82,6 +82,13 @@ def test_probability_follows_the_released_calibration_until_refitted(card: Score
     refitted = PointsScorecard(card).fit(pupils, outcomes)
     assert refitted.calibration_ != released.calibration_
     assert refitted.predict_proba(pupils)[1, 1] > refitted.predict_proba(pupils)[0, 1]
+    # the card it writes reads its chances from the refitted curve, and keeps its own score bands
+    released_card, written = released.card_, refitted.card_
+    assert [r.score for r in written.risk_table][-1] == card.highest_score
+    top = 1 / (1 + np.exp(-(refitted.calibration_[0] + refitted.calibration_[1] * card.highest_score)))
+    assert written.risk_table[-1].probability == pytest.approx(top, abs=5e-4)
+    assert released_card.risk_table == card.risk_table
+    assert written.score_bands == card.score_bands
 
 
 def test_a_feature_table_without_the_scorecards_features_is_refused(card: Scorecard) -> None:
