@@ -225,7 +225,7 @@ def discordant_hits(outcome: np.ndarray, ours: np.ndarray, theirs: np.ndarray, c
     return only_ours, only_theirs, sign_test(only_ours, only_theirs)
 
 
-def summary(table: pd.DataFrame, resamples: int = 2000) -> pd.DataFrame:
+def summary(table: pd.DataFrame, resamples: int = 2000, by_school: bool = False) -> pd.DataFrame:
     """Per world, regime and method, over its school-seeds: the mean of each measure, the worst school-seed's
     precision at capacity, and against the better baseline of each school-seed (the higher of the ABC rules and
     attendance alone there) the mean margin in precision at capacity, with a 95% paired bootstrap interval
@@ -237,7 +237,12 @@ def summary(table: pd.DataFrame, resamples: int = 2000) -> pd.DataFrame:
     pupils the two lists disagree on can show by chance (:func:`discordant_hits`): with a few dozen places, a
     school-seed's margin of a few pupils is neither. The margins over each baseline alone are beside. Baselines
     themselves show blanks.
-    With more than one world in ``table``, the rows of world ``both`` pool every world's school-seeds."""
+    With more than one world in ``table``, the rows of world ``both`` pool every world's school-seeds.
+
+    ``by_school``: per world, school, regime and method instead, over the seeds that school was measured on, for
+    the schools measured on two seeds or more (the independent world's three schools are the same on every seed;
+    the sample's are drawn afresh): whether a list beats the baselines in each school on several seeds, which no
+    one school-seed can tell."""
     keys = ["world", "seed", "school", "regime"]
     baselines = table[table["method"].isin(BASELINES)]
     per = baselines.pivot_table(index=keys, columns="method", values="precision_at_capacity", aggfunc="first")
@@ -250,14 +255,17 @@ def summary(table: pd.DataFrame, resamples: int = 2000) -> pd.DataFrame:
     scored["wins"] = scored["margin"] > 5e-4
     scored["losses"] = scored["margin"] < -5e-4
     scored["ties"] = ~scored["wins"] & ~scored["losses"]
-    if scored["world"].nunique() > 1:  # and every world's school-seeds together, for a test with more pairs
+    groups = ["world", "regime", "method"]
+    if by_school:
+        groups.insert(1, "school")
+        seeds = scored.groupby(["world", "school"])["seed"].transform("nunique")
+        scored = scored[seeds >= 2]
+    elif scored["world"].nunique() > 1:  # and every world's school-seeds together, for a test with more pairs
         scored = pd.concat([scored, scored.assign(world=BOTH_WORLDS)], ignore_index=True)
     rows = []
-    for (world, regime, method), group in scored.groupby(["world", "regime", "method"], sort=False):
+    for key, group in scored.groupby(groups, sort=False):
         row: dict[str, object] = {
-            "world": world,
-            "regime": regime,
-            "method": method,
+            **dict(zip(groups, key, strict=True)),
             "precision_at_capacity": group["precision_at_capacity"].mean(),
             "worst": group["precision_at_capacity"].min(),
             "recall_at_capacity": group["recall_at_capacity"].mean(),
@@ -266,7 +274,7 @@ def summary(table: pd.DataFrame, resamples: int = 2000) -> pd.DataFrame:
             "ece": group["ece"].mean(),
             "of": len(group),
         }
-        if method not in BASELINES:
+        if row["method"] not in BASELINES:
             wins, ties, losses = int(group["wins"].sum()), int(group["ties"].sum()), int(group["losses"].sum())
             low, high = paired_bootstrap_interval(group["margin"].to_numpy(), resamples)
             row |= {

@@ -141,6 +141,53 @@ def test_the_summary_counts_wins_ties_and_losses_against_the_better_baseline() -
     assert (pooled["wins"], pooled["ties"], pooled["losses"], pooled["of"]) == (4, 2, 2, 8)
 
 
+def _schools_on_seeds() -> pd.DataFrame:
+    """School 1 on three seeds (ahead of both baselines on two, level on one), school 2 on one."""
+    rows = []
+    for school, seed, ours in (("1", 0, 0.9), ("1", 1, 0.8), ("1", 2, 0.95), ("2", 0, 0.5)):
+        for method, p in (("v3", ours), ("ABC rules", 0.8), ("attendance alone", 0.7)):
+            rows.append({"world": "world", "seed": seed, "school": school, "regime": NO_HISTORY, "method": method,
+                         "precision_at_capacity": p, "recall_at_capacity": p / 2, "precision_at_2x_capacity": p,
+                         "average_precision": p, "ece": 0.1})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_the_summary_by_school_judges_each_school_over_its_seeds() -> None:
+    """Judged per school, only school 1 has several seeds to judge it on."""
+    table = _schools_on_seeds()
+    by_school = summary(table, by_school=True)
+    assert set(by_school["school"]) == {"1"}
+    assert set(by_school["world"]) == {"world"}
+    ours = by_school.set_index("method").loc["v3"]
+    assert (ours["wins"], ours["ties"], ours["losses"], ours["of"]) == (2, 1, 0, 3)
+    assert ours["margin"] == pytest.approx((0.1 + 0 + 0.15) / 3, abs=1e-3)
+    assert summary(table).set_index("method").loc["v3", "of"] == 4  # every school-seed, school 2 included
+    assert summary(table.assign(world=table["seed"].map({0: "w", 1: "w", 2: "x"})), by_school=True)["of"].max() == 2
+
+
+def test_mentor_evaluate_writes_the_summary_by_school_beside_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    import pipeline.evaluate.futures as futures
+    from pipeline.cli import app
+
+    monkeypatch.setattr(futures, "measure_all", lambda *args, **kwargs: _schools_on_seeds())
+    card = ["--card", str(ROOT / "models/scorecard-v3.yaml")]
+    result = CliRunner().invoke(app, ["evaluate", "--world", "0", "--world", "1", *card, "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    by_school = pd.read_csv(tmp_path / "futures-by-school.csv", dtype={"school": str})
+    assert set(by_school["school"]) == {"1"}
+    assert by_school["of"].max() == 3
+    assert len(pd.read_csv(tmp_path / "futures.csv")) == len(_schools_on_seeds())
+    monkeypatch.setattr(futures, "measure_all", lambda *args, **kwargs: _schools_on_seeds().query("seed == 0"))
+    result = CliRunner().invoke(app, ["evaluate", "--world", "0", *card, "--out", str(tmp_path / "one")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "one/futures-summary.csv").exists()
+    assert not (tmp_path / "one/futures-by-school.csv").exists()  # no school on two seeds: nothing to judge
+
+
 def test_two_lists_are_compared_on_the_pupils_only_one_of_them_lists() -> None:
     """Ten places each, eight pupils shared: the lists differ by two pupils each, so their precisions differ by
     0.2 at most, and two pupils to none is not beyond noise; ten to none is."""
