@@ -43,6 +43,7 @@ class Settings(BaseModel):
         shortlist_minimum = 5      # the shortlist holds at least this many new candidates, even with no free place
         mentor_interventions = ["Learning mentor"]   # open interventions of these names are current mentees
         need_points = 10           # points in one barrier that count as real need (docs/pastoral-guide.md)
+        place_for_every_barrier = true  # a barrier with real need the shares leave out gets a place (up to a quarter)
         review_weeks = 12          # a mentee is flagged for review after this many weeks
         decision_review_weeks = 6  # a declined / not now / supported elsewhere pupil stays off this long by default
         decision_score_margin = 10 # ... or until their score rises by this many points
@@ -73,6 +74,7 @@ class Settings(BaseModel):
     shortlist_minimum: Annotated[int, Field(ge=0)] = 5
     mentor_interventions: Annotated[tuple[str, ...], Field(min_length=1)] = ("Learning mentor",)
     need_points: Annotated[int, Field(ge=0)] = 10
+    place_for_every_barrier: bool = True
     review_weeks: Annotated[int, Field(ge=1)] = 12
     decision_review_weeks: Annotated[int, Field(ge=1)] = 6
     decision_score_margin: Annotated[int, Field(ge=0)] = 10

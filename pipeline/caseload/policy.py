@@ -23,7 +23,7 @@ Circumstances points are never part of the score: they name the barrier and shar
 shortlist's places are shared between barriers in proportion to the number of candidates whose main barrier it
 is with real need in it (largest remainders); a barrier left without a place then gets one, taken from the barrier
 with most places, those with most pupils in need first, as long as no more than a quarter of the list is given
-that way;
+that way (``place_for_every_barrier``, on by default; off, the shares stay in proportion to need alone);
 each barrier's places go to its candidates in rank order; places a barrier cannot fill, and places left
 when no one has real need, go to the highest-ranked candidates not yet listed. The list is then shown in rank
 order. So a school whose needs are mostly behaviour gets a mostly-behaviour list, and a few attendance cases
@@ -337,15 +337,17 @@ def need_profile(pupils: pd.DataFrame, points: pd.DataFrame, card: Scorecard, se
     return profile
 
 
-def share_places(counts: dict[str, int], places: int) -> dict[str, int]:
-    """Places per barrier in proportion to ``counts`` (largest remainders), none above its count; then one place
-    for each barrier left without (most pupils in need first, taken from the barrier with most places), as long as
-    no more than a quarter of the places are given that way.
+def share_places(counts: dict[str, int], places: int, every_barrier: bool = True) -> dict[str, int]:
+    """Places per barrier in proportion to ``counts`` (largest remainders), none above its count; then, with
+    ``every_barrier``, one place for each barrier left without (most pupils in need first, taken from the barrier
+    with most places), as long as no more than a quarter of the places are given that way.
 
     >>> share_places({"attendance": 30, "behaviour": 8, "literacy": 2}, 10)
     {'attendance': 7, 'behaviour': 2, 'literacy': 1}
     >>> share_places({"attendance": 40, "behaviour": 1}, 5)
     {'attendance': 4, 'behaviour': 1}
+    >>> share_places({"attendance": 40, "behaviour": 1}, 5, every_barrier=False)
+    {'attendance': 5, 'behaviour': 0}
     """
     wanted = {b: c for b, c in counts.items() if c > 0}
     total = sum(wanted.values())
@@ -357,6 +359,8 @@ def share_places(counts: dict[str, int], places: int) -> dict[str, int]:
     by_remainder = sorted(wanted, key=lambda b: (-(exact[b] - shares[b]), BARRIERS.index(b)))
     for b in by_remainder[: to_share - sum(shares.values())]:
         shares[b] += 1
+    if not every_barrier:
+        return shares
     # Then one place for each barrier left without, those with most pupils in need first, from the barrier with most
     # places; at most a quarter of the places are given this way, so that the shares stay in proportion to need.
     unplaced = sorted((b for b in wanted if shares[b] == 0), key=lambda b: (-wanted[b], BARRIERS.index(b)))
@@ -367,9 +371,16 @@ def share_places(counts: dict[str, int], places: int) -> dict[str, int]:
     return shares
 
 
-def select(candidates: pd.DataFrame, length: int, need_points: int, order: pd.DataFrame | None = None) -> pd.DataFrame:
+def select(
+    candidates: pd.DataFrame,
+    length: int,
+    need_points: int,
+    order: pd.DataFrame | None = None,
+    every_barrier: bool = True,
+) -> pd.DataFrame:
     """The ``length`` candidates to list, in rank order, with ``place_for``: the barrier whose share of places
-    admitted the pupil, or ``""`` when the pupil came in on rank alone.
+    admitted the pupil, or ``""`` when the pupil came in on rank alone. ``every_barrier``: a barrier with real need
+    that the shares leave without a place gets one (:func:`share_places`).
 
     ``candidates`` has the rank columns (``score``, ``attendance_rate_term``, ``negative_points_4wk``, ``upn``),
     ``main_barrier`` and ``main_need`` (or ``need_<barrier>`` for each barrier). ``order`` is what
@@ -384,7 +395,7 @@ def select(candidates: pd.DataFrame, length: int, need_points: int, order: pd.Da
     labels = _labels(candidates, order["upn"])
     real = order["real_need"].astype(bool).to_numpy()
     counts = {str(b): int(n) for b, n in zip(order["main_barrier"][real], order["in_need"][real], strict=True)}
-    shares = share_places({b: counts.get(b, 0) for b in BARRIERS}, length)
+    shares = share_places({b: counts.get(b, 0) for b in BARRIERS}, length, every_barrier)
     place_for: dict[object, str] = {}
     for barrier, share in shares.items():
         for label in labels[real & (order["main_barrier"] == barrier).to_numpy()][:share]:
@@ -404,7 +415,7 @@ def published_order(
     ``places``: the pupils :func:`select` gives the places to (shared between barriers by need), then every other
     pupil in rank order. ``points`` are ``card``'s points per feature. Used to measure the published list."""
     scored = scored_with_need(pupils, points, card, settings)
-    listed = select(scored, places, settings.need_points).index
+    listed = select(scored, places, settings.need_points, every_barrier=settings.place_for_every_barrier).index
     rest = rank_order(scored).difference(listed, sort=False)
     return np.concatenate([listed.to_numpy(), rest.to_numpy()]).astype(int)
 
@@ -500,6 +511,6 @@ def choose(
     length = filled.shortlist_length(settings.shortlist_minimum)
     if order is None:
         order = _school_order(scored, status, length, settings.need_points)
-    chosen = select(scored, length, settings.need_points, order)
+    chosen = select(scored, length, settings.need_points, order, settings.place_for_every_barrier)
     listed = pd.concat([chosen, pending.loc[rank_order(pending)].assign(place_for="referred")])
     return Choice(listed, filled)

@@ -18,7 +18,8 @@ Two regimes:
 
 Each card is also measured as the **published list** (method name ending in
 :data:`pipeline.evaluate.compare.PUBLISHED`): the shortlist's places shared between barriers by need
-(:func:`pipeline.caseload.policy.published_order`, ``need_points`` from the settings), every pupil a candidate,
+(:func:`pipeline.caseload.policy.published_order`, ``need_points`` and ``place_for_every_barrier`` from the
+settings), every pupil a candidate,
 then the other pupils in rank order. The card's own ranking says how well it finds the pupils with the outcome;
 the published list says what keeping places for every barrier costs in it.
 

@@ -112,6 +112,13 @@ def test_a_barrier_with_real_need_is_not_crowded_out() -> None:
     assert table.loc[table["main_barrier"] == "literacy and numeracy", "place_for"].item() == (
         "place kept for literacy and numeracy"
     )
+    # Switched off, the shares in proportion to need alone: 1 of 31 pupils in need gets none of 5 places.
+    alone = build_shortlist(pupils, MODEL, 5, Settings(shortlist_minimum=0, place_for_every_barrier=False)).table
+    assert alone["main_barrier"].tolist() == ["attendance"] * 5
+    # ... and a school whose needs are mostly behaviour still gets a mostly-behaviour list.
+    mostly = _pupils(*[ATTENDANCE for _ in range(4)], *[BEHAVIOUR for _ in range(12)], *[{} for _ in range(20)])
+    table = build_shortlist(mostly, MODEL, 8, Settings(shortlist_minimum=0, place_for_every_barrier=False)).table
+    assert table["main_barrier"].value_counts().to_dict() == {"behaviour and exclusion": 6, "attendance": 2}
 
 
 def test_severe_absence_is_flagged_for_the_attendance_team() -> None:
@@ -203,6 +210,10 @@ def test_places_are_shared_in_proportion_and_never_more_than_asked(counts: dict[
     wanted = [b for b, c in counts.items() if c > 0]
     if min(places, sum(counts.values())) // 4 >= len(wanted):
         assert all(shares[b] >= 1 for b in wanted)  # every barrier with need has a place when the list allows
+    alone = share_places(counts, places, every_barrier=False)  # largest remainders, nothing moved after them
+    assert sum(alone.values()) == sum(shares.values())
+    total = sum(counts.values())
+    assert all(abs(alone[b] - min(places, total) * counts[b] / total) < 1 for b in wanted)
 
 
 candidate = st.fixed_dictionaries(

@@ -29,6 +29,8 @@ def test_the_published_list_keeps_a_place_for_literacy_and_lists_every_other_pup
     assert sorted(order) == list(range(len(pupils)))  # every pupil once
     assert 30 in order[:5]  # the literacy pupil has one of the five places
     assert 30 not in published_order(pupils, points, CARD, Settings(need_points=1000), 5)[:5]  # no real need
+    alone = Settings(place_for_every_barrier=False)  # 1 of 31 pupils in need: no share of 5 places
+    assert 30 not in published_order(pupils, points, CARD, alone, 5)[:5]
 
 
 def test_futures_measure_the_card_and_its_published_list_side_by_side() -> None:
