@@ -236,8 +236,8 @@ def summary(table: pd.DataFrame, resamples: int = 2000, by_school: bool = False)
     ``of`` the school-seeds; ``wins_beyond_noise`` and ``losses_beyond_noise`` the school-seeds whose list is above
     both baselines' (``above_both_beyond_noise``), or below either's (``below_beyond_noise``), by more than the
     pupils the two lists disagree on can show by chance (:func:`discordant_hits`): with a few dozen places, a
-    school-seed's margin of a few pupils is neither. The margins over each baseline alone are beside. Baselines
-    themselves show blanks.
+    school-seed's margin of a few pupils is neither. The margins over each baseline alone are beside, each with
+    its own interval (``margin_abc_low`` ...). Baselines themselves show blanks.
     With more than one world in ``table``, the rows of world ``both`` pool every world's school-seeds.
 
     ``by_school``: per world, school, regime and method instead, over the seeds that school was measured on, for
@@ -277,13 +277,10 @@ def summary(table: pd.DataFrame, resamples: int = 2000, by_school: bool = False)
         }
         if row["method"] not in BASELINES:
             wins, ties, losses = int(group["wins"].sum()), int(group["ties"].sum()), int(group["losses"].sum())
-            low, high = paired_bootstrap_interval(group["margin"].to_numpy(), resamples)
+            for margin in ("margin", "margin_abc", "margin_attendance"):  # over the better baseline, then each
+                low, high = paired_bootstrap_interval(group[margin].to_numpy(), resamples)
+                row |= {margin: group[margin].mean(), f"{margin}_low": low, f"{margin}_high": high}
             row |= {
-                "margin": group["margin"].mean(),
-                "margin_low": low,
-                "margin_high": high,
-                "margin_abc": group["margin_abc"].mean(),
-                "margin_attendance": group["margin_attendance"].mean(),
                 "wins": wins,
                 "ties": ties,
                 "losses": losses,

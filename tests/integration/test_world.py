@@ -133,6 +133,9 @@ def test_the_summary_counts_wins_ties_and_losses_against_the_better_baseline() -
     assert (ours["wins"], ours["ties"], ours["losses"], ours["of"]) == (2, 1, 1, 4)
     assert ours["margin"] == pytest.approx((0.05 + 0 - 0.05 + 0.1) / 4, abs=1e-3)
     assert ours["margin_abc"] == pytest.approx((0.1 + 0 + 0.1 + 0.5) / 4, abs=1e-3)
+    assert ours["margin_abc_low"] <= ours["margin_abc"] <= ours["margin_abc_high"]
+    assert ours["margin_attendance_low"] >= -0.05 - 1e-9  # no seed below attendance by more than 0.05
+    assert ours["margin_attendance_high"] <= 0.1 + 1e-9
     assert ours["margin_low"] <= ours["margin"] <= ours["margin_high"]
     assert ours["sign_test_p"] == sign_test(2, 1) == 1.0
     assert pd.isna(totals.loc["ABC rules", "wins"])
