@@ -625,6 +625,9 @@ def _evaluate_futures(
         typer.echo(table.to_string(index=False))
         typer.echo("")
         typer.echo(totals.to_string(index=False))
+        if not by_school.empty:
+            typer.echo("")
+            typer.echo(by_school.to_string(index=False))
     err.print(f"written: {', '.join(str(path) for path in written)}")
 
 

@@ -184,6 +184,8 @@ def test_mentor_evaluate_writes_the_summary_by_school_beside_the_others(
     assert set(by_school["school"]) == {"1"}
     assert by_school["of"].max() == 3
     assert len(pd.read_csv(tmp_path / "futures.csv")) == len(_schools_on_seeds())
+    headers = [line.split()[:3] for line in result.output.splitlines() if line.strip()]
+    assert ["world", "school", "regime"] in headers  # the per-school summary is printed too
     monkeypatch.setattr(futures, "measure_all", lambda *args, **kwargs: _schools_on_seeds().query("seed == 0"))
     result = CliRunner().invoke(app, ["evaluate", "--world", "0", *card, "--out", str(tmp_path / "one")])
     assert result.exit_code == 0, result.output
