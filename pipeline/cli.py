@@ -564,8 +564,8 @@ def evaluate(
     school, precision at capacity against the world's known futures: each card as released (no history) and as
     learned from the world's earlier nights (a year of history), each also as the shortlist lists it (places
     shared by barrier), beside the ABC rules and attendance alone.
-    Writes OUT/futures.csv and OUT/futures-summary.csv, and OUT/futures-by-school.csv for the schools measured on
-    two seeds or more (see docs/evaluation.md).
+    Writes OUT/futures.csv, OUT/futures-summary.csv, OUT/futures-by-phase.csv (primaries and secondaries apart)
+    and OUT/futures-by-school.csv for the schools measured on two seeds or more (see docs/evaluation.md).
     """
     from pipeline.config import Settings
     from pipeline.evaluate.compare import evaluate as compare_models
@@ -614,20 +614,18 @@ def _evaluate_futures(
         raise typer.Exit(ExitCode.USAGE) from None
     seeds = [("world", seed) for seed in worlds] + [("sample", seed) for seed in samples]
     table = measure_all(seeds, loaded, settings, cache, jobs, progress=err.print)
-    totals, by_school = summary(table), summary(table, by_school=True)
-    written = [out / "futures.csv", out / "futures-summary.csv"]
+    summaries = {"futures-summary.csv": summary(table), "futures-by-phase.csv": summary(table, by="phase")}
+    summaries["futures-by-school.csv"] = summary(table, by="school")  # empty: no school measured on two seeds
+    written = [out / "futures.csv"]
     write_csv(table, written[0])
-    write_csv(totals, written[1])
-    if not by_school.empty:  # schools measured on two seeds or more
-        written.append(out / "futures-by-school.csv")
-        write_csv(by_school, written[2])
     with pd.option_context("display.width", 220, "display.max_columns", 20, "display.max_rows", 500):
         typer.echo(table.to_string(index=False))
-        typer.echo("")
-        typer.echo(totals.to_string(index=False))
-        if not by_school.empty:
-            typer.echo("")
-            typer.echo(by_school.to_string(index=False))
+        for name, totals in summaries.items():
+            if not totals.empty:
+                written.append(out / name)
+                write_csv(totals, written[-1])
+                typer.echo("")
+                typer.echo(totals.to_string(index=False))
     err.print(f"written: {', '.join(str(path) for path in written)}")
 
 

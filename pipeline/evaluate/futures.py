@@ -53,6 +53,7 @@ from pipeline.features import build_features
 from pipeline.ingest import ingest
 from pipeline.model import PointsScorecard, Scorecard
 from pipeline.model.scorecard import history_learner
+from pipeline.report.shortlist import PRIMARY_YEARS
 from pipeline.warehouse import connect
 
 LAST_DAY_BEFORE = "select max(date) from attendance where date < $start"
@@ -171,6 +172,7 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
             "seed": data.seed,
             "as_of": data.as_of.isoformat(),
             "school": str(school),
+            "phase": school_phase(pupils),
             "pupils": len(pupils),
             "capacity": capacity,
             "base_rate": round(float(outcome.mean()), 3),
@@ -204,6 +206,20 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
     return pd.DataFrame(rows)
 
 
+def school_phase(pupils: pd.DataFrame) -> str:
+    """``primary`` when every pupil's year group is a primary one (nursery to Year 6), ``secondary`` when none is,
+    else ``all-through``; ``unknown`` without year groups.
+
+    >>> [school_phase(pd.DataFrame({"year_group": years})) for years in (["R", "3", "6"], ["7", "11"], ["6", "7"])]
+    ['primary', 'secondary', 'all-through']
+    """
+    years = pupils.get("year_group", pd.Series(dtype=object)).dropna().astype(str)
+    if years.empty:
+        return "unknown"
+    primary = years.isin(PRIMARY_YEARS)
+    return "primary" if primary.all() else "secondary" if not primary.any() else "all-through"
+
+
 BEYOND_NOISE_P = 0.05
 """A school-seed's list is below (above) a baseline's beyond noise when the sign test of the pupils only one of
 the two lists holds (:func:`discordant_hits`) gives a p-value under this, in the baseline's (the list's) favour."""
@@ -226,7 +242,7 @@ def discordant_hits(outcome: np.ndarray, ours: np.ndarray, theirs: np.ndarray, c
     return only_ours, only_theirs, sign_test(only_ours, only_theirs)
 
 
-def summary(table: pd.DataFrame, resamples: int = 2000, by_school: bool = False) -> pd.DataFrame:
+def summary(table: pd.DataFrame, resamples: int = 2000, by: str | None = None) -> pd.DataFrame:
     """Per world, regime and method, over its school-seeds: the mean of each measure, the worst school-seed's
     precision at capacity, and against the better baseline of each school-seed (the higher of the ABC rules and
     attendance alone there) the mean margin in precision at capacity, with a 95% paired bootstrap interval
@@ -240,10 +256,11 @@ def summary(table: pd.DataFrame, resamples: int = 2000, by_school: bool = False)
     its own interval (``margin_abc_low`` ...). Baselines themselves show blanks.
     With more than one world in ``table``, the rows of world ``both`` pool every world's school-seeds.
 
-    ``by_school``: per world, school, regime and method instead, over the seeds that school was measured on, for
-    the schools measured on two seeds or more (the independent world's three schools are the same on every seed;
-    the sample's are drawn afresh): whether a list beats the baselines in each school on several seeds, which no
-    one school-seed can tell."""
+    ``by``: per world, ``by`` (a column of ``table``), regime and method instead. ``"school"``: over the seeds each
+    school was measured on, for the schools measured on two seeds or more (the independent world's three schools
+    are the same on every seed; the sample's are drawn afresh): whether a list beats the baselines in each school
+    on several seeds, which no one school-seed can tell. ``"phase"``: over the school-seeds of each kind of school
+    (:func:`school_phase`), which the sample, one primary and one secondary a seed, can be judged by."""
     keys = ["world", "seed", "school", "regime"]
     baselines = table[table["method"].isin(BASELINES)]
     per = baselines.pivot_table(index=keys, columns="method", values="precision_at_capacity", aggfunc="first")
@@ -257,10 +274,10 @@ def summary(table: pd.DataFrame, resamples: int = 2000, by_school: bool = False)
     scored["losses"] = scored["margin"] < -5e-4
     scored["ties"] = ~scored["wins"] & ~scored["losses"]
     groups = ["world", "regime", "method"]
-    if by_school:
-        groups.insert(1, "school")
-        seeds = scored.groupby(["world", "school"])["seed"].transform("nunique")
-        scored = scored[seeds >= 2]
+    if by is not None:
+        groups.insert(1, by)
+        if by == "school":
+            scored = scored[scored.groupby(["world", "school"])["seed"].transform("nunique") >= 2]
     elif scored["world"].nunique() > 1:  # and every world's school-seeds together, for a test with more pairs
         scored = pd.concat([scored, scored.assign(world=BOTH_WORLDS)], ignore_index=True)
     rows = []

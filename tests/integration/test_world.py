@@ -149,7 +149,8 @@ def _schools_on_seeds() -> pd.DataFrame:
     rows = []
     for school, seed, ours in (("1", 0, 0.9), ("1", 1, 0.8), ("1", 2, 0.95), ("2", 0, 0.5)):
         for method, p in (("v3", ours), ("ABC rules", 0.8), ("attendance alone", 0.7)):
-            rows.append({"world": "world", "seed": seed, "school": school, "regime": NO_HISTORY, "method": method,
+            rows.append({"world": "world", "seed": seed, "school": school, "phase": f"phase {school}",
+                         "regime": NO_HISTORY, "method": method,
                          "precision_at_capacity": p, "recall_at_capacity": p / 2, "precision_at_2x_capacity": p,
                          "average_precision": p, "ece": 0.1})  # fmt: skip
     return pd.DataFrame(rows)
@@ -158,14 +159,17 @@ def _schools_on_seeds() -> pd.DataFrame:
 def test_the_summary_by_school_judges_each_school_over_its_seeds() -> None:
     """Judged per school, only school 1 has several seeds to judge it on."""
     table = _schools_on_seeds()
-    by_school = summary(table, by_school=True)
+    by_school = summary(table, by="school")
     assert set(by_school["school"]) == {"1"}
     assert set(by_school["world"]) == {"world"}
     ours = by_school.set_index("method").loc["v3"]
     assert (ours["wins"], ours["ties"], ours["losses"], ours["of"]) == (2, 1, 0, 3)
     assert ours["margin"] == pytest.approx((0.1 + 0 + 0.15) / 3, abs=1e-3)
     assert summary(table).set_index("method").loc["v3", "of"] == 4  # every school-seed, school 2 included
-    assert summary(table.assign(world=table["seed"].map({0: "w", 1: "w", 2: "x"})), by_school=True)["of"].max() == 2
+    assert summary(table.assign(world=table["seed"].map({0: "w", 1: "w", 2: "x"})), by="school")["of"].max() == 2
+    by_phase = summary(table, by="phase").set_index(["phase", "method"])  # every school-seed of its kind
+    assert by_phase.loc[("phase 2", "v3"), "of"] == 1
+    assert by_phase.loc[("phase 1", "v3"), "wins"] == 2
 
 
 def test_mentor_evaluate_writes_the_summary_by_school_beside_the_others(
@@ -190,6 +194,7 @@ def test_mentor_evaluate_writes_the_summary_by_school_beside_the_others(
     result = CliRunner().invoke(app, ["evaluate", "--world", "0", *card, "--out", str(tmp_path / "one")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "one/futures-summary.csv").exists()
+    assert (tmp_path / "one/futures-by-phase.csv").exists()
     assert not (tmp_path / "one/futures-by-school.csv").exists()  # no school on two seeds: nothing to judge
 
 
