@@ -184,6 +184,8 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
         date_columns_not_future=("date",),
     ),
 )  # fmt: skip
+PRIMARY_YEARS = frozenset({"N1", "N2", "R", "1", "2", "3", "4", "5", "6"})
+"""The year groups (``year_group`` as the contract reads it) of the primary phase: nursery to Year 6."""
 DECISIONS = ("referred", "declined", "not now", "supported elsewhere")
 """What staff can record against a pupil on the shortlist (decisions.csv)."""
 DECISION_SYNONYMS = {"not appropriate": "declined", "already supported elsewhere": "supported elsewhere"}

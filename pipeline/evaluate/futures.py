@@ -46,6 +46,7 @@ from scipy.stats import binomtest
 from pipeline.caseload.policy import capacity as school_capacity
 from pipeline.caseload.policy import published_order, rank_order
 from pipeline.config import Settings
+from pipeline.contract import PRIMARY_YEARS
 from pipeline.evaluate import abc_score, attendance_score, expected_calibration_error
 from pipeline.evaluate.compare import PUBLISHED, Challenger
 from pipeline.evaluate.release import evaluation_data
@@ -53,7 +54,6 @@ from pipeline.features import build_features
 from pipeline.ingest import ingest
 from pipeline.model import PointsScorecard, Scorecard
 from pipeline.model.scorecard import history_learner
-from pipeline.report.shortlist import PRIMARY_YEARS
 from pipeline.warehouse import connect
 
 LAST_DAY_BEFORE = "select max(date) from attendance where date < $start"

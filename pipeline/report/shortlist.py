@@ -24,6 +24,7 @@ from pipeline.caseload.policy import (
 )
 from pipeline.caseload.review import number_or_none
 from pipeline.config import Settings
+from pipeline.contract import PRIMARY_YEARS
 from pipeline.model.card import FeatureCard, Scorecard
 from pipeline.model.scorecard import PointsScorecard
 
@@ -45,7 +46,6 @@ CONTEXT_FLAGS = (
     ("looked_after", {True: "looked after"}),
     ("eal", {True: "EAL"}),
 )
-PRIMARY_YEARS = frozenset({"N1", "N2", "R", "1", "2", "3", "4", "5", "6"})
 USUAL = "as most pupils, "
 """Before a reason whose points are no more than a usual pupil's (:attr:`FeatureCard.usual_points`, a learned
 card's): part of the score, so the reasons still add up to it, but no sign of need."""
