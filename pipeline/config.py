@@ -25,6 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 OUTCOME_COMPONENTS = ("persistent_absence", "suspension", "fell_below_target")
 """What an outcome can be made of; see pipeline/evaluate/sql/outcome_labels.sql for each definition."""
 OutcomeComponent = Literal["persistent_absence", "suspension", "fell_below_target"]
+BarrierPlaces = Literal["uncovered", "every", "none"]
+BARRIER_PLACES: tuple[BarrierPlaces, ...] = ("uncovered", "every", "none")
+"""Which barriers with real need that the shares in proportion to need leave without a place get one (up to a
+quarter of the list): those no listed pupil has real need in (``uncovered``), all of them (``every``), or none."""
 
 
 class SettingsError(ValueError):
@@ -43,7 +47,7 @@ class Settings(BaseModel):
         shortlist_minimum = 5      # the shortlist holds at least this many new candidates, even with no free place
         mentor_interventions = ["Learning mentor"]   # open interventions of these names are current mentees
         need_points = 10           # points in one barrier that count as real need (docs/pastoral-guide.md)
-        place_for_every_barrier = true  # a barrier with real need the shares leave out gets a place (up to a quarter)
+        barrier_places = "uncovered"  # a barrier with real need no listed pupil has gets a place ("every", "none")
         review_weeks = 12          # a mentee is flagged for review after this many weeks
         decision_review_weeks = 6  # a declined / not now / supported elsewhere pupil stays off this long by default
         decision_score_margin = 10 # ... or until their score rises by this many points
@@ -74,7 +78,7 @@ class Settings(BaseModel):
     shortlist_minimum: Annotated[int, Field(ge=0)] = 5
     mentor_interventions: Annotated[tuple[str, ...], Field(min_length=1)] = ("Learning mentor",)
     need_points: Annotated[int, Field(ge=0)] = 10
-    place_for_every_barrier: bool = True
+    barrier_places: BarrierPlaces = "uncovered"
     review_weeks: Annotated[int, Field(ge=1)] = 12
     decision_review_weeks: Annotated[int, Field(ge=1)] = 6
     decision_score_margin: Annotated[int, Field(ge=0)] = 10
@@ -141,11 +145,20 @@ class Settings(BaseModel):
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
 
+RENAMED = {
+    "place_for_every_barrier": 'use barrier_places = "every" for true, "none" for false ("uncovered", the default, '
+    "keeps a place only for a barrier no listed pupil has real need in)",
+}
+"""Settings that were renamed, with what to write instead."""
+
+
 def _problem(detail: Mapping[str, Any], data: dict[str, Any]) -> str:
     """One pydantic error as words: the key, the value as written, and what is allowed."""
     location = detail["loc"]
     key = str(location[0]) if location else "settings"
     kind = detail["type"]
+    if kind == "extra_forbidden" and key in RENAMED:
+        return f"{key} is no longer a setting: {RENAMED[key]}"
     if kind == "extra_forbidden":
         close = difflib.get_close_matches(key, Settings.model_fields, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]}?" if close else f"the settings are {', '.join(Settings.model_fields)}"
@@ -171,6 +184,6 @@ def _problem(detail: Mapping[str, Any], data: dict[str, Any]) -> str:
         "less_than_equal": f"at most {context.get('le')}",
     }.get(kind, str(detail["msg"]).lower())
     if kind == "literal_error":
-        names = ", ".join(OUTCOME_COMPONENTS)
+        names = ", ".join(BARRIER_PLACES if key == "barrier_places" else OUTCOME_COMPONENTS)
         return f"{key} = {written} is not allowed: {json.dumps(detail.get('input'))} is not one of {names}"
     return f"{key} = {written} is not allowed: it must be {allowed}"

@@ -21,13 +21,16 @@ Circumstances points are never part of the score: they name the barrier and shar
 
 **No barrier crowded out.** A pupil has *real need* in a barrier with at least ``need_points`` points in it. The
 shortlist's places are shared between barriers in proportion to the number of candidates whose main barrier it
-is with real need in it (largest remainders); a barrier left without a place then gets one, taken from the barrier
-with most places, those with most pupils in need first, as long as no more than a quarter of the list is given
-that way (``place_for_every_barrier``, on by default; off, the shares stay in proportion to need alone);
-each barrier's places go to its candidates in rank order; places a barrier cannot fill, and places left
-when no one has real need, go to the highest-ranked candidates not yet listed. The list is then shown in rank
-order. So a school whose needs are mostly behaviour gets a mostly-behaviour list, and a few attendance cases
-with high scores cannot take every place.
+is with real need in it (largest remainders); each barrier's places go to its candidates in rank order; places a
+barrier cannot fill, and places left when no one has real need, go to the highest-ranked candidates not yet
+listed. Then a barrier with real need that no pupil so listed has real need in (as main barrier or not) gets a
+place, for its highest-ranked candidate whose main barrier it is, taken from the barrier with most places, those
+with most pupils in need first, as long as no more than a quarter of the list is given that way
+(``barrier_places``: ``uncovered``, the default; ``every`` keeps a place for every barrier the shares leave
+without one, even one a listed pupil has real need in; ``none``, the shares alone). The list is then shown in
+rank order. So a school whose needs are mostly behaviour gets a mostly-behaviour list, a few attendance cases
+with high scores cannot take every place, and every barrier with real need has a pupil on the list who needs help
+with it.
 
 **In SQL.** The need profile's points and main barrier (:func:`need_sql`, generated from the card), the candidates
 (``sql/shortlist_candidates.sql``) and the order and its cut at the school's places (``sql/shortlist_order.sql``)
@@ -41,7 +44,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -51,7 +54,7 @@ import sqlglot
 from sqlglot import exp
 
 from pipeline.caseload.decisions import sql
-from pipeline.config import Settings
+from pipeline.config import BARRIER_PLACES, BarrierPlaces, Settings
 from pipeline.model.card import FeatureCard, Scorecard
 from pipeline.model.scoring import POINTS_PREFIX
 
@@ -337,16 +340,16 @@ def need_profile(pupils: pd.DataFrame, points: pd.DataFrame, card: Scorecard, se
     return profile
 
 
-def share_places(counts: dict[str, int], places: int, every_barrier: bool = True) -> dict[str, int]:
-    """Places per barrier in proportion to ``counts`` (largest remainders), none above its count; then, with
-    ``every_barrier``, one place for each barrier left without (most pupils in need first, taken from the barrier
-    with most places), as long as no more than a quarter of the places are given that way.
+def share_places(counts: dict[str, int], places: int, kept_for: Collection[str] = BARRIERS) -> dict[str, int]:
+    """Places per barrier in proportion to ``counts`` (largest remainders), none above its count; then one place for
+    each barrier of ``kept_for`` left without (most pupils in need first, taken from the barrier with most places),
+    as long as no more than a quarter of the places are given that way.
 
     >>> share_places({"attendance": 30, "behaviour": 8, "literacy": 2}, 10)
     {'attendance': 7, 'behaviour': 2, 'literacy': 1}
     >>> share_places({"attendance": 40, "behaviour": 1}, 5)
     {'attendance': 4, 'behaviour': 1}
-    >>> share_places({"attendance": 40, "behaviour": 1}, 5, every_barrier=False)
+    >>> share_places({"attendance": 40, "behaviour": 1}, 5, kept_for=())
     {'attendance': 5, 'behaviour': 0}
     """
     wanted = {b: c for b, c in counts.items() if c > 0}
@@ -359,11 +362,12 @@ def share_places(counts: dict[str, int], places: int, every_barrier: bool = True
     by_remainder = sorted(wanted, key=lambda b: (-(exact[b] - shares[b]), BARRIERS.index(b)))
     for b in by_remainder[: to_share - sum(shares.values())]:
         shares[b] += 1
-    if not every_barrier:
-        return shares
-    # Then one place for each barrier left without, those with most pupils in need first, from the barrier with most
-    # places; at most a quarter of the places are given this way, so that the shares stay in proportion to need.
-    unplaced = sorted((b for b in wanted if shares[b] == 0), key=lambda b: (-wanted[b], BARRIERS.index(b)))
+    # Then one place for each barrier kept for and left without, those with most pupils in need first, from the
+    # barrier with most places; at most a quarter of the places are given this way, so that the shares stay in
+    # proportion to need.
+    unplaced = sorted(
+        (b for b in wanted if shares[b] == 0 and b in kept_for), key=lambda b: (-wanted[b], BARRIERS.index(b))
+    )
     for b in unplaced[: to_share // 4]:
         donor = max(shares, key=lambda d: (shares[d], -BARRIERS.index(d)))
         shares[donor] -= 1
@@ -376,36 +380,67 @@ def select(
     length: int,
     need_points: int,
     order: pd.DataFrame | None = None,
-    every_barrier: bool = True,
+    barrier_places: BarrierPlaces = "uncovered",
 ) -> pd.DataFrame:
     """The ``length`` candidates to list, in rank order, with ``place_for``: the barrier whose share of places
-    admitted the pupil, or ``""`` when the pupil came in on rank alone. ``every_barrier``: a barrier with real need
-    that the shares leave without a place gets one (:func:`share_places`).
+    admitted the pupil, or ``""`` when the pupil came in on rank alone. ``barrier_places`` says which barriers with
+    real need that the shares leave without a place are given one (:func:`share_places`): ``"uncovered"``, those
+    that no pupil the shares list has real need in (as main barrier or not); ``"every"``, all of them; ``"none"``,
+    none.
 
     ``candidates`` has the rank columns (``score``, ``attendance_rate_term``, ``negative_points_4wk``, ``upn``),
-    ``main_barrier`` and ``main_need`` (or ``need_<barrier>`` for each barrier). ``order`` is what
-    ``sql/shortlist_order.sql`` kept of them (:data:`ORDER_COLUMNS`), with a cut of ``length`` or more, when an
-    engine ranked them already; by default DuckDB runs it here.
+    ``main_barrier`` and ``main_need`` (or ``need_<barrier>`` for each barrier; ``"uncovered"`` reads them when
+    present, and otherwise counts a pupil's main barrier only). ``order`` is what ``sql/shortlist_order.sql`` kept
+    of them (:data:`ORDER_COLUMNS`), with a cut of ``length`` or more, when an engine ranked them already; by
+    default DuckDB runs it here.
     """
     if candidates.empty or length <= 0:
         return candidates.iloc[:0].assign(place_for=pd.Series(dtype=str))
+    if barrier_places not in BARRIER_PLACES:
+        raise ValueError(f"barrier_places must be one of {', '.join(BARRIER_PLACES)}, not {barrier_places!r}")
     if order is None:
         order = shortlist_order(_ranking_input(candidates, length), need_points)
     order = order.sort_values("school_rank", kind="mergesort").reset_index(drop=True)
     labels = _labels(candidates, order["upn"])
     real = order["real_need"].astype(bool).to_numpy()
     counts = {str(b): int(n) for b, n in zip(order["main_barrier"][real], order["in_need"][real], strict=True)}
-    shares = share_places({b: counts.get(b, 0) for b in BARRIERS}, length, every_barrier)
+    wanted = {b: counts.get(b, 0) for b in BARRIERS}
+    shares = share_places(wanted, length, BARRIERS if barrier_places == "every" else ())
+    place_for = _fill(labels, order["main_barrier"].to_numpy(), real, shares, length)
+    if barrier_places == "uncovered":
+        covered = _in_need(candidates.loc[list(place_for)], need_points)
+        uncovered = [b for b in BARRIERS if b not in covered]
+        if any(wanted[b] for b in uncovered):
+            shares = share_places(wanted, length, uncovered)
+            place_for = _fill(labels, order["main_barrier"].to_numpy(), real, shares, length)
+    chosen = [label for label in labels if label in place_for]
+    return candidates.loc[chosen].assign(place_for=[place_for[label] for label in chosen])
+
+
+def _fill(
+    labels: pd.Index, main_barrier: np.ndarray, real: np.ndarray, shares: dict[str, int], length: int
+) -> dict[object, str]:
+    """Who fills ``length`` places (``labels`` in rank order): each barrier's share goes to its pupils with real
+    need in rank order, the places left to the highest-ranked pupils not yet listed. Label: the barrier whose share
+    admitted the pupil, or ``""``."""
     place_for: dict[object, str] = {}
     for barrier, share in shares.items():
-        for label in labels[real & (order["main_barrier"] == barrier).to_numpy()][:share]:
+        for label in labels[real & (main_barrier == barrier)][:share]:
             place_for[label] = barrier
     for label in labels:
         if len(place_for) >= length:
             break
         place_for.setdefault(label, "")
-    chosen = [label for label in labels if label in place_for]
-    return candidates.loc[chosen].assign(place_for=[place_for[label] for label in chosen])
+    return place_for
+
+
+def _in_need(pupils: pd.DataFrame, need_points: int) -> set[str]:
+    """The barriers some of ``pupils`` have real need in (``need_points`` points or more), main barrier or not."""
+    threshold = max(need_points, 1)
+    columns = [f"need_{b}" for b in BARRIERS]
+    if set(columns) <= set(pupils.columns):
+        return {b for b in BARRIERS if (pupils[f"need_{b}"].astype(int) >= threshold).any()}
+    return set(pupils.loc[pupils["main_need"].astype(int) >= threshold, "main_barrier"].astype(str))
 
 
 def published_order(
@@ -415,9 +450,26 @@ def published_order(
     ``places``: the pupils :func:`select` gives the places to (shared between barriers by need), then every other
     pupil in rank order. ``points`` are ``card``'s points per feature. Used to measure the published list."""
     scored = scored_with_need(pupils, points, card, settings)
-    listed = select(scored, places, settings.need_points, every_barrier=settings.place_for_every_barrier).index
+    listed = select(scored, places, settings.need_points, barrier_places=settings.barrier_places).index
     rest = rank_order(scored).difference(listed, sort=False)
     return np.concatenate([listed.to_numpy(), rest.to_numpy()]).astype(int)
+
+
+def list_breadth(
+    pupils: pd.DataFrame, points: pd.DataFrame, card: Scorecard, settings: Settings, listed: Sequence[int] | np.ndarray
+) -> dict[str, int]:
+    """How many barriers a list of ``pupils`` (one school's, indexed 0..n-1; ``listed``: the positions on it) holds:
+    ``main_barriers``, the main barriers with real need of its pupils; ``barriers_covered``, the barriers some
+    pupil on it has real need in, main barrier or not; and ``barriers_in_need``, those some pupil of the school has
+    real need in. ``points`` are ``card``'s points per feature."""
+    scored = scored_with_need(pupils, points, card, settings)
+    on_list = scored.iloc[list(listed)]
+    real = on_list["main_need"].astype(int) >= max(settings.need_points, 1)
+    return {
+        "main_barriers": int(on_list.loc[real & (on_list["main_barrier"] != "none"), "main_barrier"].nunique()),
+        "barriers_covered": len(_in_need(on_list, settings.need_points)),
+        "barriers_in_need": len(_in_need(scored, settings.need_points)),
+    }
 
 
 def scored_with_need(pupils: pd.DataFrame, points: pd.DataFrame, card: Scorecard, settings: Settings) -> pd.DataFrame:
@@ -511,6 +563,6 @@ def choose(
     length = filled.shortlist_length(settings.shortlist_minimum)
     if order is None:
         order = _school_order(scored, status, length, settings.need_points)
-    chosen = select(scored, length, settings.need_points, order, settings.place_for_every_barrier)
+    chosen = select(scored, length, settings.need_points, order, settings.barrier_places)
     listed = pd.concat([chosen, pending.loc[rank_order(pending)].assign(place_for="referred")])
     return Choice(listed, filled)

@@ -18,10 +18,12 @@ Two regimes:
 
 Each card is also measured as the **published list** (method name ending in
 :data:`pipeline.evaluate.compare.PUBLISHED`): the shortlist's places shared between barriers by need
-(:func:`pipeline.caseload.policy.published_order`, ``need_points`` and ``place_for_every_barrier`` from the
+(:func:`pipeline.caseload.policy.published_order`, ``need_points`` and ``barrier_places`` from the
 settings), every pupil a candidate,
 then the other pupils in rank order. The card's own ranking says how well it finds the pupils with the outcome;
-the published list says what keeping places for every barrier costs in it.
+the published list says what keeping places for other barriers costs in it, and its breadth what they buy
+(:data:`BREADTH`: the main barriers on it, the barriers some pupil on it has real need in, and those some pupil of
+the school has real need in).
 
 Beside them in both regimes: the ABC rules and attendance alone (:mod:`pipeline.evaluate`); with a year of
 history also scikit-learn's gradient boosting on every numeric feature (as in ``mentor evaluate``), the black-box
@@ -44,7 +46,7 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from pipeline.caseload.policy import capacity as school_capacity
-from pipeline.caseload.policy import published_order, rank_order
+from pipeline.caseload.policy import list_breadth, published_order, rank_order
 from pipeline.config import Settings
 from pipeline.contract import PRIMARY_YEARS
 from pipeline.evaluate import abc_score, attendance_score, expected_calibration_error
@@ -64,6 +66,8 @@ CHALLENGER = "gradient boosting (challenger)"
 REFITTED = "(chances refitted)"
 """After a released card's name: its points as released, its chance curve refitted on the year of history."""
 BOTH_WORLDS = "both"
+BREADTH = ("main_barriers", "barriers_covered", "barriers_in_need")
+"""A published list's breadth (:func:`pipeline.caseload.policy.list_breadth`): blank for a ranking."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,7 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
             "base_rate": round(float(outcome.mean()), 3),
         }
         ranked: list[tuple[str, str, np.ndarray, float]] = []
+        breadth: dict[tuple[str, str], dict[str, int]] = {}
         for regime, name, model, published in models:
             # The card's ranking with the shortlist's tie-breaks, at the school's places, and the published list
             # (which also keeps places for every barrier; the nightly one leaves out current mentees as well: here
@@ -188,6 +193,9 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
             if published:
                 listed = published_order(pupils, points, model.card_, settings, capacity)
                 ranked.append((regime, name + PUBLISHED, listed, float("nan")))  # a list, not probabilities
+                breadth[regime, name + PUBLISHED] = list_breadth(
+                    pupils, points, model.card_, settings, listed[:capacity]
+                )
         if challenger is not None:
             score = pd.Series(challenger.predict_proba(pupils)[:, 1], index=pupils.index)
             probability = score.to_numpy()
@@ -198,6 +206,7 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
         baseline_orders = {(regime, name): order for regime, name, order, _ in ranked if name in BASELINES}
         for regime, name, order, ece in ranked:
             row = base | {"regime": regime, "method": name} | ranking_measures(outcome, order, capacity, ece)
+            row |= breadth.get((regime, name), dict.fromkeys(BREADTH, float("nan")))
             if name not in BASELINES:
                 tests = [discordant_hits(outcome, order, baseline_orders[regime, b], capacity) for b in BASELINES]
                 row["below_beyond_noise"] = any(t > o and p < BEYOND_NOISE_P for o, t, p in tests)
@@ -290,6 +299,7 @@ def summary(table: pd.DataFrame, resamples: int = 2000, by: str | None = None) -
             "precision_at_2x_capacity": group["precision_at_2x_capacity"].mean(),
             "average_precision": group["average_precision"].mean(),
             "ece": group["ece"].mean(),
+            **{column: group[column].mean() for column in BREADTH if column in group},
             "of": len(group),
         }
         if row["method"] not in BASELINES:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from pipeline.caseload.decisions import Decision, decision_state
 from pipeline.caseload.policy import BARRIERS, school_places, select, share_places
 from pipeline.caseload.review import build_caseload, status_of
-from pipeline.config import Settings, SettingsError
+from pipeline.config import BARRIER_PLACES, Settings, SettingsError
 from pipeline.model import PointsScorecard, Scorecard
 from pipeline.model.card import Band
 from pipeline.report.shortlist import build_shortlist
@@ -113,12 +113,35 @@ def test_a_barrier_with_real_need_is_not_crowded_out() -> None:
         "place kept for literacy and numeracy"
     )
     # Switched off, the shares in proportion to need alone: 1 of 31 pupils in need gets none of 5 places.
-    alone = build_shortlist(pupils, MODEL, 5, Settings(shortlist_minimum=0, place_for_every_barrier=False)).table
+    alone = build_shortlist(pupils, MODEL, 5, Settings(shortlist_minimum=0, barrier_places="none")).table
     assert alone["main_barrier"].tolist() == ["attendance"] * 5
     # ... and a school whose needs are mostly behaviour still gets a mostly-behaviour list.
     mostly = _pupils(*[ATTENDANCE for _ in range(4)], *[BEHAVIOUR for _ in range(12)], *[{} for _ in range(20)])
-    table = build_shortlist(mostly, MODEL, 8, Settings(shortlist_minimum=0, place_for_every_barrier=False)).table
+    table = build_shortlist(mostly, MODEL, 8, Settings(shortlist_minimum=0, barrier_places="none")).table
     assert table["main_barrier"].value_counts().to_dict() == {"behaviour and exclusion": 6, "attendance": 2}
+
+
+def test_a_barrier_a_listed_pupil_has_real_need_in_is_covered_and_gets_no_place_kept() -> None:
+    # The top pupil's main barrier is attendance (26 points), and 18 behaviour points are real need too: behaviour
+    # is on the list through them, so the default keeps no place for the pupil whose only barrier is behaviour.
+    mixed = {**ATTENDANCE, **BEHAVIOUR}
+    pupils = _pupils(mixed, *[ATTENDANCE for _ in range(29)], BEHAVIOUR)
+    table = build_shortlist(pupils, MODEL, 5, Settings(shortlist_minimum=0)).table.set_index("upn")
+    assert table["main_barrier"].tolist() == ["attendance"] * 5
+    assert "P030" not in table.index
+    assert "behaviour in lessons" in table.loc["P000", "suggested_focus"]  # the focus names it
+    every = build_shortlist(pupils, MODEL, 5, Settings(shortlist_minimum=0, barrier_places="every")).table
+    assert every.set_index("upn").loc["P030", "place_for"] == "place kept for behaviour and exclusion"
+    # Without the mixed pupil, behaviour has no one on the list, and the default keeps it a place.
+    alone = build_shortlist(_pupils(*[ATTENDANCE for _ in range(30)], BEHAVIOUR), MODEL, 5, Settings()).table
+    assert "P030" in alone["upn"].tolist()
+
+
+def test_a_renamed_or_unknown_barrier_places_setting_is_refused_with_what_to_write() -> None:
+    with pytest.raises(SettingsError, match='barrier_places = "every" for true'):
+        Settings.parse({"place_for_every_barrier": True})
+    with pytest.raises(SettingsError, match="uncovered, every, none"):
+        Settings.parse({"barrier_places": "all"})
 
 
 def test_severe_absence_is_flagged_for_the_attendance_team() -> None:
@@ -210,7 +233,7 @@ def test_places_are_shared_in_proportion_and_never_more_than_asked(counts: dict[
     wanted = [b for b, c in counts.items() if c > 0]
     if min(places, sum(counts.values())) // 4 >= len(wanted):
         assert all(shares[b] >= 1 for b in wanted)  # every barrier with need has a place when the list allows
-    alone = share_places(counts, places, every_barrier=False)  # largest remainders, nothing moved after them
+    alone = share_places(counts, places, kept_for=())  # largest remainders, nothing moved after them
     assert sum(alone.values()) == sum(shares.values())
     total = sum(counts.values())
     assert all(abs(alone[b] - min(places, total) * counts[b] / total) < 1 for b in wanted)
@@ -238,14 +261,44 @@ def test_selection_is_as_long_as_asked_ranked_unique_and_independent_of_row_orde
     frame["upn"] = [f"P{i:03d}" for i in range(len(frame))]
     for barrier in BARRIERS:
         frame[f"need_{barrier}"] = np.where(frame["main_barrier"] == barrier, frame["points"], 0)
-    chosen = select(frame, length, need_points=10)
-    assert len(chosen) == min(length, len(frame))
-    assert chosen["upn"].is_unique
-    assert chosen["score"].is_monotonic_decreasing
     order = list(frame.index)
     shuffle.shuffle(order)  # type: ignore[attr-defined]
-    again = select(frame.loc[order], length, need_points=10)
-    assert again["upn"].tolist() == chosen["upn"].tolist()
+    for barrier_places in BARRIER_PLACES:
+        chosen = select(frame, length, need_points=10, barrier_places=barrier_places)
+        assert len(chosen) == min(length, len(frame))
+        assert chosen["upn"].is_unique
+        assert chosen["score"].is_monotonic_decreasing
+        again = select(frame.loc[order], length, need_points=10, barrier_places=barrier_places)
+        assert again["upn"].tolist() == chosen["upn"].tolist()
+
+
+@settings(deadline=None)
+@given(
+    st.lists(st.tuples(candidate, st.lists(st.integers(0, 30), min_size=5, max_size=5)), max_size=30),
+    st.integers(0, 12),
+)
+def test_a_place_is_kept_only_for_a_barrier_no_listed_pupil_has_real_need_in(
+    rows: list[tuple[dict[str, object], list[int]]], length: int
+) -> None:
+    frame = pd.DataFrame([row for row, _ in rows], columns=["score", "attendance_rate_term", "negative_points_4wk",
+                                                            "main_barrier", "points"])  # fmt: skip
+    frame["upn"] = [f"P{i:03d}" for i in range(len(frame))]
+    for k, barrier in enumerate(BARRIERS):  # need in other barriers too, never above the main barrier's
+        other = [min(extra[k], row["points"]) for row, extra in rows]  # type: ignore[type-var]
+        frame[f"need_{barrier}"] = np.where(frame["main_barrier"] == barrier, frame["points"], other).astype(int)
+    frame["main_need"] = frame["points"]
+    alone = select(frame, length, need_points=10, barrier_places="none")
+    chosen = select(frame, length, need_points=10)
+    covered = {b for b in BARRIERS if (alone[f"need_{b}"] >= 10).any()}
+    main_need = frame[frame["points"] >= 10]["main_barrier"].value_counts()
+    uncovered = sorted(
+        (b for b in main_need.index if b not in covered), key=lambda b: (-main_need[b], BARRIERS.index(b))
+    )
+    if not uncovered:
+        assert chosen["upn"].tolist() == alone["upn"].tolist()  # nothing to keep a place for: the shares alone
+    kept = uncovered[: min(length, int(main_need.sum())) // 4]
+    assert set(kept) <= set(chosen["place_for"])  # each gets a place, up to a quarter of the list
+    assert (chosen["place_for"].isin(kept) | chosen["upn"].isin(alone["upn"])).all()  # the rest as the shares list
 
 
 MODELS = Path(__file__).resolve().parents[2] / "models"

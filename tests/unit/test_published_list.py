@@ -29,7 +29,7 @@ def test_the_published_list_keeps_a_place_for_literacy_and_lists_every_other_pup
     assert sorted(order) == list(range(len(pupils)))  # every pupil once
     assert 30 in order[:5]  # the literacy pupil has one of the five places
     assert 30 not in published_order(pupils, points, CARD, Settings(need_points=1000), 5)[:5]  # no real need
-    alone = Settings(place_for_every_barrier=False)  # 1 of 31 pupils in need: no share of 5 places
+    alone = Settings(barrier_places="none")  # 1 of 31 pupils in need: no share of 5 places
     assert 30 not in published_order(pupils, points, CARD, alone, 5)[:5]
 
 
@@ -40,6 +40,12 @@ def test_futures_measure_the_card_and_its_published_list_side_by_side() -> None:
     name = f"{CARD.name} (as released)"
     assert table.loc[name, "precision_at_capacity"] == 1.0  # five attendance cases
     assert table.loc[name + PUBLISHED, "precision_at_capacity"] == 0.8  # four, and the literacy place
+    # ... and what the place buys: both barriers with real need in the school are on the list
+    breadth = table.loc[name + PUBLISHED, ["main_barriers", "barriers_covered", "barriers_in_need"]]
+    assert breadth.tolist() == [2, 2, 2]
+    assert table.loc[name, ["main_barriers", "barriers_covered"]].isna().all()  # a ranking, not a list
+    narrow = score_world(data, [CARD], Settings(barrier_places="none")).set_index("method")
+    assert narrow.loc[name + PUBLISHED, ["main_barriers", "barriers_covered", "barriers_in_need"]].tolist() == [1, 1, 2]
 
 
 def test_the_rolling_comparison_measures_the_list_each_school_publishes_each_night() -> None:
