@@ -558,7 +558,8 @@ def evaluate(
 ) -> None:
     """Rolling-origin comparison of the learned scorecard, the expert scorecard, the ABC rules, attendance alone
     and gradient boosting: ROC AUC, average precision, precision and recall at capacity, Brier, ECE, reliability;
-    and of each scorecard's published list (places kept for every barrier): precision and recall at capacity.
+    and of each scorecard's published list (places kept for other barriers: barrier_places): precision and recall
+    at capacity.
 
     With --world or --sample-seed, generates each world, ingests it into a warehouse of its own and measures, per
     school, precision at capacity against the world's known futures: each card as released (no history) and as

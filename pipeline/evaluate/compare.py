@@ -7,7 +7,7 @@ ended before the window's first night, so nothing it learns comes from the test 
 
 Models: the learned scorecard (fitted on the window's training nights), the released expert scorecard (points as
 released; its probability curve fitted on the training nights), each scorecard's **published list** (its list as
-the shortlist publishes it, places kept for every barrier with real need:
+the shortlist publishes it, places shared between barriers by real need (``barrier_places``):
 :func:`pipeline.caseload.policy.published_order`, every pupil a candidate; measured by precision and recall at
 capacity only, as its ranking measures would be the scorecard's), the ABC rules, rank by attendance, and
 scikit-learn's HistGradientBoostingClassifier as the black-box challenger (all the numeric features the scorecards
@@ -51,7 +51,7 @@ CHALLENGER_FEATURES = (
 )  # fmt: skip
 """What the black-box challenger sees: every numeric behaviour, attendance and attainment feature; no context."""
 PUBLISHED = ", published list"
-"""Appended to a scorecard's name for the list it publishes (places kept for every barrier)."""
+"""Appended to a scorecard's name for the list it publishes (places shared between barriers by need)."""
 MODELS = (
     "learned scorecard", "learned scorecard" + PUBLISHED, "expert scorecard", "expert scorecard" + PUBLISHED,
     "ABC rules", "attendance alone", "gradient boosting",
@@ -187,7 +187,7 @@ def top_at_capacity(pupils: pd.DataFrame, score: np.ndarray, settings: Settings)
 
 def published_at_capacity(pupils: pd.DataFrame, card: Scorecard, settings: Settings) -> np.ndarray:
     """Positions of the pupils each school's shortlist lists on each night under ``card`` (as many as its places,
-    places kept for every barrier with real need), every pupil a candidate."""
+    places shared between barriers by real need, ``barrier_places``), every pupil a candidate."""
     points = PointsScorecard(card=card).fit(pupils).points(pupils)
     chosen: list[int] = []
     for _, group in pupils.groupby(["as_of", "school_id"], sort=True):

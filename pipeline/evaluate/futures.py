@@ -185,8 +185,8 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
         breadth: dict[tuple[str, str], dict[str, int]] = {}
         for regime, name, model, published in models:
             # The card's ranking with the shortlist's tie-breaks, at the school's places, and the published list
-            # (which also keeps places for every barrier; the nightly one leaves out current mentees as well: here
-            # every pupil is a candidate for both).
+            # (which also keeps places for other barriers, ``barrier_places``; the nightly one leaves out current
+            # mentees as well: here every pupil is a candidate for both).
             points = model.points(pupils)
             order = rank_order(pupils, points.sum(axis=1)).to_numpy()
             ranked.append((regime, name, order, _ece(outcome, model.predict_proba(pupils)[:, 1])))
