@@ -288,6 +288,7 @@ def run(
     publish, and the exit code is 3. Without --as-of the night is the latest date with attendance marks.
     """
     from pipeline.config import Settings, SettingsError
+    from pipeline.report.html import learn_sentence
     from pipeline.run import run_pipeline, write_refused_run
     from pipeline.runlock import RunLockedError
 
@@ -315,6 +316,8 @@ def run(
     err.print(f"run report: {out / 'run.json'}; quarantine: {out / 'quarantine.csv'}; "
               f"data checks: {out / 'data_docs' / 'index.html'}")  # fmt: skip
     err.print(report.status)
+    if report.history.get("worth_fitting"):
+        err.print(learn_sentence(report.to_json()))
     for held in report.held_back:
         stays = f"its last good shortlist ({held.shortlist_as_of}) stays, stale" if held.shortlist else "no shortlist"
         err.print(f"held back: school {held.school_id}: {'; '.join(held.reasons)}; {stays}")

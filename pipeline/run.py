@@ -36,6 +36,7 @@ from pandera.errors import SchemaErrors
 from pipeline import __version__
 from pipeline.background import Background
 from pipeline.config import Settings
+from pipeline.evaluate.dataset import learnable
 from pipeline.exit_codes import ExitCode
 from pipeline.faults import checkpoint
 from pipeline.features import FEATURES_TABLE, FeatureResult, build_features
@@ -108,6 +109,9 @@ class RunReport:
     """Per published school: roll, places and how they are filled, list sizes, the mix of main barriers, the caseload's
     statuses and the score distribution (pipeline.report.write_reports)."""
     versions: dict[str, str] = field(default_factory=dict)
+    history: dict[str, Any] = field(default_factory=dict)
+    """What ``mentor fit`` could learn from tonight (pipeline.evaluate.dataset.Learnable): past nights with a known
+    outcome (for a learned card in use, those after its own), the first and last, and whether that is worth a fit."""
     school_status: dict[str, SchoolStatus] = field(default_factory=dict)
     timings_seconds: dict[str, float] = field(default_factory=dict)
     background_seconds: dict[str, float] = field(default_factory=dict)
@@ -289,6 +293,7 @@ def _night(
                                                    engine))  # fmt: skip
                     record_rolls(con, loaded.load_id, report.as_of, sorted(result.shortlists))
                     timings["features, scores and shortlists"] = time.perf_counter() - mark
+                report.history = learnable(con, settings, card, report.as_of).to_json()
             _last_good_shortlists(report, out)
             result.exit_code = verdict(report)
 

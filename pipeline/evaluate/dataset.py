@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
 
 from pipeline.config import Settings
 from pipeline.features import build_features
+from pipeline.model.card import Scorecard
 from pipeline.sql import sql_file
 
 SCHOOL_DAYS = """
@@ -45,10 +47,12 @@ def history_nights(
     every: int = 10,
     first_day_of_year: int = 15,
     until: dt.date | None = None,
+    as_of: dt.date | None = None,
 ) -> list[dt.date]:
     """Past nights to learn from: every ``every``-th school day, from the ``first_day_of_year``-th school day of
-    each academic year (so a term's features mean something), whose whole outcome horizon is in the warehouse."""
-    days = [row[0] for row in con.execute(SCHOOL_DAYS).fetchall()]
+    each academic year (so a term's features mean something), whose whole outcome horizon is in the warehouse (as
+    it stood on ``as_of``, when given: its school days up to then), up to ``until``."""
+    days = [row[0] for row in con.execute(SCHOOL_DAYS).fetchall() if as_of is None or row[0] <= as_of]
     horizon = settings.outcome_horizon_school_days
     nights = []
     for index, day in enumerate(days[: max(0, len(days) - horizon)]):
@@ -57,6 +61,50 @@ def history_nights(
         if day_of_year >= first_day_of_year and (day_of_year - first_day_of_year) % every == 0:
             nights.append(day)
     return [n for n in nights if until is None or n <= until]
+
+
+NIGHTS_FOR_A_FIRST_CARD = 18
+"""Past nights with a known outcome that make a year of history (:func:`history_nights` finds 18-19 in a school
+year): what a card learned by ``mentor fit`` was measured on (docs/evaluation.md)."""
+NEW_NIGHTS_FOR_A_NEW_CARD = 6
+"""Nights newer than a learned card's own that make about a term: time to learn the term's card."""
+
+
+@dataclass(frozen=True)
+class Learnable:
+    """What ``mentor fit`` could learn from tonight, for the card in use."""
+
+    nights: int
+    """Past nights with a known outcome: every one for an expert card; for a learned card, those after its own."""
+    first_night: dt.date | None
+    last_night: dt.date | None
+    learned_until: dt.date | None
+    """A learned card's last night (None for an expert card)."""
+
+    @property
+    def worth_fitting(self) -> bool:
+        """A year of nights and an expert card, or a term's new nights since a learned card's."""
+        if self.learned_until is None:
+            return self.nights >= NIGHTS_FOR_A_FIRST_CARD
+        return self.nights >= NEW_NIGHTS_FOR_A_NEW_CARD
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "nights": self.nights,
+            "first_night": self.first_night and self.first_night.isoformat(),
+            "last_night": self.last_night and self.last_night.isoformat(),
+            "learned_until": self.learned_until and self.learned_until.isoformat(),
+            "worth_fitting": self.worth_fitting,
+        }
+
+
+def learnable(con: duckdb.DuckDBPyConnection, settings: Settings, card: Scorecard, as_of: dt.date) -> Learnable:
+    """The past nights, as of ``as_of``, that ``mentor fit`` could learn ``card``'s successor from: all of them for
+    an expert card; for a learned card, those after the last night it was learned from."""
+    trained = card.extra.get("trained_on") if card.kind == "learned" else None
+    until = dt.date.fromisoformat(str(trained["last_night"])) if isinstance(trained, dict) else None
+    nights = [n for n in history_nights(con, settings, as_of=as_of) if until is None or n > until]
+    return Learnable(len(nights), nights[0] if nights else None, nights[-1] if nights else None, until)
 
 
 def history(con: duckdb.DuckDBPyConnection, nights: Iterable[dt.date], settings: Settings) -> pd.DataFrame:
@@ -79,4 +127,4 @@ def labels_sql() -> str:
     return sql_file("pipeline.evaluate", "outcome_labels.sql")
 
 
-__all__ = ["history", "history_nights", "outcome_labels"]
+__all__ = ["Learnable", "history", "history_nights", "learnable", "outcome_labels"]

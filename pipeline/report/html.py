@@ -112,6 +112,8 @@ class NextSteps:
     shortlists: tuple[ShortlistToReview, ...]
     held_back: tuple[HeldBack, ...]
     data_to_fix: tuple[DataToFix, ...]
+    learn: str = ""
+    """When the warehouse holds enough history for ``mentor fit``: what it could learn from, in one sentence."""
 
 
 @dataclass(frozen=True)
@@ -401,7 +403,34 @@ def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | Non
         if not check["passed"]:
             kind = "and held back tonight's shortlists" if check["blocking"] else "(a warning)"
             fixes.append(DataToFix(f"The check \u201c{check['check']}\u201d failed {kind}", docs))
-    return NextSteps(published, status, tuple(to_review), held_back, tuple(fixes))
+    return NextSteps(published, status, tuple(to_review), held_back, tuple(fixes), learn_sentence(report))
+
+
+def learn_sentence(report: dict[str, Any]) -> str:
+    """What ``mentor fit`` could learn from tonight, in one sentence, when it is worth a fit (run.json's
+    ``history``); otherwise ``""``. The figure quoted is docs/evaluation.md's: a card learned from a year of history
+    ranked 0.919 at capacity against v4's 0.901 (221 held-out school-seeds), 0.920 against 0.901 (82 fresh ones)."""
+    history = report.get("history") or {}
+    if not history.get("worth_fitting"):
+        return ""
+    span = f"{_day(history['first_night'])} to {_day(history['last_night'])}"
+    if history.get("learned_until"):
+        return (
+            f"The scorecard in use was learned from nights up to {_day(history['learned_until'])}; "
+            f"{history['nights']} newer nights have a known outcome ({span}). Learn this term's card with "
+            "mentor fit and compare the two model cards before switching."
+        )
+    return (
+        f"The warehouse holds {history['nights']} past nights whose outcome is known ({span}): mentor fit can "
+        "learn the trust's own scorecard from them, with a model card that compares it with the card in use, "
+        "half-term by half-term. On simulated futures a card learned from a year of history found about 2 more "
+        "pupils with the outcome per 100 places than the expert card."
+    )
+
+
+def _day(iso: str) -> str:
+    day = dt.date.fromisoformat(iso)
+    return f"{day.day} {day:%B %Y}"
 
 
 def _held_back_reason(school_status: dict[str, Any]) -> str:

@@ -76,6 +76,15 @@ def test_the_run_report_is_one_self_contained_page_without_pupil_names(first_run
     assert "cut-off" in charts[-1]  # the score chart comes last, one row per school
     assert "School 127510" in charts[-1]
     assert 'href="127510/shortlist.csv"' in page  # the next-steps box links each school's shortlist
+    # The sample's warehouse holds a year of past nights with a known outcome, and v4 is an expert card: the box
+    # and the console say that mentor fit could learn the trust's own card from them.
+    report = json.loads((first_run / "out" / "run.json").read_text())
+    assert report["history"] == {"nights": 18, "first_night": "2024-09-23", "last_night": "2025-07-09",
+                                 "learned_until": None, "worth_fitting": True}  # fmt: skip
+    box = page[page.index("What to do next") : page.index("Data-quality gate")]
+    assert "Learn the trust&rsquo;s own scorecard" in box
+    assert "18 past nights whose outcome is known (23 September 2024 to 9 July 2025)" in box
+    assert "18 past nights whose outcome is known" in (first_run / "console.log").read_text(encoding="utf-8")
     assert "src=" not in page
     assert 'href="http' not in page
     words = set(re.findall(r"[\w'-]+", re.sub(r"<[^>]+>", " ", page)))
