@@ -293,7 +293,7 @@ def _night(
                                                    engine))  # fmt: skip
                     record_rolls(con, loaded.load_id, report.as_of, sorted(result.shortlists))
                     timings["features, scores and shortlists"] = time.perf_counter() - mark
-                report.history = learnable(con, settings, card, report.as_of).to_json()
+                    report.history = learnable(con, settings, card, report.as_of).to_json()
             _last_good_shortlists(report, out)
             result.exit_code = verdict(report)
 
