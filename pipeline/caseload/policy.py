@@ -443,32 +443,26 @@ def _in_need(pupils: pd.DataFrame, need_points: int) -> set[str]:
     return set(pupils.loc[pupils["main_need"].astype(int) >= threshold, "main_barrier"].astype(str))
 
 
-def published_order(
-    pupils: pd.DataFrame, points: pd.DataFrame, card: Scorecard, settings: Settings, places: int
-) -> np.ndarray:
-    """Positions of ``pupils`` (one school's, indexed 0..n-1, every one a candidate) as the shortlist lists them at
-    ``places``: the pupils :func:`select` gives the places to (shared between barriers by need), then every other
-    pupil in rank order. ``points`` are ``card``'s points per feature. Used to measure the published list."""
-    scored = scored_with_need(pupils, points, card, settings)
+def published_order(scored: pd.DataFrame, settings: Settings, places: int) -> np.ndarray:
+    """Positions of one school's pupils (``scored``: :func:`scored_with_need` of them, indexed 0..n-1, every one a
+    candidate) as the shortlist lists them at ``places``: the pupils :func:`select` gives the places to (shared
+    between barriers by need), then every other pupil in rank order. Used to measure the published list."""
     listed = select(scored, places, settings.need_points, barrier_places=settings.barrier_places).index
     rest = rank_order(scored).difference(listed, sort=False)
     return np.concatenate([listed.to_numpy(), rest.to_numpy()]).astype(int)
 
 
-def list_breadth(
-    pupils: pd.DataFrame, points: pd.DataFrame, card: Scorecard, settings: Settings, listed: Sequence[int] | np.ndarray
-) -> dict[str, int]:
-    """How many barriers a list of ``pupils`` (one school's, indexed 0..n-1; ``listed``: the positions on it) holds:
-    ``main_barriers``, the main barriers with real need of its pupils; ``barriers_covered``, the barriers some
-    pupil on it has real need in, main barrier or not; and ``barriers_in_need``, those some pupil of the school has
-    real need in. ``points`` are ``card``'s points per feature."""
-    scored = scored_with_need(pupils, points, card, settings)
+def list_breadth(scored: pd.DataFrame, listed: Sequence[int] | np.ndarray, need_points: int) -> dict[str, int]:
+    """How many barriers a list of one school's pupils holds (``scored``: :func:`scored_with_need` of them, indexed
+    0..n-1; ``listed``: the positions on the list): ``main_barriers``, the main barriers with real need of the
+    pupils on it; ``barriers_covered``, the barriers some pupil on it has real need in, main barrier or not; and
+    ``barriers_in_need``, those some pupil of the school has real need in."""
     on_list = scored.iloc[list(listed)]
-    real = on_list["main_need"].astype(int) >= max(settings.need_points, 1)
+    real = on_list["main_need"].astype(int) >= max(need_points, 1)
     return {
         "main_barriers": int(on_list.loc[real & (on_list["main_barrier"] != "none"), "main_barrier"].nunique()),
-        "barriers_covered": len(_in_need(on_list, settings.need_points)),
-        "barriers_in_need": len(_in_need(scored, settings.need_points)),
+        "barriers_covered": len(_in_need(on_list, need_points)),
+        "barriers_in_need": len(_in_need(scored, need_points)),
     }
 
 

@@ -34,7 +34,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from pipeline.caseload.policy import capacity, published_order, top_places
+from pipeline.caseload.policy import capacity, published_order, scored_with_need, top_places
 from pipeline.config import Settings
 from pipeline.evaluate import abc_score, attendance_score, expected_calibration_error
 from pipeline.model import PointsScorecard, Scorecard
@@ -193,7 +193,8 @@ def published_at_capacity(pupils: pd.DataFrame, card: Scorecard, settings: Setti
     for _, group in pupils.groupby(["as_of", "school_id"], sort=True):
         places = capacity(str(group["school_id"].iloc[0]), len(group), settings)
         school, school_points = group.reset_index(drop=True), points.loc[group.index].reset_index(drop=True)
-        chosen += group.index[published_order(school, school_points, card, settings, places)[:places]].tolist()
+        scored = scored_with_need(school, school_points, card, settings)
+        chosen += group.index[published_order(scored, settings, places)[:places]].tolist()
     return np.array(sorted(chosen), dtype=int)
 
 

@@ -46,7 +46,7 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from pipeline.caseload.policy import capacity as school_capacity
-from pipeline.caseload.policy import list_breadth, published_order, rank_order
+from pipeline.caseload.policy import list_breadth, published_order, rank_order, scored_with_need
 from pipeline.config import Settings
 from pipeline.contract import PRIMARY_YEARS
 from pipeline.evaluate import abc_score, attendance_score, expected_calibration_error
@@ -191,11 +191,10 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
             order = rank_order(pupils, points.sum(axis=1)).to_numpy()
             ranked.append((regime, name, order, _ece(outcome, model.predict_proba(pupils)[:, 1])))
             if published:
-                listed = published_order(pupils, points, model.card_, settings, capacity)
+                scored = scored_with_need(pupils, points, model.card_, settings)
+                listed = published_order(scored, settings, capacity)
                 ranked.append((regime, name + PUBLISHED, listed, float("nan")))  # a list, not probabilities
-                breadth[regime, name + PUBLISHED] = list_breadth(
-                    pupils, points, model.card_, settings, listed[:capacity]
-                )
+                breadth[regime, name + PUBLISHED] = list_breadth(scored, listed[:capacity], settings.need_points)
         if challenger is not None:
             score = pd.Series(challenger.predict_proba(pupils)[:, 1], index=pupils.index)
             probability = score.to_numpy()

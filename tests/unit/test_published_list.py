@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from pipeline.caseload.policy import published_order
+from pipeline.caseload.policy import published_order, scored_with_need
 from pipeline.config import Settings
 from pipeline.evaluate.compare import PUBLISHED, published_at_capacity, top_at_capacity
 from pipeline.evaluate.futures import NO_HISTORY, WorldData, score_world
@@ -25,12 +25,13 @@ def _school() -> pd.DataFrame:
 def test_the_published_list_keeps_a_place_for_literacy_and_lists_every_other_pupil_after_it() -> None:
     pupils = _school()
     points = PointsScorecard(card=CARD).fit(pupils).points(pupils)
-    order = published_order(pupils, points, CARD, Settings(), 5)
+    order = published_order(scored_with_need(pupils, points, CARD, Settings()), Settings(), 5)
     assert sorted(order) == list(range(len(pupils)))  # every pupil once
     assert 30 in order[:5]  # the literacy pupil has one of the five places
-    assert 30 not in published_order(pupils, points, CARD, Settings(need_points=1000), 5)[:5]  # no real need
+    rare = Settings(need_points=1000)
+    assert 30 not in published_order(scored_with_need(pupils, points, CARD, rare), rare, 5)[:5]  # no real need
     alone = Settings(barrier_places="none")  # 1 of 31 pupils in need: no share of 5 places
-    assert 30 not in published_order(pupils, points, CARD, alone, 5)[:5]
+    assert 30 not in published_order(scored_with_need(pupils, points, CARD, alone), alone, 5)[:5]
 
 
 def test_futures_measure_the_card_and_its_published_list_side_by_side() -> None:
