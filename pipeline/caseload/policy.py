@@ -407,12 +407,18 @@ def select(
     wanted = {b: counts.get(b, 0) for b in BARRIERS}
     shares = share_places(wanted, length, BARRIERS if barrier_places == "every" else ())
     place_for = _fill(labels, order["main_barrier"].to_numpy(), real, shares, length)
-    if barrier_places == "uncovered":
+    kept: list[str] = []
+    while barrier_places == "uncovered":
+        # A place for each barrier no listed pupil has real need in; the place it takes can uncover another
+        # barrier (its pupil was the only one listed in need there), which is then kept a place too, and so on
+        # (each round adds a barrier, so at most five rounds; a quarter of the list at most, as before).
         covered = _in_need(candidates.loc[list(place_for)], need_points)
-        uncovered = [b for b in BARRIERS if b not in covered]
-        if any(wanted[b] for b in uncovered):
-            shares = share_places(wanted, length, uncovered)
-            place_for = _fill(labels, order["main_barrier"].to_numpy(), real, shares, length)
+        uncovered = [b for b in BARRIERS if wanted[b] and b not in covered and b not in kept]
+        if not uncovered:
+            break
+        kept += uncovered
+        shares = share_places(wanted, length, kept)
+        place_for = _fill(labels, order["main_barrier"].to_numpy(), real, shares, length)
     chosen = [label for label in labels if label in place_for]
     return candidates.loc[chosen].assign(place_for=[place_for[label] for label in chosen])
 

@@ -137,6 +137,25 @@ def test_a_barrier_a_listed_pupil_has_real_need_in_is_covered_and_gets_no_place_
     assert "P030" in alone["upn"].tolist()
 
 
+def test_a_place_kept_that_uncovers_another_barrier_keeps_one_for_that_barrier_too() -> None:
+    heavy = {"attendance_rate_term": 0.40, "unauthorised_rate_term": 0.08, "attendance_change_4wk": -0.12}  # 44
+    reader = {**ATTENDANCE, "reading_age_gap_months": -30}  # 26 attendance and 10 literacy: real need in both
+    literacy = {"reading_age_gap_months": -30}  # 10 points, literacy only
+    pupils = _pupils(*[heavy for _ in range(7)], reader, *[ATTENDANCE for _ in range(22)], BEHAVIOUR, literacy)
+    # The shares alone give attendance all 8 places: 7 heavy cases and the reader, who covers literacy.
+    alone = build_shortlist(pupils, MODEL, 8, Settings(shortlist_minimum=0, barrier_places="none")).table
+    assert "P007" in alone["upn"].tolist()
+    # Behaviour is kept a place, which attendance gives up: its lowest-ranked pupil, the reader. Literacy is then
+    # left without anyone in need on the list, so it is kept a place too (2 places: a quarter of 8).
+    table = build_shortlist(pupils, MODEL, 8, Settings(shortlist_minimum=0)).table.set_index("upn")
+    assert "P007" not in table.index
+    assert table.loc["P030", "place_for"] == "place kept for behaviour and exclusion"
+    assert table.loc["P031", "place_for"] == "place kept for literacy and numeracy"
+    assert table["main_barrier"].value_counts().to_dict() == {
+        "attendance": 6, "behaviour and exclusion": 1, "literacy and numeracy": 1,
+    }  # fmt: skip
+
+
 def test_a_renamed_or_unknown_barrier_places_setting_is_refused_with_what_to_write() -> None:
     with pytest.raises(SettingsError, match='barrier_places = "every" for true'):
         Settings.parse({"place_for_every_barrier": True})
@@ -296,9 +315,14 @@ def test_a_place_is_kept_only_for_a_barrier_no_listed_pupil_has_real_need_in(
     )
     if not uncovered:
         assert chosen["upn"].tolist() == alone["upn"].tolist()  # nothing to keep a place for: the shares alone
-    kept = uncovered[: min(length, int(main_need.sum())) // 4]
-    assert set(kept) <= set(chosen["place_for"])  # each gets a place, up to a quarter of the list
+    quarter = min(length, int(main_need.sum())) // 4
+    shares = share_places(main_need.to_dict(), length, kept_for=())
+    kept = {b for b in chosen["place_for"] if b and shares[b] == 0}  # places the shares alone would not give
+    assert len(kept) <= quarter
     assert (chosen["place_for"].isin(kept) | chosen["upn"].isin(alone["upn"])).all()  # the rest as the shares list
+    left_out = [b for b in main_need.index if not (chosen[f"need_{b}"] >= 10).any()]
+    if left_out:  # a barrier with real need and no one on the list in need there: only when the quarter is used
+        assert len(kept) == quarter, (left_out, kept, quarter)
 
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
