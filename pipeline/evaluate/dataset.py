@@ -8,6 +8,7 @@ used only when the warehouse holds its whole horizon, so no label is cut short.
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -57,7 +58,7 @@ def history_nights(
     nights = []
     for index, day in enumerate(days[: max(0, len(days) - horizon)]):
         year_start = dt.date(day.year if day.month >= 9 else day.year - 1, 9, 1)
-        day_of_year = sum(1 for d in days[: index + 1] if d >= year_start)
+        day_of_year = index + 1 - bisect_left(days, year_start)  # days are distinct and in order
         if day_of_year >= first_day_of_year and (day_of_year - first_day_of_year) % every == 0:
             nights.append(day)
     return [n for n in nights if until is None or n <= until]
