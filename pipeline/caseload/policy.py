@@ -403,10 +403,11 @@ def select(
     order = order.sort_values("school_rank", kind="mergesort").reset_index(drop=True)
     labels = _labels(candidates, order["upn"])
     real = order["real_need"].astype(bool).to_numpy()
-    counts = {str(b): int(n) for b, n in zip(order["main_barrier"][real], order["in_need"][real], strict=True)}
+    main_barrier = order["main_barrier"].to_numpy()
+    counts = {str(b): int(n) for b, n in zip(main_barrier[real], order["in_need"][real], strict=True)}
     wanted = {b: counts.get(b, 0) for b in BARRIERS}
     shares = share_places(wanted, length, BARRIERS if barrier_places == "every" else ())
-    place_for = _fill(labels, order["main_barrier"].to_numpy(), real, shares, length)
+    place_for = _fill(labels, main_barrier, real, shares, length)
     kept: list[str] = []
     while barrier_places == "uncovered":
         # A place for each barrier no listed pupil has real need in; the place it takes can uncover another
@@ -418,7 +419,7 @@ def select(
             break
         kept += uncovered
         shares = share_places(wanted, length, kept)
-        place_for = _fill(labels, order["main_barrier"].to_numpy(), real, shares, length)
+        place_for = _fill(labels, main_barrier, real, shares, length)
     chosen = [label for label in labels if label in place_for]
     return candidates.loc[chosen].assign(place_for=[place_for[label] for label in chosen])
 
