@@ -293,7 +293,9 @@ def _night(
                                                    engine))  # fmt: skip
                     record_rolls(con, loaded.load_id, report.as_of, sorted(result.shortlists))
                     timings["features, scores and shortlists"] = time.perf_counter() - mark
+                    mark = time.perf_counter()
                     report.history = learnable(con, settings, card, report.as_of).to_json()
+                    timings["past nights to learn from"] = time.perf_counter() - mark
             _last_good_shortlists(report, out)
             result.exit_code = verdict(report)
 
