@@ -110,11 +110,9 @@ def audit(
     return pd.DataFrame(rows)
 
 
-# The three rates as counts over numpy arrays. fairlearn's MetricFrame calls each once per group and bootstrap
-# resample (11 times a group and attribute at 10 resamples); sklearn's precision_score and fairlearn's
-# false_negative_rate check their input on every call, which took a third of `mentor audit`'s time on the sample
-# (147 s -> 100 s at the default 100 resamples, the same audit.csv to the byte). They mean what those do:
-# tests/unit/test_audit_rates.py holds them to it.
+# The three rates as counts over numpy arrays: fairlearn's MetricFrame calls each once per group and bootstrap
+# resample, and scikit-learn's precision_score and fairlearn's false_negative_rate check their input on every call
+# (a third of `mentor audit`'s time: docs/performance.md). tests/unit/test_audit_rates.py holds them to those.
 
 
 def _selection_rate(y_true: np.ndarray, y_pred: np.ndarray) -> float:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+import pandas as pd
 from fairlearn.metrics import false_negative_rate, selection_rate
 from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.metrics import precision_score
 
-from pipeline.evaluate.audit import _miss_rate, _precision, _selection_rate
+from pipeline.evaluate.audit import _miss_rate, _precision, _selection_rate, audit
 
 pairs = st.lists(st.tuples(st.integers(0, 1), st.integers(0, 1)), min_size=1, max_size=60)
 
@@ -37,12 +40,6 @@ def test_the_rates_by_hand() -> None:
 
 
 def test_a_group_with_no_one_selected_has_no_interval_and_no_warning() -> None:
-    import warnings
-
-    import pandas as pd
-
-    from pipeline.evaluate.audit import audit
-
     attributes = pd.DataFrame({"EAL": ["EAL"] * 5 + ["not EAL"] * 35})
     selected = np.array([0] * 5 + [1] * 10 + [0] * 25)
     outcome = np.array([1, 0, 1, 0, 0] + [1] * 8 + [0] * 2 + [1] * 5 + [0] * 20)
