@@ -40,6 +40,50 @@ class Band:
 
 
 @dataclass(frozen=True)
+class Ramp:
+    """Points in equal steps between two values: 0 at ``start`` and beyond it, ``points`` at ``end`` and beyond it,
+    and ``points * (value - start) / (end - start)``, rounded, in between. ``start`` above ``end``: lower is worse.
+    One line of a card however many steps it has: "from 0 at 2 to +12 at 8 (about 2 points per 1)".
+
+    >>> [(b.lower, b.upper, b.points) for b in Ramp(2.0, 8.0, 3).bands("unit")]
+    [(None, 3.0, 0), (3.0, 5.0, 1), (5.0, 7.0, 2), (7.0, None, 3)]
+    >>> [(b.lower, b.upper, b.points) for b in Ramp(8.0, 2.0, 2).bands("unit")]
+    [(None, 3.5, 2), (3.5, 6.5, 1), (6.5, None, 0)]
+    """
+
+    start: float
+    end: float
+    points: int
+
+    def steps(self) -> list[float]:
+        """The values, ascending, at which the points change: half a step past each whole point."""
+        span = self.end - self.start
+        return sorted(round(self.start + (k - 0.5) * span / self.points, 6) for k in range(1, self.points + 1))
+
+    def points_at(self, value: float) -> int:
+        """The points at ``value`` (half a point rounds up)."""
+        share = min(max((value - self.start) / (self.end - self.start), 0.0), 1.0)
+        return math.floor(self.points * share + 0.5 + 1e-9)
+
+    def bands(self, label: str) -> tuple[Band, ...]:
+        """The ramp as bands (each step one band, all labelled ``label``): how a card scores it."""
+        edges: list[float | None] = [None, *self.steps(), None]
+        bands = []
+        for lower, upper in itertools.pairwise(edges):
+            inside = math.inf if upper is None else -math.inf if lower is None else (lower + upper) / 2
+            bands.append(Band(lower, upper, self.points_at(inside), label))
+        return tuple(bands)
+
+    def words(self, unit: str) -> str:
+        """The line as a reader of the card sees it, e.g. ``from 0 at 2 to +12 at 8 (about +2 per 1)``."""
+        per = self.points / abs(self.end - self.start)
+        return (
+            f"from 0 at {format_value(self.start, unit)} to {self.points:+d} at {format_value(self.end, unit)} "
+            f"(about {per:+.2g} per {format_value(1.0, unit) if unit in ('count', 'points') else 'unit'})"
+        )
+
+
+@dataclass(frozen=True)
 class FeatureCard:
     """One feature's bands and points, and why."""
 
@@ -58,6 +102,9 @@ class FeatureCard:
     card's 0-point band is the usual range, so 0. A learned card's 0-point band is its best, often a small tail
     (reading 28 months or more ahead of age), and most pupils have points from the next band; the learner sets this
     to the median of the feature's points over the training rows."""
+    ramp: Ramp | None = None
+    """Points that rise in equal steps between two values instead of a few bands (``bands`` are then its steps,
+    each labelled with its words): one scoring line."""
 
     @property
     def most_points(self) -> int:
@@ -81,7 +128,10 @@ class FeatureCard:
     def scoring_lines(self) -> list[tuple[str, int]]:
         """The feature's lines that give points, as (label, points): each band scoring other than 0, then "no data"
         if it scores. A band scoring 0 is not a line of its own: it is the feature's "otherwise 0"."""
-        lines = [(b.label, b.points) for b in self.bands if b.points]
+        if self.ramp is not None:
+            lines = [(self.ramp.words(self.unit), self.ramp.points)] if self.ramp.points else []
+        else:
+            lines = [(b.label, b.points) for b in self.bands if b.points]
         if self.missing_points:
             lines.append((self.missing_label, self.missing_points))
         return lines
@@ -284,6 +334,11 @@ def _band_dict(band: ScoreBand) -> dict[str, Any]:
 
 
 def _feature_dict(card: FeatureCard) -> dict[str, Any]:
+    shape: dict[str, Any] = (
+        {"ramp": {"start": card.ramp.start, "end": card.ramp.end, "points": card.ramp.points}}
+        if card.ramp is not None
+        else {"bands": [{"from": b.lower, "to": b.upper, "points": b.points, "label": b.label} for b in card.bands]}
+    )
     return {
         "name": card.name,
         "description": card.description,
@@ -292,19 +347,26 @@ def _feature_dict(card: FeatureCard) -> dict[str, Any]:
         "rationale": card.rationale,
         "reason": card.reason,
         "missing": {"points": card.missing_points, "label": card.missing_label},
-        "bands": [{"from": b.lower, "to": b.upper, "points": b.points, "label": b.label} for b in card.bands],
+        **shape,
     } | ({"usual_points": card.usual_points} if card.usual_points else {})  # (older cards read and hash the same)
 
 
 def _feature_from(data: dict[str, Any]) -> FeatureCard:
     missing = data.get("missing", {})
+    ramp = None
+    if "ramp" in data:
+        ramp = Ramp(float(data["ramp"]["start"]), float(data["ramp"]["end"]), int(data["ramp"]["points"]))
+        if ramp.points < 1 or ramp.start == ramp.end:
+            raise ValueError(f"feature {data['name']}: a ramp needs at least 1 point and two different values")
     return FeatureCard(
         name=str(data["name"]),
         description=str(data["description"]),
         focus=data["focus"],
         unit=data["unit"],
         rationale=" ".join(str(data["rationale"]).split()),
-        bands=tuple(
+        bands=ramp.bands(ramp.words(data["unit"]))
+        if ramp is not None
+        else tuple(
             Band(
                 lower=None if b.get("from") is None else float(b["from"]),
                 upper=None if b.get("to") is None else float(b["to"]),
@@ -313,6 +375,7 @@ def _feature_from(data: dict[str, Any]) -> FeatureCard:
             )
             for b in data["bands"]
         ),
+        ramp=ramp,
         missing_points=int(missing.get("points", 0)),
         missing_label=str(missing.get("label", "no data")),
         reason=str(data.get("reason", "{description}: {value}")),

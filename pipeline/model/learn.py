@@ -53,7 +53,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import KBinsDiscretizer
 from sklearn.tree import DecisionTreeClassifier
 
-from pipeline.model.card import Band, FeatureCard, Unit
+from pipeline.model.card import Band, FeatureCard, Ramp, Unit
 
 ROUNDING: dict[str, float] = {
     "percent": 0.01,
@@ -108,6 +108,8 @@ class LearnedFeature:
     """Points per unit of log-odds (the same for every feature of a card)."""
     C: float
     """The regularisation of the refit on the chosen bands."""
+    ramp: Ramp | None = None
+    """A ramp's ends and points (:func:`fit_ramps`); ``cuts`` and ``points`` are then its steps."""
 
 
 def nice_step(values: np.ndarray) -> float:
@@ -703,8 +705,106 @@ def _integer_points(
     return learned
 
 
+RAMP_ENDS = (0.02, 0.98)
+"""The quantiles of a column's values a ramp runs between (:func:`fit_ramps`): beyond them, points stay level."""
+RAMP_SHRINK = 0.7
+"""How much the L1 fit of :func:`fit_ramps` tightens at a time until the card keeps to ``max_lines``."""
+
+
+def ramp_ends(values: np.ndarray, step: float | None = None) -> tuple[float, float]:
+    """Where a ramp of ``values`` starts and ends: their 2nd and 98th percentiles (:data:`RAMP_ENDS`), rounded
+    outward to the data's step (:func:`nice_step`), so a card reads "from 0 at 2 to +12 at 8", not at 2.0417.
+
+    >>> ramp_ends(np.arange(0.0, 101.0))
+    (2.0, 98.0)
+    >>> ramp_ends(np.array([0.0, 1.0, 1.0, np.nan]))
+    (0.0, 1.0)
+    """
+    present = values[~np.isnan(values)]
+    if len(present) == 0:
+        return 0.0, 0.0
+    low, high = (float(q) for q in np.quantile(present, RAMP_ENDS, method="inverted_cdf"))
+    step = step or nice_step(present)
+    return round(math.floor(low / step) * step, 6), round(math.ceil(high / step) * step, 6)
+
+
+def fit_ramps(
+    X: np.ndarray, y: np.ndarray, C: float = 1.0, max_points: int = 20, max_lines: int | None = 30,
+    scale: float | None = None,
+) -> list[LearnedFeature]:  # fmt: skip
+    """Learn a card of ramps, one per scored column: points rise in equal steps between the column's
+    :func:`ramp_ends` (level beyond them), in the direction the data give, with "no data" points where values are
+    missing. An L1-penalised logistic regression (``C``) on each column clipped to its ends and put on 0-1 (plus a
+    0/1 column for "no data" where values are missing) chooses the columns and their weights; the penalty tightens
+    (:data:`RAMP_SHRINK`) until at most ``max_lines`` lines score. Points per log-odds as in :func:`fit_features`
+    (``scale``, or the heaviest ramp scores ``max_points``). Where the outcome's log-odds are close to linear in
+    many columns, a few bands per column cannot order pupils within each band, and this card does better."""
+    ends = [ramp_ends(X[:, j]) for j in range(X.shape[1])]
+    usable = [j for j, (low, high) in enumerate(ends) if high > low]
+    if not usable or len(np.unique(y)) < 2:
+        return []
+    blocks, owners, centres = [], [], {}  # each design column's (feature, "ramp" or "no data")
+    for j in usable:
+        low, high = ends[j]
+        column = X[:, j]
+        missing = np.isnan(column)
+        share = (np.clip(column, low, high) - low) / (high - low)
+        centres[j] = float(np.nanmean(share)) if (~missing).any() else 0.0
+        blocks.append(np.where(missing, centres[j], share))  # "no data" at the usual pupil's place on the ramp
+        owners.append((j, "ramp"))
+        if missing.any():
+            blocks.append(missing.astype(float))  # and how far "no data" differs from that
+            owners.append((j, "no data"))
+    design = np.column_stack(blocks)
+    while True:
+        model = LogisticRegression(C=C, l1_ratio=1.0, solver="liblinear", max_iter=5000).fit(design, y)
+        learned = _ramps(model.coef_[0], owners, ends, centres, usable, scale, max_points, C)
+        if max_lines is None or sum(1 + (f.missing > 0) for f in learned) <= max_lines:
+            return learned
+        C *= RAMP_SHRINK
+
+
+def _ramps(
+    weights: np.ndarray,
+    owners: list[tuple[int, str]],
+    ends: list[tuple[float, float]],
+    centres: dict[int, float],
+    usable: list[int],
+    scale: float | None,
+    max_points: int,
+    C: float,
+) -> list[LearnedFeature]:
+    """The ramps of :func:`fit_ramps`'s logistic regression (``weights``, one per design column of ``owners``) in
+    whole points; a column whose ramp earns no whole point is left out, its "no data" with it."""
+    ramp_weight = {j: w for (j, kind), w in zip(owners, weights, strict=True) if kind == "ramp"}
+    missing_weight = {j: w for (j, kind), w in zip(owners, weights, strict=True) if kind == "no data"}
+    if scale is None:
+        heaviest = max((abs(w) for w in ramp_weight.values()), default=0.0)
+        scale = max_points / heaviest if heaviest > 0 else 0.0
+    learned = []
+    for j in usable:
+        w = ramp_weight[j]
+        points = int(np.rint(abs(w) * scale))
+        if points == 0:
+            continue
+        low, high = ends[j]
+        ramp = Ramp(low, high, points) if w > 0 else Ramp(high, low, points)
+        missing = 0
+        if j in missing_weight:  # "no data" where values were missing: the log-odds there above the ramp's 0
+            above = w * centres[j] + missing_weight[j] - min(0.0, w)
+            missing = int(min(max(np.rint(above * scale), 0), points))
+        steps = [b.points for b in ramp.bands("")]
+        learned.append(LearnedFeature(j, ramp.steps(), steps, missing, 1 if w > 0 else -1, scale, C, ramp))
+    return learned
+
+
 def learned_feature(
-    template: FeatureCard, cuts: list[float], points: list[int], missing: int, observed: np.ndarray | None = None
+    template: FeatureCard,
+    cuts: list[float],
+    points: list[int],
+    missing: int,
+    observed: np.ndarray | None = None,
+    ramp: Ramp | None = None,
 ) -> FeatureCard:
     """A scorecard feature with learned bands, keeping the template's words (description, focus, unit, reason).
 
@@ -719,19 +819,26 @@ def learned_feature(
             merged.append((edges[i], edges[i + 1], band_points))
     distinct = None if observed is None else np.unique(observed[~np.isnan(observed)])
     bands = tuple(Band(low, high, p, band_label(low, high, template.unit, distinct)) for low, high, p in merged)
+    how = (
+        "Learned from outcomes: fine bins, an L2-regularised logistic regression on them (each feature's bins "
+        "pulled toward its weight of evidence), the shape made "
+        "monotone in the feature's direction (declared, or learned from the data) unless no monotone shape "
+        "fits, then cut into few bands and refitted. "
+    )
+    if ramp is not None:
+        bands = ramp.bands(ramp.words(template.unit))
+        how = (
+            "Learned from outcomes: an L1-penalised logistic regression on every column clipped to its 2nd and 98th "
+            "percentiles, the points rising in equal steps between them. "
+        )
     return FeatureCard(
         name=template.name,
         description=template.description,
         focus=template.focus,
         unit=template.unit,
-        rationale=(
-            "Learned from outcomes: fine bins, an L2-regularised logistic regression on them (each feature's bins "
-            "pulled toward its weight of evidence), the shape made "
-            "monotone in the feature's direction (declared, or learned from the data) unless no monotone shape "
-            "fits, then cut into few bands and refitted. "
-            f"The expert rationale: {template.rationale}"
-        ),
+        rationale=how + f"The expert rationale: {template.rationale}",
         bands=bands,
+        ramp=ramp,
         missing_points=missing,
         missing_label=template.missing_label,
         reason=template.reason,

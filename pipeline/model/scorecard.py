@@ -19,6 +19,7 @@ from scipy.optimize import brentq
 from scipy.special import expit, logit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d
@@ -32,11 +33,15 @@ from pipeline.model.learn import (
     LearnedFeature,
     bin_index,
     fit_features,
+    fit_ramps,
     learned_feature,
     representatives,
     screened,
 )
 
+RAMP_C = (0.1, 1.0)
+"""The L1 penalties a card of ramps is tried at (``shapes="auto"``)."""
+SHAPES = ("auto", "bands", "ramps")
 PROBABILITY_BANDS = ((0.5, "high"), (0.25, "medium"), (0.1, "low"))
 """A learned card's score bands: the lowest score whose calibrated probability reaches each of these."""
 
@@ -95,6 +100,14 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         When learning: the share of ``min_gain`` a strong feature (its first split worth at least 10 in deviance,
         roughly) pays for each band beyond its second, so a strong grade can show its steps where the outcome is
         rare; 1 for the full price.
+    shapes : {"auto", "bands", "ramps"}
+        When learning without a template: a card of a few bands per feature (``"bands"``); a card of ramps, each
+        feature's points rising in equal steps between its 2nd and 98th percentiles
+        (:func:`pipeline.model.learn.fit_ramps`, at each L1 penalty of :data:`RAMP_C`: ``"ramps"``); or
+        (``"auto"``) whichever of these orders the held-out rows of the ``calibration_folds`` best (mean AUC over
+        the folds; bands on a tie). Bands fit thresholds (a grade below a pass mark); ramps fit outcomes whose
+        log-odds rise steadily with many columns, where bands cannot order the pupils within each band. With a
+        template the card is always of bands, at the template's cut-points.
 
     Attributes
     ----------
@@ -111,7 +124,10 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     stable_ : list of str
         When learning: the candidate features (of near-copies, the one kept: ``near_copy_rho``; of a wide table,
         those screened in: ``screen``) the fold cards chose often enough (``stable_in``), which the card was
-        learned from.
+        learned from (for a card of ramps: every candidate; the L1 penalty chooses).
+    shape_ : tuple of (str, float or None)
+        When learning: the card's shape, ``("bands", None)`` or ``("ramps", C)``, and with ``shapes="auto"``
+        ``shape_scores_``, each shape's mean held-out AUC over the calibration folds.
     """
 
     def __init__(
@@ -131,6 +147,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         screen: bool = True,
         tail_rows: int = OUTCOME_LEAF_ROWS,
         refine_price: float = REFINE_PRICE,
+        shapes: str = "auto",
     ) -> None:
         self.card = card
         self.template = template
@@ -147,6 +164,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.screen = screen
         self.tail_rows = tail_rows
         self.refine_price = refine_price
+        self.shapes = shapes
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -277,12 +295,43 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         candidates = representatives(values, positive, self.near_copy_rho)
         if self.screen:
             candidates = screened(values, positive, candidates)
+        if self.shapes not in SHAPES:
+            raise ValueError(f"shapes must be one of {', '.join(SHAPES)}, not {self.shapes!r}")
+        shapes: list[tuple[str, float | None]] = [("bands", None)]
+        if self.template is None and self.shapes != "bands":
+            shapes = ([("bands", None)] if self.shapes == "auto" else []) + [("ramps", c) for c in RAMP_C]
+        # Both shapes learn from the same stable features: a column chosen by a chance correlation of the whole
+        # sample (which every fold shares, so cross-fitting cannot see it) is as likely to earn a ramp as a band.
         columns = self._stable_columns(values, positive, templates, candidates)
+        options = {s: (columns, self._fit_shape(s, values, positive, templates, None, columns)) for s in shapes}
+        self._held_out_: dict[tuple[str, float | None], tuple[np.ndarray, np.ndarray] | None] = {}
+        if len(options) > 1:
+            folds = len(self._folds(values, positive))
+            aucs = {}
+            for chosen, (columns, learned) in options.items():
+                scale = learned[0].scale if learned else None
+                held_out = self._cross_fit(chosen, values, positive, templates, scale, columns) if learned else None
+                self._held_out_[chosen] = held_out
+                aucs[chosen] = np.full(max(folds, 1), 0.5) if held_out is None else _fold_aucs(*held_out, positive)
+            self.shape_scores_ = {k: float(v.mean()) for k, v in aucs.items()}
+            self.shape_ = shapes[0]
+            if self.shapes == "auto":
+                # Ramps only where they beat bands by more than the folds' noise: the mean paired gain above one
+                # standard error of it (on a few hundred pupils the folds' choice is otherwise luck).
+                best = max(shapes[1:], key=lambda k: self.shape_scores_[k])
+                gain = aucs[best] - aucs[shapes[0]]
+                if len(gain) > 1 and gain.mean() > gain.std(ddof=1) / np.sqrt(len(gain)):
+                    self.shape_ = best
+            else:
+                self.shape_ = max(shapes, key=lambda k: self.shape_scores_[k])
+        else:
+            self.shape_ = shapes[0]
+        columns, learned = options[self.shape_]
         self.stable_ = [templates[c].name for c in columns]
-        learned = self._fit_features(values, positive, templates, columns=columns)
         self.learned_ = learned
         features = tuple(
-            learned_feature(templates[f.index], f.cuts, f.points, f.missing, values[:, f.index]) for f in learned
+            learned_feature(templates[f.index], f.cuts, f.points, f.missing, values[:, f.index], f.ramp)
+            for f in learned
         )
         base = self.template
         return Scorecard(
@@ -305,18 +354,55 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         the whole learner on the stable features, bands and features included, at the card's points per log-odds),
         so the curve's slope is fitted on scores as honest as a new pupil's, and the fold each row was held out in;
         None with too few outcomes or nothing scored. (The stable features were chosen with every row, so this is a
-        little kinder than a new pupil.)"""
-        values = self._values(frame, [t.name for t in templates])
-        folds = self._folds(values, positive)
-        if not self.learned_ or not folds:
+        little kinder than a new pupil.) Kept from choosing the card's shape when it was chosen."""
+        if not self.learned_:
             return None
+        if self.shape_ in self._held_out_:
+            return self._held_out_[self.shape_]
+        values = self._values(frame, [t.name for t in templates])
         stable = set(self.stable_)
         columns = [i for i, t in enumerate(templates) if t.name in stable]
+        return self._cross_fit(self.shape_, values, positive, templates, self.learned_[0].scale, columns)
+
+    def _fit_shape(
+        self,
+        shape: tuple[str, float | None],
+        values: np.ndarray,
+        positive: np.ndarray,
+        templates: list[FeatureCard],
+        scale: float | None,
+        columns: list[int],
+    ) -> list[LearnedFeature]:
+        """The learner of ``shape`` (bands, or ramps at an L1 penalty) on ``columns``; each feature's ``index`` is
+        its column."""
+        kind, C = shape
+        if kind == "bands":
+            return self._fit_features(values, positive, templates, scale, columns)
+        if not columns:
+            return []
+        assert C is not None
+        learned = fit_ramps(values[:, columns], positive, C, self.max_points, self.max_bands, scale)
+        return [dataclasses.replace(f, index=columns[f.index]) for f in learned]
+
+    def _cross_fit(
+        self,
+        shape: tuple[str, float | None],
+        values: np.ndarray,
+        positive: np.ndarray,
+        templates: list[FeatureCard],
+        scale: float | None,
+        columns: list[int],
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Each row's score from the card of ``shape`` learned without its fold (at ``scale`` points per log-odds)
+        and the fold it was held out in; None with too few outcomes for the folds."""
+        folds = self._folds(values, positive)
+        if not folds:
+            return None
         held_out = np.zeros(len(positive))
         fold_of_row = np.zeros(len(positive), dtype=int)
         for fold, (train, test) in enumerate(folds):
             fold_of_row[test] = fold
-            for f in self._fit_features(values[train], positive[train], templates, self.learned_[0].scale, columns):
+            for f in self._fit_shape(shape, values[train], positive[train], templates, scale, columns):
                 index = bin_index(values[test, f.index], f.cuts)
                 points = np.asarray(f.points)[np.maximum(index, 0)]
                 held_out[test] += np.where(index < 0, f.missing, points)
@@ -460,6 +546,21 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         missing = [name for name in card.feature_names if name not in frame.columns]
         if missing:
             raise ScorecardError(f"the feature table lacks the scorecard's features: {', '.join(missing)}")
+
+
+def _fold_aucs(score: np.ndarray, fold: np.ndarray, positive: np.ndarray) -> np.ndarray:
+    """The AUC of held-out ``score`` in each fold (each fold's card has its own zero, so each fold is judged on its
+    own); 0.5 for a fold with one class only.
+
+    >>> _fold_aucs(np.array([1.0, 2, 10, 11]), np.array([0, 0, 1, 1]), np.array([0, 1, 1, 0]))
+    array([1., 0.])
+    """
+    return np.array(
+        [
+            roc_auc_score(positive[fold == k], score[fold == k]) if len(np.unique(positive[fold == k])) == 2 else 0.5
+            for k in np.unique(fold)
+        ]
+    )
 
 
 def history_learner(template: Scorecard) -> PointsScorecard:

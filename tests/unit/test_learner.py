@@ -83,12 +83,18 @@ def test_directions_are_learned_from_the_data_both_ways() -> None:
     assert absence_points[-1] > absence_points[0] == 0
 
 
-def test_a_flag_and_a_one_hot_category_score_where_they_matter_and_an_unused_column_is_left_out() -> None:
+@pytest.mark.parametrize("shapes", ["bands", "auto"])
+def test_a_flag_and_a_one_hot_category_score_where_they_matter_and_an_unused_column_is_left_out(shapes: str) -> None:
     X, y = _table()
-    model = PointsScorecard().fit(X, y)
+    model = PointsScorecard(shapes=shapes).fit(X, y)
     card = model.card_
     flag = card.feature("flag")
-    assert [b.label for b in flag.bands] == ["0", "1"]
+    if flag.ramp is None:
+        assert [b.label for b in flag.bands] == ["0", "1"]
+    else:  # a ramp over a flag is the flag: 0 at 0, all its points at 1, one line
+        assert (flag.ramp.start, flag.ramp.end) == (0.0, 1.0)
+        assert len(flag.scoring_lines) == 1
+    assert shapes == "bands" or model.shape_[0] == "ramps"  # this table's log-odds are linear in every column
     assert _points(card, "flag")[1] > _points(card, "flag")[0]
     assert _points(card, "group_b")[1] > _points(card, "group_b")[0]  # the risky category
     assert "constant" not in card.feature_names
@@ -282,23 +288,25 @@ def test_on_a_few_hundred_pupils_a_strong_grade_keeps_a_graded_shape(seed: int) 
 
 
 def test_a_strong_feature_pays_less_for_further_steps_and_a_weak_one_pays_the_full_price() -> None:
-    """Where the outcome is rare (the top grades), a band of a strong grade buys little likelihood but orders the
-    few pupils who fall against the many who do not, so a strong feature's third and later bands cost half
-    (``refine_price``). A column that earns a band by chance is weak and pays the full price."""
+    """A card of bands (these tables' log-odds are linear, where ``shapes="auto"`` may learn ramps instead). Where
+    the outcome is rare (the top grades), a band of a strong grade buys little likelihood but orders the few pupils
+    who fall against the many who do not, so a strong feature's third and later bands cost half (``refine_price``).
+    A column that earns a band by chance is weak and pays the full price."""
     more = 0
     for seed in range(8):
         rng = np.random.default_rng(seed)
         grade = rng.integers(3, 20, 400).astype(float)
         X = pd.DataFrame({"grade": grade, **{f"noise_{i}": rng.normal(0, 1, 400) for i in range(6)}})
         y = (rng.random(400) < 1 / (1 + np.exp(-(7.0 - 0.75 * grade)))).astype(int)
-        cheaper = _points(PointsScorecard().fit(X, y).card_, "grade")
-        full = _points(PointsScorecard(refine_price=1.0).fit(X, y).card_, "grade")
+        cheaper = _points(PointsScorecard(shapes="bands").fit(X, y).card_, "grade")
+        full = _points(PointsScorecard(refine_price=1.0, shapes="bands").fit(X, y).card_, "grade")
         assert cheaper == sorted(cheaper, reverse=True)
         assert len(cheaper) >= len(full)
         more += len(cheaper) > len(full)
     assert more >= 3
     X, y = _table()
-    cheaper_card, full_card = PointsScorecard().fit(X, y).card_, PointsScorecard(refine_price=1.0).fit(X, y).card_
+    cheaper_card = PointsScorecard(shapes="bands").fit(X, y).card_
+    full_card = PointsScorecard(refine_price=1.0, shapes="bands").fit(X, y).card_
     assert len(cheaper_card.feature("mean_score").bands) > len(full_card.feature("mean_score").bands)
     assert _points(cheaper_card, "noise") == _points(full_card, "noise")  # on this sample's card by chance: weak
     assert max(_points(cheaper_card, "noise")) < max(_points(cheaper_card, "flag"))

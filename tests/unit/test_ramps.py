@@ -1,0 +1,155 @@
+"""Ramps: a feature's points rising in equal steps between two values, one line of a card; and the learner that
+chooses between a card of ramps and a card of bands by how well each orders held-out rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from pipeline.model import PointsScorecard, Scorecard, ScorecardError
+from pipeline.model.card import FeatureCard, Ramp, ScoreBand
+from pipeline.model.learn import fit_ramps
+
+finite = st.floats(min_value=-1e4, max_value=1e4, allow_nan=False).map(lambda v: round(v, 3))
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=finite, end=finite, points=st.integers(1, 40), value=finite)
+def test_a_ramp_scores_as_its_bands_rising_in_whole_points_from_start_to_end(
+    start: float, end: float, points: int, value: float
+) -> None:
+    if abs(end - start) < 1e-2:
+        return
+    ramp = Ramp(start, end, points)
+    bands = ramp.bands("words")
+    (band,) = [b for b in bands if b.contains(value)]
+    share = min(max((value - start) / (end - start), 0.0), 1.0)
+    assert abs(band.points - points * share) <= 0.5 + 1e-6  # the nearest whole point (steps rounded to 6 places)
+    assert ramp.points_at(start) == 0
+    assert ramp.points_at(end) == points
+    in_order = [b.points for b in bands]
+    assert in_order == sorted(in_order, reverse=end < start)  # never turns back
+    assert set(range(points + 1)) == set(in_order)  # every whole point is a step
+
+
+def _card(ramp: Ramp, missing: int = 0) -> Scorecard:
+    feature = FeatureCard(
+        "late_marks_4wk", "Late marks, last 4 weeks", "attendance", "count", "Lateness in recent weeks.",
+        ramp.bands(ramp.words("count")), missing_points=missing, ramp=ramp,
+    )  # fmt: skip
+    return Scorecard(
+        "ramp-card", "1.0.0", "learned", "A card with one ramp.", (feature,), (ScoreBand(0, "any"),), -2.0, 0.1, ""
+    )
+
+
+def test_a_ramp_is_one_line_of_the_card_in_words_and_reads_back_from_its_file(tmp_path: Path) -> None:
+    card = _card(Ramp(2.0, 8.0, 12), missing=3)
+    feature = card.features[0]
+    assert feature.scoring_lines == [("from 0 at 2 to +12 at 8 (about +2 per 1)", 12), ("no data", 3)]
+    assert card.scoring_lines == 2
+    text = card.to_yaml()
+    (written,) = yaml.safe_load(text)["features"]
+    assert written["ramp"] == {"start": 2.0, "end": 8.0, "points": 12}
+    assert "bands" not in written  # the file holds the ramp, not its 13 steps
+    path = tmp_path / "card.yaml"
+    path.write_text(text, encoding="utf-8")
+    again = Scorecard.load(path)
+    assert again == card
+    assert again.fingerprint() == card.fingerprint()
+    values = pd.DataFrame({"late_marks_4wk": [0.0, 2.0, 4.6, 5.0, 7.9, 8.0, 30.0, np.nan]})
+    points = PointsScorecard(card=again).fit(values).points(values)["late_marks_4wk"].tolist()
+    assert points == [0, 0, 5, 6, 12, 12, 12, 3]
+    explained = PointsScorecard(card=again).fit(values).explain(values.iloc[[2]])
+    assert explained["band"].tolist() == ["from 0 at 2 to +12 at 8 (about +2 per 1)"]
+    assert feature.reason_text(4.6, 5) == "Late marks, last 4 weeks: 5 — from 0 at 2 to +12 at 8 (about +2 per 1) (+5)"
+
+
+@pytest.mark.parametrize("ramp", [{"start": 2, "end": 2, "points": 3}, {"start": 1, "end": 4, "points": 0}])
+def test_a_ramp_without_a_rise_is_refused(ramp: dict[str, float]) -> None:
+    data = _card(Ramp(2.0, 8.0, 12)).to_dict()
+    data["features"][0]["ramp"] = ramp
+    with pytest.raises(ScorecardError, match="ramp"):
+        Scorecard.from_dict(data)
+
+
+def _linear_table(
+    seed: int = 3, n: int = 600, columns: int = 15, informative: int = 8
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Log-odds linear in eight of fifteen columns (five of them whole numbers, such as counts)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, columns))
+    X[:, :5] = np.round(X[:, :5] * 2 + 5)
+    beta = np.zeros(columns)
+    beta[:informative] = rng.normal(0, 0.6, informative)
+    log_odds = (X - X.mean(0)) / X.std(0) @ beta - 0.8
+    y = (rng.random(n) < 1 / (1 + np.exp(-log_odds))).astype(int)
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(columns)]), y
+
+
+def _held_out_auc(X: pd.DataFrame, y: np.ndarray, make: Callable[[], Any]) -> float:
+    """Mean AUC over 10 stratified folds, as the real-data benchmark measures it."""
+    aucs = []
+    for train, test in StratifiedKFold(10, shuffle=True, random_state=0).split(X, y):
+        model = make().fit(X.iloc[train], y[train])
+        held_out = X.iloc[test]
+        ranked = model.score(held_out) if isinstance(model, PointsScorecard) else model.predict_proba(held_out)[:, 1]
+        aucs.append(roc_auc_score(y[test], ranked))
+    return float(np.mean(aucs))
+
+
+def test_where_the_log_odds_are_linear_in_many_columns_ramps_order_pupils_as_well_as_logistic_regression() -> None:
+    """A few bands per column cannot order the pupils within each band: on this table (600 rows) a card of bands is
+    0.047 below logistic regression. The learner sees it on its own held-out folds and learns ramps: 0.003 below."""
+    X, y = _linear_table()
+    auto = _held_out_auc(X, y, PointsScorecard)
+    bands = _held_out_auc(X, y, lambda: PointsScorecard(shapes="bands"))
+    logistic = _held_out_auc(X, y, lambda: LogisticRegression(max_iter=5000))
+    assert bands < logistic - 0.03
+    assert auto > logistic - 0.01
+    model = PointsScorecard().fit(X, y)
+    assert model.shape_[0] == "ramps"
+    assert all(f.ramp is not None for f in model.card_.features)
+    assert model.card_.scoring_lines == len(model.card_.features)  # a ramp is one line (no column has no data)
+    assert all(0 < f.ramp.points <= 20 for f in model.card_.features if f.ramp)
+
+
+def test_where_the_outcome_jumps_at_a_threshold_the_learner_keeps_bands() -> None:
+    """A grade below a pass mark: the chance of the outcome is 60% below it and 15% above, flat on each side. A
+    ramp would spread the jump over the whole range; the learner keeps the band."""
+    rng = np.random.default_rng(5)
+    grade = rng.integers(0, 21, 800).astype(float)
+    X = pd.DataFrame({"grade": grade, "noise": rng.normal(0, 1, 800)})
+    y = (rng.random(800) < np.where(grade < 10, 0.6, 0.15)).astype(int)
+    model = PointsScorecard().fit(X, y)
+    assert model.shape_ == ("bands", None)
+    assert model.shape_scores_[("bands", None)] > max(v for k, v in model.shape_scores_.items() if k[0] == "ramps")
+    assert model.card_.feature_names == ["grade"]
+
+
+def test_a_card_of_ramps_keeps_to_its_line_budget_and_scores_no_data_only_where_it_was_seen() -> None:
+    X, y = _linear_table(seed=4, n=1500)
+    X.loc[X.index[::7], "x0"] = np.nan
+    learned = fit_ramps(X.to_numpy(), y, C=1.0, max_points=20, max_lines=3)
+    lines = sum(1 + (f.missing > 0) for f in learned)
+    assert 0 < lines <= 3
+    model = PointsScorecard(shapes="ramps").fit(X, y)
+    for feature in model.card_.features:
+        assert feature.missing_points == 0 or feature.name == "x0"
+        assert 0 <= feature.missing_points <= feature.most_points
+
+
+def test_unknown_shapes_are_refused() -> None:
+    X, y = _linear_table(n=200)
+    with pytest.raises(ValueError, match="shapes must be one of auto, bands, ramps"):
+        PointsScorecard(shapes="splines").fit(X, y)
