@@ -139,8 +139,11 @@ class FeatureCard:
     def points_text(self) -> str:
         """The feature's lines that give points, as a reader of the card sees them, then "otherwise 0" for every
         band (and "no data") that scores 0, e.g. ``below 90%: +10; 90% to 95%: +4; otherwise 0``, and where a usual
-        pupil has points (a learned card), how many: only points above them count as need."""
-        lines = [*(f"{label}: {points:+d}" for label, points in self.scoring_lines), "otherwise 0"]
+        pupil has points (a learned card), how many: only points above them count as need. A ramp's line is its
+        words, which name its points: ``from 0 at 2 to +12 at 8 (about +2 per 1); otherwise 0``."""
+        ramp = None if self.ramp is None else self.ramp.words(self.unit)
+        lines = [label if label == ramp else f"{label}: {points:+d}" for label, points in self.scoring_lines]
+        lines.append("otherwise 0")
         if self.usual_points:
             lines.append(f"a usual pupil {self.usual_points:+d} (need counts points above it)")
         return "; ".join(lines)

@@ -58,6 +58,7 @@ def test_a_ramp_is_one_line_of_the_card_in_words_and_reads_back_from_its_file(tm
     feature = card.features[0]
     assert feature.scoring_lines == [("from 0 at 2 to +12 at 8 (about +2 per 1)", 12), ("no data", 3)]
     assert card.scoring_lines == 2
+    assert feature.points_text() == "from 0 at 2 to +12 at 8 (about +2 per 1); no data: +3; otherwise 0"
     text = card.to_yaml()
     (written,) = yaml.safe_load(text)["features"]
     assert written["ramp"] == {"start": 2.0, "end": 8.0, "points": 12}
