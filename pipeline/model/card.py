@@ -43,7 +43,7 @@ class Band:
 class Ramp:
     """Points in equal steps between two values: 0 at ``start`` and beyond it, ``points`` at ``end`` and beyond it,
     and ``points * (value - start) / (end - start)``, rounded, in between. ``start`` above ``end``: lower is worse.
-    One line of a card however many steps it has: "from 0 at 2 to +12 at 8 (about 2 points per 1)".
+    One line of a card however many steps it has: "from 0 at 2 to +12 at 8 (about +2 per 1)".
 
     >>> [(b.lower, b.upper, b.points) for b in Ramp(2.0, 8.0, 3).bands("unit")]
     [(None, 3.0, 0), (3.0, 5.0, 1), (5.0, 7.0, 2), (7.0, None, 3)]
@@ -75,11 +75,18 @@ class Ramp:
         return tuple(bands)
 
     def words(self, unit: str) -> str:
-        """The line as a reader of the card sees it, e.g. ``from 0 at 2 to +12 at 8 (about +2 per 1)``."""
-        per = self.points / abs(self.end - self.start)
+        """The line as a reader of the card sees it, in the feature's unit.
+
+        >>> Ramp(2.0, 8.0, 12).words("count")
+        'from 0 at 2 to +12 at 8 (about +2 per 1)'
+        >>> Ramp(0.95, 0.75, 10).words("percent")
+        'from 0 at 95.0% to +10 at 75.0% (about +0.5 per percentage point)'
+        """
+        span = abs(self.end - self.start) * (100 if unit in ("percent", "share") else 1)
+        per = {"percent": "percentage point", "share": "percentage point", "grades": "grade", "months": "month"}
         return (
             f"from 0 at {format_value(self.start, unit)} to {self.points:+d} at {format_value(self.end, unit)} "
-            f"(about {per:+.2g} per {format_value(1.0, unit) if unit in ('count', 'points') else 'unit'})"
+            f"(about {self.points / span:+.2g} per {per.get(unit, '1')})"
         )
 
 

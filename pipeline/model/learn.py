@@ -749,7 +749,7 @@ def fit_ramps(
         column = X[:, j]
         missing = np.isnan(column)
         share = (np.clip(column, low, high) - low) / (high - low)
-        centres[j] = float(np.nanmean(share)) if (~missing).any() else 0.0
+        centres[j] = float(np.nanmean(share))  # (a usable column has values)
         blocks.append(np.where(missing, centres[j], share))  # "no data" at the usual pupil's place on the ramp
         owners.append((j, "ramp"))
         if missing.any():
@@ -828,8 +828,8 @@ def learned_feature(
     if ramp is not None:
         bands = ramp.bands(ramp.words(template.unit))
         how = (
-            "Learned from outcomes: an L1-penalised logistic regression on every column clipped to its 2nd and 98th "
-            "percentiles, the points rising in equal steps between them. "
+            "Learned from outcomes: an L1-penalised logistic regression on the stable features, each clipped to its "
+            "2nd and 98th percentiles, the points rising in equal steps between them. "
         )
     return FeatureCard(
         name=template.name,

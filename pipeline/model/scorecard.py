@@ -103,11 +103,12 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     shapes : {"auto", "bands", "ramps"}
         When learning without a template: a card of a few bands per feature (``"bands"``); a card of ramps, each
         feature's points rising in equal steps between its 2nd and 98th percentiles
-        (:func:`pipeline.model.learn.fit_ramps`, at each L1 penalty of :data:`RAMP_C`: ``"ramps"``); or
-        (``"auto"``) whichever of these orders the held-out rows of the ``calibration_folds`` best (mean AUC over
-        the folds; bands on a tie). Bands fit thresholds (a grade below a pass mark); ramps fit outcomes whose
-        log-odds rise steadily with many columns, where bands cannot order the pupils within each band. With a
-        template the card is always of bands, at the template's cut-points.
+        (:func:`pipeline.model.learn.fit_ramps`, at each L1 penalty of :data:`RAMP_C`, the better on the
+        ``calibration_folds``' held-out rows: ``"ramps"``); or (``"auto"``) the ramps only where their mean
+        held-out AUC over those folds beats the bands' by more than one standard error of the paired difference.
+        Both learn from the same stable features. Bands fit thresholds (a grade below a pass mark); ramps fit
+        outcomes whose log-odds rise steadily with many columns, where bands cannot order the pupils within each
+        band. With a template the card is always of bands, at the template's cut-points.
 
     Attributes
     ----------
@@ -124,10 +125,10 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     stable_ : list of str
         When learning: the candidate features (of near-copies, the one kept: ``near_copy_rho``; of a wide table,
         those screened in: ``screen``) the fold cards chose often enough (``stable_in``), which the card was
-        learned from (for a card of ramps: every candidate; the L1 penalty chooses).
+        learned from.
     shape_ : tuple of (str, float or None)
-        When learning: the card's shape, ``("bands", None)`` or ``("ramps", C)``, and with ``shapes="auto"``
-        ``shape_scores_``, each shape's mean held-out AUC over the calibration folds.
+        When learning: the card's shape, ``("bands", None)`` or ``("ramps", C)``; where more than one was tried,
+        ``shape_scores_`` has each one's mean held-out AUC over the calibration folds.
     """
 
     def __init__(
@@ -303,12 +304,12 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         # Both shapes learn from the same stable features: a column chosen by a chance correlation of the whole
         # sample (which every fold shares, so cross-fitting cannot see it) is as likely to earn a ramp as a band.
         columns = self._stable_columns(values, positive, templates, candidates)
-        options = {s: (columns, self._fit_shape(s, values, positive, templates, None, columns)) for s in shapes}
+        options = {s: self._fit_shape(s, values, positive, templates, None, columns) for s in shapes}
         self._held_out_: dict[tuple[str, float | None], tuple[np.ndarray, np.ndarray] | None] = {}
         if len(options) > 1:
             folds = len(self._folds(values, positive))
             aucs = {}
-            for chosen, (columns, learned) in options.items():
+            for chosen, learned in options.items():
                 scale = learned[0].scale if learned else None
                 held_out = self._cross_fit(chosen, values, positive, templates, scale, columns) if learned else None
                 self._held_out_[chosen] = held_out
@@ -326,7 +327,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 self.shape_ = max(shapes, key=lambda k: self.shape_scores_[k])
         else:
             self.shape_ = shapes[0]
-        columns, learned = options[self.shape_]
+        learned = options[self.shape_]
         self.stable_ = [templates[c].name for c in columns]
         self.learned_ = learned
         features = tuple(
