@@ -42,6 +42,8 @@ from pipeline.model.learn import (
 RAMP_C = (0.1, 1.0)
 """The L1 penalties a card of ramps is tried at (``shapes="auto"``)."""
 SHAPES = ("auto", "bands", "ramps")
+Shape = tuple[str, float | None]
+"""A learned card's shape: ``("bands", None)`` or ``("ramps", C)``."""
 PROBABILITY_BANDS = ((0.5, "high"), (0.25, "medium"), (0.1, "low"))
 """A learned card's score bands: the lowest score whose calibrated probability reaches each of these."""
 
@@ -298,14 +300,14 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             candidates = screened(values, positive, candidates)
         if self.shapes not in SHAPES:
             raise ValueError(f"shapes must be one of {', '.join(SHAPES)}, not {self.shapes!r}")
-        shapes: list[tuple[str, float | None]] = [("bands", None)]
+        shapes: list[Shape] = [("bands", None)]
         if self.template is None and self.shapes != "bands":
             shapes = ([("bands", None)] if self.shapes == "auto" else []) + [("ramps", c) for c in RAMP_C]
         # Both shapes learn from the same stable features: a column chosen by a chance correlation of the whole
         # sample (which every fold shares, so cross-fitting cannot see it) is as likely to earn a ramp as a band.
         columns = self._stable_columns(values, positive, templates, candidates)
         options = {s: self._fit_shape(s, values, positive, templates, None, columns) for s in shapes}
-        self._held_out_: dict[tuple[str, float | None], tuple[np.ndarray, np.ndarray] | None] = {}
+        self._held_out_: dict[Shape, tuple[np.ndarray, np.ndarray] | None] = {}
         if len(options) > 1:
             folds = len(self._folds(values, positive))
             aucs = {}
@@ -367,7 +369,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def _fit_shape(
         self,
-        shape: tuple[str, float | None],
+        shape: Shape,
         values: np.ndarray,
         positive: np.ndarray,
         templates: list[FeatureCard],
@@ -387,7 +389,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def _cross_fit(
         self,
-        shape: tuple[str, float | None],
+        shape: Shape,
         values: np.ndarray,
         positive: np.ndarray,
         templates: list[FeatureCard],
