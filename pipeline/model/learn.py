@@ -806,30 +806,32 @@ def learned_feature(
     observed: np.ndarray | None = None,
     ramp: Ramp | None = None,
 ) -> FeatureCard:
-    """A scorecard feature with learned bands, keeping the template's words (description, focus, unit, reason).
+    """A scorecard feature with learned bands (or a ``ramp``), keeping the template's words (description, focus,
+    unit, reason).
 
     ``observed``: the training values; a band that holds only one of them is labelled with that value, and the
     feature's ``usual_points`` are the median of the points over them (missing values included)."""
-    edges: list[float | None] = [None, *cuts, None]
-    merged: list[tuple[float | None, float | None, int]] = []
-    for i, band_points in enumerate(points):  # neighbouring bands with the same points read as one
-        if merged and merged[-1][2] == band_points:
-            merged[-1] = (merged[-1][0], edges[i + 1], band_points)
-        else:
-            merged.append((edges[i], edges[i + 1], band_points))
-    distinct = None if observed is None else np.unique(observed[~np.isnan(observed)])
-    bands = tuple(Band(low, high, p, band_label(low, high, template.unit, distinct)) for low, high, p in merged)
-    how = (
-        "Learned from outcomes: fine bins, an L2-regularised logistic regression on them (each feature's bins "
-        "pulled toward its weight of evidence), the shape made "
-        "monotone in the feature's direction (declared, or learned from the data) unless no monotone shape "
-        "fits, then cut into few bands and refitted. "
-    )
-    if ramp is not None:
+    if ramp is not None:  # its steps are its bands
         bands = ramp.bands(ramp.words(template.unit))
         how = (
             "Learned from outcomes: an L1-penalised logistic regression on the stable features, each clipped to its "
             "2nd and 98th percentiles, the points rising in equal steps between them. "
+        )
+    else:
+        edges: list[float | None] = [None, *cuts, None]
+        merged: list[tuple[float | None, float | None, int]] = []
+        for i, band_points in enumerate(points):  # neighbouring bands with the same points read as one
+            if merged and merged[-1][2] == band_points:
+                merged[-1] = (merged[-1][0], edges[i + 1], band_points)
+            else:
+                merged.append((edges[i], edges[i + 1], band_points))
+        distinct = None if observed is None else np.unique(observed[~np.isnan(observed)])
+        bands = tuple(Band(low, high, p, band_label(low, high, template.unit, distinct)) for low, high, p in merged)
+        how = (
+            "Learned from outcomes: fine bins, an L2-regularised logistic regression on them (each feature's bins "
+            "pulled toward its weight of evidence), the shape made "
+            "monotone in the feature's direction (declared, or learned from the data) unless no monotone shape "
+            "fits, then cut into few bands and refitted. "
         )
     return FeatureCard(
         name=template.name,

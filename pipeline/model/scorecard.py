@@ -11,6 +11,8 @@ ranks pupils exactly as the score does and is positive where ``predict`` says th
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -204,7 +206,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         if y is not None and (self.recalibrate or self.card is None):
             positive = self._positive(y)
             if self.card is None:
-                held_out = self._held_out_scores(frame, positive, templates)
+                held_out = self._held_out_[self.shape_]
                 if held_out is None:
                     intercept, slope = calibration_curve(self.score(frame), positive)
                     note = "Logistic curve of the outcome on the score, fitted on the training outcomes."
@@ -307,15 +309,23 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         # sample (which every fold shares, so cross-fitting cannot see it) is as likely to earn a ramp as a band.
         columns = self._stable_columns(values, positive, templates, candidates)
         options = {s: self._fit_shape(s, values, positive, templates, None, columns) for s in shapes}
+        # Each card's held-out scores, at its own points per log-odds: they choose the shape, and the chosen
+        # card's calibration slope is fitted on them (``fit``). None with too few outcomes or nothing scored.
         self._held_out_: dict[Shape, tuple[np.ndarray, np.ndarray] | None] = {}
+        for shape, learned in options.items():
+            scale = learned[0].scale if learned else None
+            self._held_out_[shape] = (
+                self._cross_fit(values, positive, partial(self._fit_shape, shape, templates=templates, scale=scale,
+                                columns=columns))
+                if learned
+                else None
+            )  # fmt: skip
         if len(options) > 1:
-            folds = len(self._folds(values, positive))
-            aucs = {}
-            for chosen, learned in options.items():
-                scale = learned[0].scale if learned else None
-                held_out = self._cross_fit(chosen, values, positive, templates, scale, columns) if learned else None
-                self._held_out_[chosen] = held_out
-                aucs[chosen] = np.full(max(folds, 1), 0.5) if held_out is None else _fold_aucs(*held_out, positive)
+            folds = max(len(self._folds(values, positive)), 1)
+            aucs = {
+                shape: np.full(folds, 0.5) if held_out is None else _fold_aucs(*held_out, positive)
+                for shape, held_out in self._held_out_.items()
+            }
             self.shape_scores_ = {k: float(v.mean()) for k, v in aucs.items()}
             self.shape_ = shapes[0]
             if self.shapes == "auto":
@@ -350,23 +360,6 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             calibration_note="",
         )
 
-    def _held_out_scores(
-        self, frame: pd.DataFrame, positive: np.ndarray, templates: list[FeatureCard]
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        """Each training row's score from a card learned without it (``calibration_folds``-fold cross-fitting of
-        the whole learner on the stable features, bands and features included, at the card's points per log-odds),
-        so the curve's slope is fitted on scores as honest as a new pupil's, and the fold each row was held out in;
-        None with too few outcomes or nothing scored. (The stable features were chosen with every row, so this is a
-        little kinder than a new pupil.) Kept from choosing the card's shape when it was chosen."""
-        if not self.learned_:
-            return None
-        if self.shape_ in self._held_out_:
-            return self._held_out_[self.shape_]
-        values = self._values(frame, [t.name for t in templates])
-        stable = set(self.stable_)
-        columns = [i for i, t in enumerate(templates) if t.name in stable]
-        return self._cross_fit(self.shape_, values, positive, templates, self.learned_[0].scale, columns)
-
     def _fit_shape(
         self,
         shape: Shape,
@@ -389,15 +382,15 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def _cross_fit(
         self,
-        shape: Shape,
         values: np.ndarray,
         positive: np.ndarray,
-        templates: list[FeatureCard],
-        scale: float | None,
-        columns: list[int],
+        learner: Callable[[np.ndarray, np.ndarray], list[LearnedFeature]],
     ) -> tuple[np.ndarray, np.ndarray] | None:
-        """Each row's score from the card of ``shape`` learned without its fold (at ``scale`` points per log-odds)
-        and the fold it was held out in; None with too few outcomes for the folds."""
+        """Each training row's score from the card ``learner`` learns (from values and outcomes) without it
+        (``calibration_folds``-fold cross-fitting of the whole learner on the stable features, bands and features
+        included), so the curve's slope is fitted on scores as honest as a new pupil's, and the fold each row was
+        held out in; None with too few outcomes for the folds. (The stable features were chosen with every row, so
+        this is a little kinder than a new pupil.)"""
         folds = self._folds(values, positive)
         if not folds:
             return None
@@ -405,7 +398,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         fold_of_row = np.zeros(len(positive), dtype=int)
         for fold, (train, test) in enumerate(folds):
             fold_of_row[test] = fold
-            for f in self._fit_shape(shape, values[train], positive[train], templates, scale, columns):
+            for f in learner(values[train], positive[train]):
                 index = bin_index(values[test, f.index], f.cuts)
                 points = np.asarray(f.points)[np.maximum(index, 0)]
                 held_out[test] += np.where(index < 0, f.missing, points)
