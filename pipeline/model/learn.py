@@ -757,7 +757,7 @@ def fit_ramps(
             owners.append((j, "no data"))
     design = np.column_stack(blocks)
     while True:
-        model = LogisticRegression(C=C, l1_ratio=1.0, solver="liblinear", max_iter=5000).fit(design, y)
+        model = LogisticRegression(C=C, l1_ratio=1.0, solver="liblinear", max_iter=5000, random_state=0).fit(design, y)
         learned = _ramps(model.coef_[0], owners, ends, centres, usable, scale, max_points, C)
         if max_lines is None or sum(1 + (f.missing > 0) for f in learned) <= max_lines:
             return learned
