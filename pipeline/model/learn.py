@@ -110,6 +110,8 @@ class LearnedFeature:
     """The regularisation of the refit on the chosen bands."""
     ramp: Ramp | None = None
     """A ramp's ends and points (:func:`fit_ramps`); ``cuts`` and ``points`` are then its steps."""
+    by_ramps: bool = False
+    """Learned by :func:`fit_ramps` (a flag there scores as its two bands, with no ``ramp``)."""
 
 
 def nice_step(values: np.ndarray) -> float:
@@ -733,13 +735,16 @@ def fit_ramps(
     scale: float | None = None,
 ) -> list[LearnedFeature]:  # fmt: skip
     """Learn a card of ramps, one per scored column: points rise in equal steps between the column's
-    :func:`ramp_ends` (level beyond them), in the direction the data give, with "no data" points where values are
+    :func:`ramp_ends` (a flag's: its two values, however rare either is; it then scores as two bands), level beyond
+    them, in the direction the data give, with "no data" points where values are
     missing. An L1-penalised logistic regression (``C``) on each column clipped to its ends and put on 0-1 (plus a
     0/1 column for "no data" where values are missing) chooses the columns and their weights; the penalty tightens
     (:data:`RAMP_SHRINK`) until at most ``max_lines`` lines score. Points per log-odds as in :func:`fit_features`
     (``scale``, or the heaviest ramp scores ``max_points``). Where the outcome's log-odds are close to linear in
     many columns, a few bands per column cannot order pupils within each band, and this card does better."""
-    ends = [ramp_ends(X[:, j]) for j in range(X.shape[1])]
+    values = [np.unique(X[~np.isnan(X[:, j]), j]) for j in range(X.shape[1])]
+    flags = {j for j, v in enumerate(values) if len(v) == 2}  # a flag runs between its two values, however rare
+    ends = [(float(v[0]), float(v[1])) if j in flags else ramp_ends(X[:, j]) for j, v in enumerate(values)]
     usable = [j for j, (low, high) in enumerate(ends) if high > low]
     if not usable or len(np.unique(y)) < 2:
         return []
@@ -758,7 +763,7 @@ def fit_ramps(
     design = np.column_stack(blocks)
     while True:
         model = LogisticRegression(C=C, l1_ratio=1.0, solver="liblinear", max_iter=5000, random_state=0).fit(design, y)
-        learned = _ramps(model.coef_[0], owners, ends, centres, usable, scale, max_points, C)
+        learned = _ramps(model.coef_[0], owners, ends, centres, usable, flags, scale, max_points, C)
         if max_lines is None or sum(1 + (f.missing > 0) for f in learned) <= max_lines:
             return learned
         C *= RAMP_SHRINK
@@ -770,12 +775,14 @@ def _ramps(
     ends: list[tuple[float, float]],
     centres: dict[int, float],
     usable: list[int],
+    flags: set[int],
     scale: float | None,
     max_points: int,
     C: float,
 ) -> list[LearnedFeature]:
     """The ramps of :func:`fit_ramps`'s logistic regression (``weights``, one per design column of ``owners``) in
-    whole points; a column whose ramp earns no whole point is left out, its "no data" with it."""
+    whole points; a column whose ramp earns no whole point is left out, its "no data" with it. A column of ``flags``
+    (two values) scores as two bands."""
     ramp_weight = {j: w for (j, kind), w in zip(owners, weights, strict=True) if kind == "ramp"}
     missing_weight = {j: w for (j, kind), w in zip(owners, weights, strict=True) if kind == "no data"}
     if scale is None:
@@ -793,8 +800,13 @@ def _ramps(
         if j in missing_weight:  # "no data" where values were missing: the log-odds there above the ramp's 0
             above = w * centres[j] + missing_weight[j] - min(0.0, w)
             missing = int(min(max(np.rint(above * scale), 0), points))
+        direction = 1 if w > 0 else -1
+        if j in flags:  # a ramp between a flag's two values is the flag: a card reads it as "1: +5", not a ramp
+            flag = [0, points] if w > 0 else [points, 0]
+            learned.append(LearnedFeature(j, [high], flag, missing, direction, scale, C, by_ramps=True))
+            continue
         steps = [b.points for b in ramp.bands("")]
-        learned.append(LearnedFeature(j, ramp.steps(), steps, missing, 1 if w > 0 else -1, scale, C, ramp))
+        learned.append(LearnedFeature(j, ramp.steps(), steps, missing, direction, scale, C, ramp, by_ramps=True))
     return learned
 
 
@@ -805,9 +817,10 @@ def learned_feature(
     missing: int,
     observed: np.ndarray | None = None,
     ramp: Ramp | None = None,
+    by_ramps: bool = False,
 ) -> FeatureCard:
     """A scorecard feature with learned bands (or a ``ramp``), keeping the template's words (description, focus,
-    unit, reason).
+    unit, reason). ``by_ramps``: learned by :func:`fit_ramps` (a flag there has bands and no ramp).
 
     ``observed``: the training values; a band that holds only one of them is labelled with that value, and the
     feature's ``usual_points`` are the median of the points over them (missing values included)."""
@@ -828,8 +841,11 @@ def learned_feature(
         distinct = None if observed is None else np.unique(observed[~np.isnan(observed)])
         bands = tuple(Band(low, high, p, band_label(low, high, template.unit, distinct)) for low, high, p in merged)
         how = (
-            "Learned from outcomes: fine bins, an L2-regularised logistic regression on them (each feature's bins "
-            "pulled toward its weight of evidence), the shape made "
+            "Learned from outcomes: an L1-penalised logistic regression on the stable features (this one a flag, "
+            "scoring its points at one of its two values). "
+            if by_ramps  # a flag of a card of ramps
+            else "Learned from outcomes: fine bins, an L2-regularised logistic regression on them (each feature's "
+            "bins pulled toward its weight of evidence), the shape made "
             "monotone in the feature's direction (declared, or learned from the data) unless no monotone shape "
             "fits, then cut into few bands and refitted. "
         )

@@ -343,7 +343,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.stable_ = [templates[c].name for c in columns]
         self.learned_ = learned
         features = tuple(
-            learned_feature(templates[f.index], f.cuts, f.points, f.missing, values[:, f.index], f.ramp)
+            learned_feature(templates[f.index], f.cuts, f.points, f.missing, values[:, f.index], f.ramp, f.by_ramps)
             for f in learned
         )
         base = self.template

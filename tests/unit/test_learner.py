@@ -89,12 +89,11 @@ def test_a_flag_and_a_one_hot_category_score_where_they_matter_and_an_unused_col
     model = PointsScorecard(shapes=shapes).fit(X, y)
     card = model.card_
     flag = card.feature("flag")
-    if flag.ramp is None:
-        assert [b.label for b in flag.bands] == ["0", "1"]
-    else:  # a ramp over a flag is the flag: 0 at 0, all its points at 1, one line
-        assert (flag.ramp.start, flag.ramp.end) == (0.0, 1.0)
-        assert len(flag.scoring_lines) == 1
+    assert flag.ramp is None  # a flag reads as its two values in a card of ramps too: "1: +5", one line
+    assert [b.label for b in flag.bands] == ["0", "1"]
+    assert flag.scoring_lines == [("1", flag.bands[1].points)]
     assert shapes == "bands" or model.shape_[0] == "ramps"  # this table's log-odds are linear in every column
+    assert shapes == "bands" or card.feature("mean_score").ramp is not None
     assert _points(card, "flag")[1] > _points(card, "flag")[0]
     assert _points(card, "group_b")[1] > _points(card, "group_b")[0]  # the risky category
     assert "constant" not in card.feature_names

@@ -151,6 +151,28 @@ def test_a_card_of_ramps_keeps_to_its_line_budget_and_scores_no_data_only_where_
         assert 0 <= feature.missing_points <= feature.most_points
 
 
+def test_a_rare_flag_scores_in_a_card_of_ramps_as_its_two_values() -> None:
+    """A flag 1.5% of rows hold, with the outcome 80% of the time there against 20%: its 2nd and 98th percentiles
+    are both 0, so a ramp between them could not score it; a flag runs between its two values instead, and a card
+    reads it as "1: +n", not as a ramp from 0 at 0."""
+    rng = np.random.default_rng(7)
+    n = 2000
+    flag = np.zeros(n)
+    flag[rng.choice(n, 30, replace=False)] = 1.0
+    other = rng.normal(size=n)
+    y = (rng.random(n) < np.where(flag == 1, 0.8, 0.2)).astype(int)
+    learned = fit_ramps(np.column_stack([flag, other]), y, C=1.0, max_points=20, max_lines=30)
+    scored = {f.index: f for f in learned}
+    assert 0 in scored
+    assert scored[0].ramp is None
+    assert scored[0].cuts == [1.0]
+    assert scored[0].points[1] > scored[0].points[0] == 0
+    model = PointsScorecard(shapes="ramps", stable_in=0).fit(pd.DataFrame({"flag": flag, "other": other}), y)
+    assert model.card_.feature("flag").scoring_lines == [("1", scored[0].points[1])]
+    scores = model.score(pd.DataFrame({"flag": [0.0, 1.0], "other": [0.0, 0.0]}))
+    assert scores[1] > scores[0]
+
+
 def test_unknown_shapes_are_refused() -> None:
     X, y = _linear_table(n=200)
     with pytest.raises(ValueError, match="shapes must be one of auto, bands, ramps"):
