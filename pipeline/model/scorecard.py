@@ -476,7 +476,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         points = self.points(X)
         parts = []
         for feature in self.card_.features:
-            values = pd.to_numeric(X[feature.name], errors="coerce").astype(float)
+            values = pd.Series(numeric_column(X[feature.name], feature.name), index=X.index)
             labels = [
                 feature.missing_label if band is None else band.label
                 for band in (feature.band_of(None if np.isnan(v) else float(v)) for v in values.to_numpy())
@@ -516,7 +516,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def _values(self, frame: pd.DataFrame, names: list[str]) -> np.ndarray:
         if not names:
             return np.zeros((len(frame), 0))
-        values = np.column_stack([pd.to_numeric(frame[n], errors="coerce").to_numpy(dtype=float) for n in names])
+        values = np.column_stack([numeric_column(frame[n], n) for n in names])
         values = values.reshape(len(frame), len(names))
         if np.isinf(values).any():
             raise ValueError("Input contains infinity: a feature value must be a number or missing")
@@ -542,6 +542,21 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         missing = [name for name in card.feature_names if name not in frame.columns]
         if missing:
             raise ScorecardError(f"the feature table lacks the scorecard's features: {', '.join(missing)}")
+
+
+def numeric_column(column: pd.Series, name: str) -> np.ndarray:
+    """A feature column as floats, missing values (None, NaN, pandas' NA, empty text) as NaN; text that is not a
+    number is refused by name, never read as "no data" (a category passed as text would otherwise score as missing
+    on every row, without a word). The message counts the rows, and never shows a value: it may be a pupil's."""
+    try:
+        return pd.to_numeric(column, errors="raise").to_numpy(dtype=float, na_value=np.nan)
+    except (ValueError, TypeError):
+        numbers = pd.to_numeric(column, errors="coerce")
+        text = int((numbers.isna() & column.notna() & (column.astype(str).str.strip() != "")).sum())
+        raise ValueError(
+            f"column {name!r} holds {text} value(s) in {len(column)} rows that are not numbers: a feature value must "
+            "be a number or missing; pass a category as 0/1 columns, one per level (pandas.get_dummies)"
+        ) from None
 
 
 def _fold_aucs(score: np.ndarray, fold: np.ndarray, positive: np.ndarray) -> np.ndarray:
