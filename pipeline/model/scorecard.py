@@ -504,6 +504,9 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def _frame(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
         if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
+            twice = sorted({str(c) for c in X.columns[X.columns.duplicated()]})
+            if twice:
+                raise ValueError(f"X has more than one column named {', '.join(map(repr, twice))}: name each once")
             return X
         array = check_array(X, dtype=float, ensure_all_finite="allow-nan")
         if hasattr(self, "n_features_in_") and array.shape[1] != self.n_features_in_:

@@ -70,7 +70,7 @@ def test_probability_rises_with_the_score_and_predict_agrees_with_the_decision_f
     assert abs(model.predict_proba(X)[:, 1].mean() - y.mean()) < 0.02  # calibrated in the large
 
 
-def test_a_column_of_text_is_refused_by_name_and_numbers_written_as_text_are_read() -> None:
+def test_a_column_of_text_or_a_name_used_twice_is_refused_and_numbers_written_as_text_are_read() -> None:
     """A category passed as text used to be read as "no data" on every row, without a word; now it is refused by
     name, with how to pass it, and never with a value (it may be a pupil's). Numbers held as text, empty text and
     pandas' missing values are read as numbers and "no data"."""
@@ -87,6 +87,9 @@ def test_a_column_of_text_is_refused_by_name_and_numbers_written_as_text_are_rea
     numbers = X.assign(negative_points_4wk=X["negative_points_4wk"].where(np.arange(600) % 5 > 0))
     model = PointsScorecard(card=CARD)
     assert np.array_equal(model.score(written), model.score(numbers))
+    twice = pd.concat([X, X[["attendance_rate_term"]]], axis=1)
+    with pytest.raises(ValueError, match="more than one column named 'attendance_rate_term'"):
+        PointsScorecard().fit(twice, y)
 
 
 def test_a_released_card_keeps_its_points_when_fitted_to_outcomes() -> None:
