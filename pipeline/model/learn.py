@@ -736,9 +736,9 @@ def fit_ramps(
 ) -> list[LearnedFeature]:  # fmt: skip
     """Learn a card of ramps, one per scored column: points rise in equal steps between the column's
     :func:`ramp_ends` (a flag's: its two values, however rare either is; it then scores as two bands), level beyond
-    them, in the direction the data give, with "no data" points where values are
-    missing. An L1-penalised logistic regression (``C``) on each column clipped to its ends and put on 0-1 (plus a
-    0/1 column for "no data" where values are missing) chooses the columns and their weights; the penalty tightens
+    them, in the direction the data give, with "no data" points where values are missing. An L1-penalised logistic
+    regression (``C``) on each column clipped to its ends and put on 0-1 (plus a 0/1 column for "no data" where
+    values are missing) chooses the columns and their weights; the penalty tightens
     (:data:`RAMP_SHRINK`) until at most ``max_lines`` lines score. Points per log-odds as in :func:`fit_features`
     (``scale``, or the heaviest ramp scores ``max_points``). Where the outcome's log-odds are close to linear in
     many columns, a few bands per column cannot order pupils within each band, and this card does better."""
