@@ -715,16 +715,22 @@ RAMP_SHRINK = 0.7
 
 def ramp_ends(values: np.ndarray, step: float | None = None) -> tuple[float, float]:
     """Where a ramp of ``values`` starts and ends: their 2nd and 98th percentiles (:data:`RAMP_ENDS`), rounded
-    outward to the data's step (:func:`nice_step`), so a card reads "from 0 at 2 to +12 at 8", not at 2.0417.
+    outward to the data's step (:func:`nice_step`), so a card reads "from 0 at 2 to +12 at 8", not at 2.0417. A
+    flag's (two values) are its two values, however rare either is.
 
     >>> ramp_ends(np.arange(0.0, 101.0))
     (2.0, 98.0)
     >>> ramp_ends(np.array([0.0, 1.0, 1.0, np.nan]))
     (0.0, 1.0)
+    >>> ramp_ends(np.r_[np.zeros(99), 1.0])
+    (0.0, 1.0)
     """
     present = values[~np.isnan(values)]
     if len(present) == 0:
         return 0.0, 0.0
+    distinct = np.unique(present)
+    if len(distinct) == 2:
+        return float(distinct[0]), float(distinct[1])
     low, high = (float(q) for q in np.quantile(present, RAMP_ENDS, method="inverted_cdf"))
     step = step or nice_step(present)
     return round(math.floor(low / step) * step, 6), round(math.ceil(high / step) * step, 6)
@@ -735,17 +741,16 @@ def fit_ramps(
     scale: float | None = None,
 ) -> list[LearnedFeature]:  # fmt: skip
     """Learn a card of ramps, one per scored column: points rise in equal steps between the column's
-    :func:`ramp_ends` (a flag's: its two values, however rare either is; it then scores as two bands), level beyond
-    them, in the direction the data give, with "no data" points where values are missing. An L1-penalised logistic
-    regression (``C``) on each column clipped to its ends and put on 0-1 (plus a 0/1 column for "no data" where
-    values are missing) chooses the columns and their weights; the penalty tightens
-    (:data:`RAMP_SHRINK`) until at most ``max_lines`` lines score. Points per log-odds as in :func:`fit_features`
+    :func:`ramp_ends` (a flag's are its two values, and it then scores as two bands), level beyond them, in the
+    direction the data give, with "no data" points where values are missing. An L1-penalised logistic regression
+    (``C``) on each column clipped to its ends and put on 0-1 (plus a 0/1 column for "no data" where values are
+    missing) chooses the columns and their weights; the penalty tightens (:data:`RAMP_SHRINK`) until at most
+    ``max_lines`` lines score. Points per log-odds as in :func:`fit_features`
     (``scale``, or the heaviest ramp scores ``max_points``). Where the outcome's log-odds are close to linear in
     many columns, a few bands per column cannot order pupils within each band, and this card does better."""
-    values = [np.unique(X[~np.isnan(X[:, j]), j]) for j in range(X.shape[1])]
-    flags = {j for j, v in enumerate(values) if len(v) == 2}  # a flag runs between its two values, however rare
-    ends = [(float(v[0]), float(v[1])) if j in flags else ramp_ends(X[:, j]) for j, v in enumerate(values)]
+    ends = [ramp_ends(X[:, j]) for j in range(X.shape[1])]
     usable = [j for j, (low, high) in enumerate(ends) if high > low]
+    flags = {j for j in usable if len(np.unique(X[~np.isnan(X[:, j]), j])) == 2}  # scored as two bands
     if not usable or len(np.unique(y)) < 2:
         return []
     blocks, owners, centres = [], [], {}  # each design column's (feature, "ramp" or "no data")
