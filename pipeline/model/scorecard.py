@@ -548,14 +548,17 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
 
 def numeric_column(column: pd.Series, name: str) -> np.ndarray:
-    """A feature column as floats, missing values (None, NaN, pandas' NA, empty text) as NaN; text that is not a
-    number is refused by name, never read as "no data" (a category passed as text would otherwise score as missing
-    on every row, without a word). The message counts the rows, and never shows a value: it may be a pupil's."""
+    """A feature column as floats, missing values (None, NaN, pandas' NA, blank text) as NaN, numbers held as text
+    read with spaces around them; text that is not a number is refused by name, never read as "no data" (a category
+    passed as text would otherwise score as missing on every row, without a word). The message counts the rows, and
+    never shows a value: it may be a pupil's."""
+    if column.dtype == object or pd.api.types.is_string_dtype(column):
+        column = column.map(lambda v: v.strip() if isinstance(v, str) else v)  # " 1.5" and " " as from a CSV
     try:
         return pd.to_numeric(column, errors="raise").to_numpy(dtype=float, na_value=np.nan)
     except (ValueError, TypeError):
         numbers = pd.to_numeric(column, errors="coerce")
-        text = int((numbers.isna() & column.notna() & (column.astype(str).str.strip() != "")).sum())
+        text = int((numbers.isna() & column.notna() & (column.astype(str) != "")).sum())
         raise ValueError(
             f"column {name!r} holds {text} value(s) in {len(column)} rows that are not numbers: a feature value must "
             "be a number or missing; pass a category as 0/1 columns, one per level (pandas.get_dummies)"

@@ -72,8 +72,8 @@ def test_probability_rises_with_the_score_and_predict_agrees_with_the_decision_f
 
 def test_a_column_of_text_or_a_name_used_twice_is_refused_and_numbers_written_as_text_are_read() -> None:
     """A category passed as text used to be read as "no data" on every row, without a word; now it is refused by
-    name, with how to pass it, and never with a value (it may be a pupil's). Numbers held as text, empty text and
-    pandas' missing values are read as numbers and "no data"."""
+    name, with how to pass it, and never with a value (it may be a pupil's). Numbers held as text (spaces around
+    them or not), blank text and pandas' missing values are read as numbers and "no data"."""
     X, y = _history(n=600)
     as_text = X.assign(tutor_group=np.where(np.arange(600) % 2 == 0, "7X", "7Y"))
     with pytest.raises(ValueError, match=r"column 'tutor_group' holds 600 value\(s\) in 600 rows that are not numbers"):
@@ -82,7 +82,9 @@ def test_a_column_of_text_or_a_name_used_twice_is_refused_and_numbers_written_as
         PointsScorecard(card=CARD).score(as_text.assign(attendance_rate_term="7X"))
     assert "7X" not in str(refused.value)
     written = X.assign(
-        negative_points_4wk=X["negative_points_4wk"].map(lambda v: f"{v:g}").where(np.arange(600) % 5 > 0, "")
+        negative_points_4wk=X["negative_points_4wk"]
+        .map(lambda v: f" {v:g} " if v % 2 else f"{v:g}")  # as a CSV may hold them
+        .where(np.arange(600) % 5 > 0, np.where(np.arange(600) % 10 == 0, "", " "))
     )
     numbers = X.assign(negative_points_4wk=X["negative_points_4wk"].where(np.arange(600) % 5 > 0))
     model = PointsScorecard(card=CARD)
