@@ -426,12 +426,21 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def points(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
         """The points each pupil gets for each feature (rows of ``X`` by scorecard features)."""
+        card, frame, values = self._card_values(X)
+        return self._points(card, values, frame.index)
+
+    def _card_values(self, X: pd.DataFrame | np.ndarray) -> tuple[Scorecard, pd.DataFrame, np.ndarray]:
+        """The card in use, ``X`` as a frame, and the card's features' values (rows by features, floats)."""
         card = self.card_ if hasattr(self, "card_") else self.card
         if card is None:
             raise ScorecardError("PointsScorecard needs a scorecard: give card= or fit it first")
         frame = self._frame(X)
         self._check_columns(frame, card)
-        values = self._values(frame, card.feature_names)
+        return card, frame, self._values(frame, card.feature_names)
+
+    @staticmethod
+    def _points(card: Scorecard, values: np.ndarray, index: pd.Index) -> pd.DataFrame:
+        """Each row's points for each of ``card``'s features, from their ``values``."""
         columns = {}
         for j, feature in enumerate(card.features):
             column = values[:, j]
@@ -445,7 +454,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                     inside &= column < band.upper
                 points[inside] = band.points
             columns[feature.name] = points
-        return pd.DataFrame(columns, index=frame.index)
+        return pd.DataFrame(columns, index=index)
 
     def score(self, X: pd.DataFrame | np.ndarray, y: Any = None, sample_weight: Any = None) -> Any:
         """The scorecard score, the sum of each pupil's points. With ``y``, scikit-learn's mean accuracy instead."""
@@ -473,13 +482,14 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def explain(self, X: pd.DataFrame) -> pd.DataFrame:
         """One row per pupil and scored feature: value, band label and points. Sums to the score exactly."""
         check_is_fitted(self)
-        points = self.points(X)
+        card, frame, values = self._card_values(X)  # each column read once, for the points and the bands alike
+        points = self._points(card, values, frame.index)
         parts = []
-        for feature in self.card_.features:
-            values = pd.Series(numeric_column(X[feature.name], feature.name), index=X.index)
+        for j, feature in enumerate(card.features):
+            column = values[:, j]
             labels = [
                 feature.missing_label if band is None else band.label
-                for band in (feature.band_of(None if np.isnan(v) else float(v)) for v in values.to_numpy())
+                for band in (feature.band_of(None if np.isnan(v) else float(v)) for v in column)
             ]
             parts.append(
                 pd.DataFrame(
@@ -489,7 +499,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                         "description": feature.description,
                         "focus": feature.focus,
                         "unit": feature.unit,
-                        "value": values.to_numpy(),
+                        "value": column,
                         "band": labels,
                         "points": points[feature.name].to_numpy(),
                     }
