@@ -41,29 +41,57 @@ class Band:
 
 @dataclass(frozen=True)
 class Ramp:
-    """Points in equal steps between two values: 0 at ``start`` and beyond it, ``points`` at ``end`` and beyond it,
-    and ``points * (value - start) / (end - start)``, rounded, in between. ``start`` above ``end``: lower is worse.
-    One line of a card however many steps it has: "from 0 at 2 to +12 at 8 (about +2 per 1)".
+    """Points that change in equal steps along straight lines between ``knots``, each a (value, points) pair, at
+    least two, their values all rising or all falling, in the order a card reads them: from the first knot's
+    points at its value (and beyond it) to the last knot's at its value (and beyond it), and in between the line's
+    points rounded to a whole point. A plain ramp has two knots, 0 points at the first: "from 0 at 2 to +12 at 8
+    (about +2 per 1)". A ramp with two slopes has three: "from 0 at 18 to +5 at 11 (about +0.71 per 1), then to
+    +20 at 5 (about +2.5 per 1)". One line of a card however many steps it has.
 
-    >>> [(b.lower, b.upper, b.points) for b in Ramp(2.0, 8.0, 3).bands("unit")]
+    >>> [(b.lower, b.upper, b.points) for b in Ramp(((2.0, 0), (8.0, 3))).bands("unit")]
     [(None, 3.0, 0), (3.0, 5.0, 1), (5.0, 7.0, 2), (7.0, None, 3)]
-    >>> [(b.lower, b.upper, b.points) for b in Ramp(8.0, 2.0, 2).bands("unit")]
+    >>> [(b.lower, b.upper, b.points) for b in Ramp(((8.0, 0), (2.0, 2))).bands("unit")]
     [(None, 3.5, 2), (3.5, 6.5, 1), (6.5, None, 0)]
+    >>> [(b.lower, b.upper, b.points) for b in Ramp(((0.0, 2), (4.0, 0), (6.0, 2))).bands("unit")]
+    [(None, 1.0, 2), (1.0, 3.0, 1), (3.0, 4.5, 0), (4.5, 5.5, 1), (5.5, None, 2)]
     """
 
-    start: float
-    end: float
-    points: int
+    knots: tuple[tuple[float, int], ...]
+
+    def __post_init__(self) -> None:
+        at = [value for value, _ in self.knots]
+        rising = all(a < b for a, b in itertools.pairwise(at))
+        if len(at) < 2 or not (rising or all(a > b for a, b in itertools.pairwise(at))):
+            raise ValueError(f"a ramp needs two or more knots whose values all rise or all fall, not {at}")
+        if min(p for _, p in self.knots) != 0 or self.points < 1:
+            raise ValueError("a ramp's points must start from 0 at one knot and reach at least 1 at another")
+
+    @property
+    def points(self) -> int:
+        """The most points on the ramp (its line's points)."""
+        return max(p for _, p in self.knots)
+
+    def _segments(self) -> list[tuple[tuple[float, int], tuple[float, int]]]:
+        return list(itertools.pairwise(self.knots))
 
     def steps(self) -> list[float]:
-        """The values, ascending, at which the points change: half a step past each whole point."""
-        span = self.end - self.start
-        return sorted(round(self.start + (k - 0.5) * span / self.points, 6) for k in range(1, self.points + 1))
+        """The values, ascending, at which the points change: where each line passes half a point."""
+        steps = []
+        for (a, pa), (b, pb) in self._segments():
+            low, high = sorted((pa, pb))
+            steps += [round(a + (k - 0.5 - pa) * (b - a) / (pb - pa), 6) for k in range(low + 1, high + 1)]
+        return sorted(steps)
 
     def points_at(self, value: float) -> int:
         """The points at ``value`` (half a point rounds up)."""
-        share = min(max((value - self.start) / (self.end - self.start), 0.0), 1.0)
-        return math.floor(self.points * share + 0.5 + 1e-9)
+        (first, first_points), (last, last_points) = self.knots[0], self.knots[-1]
+        if (value - first) * (last - first) <= 0:  # at or before the first knot
+            return first_points
+        for (a, pa), (b, pb) in self._segments():
+            share = (value - a) / (b - a)
+            if share <= 1.0:
+                return math.floor(pa + (pb - pa) * share + 0.5 + 1e-9)
+        return last_points
 
     def bands(self, label: str) -> tuple[Band, ...]:
         """The ramp as bands (each step one band, all labelled ``label``): how a card scores it."""
@@ -77,17 +105,26 @@ class Ramp:
     def words(self, unit: str) -> str:
         """The line as a reader of the card sees it, in the feature's unit.
 
-        >>> Ramp(2.0, 8.0, 12).words("count")
+        >>> Ramp(((2.0, 0), (8.0, 12))).words("count")
         'from 0 at 2 to +12 at 8 (about +2 per 1)'
-        >>> Ramp(0.95, 0.75, 10).words("percent")
+        >>> Ramp(((0.95, 0), (0.75, 10))).words("percent")
         'from 0 at 95.0% to +10 at 75.0% (about +0.5 per percentage point)'
+        >>> Ramp(((18.0, 0), (11.0, 5), (5.0, 20))).words("count")
+        'from 0 at 18 to +5 at 11 (about +0.71 per 1), then to +20 at 5 (about +2.5 per 1)'
         """
-        span = abs(self.end - self.start) * (100 if unit in ("percent", "share") else 1)
         per = {"percent": "percentage point", "share": "percentage point", "grades": "grade", "months": "month"}
-        return (
-            f"from 0 at {format_value(self.start, unit)} to {self.points:+d} at {format_value(self.end, unit)} "
-            f"(about {self.points / span:+.2g} per {per.get(unit, '1')})"
-        )
+        scale = 100 if unit in ("percent", "share") else 1
+        (start, start_points), *_ = self.knots
+        lines = []
+        for (a, pa), (b, pb) in self._segments():
+            rate = (pb - pa) / (abs(b - a) * scale)
+            lines.append(f"to {_signed(pb)} at {format_value(b, unit)} (about {rate:+.2g} per {per.get(unit, '1')})")
+        return f"from {_signed(start_points)} at {format_value(start, unit)} " + ", then ".join(lines)
+
+
+def _signed(points: int) -> str:
+    """Points as a card writes them: "+5", and "0" (not "+0")."""
+    return f"{points:+d}" if points else "0"
 
 
 @dataclass(frozen=True)
@@ -345,7 +382,7 @@ def _band_dict(band: ScoreBand) -> dict[str, Any]:
 
 def _feature_dict(card: FeatureCard) -> dict[str, Any]:
     shape: dict[str, Any] = (
-        {"ramp": {"start": card.ramp.start, "end": card.ramp.end, "points": card.ramp.points}}
+        {"ramp": _ramp_dict(card.ramp)}
         if card.ramp is not None
         else {"bands": [{"from": b.lower, "to": b.upper, "points": b.points, "label": b.label} for b in card.bands]}
     )
@@ -361,13 +398,30 @@ def _feature_dict(card: FeatureCard) -> dict[str, Any]:
     } | ({"usual_points": card.usual_points} if card.usual_points else {})  # (older cards read and hash the same)
 
 
+def _ramp_dict(ramp: Ramp) -> dict[str, Any]:
+    """A ramp as written: a plain one (two knots) as ``start``, ``end`` and ``points`` (so older cards read and hash
+    the same), one with more knots as its ``knots``, each ``at`` a value with its ``points``."""
+    if len(ramp.knots) == 2:
+        (start, _), (end, points) = ramp.knots
+        return {"start": start, "end": end, "points": points}
+    return {"knots": [{"at": value, "points": points} for value, points in ramp.knots]}
+
+
+def _ramp_from(data: dict[str, Any], name: str) -> Ramp:
+    """A ramp read back from :func:`_ramp_dict`'s form; a :class:`ValueError` naming the feature if it is not one."""
+    try:
+        if "knots" in data:
+            return Ramp(tuple((float(knot["at"]), int(knot["points"])) for knot in data["knots"]))
+        return Ramp(((float(data["start"]), 0), (float(data["end"]), int(data["points"]))))
+    except ValueError as error:
+        raise ValueError(f"feature {name}: {error}") from None
+
+
 def _feature_from(data: dict[str, Any]) -> FeatureCard:
     missing = data.get("missing", {})
     ramp = None
     if "ramp" in data:
-        ramp = Ramp(float(data["ramp"]["start"]), float(data["ramp"]["end"]), int(data["ramp"]["points"]))
-        if ramp.points < 1 or ramp.start == ramp.end:
-            raise ValueError(f"feature {data['name']}: a ramp needs at least 1 point and two different values")
+        ramp = _ramp_from(data["ramp"], str(data["name"]))
     return FeatureCard(
         name=str(data["name"]),
         description=str(data["description"]),

@@ -40,6 +40,7 @@ Steps, each with a well-kept library piece where one fits:
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from dataclasses import dataclass
@@ -109,7 +110,7 @@ class LearnedFeature:
     C: float
     """The regularisation of the refit on the chosen bands."""
     ramp: Ramp | None = None
-    """A ramp's ends and points (:func:`fit_ramps`); ``cuts`` and ``points`` are then its steps."""
+    """A ramp's knots and points (:func:`fit_ramps`); ``cuts`` and ``points`` are then its steps."""
     by_ramps: bool = False
     """Learned by :func:`fit_ramps` (a flag there scores as its two bands, with no ``ramp``)."""
 
@@ -736,83 +737,135 @@ def ramp_ends(values: np.ndarray, step: float | None = None) -> tuple[float, flo
     return round(math.floor(low / step) * step, 6), round(math.ceil(high / step) * step, 6)
 
 
+def ramp_knots(values: np.ndarray, bend: bool = False) -> list[float]:
+    """The values, ascending, a ramp of ``values`` has its knots at: its :func:`ramp_ends`, and with ``bend`` (for a
+    column of more than :data:`PER_VALUE` values) the median between them, rounded to the data's step, where a
+    ramp's slope may change.
+
+    >>> ramp_knots(np.arange(0.0, 101.0)), ramp_knots(np.arange(0.0, 101.0), bend=True)
+    ([2.0, 98.0], [2.0, 50.0, 98.0])
+    >>> ramp_knots(np.array([0.0, 1.0, 1.0, 2.0]), bend=True)
+    [0.0, 2.0]
+    """
+    low, high = ramp_ends(values)
+    present = values[~np.isnan(values)]
+    if not bend or len(np.unique(present)) <= PER_VALUE:
+        return [low, high]
+    step = nice_step(present)
+    middle = round(round(float(np.quantile(present, 0.5, method="inverted_cdf")) / step) * step, 6)
+    return [low, middle, high] if low < middle < high else [low, high]
+
+
 def fit_ramps(
     X: np.ndarray, y: np.ndarray, C: float = 1.0, max_points: int = 20, max_lines: int | None = 30,
-    scale: float | None = None,
+    scale: float | None = None, bend: bool = False,
 ) -> list[LearnedFeature]:  # fmt: skip
     """Learn a card of ramps, one per scored column: points rise in equal steps between the column's
     :func:`ramp_ends` (a flag's are its two values, and it then scores as two bands), level beyond them, in the
-    direction the data give, with "no data" points where values are missing. An L1-penalised logistic regression
-    (``C``) on each column clipped to its ends and put on 0-1 (plus a 0/1 column for "no data" where values are
-    missing) chooses the columns and their weights; the penalty tightens (:data:`RAMP_SHRINK`) until at most
-    ``max_lines`` lines score. Points per log-odds as in :func:`fit_features`
-    (``scale``, or the heaviest ramp scores ``max_points``). Where the outcome's log-odds are close to linear in
-    many columns, a few bands per column cannot order pupils within each band, and this card does better."""
-    ends = [ramp_ends(X[:, j]) for j in range(X.shape[1])]
-    usable = [j for j, (low, high) in enumerate(ends) if high > low]
+    direction the data give, with "no data" points where values are missing. With ``bend``, a column of many values
+    has two slopes that meet at its median (:func:`ramp_knots`), each free in size and direction: the outcome's
+    log-odds may fall slowly over one half of a grade's range and steeply over the other. An L1-penalised logistic
+    regression (``C``) on each column clipped to each part between its knots and put on 0-1 (plus a 0/1 column for
+    "no data" where values are missing) chooses the columns and their weights; the penalty tightens
+    (:data:`RAMP_SHRINK`) until at most ``max_lines`` lines score. Points per log-odds as in :func:`fit_features`
+    (``scale``, or the ramp with the most log-odds between its lowest and highest knot scores ``max_points``).
+    Where the outcome's log-odds are close to linear in many columns, a few bands per column cannot order pupils
+    within each band, and this card does better."""
+    knots = [ramp_knots(X[:, j], bend) for j in range(X.shape[1])]
+    usable = [j for j, at in enumerate(knots) if at[-1] > at[0]]
     flags = {j for j in usable if len(np.unique(X[~np.isnan(X[:, j]), j])) == 2}  # scored as two bands
     if not usable or len(np.unique(y)) < 2:
         return []
-    blocks, owners, centres = [], [], {}  # each design column's (feature, "ramp" or "no data")
+    blocks: list[np.ndarray] = []
+    owners: list[tuple[int, int | str]] = []  # each design column's (feature, part number or "no data")
+    centres: dict[tuple[int, int], float] = {}
     for j in usable:
-        low, high = ends[j]
         column = X[:, j]
         missing = np.isnan(column)
-        share = (np.clip(column, low, high) - low) / (high - low)
-        centres[j] = float(np.nanmean(share))  # (a usable column has values)
-        blocks.append(np.where(missing, centres[j], share))  # "no data" at the usual pupil's place on the ramp
-        owners.append((j, "ramp"))
+        for part, (low, high) in enumerate(itertools.pairwise(knots[j])):
+            share = (np.clip(column, low, high) - low) / (high - low)
+            centres[j, part] = float(np.nanmean(share))  # (a usable column has values)
+            blocks.append(np.where(missing, centres[j, part], share))  # "no data" at the usual pupil's place
+            owners.append((j, part))
         if missing.any():
             blocks.append(missing.astype(float))  # and how far "no data" differs from that
             owners.append((j, "no data"))
     design = np.column_stack(blocks)
     while True:
         model = LogisticRegression(C=C, l1_ratio=1.0, solver="liblinear", max_iter=5000, random_state=0).fit(design, y)
-        learned = _ramps(model.coef_[0], owners, ends, centres, usable, flags, scale, max_points, C)
+        weights = dict(zip(owners, model.coef_[0], strict=True))
+        learned = _ramps(weights, knots, centres, usable, flags, scale, max_points, C)
         if max_lines is None or sum(1 + (f.missing > 0) for f in learned) <= max_lines:
             return learned
         C *= RAMP_SHRINK
 
 
 def _ramps(
-    weights: np.ndarray,
-    owners: list[tuple[int, str]],
-    ends: list[tuple[float, float]],
-    centres: dict[int, float],
+    weights: dict[tuple[int, int | str], float],
+    knots: list[list[float]],
+    centres: dict[tuple[int, int], float],
     usable: list[int],
     flags: set[int],
     scale: float | None,
     max_points: int,
     C: float,
 ) -> list[LearnedFeature]:
-    """The ramps of :func:`fit_ramps`'s logistic regression (``weights``, one per design column of ``owners``) in
-    whole points; a column whose ramp earns no whole point is left out, its "no data" with it. A column of ``flags``
-    (two values) scores as two bands."""
-    ramp_weight = {j: w for (j, kind), w in zip(owners, weights, strict=True) if kind == "ramp"}
-    missing_weight = {j: w for (j, kind), w in zip(owners, weights, strict=True) if kind == "no data"}
+    """The ramps of :func:`fit_ramps`'s logistic regression (``weights`` of each (feature, part) and (feature,
+    "no data")) in whole points; a column whose ramp earns no whole point is left out, its "no data" with it. A
+    column of ``flags`` (two values) scores as two bands."""
+    log_odds = {  # each usable column's log-odds at its knots, above its first
+        j: np.cumsum([0.0, *(weights[j, part] for part in range(len(knots[j]) - 1))]) for j in usable
+    }
     if scale is None:
-        heaviest = max((abs(w) for w in ramp_weight.values()), default=0.0)
+        heaviest = max((float(np.ptp(at)) for at in log_odds.values()), default=0.0)
         scale = max_points / heaviest if heaviest > 0 else 0.0
     learned = []
     for j in usable:
-        w = ramp_weight[j]
-        points = int(np.rint(abs(w) * scale))
+        lowest = float(log_odds[j].min())
+        knot_points = [int(p) for p in np.rint((log_odds[j] - lowest) * scale)]
+        points = max(knot_points)
         if points == 0:
             continue
-        low, high = ends[j]
-        ramp = Ramp(low, high, points) if w > 0 else Ramp(high, low, points)
         missing = 0
-        if j in missing_weight:  # "no data" where values were missing: the log-odds there above the ramp's 0
-            above = w * centres[j] + missing_weight[j] - min(0.0, w)
+        if (j, "no data") in weights:  # "no data" where values were missing: the log-odds there above the lowest
+            parts = range(len(knots[j]) - 1)
+            above = sum(weights[j, part] * centres[j, part] for part in parts) + weights[j, "no data"] - lowest
             missing = int(min(max(np.rint(above * scale), 0), points))
-        direction = 1 if w > 0 else -1
+        rises, falls = (any(d > 0 for d in np.diff(knot_points)), any(d < 0 for d in np.diff(knot_points)))
+        direction = 0 if rises and falls else 1 if rises else -1
         if j in flags:  # a ramp between a flag's two values is the flag: a card reads it as "1: +5", not a ramp
-            flag = [0, points] if w > 0 else [points, 0]
-            learned.append(LearnedFeature(j, [high], flag, missing, direction, scale, C, by_ramps=True))
+            learned.append(LearnedFeature(j, [knots[j][1]], knot_points, missing, direction, scale, C, by_ramps=True))
             continue
+        ramp = simplest_ramp(list(zip(knots[j], knot_points, strict=True)))
         steps = [b.points for b in ramp.bands("")]
         learned.append(LearnedFeature(j, ramp.steps(), steps, missing, direction, scale, C, ramp, by_ramps=True))
     return learned
+
+
+def simplest_ramp(knots: list[tuple[float, int]]) -> Ramp:
+    """The :class:`Ramp` through ``knots`` (values ascending, whole points, the lowest 0) with the fewest knots that
+    scores the same at each: an end knot level with its neighbour is left out (the ramp is level beyond the
+    neighbour), then a middle knot its neighbours' line passes through at its whole points. It reads from its 0
+    end where it has one.
+
+    >>> simplest_ramp([(0.0, 0), (5.0, 3), (10.0, 3)]).knots
+    ((0.0, 0), (5.0, 3))
+    >>> simplest_ramp([(0.0, 6), (5.0, 3), (10.0, 0)]).knots
+    ((10.0, 0), (0.0, 6))
+    >>> simplest_ramp([(0.0, 0), (5.0, 1), (10.0, 9)]).knots
+    ((0.0, 0), (5.0, 1), (10.0, 9))
+    """
+    while len(knots) > 2 and knots[0][1] == knots[1][1]:
+        knots = knots[1:]
+    while len(knots) > 2 and knots[-1][1] == knots[-2][1]:
+        knots = knots[:-1]
+    kept = [knots[0]]
+    for (value, points), (b, pb) in itertools.pairwise(knots[1:]):
+        a, pa = kept[-1]
+        if math.floor(pa + (pb - pa) * (value - a) / (b - a) + 0.5 + 1e-9) != points:  # (as Ramp.points_at rounds)
+            kept.append((value, points))
+    kept.append(knots[-1])
+    return Ramp(tuple(kept if kept[0][1] == 0 or kept[-1][1] != 0 else kept[::-1]))
 
 
 def learned_feature(
@@ -833,7 +886,12 @@ def learned_feature(
         bands = ramp.bands(ramp.words(template.unit))
         how = (
             "Learned from outcomes: an L1-penalised logistic regression on the stable features, each clipped to its "
-            "2nd and 98th percentiles, the points rising in equal steps between them. "
+            "2nd and 98th percentiles, the points "
+            + (
+                "changing in equal steps along two lines that meet at its median. "
+                if len(ramp.knots) > 2
+                else "rising in equal steps between them. "
+            )
         )
     else:
         edges: list[float | None] = [None, *cuts, None]

@@ -41,11 +41,13 @@ from pipeline.model.learn import (
     screened,
 )
 
-RAMP_C = (0.1, 1.0)
-"""The L1 penalties a card of ramps is tried at (``shapes="auto"``)."""
-SHAPES = ("auto", "bands", "ramps")
 Shape = tuple[str, float | None]
-"""A learned card's shape: ``("bands", None)`` or ``("ramps", C)``."""
+"""A learned card's shape: ``("bands", None)``, ``("ramps", C)`` or ``("two-slope ramps", C)``, ``C`` the L1
+penalty of :func:`pipeline.model.learn.fit_ramps`."""
+RAMP_SHAPES: tuple[Shape, ...] = (("ramps", 0.1), ("ramps", 1.0), ("two-slope ramps", 1.0))
+"""The cards of ramps tried (``shapes="auto"`` or ``"ramps"``). (Two slopes at ``C`` 0.1 were never chosen on the
+UCI tables over five repeats.)"""
+SHAPES = ("auto", "bands", "ramps")
 PROBABILITY_BANDS = ((0.5, "high"), (0.25, "medium"), (0.1, "low"))
 """A learned card's score bands: the lowest score whose calibrated probability reaches each of these."""
 
@@ -106,13 +108,17 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         rare; 1 for the full price.
     shapes : {"auto", "bands", "ramps"}
         When learning without a template: a card of a few bands per feature (``"bands"``); a card of ramps, each
-        feature's points rising in equal steps between its 2nd and 98th percentiles
-        (:func:`pipeline.model.learn.fit_ramps`, at each L1 penalty of :data:`RAMP_C`, the better on the
-        ``calibration_folds``' held-out rows: ``"ramps"``); or (``"auto"``) the ramps only where their mean
-        held-out AUC over those folds beats the bands' by more than one standard error of the paired difference.
-        Both learn from the same stable features. Bands fit thresholds (a grade below a pass mark); ramps fit
-        outcomes whose log-odds rise steadily with many columns, where bands cannot order the pupils within each
-        band. With a template the card is always of bands, at the template's cut-points.
+        feature's points rising in equal steps between its 2nd and 98th percentiles, or changing along two lines
+        that meet at its median (:func:`pipeline.model.learn.fit_ramps`, each of :data:`RAMP_SHAPES`:
+        ``"ramps"``); or both (``"auto"``). The cards are judged on the ``calibration_folds``' held-out rows, from
+        the simplest kind up (bands, ramps, two-slope ramps): the best card of the next kind (by mean AUC over the
+        folds) replaces the card so far only where it orders the rows better by more than one standard error of
+        the paired difference, or orders them no worse and its held-out log loss (each fold's scores on the card's
+        logistic curve) is lower by more than one standard error. All learn from the same stable features. Bands
+        fit thresholds (a grade below a pass mark); ramps fit outcomes whose log-odds rise steadily with many
+        columns, where bands cannot order the pupils within each band; two slopes fit log-odds that fall slowly
+        over part of a grade's range and steeply over the rest, which a card of one grade orders alike but turns
+        into risks better. With a template the card is always of bands, at the template's cut-points.
 
     Attributes
     ----------
@@ -131,7 +137,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         those screened in: ``screen``) the fold cards chose often enough (``stable_in``), which the card was
         learned from.
     shape_ : tuple of (str, float or None)
-        When learning: the card's shape, ``("bands", None)`` or ``("ramps", C)``; where more than one was tried,
+        When learning: the card's shape (:data:`Shape`), e.g. ``("bands", None)``; where more than one was tried,
         ``shape_scores_`` has each one's mean held-out AUC over the calibration folds.
     """
 
@@ -304,7 +310,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             raise ValueError(f"shapes must be one of {', '.join(SHAPES)}, not {self.shapes!r}")
         shapes: list[Shape] = [("bands", None)]
         if self.template is None and self.shapes != "bands":
-            shapes = ([("bands", None)] if self.shapes == "auto" else []) + [("ramps", c) for c in RAMP_C]
+            shapes = ([("bands", None)] if self.shapes == "auto" else []) + list(RAMP_SHAPES)
         # Both shapes learn from the same stable features: a column chosen by a chance correlation of the whole
         # sample (which every fold shares, so cross-fitting cannot see it) is as likely to earn a ramp as a band.
         columns = self._stable_columns(values, positive, templates, candidates)
@@ -327,16 +333,27 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 for shape, held_out in self._held_out_.items()
             }
             self.shape_scores_ = {k: float(v.mean()) for k, v in aucs.items()}
-            self.shape_ = shapes[0]
-            if self.shapes == "auto":
-                # Ramps only where they beat bands by more than the folds' noise: the mean paired gain above one
-                # standard error of it (on a few hundred pupils the folds' choice is otherwise luck).
-                best = max(shapes[1:], key=lambda k: self.shape_scores_[k])
-                gain = aucs[best] - aucs[shapes[0]]
-                if len(gain) > 1 and gain.mean() > gain.std(ddof=1) / np.sqrt(len(gain)):
+            # From the simplest kind of card up (bands, ramps, two-slope ramps): the best card of the next kind only
+            # where it beats the card so far by more than the folds' noise, its mean paired gain above one standard
+            # error of it (on a few hundred pupils the folds' choice is otherwise luck): in AUC, or, ordering the
+            # pupils no worse, in log loss (one grade's card orders pupils alike as a ramp or two slopes, and only
+            # the risks tell them apart).
+            kinds = [[s for s in shapes if s[0] == kind] for kind in dict.fromkeys(s[0] for s in shapes)]
+            losses = {
+                shape: np.full(folds, np.log(2)) if held_out is None else _fold_log_losses(*held_out, positive)
+                for shape, held_out in self._held_out_.items()
+            }
+            def better(shape: Shape) -> tuple[float, float]:  # of one kind: by AUC, equal AUCs by log loss
+                return self.shape_scores_[shape], -float(losses[shape].mean())
+
+            self.shape_ = max(kinds[0], key=better)
+            for kind in kinds[1:]:
+                best = max(kind, key=better)
+                gain = aucs[best] - aucs[self.shape_]
+                if _beyond_noise(gain) or (
+                    not _beyond_noise(-gain) and _beyond_noise(losses[self.shape_] - losses[best])
+                ):
                     self.shape_ = best
-            else:
-                self.shape_ = max(shapes, key=lambda k: self.shape_scores_[k])
         else:
             self.shape_ = shapes[0]
         learned = options[self.shape_]
@@ -369,15 +386,16 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         scale: float | None,
         columns: list[int],
     ) -> list[LearnedFeature]:
-        """The learner of ``shape`` (bands, or ramps at an L1 penalty) on ``columns``; each feature's ``index`` is
-        its column."""
+        """The learner of ``shape`` (bands, or ramps with one or two slopes at an L1 penalty) on ``columns``; each
+        feature's ``index`` is its column."""
         kind, C = shape
         if kind == "bands":
             return self._fit_features(values, positive, templates, scale, columns)
         if not columns:
             return []
         assert C is not None
-        learned = fit_ramps(values[:, columns], positive, C, self.max_points, self.max_bands, scale)
+        bend = kind == "two-slope ramps"
+        learned = fit_ramps(values[:, columns], positive, C, self.max_points, self.max_bands, scale, bend)
         return [dataclasses.replace(f, index=columns[f.index]) for f in learned]
 
     def _cross_fit(
@@ -605,6 +623,24 @@ def calibration_curve(score: np.ndarray, positive: np.ndarray) -> tuple[float, f
         return -3.0, 0.0
     curve = LogisticRegression(C=1e6, max_iter=5000, tol=1e-10).fit(score.reshape(-1, 1), positive)
     return round(float(curve.intercept_[0]), 6), round(float(curve.coef_[0, 0]), 6)
+
+
+def _beyond_noise(gain: np.ndarray) -> bool:
+    """Whether paired per-fold ``gain`` is above 0 by more than one standard error of its mean."""
+    return len(gain) > 1 and bool(gain.mean() > gain.std(ddof=1) / np.sqrt(len(gain)))
+
+
+def _fold_log_losses(score: np.ndarray, fold: np.ndarray, positive: np.ndarray) -> np.ndarray:
+    """The mean log loss in each fold of held-out ``score`` turned into probabilities as the card's are: one slope,
+    and a level of its own for each fold's card (:func:`within_fold_slope`)."""
+    if len(np.unique(positive)) < 2:
+        return np.zeros(int(fold.max()) + 1)
+    levels = np.eye(int(fold.max()) + 1)[fold]
+    design = np.column_stack([score, levels])
+    curve = LogisticRegression(C=1e6, max_iter=5000, tol=1e-10, fit_intercept=False).fit(design, positive)
+    chance = np.clip(curve.predict_proba(design)[:, 1], 1e-12, 1 - 1e-12)
+    loss = -(positive * np.log(chance) + (1 - positive) * np.log(1 - chance))
+    return np.array([loss[fold == k].mean() for k in range(int(fold.max()) + 1)])
 
 
 def within_fold_slope(score: np.ndarray, fold: np.ndarray, positive: np.ndarray) -> float:
