@@ -343,6 +343,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 shape: np.full(folds, np.log(2)) if held_out is None else _fold_log_losses(*held_out, positive)
                 for shape, held_out in self._held_out_.items()
             }
+
             def better(shape: Shape) -> tuple[float, float]:  # of one kind: by AUC, equal AUCs by log loss
                 return self.shape_scores_[shape], -float(losses[shape].mean())
 
