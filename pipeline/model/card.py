@@ -87,10 +87,9 @@ class Ramp:
         (first, first_points), (last, last_points) = self.knots[0], self.knots[-1]
         if (value - first) * (last - first) <= 0:  # at or before the first knot
             return first_points
-        for (a, pa), (b, pb) in self._segments():
-            share = (value - a) / (b - a)
-            if share <= 1.0:
-                return math.floor(pa + (pb - pa) * share + 0.5 + 1e-9)
+        for before, after in self._segments():
+            if (value - before[0]) / (after[0] - before[0]) <= 1.0:
+                return points_on_line(before, after, value)
         return last_points
 
     def bands(self, label: str) -> tuple[Band, ...]:
@@ -120,6 +119,16 @@ class Ramp:
             rate = (pb - pa) / (abs(b - a) * scale)
             lines.append(f"to {_signed(pb)} at {format_value(b, unit)} (about {rate:+.2g} per {per.get(unit, '1')})")
         return f"from {_signed(start_points)} at {format_value(start, unit)} " + ", then ".join(lines)
+
+
+def points_on_line(before: tuple[float, int], after: tuple[float, int], value: float) -> int:
+    """The whole points at ``value`` on the line through two knots, each (value, points); half a point rounds up.
+
+    >>> points_on_line((0.0, 0), (4.0, 3), 2.0), points_on_line((4.0, 3), (0.0, 0), 1.0)
+    (2, 1)
+    """
+    (a, pa), (b, pb) = before, after
+    return math.floor(pa + (pb - pa) * ((value - a) / (b - a)) + 0.5 + 1e-9)
 
 
 def _signed(points: int) -> str:

@@ -54,7 +54,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import KBinsDiscretizer
 from sklearn.tree import DecisionTreeClassifier
 
-from pipeline.model.card import Band, FeatureCard, Ramp, Unit
+from pipeline.model.card import Band, FeatureCard, Ramp, Unit, points_on_line
 
 ROUNDING: dict[str, float] = {
     "percent": 0.01,
@@ -860,9 +860,8 @@ def simplest_ramp(knots: list[tuple[float, int]]) -> Ramp:
     while len(knots) > 2 and knots[-1][1] == knots[-2][1]:
         knots = knots[:-1]
     kept = [knots[0]]
-    for (value, points), (b, pb) in itertools.pairwise(knots[1:]):
-        a, pa = kept[-1]
-        if math.floor(pa + (pb - pa) * (value - a) / (b - a) + 0.5 + 1e-9) != points:  # (as Ramp.points_at rounds)
+    for (value, points), after in itertools.pairwise(knots[1:]):
+        if points_on_line(kept[-1], after, value) != points:
             kept.append((value, points))
     kept.append(knots[-1])
     return Ramp(tuple(kept if kept[0][1] == 0 or kept[-1][1] != 0 else kept[::-1]))
