@@ -311,7 +311,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         shapes: list[Shape] = [("bands", None)]
         if self.template is None and self.shapes != "bands":
             shapes = ([("bands", None)] if self.shapes == "auto" else []) + list(RAMP_SHAPES)
-        # Both shapes learn from the same stable features: a column chosen by a chance correlation of the whole
+        # Every card learns from the same stable features: a column chosen by a chance correlation of the whole
         # sample (which every fold shares, so cross-fitting cannot see it) is as likely to earn a ramp as a band.
         columns = self._stable_columns(values, positive, templates, candidates)
         options = {s: self._fit_shape(s, values, positive, templates, None, columns) for s in shapes}
@@ -333,28 +333,11 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 for shape, held_out in self._held_out_.items()
             }
             self.shape_scores_ = {k: float(v.mean()) for k, v in aucs.items()}
-            # From the simplest kind of card up (bands, ramps, two-slope ramps): the best card of the next kind only
-            # where it beats the card so far by more than the folds' noise, its mean paired gain above one standard
-            # error of it (on a few hundred pupils the folds' choice is otherwise luck): in AUC, or, ordering the
-            # pupils no worse, in log loss (one grade's card orders pupils alike as a ramp or two slopes, and only
-            # the risks tell them apart).
-            kinds = [[s for s in shapes if s[0] == kind] for kind in dict.fromkeys(s[0] for s in shapes)]
             losses = {
                 shape: np.full(folds, np.log(2)) if held_out is None else _fold_log_losses(*held_out, positive)
                 for shape, held_out in self._held_out_.items()
             }
-
-            def better(shape: Shape) -> tuple[float, float]:  # of one kind: by AUC, equal AUCs by log loss
-                return self.shape_scores_[shape], -float(losses[shape].mean())
-
-            self.shape_ = max(kinds[0], key=better)
-            for kind in kinds[1:]:
-                best = max(kind, key=better)
-                gain = aucs[best] - aucs[self.shape_]
-                if _beyond_noise(gain) or (
-                    not _beyond_noise(-gain) and _beyond_noise(losses[self.shape_] - losses[best])
-                ):
-                    self.shape_ = best
+            self.shape_ = chosen_shape(shapes, aucs, losses)
         else:
             self.shape_ = shapes[0]
         learned = options[self.shape_]
@@ -626,6 +609,33 @@ def calibration_curve(score: np.ndarray, positive: np.ndarray) -> tuple[float, f
     return round(float(curve.intercept_[0]), 6), round(float(curve.coef_[0, 0]), 6)
 
 
+def chosen_shape(shapes: list[Shape], aucs: dict[Shape, np.ndarray], losses: dict[Shape, np.ndarray]) -> Shape:
+    """Of ``shapes`` (in order from the simplest kind of card: bands, ramps, two-slope ramps), the card to keep,
+    from each one's held-out AUC and log loss per fold: the best of the first kind, then the best of each next kind
+    where it beats the card so far by more than the folds' noise (its mean paired gain above one standard error of
+    it; on a few hundred pupils the folds' choice is otherwise luck), in AUC, or, ordering the pupils no worse, in
+    log loss (one grade's card orders pupils alike as a ramp or with two slopes; only the risks tell them apart).
+    Of one kind, the best by AUC, equal AUCs by log loss.
+
+    >>> folds = {("bands", None): [0.80, 0.70, 0.75], ("ramps", 1.0): [0.80, 0.70, 0.75]}
+    >>> chosen_shape(list(folds), {k: np.array(v) for k, v in folds.items()},
+    ...              {("bands", None): np.array([0.50, 0.52, 0.51]), ("ramps", 1.0): np.array([0.45, 0.46, 0.47])})
+    ('ramps', 1.0)
+    """
+    kinds = [[s for s in shapes if s[0] == kind] for kind in dict.fromkeys(s[0] for s in shapes)]
+
+    def better(shape: Shape) -> tuple[float, float]:
+        return float(aucs[shape].mean()), -float(losses[shape].mean())
+
+    chosen = max(kinds[0], key=better)
+    for kind in kinds[1:]:
+        best = max(kind, key=better)
+        gain = aucs[best] - aucs[chosen]
+        if _beyond_noise(gain) or (not _beyond_noise(-gain) and _beyond_noise(losses[chosen] - losses[best])):
+            chosen = best
+    return chosen
+
+
 def _beyond_noise(gain: np.ndarray) -> bool:
     """Whether paired per-fold ``gain`` is above 0 by more than one standard error of its mean."""
     return len(gain) > 1 and bool(gain.mean() > gain.std(ddof=1) / np.sqrt(len(gain)))
@@ -636,9 +646,7 @@ def _fold_log_losses(score: np.ndarray, fold: np.ndarray, positive: np.ndarray) 
     and a level of its own for each fold's card (:func:`within_fold_slope`)."""
     if len(np.unique(positive)) < 2:
         return np.zeros(int(fold.max()) + 1)
-    levels = np.eye(int(fold.max()) + 1)[fold]
-    design = np.column_stack([score, levels])
-    curve = LogisticRegression(C=1e6, max_iter=5000, tol=1e-10, fit_intercept=False).fit(design, positive)
+    curve, design = _within_fold_curve(score, fold, positive)
     chance = np.clip(curve.predict_proba(design)[:, 1], 1e-12, 1 - 1e-12)
     loss = -(positive * np.log(chance) + (1 - positive) * np.log(1 - chance))
     return np.array([loss[fold == k].mean() for k in range(int(fold.max()) + 1)])
@@ -656,10 +664,17 @@ def within_fold_slope(score: np.ndarray, fold: np.ndarray, positive: np.ndarray)
     """
     if len(np.unique(positive)) < 2:
         return 0.0
-    levels = np.eye(int(fold.max()) + 1)[fold]
-    curve = LogisticRegression(C=1e6, max_iter=5000, tol=1e-10, fit_intercept=False)
-    curve.fit(np.column_stack([score, levels]), positive)
+    curve, _ = _within_fold_curve(score, fold, positive)
     return round(float(curve.coef_[0, 0]), 6)
+
+
+def _within_fold_curve(
+    score: np.ndarray, fold: np.ndarray, positive: np.ndarray
+) -> tuple[LogisticRegression, np.ndarray]:
+    """The logistic curve of the outcome on held-out ``score`` with one slope and a level for each fold (unpenalised),
+    and its design (the score, then a 0/1 column per fold)."""
+    design = np.column_stack([score, np.eye(int(fold.max()) + 1)[fold]])
+    return LogisticRegression(C=1e6, max_iter=5000, tol=1e-10, fit_intercept=False).fit(design, positive), design
 
 
 def matched_intercept(score: np.ndarray, positive: np.ndarray, slope: float) -> float:
