@@ -831,7 +831,8 @@ def _ramps(
             parts = range(len(knots[j]) - 1)
             above = sum(weights[j, part] * centres[j, part] for part in parts) + weights[j, "no data"] - lowest
             missing = int(min(max(np.rint(above * scale), 0), points))
-        rises, falls = (any(d > 0 for d in np.diff(knot_points)), any(d < 0 for d in np.diff(knot_points)))
+        changes = np.diff(knot_points)
+        rises, falls = bool((changes > 0).any()), bool((changes < 0).any())
         direction = 0 if rises and falls else 1 if rises else -1
         if j in flags:  # a ramp between a flag's two values is the flag: a card reads it as "1: +5", not a ramp
             learned.append(LearnedFeature(j, [knots[j][1]], knot_points, missing, direction, scale, C, by_ramps=True))
