@@ -212,7 +212,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         if y is not None and (self.recalibrate or self.card is None):
             positive = self._positive(y)
             if self.card is None:
-                held_out = self._held_out_[self.shape_]
+                held_out = self._slope_scores_
                 if held_out is None:
                     intercept, slope = calibration_curve(self.score(frame), positive)
                     note = "Logistic curve of the outcome on the score, fitted on the training outcomes."
@@ -259,8 +259,10 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         templates: list[FeatureCard],
         scale: float | None = None,
         columns: list[int] | None = None,
+        C: float | None = None,
     ) -> list[LearnedFeature]:
-        """The learner on ``columns`` of ``values`` (all by default); each feature's ``index`` is its column."""
+        """The learner on ``columns`` of ``values`` (all by default; at ``C``, by default the estimator's); each
+        feature's ``index`` is its column."""
         columns = list(range(len(templates))) if columns is None else columns
         if not columns:
             return []
@@ -270,7 +272,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             positive,
             [specs[c] for c in columns],
             self.n_bins,
-            self.C,
+            self.C if C is None else C,
             self.max_points,
             self.binning,
             self.max_bands,
@@ -315,31 +317,35 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         # sample (which every fold shares, so cross-fitting cannot see it) is as likely to earn a ramp as a band.
         columns = self._stable_columns(values, positive, templates, candidates)
         options = {s: self._fit_shape(s, values, positive, templates, None, columns) for s in shapes}
-        # Each card's held-out scores, at its own points per log-odds: they choose the shape, and the chosen
-        # card's calibration slope is fitted on them (``fit``). None with too few outcomes or nothing scored.
-        self._held_out_: dict[Shape, tuple[np.ndarray, np.ndarray] | None] = {}
-        for shape, learned in options.items():
-            scale = learned[0].scale if learned else None
-            self._held_out_[shape] = (
-                self._cross_fit(values, positive, partial(self._fit_shape, shape, templates=templates, scale=scale,
-                                columns=columns))
-                if learned
-                else None
-            )  # fmt: skip
-        if len(options) > 1:
+
+        def held_out(shape: Shape, rows: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+            """The card of ``shape``'s held-out scores, at its own points per log-odds (None with too few outcomes
+            or nothing scored); with ``rows``, from fold cards at the card's own penalty per pupil."""
+            if not options[shape]:
+                return None
+            learner = partial(self._fit_shape, shape, templates=templates, scale=options[shape][0].scale,
+                              columns=columns, rows=rows)  # fmt: skip
+            return self._cross_fit(values, positive, learner)
+
+        if len(options) > 1:  # held-out scores of fold cards at the same C as each other choose the shape
+            choosing = {shape: held_out(shape) for shape in options}
             folds = max(len(self._folds(values, positive)), 1)
             aucs = {
-                shape: np.full(folds, 0.5) if held_out is None else _fold_aucs(*held_out, positive)
-                for shape, held_out in self._held_out_.items()
+                shape: np.full(folds, 0.5) if scores is None else _fold_aucs(*scores, positive)
+                for shape, scores in choosing.items()
             }
             self.shape_scores_ = {k: float(v.mean()) for k, v in aucs.items()}
             losses = {
-                shape: np.full(folds, np.log(2)) if held_out is None else _fold_log_losses(*held_out, positive)
-                for shape, held_out in self._held_out_.items()
+                shape: np.full(folds, np.log(2)) if scores is None else _fold_log_losses(*scores, positive)
+                for shape, scores in choosing.items()
             }
             self.shape_ = chosen_shape(shapes, aucs, losses)
         else:
             self.shape_ = shapes[0]
+        # The chosen card's calibration slope (``fit``) is fitted on held-out scores of fold cards shrunk as much per
+        # pupil as the card: at the same C, a card learned on 4/5 of the rows is shrunk more, its scores spread less,
+        # and a slope fitted on them is too steep for the card (docs/model.md, step 10).
+        self._slope_scores_ = held_out(self.shape_, rows=len(positive))
         learned = options[self.shape_]
         self.stable_ = [templates[c].name for c in columns]
         self.learned_ = learned
@@ -369,17 +375,21 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         templates: list[FeatureCard],
         scale: float | None,
         columns: list[int],
+        rows: int | None = None,
     ) -> list[LearnedFeature]:
         """The learner of ``shape`` (bands, or ramps with one or two slopes at an L1 penalty) on ``columns``; each
-        feature's ``index`` is its column."""
+        feature's ``index`` is its column. With ``rows``, the card stands in for one learned on that many rows, and
+        its penalty is scaled to match it per pupil: scikit-learn's C weighs the loss summed over the rows, so at the
+        same C fewer rows are shrunk more."""
         kind, C = shape
+        per_pupil = 1.0 if rows is None else rows / len(positive)
         if kind == "bands":
-            return self._fit_features(values, positive, templates, scale, columns)
+            return self._fit_features(values, positive, templates, scale, columns, self.C * per_pupil)
         if not columns:
             return []
         assert C is not None
         bend = kind == "two-slope ramps"
-        learned = fit_ramps(values[:, columns], positive, C, self.max_points, self.max_bands, scale, bend)
+        learned = fit_ramps(values[:, columns], positive, C * per_pupil, self.max_points, self.max_bands, scale, bend)
         return [dataclasses.replace(f, index=columns[f.index]) for f in learned]
 
     def _cross_fit(
