@@ -222,8 +222,8 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                     note = (
                         "Logistic curve of the outcome on the score: its slope fitted on held-out scores (the whole "
                         f"learner, bands included, cross-fitted in {self.calibration_folds} folds at this card's "
-                        "points per log-odds; a level of its own for each fold's card), its intercept set so the "
-                        "mean probability on the training pupils equals their outcome rate."
+                        "points per log-odds and penalty per pupil; a level of its own for each fold's card), its "
+                        "intercept set so the mean probability on the training pupils equals their outcome rate."
                     )
             else:
                 intercept, slope = calibration_curve(self.score(frame), positive)
