@@ -110,6 +110,8 @@ class Ramp:
         'from 0 at 95.0% to +10 at 75.0% (about +0.5 per percentage point)'
         >>> Ramp(((18.0, 0), (11.0, 5), (5.0, 20))).words("count")
         'from 0 at 18 to +5 at 11 (about +0.71 per 1), then to +20 at 5 (about +2.5 per 1)'
+        >>> Ramp(((0.0, 9), (1.0, 0), (4.0, 0), (26.0, 10))).words("count")
+        'from +9 at 0 to 0 at 1 (about -9 per 1), then to 0 at 4 (level), then to +10 at 26 (about +0.45 per 1)'
         """
         per = {"percent": "percentage point", "share": "percentage point", "grades": "grade", "months": "month"}
         scale = 100 if unit in ("percent", "share") else 1
@@ -117,7 +119,8 @@ class Ramp:
         lines = []
         for (a, pa), (b, pb) in self._segments():
             rate = (pb - pa) / (abs(b - a) * scale)
-            lines.append(f"to {_signed(pb)} at {format_value(b, unit)} (about {rate:+.2g} per {per.get(unit, '1')})")
+            how = f"about {rate:+.2g} per {per.get(unit, '1')}" if rate else "level"
+            lines.append(f"to {_signed(pb)} at {format_value(b, unit)} ({how})")
         return f"from {_signed(start_points)} at {format_value(start, unit)} " + ", then ".join(lines)
 
 

@@ -290,3 +290,32 @@ def test_a_learned_card_is_the_same_whatever_state_numpys_global_generator_is_in
         np.random.seed(seed)  # the global generator, which an analyst's other code may draw from
         cards.append(PointsScorecard().fit(table.X, table.y).card_.to_yaml())
     assert cards[0] == cards[1]
+
+
+def _zero_special_table(n: int = 1500) -> tuple[pd.DataFrame, np.ndarray]:
+    """Absences with many pupils at 0 who fail more often than those with one or two (as in UCI maths, where 29% had
+    none and 43% of them failed, against 18% of those with one or two), and risk rising with absences above that."""
+    rng = np.random.default_rng(5)
+    absences = np.where(rng.random(n) < 0.3, 0.0, rng.integers(1, 30, n).astype(float))
+    log_odds = np.where(absences == 0, 0.0, -1.5 + 0.08 * absences)
+    y = (rng.random(n) < 1 / (1 + np.exp(-log_odds))).astype(int)
+    return pd.DataFrame({"absences": absences, "other": rng.normal(0, 1, n)}), y
+
+
+def test_an_end_value_many_pupils_share_scores_points_of_its_own() -> None:
+    X, y = _zero_special_table()
+    (absences,) = [f for f in fit_ramps(X.to_numpy(), y, bend=True) if f.index == 0]
+    assert absences.ramp is not None
+    assert [value for value, _ in sorted(absences.ramp.knots)][:2] == [0.0, 1.0]  # a knot beside the shared 0
+    assert absences.ramp.points_at(0.0) > absences.ramp.points_at(1.0)
+    model = PointsScorecard(shapes="ramps").fit(X, y)
+    assert model.shape_[0] == "two-slope ramps"
+    values = np.array([0.0, 1.0, 10.0, 25.0])
+    truth = 1 / (1 + np.exp(-np.where(values == 0, 0.0, -1.5 + 0.08 * values)))
+    risks = model.predict_proba(pd.DataFrame({"absences": values, "other": 0.0}))[:, 1]
+    assert np.abs(risks - truth).max() < 0.08
+    line = model.card_.feature("absences")
+    assert len(line.scoring_lines) == 1  # still one line of the card
+    again = Scorecard.from_dict(yaml.safe_load(model.card_.to_yaml()))
+    assert again.feature("absences").ramp == line.ramp
+
