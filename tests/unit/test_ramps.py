@@ -318,4 +318,3 @@ def test_an_end_value_many_pupils_share_scores_points_of_its_own() -> None:
     assert len(line.scoring_lines) == 1  # still one line of the card
     again = Scorecard.from_dict(yaml.safe_load(model.card_.to_yaml()))
     assert again.feature("absences").ramp == line.ramp
-
