@@ -109,7 +109,8 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     shapes : {"auto", "bands", "ramps"}
         When learning without a template: a card of a few bands per feature (``"bands"``); a card of ramps, each
         feature's points rising in equal steps between its 2nd and 98th percentiles, or changing along two lines
-        that meet at its median (:func:`pipeline.model.learn.fit_ramps`, each of :data:`RAMP_SHAPES`:
+        that meet at its median, with a step of its own for an end value a tenth of the rows share (0 absences)
+        (:func:`pipeline.model.learn.fit_ramps`, each of :data:`RAMP_SHAPES`:
         ``"ramps"``); or both (``"auto"``). The cards are judged on the ``calibration_folds``' held-out rows, from
         the simplest kind up (bands, ramps, two-slope ramps): the best card of the next kind (by mean AUC over the
         folds) replaces the card so far only where it orders the rows better by more than one standard error of
