@@ -25,10 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 OUTCOME_COMPONENTS = ("persistent_absence", "suspension", "fell_below_target")
 """What an outcome can be made of; see pipeline/evaluate/sql/outcome_labels.sql for each definition."""
 OutcomeComponent = Literal["persistent_absence", "suspension", "fell_below_target"]
-BarrierPlaces = Literal["uncovered", "every", "none"]
-BARRIER_PLACES: tuple[BarrierPlaces, ...] = ("uncovered", "every", "none")
+BarrierPlaces = Literal["uncovered", "every", "none", "beside"]
+BARRIER_PLACES: tuple[BarrierPlaces, ...] = ("uncovered", "every", "none", "beside")
 """Which barriers with real need that the shares in proportion to need leave without a place get one (up to a
-quarter of the list): those no listed pupil has real need in (``uncovered``), all of them (``every``), or none."""
+quarter of the list): those no listed pupil has real need in (``uncovered``), all of them (``every``), or none;
+or (``beside``) no shares at all, the places by rank, and beside them, taking none, the highest-ranked pupil of
+each barrier with real need that no one in the places has real need in."""
 
 
 class SettingsError(ValueError):
@@ -47,7 +49,7 @@ class Settings(BaseModel):
         shortlist_minimum = 5      # the shortlist holds at least this many new candidates, even with no free place
         mentor_interventions = ["Learning mentor"]   # open interventions of these names are current mentees
         need_points = 10           # points in one barrier that count as real need (docs/pastoral-guide.md)
-        barrier_places = "uncovered"  # a barrier with real need no listed pupil has gets a place ("every", "none")
+        barrier_places = "uncovered"  # "every", "none" or "beside": how places are kept for other barriers
         review_weeks = 12          # a mentee is flagged for review after this many weeks
         decision_review_weeks = 6  # a declined / not now / supported elsewhere pupil stays off this long by default
         decision_score_margin = 10 # ... or until their score rises by this many points

@@ -27,10 +27,12 @@ listed. Then a barrier with real need that no pupil so listed has real need in (
 place, for its highest-ranked candidate whose main barrier it is, taken from the barrier with most places, those
 with most pupils in need first, as long as no more than a quarter of the list is given that way
 (``barrier_places``: ``uncovered``, the default; ``every`` keeps a place for every barrier the shares leave
-without one, even one a listed pupil has real need in; ``none``, the shares alone). The list is then shown in
-rank order. So a school whose needs are mostly behaviour gets a mostly-behaviour list, a few attendance cases
-with high scores cannot take every place, and every barrier with real need has a pupil on the list who needs help
-with it.
+without one, even one a listed pupil has real need in; ``none``, the shares alone; ``beside``, no shares: the
+places by rank, and after them, taking no place, the highest-ranked pupil of each barrier with real need that no one
+in the places has real need in). The list is then shown in rank order (with ``beside``, the places first). So a
+school whose needs are mostly behaviour gets a mostly-behaviour list, and a few attendance cases with high scores
+cannot take every place (not so with ``beside``: its places follow the score); and every barrier with real need
+has a pupil on the list who needs help with it.
 
 **In SQL.** The need profile's points and main barrier (:func:`need_sql`, generated from the card), the candidates
 (``sql/shortlist_candidates.sql``) and the order and its cut at the school's places (``sql/shortlist_order.sql``)
@@ -84,6 +86,8 @@ SEVERE_ABSENCE = 0.5
 RANK_COLUMNS = ["score", "attendance_rate_term", "negative_points_4wk", "upn"]
 """What ``sql/shortlist_order.sql`` orders by: score (highest first), attendance this term (lowest first), negative
 points in the last 4 weeks (most first), UPN."""
+BESIDE = "beside:"
+"""``place_for`` of a pupil listed beside the places (``barrier_places = "beside"``), before the barrier's name."""
 ORDER_COLUMNS = ["school_id", "upn", "school_rank", "main_barrier", "real_need", "barrier_rank", "in_need"]
 """What ``sql/shortlist_order.sql`` returns for each candidate it keeps."""
 POINTS_RELATION = "pupil_points"
@@ -386,7 +390,9 @@ def select(
     admitted the pupil, or ``""`` when the pupil came in on rank alone. ``barrier_places`` says which barriers with
     real need that the shares leave without a place are given one (:func:`share_places`): ``"uncovered"``, those
     that no pupil the shares list has real need in (as main barrier or not); ``"every"``, all of them; ``"none"``,
-    none.
+    none. ``"beside"`` shares nothing: the ``length`` places go by rank, and after them, taking no place, comes the
+    highest-ranked candidate of each barrier with real need that no one in the places has real need in (their
+    ``place_for`` is :data:`BESIDE` and the barrier).
 
     ``candidates`` has the rank columns (``score``, ``attendance_rate_term``, ``negative_points_4wk``, ``upn``),
     ``main_barrier`` and ``main_need`` (or ``need_<barrier>`` for each barrier; ``"uncovered"`` reads them when
@@ -406,6 +412,8 @@ def select(
     main_barrier = order["main_barrier"].to_numpy()
     counts = {str(b): int(n) for b, n in zip(main_barrier[real], order["in_need"][real], strict=True)}
     wanted = {b: counts.get(b, 0) for b in BARRIERS}
+    if barrier_places == "beside":
+        return _places_by_rank_and_beside(candidates, labels, main_barrier, real, wanted, length, need_points)
     shares = share_places(wanted, length, BARRIERS if barrier_places == "every" else ())
     place_for = _fill(labels, main_barrier, real, shares, length)
     kept: list[str] = []
@@ -422,6 +430,27 @@ def select(
         place_for = _fill(labels, main_barrier, real, shares, length)
     chosen = [label for label in labels if label in place_for]
     return candidates.loc[chosen].assign(place_for=[place_for[label] for label in chosen])
+
+
+def _places_by_rank_and_beside(
+    candidates: pd.DataFrame,
+    labels: pd.Index,
+    main_barrier: np.ndarray,
+    real: np.ndarray,
+    wanted: dict[str, int],
+    length: int,
+    need_points: int,
+) -> pd.DataFrame:
+    """``barrier_places = "beside"``: the ``length`` highest-ranked candidates, then, taking no place, the
+    highest-ranked candidate of each barrier with real need that none of them has real need in (``labels`` in rank
+    order)."""
+    places = list(labels[:length])
+    covered = _in_need(candidates.loc[places], need_points)
+    best = {labels[real & (main_barrier == b)][0]: b for b in BARRIERS if wanted[b] and b not in covered}
+    beside = [label for label in labels if label in best]
+    return candidates.loc[places + beside].assign(
+        place_for=[""] * len(places) + [BESIDE + best[label] for label in beside]
+    )
 
 
 def _fill(
@@ -450,13 +479,15 @@ def _in_need(pupils: pd.DataFrame, need_points: int) -> set[str]:
     return set(pupils.loc[pupils["main_need"].astype(int) >= threshold, "main_barrier"].astype(str))
 
 
-def published_order(scored: pd.DataFrame, settings: Settings, places: int) -> np.ndarray:
+def published_order(scored: pd.DataFrame, settings: Settings, places: int) -> tuple[np.ndarray, int]:
     """Positions of one school's pupils (``scored``: :func:`scored_with_need` of them, indexed 0..n-1, every one a
     candidate) as the shortlist lists them at ``places``: the pupils :func:`select` gives the places to (shared
-    between barriers by need), then every other pupil in rank order. Used to measure the published list."""
+    between barriers by need), then those it lists beside them (``barrier_places = "beside"``), then every other
+    pupil in rank order; and how many the list shows (the places, and those beside them). Used to measure the
+    published list."""
     listed = select(scored, places, settings.need_points, barrier_places=settings.barrier_places).index
     rest = rank_order(scored).difference(listed, sort=False)
-    return np.concatenate([listed.to_numpy(), rest.to_numpy()]).astype(int)
+    return np.concatenate([listed.to_numpy(), rest.to_numpy()]).astype(int), len(listed)
 
 
 def list_breadth(scored: pd.DataFrame, listed: Sequence[int] | np.ndarray, need_points: int) -> dict[str, int]:

@@ -194,7 +194,7 @@ def published_at_capacity(pupils: pd.DataFrame, card: Scorecard, settings: Setti
         places = capacity(str(group["school_id"].iloc[0]), len(group), settings)
         school, school_points = group.reset_index(drop=True), points.loc[group.index].reset_index(drop=True)
         scored = scored_with_need(school, school_points, card, settings)
-        chosen += group.index[published_order(scored, settings, places)[:places]].tolist()
+        chosen += group.index[published_order(scored, settings, places)[0][:places]].tolist()
     return np.array(sorted(chosen), dtype=int)
 
 

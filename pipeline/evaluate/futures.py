@@ -192,9 +192,9 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
             ranked.append((regime, name, order, _ece(outcome, model.predict_proba(pupils)[:, 1])))
             if published:
                 scored = scored_with_need(pupils, points, model.card_, settings)
-                listed = published_order(scored, settings, capacity)
+                listed, shown = published_order(scored, settings, capacity)
                 ranked.append((regime, name + PUBLISHED, listed, float("nan")))  # a list, not probabilities
-                breadth[regime, name + PUBLISHED] = list_breadth(scored, listed[:capacity], settings.need_points)
+                breadth[regime, name + PUBLISHED] = list_breadth(scored, listed[:shown], settings.need_points)
         if challenger is not None:
             score = pd.Series(challenger.predict_proba(pupils)[:, 1], index=pupils.index)
             probability = score.to_numpy()

@@ -18,6 +18,7 @@ import pandas as pd
 from pipeline.caseload.policy import (
     BARRIER_NAMES,
     BARRIERS,
+    BESIDE,
     SEVERE_ABSENCE,
     Places,
     choose,
@@ -329,6 +330,9 @@ def _place_text(barrier: str) -> str:
         return "referred, pending"
     if barrier in BARRIER_NAMES:
         return f"place kept for {BARRIER_NAMES[barrier]}"
+    if barrier.startswith(BESIDE):
+        name = BARRIER_NAMES[barrier.removeprefix(BESIDE)]
+        return f"beside the places, not taking one: {name}, which no pupil in the places has real need in"
     return "by rank"
 
 

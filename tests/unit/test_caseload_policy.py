@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.caseload.decisions import Decision, decision_state
-from pipeline.caseload.policy import BARRIERS, school_places, select, share_places
+from pipeline.caseload.policy import BARRIERS, BESIDE, school_places, select, share_places
 from pipeline.caseload.review import build_caseload, status_of
 from pipeline.config import BARRIER_PLACES, Settings, SettingsError
 from pipeline.model import PointsScorecard, Scorecard
@@ -156,6 +156,23 @@ def test_a_place_kept_that_uncovers_another_barrier_keeps_one_for_that_barrier_t
     }  # fmt: skip
 
 
+def test_beside_gives_the_places_by_rank_and_lists_an_uncovered_barriers_best_pupil_after_them() -> None:
+    literacy = {"reading_age_gap_months": -30}  # 10 points, literacy: real need, and the lowest score
+    pupils = _pupils(*[ATTENDANCE for _ in range(30)], literacy, {**BEHAVIOUR, "negative_points_4wk": 5})
+    table = build_shortlist(pupils, MODEL, 5, Settings(shortlist_minimum=0, barrier_places="beside")).table
+    by_rank = build_shortlist(pupils, MODEL, 5, Settings(shortlist_minimum=0, need_points=1000)).table
+    assert table["upn"].tolist()[:5] == by_rank["upn"].tolist()  # the places: the score's order
+    assert table["upn"].tolist()[5:] == ["P031", "P030"]  # then behaviour (14 points) and literacy (10), by rank
+    assert table["place_for"].tolist()[5:] == [
+        "beside the places, not taking one: behaviour and exclusion, which no pupil in the places has real need in",
+        "beside the places, not taking one: literacy and numeracy, which no pupil in the places has real need in",
+    ]
+    # A barrier a pupil in the places has real need in is covered: no one is listed beside for it.
+    mixed = _pupils({**ATTENDANCE, **BEHAVIOUR}, *[ATTENDANCE for _ in range(29)], BEHAVIOUR)
+    covered = build_shortlist(mixed, MODEL, 5, Settings(shortlist_minimum=0, barrier_places="beside")).table
+    assert len(covered) == 5
+
+
 def test_a_renamed_or_unknown_barrier_places_setting_is_refused_with_what_to_write() -> None:
     with pytest.raises(SettingsError, match='barrier_places = "every" for true'):
         Settings.parse({"place_for_every_barrier": True})
@@ -284,9 +301,12 @@ def test_selection_is_as_long_as_asked_ranked_unique_and_independent_of_row_orde
     shuffle.shuffle(order)  # type: ignore[attr-defined]
     for barrier_places in BARRIER_PLACES:
         chosen = select(frame, length, need_points=10, barrier_places=barrier_places)
-        assert len(chosen) == min(length, len(frame))
+        beside = chosen["place_for"].str.startswith(BESIDE)
+        assert beside.is_monotonic_increasing  # any pupils beside the places come after them
+        assert (~beside).sum() == min(length, len(frame))
         assert chosen["upn"].is_unique
-        assert chosen["score"].is_monotonic_decreasing
+        assert chosen.loc[~beside, "score"].is_monotonic_decreasing
+        assert chosen.loc[beside, "score"].is_monotonic_decreasing
         again = select(frame.loc[order], length, need_points=10, barrier_places=barrier_places)
         assert again["upn"].tolist() == chosen["upn"].tolist()
 

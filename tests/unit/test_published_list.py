@@ -25,13 +25,18 @@ def _school() -> pd.DataFrame:
 def test_the_published_list_keeps_a_place_for_literacy_and_lists_every_other_pupil_after_it() -> None:
     pupils = _school()
     points = PointsScorecard(card=CARD).fit(pupils).points(pupils)
-    order = published_order(scored_with_need(pupils, points, CARD, Settings()), Settings(), 5)
+    order, shown = published_order(scored_with_need(pupils, points, CARD, Settings()), Settings(), 5)
     assert sorted(order) == list(range(len(pupils)))  # every pupil once
     assert 30 in order[:5]  # the literacy pupil has one of the five places
+    assert shown == 5
     rare = Settings(need_points=1000)
-    assert 30 not in published_order(scored_with_need(pupils, points, CARD, rare), rare, 5)[:5]  # no real need
+    assert 30 not in published_order(scored_with_need(pupils, points, CARD, rare), rare, 5)[0][:5]  # no real need
     alone = Settings(barrier_places="none")  # 1 of 31 pupils in need: no share of 5 places
-    assert 30 not in published_order(scored_with_need(pupils, points, CARD, alone), alone, 5)[:5]
+    assert 30 not in published_order(scored_with_need(pupils, points, CARD, alone), alone, 5)[0][:5]
+    beside = Settings(barrier_places="beside")  # the places by rank, the literacy pupil shown after them
+    order, shown = published_order(scored_with_need(pupils, points, CARD, beside), beside, 5)
+    assert (order[5], shown) == (30, 6)
+    assert 30 not in order[:5]
 
 
 def test_futures_measure_the_card_and_its_published_list_side_by_side() -> None:
@@ -47,6 +52,10 @@ def test_futures_measure_the_card_and_its_published_list_side_by_side() -> None:
     assert table.loc[name, ["main_barriers", "barriers_covered"]].isna().all()  # a ranking, not a list
     narrow = score_world(data, [CARD], Settings(barrier_places="none")).set_index("method")
     assert narrow.loc[name + PUBLISHED, ["main_barriers", "barriers_covered", "barriers_in_need"]].tolist() == [1, 1, 2]
+    # Beside the places, the list by rank finds what the ranking finds and still shows both barriers.
+    beside = score_world(data, [CARD], Settings(barrier_places="beside")).set_index("method")
+    assert beside.loc[name + PUBLISHED, "precision_at_capacity"] == 1.0
+    assert beside.loc[name + PUBLISHED, ["main_barriers", "barriers_covered", "barriers_in_need"]].tolist() == [2, 2, 2]
 
 
 def test_the_rolling_comparison_measures_the_list_each_school_publishes_each_night() -> None:
