@@ -28,6 +28,7 @@ from markupsafe import Markup
 
 from pipeline.model.card import Scorecard
 from pipeline.pages.render import render
+from pipeline.report.shortlist import given_a_new_place
 from pipeline.report.trends import Trends, draw_trends
 from pipeline.safe_csv import atomic_write
 
@@ -491,7 +492,8 @@ def _scores(
     rows, boxes = [], []
     for school, summary in schools:
         shortlist = shortlists.get(school)
-        cut_off = int(shortlist["score"].astype(int).min()) if shortlist is not None and len(shortlist) else None
+        placed = None if shortlist is None else shortlist[given_a_new_place(shortlist)]
+        cut_off = int(placed["score"].astype(int).min()) if placed is not None and len(placed) else None
         boxes.append((str(school), scores.get(str(school), np.zeros(0)), cut_off))
         rows.append(
             SchoolScores(
@@ -537,7 +539,8 @@ def _caseload(report: dict[str, Any]) -> Caseload:
 
 def score_chart(boxes: Sequence[tuple[str, np.ndarray, int | None]]) -> Markup:
     """One row per school on one shared score axis: a box over the middle half of its scores with a line at the
-    median, whiskers from the 5th to the 95th percentile, and its shortlist cut-off marked and labelled in place."""
+    median, whiskers from the 5th to the 95th percentile, and the lowest score given a place on its shortlist marked and
+    labelled in place."""
     from matplotlib.ticker import MaxNLocator
 
     left, right, top, row, bottom, width = 104, 56, 16, 34, 40, 520
@@ -578,7 +581,7 @@ def score_chart(boxes: Sequence[tuple[str, np.ndarray, int | None]]) -> Markup:
             cx = x(cut_off)
             out.append(f"<line x1='{cx:.1f}' x2='{cx:.1f}' y1='{middle - 13}' y2='{middle + 13}' stroke='#cc3311' "
                        "stroke-width='3'/>")  # fmt: skip
-            out.append(f"<text x='{cx + 5:.1f}' y='{middle - 5:.1f}' fill='#cc3311' font-size='11'>cut-off "
+            out.append(f"<text x='{cx + 5:.1f}' y='{middle - 5:.1f}' fill='#cc3311' font-size='11'>lowest listed "
                        f"{cut_off}</text>")  # fmt: skip
     out.append("</svg>")
     return Markup("".join(out))

@@ -31,6 +31,10 @@ from pipeline.model.scorecard import PointsScorecard
 
 PUPIL_COLUMNS = ("upn", "forename", "surname", "year_group", "reg_group")
 """Who the pupil is: the columns every list starts with, after the rank."""
+PENDING_TEXT = "referred, pending"
+"""``place_for`` of a pupil referred to mentoring whose intervention has not started: they hold a place already."""
+BESIDE_TEXT = "beside the places, not taking one"
+"""How ``place_for`` starts for a pupil listed after the places (``barrier_places = "beside"``)."""
 SHORTLIST_COLUMNS = (
     "rank", *PUPIL_COLUMNS, "score", "band", "main_barrier", "need",
     "suggested_focus", "reasons", "place_for", "attendance_team", "last_decision", "context", "in_intervention",
@@ -325,14 +329,21 @@ def _value_text(value: float, unit: str) -> str:
     return f"{value:.0f}"
 
 
+def given_a_new_place(shortlist: pd.DataFrame) -> pd.Series:
+    """Which rows of a published shortlist are new candidates given one of the free places, by their ``place_for``
+    text: not referrals pending, nor pupils listed beside the places (every row, in a list without the column)."""
+    text = shortlist.get("place_for", pd.Series("", index=shortlist.index)).fillna("").astype(str)
+    return (text != PENDING_TEXT) & ~text.str.startswith(BESIDE_TEXT)
+
+
 def _place_text(barrier: str) -> str:
     if barrier == "referred":
-        return "referred, pending"
+        return PENDING_TEXT
     if barrier in BARRIER_NAMES:
         return f"place kept for {BARRIER_NAMES[barrier]}"
     if barrier.startswith(BESIDE):
         name = BARRIER_NAMES[barrier.removeprefix(BESIDE)]
-        return f"beside the places, not taking one: {name}, which no pupil in the places has real need in"
+        return f"{BESIDE_TEXT}: {name}, which no pupil in the places has real need in"
     return "by rank"
 
 

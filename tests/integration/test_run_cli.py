@@ -73,7 +73,7 @@ def test_the_run_report_is_one_self_contained_page_without_pupil_names(first_run
     assert len(charts) >= 3  # two trend panels per school and the score distribution, inline
     assert "<img" not in page
     assert "School 127510: attendance" in "".join(charts)  # titles are text the browser sets
-    assert "cut-off" in charts[-1]  # the score chart comes last, one row per school
+    assert "lowest listed" in charts[-1]  # the score chart comes last, one row per school
     assert "School 127510" in charts[-1]
     assert 'href="127510/shortlist.csv"' in page  # the next-steps box links each school's shortlist
     # The sample's warehouse holds a year of past nights with a known outcome, and v4 is an expert card: the box

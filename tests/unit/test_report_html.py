@@ -188,8 +188,22 @@ def test_charts_are_inline_svg_with_text_a_reader_can_search(hostile_page: tuple
     page, _ = hostile_page
     charts = re.findall(r"<svg.*?</svg>", page, flags=re.S)
     assert len(charts) == 3  # two trend panels for the one school, and the score chart
-    assert any("cut-off 31" in chart for chart in charts)
+    assert any("lowest listed 31" in chart for chart in charts)
     assert any(">Y7<" in chart and ">Y10<" in chart for chart in charts)
+
+
+def test_the_score_chart_marks_the_lowest_new_candidate_given_a_place(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    report = _report("100001", out)
+    # A referral pending and a pupil listed beside the places score lower, but neither is given a free place.
+    place_for = ["by rank", "place kept for literacy and numeracy", "referred, pending", "beside the places, not "
+                 "taking one: behaviour and exclusion, which no pupil in the places has real need in"]  # fmt: skip
+    listed = pd.DataFrame({"rank": [1, 2, 3, 4], "score": [40, 31, 8, 5], "place_for": place_for,
+                           "change_since_last_run": ["new"] * 4})  # fmt: skip
+    write_csv(listed, out / "100001" / "shortlist.csv")
+    page = render_page(build_page(_warehouse("100001"), report, None, out, draw_trends(_weekly("100001"))))
+    chart = re.findall(r"<svg.*?</svg>", page, flags=re.S)[-1]
+    assert "lowest listed 31" in chart
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is not installed (apt-get install chromium)")
