@@ -493,8 +493,8 @@ def _scores(
     for school, summary in schools:
         shortlist = shortlists.get(school)
         placed = None if shortlist is None else shortlist[given_a_new_place(shortlist)]
-        cut_off = int(placed["score"].astype(int).min()) if placed is not None and len(placed) else None
-        boxes.append((str(school), scores.get(str(school), np.zeros(0)), cut_off))
+        lowest = int(placed["score"].astype(int).min()) if placed is not None and len(placed) else None
+        boxes.append((str(school), scores.get(str(school), np.zeros(0)), lowest))
         rows.append(
             SchoolScores(
                 str(school),
@@ -565,7 +565,7 @@ def score_chart(boxes: Sequence[tuple[str, np.ndarray, int | None]]) -> Markup:
             out.append(f"<text x='{x(tick):.1f}' y='{axis_y + 15}' text-anchor='middle'>{tick:g}</text>")
     out.append(f"<line x1='{left}' x2='{width - right}' y1='{axis_y}' y2='{axis_y}' stroke='#444'/>")
     out.append(f"<text x='{(left + width - right) / 2:.1f}' y='{axis_y + 32}' text-anchor='middle'>score</text>")
-    for index, (school, scores, cut_off) in enumerate(boxes):
+    for index, (school, scores, lowest) in enumerate(boxes):
         middle = top + row * index + row / 2
         out.append(f"<text x='{left - 8}' y='{middle + 4:.1f}' text-anchor='end'>School {_e(school)}</text>")
         if len(scores):
@@ -577,12 +577,12 @@ def score_chart(boxes: Sequence[tuple[str, np.ndarray, int | None]]) -> Markup:
                        "fill='#bbccee' stroke='#4477aa'/>")  # fmt: skip
             out.append(f"<line x1='{x(q50):.1f}' x2='{x(q50):.1f}' y1='{middle - 9}' y2='{middle + 9}' "
                        "stroke='#223355' stroke-width='2'/>")  # fmt: skip
-        if cut_off is not None:
-            cx = x(cut_off)
+        if lowest is not None:
+            cx = x(lowest)
             out.append(f"<line x1='{cx:.1f}' x2='{cx:.1f}' y1='{middle - 13}' y2='{middle + 13}' stroke='#cc3311' "
                        "stroke-width='3'/>")  # fmt: skip
             out.append(f"<text x='{cx + 5:.1f}' y='{middle - 5:.1f}' fill='#cc3311' font-size='11'>lowest listed "
-                       f"{cut_off}</text>")  # fmt: skip
+                       f"{lowest}</text>")  # fmt: skip
     out.append("</svg>")
     return Markup("".join(out))
 
