@@ -139,6 +139,8 @@ def write_reports(
             "free_places": listing.places.free,
             "shortlist": len(shortlist),
             "shortlist_by_main_barrier": listing.mix,
+            "new_candidates_by_main_barrier": listing.new_mix,
+            "listed_beside_the_places": listing.beside,
             "severe_absence_on_shortlist": int((shortlist["attendance_team"] != "").sum()),
             "held_by_decisions": int((states.loc[states["school_id"] == school, "decision_status"] == "held").sum()),
             "under_challenged": len(under),

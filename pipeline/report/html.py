@@ -514,7 +514,7 @@ def _caseload(report: dict[str, Any]) -> Caseload:
     for school, summary in sorted(report["schools"].items()):
         caseload = summary.get("caseload", {})
         statuses = caseload.get("by_status", {})
-        mix = summary.get("shortlist_by_main_barrier", {})
+        mix = summary.get("new_candidates_by_main_barrier", {})
         rows.append(
             SchoolCaseload(
                 school=str(school),

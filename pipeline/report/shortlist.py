@@ -62,11 +62,15 @@ READING_AHEAD_MONTHS = 12
 
 @dataclass(frozen=True)
 class Shortlist:
-    """One school's shortlist, the places it was sized by, and the mix of main barriers on it."""
+    """One school's shortlist, the places it was sized by, the mix of main barriers on it (``mix``) and of the new
+    candidates given its free places (``new_mix``: not the referrals pending, nor pupils listed beside the places),
+    and how many pupils it lists beside the places (``beside``, with ``barrier_places = "beside"``)."""
 
     table: pd.DataFrame
     places: Places
     mix: dict[str, int]
+    new_mix: dict[str, int]
+    beside: int
 
 
 def build_shortlist(
@@ -135,8 +139,11 @@ def build_shortlist(
         )
     shortlist = pd.DataFrame(rows, columns=list(SHORTLIST_COLUMNS))
     shortlist["change_since_last_run"] = change_since(shortlist, previous)
-    mix = {BARRIER_NAMES.get(str(b), str(b)): int(n) for b, n in listed["main_barrier"].value_counts().items()}
-    return Shortlist(shortlist, choice.places, mix)
+    mix = {str(b): int(n) for b, n in shortlist["main_barrier"].value_counts().items()}
+    placed = given_a_new_place(shortlist)
+    new_mix = {str(b): int(n) for b, n in shortlist.loc[placed, "main_barrier"].value_counts().items()}
+    beside = int(shortlist["place_for"].str.startswith(BESIDE_TEXT).sum())
+    return Shortlist(shortlist, choice.places, mix, new_mix, beside)
 
 
 def chance_of_outcome(card: Scorecard, score: int) -> float:

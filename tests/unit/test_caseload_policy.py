@@ -171,6 +171,9 @@ def test_beside_gives_the_places_by_rank_and_lists_an_uncovered_barriers_best_pu
     mixed = _pupils({**ATTENDANCE, **BEHAVIOUR}, *[ATTENDANCE for _ in range(29)], BEHAVIOUR)
     covered = build_shortlist(mixed, MODEL, 5, Settings(shortlist_minimum=0, barrier_places="beside")).table
     assert len(covered) == 5
+    # The run report counts the pupils beside the places apart from the new candidates given them.
+    listing = build_shortlist(pupils, MODEL, 5, Settings(shortlist_minimum=0, barrier_places="beside"))
+    assert (listing.beside, listing.new_mix) == (2, {"attendance": 5})
 
 
 def test_a_renamed_or_unknown_barrier_places_setting_is_refused_with_what_to_write() -> None:
@@ -212,6 +215,9 @@ def test_decisions_hold_pupils_off_mark_them_back_and_keep_referrals_pending() -
     assert table.loc[2, "place_for"] == "referred, pending"
     assert table.loc[0, "last_decision"].startswith("not now on 2025-09-01: back")
     assert (result.places.pending, result.places.free) == (1, 2)
+    # The mix of the new candidates leaves the referral out; the whole list's counts it.
+    assert result.new_mix == {"attendance": 1, "behaviour and exclusion": 1}
+    assert result.mix == {"attendance": 1, "behaviour and exclusion": 2}
 
 
 def test_the_decision_rule() -> None:
