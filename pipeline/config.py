@@ -29,8 +29,9 @@ BarrierPlaces = Literal["uncovered", "every", "none", "beside"]
 BARRIER_PLACES: tuple[BarrierPlaces, ...] = ("uncovered", "every", "none", "beside")
 """Which barriers with real need that the shares in proportion to need leave without a place get one (up to a
 quarter of the list): those no listed pupil has real need in (``uncovered``), all of them (``every``), or none;
-or (``beside``) no shares at all, the places by rank, and beside them, taking none, the highest-ranked pupil of
-each barrier with real need that no one in the places has real need in."""
+or (``beside``) the places by rank, and beside them, taking none, the pupils ``uncovered`` would give a place to
+that the rank does not, and the highest-ranked pupil of each barrier with real need no one listed so far has real
+need in."""
 
 
 class SettingsError(ValueError):

@@ -27,12 +27,13 @@ listed. Then a barrier with real need that no pupil so listed has real need in (
 place, for its highest-ranked candidate whose main barrier it is, taken from the barrier with most places, those
 with most pupils in need first, as long as no more than a quarter of the list is given that way
 (``barrier_places``: ``uncovered``, the default; ``every`` keeps a place for every barrier the shares leave
-without one, even one a listed pupil has real need in; ``none``, the shares alone; ``beside``, no shares: the
-places by rank, and after them, taking no place, the highest-ranked pupil of each barrier with real need that no one
-in the places has real need in). The list is then shown in rank order (with ``beside``, the places first). So a
-school whose needs are mostly behaviour gets a mostly-behaviour list, and a few attendance cases with high scores
-cannot take every place (not so with ``beside``: its places follow the score); and every barrier with real need
-has a pupil on the list who needs help with it.
+without one, even one a listed pupil has real need in; ``none``, the shares alone; ``beside``, the places by rank,
+and after them, taking no place, every pupil the ``uncovered`` rule gives a place to that the rank does not, then
+the highest-ranked pupil of each barrier with real need that no one listed so far has real need in). The list is
+then shown in rank order (with ``beside``, the places first). So a school whose needs are mostly behaviour gets a
+mostly-behaviour list, and a few attendance cases with high scores cannot take every place (with ``beside`` the
+places follow the score, and the behaviour cases sharing by need would add are listed after them); and every
+barrier with real need has a pupil on the list who needs help with it.
 
 **In SQL.** The need profile's points and main barrier (:func:`need_sql`, generated from the card), the candidates
 (``sql/shortlist_candidates.sql``) and the order and its cut at the school's places (``sql/shortlist_order.sql``)
@@ -390,9 +391,10 @@ def select(
     admitted the pupil, or ``""`` when the pupil came in on rank alone. ``barrier_places`` says which barriers with
     real need that the shares leave without a place are given one (:func:`share_places`): ``"uncovered"``, those
     that no pupil the shares list has real need in (as main barrier or not); ``"every"``, all of them; ``"none"``,
-    none. ``"beside"`` shares nothing: the ``length`` places go by rank, and after them, taking no place, comes the
-    highest-ranked candidate of each barrier with real need that no one in the places has real need in (their
-    ``place_for`` is :data:`BESIDE` and the barrier).
+    none. ``"beside"``: the ``length`` places go by rank, and after them, taking no place, come the candidates
+    ``"uncovered"`` gives a place to that the rank does not, and the highest-ranked candidate of each barrier with
+    real need that no one listed so far has real need in, in rank order (their ``place_for`` is :data:`BESIDE` and
+    the barrier).
 
     ``candidates`` has the rank columns (``score``, ``attendance_rate_term``, ``negative_points_4wk``, ``upn``),
     ``main_barrier`` and ``main_need`` (or ``need_<barrier>`` for each barrier; ``"uncovered"`` reads them when
@@ -412,27 +414,30 @@ def select(
     main_barrier = order["main_barrier"].to_numpy()
     counts = {str(b): int(n) for b, n in zip(main_barrier[real], order["in_need"][real], strict=True)}
     wanted = {b: counts.get(b, 0) for b in BARRIERS}
+    if barrier_places == "every":
+        place_for = _fill(labels, main_barrier, real, share_places(wanted, length, BARRIERS), length)
+    elif barrier_places == "none":
+        place_for = _fill(labels, main_barrier, real, share_places(wanted, length, ()), length)
+    else:
+        place_for = _shared_keeping_uncovered(candidates, labels, main_barrier, real, wanted, length, need_points)
     if barrier_places == "beside":
-        return _places_by_rank_and_beside(candidates, labels, main_barrier, real, wanted, length, need_points)
-    shares = share_places(wanted, length, BARRIERS if barrier_places == "every" else ())
-    place_for = _fill(labels, main_barrier, real, shares, length)
-    kept: list[str] = []
-    while barrier_places == "uncovered":
-        # A place for each barrier no listed pupil has real need in; the place it takes can uncover another
-        # barrier (its pupil was the only one listed in need there), which is then kept a place too, and so on
-        # (each round adds a barrier, so at most five rounds; a quarter of the list at most, as before).
-        covered = _in_need(candidates.loc[list(place_for)], need_points)
-        uncovered = [b for b in BARRIERS if wanted[b] and b not in covered and b not in kept]
-        if not uncovered:
-            break
-        kept += uncovered
-        shares = share_places(wanted, length, kept)
-        place_for = _fill(labels, main_barrier, real, shares, length)
+        # The places by rank; after them, taking none, whom sharing by need would give a place the rank does not
+        # (each came in on a barrier's share or kept place: the rank alone admits no one below the places), and
+        # the best-ranked pupil of each barrier with real need that no one listed so far has real need in (the
+        # quarter of the list that caps kept places does not apply: these pupils take no place).
+        places = list(labels[:length])
+        below = {label: place_for[label] for label in labels[length:] if label in place_for}
+        covered = _in_need(candidates.loc[places + list(below)], need_points)
+        below |= {labels[real & (main_barrier == b)][0]: b for b in BARRIERS if wanted[b] and b not in covered}
+        beside = [label for label in labels if label in below]
+        return candidates.loc[places + beside].assign(
+            place_for=[""] * len(places) + [BESIDE + below[label] for label in beside]
+        )
     chosen = [label for label in labels if label in place_for]
     return candidates.loc[chosen].assign(place_for=[place_for[label] for label in chosen])
 
 
-def _places_by_rank_and_beside(
+def _shared_keeping_uncovered(
     candidates: pd.DataFrame,
     labels: pd.Index,
     main_barrier: np.ndarray,
@@ -440,17 +445,21 @@ def _places_by_rank_and_beside(
     wanted: dict[str, int],
     length: int,
     need_points: int,
-) -> pd.DataFrame:
-    """``barrier_places = "beside"``: the ``length`` highest-ranked candidates, then, taking no place, the
-    highest-ranked candidate of each barrier with real need that none of them has real need in (``labels`` in rank
-    order)."""
-    places = list(labels[:length])
-    covered = _in_need(candidates.loc[places], need_points)
-    best = {labels[real & (main_barrier == b)][0]: b for b in BARRIERS if wanted[b] and b not in covered}
-    beside = [label for label in labels if label in best]
-    return candidates.loc[places + beside].assign(
-        place_for=[""] * len(places) + [BESIDE + best[label] for label in beside]
-    )
+) -> dict[object, str]:
+    """Who fills ``length`` places shared by need (:func:`_fill`), with a place kept for each barrier with real
+    need that no pupil so listed has real need in (``barrier_places = "uncovered"``)."""
+    place_for = _fill(labels, main_barrier, real, share_places(wanted, length, ()), length)
+    kept: list[str] = []
+    while True:
+        # A place for each barrier no listed pupil has real need in; the place it takes can uncover another
+        # barrier (its pupil was the only one listed in need there), which is then kept a place too, and so on
+        # (each round adds a barrier, so at most five rounds; a quarter of the list at most, as before).
+        covered = _in_need(candidates.loc[list(place_for)], need_points)
+        uncovered = [b for b in BARRIERS if wanted[b] and b not in covered and b not in kept]
+        if not uncovered:
+            return place_for
+        kept += uncovered
+        place_for = _fill(labels, main_barrier, real, share_places(wanted, length, kept), length)
 
 
 def _fill(

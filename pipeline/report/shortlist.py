@@ -350,7 +350,7 @@ def _place_text(barrier: str) -> str:
         return f"place kept for {BARRIER_NAMES[barrier]}"
     if barrier.startswith(BESIDE):
         name = BARRIER_NAMES[barrier.removeprefix(BESIDE)]
-        return f"{BESIDE_TEXT}: {name}, which no pupil in the places has real need in"
+        return f"{BESIDE_TEXT}: the places by score hold fewer pupils for {name} than its share of need"
     return "by rank"
 
 

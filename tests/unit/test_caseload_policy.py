@@ -89,6 +89,11 @@ def test_a_school_whose_needs_are_mostly_behaviour_gets_a_mostly_behaviour_list(
     # Without the rule (no one counts as real need) the list is by score alone: every attendance case first.
     by_score = build_shortlist(pupils, MODEL, 8, Settings(shortlist_minimum=0, need_points=1000)).table
     assert by_score["main_barrier"].value_counts().to_dict() == {"attendance": 4, "behaviour and exclusion": 4}
+    # Beside the places: the places by score, then the two behaviour cases sharing by need adds, taking no place.
+    beside = build_shortlist(pupils, MODEL, 8, Settings(shortlist_minimum=0, barrier_places="beside")).table
+    assert beside["upn"].tolist()[:8] == by_score["upn"].tolist()
+    assert beside["main_barrier"].value_counts().to_dict() == {"behaviour and exclusion": 6, "attendance": 4}
+    assert beside["place_for"].str.startswith("beside the places").tolist() == [False] * 8 + [True] * 2
 
 
 def test_a_small_list_keeps_most_of_its_places_in_proportion_to_need() -> None:
@@ -162,11 +167,15 @@ def test_beside_gives_the_places_by_rank_and_lists_an_uncovered_barriers_best_pu
     table = build_shortlist(pupils, MODEL, 5, Settings(shortlist_minimum=0, barrier_places="beside")).table
     by_rank = build_shortlist(pupils, MODEL, 5, Settings(shortlist_minimum=0, need_points=1000)).table
     assert table["upn"].tolist()[:5] == by_rank["upn"].tolist()  # the places: the score's order
-    assert table["upn"].tolist()[5:] == ["P031", "P030"]  # then behaviour (14 points) and literacy (10), by rank
+    # Then behaviour (14 points) and literacy (10), by rank: sharing the 5 places by need keeps one for behaviour
+    # (a quarter of the list at most), and literacy, left with no one, is listed too (beside, it takes no place).
+    assert table["upn"].tolist()[5:] == ["P031", "P030"]
     assert table["place_for"].tolist()[5:] == [
-        "beside the places, not taking one: behaviour and exclusion, which no pupil in the places has real need in",
-        "beside the places, not taking one: literacy and numeracy, which no pupil in the places has real need in",
-    ]
+        "beside the places, not taking one: the places by score hold fewer pupils for behaviour and exclusion than "
+        "its share of need",
+        "beside the places, not taking one: the places by score hold fewer pupils for literacy and numeracy than "
+        "its share of need",
+    ]  # fmt: skip
     # A barrier a pupil in the places has real need in is covered: no one is listed beside for it.
     mixed = _pupils({**ATTENDANCE, **BEHAVIOUR}, *[ATTENDANCE for _ in range(29)], BEHAVIOUR)
     covered = build_shortlist(mixed, MODEL, 5, Settings(shortlist_minimum=0, barrier_places="beside")).table
@@ -315,6 +324,14 @@ def test_selection_is_as_long_as_asked_ranked_unique_and_independent_of_row_orde
         assert chosen.loc[beside, "score"].is_monotonic_decreasing
         again = select(frame.loc[order], length, need_points=10, barrier_places=barrier_places)
         assert again["upn"].tolist() == chosen["upn"].tolist()
+    # Beside the places, the list holds everyone sharing by need gives a place to, and a pupil of every barrier
+    # with real need.
+    listed = set(select(frame, length, need_points=10, barrier_places="beside")["upn"])
+    assert set(select(frame, length, need_points=10, barrier_places="uncovered")["upn"]) <= listed
+    if length:
+        in_need = frame["points"] >= 10
+        on_list = in_need & frame["upn"].isin(listed)
+        assert set(frame.loc[in_need, "main_barrier"]) <= set(frame.loc[on_list, "main_barrier"])
 
 
 @settings(deadline=None)
