@@ -561,13 +561,13 @@ def evaluate(
 ) -> None:
     """Rolling-origin comparison of the learned scorecard, the expert scorecard, the ABC rules, attendance alone
     and gradient boosting: ROC AUC, average precision, precision and recall at capacity, Brier, ECE, reliability;
-    and of each scorecard's published list (places kept for other barriers: barrier_places): precision and recall
-    at capacity.
+    and of each scorecard's published list (its places as the shortlist fills them: barrier_places): precision and
+    recall at capacity.
 
     With --world or --sample-seed, generates each world, ingests it into a warehouse of its own and measures, per
     school, precision at capacity against the world's known futures: each card as released (no history) and as
-    learned from the world's earlier nights (a year of history), each also as the shortlist lists it (places
-    shared by barrier), beside the ABC rules and attendance alone.
+    learned from the world's earlier nights (a year of history), each also as the shortlist lists it (by default
+    the places by score, other barriers' pupils beside them), beside the ABC rules and attendance alone.
     Writes OUT/futures.csv, OUT/futures-summary.csv, OUT/futures-by-phase.csv (primaries and secondaries apart)
     and OUT/futures-by-school.csv for the schools measured on two seeds or more (see docs/evaluation.md).
     """

@@ -50,7 +50,7 @@ class Settings(BaseModel):
         shortlist_minimum = 5      # the shortlist holds at least this many new candidates, even with no free place
         mentor_interventions = ["Learning mentor"]   # open interventions of these names are current mentees
         need_points = 10           # points in one barrier that count as real need (docs/pastoral-guide.md)
-        barrier_places = "uncovered"  # "every", "none" or "beside": how places are kept for other barriers
+        barrier_places = "beside"  # "uncovered", "every" or "none": how places are kept for other barriers
         review_weeks = 12          # a mentee is flagged for review after this many weeks
         decision_review_weeks = 6  # a declined / not now / supported elsewhere pupil stays off this long by default
         decision_score_margin = 10 # ... or until their score rises by this many points
@@ -81,7 +81,7 @@ class Settings(BaseModel):
     shortlist_minimum: Annotated[int, Field(ge=0)] = 5
     mentor_interventions: Annotated[tuple[str, ...], Field(min_length=1)] = ("Learning mentor",)
     need_points: Annotated[int, Field(ge=0)] = 10
-    barrier_places: BarrierPlaces = "uncovered"
+    barrier_places: BarrierPlaces = "beside"
     review_weeks: Annotated[int, Field(ge=1)] = 12
     decision_review_weeks: Annotated[int, Field(ge=1)] = 6
     decision_score_margin: Annotated[int, Field(ge=0)] = 10
@@ -149,8 +149,9 @@ class Settings(BaseModel):
 
 
 RENAMED = {
-    "place_for_every_barrier": 'use barrier_places = "every" for true, "none" for false ("uncovered", the default, '
-    "keeps a place only for a barrier no listed pupil has real need in)",
+    "place_for_every_barrier": 'use barrier_places = "every" for true, "none" for false ("uncovered" keeps a place '
+    'only for a barrier no listed pupil has real need in; "beside", the default, keeps none and lists them after '
+    "the places)",
 }
 """Settings that were renamed, with what to write instead."""
 

@@ -19,21 +19,24 @@ often a small tail, so most pupils have points from it: :attr:`pipeline.model.ca
 expert card, all of them). The main barrier is the one with most points (ties in the order of :data:`BARRIERS`).
 Circumstances points are never part of the score: they name the barrier and share out places, nothing else.
 
-**No barrier crowded out.** A pupil has *real need* in a barrier with at least ``need_points`` points in it. The
-shortlist's places are shared between barriers in proportion to the number of candidates whose main barrier it
-is with real need in it (largest remainders); each barrier's places go to its candidates in rank order; places a
-barrier cannot fill, and places left when no one has real need, go to the highest-ranked candidates not yet
-listed. Then a barrier with real need that no pupil so listed has real need in (as main barrier or not) gets a
-place, for its highest-ranked candidate whose main barrier it is, taken from the barrier with most places, those
-with most pupils in need first, as long as no more than a quarter of the list is given that way
-(``barrier_places``: ``uncovered``, the default; ``every`` keeps a place for every barrier the shares leave
-without one, even one a listed pupil has real need in; ``none``, the shares alone; ``beside``, the places by rank,
-and after them, taking no place, every pupil the ``uncovered`` rule gives a place to that the rank does not, then
-the highest-ranked pupil of each barrier with real need that no one listed so far has real need in). The list is
-then shown in rank order (with ``beside``, the places first). So a school whose needs are mostly behaviour gets a
-mostly-behaviour list, and a few attendance cases with high scores cannot take every place (with ``beside`` the
-places follow the score, and the behaviour cases sharing by need would add are listed after them); and every
-barrier with real need has a pupil on the list who needs help with it.
+**No barrier crowded out.** A pupil has *real need* in a barrier with at least ``need_points`` points in it. By
+default (``barrier_places = "beside"``) the shortlist's places go by rank, and after them, taking no place, it lists
+in rank order the pupils that sharing the places by need (below) gives a place to and the rank does not, then the
+highest-ranked pupil of each barrier with real need that no one listed so far has real need in. So the places find
+what the card's ranking finds, every barrier with real need has a pupil on the list who needs help with it, and a
+school whose needs are mostly behaviour sees its behaviour cases beside places that follow the score; staff decide
+whether to swap one in.
+
+**Sharing the places by need** (``barrier_places = "uncovered"``; ``every`` and ``none`` are its variants). The
+places are shared between barriers in proportion to the number of candidates whose main barrier it is with real
+need in it (largest remainders); each barrier's places go to its candidates in rank order; places a barrier cannot
+fill, and places left when no one has real need, go to the highest-ranked candidates not yet listed. Then a barrier
+with real need that no pupil so listed has real need in (as main barrier or not) gets a place, for its
+highest-ranked candidate whose main barrier it is, taken from the barrier with most places, those with most pupils
+in need first, as long as no more than a quarter of the list is given that way (``every`` keeps a place for every
+barrier the shares leave without one, even one a listed pupil has real need in; ``none``, the shares alone). The
+list is then shown in rank order. So a school whose needs are mostly behaviour gets a mostly-behaviour list, and a
+few attendance cases with high scores cannot take every place.
 
 **In SQL.** The need profile's points and main barrier (:func:`need_sql`, generated from the card), the candidates
 (``sql/shortlist_candidates.sql``) and the order and its cut at the school's places (``sql/shortlist_order.sql``)
@@ -385,7 +388,7 @@ def select(
     length: int,
     need_points: int,
     order: pd.DataFrame | None = None,
-    barrier_places: BarrierPlaces = "uncovered",
+    barrier_places: BarrierPlaces = "beside",
 ) -> pd.DataFrame:
     """The ``length`` candidates to list, in rank order, with ``place_for``: the barrier whose share of places
     admitted the pupil, or ``""`` when the pupil came in on rank alone. ``barrier_places`` says which barriers with

@@ -7,7 +7,7 @@ ended before the window's first night, so nothing it learns comes from the test 
 
 Models: the learned scorecard (fitted on the window's training nights), the released expert scorecard (points as
 released; its probability curve fitted on the training nights), each scorecard's **published list** (its list as
-the shortlist publishes it, places shared between barriers by real need (``barrier_places``):
+the shortlist publishes it, its places filled as ``barrier_places`` says:
 :func:`pipeline.caseload.policy.published_order`, every pupil a candidate; measured by precision and recall at
 capacity only, as its ranking measures would be the scorecard's), the ABC rules, rank by attendance, and
 scikit-learn's HistGradientBoostingClassifier as the black-box challenger (all the numeric features the scorecards
@@ -186,8 +186,8 @@ def top_at_capacity(pupils: pd.DataFrame, score: np.ndarray, settings: Settings)
 
 
 def published_at_capacity(pupils: pd.DataFrame, card: Scorecard, settings: Settings) -> np.ndarray:
-    """Positions of the pupils each school's shortlist lists on each night under ``card`` (as many as its places,
-    places shared between barriers by real need, ``barrier_places``), every pupil a candidate."""
+    """Positions of the pupils each school's shortlist gives its places to on each night under ``card`` (as many as
+    its places, filled as ``barrier_places`` says), every pupil a candidate."""
     points = PointsScorecard(card=card).fit(pupils).points(pupils)
     chosen: list[int] = []
     for _, group in pupils.groupby(["as_of", "school_id"], sort=True):

@@ -17,11 +17,12 @@ Two regimes:
   ranking, and so its precision, is the released card's; its ECE is what refitting buys).
 
 Each card is also measured as the **published list** (method name ending in
-:data:`pipeline.evaluate.compare.PUBLISHED`): the shortlist's places shared between barriers by need
-(:func:`pipeline.caseload.policy.published_order`, ``need_points`` and ``barrier_places`` from the
-settings), every pupil a candidate,
+:data:`pipeline.evaluate.compare.PUBLISHED`): the shortlist's places as the settings fill them
+(:func:`pipeline.caseload.policy.published_order`, ``need_points`` and ``barrier_places``; by default the places
+by score and other barriers' pupils listed beside them), every pupil a candidate,
 then the other pupils in rank order. The card's own ranking says how well it finds the pupils with the outcome;
-the published list says what keeping places for other barriers costs in it, and its breadth what they buy
+the published list says what keeping places for other barriers costs in it (nothing by default: the places are the
+ranking's), and its breadth what the list shows for them
 (:data:`BREADTH`: the main barriers on it, the barriers some pupil on it has real need in, and those some pupil of
 the school has real need in).
 
@@ -185,7 +186,7 @@ def score_world(data: WorldData, cards: Sequence[Scorecard], settings: Settings)
         breadth: dict[tuple[str, str], dict[str, int]] = {}
         for regime, name, model, published in models:
             # The card's ranking with the shortlist's tie-breaks, at the school's places, and the published list
-            # (which also keeps places for other barriers, ``barrier_places``; the nightly one leaves out current
+            # (which can keep places for other barriers, ``barrier_places``; the nightly one leaves out current
             # mentees as well: here every pupil is a candidate for both).
             points = model.points(pupils)
             order = rank_order(pupils, points.sum(axis=1)).to_numpy()

@@ -43,8 +43,12 @@ def test_each_school_gets_a_shortlist_at_capacity_with_every_column(first_run: P
     for school, summary in report["schools"].items():
         shortlist = _shortlist(first_run, school)
         assert summary["places"] == max(5, -(-summary["pupils_on_roll"] * 5 // 100))
-        # pending referrals, then the free places' worth of new candidates (at least 5)
-        assert len(shortlist) == summary["shortlist"] == summary["referrals_pending"] + max(summary["free_places"], 5)
+        # the free places' worth of new candidates (at least 5), those listed beside the places, pending referrals
+        beside = shortlist["place_for"].str.startswith("beside the places, not taking one")
+        assert summary["listed_beside_the_places"] == beside.sum()
+        new_candidates = max(summary["free_places"], 5)
+        listed = new_candidates + summary["listed_beside_the_places"] + summary["referrals_pending"]
+        assert len(shortlist) == summary["shortlist"] == listed
         assert summary["free_places"] == max(
             0, summary["places"] - summary["current_mentees"] - summary["referrals_pending"]
         )
@@ -305,15 +309,16 @@ def test_the_make_run_command_works_with_relative_paths_in_a_fresh_folder(
         app, ["run", "--exports", "data/sample", "--db", "data/warehouse.duckdb", "--out", "out"]
     )
     assert result.exit_code == 0, result.output
-    # the free places' worth of new candidates (at least 5: current mentees fill most of the 31 places), then the
-    # pending referrals: 8 + 0 in the primary, 5 + 6 in the secondary (3 free places, 6 referrals pending)
+    # the free places' worth of new candidates (at least 5: current mentees fill most of the 31 places), those
+    # listed beside the places, then the pending referrals: 8 + 2 + 0 in the primary, 5 + 2 + 6 in the secondary
+    # (3 free places, 6 referrals pending)
     schools = json.loads((tmp_path / "out" / "run.json").read_text())["schools"]
     for school in ("105854", "127510"):
         listed = schools[school]
         assert listed["places"] - listed["current_mentees"] - listed["referrals_pending"] == listed["free_places"]
-        expected = max(listed["free_places"], 5) + listed["referrals_pending"]
+        expected = max(listed["free_places"], 5) + listed["listed_beside_the_places"] + listed["referrals_pending"]
         assert len(_shortlist(tmp_path, school)) == listed["shortlist"] == expected
-    assert [len(_shortlist(tmp_path, school)) for school in ("105854", "127510")] == [8, 11]
+    assert [len(_shortlist(tmp_path, school)) for school in ("105854", "127510")] == [10, 13]
     assert (tmp_path / "out" / "data_docs" / "index.html").exists()
 
 

@@ -82,28 +82,28 @@ def test_current_mentees_fill_places_first_and_the_list_holds_the_free_places_or
 def test_a_school_whose_needs_are_mostly_behaviour_gets_a_mostly_behaviour_list() -> None:
     # Attendance cases score higher (26 against 18), but 12 of the 16 pupils in need have behaviour as theirs.
     pupils = _pupils(*[ATTENDANCE for _ in range(4)], *[BEHAVIOUR for _ in range(12)], *[{} for _ in range(20)])
-    table = build_shortlist(pupils, MODEL, 8, Settings(shortlist_minimum=0)).table
-    counts = table["main_barrier"].value_counts().to_dict()
-    assert counts == {"behaviour and exclusion": 6, "attendance": 2}
-    assert table["score"].is_monotonic_decreasing  # shown in rank order
-    # Without the rule (no one counts as real need) the list is by score alone: every attendance case first.
+    # By score alone (no one counts as real need): every attendance case first.
     by_score = build_shortlist(pupils, MODEL, 8, Settings(shortlist_minimum=0, need_points=1000)).table
     assert by_score["main_barrier"].value_counts().to_dict() == {"attendance": 4, "behaviour and exclusion": 4}
-    # Beside the places: the places by score, then the two behaviour cases sharing by need adds, taking no place.
-    beside = build_shortlist(pupils, MODEL, 8, Settings(shortlist_minimum=0, barrier_places="beside")).table
-    assert beside["upn"].tolist()[:8] == by_score["upn"].tolist()
-    assert beside["main_barrier"].value_counts().to_dict() == {"behaviour and exclusion": 6, "attendance": 4}
-    assert beside["place_for"].str.startswith("beside the places").tolist() == [False] * 8 + [True] * 2
+    # The default: the places by score, then the two behaviour cases sharing by need would add, taking no place.
+    table = build_shortlist(pupils, MODEL, 8, Settings(shortlist_minimum=0)).table
+    assert table["upn"].tolist()[:8] == by_score["upn"].tolist()
+    assert table["main_barrier"].value_counts().to_dict() == {"behaviour and exclusion": 6, "attendance": 4}
+    assert table["place_for"].str.startswith("beside the places").tolist() == [False] * 8 + [True] * 2
+    # Sharing the places by need: 6 of the 8 places for behaviour, shown in rank order.
+    shared = build_shortlist(pupils, MODEL, 8, Settings(shortlist_minimum=0, barrier_places="uncovered")).table
+    assert shared["main_barrier"].value_counts().to_dict() == {"behaviour and exclusion": 6, "attendance": 2}
+    assert shared["score"].is_monotonic_decreasing
 
 
 def test_a_small_list_keeps_most_of_its_places_in_proportion_to_need() -> None:
     literacy, attainment = {"reading_age_gap_months": -30}, {"english_grade_gap": -2.5, "maths_grade_gap": -2.5}
     pupils = _pupils(*[ATTENDANCE for _ in range(40)], *[literacy for _ in range(3)], attainment, BEHAVIOUR)
-    table = build_shortlist(pupils, MODEL, 5, Settings(shortlist_minimum=0)).table
+    table = build_shortlist(pupils, MODEL, 5, Settings(shortlist_minimum=0, barrier_places="uncovered")).table
     # 40 of 45 pupils in need are attendance cases: 4 of 5 places; 1 place (no more than a quarter) for the barrier
     # with most pupils in need after them
     assert table["main_barrier"].value_counts().to_dict() == {"attendance": 4, "literacy and numeracy": 1}
-    longer = build_shortlist(pupils, MODEL, 12, Settings(shortlist_minimum=0)).table
+    longer = build_shortlist(pupils, MODEL, 12, Settings(shortlist_minimum=0, barrier_places="uncovered")).table
     assert longer["main_barrier"].value_counts().to_dict() == {
         "attendance": 9, "literacy and numeracy": 1, "behaviour and exclusion": 1, "attainment against potential": 1,
     }  # fmt: skip
@@ -112,7 +112,7 @@ def test_a_small_list_keeps_most_of_its_places_in_proportion_to_need() -> None:
 def test_a_barrier_with_real_need_is_not_crowded_out() -> None:
     literacy = {"reading_age_gap_months": -30}  # 10 points, literacy
     pupils = _pupils(*[ATTENDANCE for _ in range(30)], literacy)
-    table = build_shortlist(pupils, MODEL, 5, Settings(shortlist_minimum=0)).table
+    table = build_shortlist(pupils, MODEL, 5, Settings(shortlist_minimum=0, barrier_places="uncovered")).table
     assert "literacy and numeracy" in table["main_barrier"].tolist()
     assert table.loc[table["main_barrier"] == "literacy and numeracy", "place_for"].item() == (
         "place kept for literacy and numeracy"
@@ -131,14 +131,18 @@ def test_a_barrier_a_listed_pupil_has_real_need_in_is_covered_and_gets_no_place_
     # is on the list through them, so the default keeps no place for the pupil whose only barrier is behaviour.
     mixed = {**ATTENDANCE, **BEHAVIOUR}
     pupils = _pupils(mixed, *[ATTENDANCE for _ in range(29)], BEHAVIOUR)
-    table = build_shortlist(pupils, MODEL, 5, Settings(shortlist_minimum=0)).table.set_index("upn")
+    table = build_shortlist(
+        pupils, MODEL, 5, Settings(shortlist_minimum=0, barrier_places="uncovered")
+    ).table.set_index("upn")
     assert table["main_barrier"].tolist() == ["attendance"] * 5
     assert "P030" not in table.index
     assert "behaviour in lessons" in table.loc["P000", "suggested_focus"]  # the focus names it
     every = build_shortlist(pupils, MODEL, 5, Settings(shortlist_minimum=0, barrier_places="every")).table
     assert every.set_index("upn").loc["P030", "place_for"] == "place kept for behaviour and exclusion"
     # Without the mixed pupil, behaviour has no one on the list, and the default keeps it a place.
-    alone = build_shortlist(_pupils(*[ATTENDANCE for _ in range(30)], BEHAVIOUR), MODEL, 5, Settings()).table
+    alone = build_shortlist(
+        _pupils(*[ATTENDANCE for _ in range(30)], BEHAVIOUR), MODEL, 5, Settings(barrier_places="uncovered")
+    ).table
     assert "P030" in alone["upn"].tolist()
 
 
@@ -152,7 +156,9 @@ def test_a_place_kept_that_uncovers_another_barrier_keeps_one_for_that_barrier_t
     assert "P007" in alone["upn"].tolist()
     # Behaviour is kept a place, which attendance gives up: its lowest-ranked pupil, the reader. Literacy is then
     # left without anyone in need on the list, so it is kept a place too (2 places: a quarter of 8).
-    table = build_shortlist(pupils, MODEL, 8, Settings(shortlist_minimum=0)).table.set_index("upn")
+    table = build_shortlist(
+        pupils, MODEL, 8, Settings(shortlist_minimum=0, barrier_places="uncovered")
+    ).table.set_index("upn")
     assert "P007" not in table.index
     assert table.loc["P030", "place_for"] == "place kept for behaviour and exclusion"
     assert table.loc["P031", "place_for"] == "place kept for literacy and numeracy"
@@ -350,7 +356,7 @@ def test_a_place_is_kept_only_for_a_barrier_no_listed_pupil_has_real_need_in(
         frame[f"need_{barrier}"] = np.where(frame["main_barrier"] == barrier, frame["points"], other).astype(int)
     frame["main_need"] = frame["points"]
     alone = select(frame, length, need_points=10, barrier_places="none")
-    chosen = select(frame, length, need_points=10)
+    chosen = select(frame, length, need_points=10, barrier_places="uncovered")
     covered = {b for b in BARRIERS if (alone[f"need_{b}"] >= 10).any()}
     main_need = frame[frame["points"] >= 10]["main_barrier"].value_counts()
     uncovered = sorted(
@@ -395,9 +401,14 @@ def test_scorecards_v3_and_v4_give_each_barrier_real_need_and_keep_its_place(
             "other_absence_rate_year": 0.02}  # fmt: skip
     model = PointsScorecard(card).fit(pd.DataFrame({name: [0.0] for name in card.feature_names}))
     pupils = pd.DataFrame([{**calm, "upn": f"P{i:03d}", **r} for i, r in enumerate([*[crowd] * 30, row])])
-    table = build_shortlist(pupils, model, 5, Settings(shortlist_minimum=0)).table.set_index("upn")
+    shared = Settings(shortlist_minimum=0, barrier_places="uncovered")
+    table = build_shortlist(pupils, model, 5, shared).table.set_index("upn")
     assert table.loc["P030", "main_barrier"] == barrier
     assert table.loc["P030", "place_for"] == f"place kept for {barrier}"
+    beside = build_shortlist(pupils, model, 5, Settings(shortlist_minimum=0)).table.set_index("upn")  # the default
+    assert beside.loc["P030", "place_for"] == (
+        f"beside the places, not taking one: the places by score hold fewer pupils for {barrier} than its share of need"
+    )
 
 
 def _with_learned_reading_age(usual: int) -> PointsScorecard:
@@ -420,10 +431,14 @@ def _with_learned_reading_age(usual: int) -> PointsScorecard:
 def test_points_a_usual_pupil_has_are_not_need_and_not_a_reason() -> None:
     # 30 pupils reading at their age (11 points of reading age each) and 10 attendance cases (26 more points).
     pupils = _pupils(*[ATTENDANCE for _ in range(10)], *[{} for _ in range(30)])
-    counted = build_shortlist(pupils, _with_learned_reading_age(0), 5, Settings(shortlist_minimum=0)).table
+    counted = build_shortlist(
+        pupils, _with_learned_reading_age(0), 5, Settings(shortlist_minimum=0, barrier_places="uncovered")
+    ).table
     # Counting them from the best band, the 30 are in literacy need and take 4 of the 5 places.
     assert counted["main_barrier"].value_counts().to_dict() == {"literacy and numeracy": 4, "attendance": 1}
-    usual = build_shortlist(pupils, _with_learned_reading_age(11), 5, Settings(shortlist_minimum=0)).table
+    usual = build_shortlist(
+        pupils, _with_learned_reading_age(11), 5, Settings(shortlist_minimum=0, barrier_places="uncovered")
+    ).table
     assert usual["main_barrier"].value_counts().to_dict() == {"attendance": 5}
     assert usual["score"].tolist() == [37] * 5  # the score and ranking are the card's, unchanged
     assert usual["need"].tolist() == ["attendance 26"] * 5

@@ -1,4 +1,5 @@
-"""The known-futures measure of the published list: places kept for every barrier, against the card's ranking."""
+"""The known-futures measure of the published list (the places by score and other barriers' pupils beside them, or
+places shared between barriers by need), against the card's ranking."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def _school() -> pd.DataFrame:
 def test_the_published_list_keeps_a_place_for_literacy_and_lists_every_other_pupil_after_it() -> None:
     pupils = _school()
     points = PointsScorecard(card=CARD).fit(pupils).points(pupils)
-    order, shown = published_order(scored_with_need(pupils, points, CARD, Settings()), Settings(), 5)
+    shared = Settings(barrier_places="uncovered")
+    order, shown = published_order(scored_with_need(pupils, points, CARD, shared), shared, 5)
     assert sorted(order) == list(range(len(pupils)))  # every pupil once
     assert 30 in order[:5]  # the literacy pupil has one of the five places
     assert shown == 5
@@ -33,15 +35,16 @@ def test_the_published_list_keeps_a_place_for_literacy_and_lists_every_other_pup
     assert 30 not in published_order(scored_with_need(pupils, points, CARD, rare), rare, 5)[0][:5]  # no real need
     alone = Settings(barrier_places="none")  # 1 of 31 pupils in need: no share of 5 places
     assert 30 not in published_order(scored_with_need(pupils, points, CARD, alone), alone, 5)[0][:5]
-    beside = Settings(barrier_places="beside")  # the places by rank, the literacy pupil shown after them
+    beside = Settings()  # the default: the places by rank, the literacy pupil shown after them
     order, shown = published_order(scored_with_need(pupils, points, CARD, beside), beside, 5)
+    assert sorted(order) == list(range(len(pupils)))
     assert (order[5], shown) == (30, 6)
     assert 30 not in order[:5]
 
 
 def test_futures_measure_the_card_and_its_published_list_side_by_side() -> None:
     data = WorldData("world", 1, dt.date(2025, 11, 21), _school(), None, pd.DataFrame())
-    table = score_world(data, [CARD], Settings()).set_index("method")
+    table = score_world(data, [CARD], Settings(barrier_places="uncovered")).set_index("method")
     assert set(table["regime"]) == {NO_HISTORY}
     name = f"{CARD.name} (as released)"
     assert table.loc[name, "precision_at_capacity"] == 1.0  # five attendance cases
@@ -52,8 +55,8 @@ def test_futures_measure_the_card_and_its_published_list_side_by_side() -> None:
     assert table.loc[name, ["main_barriers", "barriers_covered"]].isna().all()  # a ranking, not a list
     narrow = score_world(data, [CARD], Settings(barrier_places="none")).set_index("method")
     assert narrow.loc[name + PUBLISHED, ["main_barriers", "barriers_covered", "barriers_in_need"]].tolist() == [1, 1, 2]
-    # Beside the places, the list by rank finds what the ranking finds and still shows both barriers.
-    beside = score_world(data, [CARD], Settings(barrier_places="beside")).set_index("method")
+    # Beside the places (the default), the list by rank finds what the ranking finds and still shows both barriers.
+    beside = score_world(data, [CARD], Settings()).set_index("method")
     assert beside.loc[name + PUBLISHED, "precision_at_capacity"] == 1.0
     assert beside.loc[name + PUBLISHED, ["main_barriers", "barriers_covered", "barriers_in_need"]].tolist() == [2, 2, 2]
 
@@ -62,7 +65,11 @@ def test_the_rolling_comparison_measures_the_list_each_school_publishes_each_nig
     night = _school().assign(as_of=pd.Timestamp("2025-03-03"))
     two_nights = pd.concat([night, night.assign(as_of=pd.Timestamp("2025-03-10"))], ignore_index=True)
     points = PointsScorecard(card=CARD).fit(two_nights).score(two_nights)
-    listed = published_at_capacity(two_nights, CARD, Settings())
+    listed = published_at_capacity(two_nights, CARD, Settings(barrier_places="uncovered"))
     assert len(listed) == 10  # five places a night
     assert {30, 61} <= set(listed)  # the literacy pupil, both nights
     assert not {30, 61} & set(top_at_capacity(two_nights, points, Settings()))  # not on score alone
+    # The default's places are the score's; the literacy pupil is beside them, on no place.
+    assert set(published_at_capacity(two_nights, CARD, Settings())) == set(
+        top_at_capacity(two_nights, points, Settings())
+    )
