@@ -3,8 +3,9 @@
 ``python -m pipeline.evaluate.truth --db WAREHOUSE --truth data/sample-truth`` builds the features for the sample's
 extract date from an ingested warehouse and prints precision and recall for the truth's outcomes
 (``adverse_outcome``: persistent absence, a suspension or falling further below target in the following half-term;
-``would_benefit``: that or an able pupil coasting) of: the published shortlist (new candidates only, places shared
-between barriers, so ``capacity`` is its length), and each school's mentoring places filled by the released
+``would_benefit``: that or an able pupil coasting) of: the published shortlist (the new candidates it gives the
+free places to, so ``capacity`` is their number; not the pupils listed beside the places), and each school's
+mentoring places filled by the released
 scorecard's score alone, by the ABC rules and by attendance alone (see :mod:`pipeline.caseload.policy`).
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.caseload.policy import capacity, choose, top_places
+from pipeline.caseload.policy import BESIDE, capacity, choose, top_places
 from pipeline.config import Settings
 from pipeline.evaluate import abc_score, attendance_score, precision_at_k, recall_at_k
 from pipeline.features import build_features
@@ -82,8 +83,10 @@ def _shortlist_order(
 ) -> list[int]:
     chosen: list[int] = []
     for school, group in pupils.groupby("school_id", sort=True):
-        listed = set(choose(group, model.points(group), model.card_, capacities[str(school)], settings).listed["upn"])
-        chosen += [i for i in group.index if pupils.at[i, "upn"] in listed]
+        listed = choose(group, model.points(group), model.card_, capacities[str(school)], settings).listed
+        placed = ~listed["place_for"].str.startswith(BESIDE) & (listed["place_for"] != "referred")
+        given = set(listed.loc[placed, "upn"])
+        chosen += [i for i in group.index if pupils.at[i, "upn"] in given]
     return chosen
 
 

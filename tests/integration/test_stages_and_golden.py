@@ -111,8 +111,8 @@ def test_the_sample_shortlists_can_be_measured_against_the_simulation_truth(
     assert (overall.loc[ranked, "capacity"] == 62).all()  # the schools' places
     # every ranking picks pupils far likelier than average to go on to an adverse outcome
     assert (overall.loc[ranked, "precision_at_capacity"] > 1.5 * overall.loc[ranked, "base_rate"]).all()
-    # the shortlist holds new candidates only (current mentees fill most places) with every barrier's share, so it
-    # is shorter and less concentrated on this outcome, but still above the base rate
+    # the shortlist gives the free places to new candidates only (current mentees fill most places), so it is
+    # shorter; the pupils it lists beside the places take none and are not counted
     shortlist = overall.loc["scorecard-v4 shortlist"]
     assert 10 <= shortlist["capacity"] < 62
     assert shortlist["precision_at_capacity"] > shortlist["base_rate"]
