@@ -493,9 +493,9 @@ def _in_need(pupils: pd.DataFrame, need_points: int) -> set[str]:
 
 def published_order(scored: pd.DataFrame, settings: Settings, places: int) -> tuple[np.ndarray, int]:
     """Positions of one school's pupils (``scored``: :func:`scored_with_need` of them, indexed 0..n-1, every one a
-    candidate) as the shortlist lists them at ``places``: the pupils :func:`select` gives the places to (shared
-    between barriers by need), then those it lists beside them (``barrier_places = "beside"``), then every other
-    pupil in rank order; and how many the list shows (the places, and those beside them). Used to measure the
+    candidate) as the shortlist lists them at ``places``: the pupils :func:`select` gives the places to (by rank, or
+    shared between barriers by need), then those it lists beside them (``barrier_places = "beside"``), then every
+    other pupil in rank order; and how many the list shows (the places, and those beside them). Used to measure the
     published list."""
     listed = select(scored, places, settings.need_points, barrier_places=settings.barrier_places).index
     rest = rank_order(scored).difference(listed, sort=False)
