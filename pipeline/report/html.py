@@ -86,6 +86,8 @@ class ShortlistToReview:
     school: str
     pupils: int
     new: int
+    beside: int
+    """Of ``pupils``, those listed beside the places (taking none), for staff to swap in or not."""
     link: Link
     under_challenged: int
     under_challenged_link: Link
@@ -369,6 +371,7 @@ def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | Non
                 str(school),
                 int(summary["shortlist"]),
                 new,
+                int(summary.get("listed_beside_the_places", 0)),
                 Link(f"{school}/shortlist.csv", _href(str(school), "shortlist.csv")),
                 int(summary["under_challenged"]),
                 Link(f"{school}/under_challenged.csv", _href(str(school), "under_challenged.csv")),

@@ -152,6 +152,19 @@ def test_the_next_steps_box_comes_first_and_links_the_files(hostile_page: tuple[
     box = page[page.index("What to do next") : page.index("Data-quality gate")]
     assert page.index("What to do next") < page.index("Data-quality gate")
     assert "2 pupils (1 new since the last run); may be under-challenged:" in box
+    assert "beside the places" not in box  # none listed there
+
+
+def test_the_next_steps_box_says_how_many_are_listed_beside_the_places(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    report = _report("100001", out)
+    report["schools"]["100001"]["listed_beside_the_places"] = 1  # type: ignore[index]
+    page = render_page(build_page(_warehouse("100001"), report, None, out, draw_trends(_weekly("100001"))))
+    box = page[page.index("What to do next") : page.index("Data-quality gate")]
+    assert (
+        "2 pupils (1 new since the last run), 1 of them listed beside the places for another barrier: each takes a "
+        "place only if you swap them in; may be under-challenged:"
+    ) in box
     assert 'href="quarantine.csv"' in box
     assert "1 row was not loaded" in box
     assert "failed (a warning)." in box
