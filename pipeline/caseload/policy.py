@@ -92,6 +92,8 @@ RANK_COLUMNS = ["score", "attendance_rate_term", "negative_points_4wk", "upn"]
 points in the last 4 weeks (most first), UPN."""
 BESIDE = "beside:"
 """``place_for`` of a pupil listed beside the places (``barrier_places = "beside"``), before the barrier's name."""
+REFERRED = "referred"
+"""``place_for`` of a pupil referred to mentoring whose intervention has not started (a place is theirs already)."""
 ORDER_COLUMNS = ["school_id", "upn", "school_rank", "main_barrier", "real_need", "barrier_rank", "in_need"]
 """What ``sql/shortlist_order.sql`` returns for each candidate it keeps."""
 POINTS_RELATION = "pupil_points"
@@ -575,10 +577,18 @@ def _school_order(scored: pd.DataFrame, status: pd.Series, cut: int, need_points
 @dataclass(frozen=True)
 class Choice:
     """Who a school's shortlist lists: ``listed`` holds the pupils' rows (with their score, need profile and
-    ``place_for``), the new candidates and then the pending referrals, each in rank order."""
+    ``place_for``), the new candidates given the free places, those listed beside them, and then the pending
+    referrals, each in rank order."""
 
     listed: pd.DataFrame
     places: Places
+
+    @property
+    def given_places(self) -> pd.Series:
+        """Which rows of ``listed`` are new candidates given one of the free places: not the pupils listed beside
+        the places, nor the referrals pending."""
+        place_for = self.listed["place_for"].astype(str)
+        return ~place_for.str.startswith(BESIDE) & (place_for != REFERRED)
 
 
 def choose(
@@ -608,5 +618,5 @@ def choose(
     if order is None:
         order = _school_order(scored, status, length, settings.need_points)
     chosen = select(scored, length, settings.need_points, order, settings.barrier_places)
-    listed = pd.concat([chosen, pending.loc[rank_order(pending)].assign(place_for="referred")])
+    listed = pd.concat([chosen, pending.loc[rank_order(pending)].assign(place_for=REFERRED)])
     return Choice(listed, filled)

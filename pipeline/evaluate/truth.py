@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.caseload.policy import BESIDE, capacity, choose, top_places
+from pipeline.caseload.policy import capacity, choose, top_places
 from pipeline.config import Settings
 from pipeline.evaluate import abc_score, attendance_score, precision_at_k, recall_at_k
 from pipeline.features import build_features
@@ -83,9 +83,8 @@ def _shortlist_order(
 ) -> list[int]:
     chosen: list[int] = []
     for school, group in pupils.groupby("school_id", sort=True):
-        listed = choose(group, model.points(group), model.card_, capacities[str(school)], settings).listed
-        placed = ~listed["place_for"].str.startswith(BESIDE) & (listed["place_for"] != "referred")
-        given = set(listed.loc[placed, "upn"])
+        choice = choose(group, model.points(group), model.card_, capacities[str(school)], settings)
+        given = set(choice.listed.loc[choice.given_places, "upn"])
         chosen += [i for i in group.index if pupils.at[i, "upn"] in given]
     return chosen
 

@@ -19,6 +19,7 @@ from pipeline.caseload.policy import (
     BARRIER_NAMES,
     BARRIERS,
     BESIDE,
+    REFERRED,
     SEVERE_ABSENCE,
     Places,
     choose,
@@ -344,7 +345,7 @@ def given_a_new_place(shortlist: pd.DataFrame) -> pd.Series:
 
 
 def _place_text(barrier: str) -> str:
-    if barrier == "referred":
+    if barrier == REFERRED:
         return PENDING_TEXT
     if barrier in BARRIER_NAMES:
         return f"place kept for {BARRIER_NAMES[barrier]}"

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.caseload.decisions import Decision, decision_state
-from pipeline.caseload.policy import BARRIERS, BESIDE, school_places, select, share_places
+from pipeline.caseload.policy import BARRIERS, BESIDE, choose, school_places, select, share_places
 from pipeline.caseload.review import build_caseload, status_of
 from pipeline.config import BARRIER_PLACES, Settings, SettingsError
 from pipeline.model import PointsScorecard, Scorecard
@@ -189,6 +189,8 @@ def test_beside_gives_the_places_by_rank_and_lists_an_uncovered_barriers_best_pu
     # The run report counts the pupils beside the places apart from the new candidates given them.
     listing = build_shortlist(pupils, MODEL, 5, Settings(shortlist_minimum=0, barrier_places="beside"))
     assert (listing.beside, listing.new_mix) == (2, {"attendance": 5})
+    choice = choose(pupils, MODEL.points(pupils), MODEL.card_, 5, Settings(shortlist_minimum=0))
+    assert choice.listed.loc[choice.given_places, "upn"].tolist() == by_rank["upn"].tolist()
 
 
 def test_a_renamed_or_unknown_barrier_places_setting_is_refused_with_what_to_write() -> None:
