@@ -5,7 +5,8 @@ mentors in ``[mentors]`` times ``caseload_per_mentor``; or, when nothing is set,
 (5%), rounded up, and at least ``capacity_minimum``. Current mentees (pupils with an open intervention named in
 ``mentor_interventions``) fill places first, and so do pupils referred to mentoring whose intervention has not
 started yet. The referral shortlist holds the free places' worth of new candidates, and never fewer than
-``shortlist_minimum`` (so a full caseload still shows who is next).
+``shortlist_minimum`` (so a full caseload still shows who is next), and with ``barrier_places = "beside"`` pupils
+of other barriers after them, taking no place (below).
 
 **Order.** Pupils are ranked by score, highest first; ties are broken by lower attendance this term, then more
 negative behaviour points in the last 4 weeks, then UPN (arbitrary but fixed; never alphabetical by name). A

@@ -85,7 +85,8 @@ def build_shortlist(
     rule: str = "",
     order: pd.DataFrame | None = None,
 ) -> Shortlist:
-    """One school's referral shortlist: the free places' worth of new candidates, then the pending referrals.
+    """One school's referral shortlist: the free places' worth of new candidates, those listed beside the places
+    (taking none), then the pending referrals.
 
     ``features`` has one row per pupil on roll (identity and context columns plus the scorecard's features);
     ``places`` is the school's mentoring places (:func:`pipeline.caseload.policy.school_places`). ``previous`` is
