@@ -9,7 +9,8 @@ target (working at minus target, in grades; a primary step WTS -> EXS counts as 
 **Status rule.** Each measure is *better*, *worse* or *the same*: attendance by 2 percentage points or more;
 behaviour by 1 negative point a school week or more; the gap to target by a third of a grade (a sub-grade) or
 more. A measure with no data before or since counts as the same. The status is *improving* when more measures
-are better than worse, *worsening* when more are worse than better, otherwise *no change*; and *too early to
+are better than worse, *worsening* when more are worse than better, *mixed* when as many are better as worse
+(attendance up, say, and English and maths further below target), otherwise *no change*; and *too early to
 tell* while fewer than 10 possible sessions (a school week) have passed since the start. A mentee is flagged
 ``review due`` once they have been mentored for ``review_weeks`` weeks or more.
 """
@@ -53,6 +54,9 @@ def status_of(row: Mapping[Any, Any]) -> tuple[str, str]:
     >>> status_of({"possible_since": 40, "attendance_before": 0.82, "attendance_since": 0.91,
     ...            "behaviour_before": 2.0, "behaviour_since": 2.5, "gap_before": -1.0, "gap_since": -1.0})
     ('improving', 'attendance up 9.0 percentage points')
+    >>> status_of({"possible_since": 40, "attendance_before": 0.17, "attendance_since": 0.86,
+    ...            "gap_before": 0.0, "gap_since": -0.5})
+    ('mixed', 'attendance up 69.0 percentage points; English and maths further below target by 0.5 grades')
     >>> status_of({"possible_since": 4, "attendance_before": 0.82, "attendance_since": 0.5})
     ('too early to tell', 'fewer than 10 possible sessions since the start')
     """
@@ -78,6 +82,8 @@ def status_of(row: Mapping[Any, Any]) -> tuple[str, str]:
         return "improving", why
     if len(worse) > len(better):
         return "worsening", why
+    if better:
+        return "mixed", why
     return "no change", why
 
 

@@ -188,6 +188,7 @@ class SchoolCaseload:
     pending: int
     free: int
     improving: int
+    mixed: int
     no_change: int
     worsening: int
     too_early: int
@@ -527,6 +528,7 @@ def _caseload(report: dict[str, Any]) -> Caseload:
                 pending=int(summary.get("referrals_pending", 0)),
                 free=int(summary.get("free_places", 0)),
                 improving=int(statuses.get("improving", 0)),
+                mixed=int(statuses.get("mixed", 0)),
                 no_change=int(statuses.get("no change", 0)),
                 worsening=int(statuses.get("worsening", 0)),
                 too_early=int(statuses.get("too early to tell", 0)),

@@ -257,7 +257,7 @@ def test_the_decision_rule() -> None:
         ({"possible_since": 30, "attendance_before": 0.80, "attendance_since": 0.81}, "no change"),
         ({"possible_since": 30, "behaviour_before": 1.0, "behaviour_since": 3.0}, "worsening"),
         ({"possible_since": 30, "attendance_before": 0.8, "attendance_since": 0.9, "behaviour_before": 1.0,
-          "behaviour_since": 3.0}, "no change"),
+          "behaviour_since": 3.0}, "mixed"),
         ({"possible_since": 30, "gap_before": -1.0, "gap_since": -0.5, "behaviour_before": np.nan}, "improving"),
         ({"possible_since": 6, "attendance_before": 0.5, "attendance_since": 0.9}, "too early to tell"),
     ],

@@ -90,7 +90,7 @@ def _report(school: str, out: Path) -> dict[str, object]:
                 "severe_absence_on_shortlist": 1,
                 "held_by_decisions": 2,
                 "under_challenged": 1,
-                "caseload": {"mentees": 13, "by_status": {"improving": 4, "worsening": 2}, "review_due": 3},
+                "caseload": {"mentees": 13, "by_status": {"improving": 4, "mixed": 1, "worsening": 2}, "review_due": 3},
             },
         },
     }
@@ -179,8 +179,8 @@ def test_the_caseload_at_a_glance_shows_places_mentees_progress_and_the_mix(host
     page, _ = hostile_page
     section = page[page.index("Caseload at a glance") : page.index("Scores and shortlists")]
     cells = [html.unescape(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", section)]
-    # places, the rule, mentees, pending, free, improving, no change, worsening, too early, reviews due
-    assert cells[1:11] == ["15", NASTY, "13", "1", "1", "4", "0", "2", "0", "3"]
+    # places, the rule, mentees, pending, free, improving, mixed, no change, worsening, too early, reviews due
+    assert cells[1:12] == ["15", NASTY, "13", "1", "1", "4", "1", "0", "2", "0", "3"]
     assert 'caseload.csv"' in section
     assert f"3 attendance, 2 {NASTY}" in cells  # the new candidates, not the referral pending
 
