@@ -141,6 +141,7 @@ def write_reports(
             "shortlist_by_main_barrier": listing.mix,
             "new_candidates_by_main_barrier": listing.new_mix,
             "listed_beside_the_places": listing.beside,
+            "beside_the_places_by_main_barrier": listing.beside_mix,
             "severe_absence_on_shortlist": int((shortlist["attendance_team"] != "").sum()),
             "held_by_decisions": int((states.loc[states["school_id"] == school, "decision_status"] == "held").sum()),
             "under_challenged": len(under),

@@ -195,6 +195,7 @@ class SchoolCaseload:
     review_due: int
     file: Link
     mix: str
+    beside: str
     severe_absence: int
     held: int
 
@@ -518,7 +519,6 @@ def _caseload(report: dict[str, Any]) -> Caseload:
     for school, summary in sorted(report["schools"].items()):
         caseload = summary.get("caseload", {})
         statuses = caseload.get("by_status", {})
-        mix = summary.get("new_candidates_by_main_barrier", {})
         rows.append(
             SchoolCaseload(
                 school=str(school),
@@ -534,12 +534,22 @@ def _caseload(report: dict[str, Any]) -> Caseload:
                 too_early=int(statuses.get("too early to tell", 0)),
                 review_due=int(caseload.get("review_due", 0)),
                 file=Link(f"{school}/caseload.csv", _href(str(school), "caseload.csv")),
-                mix=", ".join(f"{n} {barrier}" for barrier, n in sorted(mix.items(), key=lambda t: (-t[1], t[0]))),
+                mix=_mix_text(summary.get("new_candidates_by_main_barrier", {})),
+                beside=_mix_text(summary.get("beside_the_places_by_main_barrier", {})),
                 severe_absence=int(summary.get("severe_absence_on_shortlist", 0)),
                 held=int(summary.get("held_by_decisions", 0)),
             )
         )
     return Caseload(tuple(rows))
+
+
+def _mix_text(mix: dict[str, int]) -> str:
+    """Pupils by main barrier, most first, then by name.
+
+    >>> _mix_text({"attendance": 3, "behaviour": 5, "literacy": 3})
+    '5 behaviour, 3 attendance, 3 literacy'
+    """
+    return ", ".join(f"{n} {barrier}" for barrier, n in sorted(mix.items(), key=lambda t: (-t[1], t[0])))
 
 
 def score_chart(boxes: Sequence[tuple[str, np.ndarray, int | None]]) -> Markup:

@@ -63,15 +63,20 @@ READING_AHEAD_MONTHS = 12
 
 @dataclass(frozen=True)
 class Shortlist:
-    """One school's shortlist, the places it was sized by, the mix of main barriers on it (``mix``) and of the new
-    candidates given its free places (``new_mix``: not the referrals pending, nor pupils listed beside the places),
-    and how many pupils it lists beside the places (``beside``, with ``barrier_places = "beside"``)."""
+    """One school's shortlist, the places it was sized by, the mix of main barriers on it (``mix``), of the new
+    candidates given its free places (``new_mix``: not the referrals pending, nor pupils listed beside the places)
+    and of the pupils it lists beside the places (``beside_mix``, with ``barrier_places = "beside"``)."""
 
     table: pd.DataFrame
     places: Places
     mix: dict[str, int]
     new_mix: dict[str, int]
-    beside: int
+    beside_mix: dict[str, int]
+
+    @property
+    def beside(self) -> int:
+        """How many pupils the shortlist lists beside the places."""
+        return sum(self.beside_mix.values())
 
 
 def build_shortlist(
@@ -141,11 +146,20 @@ def build_shortlist(
         )
     shortlist = pd.DataFrame(rows, columns=list(SHORTLIST_COLUMNS))
     shortlist["change_since_last_run"] = change_since(shortlist, previous)
-    mix = {str(b): int(n) for b, n in shortlist["main_barrier"].value_counts().items()}
     placed = given_a_new_place(shortlist)
-    new_mix = {str(b): int(n) for b, n in shortlist.loc[placed, "main_barrier"].value_counts().items()}
-    beside = int(shortlist["place_for"].str.startswith(BESIDE_TEXT).sum())
-    return Shortlist(shortlist, choice.places, mix, new_mix, beside)
+    beside = shortlist["place_for"].str.startswith(BESIDE_TEXT)
+    return Shortlist(
+        shortlist,
+        choice.places,
+        _barrier_counts(shortlist["main_barrier"]),
+        _barrier_counts(shortlist.loc[placed, "main_barrier"]),
+        _barrier_counts(shortlist.loc[beside, "main_barrier"]),
+    )
+
+
+def _barrier_counts(barriers: pd.Series) -> dict[str, int]:
+    """How many pupils have each main barrier, most first."""
+    return {str(b): int(n) for b, n in barriers.value_counts().items()}
 
 
 def chance_of_outcome(card: Scorecard, score: int) -> float:

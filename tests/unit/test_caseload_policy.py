@@ -189,6 +189,7 @@ def test_beside_gives_the_places_by_rank_and_lists_an_uncovered_barriers_best_pu
     # The run report counts the pupils beside the places apart from the new candidates given them.
     listing = build_shortlist(pupils, MODEL, 5, Settings(shortlist_minimum=0, barrier_places="beside"))
     assert (listing.beside, listing.new_mix) == (2, {"attendance": 5})
+    assert listing.beside_mix == {"behaviour and exclusion": 1, "literacy and numeracy": 1}
     choice = choose(pupils, MODEL.points(pupils), MODEL.card_, 5, Settings(shortlist_minimum=0))
     assert choice.listed.loc[choice.given_places, "upn"].tolist() == by_rank["upn"].tolist()
 

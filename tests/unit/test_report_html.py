@@ -87,6 +87,7 @@ def _report(school: str, out: Path) -> dict[str, object]:
                 "shortlist": 2,
                 "shortlist_by_main_barrier": {"attendance": 4, NASTY: 2},  # the pending referral too
                 "new_candidates_by_main_barrier": {"attendance": 3, NASTY: 2},
+                "beside_the_places_by_main_barrier": {NASTY: 1},
                 "severe_absence_on_shortlist": 1,
                 "held_by_decisions": 2,
                 "under_challenged": 1,
@@ -182,7 +183,8 @@ def test_the_caseload_at_a_glance_shows_places_mentees_progress_and_the_mix(host
     # places, the rule, mentees, pending, free, improving, mixed, no change, worsening, too early, reviews due
     assert cells[1:12] == ["15", NASTY, "13", "1", "1", "4", "1", "0", "2", "0", "3"]
     assert 'caseload.csv"' in section
-    assert f"3 attendance, 2 {NASTY}" in cells  # the new candidates, not the referral pending
+    assert f"3 attendance, 2 {NASTY}" in cells  # the new candidates given a place, not the referral pending
+    assert f"1 {NASTY}" in cells  # listed beside the places
 
 
 def test_a_failed_gate_says_nothing_was_published_and_holds_every_school_back(tmp_path: Path) -> None:
