@@ -762,9 +762,10 @@ def explain(
     """Print one pupil's points table: each feature's value, band and points, adding up to the score (and, on a
     learned card, the points a usual pupil has from a feature, where not 0: only points above them are need)."""
     from pipeline.config import Settings
+    from pipeline.contract import PRIMARY_YEARS
     from pipeline.features import build_features
     from pipeline.model import PointsScorecard, Scorecard
-    from pipeline.model.card import format_value
+    from pipeline.report.shortlist import chance_band, explained_value, phase_label
 
     with _warehouse(db) as con:
         day = as_of.date() if as_of else _latest_day(con)
@@ -780,18 +781,23 @@ def explain(
         raise typer.Exit(ExitCode.USAGE) from None
     lines = PointsScorecard(card).fit(table).explain(pupil)
     row = pupil.iloc[0]
+    primary = str(row["year_group"]) in PRIMARY_YEARS
     typer.echo(
         f"{row['forename']} {row['surname']}, year {row['year_group']}, as of {day} ({card.name} {card.version})"
     )
     for line in lines.to_dict("records"):
         value = None if pd.isna(line["value"]) else float(line["value"])
-        usual = card.feature(line["feature"]).usual_points
-        typical = f" (a usual pupil {usual:+d})" if usual else ""
+        feature = card.feature(line["feature"])
+        typical = f" (a usual pupil {feature.usual_points:+d})" if feature.usual_points else ""
         typer.echo(
-            f"{line['points']:>+4d}  {line['description']}: {format_value(value, line['unit'])} — {line['band']}"
-            + typical
+            f"{line['points']:>+4d}  {line['description']}: {explained_value(feature, value, primary)} — "
+            f"{phase_label(str(line['band']), primary)}{typical}"
         )
-    typer.echo(f"{int(lines['points'].sum()):>4d}  score ({card.band_of_score(int(lines['points'].sum()))})")
+    score = int(lines["points"].sum())
+    typer.echo(
+        f"{score:>4d}  score ({card.band_of_score(score)}; the chance of the outcome in the next half-term "
+        f"{chance_band(card, score)})"
+    )
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ from pipeline.caseload.policy import (
 from pipeline.caseload.review import number_or_none
 from pipeline.config import Settings
 from pipeline.contract import PRIMARY_YEARS
-from pipeline.model.card import FeatureCard, Scorecard
+from pipeline.model.card import FeatureCard, Scorecard, format_value
 from pipeline.model.scorecard import PointsScorecard
 
 PUPIL_COLUMNS = ("upn", "forename", "surname", "year_group", "reg_group")
@@ -214,18 +214,42 @@ def reason_text(feature: FeatureCard, value: float | None, points: int, primary:
     if band is None or value is None:
         return f"{feature.description}: {feature.missing_label} ({points:+d})"
     template = feature.reason
-    if feature.unit == "grades" and template.endswith("{value} against target"):
+    if _gap_to_target(feature):
         subject = template[: template.index("{value}")].strip()
         if primary and subject == "English":
             subject = "Reading"
-        text = f"{subject} {_grade_gap_text(value, primary)}"
+        text = f"{subject} {grade_gap_text(value, primary)}"
     else:
         text = template.format(value=_value_text(value, feature.unit), description=feature.description)
     text = text.replace("(s)", "" if abs(value) == 1 else "s")
-    label = band.label
-    if primary:
-        label = label.replace("a grade", "a step").replace("two grades", "two steps")
-    return f"{text} — {label} ({points:+d})"
+    return f"{text} — {phase_label(band.label, primary)} ({points:+d})"
+
+
+def explained_value(feature: FeatureCard, value: float | None, primary: bool) -> str:
+    """A feature's value as ``mentor explain`` shows it, worded for the phase as the shortlist words it.
+
+    >>> from pathlib import Path
+    >>> card = Scorecard.load(Path("models/scorecard-v4.yaml"))
+    >>> maths = card.feature("maths_grade_gap")
+    >>> explained_value(maths, -2.0, True), explained_value(maths, -2.0, False)
+    ('2 steps below target (on the WTS, EXS, GDS scale)', '-2.0 grades')
+    >>> explained_value(card.feature("core_grade_change"), -1.0, True)
+    '-1.0 steps'
+
+    """
+    if value is not None and primary and _gap_to_target(feature):
+        return grade_gap_text(value, primary)
+    shown = format_value(value, feature.unit)
+    return shown.replace("grades", "steps") if primary and feature.unit == "grades" else shown
+
+
+def phase_label(label: str, primary: bool) -> str:
+    """A band's label worded for the phase: at primary the gap to target is in steps (WTS, EXS, GDS), not grades."""
+    return label.replace("a grade", "a step").replace("two grades", "two steps") if primary else label
+
+
+def _gap_to_target(feature: FeatureCard) -> bool:
+    return feature.unit == "grades" and feature.reason.endswith("{value} against target")
 
 
 def need_text(pupil: Mapping[Any, Any]) -> str:
@@ -276,7 +300,7 @@ def build_under_challenged(
         prior = _prior_text(pupil)
         value = number_or_none(pupil["core_grade_gap"])
         where = (
-            "English and maths " + _grade_gap_text(value, primary)
+            "English and maths " + grade_gap_text(value, primary)
             if value is not None and value <= -1
             else "working below the expected standard in Year 6 after working at GDS earlier"
         )
@@ -330,7 +354,7 @@ def context_text(pupil: Mapping[Any, Any]) -> str:
     return "; ".join(parts)
 
 
-def _grade_gap_text(value: float, primary: bool) -> str:
+def grade_gap_text(value: float, primary: bool) -> str:
     if primary:
         steps = abs(round(value))
         if steps == 0:

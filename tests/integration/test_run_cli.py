@@ -256,6 +256,16 @@ def test_explain_prints_a_points_table_that_adds_up(first_run: Path) -> None:
     assert sum(points) == int(lines[-1].split()[0]) == int(top["score"])
 
 
+def test_explain_words_a_primary_pupil_as_the_shortlist_does_and_gives_the_chance(first_run: Path) -> None:
+    top = _shortlist(first_run, "105854").iloc[0]  # the primary
+    result = CliRunner().invoke(app, ["explain", top["upn"], "--db", str(first_run / "w.duckdb")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    gaps = [line for line in lines if "against target" in line or "since the last assessment" in line]
+    assert gaps and not any("grade" in line for line in gaps)  # steps on the WTS, EXS, GDS scale
+    assert lines[-1].endswith(f"the chance of the outcome in the next half-term {top['band']})")
+
+
 def test_explain_shows_the_points_a_usual_pupil_has_on_a_card_that_records_them(first_run: Path) -> None:
     import dataclasses
 
