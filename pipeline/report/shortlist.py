@@ -209,6 +209,11 @@ def reason_text(feature: FeatureCard, value: float | None, points: int, primary:
     'Reading 1 step below target (on the WTS, EXS, GDS scale) — just below target (+2)'
     >>> reason_text(card.feature("maths_grade_gap"), -1.33, 6, False)
     'Maths 1.3 grades below target — a grade or more below target (+6)'
+    >>> v4 = Scorecard.load(Path("models/scorecard-v4.yaml"))
+    >>> reason_text(v4.feature("core_grade_change"), -0.8, 10, False)
+    'English and maths -0.8 grades since the last assessment — slipped half a grade or more (+10)'
+    >>> reason_text(v4.feature("core_grade_change"), -1.5, 10, True)
+    'English and maths -1.5 steps since the last assessment — slipped half a step or more (+10)'
     """
     band = feature.band_of(value)
     if band is None or value is None:
@@ -220,7 +225,10 @@ def reason_text(feature: FeatureCard, value: float | None, points: int, primary:
             subject = "Reading"
         text = f"{subject} {grade_gap_text(value, primary)}"
     else:
-        text = template.format(value=_value_text(value, feature.unit), description=feature.description)
+        shown = (
+            explained_value(feature, value, primary) if feature.unit == "grades" else _value_text(value, feature.unit)
+        )
+        text = template.format(value=shown, description=feature.description)
     text = text.replace("(s)", "" if abs(value) == 1 else "s")
     return f"{text} — {phase_label(band.label, primary)} ({points:+d})"
 
