@@ -765,7 +765,7 @@ def explain(
     from pipeline.contract import PRIMARY_YEARS
     from pipeline.features import build_features
     from pipeline.model import PointsScorecard, Scorecard
-    from pipeline.report.shortlist import chance_band, explained_value, phase_label
+    from pipeline.report.shortlist import chance_band, phase_label, value_text
 
     with _warehouse(db) as con:
         day = as_of.date() if as_of else _latest_day(con)
@@ -790,7 +790,7 @@ def explain(
         feature = card.feature(line["feature"])
         typical = f" (a usual pupil {feature.usual_points:+d})" if feature.usual_points else ""
         typer.echo(
-            f"{line['points']:>+4d}  {line['description']}: {explained_value(feature, value, primary)} — "
+            f"{line['points']:>+4d}  {line['description']}: {value_text(feature, value, primary)} — "
             f"{phase_label(str(line['band']), primary)}{typical}"
         )
     score = int(lines["points"].sum())

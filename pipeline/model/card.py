@@ -463,14 +463,14 @@ def format_value(value: float | None, unit: str) -> str:
     """A feature value as a pastoral manager reads it.
 
     >>> [format_value(v, u) for v, u in [(0.8421, "percent"), (-0.123, "percent"), (-1.33, "grades"), (9.0, "points")]]
-    ['84.2%', '-12.3 points', '-1.3 grades', '9']
+    ['84.2%', '-12.3 percentage points', '-1.3 grades', '9']
     >>> format_value(-14.0, "months"), format_value(None, "count")
     ('-14 months', 'no data')
     """
     if value is None or math.isnan(value):
         return "no data"
     if unit == "percent":
-        return f"{100 * value:.1f}%" if value >= 0 else f"{100 * value:.1f} points"
+        return f"{100 * value:.1f}%" if value >= 0 else f"{100 * value:.1f} percentage points"
     if unit == "grades":
         return f"{value:+.1f} grades"
     if unit == "months":

@@ -225,23 +225,21 @@ def reason_text(feature: FeatureCard, value: float | None, points: int, primary:
             subject = "Reading"
         text = f"{subject} {grade_gap_text(value, primary)}"
     else:
-        shown = (
-            explained_value(feature, value, primary) if feature.unit == "grades" else _value_text(value, feature.unit)
-        )
-        text = template.format(value=shown, description=feature.description)
+        text = template.format(value=value_text(feature, value, primary), description=feature.description)
     text = text.replace("(s)", "" if abs(value) == 1 else "s")
     return f"{text} — {phase_label(band.label, primary)} ({points:+d})"
 
 
-def explained_value(feature: FeatureCard, value: float | None, primary: bool) -> str:
-    """A feature's value as ``mentor explain`` shows it, worded for the phase as the shortlist words it.
+def value_text(feature: FeatureCard, value: float | None, primary: bool) -> str:
+    """A feature's value in words, for the phase (a primary pupil's grades are steps), as the shortlist's reasons and
+    ``mentor explain`` show it.
 
     >>> from pathlib import Path
     >>> card = Scorecard.load(Path("models/scorecard-v4.yaml"))
     >>> maths = card.feature("maths_grade_gap")
-    >>> explained_value(maths, -2.0, True), explained_value(maths, -2.0, False)
+    >>> value_text(maths, -2.0, True), value_text(maths, -2.0, False)
     ('2 steps below target (on the WTS, EXS, GDS scale)', '-2.0 grades')
-    >>> explained_value(card.feature("core_grade_change"), -1.0, True)
+    >>> value_text(card.feature("core_grade_change"), -1.0, True)
     '-1.0 steps'
 
     """
@@ -319,7 +317,7 @@ def build_under_challenged(
                 "prior_attainment": prior,
                 "core_grade_gap": None if value is None else round(value, 2),
                 "reasons": f"Able ({prior}) but {where}; attendance "
-                f"{_value_text(float(pupil['attendance_rate_term']), 'percent')} this term",
+                f"{format_value(float(pupil['attendance_rate_term']), 'percent')} this term",
                 "mentoring_focus": "under-challenged: stretch and raised expectations",
                 "context": context_text(pupil),
                 "in_intervention": _intervention_text(pupil),
@@ -372,16 +370,6 @@ def grade_gap_text(value: float, primary: bool) -> str:
     if abs(value) < 0.05:
         return "on target"
     return f"{abs(value):.1f} grade{'' if abs(value) == 1 else 's'} {'below' if value < 0 else 'above'} target"
-
-
-def _value_text(value: float, unit: str) -> str:
-    if unit == "percent":
-        return f"{100 * value:.1f}%" if value >= 0 else f"{100 * value:.1f} percentage points"
-    if unit == "months":
-        return f"{value:.0f} months"
-    if unit == "share":
-        return f"{100 * value:.0f}%"
-    return f"{value:.0f}"
 
 
 def given_a_new_place(shortlist: pd.DataFrame) -> pd.Series:
