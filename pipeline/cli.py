@@ -762,7 +762,7 @@ def explain(
     """Print one pupil's points table: each feature's value, band and points, adding up to the score (and, on a
     learned card, the points a usual pupil has from a feature, where not 0: only points above them are need)."""
     from pipeline.config import Settings
-    from pipeline.contract import PRIMARY_YEARS
+    from pipeline.contract import in_primary
     from pipeline.features import build_features
     from pipeline.model import PointsScorecard, Scorecard
     from pipeline.report.shortlist import chance_band, phase_label, value_text
@@ -781,7 +781,7 @@ def explain(
         raise typer.Exit(ExitCode.USAGE) from None
     lines = PointsScorecard(card).fit(table).explain(pupil)
     row = pupil.iloc[0]
-    primary = str(row["year_group"]) in PRIMARY_YEARS
+    primary = in_primary(row["year_group"])
     typer.echo(
         f"{row['forename']} {row['surname']}, year {row['year_group']}, as of {day} ({card.name} {card.version})"
     )

@@ -186,6 +186,17 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
 )  # fmt: skip
 PRIMARY_YEARS = frozenset({"N1", "N2", "R", "1", "2", "3", "4", "5", "6"})
 """The year groups (``year_group`` as the contract reads it) of the primary phase: nursery to Year 6."""
+
+
+def in_primary(year_group: object) -> bool:
+    """Whether a pupil's year group is in the primary phase, where attainment is in steps (WTS, EXS, GDS).
+
+    >>> in_primary("6"), in_primary(7), in_primary(None)
+    (True, False, False)
+    """
+    return str(year_group) in PRIMARY_YEARS
+
+
 DECISIONS = ("referred", "declined", "not now", "supported elsewhere")
 """What staff can record against a pupil on the shortlist (decisions.csv)."""
 DECISION_SYNONYMS = {"not appropriate": "declined", "already supported elsewhere": "supported elsewhere"}

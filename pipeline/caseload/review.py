@@ -27,7 +27,7 @@ import pandas as pd
 
 from pipeline.caseload.decisions import sql
 from pipeline.config import Settings
-from pipeline.contract import PRIMARY_YEARS
+from pipeline.contract import in_primary
 
 BEFORE_SCHOOL_DAYS = 30
 """The school days before mentoring started that "before" covers (six school weeks; holidays are skipped)."""
@@ -76,7 +76,7 @@ def status_of(row: Mapping[Any, Any]) -> tuple[str, str]:
         (better if behaviour < 0 else worse).append(text)
     gap = _change(row, "gap_before", "gap_since")
     if gap is not None and abs(gap) >= GAP_STEP - 1e-9:
-        unit = "steps" if str(row.get("year_group")) in PRIMARY_YEARS else "grades"
+        unit = "steps" if in_primary(row.get("year_group")) else "grades"
         text = f"English and maths {'closer to' if gap > 0 else 'further below'} target by {abs(gap):.1f} {unit}"
         (better if gap > 0 else worse).append(text)
     why = "; ".join(better + worse) or "no measure moved by a step"

@@ -26,7 +26,7 @@ from pipeline.caseload.policy import (
 )
 from pipeline.caseload.review import number_or_none
 from pipeline.config import Settings
-from pipeline.contract import PRIMARY_YEARS
+from pipeline.contract import in_primary
 from pipeline.model.card import FeatureCard, Scorecard, format_value
 from pipeline.model.scorecard import PointsScorecard
 
@@ -113,7 +113,7 @@ def build_shortlist(
     listed = choice.listed
     rows = []
     for rank, (label, pupil) in enumerate(zip(listed.index, listed.to_dict("records"), strict=True), start=1):
-        primary = str(pupil.get("year_group")) in PRIMARY_YEARS
+        primary = in_primary(pupil.get("year_group"))
         scored = [(f, int(points.loc[label, f.name])) for f in card.features]
         # Most need first; on a learned card, points no more than a usual pupil's come last, marked as such.
         reasons = [
@@ -302,7 +302,7 @@ def build_under_challenged(
     ranked = chosen.assign(_gap=gap.loc[chosen.index].fillna(0.0)).sort_values(["_gap", "upn"], kind="mergesort")
     rows = []
     for rank, pupil in enumerate(ranked.head(length).to_dict("records"), start=1):
-        primary = str(pupil.get("year_group")) in PRIMARY_YEARS
+        primary = in_primary(pupil.get("year_group"))
         prior = _prior_text(pupil)
         value = number_or_none(pupil["core_grade_gap"])
         where = (
