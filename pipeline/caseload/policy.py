@@ -585,11 +585,15 @@ class Choice:
     places: Places
 
     @property
+    def beside(self) -> pd.Series:
+        """Which rows of ``listed`` are listed beside the places, taking none (``barrier_places = "beside"``)."""
+        return self.listed["place_for"].astype(str).str.startswith(BESIDE)
+
+    @property
     def given_places(self) -> pd.Series:
         """Which rows of ``listed`` are new candidates given one of the free places: not the pupils listed beside
         the places, nor the referrals pending."""
-        place_for = self.listed["place_for"].astype(str)
-        return ~place_for.str.startswith(BESIDE) & (place_for != REFERRED)
+        return ~self.beside & (self.listed["place_for"].astype(str) != REFERRED)
 
 
 def choose(

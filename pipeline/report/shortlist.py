@@ -146,14 +146,12 @@ def build_shortlist(
         )
     shortlist = pd.DataFrame(rows, columns=list(SHORTLIST_COLUMNS))
     shortlist["change_since_last_run"] = change_since(shortlist, previous)
-    placed = given_a_new_place(shortlist)
-    beside = shortlist["place_for"].str.startswith(BESIDE_TEXT)
     return Shortlist(
         shortlist,
         choice.places,
         _barrier_counts(shortlist["main_barrier"]),
-        _barrier_counts(shortlist.loc[placed, "main_barrier"]),
-        _barrier_counts(shortlist.loc[beside, "main_barrier"]),
+        _barrier_counts(shortlist.loc[choice.given_places.to_numpy(), "main_barrier"]),
+        _barrier_counts(shortlist.loc[choice.beside.to_numpy(), "main_barrier"]),
     )
 
 
@@ -241,7 +239,6 @@ def value_text(feature: FeatureCard, value: float | None, primary: bool) -> str:
     ('2 steps below target (on the WTS, EXS, GDS scale)', '-2.0 grades')
     >>> value_text(card.feature("core_grade_change"), -1.0, True)
     '-1.0 steps'
-
     """
     if value is not None and primary and _gap_to_target(feature):
         return grade_gap_text(value, primary)
