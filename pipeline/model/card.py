@@ -172,14 +172,6 @@ class FeatureCard:
         with none last, as what most pupils have)."""
         return max(0, points - self.usual_points)
 
-    def reason_text(self, value: float | None, points: int) -> str:
-        """The plain-words reason, e.g. ``Attendance 84.2% this term — persistent absence (+20)``."""
-        band = self.band_of(value)
-        if band is None:
-            return f"{self.description}: {self.missing_label} ({points:+d})"
-        shown = format_value(value, self.unit)
-        return f"{self.reason.format(value=shown, description=self.description)} — {band.label} ({points:+d})"
-
     @property
     def scoring_lines(self) -> list[tuple[str, int]]:
         """The feature's lines that give points, as (label, points): each band scoring other than 0, then "no data"

@@ -23,6 +23,7 @@ from pipeline.evaluate.realdata import load_breast_cancer_table
 from pipeline.model import PointsScorecard, Scorecard, ScorecardError
 from pipeline.model.card import FeatureCard, Ramp, ScoreBand
 from pipeline.model.learn import fit_ramps
+from pipeline.report.shortlist import reason_text
 
 finite = st.floats(min_value=-1e4, max_value=1e4, allow_nan=False).map(lambda v: round(v, 3))
 
@@ -98,7 +99,8 @@ def test_a_ramp_is_one_line_of_the_card_in_words_and_reads_back_from_its_file(tm
     assert points == [0, 0, 5, 6, 12, 12, 12, 3]
     explained = PointsScorecard(card=again).fit(values).explain(values.iloc[[2]])
     assert explained["band"].tolist() == ["from 0 at 2 to +12 at 8 (about +2 per 1)"]
-    assert feature.reason_text(4.6, 5) == "Late marks, last 4 weeks: 5 — from 0 at 2 to +12 at 8 (about +2 per 1) (+5)"
+    reason = reason_text(feature, 4.6, 5, False)
+    assert reason == "Late marks, last 4 weeks: 5 — from 0 at 2 to +12 at 8 (about +2 per 1) (+5)"
 
 
 def test_a_ramp_with_two_slopes_is_one_line_in_words_and_reads_back_from_its_file(tmp_path: Path) -> None:
