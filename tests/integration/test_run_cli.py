@@ -71,7 +71,7 @@ def test_each_school_gets_a_shortlist_at_capacity_with_every_column(first_run: P
 def test_the_run_report_is_one_self_contained_page_without_pupil_names(first_run: Path) -> None:
     page = (first_run / "out" / "report.html").read_text(encoding="utf-8")
     for heading in ("What to do next", "Data-quality gate", "Files", "Attendance and persistent absence by week",
-                    "Scores and shortlists", "Scorecard in use: scorecard-v4"):  # fmt: skip
+                    "Scores and shortlists", "Scorecard in use: scorecard-v5"):  # fmt: skip
         assert heading in page
     charts = re.findall(r"<svg.*?</svg>", page, flags=re.S)
     assert len(charts) >= 3  # two trend panels per school and the score distribution, inline
@@ -80,7 +80,7 @@ def test_the_run_report_is_one_self_contained_page_without_pupil_names(first_run
     assert "lowest listed" in charts[-1]  # the score chart comes last, one row per school
     assert "School 127510" in charts[-1]
     assert 'href="127510/shortlist.csv"' in page  # the next-steps box links each school's shortlist
-    # The sample's warehouse holds a year of past nights with a known outcome, and v4 is an expert card: the box
+    # The sample's warehouse holds a year of past nights with a known outcome, and v5 is an expert card: the box
     # and the console say that mentor fit could learn the trust's own card from them.
     report = json.loads((first_run / "out" / "run.json").read_text())
     assert report["history"] == {"nights": 18, "first_night": "2024-09-23", "last_night": "2025-07-09",

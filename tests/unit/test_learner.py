@@ -41,6 +41,7 @@ from pipeline.model.learn import (
     segments,
 )
 from pipeline.model.scorecard import calibration_curve, matched_intercept
+from pipeline.report.shortlist import reason_text
 
 V1 = Path(__file__).resolve().parents[2] / "models" / "scorecard-v1.yaml"
 
@@ -188,7 +189,8 @@ def test_the_released_card_reads_and_writes_as_before() -> None:
 
 
 @pytest.mark.parametrize(
-    ("version", "fingerprint"), [("v1", "049a5e3c0d07"), ("v2", "5b3c9f01c7b7"), ("v3", "01167fc028a0")]
+    ("version", "fingerprint"),
+    [("v1", "049a5e3c0d07"), ("v2", "5b3c9f01c7b7"), ("v3", "01167fc028a0"), ("v4", "32af4880ea07")],
 )
 def test_the_released_cards_keep_their_fingerprints_when_the_budget_counts_scoring_lines(
     version: str, fingerprint: str
@@ -199,6 +201,29 @@ def test_the_released_cards_keep_their_fingerprints_when_the_budget_counts_scori
     assert card.fingerprint() == fingerprint
     assert Scorecard.from_dict(yaml.safe_load(card.to_yaml())) == card
     assert any(band.points == 0 for feature in card.features for band in feature.bands)
+
+
+def test_scorecard_v5_is_v4_in_every_point_and_says_one_session_not_one_sessions() -> None:
+    """v5 is a release of v4's wording alone: the same features, bands, points, score bands and chance curve, so v4's
+    measured figures are v5's; its count reasons agree in number."""
+    v4, v5 = (Scorecard.load(V1.with_name(f"scorecard-{v}.yaml")) for v in ("v4", "v5"))
+
+    def scoring(card: Scorecard) -> dict[str, object]:
+        data = card.to_dict()
+        for feature in data["features"]:
+            del feature["reason"]
+        return {k: v for k, v in data.items() if k not in ("name", "version", "description")}
+
+    assert scoring(v5) == scoring(v4)
+    changed = [f.name for f4, f in zip(v4.features, v5.features, strict=True) if f4.reason != f.reason]
+    assert changed == ["unexplained_n_marks", "late_marks_4wk", "negative_points_4wk"]
+    pupils = pd.DataFrame([{f.name: 1.0 for f in v4.features}, {f.name: 3.0 for f in v4.features}])
+    assert (
+        PointsScorecard(v5).fit(pupils).score(pupils).tolist() == PointsScorecard(v4).fit(pupils).score(pupils).tolist()
+    )
+    one, three = (reason_text(v5.feature("unexplained_n_marks"), n, 4, False) for n in (1.0, 3.0))
+    assert one.startswith("1 session with no reason given")
+    assert three.startswith("3 sessions with no reason given")
 
 
 def test_few_distinct_values_get_a_cut_per_value_and_many_get_rounded_quantiles() -> None:
