@@ -358,12 +358,21 @@ def context_text(pupil: Mapping[Any, Any]) -> str:
 
 
 def grade_gap_text(value: float, primary: bool) -> str:
+    """A gap to target in words: steps on the primary scale (to a half step, as English and maths together can
+    be), grades to one decimal at secondary.
+
+    >>> [grade_gap_text(v, True).removesuffix(" (on the WTS, EXS, GDS scale)") for v in (-2.0, -1.5, -0.5, 0.0, 1.0)]
+    ['2 steps below target', '1.5 steps below target', '0.5 steps below target', 'on target', '1 step above target']
+    >>> grade_gap_text(-1.33, False), grade_gap_text(1.0, False)
+    ('1.3 grades below target', '1.0 grade above target')
+    """
     if primary:
-        steps = abs(round(value))
-        if steps == 0:
+        steps = round(abs(value), 1)
+        if steps < 0.05:
             return "on target (on the WTS, EXS, GDS scale)"
         side = "below" if value < 0 else "above"
-        return f"{steps} step{'' if steps == 1 else 's'} {side} target (on the WTS, EXS, GDS scale)"
+        shown = f"{steps:.0f}" if steps == int(steps) else f"{steps:.1f}"
+        return f"{shown} step{'' if steps == 1 else 's'} {side} target (on the WTS, EXS, GDS scale)"
     if abs(value) < 0.05:
         return "on target"
     return f"{abs(value):.1f} grade{'' if abs(value) == 1 else 's'} {'below' if value < 0 else 'above'} target"

@@ -148,7 +148,7 @@ def test_an_able_pupil_whose_attendance_explains_the_gap_is_not_under_challenged
 def test_primary_pupils_are_able_by_teacher_assessment_and_worded_in_steps() -> None:
     pupils = pd.DataFrame(
         [
-            _pupil("A", year_group="5", core_grade_gap=-1.0, ks2_mean_scaled_score=np.nan),
+            _pupil("A", year_group="5", core_grade_gap=-1.5, ks2_mean_scaled_score=np.nan),
             _pupil("B", year_group="6", core_grade_gap=-0.5, ks2_mean_scaled_score=np.nan),
             _pupil("C", year_group="4", core_grade_gap=-1.0, reading_age_gap_months=15, ks2_mean_scaled_score=np.nan),
             _pupil("D", year_group="4", core_grade_gap=-1.0, ks2_mean_scaled_score=np.nan),
@@ -165,9 +165,10 @@ def test_primary_pupils_are_able_by_teacher_assessment_and_worded_in_steps() -> 
     listing, _ = build_under_challenged(pupils, 5, able)
     assert listing["upn"].tolist() == ["A", "C", "B"]
     assert listing.loc[0, "reasons"] == (
-        "Able (GDS target) but English and maths 1 step below target (on the WTS, EXS, GDS scale); "
+        "Able (GDS target) but English and maths 1.5 steps below target (on the WTS, EXS, GDS scale); "
         "attendance 98.0% this term"
-    )
+    )  # one subject a step below, the other two: the half step shows, where rounding read "2 steps"
+    assert listing.loc[1, "reasons"].startswith("Able (reading age 15 months ahead) but English and maths 1 step below")
     assert "Year 6" in listing.loc[2, "reasons"]
     shortlisted, _ = build_under_challenged(pupils, 5, able, shortlisted=frozenset({"A"}))
     assert "A" not in shortlisted["upn"].tolist()
