@@ -189,8 +189,7 @@ def test_the_released_card_reads_and_writes_as_before() -> None:
 
 
 @pytest.mark.parametrize(
-    ("version", "fingerprint"),
-    [("v1", "049a5e3c0d07"), ("v2", "5b3c9f01c7b7"), ("v3", "01167fc028a0"), ("v4", "32af4880ea07")],
+    ("version", "fingerprint"), [("v1", "049a5e3c0d07"), ("v2", "5b3c9f01c7b7"), ("v3", "01167fc028a0")]
 )
 def test_the_released_cards_keep_their_fingerprints_when_the_budget_counts_scoring_lines(
     version: str, fingerprint: str
@@ -207,6 +206,7 @@ def test_scorecard_v5_is_v4_in_every_point_and_says_one_session_not_one_sessions
     """v5 is a release of v4's wording alone: the same features, bands, points, score bands and chance curve, so v4's
     measured figures are v5's; its count reasons agree in number."""
     v4, v5 = (Scorecard.load(V1.with_name(f"scorecard-{v}.yaml")) for v in ("v4", "v5"))
+    assert v4.fingerprint() == "32af4880ea07"  # v4 as released, the fingerprint stamped on its outputs
 
     def scoring(card: Scorecard) -> dict[str, object]:
         data = card.to_dict()
