@@ -28,6 +28,7 @@ import pandas as pd
 from pipeline.caseload.decisions import sql
 from pipeline.config import Settings
 from pipeline.contract import in_primary
+from pipeline.model.card import gap_size_text
 
 BEFORE_SCHOOL_DAYS = 30
 """The school days before mentoring started that "before" covers (six school weeks; holidays are skipped)."""
@@ -58,6 +59,8 @@ def status_of(row: Mapping[Any, Any]) -> tuple[str, str]:
     >>> status_of({"possible_since": 40, "attendance_before": 0.17, "attendance_since": 0.86,
     ...            "gap_before": 0.0, "gap_since": -0.5, "year_group": "3"})
     ('mixed', 'attendance up 69.0 percentage points; English and maths further below target by 0.5 steps')
+    >>> status_of({"possible_since": 40, "gap_before": -2.0, "gap_since": -1.0, "year_group": "5"})
+    ('improving', 'English and maths closer to target by 1 step')
     >>> status_of({"possible_since": 4, "attendance_before": 0.82, "attendance_since": 0.5})
     ('too early to tell', 'fewer than 10 possible sessions since the start')
     """
@@ -76,8 +79,8 @@ def status_of(row: Mapping[Any, Any]) -> tuple[str, str]:
         (better if behaviour < 0 else worse).append(text)
     gap = _change(row, "gap_before", "gap_since")
     if gap is not None and abs(gap) >= GAP_STEP - 1e-9:
-        unit = "steps" if in_primary(row.get("year_group")) else "grades"
-        text = f"English and maths {'closer to' if gap > 0 else 'further below'} target by {abs(gap):.1f} {unit}"
+        size = gap_size_text(gap, in_primary(row.get("year_group")))
+        text = f"English and maths {'closer to' if gap > 0 else 'further below'} target by {size}"
         (better if gap > 0 else worse).append(text)
     why = "; ".join(better + worse) or "no measure moved by a step"
     if len(better) > len(worse):

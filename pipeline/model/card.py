@@ -472,6 +472,20 @@ def format_value(value: float | None, unit: str) -> str:
     return f"{value:.0f}"
 
 
+def gap_size_text(size: float, primary: bool) -> str:
+    """The size of a gap to target, or of a change in it: steps on the primary scale (whole, or to the half step
+    that English and maths together can be), grades to one decimal at secondary.
+
+    >>> [gap_size_text(v, True) for v in (2.0, -1.5, 1.0)], [gap_size_text(v, False) for v in (1.33, -1.0)]
+    (['2 steps', '1.5 steps', '1 step'], ['1.3 grades', '1.0 grade'])
+    """
+    size = round(abs(size), 1)
+    if primary:
+        shown = f"{size:.0f}" if size == int(size) else f"{size:.1f}"
+        return f"{shown} step{'' if size == 1 else 's'}"
+    return f"{size:.1f} grade{'' if size == 1 else 's'}"
+
+
 def bands_from_cuts(cuts: Sequence[float], points: Sequence[int], labels: Sequence[str]) -> tuple[Band, ...]:
     """Bands from ascending cut-points: ``len(points) == len(cuts) + 1``."""
     if len(points) != len(cuts) + 1 or len(labels) != len(points):

@@ -27,7 +27,7 @@ from pipeline.caseload.policy import (
 from pipeline.caseload.review import number_or_none
 from pipeline.config import Settings
 from pipeline.contract import in_primary
-from pipeline.model.card import FeatureCard, Scorecard, format_value
+from pipeline.model.card import FeatureCard, Scorecard, format_value, gap_size_text
 from pipeline.model.scorecard import PointsScorecard
 
 PUPIL_COLUMNS = ("upn", "forename", "surname", "year_group", "reg_group")
@@ -366,16 +366,10 @@ def grade_gap_text(value: float, primary: bool) -> str:
     >>> grade_gap_text(-1.33, False), grade_gap_text(1.0, False)
     ('1.3 grades below target', '1.0 grade above target')
     """
-    if primary:
-        steps = round(abs(value), 1)
-        if steps < 0.05:
-            return "on target (on the WTS, EXS, GDS scale)"
-        side = "below" if value < 0 else "above"
-        shown = f"{steps:.0f}" if steps == int(steps) else f"{steps:.1f}"
-        return f"{shown} step{'' if steps == 1 else 's'} {side} target (on the WTS, EXS, GDS scale)"
+    scale = " (on the WTS, EXS, GDS scale)" if primary else ""
     if abs(value) < 0.05:
-        return "on target"
-    return f"{abs(value):.1f} grade{'' if abs(value) == 1 else 's'} {'below' if value < 0 else 'above'} target"
+        return f"on target{scale}"
+    return f"{gap_size_text(value, primary)} {'below' if value < 0 else 'above'} target{scale}"
 
 
 def given_a_new_place(shortlist: pd.DataFrame) -> pd.Series:
