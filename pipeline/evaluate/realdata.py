@@ -274,18 +274,25 @@ def expected_calibration_error(y: np.ndarray, probability: np.ndarray, n_bins: i
     return float(total / len(y))
 
 
-def ece_noise_floor(probability: np.ndarray, draws: int = 1000, seed: int = 0) -> tuple[float, float]:
+ECE_GOAL = 0.03
+"""The scorecard's goal for its probabilities on every data set: an expected calibration error at most this."""
+
+
+def ece_noise_floor(probability: np.ndarray, draws: int = 1000, seed: int = 0) -> tuple[float, float, float]:
     """The ECE a perfectly calibrated predictor would show from sampling noise alone: outcomes drawn from
-    ``probability`` itself ``draws`` times, scored with the same binning; the mean and the 95th percentile.
+    ``probability`` itself ``draws`` times, scored with the same binning; the mean, the 95th percentile, and the
+    share of draws whose ECE is at most :data:`ECE_GOAL` (how often such a predictor would meet the goal).
 
     A measured ECE below the 95th percentile cannot be told apart from perfect calibration on this many pupils.
     """
     rng = np.random.default_rng(seed)
-    found = [
-        expected_calibration_error((rng.random(len(probability)) < probability).astype(int), probability)
-        for _ in range(draws)
-    ]
-    return float(np.mean(found)), float(np.quantile(found, 0.95))
+    found = np.array(
+        [
+            expected_calibration_error((rng.random(len(probability)) < probability).astype(int), probability)
+            for _ in range(draws)
+        ]
+    )
+    return float(found.mean()), float(np.quantile(found, 0.95)), float(np.mean(found <= ECE_GOAL))
 
 
 def precision_at(y: np.ndarray, score: np.ndarray, share: float = 0.1) -> float:
@@ -380,6 +387,9 @@ class Result:
     fold_aucs: str = ""
     """Each fold's AUC, space-separated, repeat by repeat and fold by fold: the same folds for every model, so two
     models can be compared fold by fold (:func:`against_goals`)."""
+    ece_goal_chance: float = math.nan
+    """How often a perfectly calibrated predictor with the same probabilities shows an ECE at most
+    :data:`ECE_GOAL` by chance (the share of :func:`ece_noise_floor`'s draws; mean over repeats)."""
 
 
 def cross_validate(
@@ -425,6 +435,7 @@ def cross_validate(
         float(np.mean(lines)) if lines else None,
         repeats,
         " ".join(f"{a:.6f}" for a in aucs),
+        float(np.mean([floor[2] for floor in floors])),
     )
 
 
@@ -454,8 +465,6 @@ GOALS: tuple[tuple[str, float, str], ...] = (
 )
 """The scorecard's goals for its ranking on every data set: against which model, the least AUC difference that
 meets the goal, and the goal in words."""
-ECE_GOAL = 0.03
-"""The scorecard's goal for its probabilities on every data set: an expected calibration error at most this."""
 NOISE_SE = 2.0
 """A shortfall smaller than this many standard errors of the paired difference is "within noise": the goal lies
 inside the difference's 95% interval, so the folds cannot tell the shortfall from chance."""
@@ -482,8 +491,9 @@ def against_goals(table: pd.DataFrame, folds: int = 10) -> pd.DataFrame:
     the goal by less than ``NOISE_SE`` standard errors) or "not met". Its probabilities against
     :data:`ECE_GOAL`: the ECE (``value``) and "met", "within noise" (above the goal but within the 95th percentile
     of what a perfectly calibrated predictor with the same probabilities shows by chance, ``ece_floor_95``) or
-    "not met". Empty for a table without fold AUCs (saved before they were)."""
-    columns = ["dataset", "against", "goal", "value", "se", "won", "folds", "verdict", "floor"]
+    "not met", and how often such a predictor would meet the goal (``chance``: ``ece_goal_chance``; NaN for a
+    table saved before it was measured). Empty for a table without fold AUCs (saved before they were)."""
+    columns = ["dataset", "against", "goal", "value", "se", "won", "folds", "verdict", "floor", "chance"]
     if "fold_aucs" not in table:
         return pd.DataFrame(columns=columns)
     found = []
@@ -502,13 +512,20 @@ def against_goals(table: pd.DataFrame, folds: int = 10) -> pd.DataFrame:
             mean, se = float(difference.mean()), corrected_standard_error(difference, folds)
             verdict = "met" if mean >= bound else "within noise" if mean >= bound - NOISE_SE * se else "not met"
             won = int((difference > 0).sum())
-            found.append([dataset, rival, f"{words} {rival}", mean, se, won, len(ours), verdict, math.nan])
+            found.append([dataset, rival, f"{words} {rival}", mean, se, won, len(ours), verdict, math.nan, math.nan])
         scorecard = rows[rows["model"] == OURS]
         if ours is not None and {"ece", "ece_floor_95"} <= set(rows.columns):  # ours: the scorecard has a row
             ece, floor = float(scorecard["ece"].iloc[0]), float(scorecard["ece_floor_95"].iloc[0])
+            chance = float(scorecard["ece_goal_chance"].iloc[0]) if "ece_goal_chance" in rows else math.nan
             verdict = "met" if ece <= ECE_GOAL else "within noise" if ece <= floor else "not met"
-            found.append([dataset, "", f"ECE at most {ECE_GOAL:g}", ece, math.nan, 0, 0, verdict, floor])
+            found.append([dataset, "", f"ECE at most {ECE_GOAL:g}", ece, math.nan, 0, 0, verdict, floor, chance])
     return pd.DataFrame(found, columns=columns)
+
+
+def _ece_measured(ece: float, floor: float, chance: float) -> str:
+    """An ECE beside what chance gives a perfectly calibrated model with the same probabilities."""
+    shown = f"ECE {ece:.3f} (a calibrated model, by chance: up to {floor:.3f}"
+    return shown + ("" if math.isnan(chance) else f"; at most {ECE_GOAL:g} in {chance:.0%} of samples") + ")"
 
 
 def goals_formatted(goals: pd.DataFrame) -> pd.DataFrame:
@@ -519,8 +536,8 @@ def goals_formatted(goals: pd.DataFrame) -> pd.DataFrame:
             "data": goals["dataset"],
             "goal": goals["goal"],
             "measured": [
-                f"AUC {v:+.4f}, paired by fold" if r else f"ECE {v:.3f} (a calibrated model, by chance: up to {f:.3f})"
-                for v, r, f in zip(goals["value"], ranking, goals["floor"], strict=True)
+                f"AUC {v:+.4f}, paired by fold" if r else _ece_measured(v, f, c)
+                for v, r, f, c in zip(goals["value"], ranking, goals["floor"], goals["chance"], strict=True)
             ],
             "standard error (corrected)": [f"{e:.4f}" if r else "" for e, r in zip(goals["se"], ranking, strict=True)],
             "folds won": [

@@ -75,6 +75,16 @@ def test_the_calibration_goal_is_met_within_a_calibrated_model_s_noise_or_not_me
     assert shown["folds won"] == shown["standard error (corrected)"] == ""
 
 
+def test_the_calibration_goal_says_how_often_a_calibrated_model_would_meet_it() -> None:
+    """A table measured since the share was saved says it beside the 95th percentile; the verdict is unchanged."""
+    table = TABLE[TABLE["dataset"] == "ahead"].assign(ece=0.05, ece_floor_95=0.053, ece_goal_chance=0.25)
+    goal = against_goals(table).set_index("goal").loc["ECE at most 0.03"]
+    assert goal["verdict"] == "within noise"
+    assert goal["chance"] == 0.25
+    shown = goals_formatted(against_goals(table)).set_index("goal").loc["ECE at most 0.03"]
+    assert shown["measured"] == "ECE 0.050 (a calibrated model, by chance: up to 0.053; at most 0.03 in 25% of samples)"
+
+
 def test_a_table_saved_before_fold_aucs_were_has_no_goals() -> None:
     assert against_goals(TABLE.drop(columns="fold_aucs")).empty
 

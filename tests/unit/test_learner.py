@@ -13,6 +13,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.stats import binom
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
@@ -174,11 +175,14 @@ def test_a_card_learned_at_a_given_scale_keeps_it() -> None:
 
 def test_the_ece_noise_floor_is_sampling_noise_and_shrinks_with_more_pupils() -> None:
     # a calibrated constant 0.3: ECE is |observed rate - 0.3|, mean sqrt(0.21 / n) * sqrt(2 / pi) for large n
-    small, small_95 = ece_noise_floor(np.full(400, 0.3), draws=2000)
-    large, _ = ece_noise_floor(np.full(1600, 0.3), draws=2000)
-    assert small == pytest.approx(np.sqrt(0.21 / 400) * np.sqrt(2 / np.pi), rel=0.1)
+    small, small_95, small_meets = ece_noise_floor(np.full(410, 0.3), draws=2000)
+    large, _, large_meets = ece_noise_floor(np.full(1640, 0.3), draws=2000)
+    assert small == pytest.approx(np.sqrt(0.21 / 410) * np.sqrt(2 / np.pi), rel=0.1)
     assert small_95 > small > large > 0
     assert large == pytest.approx(small / 2, rel=0.15)
+    # the goal (ECE at most 0.03) is met where the outcomes number 111 to 135 of 410, or 443 to 541 of 1,640
+    assert small_meets == pytest.approx(binom.cdf(135, 410, 0.3) - binom.cdf(110, 410, 0.3), abs=0.03)
+    assert large_meets == pytest.approx(binom.cdf(541, 1640, 0.3) - binom.cdf(442, 1640, 0.3), abs=0.01)
 
 
 def test_the_released_card_reads_and_writes_as_before() -> None:
@@ -316,6 +320,8 @@ def test_a_repeated_cross_validation_averages_its_repeats_each_with_its_own_fold
     assert twice.repeats == 2
     assert twice.auc == pytest.approx((once[0].auc + once[1].auc) / 2)
     assert twice.ece == pytest.approx((once[0].ece + once[1].ece) / 2)
+    assert twice.ece_goal_chance == pytest.approx((once[0].ece_goal_chance + once[1].ece_goal_chance) / 2)
+    assert 0 < twice.ece_goal_chance < 1
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
