@@ -3,6 +3,8 @@ logistic regression; a shortfall smaller than the folds' noise is said to be so,
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,8 +16,13 @@ from pipeline.evaluate.realdata import (
     against_goals,
     corrected_standard_error,
     cross_validate,
+    formatted,
     goals_formatted,
+    main,
+    markdown,
     models,
+    save_table,
+    saved_table,
 )
 
 
@@ -126,3 +133,22 @@ def test_a_cross_validation_keeps_every_fold_s_auc_in_fold_order() -> None:
     assert np.mean(aucs) == pytest.approx(result.auc, abs=1e-6)
     first = cross_validate(data, models()["logistic regression"], "logistic regression", folds=5)
     assert [float(v) for v in first.fold_aucs.split()] == aucs[:5]  # the first repeat's folds, in order
+
+
+def test_the_saved_table_shows_every_figure_the_benchmark_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The model card `mentor fit` writes quotes the saved table: it must read as the benchmark's own printout, to
+    the last digit shown."""
+    saved = tmp_path / "benchmark.csv"
+    main(["--data", "breast-cancer", "--models", "logistic regression", "gradient boosting", "--save", str(saved)])
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| breast-cancer (n=569)")]
+    table = saved_table(saved)
+    assert table is not None
+    shown = [line for line in markdown(table).splitlines() if line.startswith("| breast-cancer (n=569)")]
+    assert len(printed) == 2
+    assert shown == printed
+    # a figure on the fourth place's edge reads as printed too
+    edge = table.assign(ece=0.006512)
+    save_table(edge, saved)
+    assert formatted(saved_table(saved))["ECE (pooled)"].tolist() == formatted(edge)["ECE (pooled)"].tolist()
