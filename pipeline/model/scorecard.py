@@ -492,8 +492,9 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         prediction: np.ndarray = self.classes_[(self.decision_function(X) > 0).astype(int)]
         return prediction
 
-    def explain(self, X: pd.DataFrame) -> pd.DataFrame:
-        """One row per pupil and scored feature: value, band label and points. Sums to the score exactly."""
+    def explain(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
+        """One row per pupil and scored feature: value, band label and points. Sums to the score exactly. ``row`` is
+        the pupil's index in ``X`` (its position, for an array)."""
         check_is_fitted(self)
         card, frame, values = self._card_values(X)  # each column read once, for the points and the bands alike
         points = self._points(card, values, frame.index)
@@ -507,7 +508,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             parts.append(
                 pd.DataFrame(
                     {
-                        "row": X.index,
+                        "row": frame.index,
                         "feature": feature.name,
                         "description": feature.description,
                         "focus": feature.focus,

@@ -23,6 +23,22 @@ def test_scikit_learn_conventions(estimator: PointsScorecard, check: object) -> 
     check(estimator)  # type: ignore[operator]
 
 
+def test_a_card_learned_from_an_array_explains_an_array_row_by_row() -> None:
+    """fit, score and predict took a NumPy array as any scikit-learn estimator does; explain failed on one with an
+    AttributeError. Its rows are the array's positions, and each adds up to that row's score."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(400, 3))
+    y = (rng.random(400) < 1 / (1 + np.exp(-2 * X[:, 0]))).astype(int)
+    model = PointsScorecard().fit(X, y)
+    explained = model.explain(X[5:9])
+    assert sorted(explained["row"].unique()) == [0, 1, 2, 3]
+    assert set(explained["feature"]) <= {"x0", "x1", "x2"}
+    assert "x0" in set(explained["feature"])
+    totals = explained.groupby("row")["points"].sum().reindex(range(4), fill_value=0).to_numpy()
+    assert np.array_equal(totals, model.score(X[5:9]))
+    assert explained.equals(model.explain(pd.DataFrame(X[5:9], columns=["x0", "x1", "x2"])))
+
+
 def _history(n: int = 3000, seed: int = 1) -> tuple[pd.DataFrame, np.ndarray]:
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame({name: np.zeros(n) for name in CARD.feature_names})
