@@ -493,7 +493,7 @@ def fit(
         typer.Option(
             "--keep-points",
             help="Keep the configured scorecard's points and bands (its ranking) and refit only its chance curve "
-            "on the history: for an expert card such as v4, whose chances are a prior.",
+            "on the history: for an expert card such as v5 (the default), whose chances are a prior.",
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,

@@ -69,7 +69,7 @@ def fit_release(
 
     ``keep_points``: instead of learning points, keep the configured card's points and bands as released and refit
     only its chance curve (the logistic curve of the outcome on the score) on the same nights: for an expert card
-    such as v4, whose curve is a prior."""
+    such as v5, whose curve is a prior."""
     template = Scorecard.load(settings.scorecard)
     data, all_windows = evaluation_data(con, settings, train_until)
     comparison, reliability = evaluate(data, all_windows, template, settings, progress)
