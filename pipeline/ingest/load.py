@@ -41,6 +41,13 @@ QUARANTINED_LINES = sql_text("reconcile.sql")
 RULES_VERSION = "3"
 """Bump when parsing or checking changes in a way the generated SQL does not show; every line is then re-checked."""
 
+LAST_LOADED = """
+select sha256, rows_quarantined from loads
+where school_id = $school and file = $file and status = 'loaded'
+order by loaded_at desc limit 1
+"""
+"""The content (its SHA-256) of the school's last loaded delivery of a file, and how many lines it quarantined."""
+
 
 @dataclass
 class FileLoad:
@@ -136,16 +143,18 @@ def load_file(
 
 def still_current(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, today: dt.date) -> bool:
     """Whether ``prepared`` is the school's last loaded delivery of this file and loading it again would change
-    nothing: the same bytes as that delivery, and every line of the raw layer clean, checked under tonight's rules
-    and on or before ``today``. A line quarantined or blanked before may load tonight (a pupil joined the roll, a
-    date is no longer in the future), so a delivery with such a line is read again (only those lines are checked)."""
+    nothing: the same bytes as that delivery, which quarantined no line, and every line of the raw layer clean,
+    checked under tonight's rules and on or before ``today``. A line quarantined or blanked before may load tonight
+    (a pupil joined the roll, a date is no longer in the future), so a delivery with such a line is read again (only
+    those lines are checked). A line that could not be read at all (a stray quote, a field too many) is in no table,
+    so the delivery is read again for it too: tonight's quarantine lists it, and the data-quality gate counts it,
+    every night the same broken file comes."""
     export = prepared.export
     params = {"school": prepared.school_id, "file": export.name}
-    last = con.execute(
-        "select arg_max(sha256, loaded_at) from loads where school_id = $school and file = $file and status = 'loaded'",
-        params,
-    ).fetchone()
+    last = con.execute(LAST_LOADED, params).fetchone()
     if last is None or last[0] != prepared.sha256:  # new content (most nights' attendance): no need to look further
+        return False
+    if last[1] > 0:  # lines quarantined from these very bytes: quarantined again tonight, not passed over
         return False
     row = con.execute(
         f"""

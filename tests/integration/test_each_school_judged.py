@@ -156,6 +156,26 @@ def test_an_implausible_date_of_birth_holds_back_that_school_at_most(trust: Trus
         assert _night_of(trust, trust.bad) == str(END)
 
 
+def test_a_file_of_broken_lines_holds_its_school_back_again_when_it_comes_again_unchanged(trust: Trust) -> None:
+    """A tenth of behaviour.csv's lines have a field too many: each is quarantined and the school is held back. The
+    same bytes delivered the next night were passed over as "unchanged" (those lines are in no table), so the gate
+    saw nothing quarantined and the school published on a file it had refused the night before."""
+    behaviour = trust.exports / trust.bad / "behaviour.csv"
+    lines = behaviour.read_bytes().splitlines(keepends=True)
+    broken = list(range(1, len(lines), 10))
+    for i in broken:
+        lines[i] = lines[i].rstrip(b"\r\n") + b",extra\n"
+    behaviour.write_bytes(b"".join(lines))
+    before = trust.shortlist(trust.bad)
+    for _night in range(2):
+        report = _assert_held_back(trust, trust.run(), before, "quarantined")
+        share = next(c for c in report["checks"] if c["check"].startswith("no file has more than"))
+        assert (share["passed"], share["schools_failed"]) == (False, [trust.bad])
+        quarantine = (trust.out / "quarantine.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
+        listed = sorted(int(row.split(",")[2]) for row in quarantine if ",behaviour.csv," in row)
+        assert listed == [i + 1 for i in broken]  # line numbers count the header as line 1
+
+
 def test_an_empty_delivery_never_exits_0(trust: Trust) -> None:
     before = {school: trust.shortlist(school) for school in (trust.good, trust.bad)}
     for school in before:

@@ -4,7 +4,8 @@ Two warehouses load the same three nights of deliveries (amended, added, removed
 a pupil added to the roll; a night may be a delta, holding only new and changed lines; a night's attendance.csv may
 quote its fields, so that it is read by the CSV reader rather than as whole lines): one incrementally, the
 other checking every line again each night (``force``). After each night the staged tables, the raw layer, the
-night's quarantine and every count must be the same; only lineage (which load and line a row came from) may differ.
+night's quarantine (of every file, read or passed over as unchanged) and every count must be the same; only lineage
+(which load and line a row came from) may differ. Some lines cannot be read at all (a field too many, a stray quote).
 """
 
 from __future__ import annotations
@@ -31,17 +32,30 @@ COUNTS = ("rows_read", "rows_loaded", "rows_quarantined", "values_blanked", "dup
 Night = tuple[list[str], list[str], int, bool]
 """A night's pupils.csv lines, attendance.csv lines, how many days after the night before it is loaded, and whether
 its attendance.csv quotes every field."""
-mark_line = st.builds(
-    lambda upn, day, session, mark: f"{upn},{day},{session},{mark}",
-    st.sampled_from([*ROLL, NOT_ON_ROLL, ROLL[0].lower(), "Z" + ROLL[1][1:]]),
-    st.sampled_from(["2025-11-03", "03/11/2025", "2025-11-04", "04/11/2025", "2025-11-05", "2025-13-01", "2026-01-05"]),
-    st.sampled_from(["AM", "PM", "am", "XX"]),
-    st.sampled_from(["/", "\\", "L", "N", "U", "I", "#", "-", "", "C2", "H", "Q9"]),
+
+
+def _broken(lines: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Now and then a line that cannot be read at all (a field too many, a stray quote): it is in no table."""
+    return st.one_of(lines, lines.map(lambda line: f"{line},extra"), lines.map(lambda line: line.replace(",", ',"', 1)))
+
+
+mark_line = _broken(
+    st.builds(
+        lambda upn, day, session, mark: f"{upn},{day},{session},{mark}",
+        st.sampled_from([*ROLL, NOT_ON_ROLL, ROLL[0].lower(), "Z" + ROLL[1][1:]]),
+        st.sampled_from(
+            ["2025-11-03", "03/11/2025", "2025-11-04", "04/11/2025", "2025-11-05", "2025-13-01", "2026-01-05"]
+        ),
+        st.sampled_from(["AM", "PM", "am", "XX"]),
+        st.sampled_from(["/", "\\", "L", "N", "U", "I", "#", "-", "", "C2", "H", "Q9"]),
+    )
 )
-pupil_line = st.builds(
-    lambda upn, sex: f"{upn},Example,Pupil,2014-03-01,{sex},7,,N,N",
-    st.sampled_from(ROLL),
-    st.sampled_from(["F", "M", "X"]),  # X is blanked with a reported warning
+pupil_line = _broken(
+    st.builds(
+        lambda upn, sex: f"{upn},Example,Pupil,2014-03-01,{sex},7,,N,N",
+        st.sampled_from(ROLL),
+        st.sampled_from(["F", "M", "X"]),  # X is blanked with a reported warning
+    )
 )
 
 
@@ -105,8 +119,9 @@ def test_an_incremental_load_equals_checking_every_line(nights: list[Night]) -> 
             for table in STAGED_COLUMNS:
                 assert _table(incremental, table) == _table(full, table), (number, table)
                 assert _table(incremental, f"raw_{table}") == _table(full, f"raw_{table}"), (number, f"raw_{table}")
-            files = ", ".join(f"'{name}'" for name in read) or "''"
-            night = f"load_id = '{load_id}' and file in ({files})"
+            # The night's quarantine, of every file delivered: a file passed over unread as unchanged must have
+            # nothing tonight's full check would quarantine (a line that could not be read is in no table).
+            night = f"load_id = '{load_id}'"
             assert _table(incremental, "quarantine", night) == _table(full, "quarantine", night), number
 
 
