@@ -339,7 +339,15 @@ def judge_gate(report: RunReport, gate: GateResult) -> None:
             if files_judged and check.name == FILES_CHECK:
                 continue
             value = check.schools_failed.get(school)
-            status.hold_back(f"data-quality check failed: {check.name}" + ("" if value is None else f" ({value})"))
+            status.hold_back(f"data-quality check failed: {check.name}{_failed_value(value)}")
+
+
+def _failed_value(value: object) -> str:
+    """The value a school failed a check with, as its reason shows it: a share or ratio (every float the blocking
+    checks hold) as a percentage to one place, where it read 0.0837708830548926."""
+    if value is None:
+        return ""
+    return f" ({value:.1%})" if isinstance(value, float) else f" ({value})"
 
 
 def publish(

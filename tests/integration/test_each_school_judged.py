@@ -171,6 +171,9 @@ def test_a_file_of_broken_lines_holds_its_school_back_again_when_it_comes_again_
         report = _assert_held_back(trust, trust.run(), before, "quarantined")
         share = next(c for c in report["checks"] if c["check"].startswith("no file has more than"))
         assert (share["passed"], share["schools_failed"]) == (False, [trust.bad])
+        read = next(f for f in report["files"] if f["school"] == trust.bad and f["file"] == "behaviour.csv")
+        shown = f"({read['rows_quarantined'] / read['rows_read']:.1%})"  # where it read (0.0998...)
+        assert any(reason.endswith(shown) for reason in report["school_status"][trust.bad]["reasons"])
         quarantine = (trust.out / "quarantine.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
         listed = sorted(int(row.split(",")[2]) for row in quarantine if ",behaviour.csv," in row)
         assert listed == [i + 1 for i in broken]  # line numbers count the header as line 1
