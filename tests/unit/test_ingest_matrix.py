@@ -308,6 +308,27 @@ def test_missing_required_file_and_missing_optional_file(tmp_path: Path) -> None
     assert f"{SCHOOL}: behaviour.csv not delivered (optional)" in result.notes
 
 
+def test_an_optional_file_not_delivered_after_earlier_deliveries_says_their_rows_stay_in_use(tmp_path: Path) -> None:
+    """A file a school delivered before and not tonight: its rows stay (a school may send only what changed), and
+    the note says so and since when, where it said only "not delivered", as of a school that never sent one."""
+    behaviour = f"upn,incident_id,date,category,points,action\n{A},1,2025-11-03,Disruption,-1,Detention\n"
+    con = connect()
+    ingest(con, _deliver(tmp_path / "1", {"behaviour.csv": behaviour}), today=TODAY)
+    read_on = con.execute("select max(loaded_at)::date from loads where file = 'behaviour.csv'").fetchone()
+    assert read_on is not None
+    result = ingest(con, _deliver(tmp_path / "2", {}), today=TODAY)
+    assert result.notes == [
+        f"{SCHOOL}: assessments.csv not delivered (optional)",
+        f"{SCHOOL}: behaviour.csv not delivered (optional); what its earlier deliveries brought stays in use (last "
+        f"read on {read_on[0].day} {read_on[0]:%B %Y})",
+        *(
+            f"{SCHOOL}: {name} not delivered (optional)"
+            for name in ("exclusions.csv", "interventions.csv", "decisions.csv")
+        ),
+    ]
+    assert con.execute("select upn, points from behaviour").fetchall() == [(A, -1)]
+
+
 def test_the_export_folder_is_never_written_to(tmp_path: Path) -> None:
     pupils = PUPILS.encode("utf-8").replace(b"Pupil1", "Zo\u00eb".encode("cp1252"))
     _deliver(tmp_path, {"pupils.csv": pupils})
