@@ -151,6 +151,9 @@ class FileRow:
 class Files:
     template: ClassVar[str] = "sections/files.html"
     files: tuple[FileRow, ...]
+    notes: tuple[str, ...] = ()
+    """The delivery's notes that belong to no file read (an optional file not delivered, a file that is not an export
+    of the contract), as run.json has them."""
 
 
 @dataclass(frozen=True)
@@ -476,7 +479,8 @@ def _files(report: dict[str, Any]) -> Files:
                 "; ".join(str(n) for n in f.get("notes", [])),
             )
             for f in report.get("files", [])
-        )
+        ),
+        tuple(str(n) for n in report.get("notes", [])),
     )
 
 

@@ -72,6 +72,11 @@ def _report(school: str, out: Path) -> dict[str, object]:
                 "rows_quarantined": 1,
             },
         ],
+        "notes": [
+            f"{school}: behaviour.csv not delivered (optional); what its earlier deliveries brought stays in use (last "
+            "read on 16 October 2025)",
+            f"{school}: ignored {NASTY}.csv, which is not an export file of the contract",
+        ],
         "checks": [
             {"check": NASTY, "blocking": False, "passed": False, "rows_checked": 10, "unexpected": 1},
             {"check": "roll size", "blocking": True, "passed": True, "rows_checked": 10, "unexpected": 0},
@@ -146,6 +151,16 @@ def test_hostile_names_and_reasons_stay_text(hostile_page: tuple[str, Path]) -> 
     assert page.count("<script") == 0
     assert "<img" not in page
     assert "data:" not in page
+
+
+def test_the_files_section_lists_the_delivery_s_notes_beside_the_files_read(hostile_page: tuple[str, Path]) -> None:
+    """run.json's notes (an optional file not delivered, a file that is not an export) were in no part of the page."""
+    page, _ = hostile_page
+    parser = Tags()
+    parser.feed(page[page.index("<h2>Files</h2>") : page.index("</section>", page.index("<h2>Files</h2>"))])
+    text = " ".join(" ".join(parser.text).split())
+    assert f"{NASTY}: behaviour.csv not delivered (optional); what its earlier deliveries brought stays in use" in text
+    assert f"{NASTY}: ignored {NASTY}.csv, which is not an export file of the contract" in text
 
 
 def test_the_next_steps_box_comes_first_and_links_the_files(hostile_page: tuple[str, Path]) -> None:
