@@ -242,10 +242,19 @@ def _load_one(
         _record_load(con, load_id, outcome, str(refusal))
     except duckdb.Error as error:
         con.execute("rollback")
-        message = f"{school_id}/{name} could not be loaded: {error}"
+        message = f"{school_id}/{name} could not be loaded: {_fault(error)}"
         outcome = _failed(school_id, name, prepared.sha256, message)
         _record_load(con, load_id, outcome, message)
     return outcome
+
+
+def _fault(error: duckdb.Error) -> str:
+    """An unexpected DuckDB error in plain words: its first line, up to the first quoted value. Its other lines (the
+    reader's settings, "Possible fixes", the line it was reading) and any value it quotes would go to the console,
+    the log and the report, and a value may be a pupil's."""
+    first = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
+    cut = min((i for i in (first.find("'"), first.find('"')) if i >= 0), default=len(first))
+    return f"{first[:cut].rstrip(' :')} (a fault of the pipeline or of the file: please report it)"
 
 
 def _failed(school_id: str, name: str, sha256: str, message: str) -> FileLoad:

@@ -76,9 +76,9 @@ class PreparedFile:
     """Bytes that were neither UTF-8 nor read as Windows-1252: each is U+FFFD in the copy; their lines are
     quarantined."""
     plain: bool = False
-    """Whether DuckDB's line reader can read the file's lines (LF line ends, each CR before an LF, no NUL and no
-    ``chr(1)``, no line over :data:`PLAIN_LINE_BYTES`): it is faster than splitting the text in SQL, and its count
-    of lines is checked all the same."""
+    """Whether DuckDB's line reader can read the file's lines (LF line ends, each CR before an LF, every line end
+    the same, LF or CRLF, no NUL and no ``chr(1)``, no line over :data:`PLAIN_LINE_BYTES`): it is faster than
+    splitting the text in SQL, and its count of lines is checked all the same."""
     quotes: bool = True
     """Whether the file holds a quote anywhere (if not, no line needs a CSV-aware split)."""
     notes: list[str] = field(default_factory=list)
@@ -309,6 +309,7 @@ class _Shape:
         return (
             self.line_feeds > 0
             and self.returns == self.crlf
+            and self.crlf in (0, self.line_feeds)  # one kind of line end: DuckDB's line reader fails on a mix
             and not self.odd_bytes
             and max(self.longest, self.pending) <= PLAIN_LINE_BYTES
         )

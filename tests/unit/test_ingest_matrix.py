@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import pipeline.ingest as ingest_module
 from pipeline.ingest import IngestResult, ingest
 from pipeline.upn import make_upn
 from pipeline.warehouse import connect
@@ -250,6 +251,41 @@ def test_byte_order_mark_crlf_and_semicolons(tmp_path: Path) -> None:
     result, con = _ingest(tmp_path, {"pupils.csv": pupils, "attendance.csv": marks})
     assert (_file(result, "pupils.csv").rows_loaded, _file(result, "attendance.csv").rows_loaded) == (3, 6)
     assert con.execute("select count(*) from attendance where mark = '\\'").fetchone() == (3,)
+
+
+def test_a_file_whose_line_ends_are_mixed_loads_every_line(tmp_path: Path) -> None:
+    """A Windows export with a line added, and blank lines left at its end, by an editor that writes bare line feeds:
+    DuckDB's line reader stopped on the mix and the whole file failed, with its parser's message."""
+    lines = MARKS.splitlines()
+    marks = "\r\n".join(lines[:4]) + "\r\n" + "\n".join(lines[4:]) + "\n\n\n"
+    result, con = _ingest(tmp_path, {"attendance.csv": marks})
+    attendance = _file(result, "attendance.csv")
+    assert (attendance.status, attendance.rows_read, attendance.rows_loaded) == ("loaded", 6, 6)
+    assert "2 blank line(s) skipped" in attendance.notes
+    assert con.execute("select count(*) from attendance where mark = '\\'").fetchone() == (3,)
+
+
+def test_an_unexpected_duckdb_error_fails_the_file_in_one_line_that_quotes_no_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole of DuckDB's message went into the note, the console and the log: the reader's settings, its
+    "Possible fixes" and the line it was reading, a pupil's UPN and name among them."""
+
+    def fails(*_: object, **__: object) -> None:
+        raise duckdb.ConversionException(
+            f"Conversion Error: Could not convert string '{A}' to INT32\n\nPossible fixes:\n* strict_mode=false\n"
+            f"Original Line: {A},Example,Pupil1"
+        )
+
+    monkeypatch.setattr(ingest_module, "load_file", fails)
+    result, _ = _ingest(tmp_path, {})
+    pupils = _file(result, "pupils.csv")
+    assert pupils.status == "failed"
+    assert pupils.notes == [
+        f"{SCHOOL}/pupils.csv could not be loaded: Conversion Error: Could not convert string (a fault of the "
+        "pipeline or of the file: please report it)"
+    ]
+    assert A not in " ".join(note for f in result.files for note in f.notes)
 
 
 def test_aliased_headers_in_sims_style(tmp_path: Path) -> None:
