@@ -342,12 +342,10 @@ def judge_gate(report: RunReport, gate: GateResult) -> None:
             status.hold_back(f"data-quality check failed: {check.name}{_failed_value(value)}")
 
 
-def _failed_value(value: object) -> str:
-    """The value a school failed a check with, as its reason shows it: a share or ratio (every float the blocking
-    checks hold) as a percentage to one place, where it read 0.0837708830548926."""
-    if value is None:
-        return ""
-    return f" ({value:.1%})" if isinstance(value, float) else f" ({value})"
+def _failed_value(shown: str | None) -> str:
+    """The value a school failed a check with, as the check shows it (``pipeline.validate.gate.Check.shown``: "8.4% of
+    a file's rows", where it read 0.0837708830548926), in brackets after the check's name; nothing if none."""
+    return f" ({shown})" if shown else ""
 
 
 def publish(

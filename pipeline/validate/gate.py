@@ -103,9 +103,11 @@ from (
 where value is not null
 group by school_id
 """)
-# Days from each school's latest attendance mark to the night (a school with no mark at all: 9999 days).
+NO_MARK_DAYS = 9999
+"""The days since the latest attendance mark of a school with no mark at all on or before the night."""
+# Days from each school's latest attendance mark to the night (a school with no mark at all: $no_mark days).
 LATEST_MARKS = """
-select p.school_id, coalesce(datediff('day', max(a.date), $as_of::date), 9999) as days_since_last_mark
+select p.school_id, coalesce(datediff('day', max(a.date), $as_of::date), $no_mark) as days_since_last_mark
 from (select distinct school_id from pupils) as p
 left join attendance as a on a.school_id = p.school_id and a.date <= $as_of
 group by p.school_id
@@ -124,6 +126,10 @@ group by school_id
 """
 
 
+def _as_is(value: Any) -> str:
+    return str(value)
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -131,6 +137,9 @@ class Check:
     expectation: Callable[[], Any]
     blocking: bool
     params: dict[str, object] = field(default_factory=dict)
+    shown: Callable[[Any], str] = _as_is
+    """How the value a school failed the check with reads in the school's reason for being held back ("" for
+    nothing): in words and units, never a raw share or a sentinel."""
 
 
 @dataclass
@@ -141,8 +150,9 @@ class CheckResult:
     rows_checked: int
     unexpected: int
     examples: list[Any]
-    schools_failed: dict[str, Any] = field(default_factory=dict)
-    """School -> the first unexpected value of its rows (the value of the column checked), for a failed check."""
+    schools_failed: dict[str, str | None] = field(default_factory=dict)
+    """School -> the first unexpected value of its rows (the value of the column checked), as the check shows it
+    (:attr:`Check.shown`; None where GX named no row), for a failed check."""
 
 
 @dataclass
@@ -192,6 +202,7 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
                 column="quarantined_share", min_value=0, max_value=max_quarantined_share
             ),
             blocking=True,
+            shown=lambda share: f"{share:.1%} of a file's rows",
         ),
         Check(
             f"roll size within {roll_tolerance:.0%} of the last night the school was published",
@@ -200,12 +211,14 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
                 column="roll_ratio", min_value=1 - roll_tolerance, max_value=1 + roll_tolerance
             ),
             blocking=True,
+            shown=lambda ratio: f"tonight's roll is {ratio:.1%} of that night's",
         ),
         Check(
             "no school day in the last 20 is missing for a whole year group",
             RECENT_DAYS,
             lambda: e.ExpectColumnValuesToBeBetween(column="pupils_with_marks", min_value=1),
             blocking=True,
+            shown=lambda _: "",  # the value is always 0: the check's name says it
         ),
         Check(
             "pupils on roll have a mark for at least 98% of the last 20 school days",
@@ -226,6 +239,10 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
                 column="days_since_last_mark", min_value=0, max_value=MARKS_WITHIN_DAYS
             ),
             blocking=True,
+            params={"no_mark": NO_MARK_DAYS},
+            shown=lambda days: (
+                "no mark on or before the night" if days >= NO_MARK_DAYS else f"its latest mark {days} days before"
+            ),
         ),
         Check(
             "99% of each school's KS2 scaled scores are between 80 and 120",
@@ -233,6 +250,7 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
             lambda: e.ExpectColumnValuesToBeBetween(column="share_in_range", min_value=0.99, max_value=1),
             blocking=True,
             params={"result_type": "ks2_scaled", "min_value": 80, "max_value": 120},
+            shown=lambda share: f"{share:.1%} are",
         ),
         Check(
             "99% of each school's CAT4 standard age scores are between 59 and 141",
@@ -240,6 +258,7 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
             lambda: e.ExpectColumnValuesToBeBetween(column="share_in_range", min_value=0.99, max_value=1),
             blocking=True,
             params={"result_type": "cat4_sas", "min_value": 59, "max_value": 141},
+            shown=lambda share: f"{share:.1%} are",
         ),
     ]
 
@@ -345,7 +364,7 @@ def run_gate(
                     int(detail.get("element_count", len(frame))),
                     int(detail.get("unexpected_count", 0) or 0),
                     [_plain(v) for v in (detail.get("partial_unexpected_list") or [])[:5]],
-                    {} if success else _schools_failed(detail, frame),
+                    {} if success else _schools_failed(detail, frame, check.shown),
                 )
             )
             log.info("gate: %s: %s", check.name, "passed" if outcome.success else "FAILED")
@@ -367,14 +386,17 @@ def record_rolls(con: duckdb.DuckDBPyConnection, load_id: str, as_of: dt.date, s
     con.execute(RECORD_ROLLS, {"load_id": load_id, "as_of": as_of, "schools": schools})
 
 
-def _schools_failed(detail: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
-    """The schools of a failed check's unexpected rows, each with its first unexpected value; every school in the
-    frame if GX named no row (a failure that cannot be pinned on a school holds them all back)."""
-    failed: dict[str, Any] = {}
+def _schools_failed(
+    detail: dict[str, Any], frame: pd.DataFrame, shown: Callable[[Any], str] = _as_is
+) -> dict[str, str | None]:
+    """The schools of a failed check's unexpected rows, each with its first unexpected value as the check shows it;
+    every school in the frame if GX named no row (a failure that cannot be pinned on a school holds them all back)."""
+    failed: dict[str, str | None] = {}
     for row in detail.get("unexpected_index_list") or []:
         school = str(row.get("school_id"))
         value = next((v for k, v in row.items() if k != "school_id"), None)
-        failed.setdefault(school, _plain(value))
+        if school not in failed:
+            failed[school] = None if value is None else shown(_plain(value))
     if not failed:
         failed = {str(school): None for school in frame["school_id"].unique()}
     return failed

@@ -172,7 +172,7 @@ def test_a_file_of_broken_lines_holds_its_school_back_again_when_it_comes_again_
         share = next(c for c in report["checks"] if c["check"].startswith("no file has more than"))
         assert (share["passed"], share["schools_failed"]) == (False, [trust.bad])
         read = next(f for f in report["files"] if f["school"] == trust.bad and f["file"] == "behaviour.csv")
-        shown = f"({read['rows_quarantined'] / read['rows_read']:.1%})"  # where it read (0.0998...)
+        shown = f"({read['rows_quarantined'] / read['rows_read']:.1%} of a file's rows)"  # it read (0.0998...)
         assert any(reason.endswith(shown) for reason in report["school_status"][trust.bad]["reasons"])
         quarantine = (trust.out / "quarantine.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
         listed = sorted(int(row.split(",")[2]) for row in quarantine if ",behaviour.csv," in row)
@@ -275,7 +275,7 @@ def test_a_school_whose_attendance_stopped_weeks_ago_is_held_back_on_a_first_run
     assert result.exit_code == 3, result.output
     report = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
     assert report["held_back"] == [bad]
-    assert "attendance marks reach within 14 days of the night (21)" in " ".join(
+    assert "attendance marks reach within 14 days of the night (its latest mark 21 days before)" in " ".join(
         report["school_status"][bad]["reasons"]
     )
     assert report["school_status"][bad]["shortlist"] is None
