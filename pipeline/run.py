@@ -432,6 +432,14 @@ def _record_ingest(report: RunReport, loaded: IngestResult) -> None:
         totals["rows_quarantined"],
         sum(f.status == "unchanged" for f in loaded.files),
     )
+    set_aside = [note for note in loaded.notes if note.startswith(("ignored ", "refused "))]
+    if set_aside:  # counted, not named: an entry's name is the sender's and may name a pupil
+        log.warning(
+            "ingest: %d %s of the exports folder not read (not a school folder, a link): run.json and report.html "
+            "name them",
+            len(set_aside),
+            "entry" if len(set_aside) == 1 else "entries",
+        )
     report.load_id = loaded.load_id
     report.totals = totals
     report.notes = list(loaded.notes)

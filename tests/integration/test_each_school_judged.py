@@ -179,6 +179,22 @@ def test_a_file_of_broken_lines_holds_its_school_back_again_when_it_comes_again_
         assert listed == [i + 1 for i in broken]  # line numbers count the header as line 1
 
 
+def test_a_school_folder_named_otherwise_is_held_back_and_the_console_says_an_entry_was_not_read(
+    trust: Trust,
+) -> None:
+    """A folder named "<URN> Oak Academy" is not a school folder: it is not read, the school it holds is held back
+    (expected, with no folder tonight), and the console counts the entry not read (the note naming it was in
+    run.json alone); report.html names it under its files."""
+    before = trust.shortlist(trust.bad)
+    (trust.exports / trust.bad).rename(trust.exports / f"{trust.bad} Oak Academy")
+    result = trust.run()
+    _assert_held_back(trust, result, before, "no folder")
+    assert "ingest: 1 entry of the exports folder not read (not a school folder, a link)" in result.output
+    assert "Oak Academy" not in result.output  # counted, not named
+    page = (trust.out / "report.html").read_text(encoding="utf-8")
+    assert f"ignored {trust.bad} Oak Academy: not a school folder" in page
+
+
 def test_an_empty_delivery_never_exits_0(trust: Trust) -> None:
     before = {school: trust.shortlist(school) for school in (trust.good, trust.bad)}
     for school in before:
