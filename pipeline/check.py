@@ -232,9 +232,11 @@ def _date_style(path: Path, delimiter: str, header: HeaderReading | None) -> str
         return "(no date columns)"
     iso = uk = other = lines = 0
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        rows = csv.reader(handle, delimiter=delimiter)
-        next(rows, None)
-        for row in itertools.islice(rows, SAMPLE_LINES):
+        next(handle, None)
+        # Each line split on its own, as the run reads it: a stray quote spoils its line only, where a CSV reader
+        # of the whole file ran its field on over the lines after it (past csv's field limit: a traceback).
+        for text in itertools.islice(handle, SAMPLE_LINES):
+            row = next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter), [])
             lines += 1
             for position in positions:
                 value = row[position].strip() if position < len(row) else ""

@@ -85,3 +85,28 @@ def test_a_clean_delivery_exits_0(tmp_path: Path) -> None:
     assert "Verdict: tonight's run would load every school." in result.output
     lines = render(check_delivery(tmp_path, TODAY))
     assert "  pupils.csv: OK: all 3 lines would load" in lines
+
+
+def test_a_stray_quote_spoils_its_own_line_in_the_check_not_the_rest_of_the_file(tmp_path: Path) -> None:
+    """The date-style sampler read the file with a CSV reader: a quote opened on line 2 ran its field on over the
+    lines after it, past csv's field limit (131,072 characters), and `mentor check` ended in a traceback."""
+    folder = tmp_path / "100001"
+    folder.mkdir()
+    (folder / "pupils.csv").write_text(SIMS_PUPILS, encoding="utf-8")
+    marks = [f"{u},{day:%Y-%m-%d},{s},/" for u in (A, B, C) for day in _school_days(3000) for s in ("AM", "PM")]
+    marks[0] = marks[0].replace(",", ',"', 1)  # the stray quote
+    (folder / "attendance.csv").write_text("upn,date,session,mark\n" + "\n".join(marks) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["check", str(tmp_path), "--today", TODAY.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert "read as UTF-8, comma-separated, LF line ends, dates YYYY-MM-DD" in result.output
+    assert "quarantined 1 x (whole line): line has a quote in the wrong place" in result.output
+
+
+def _school_days(n: int) -> list[dt.date]:
+    """The last ``n`` weekdays up to TODAY."""
+    days, day = [], TODAY
+    while len(days) < n:
+        if day.weekday() < 5:
+            days.append(day)
+        day -= dt.timedelta(days=1)
+    return days[::-1]
