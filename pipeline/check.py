@@ -93,16 +93,16 @@ class FileCheck:
 
     @property
     def holds_school_back(self) -> bool:
-        """Whether this file alone would keep the school's shortlist from being published tonight."""
-        required = FILES_BY_NAME[self.file].required_file
-        return (self.status != "loaded" and required) or self.quarantined_share > self.max_quarantined_share
+        """Whether this file alone would keep the school's shortlist from being published tonight: a required file
+        missing, any file delivered that the run cannot read (the gate's "every file delivered was read": an
+        optional file too, whose rows would otherwise be missing or stale without a word), or too many of its
+        lines quarantined."""
+        return self.status != "loaded" or self.quarantined_share > self.max_quarantined_share
 
     @property
     def verdict(self) -> str:
-        if self.status == "missing":
-            return f"HELD BACK: {self.message}"
         if self.status != "loaded":
-            return f"{'HELD BACK' if self.holds_school_back else 'REFUSED'}: {self.message}"
+            return f"HELD BACK: {self.message}"
         if self.quarantined_share > self.max_quarantined_share:
             return (
                 f"HELD BACK: {self.rows_quarantined:,} of {self.rows_read:,} lines quarantined "

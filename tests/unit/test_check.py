@@ -110,3 +110,21 @@ def _school_days(n: int) -> list[dt.date]:
             days.append(day)
         day -= dt.timedelta(days=1)
     return days[::-1]
+
+
+def test_an_unreadable_optional_file_holds_the_school_back_in_the_check_as_in_the_run(tmp_path: Path) -> None:
+    """The check said "REFUSED" and "would publish" for an empty behaviour.csv and exited 0; the run held the school
+    back (its check "every file delivered was read") and exited 3."""
+    folder = tmp_path / "exports" / "100001"
+    folder.mkdir(parents=True)
+    (folder / "pupils.csv").write_text(SIMS_PUPILS, encoding="utf-8")
+    (folder / "attendance.csv").write_text(MARKS, encoding="utf-8")
+    (folder / "behaviour.csv").write_bytes(b"")
+    checked = CliRunner().invoke(app, ["check", str(tmp_path / "exports"), "--today", TODAY.isoformat()])
+    assert checked.exit_code == 3, checked.output
+    assert "School 100001: HELD BACK: no new shortlist tonight" in checked.output
+    assert "  behaviour.csv: HELD BACK: 100001/behaviour.csv is empty" in checked.output
+    run = CliRunner().invoke(app, ["run", "--exports", str(tmp_path / "exports"), "--db", str(tmp_path / "w.duckdb"),
+                                   "--out", str(tmp_path / "out"), "--as-of", TODAY.isoformat()])  # fmt: skip
+    assert run.exit_code == 3, run.output
+    assert "held back: school 100001: behaviour.csv failed" in run.output
