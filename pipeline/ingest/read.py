@@ -331,6 +331,7 @@ def _scan(path: Path, label: str) -> _Scan:
     shape = _Shape()
     with path.open("rb") as handle:
         first = handle.read(SAMPLE)
+        _refuse_workbook(first, label)
         _refuse_utf16(first, label)
         handle.seek(0)
         while chunk := handle.read(CHUNK):
@@ -365,6 +366,20 @@ def _scan(path: Path, label: str) -> _Scan:
             scan.sha256, "utf-8-marked", lines, ends, line_end, _bytes_not_utf8(path), shape.plain, shape.quotes
         )
     return _Scan(scan.sha256, "cp1252", lines, ends, line_end, 0, shape.plain, shape.quotes)
+
+
+WORKBOOK_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+"""How an Excel workbook begins: .xlsx is a zip archive, .xls an OLE compound file."""
+
+
+def _refuse_workbook(start: bytes, label: str) -> None:
+    """Raise for an Excel workbook (or any zip archive) saved under a .csv name: read as text, it was refused for
+    lacking every required column, which sent the data lead looking for columns."""
+    if start.startswith(WORKBOOK_SIGNATURES):
+        raise UnreadableFileError(
+            f"{label} is an Excel workbook (or another zip or Office file), not CSV text: open it in Excel and save "
+            "it as CSV UTF-8 (comma delimited)"
+        )
 
 
 def _refuse_utf16(start: bytes, label: str) -> None:

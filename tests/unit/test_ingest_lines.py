@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+import zipfile
 from pathlib import Path
 
 import duckdb
@@ -115,6 +116,20 @@ def test_utf16_is_refused_with_a_plain_message(tmp_path: Path) -> None:
         result, _ = _ingest(tmp_path / name, {"pupils.csv": content})
         assert _file(result, "pupils.csv").notes == [
             f"{SCHOOL}/pupils.csv is UTF-16 text: export it again as CSV (UTF-8)"
+        ]
+
+
+def test_an_excel_workbook_saved_as_csv_is_refused_as_a_workbook(tmp_path: Path) -> None:
+    """It was refused for lacking every required column, which sent the data lead looking for columns."""
+    workbook = tmp_path / "book.xlsx"
+    with zipfile.ZipFile(workbook, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    old_excel = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)  # an .xls: an OLE compound file
+    for name, content in (("xlsx", workbook.read_bytes()), ("xls", old_excel)):
+        result, _ = _ingest(tmp_path / name, {"pupils.csv": content})
+        assert _file(result, "pupils.csv").notes == [
+            f"{SCHOOL}/pupils.csv is an Excel workbook (or another zip or Office file), not CSV text: open it in "
+            "Excel and save it as CSV UTF-8 (comma delimited)"
         ]
 
 
