@@ -689,7 +689,9 @@ def impact(
     shown = result.table.assign(method=result.table["method"].str.split(":").str[0])
     columns = ["outcome", "barrier", "estimate", "ci_low", "ci_high", "treated", "controls", "method"]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        typer.echo(shown[columns].to_string(index=False))
+        typer.echo(shown[columns].to_string(index=False, na_rep="-"))
+    if shown["estimate"].isna().any():  # each row's reason is in the CSV's note
+        err.print("-: no estimate, too few mentees for one (impact.csv's note says why, row by row)")
     for note in result.notes:
         err.print(note)
     err.print(f"written: {path}")

@@ -105,3 +105,6 @@ def test_mentor_impact_writes_an_owner_only_table(tmp_path: Path) -> None:
     # One school of 120 pupils over one year has too few starts: it says so instead of a number.
     assert table["estimate"].isna().all()
     assert table["note"].str.contains("too few").all()
+    # and so does the console, where its table read NaN
+    assert "NaN" not in result.output
+    assert "-: no estimate, too few mentees for one (impact.csv's note says why, row by row)" in result.output
