@@ -661,7 +661,9 @@ def audit(
     columns = ["scope", "attribute", "group", "pupils", "shortlisted", "selection_rate", "selection_rate_ratio"]
     columns += [c for c in ("precision", "miss_rate", "flags") if c in table.columns]
     with pd.option_context("display.width", 250, "display.max_columns", 20, "display.max_colwidth", 60):
-        typer.echo(flagged[columns].to_string(index=False) if len(flagged) else "no group outside 0.8-1.25")
+        typer.echo(flagged[columns].to_string(index=False, na_rep="-") if len(flagged) else "no group outside 0.8-1.25")
+    if flagged[columns].isna().any().any():
+        err.print("-: not defined for the group (no pupil of it shortlisted, or none with the outcome)")
     err.print(f"{len(table)} rows, {len(flagged)} flagged; written: {out / 'audit.csv'}")
 
 

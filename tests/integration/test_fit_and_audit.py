@@ -140,8 +140,12 @@ def test_audit_counts_exactly_the_published_pupils_and_covers_every_group_and_wi
     finally:
         con.close()
     assert on_roll is not None
-    _mentor("audit", "--db", str(db), "--out", str(tmp_path / "audit"), "--boot", "10")
+    told = _mentor("audit", "--db", str(db), "--out", str(tmp_path / "audit"), "--boot", "10")
     table = pd.read_csv(tmp_path / "audit" / "audit.csv", encoding="utf-8-sig", keep_default_na=False)
+    # A rate over no pupils (a small group with none shortlisted) is "-" and said so on the console, not NaN.
+    assert "NaN" not in told
+    assert (table["precision"] == "").any()
+    assert "-: not defined for the group (no pupil of it shortlisted, or none with the outcome)" in told
     assert set(table["attribute"]) == {"FSM", "SEN", "sex", "EAL", "ethnicity group", "year group"}
     scopes = table["scope"].unique().tolist()
     assert scopes[0].startswith("current shortlist (published, ")
