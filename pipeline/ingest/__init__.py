@@ -23,7 +23,7 @@ from pipeline.contract import EXPORT_FILES, ExportFile
 from pipeline.faults import checkpoint
 from pipeline.ingest.layout import cluster_if_scattered
 from pipeline.ingest.lines import FileRefusedError
-from pipeline.ingest.load import FileLoad, load_file, still_current
+from pipeline.ingest.load import FileLoad, last_loaded, load_file, still_current
 from pipeline.ingest.read import (
     PreparedFile,
     SchoolDelivery,
@@ -66,9 +66,6 @@ commits and in the single-threaded steps of a query); a second school's load fil
 out between them while they load: on two cores, each school's statements run on one thread (two schools' statements
 on two threads each would ask for four threads of two cores). Measured in single runs, that took a 50,000-pupil
 trust's ingest from 8.6-9.0 s to 7.2-7.9 s on a year-to-date night and from 78 s to 74 s on a first load."""
-
-LAST_READ = "select max(loaded_at)::date from loads where school_id = $school and file = $file and status = 'loaded'"
-"""When a school's file was last read and loaded (None if never)."""
 
 
 def ingest(
@@ -284,10 +281,11 @@ def _not_delivered(con: duckdb.DuckDBPyConnection, school_id: str, name: str) ->
     """The run report's note for an optional file a school did not deliver tonight: nothing of it is known on a first
     delivery; otherwise the rows of its earlier deliveries stay in use (a school may send only what changed), and
     the note says since when, so that an export that stopped is seen."""
-    row = con.execute(LAST_READ, {"school": school_id, "file": name}).fetchone()
-    if row is None or row[0] is None:
+    last = last_loaded(con, school_id, name)
+    if last is None:
         return f"{school_id}: {name} not delivered (optional)"
+    read_on = last[2].date()
     return (
         f"{school_id}: {name} not delivered (optional); what its earlier deliveries brought stays in use (last read "
-        f"on {row[0].day} {row[0]:%B %Y})"
+        f"on {read_on.day} {read_on:%B %Y})"
     )

@@ -42,11 +42,12 @@ RULES_VERSION = "3"
 """Bump when parsing or checking changes in a way the generated SQL does not show; every line is then re-checked."""
 
 LAST_LOADED = """
-select sha256, rows_quarantined from loads
+select sha256, rows_quarantined, loaded_at from loads
 where school_id = $school and file = $file and status = 'loaded'
 order by loaded_at desc limit 1
 """
-"""The content (its SHA-256) of the school's last loaded delivery of a file, and how many lines it quarantined."""
+"""The content (its SHA-256) of the school's last loaded delivery of a file, how many lines it quarantined, and
+when it was loaded."""
 
 
 @dataclass
@@ -141,6 +142,12 @@ def load_file(
     return result
 
 
+def last_loaded(con: duckdb.DuckDBPyConnection, school_id: str, file: str) -> tuple[str, int, dt.datetime] | None:
+    """The school's last loaded delivery of ``file`` (:data:`LAST_LOADED`), or None if none was ever loaded."""
+    row = con.execute(LAST_LOADED, {"school": school_id, "file": file}).fetchone()
+    return None if row is None else (str(row[0]), int(row[1]), row[2])
+
+
 def still_current(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, today: dt.date) -> bool:
     """Whether ``prepared`` is the school's last loaded delivery of this file and loading it again would change
     nothing: the same bytes as that delivery, which quarantined no line, and every line of the raw layer clean,
@@ -150,8 +157,7 @@ def still_current(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, today:
     so the delivery is read again for it too: tonight's quarantine lists it, and the data-quality gate counts it,
     every night the same broken file comes."""
     export = prepared.export
-    params = {"school": prepared.school_id, "file": export.name}
-    last = con.execute(LAST_LOADED, params).fetchone()
+    last = last_loaded(con, prepared.school_id, export.name)
     if last is None or last[0] != prepared.sha256:  # new content (most nights' attendance): no need to look further
         return False
     if last[1] > 0:  # lines quarantined from these very bytes: quarantined again tonight, not passed over

@@ -126,10 +126,6 @@ group by school_id
 """
 
 
-def _as_is(value: Any) -> str:
-    return str(value)
-
-
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -137,7 +133,7 @@ class Check:
     expectation: Callable[[], Any]
     blocking: bool
     params: dict[str, object] = field(default_factory=dict)
-    shown: Callable[[Any], str] = _as_is
+    shown: Callable[[Any], str] = str
     """How the value a school failed the check with reads in the school's reason for being held back ("" for
     nothing): in words and units, never a raw share or a sentinel."""
 
@@ -386,9 +382,7 @@ def record_rolls(con: duckdb.DuckDBPyConnection, load_id: str, as_of: dt.date, s
     con.execute(RECORD_ROLLS, {"load_id": load_id, "as_of": as_of, "schools": schools})
 
 
-def _schools_failed(
-    detail: dict[str, Any], frame: pd.DataFrame, shown: Callable[[Any], str] = _as_is
-) -> dict[str, str | None]:
+def _schools_failed(detail: dict[str, Any], frame: pd.DataFrame, shown: Callable[[Any], str]) -> dict[str, str | None]:
     """The schools of a failed check's unexpected rows, each with its first unexpected value as the check shows it;
     every school in the frame if GX named no row (a failure that cannot be pinned on a school holds them all back)."""
     failed: dict[str, str | None] = {}
