@@ -177,6 +177,17 @@ def problems(
                 quarantine=False,
             )
         )
+    if export.table == "interventions" and {"start_date", "end_date"} <= present:
+        start = typed("start_date") if typed else parsed(export.column("start_date"))
+        end = typed("end_date") if typed else parsed(export.column("end_date"))
+        found.append(
+            Problem(
+                "end_date",
+                f"({end}) < ({start})",
+                f"'end date ' || strftime(({end}), '%Y-%m-%d') || ' is before the start date ' || "
+                f"strftime(({start}), '%Y-%m-%d') || ': which one is wrong cannot be told'",
+            )
+        )
     if export.table == "assessments" and {"result_type", "result"} <= present:
         result = text("result")
         months = reading_age_months(result)

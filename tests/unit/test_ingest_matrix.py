@@ -288,6 +288,29 @@ def test_an_unexpected_duckdb_error_fails_the_file_in_one_line_that_quotes_no_va
     assert A not in " ".join(note for f in result.files for note in f.notes)
 
 
+def test_an_intervention_that_ends_before_it_starts_is_quarantined(tmp_path: Path) -> None:
+    """It loaded as an intervention that had ended, so the pupil was neither a mentee nor said to be in doubt."""
+    interventions = (
+        "upn,intervention,start_date,end_date,outcome\n"
+        f"{A},Learning mentor,2025-11-03,2025-10-01,\n"  # ends before it starts
+        f"{B},Learning mentor,2025-11-03,2025-11-03,\n"  # a single day
+        f"{C},Learning mentor,2025-11-03,,\n"  # ongoing
+    )
+    result, con = _ingest(tmp_path, {"interventions.csv": interventions})
+    assert (_file(result, "interventions.csv").rows_loaded, _file(result, "interventions.csv").rows_quarantined) == (
+        2,
+        1,
+    )
+    assert _quarantine(con) == [
+        (
+            "interventions.csv",
+            2,
+            "end_date",
+            "end date 2025-10-01 is before the start date 2025-11-03: which one is wrong cannot be told",
+        )
+    ]
+
+
 def test_aliased_headers_in_sims_style(tmp_path: Path) -> None:
     pupils = PUPILS.replace(
         "upn,surname,forename,date_of_birth,sex,year_group,leaving_date,sen_provision,fsm_eligible",
