@@ -5,31 +5,20 @@ from __future__ import annotations
 
 from pipeline.validate.gate import NO_MARK_DAYS, checks
 
-
-def _shown(start: str) -> dict[object, str]:
-    check = next(c for c in checks() if c.name.startswith(start))
-    return {value: check.shown(value) for value in _VALUES[start]}
-
-
-_VALUES: dict[str, list[object]] = {
-    "no file has more than": [0.0837708830548926],
-    "roll size within": [0.6950],
-    "every school's attendance marks": [21, NO_MARK_DAYS],
-    "no school day in the last 20": [0],
-    "99% of each school's KS2": [0.975],
-    "99% of each school's CAT4": [0.9],
-    "every file delivered was read": ["failed"],
-}
+WORDED: list[tuple[str, object, str]] = [
+    ("no file has more than", 0.0837708830548926, "8.4% of a file's rows"),
+    ("roll size within", 0.6950, "tonight's roll is 69.5% of that night's"),
+    ("every school's attendance marks", 21, "its latest mark 21 days before"),
+    ("every school's attendance marks", NO_MARK_DAYS, "no mark on or before the night"),
+    ("no school day in the last 20", 0, ""),  # always 0: the check's name says it
+    ("99% of each school's KS2", 0.975, "97.5% are"),
+    ("99% of each school's CAT4", 0.9, "90.0% are"),
+    ("every file delivered was read", "failed", "failed"),
+]
+"""A check (by the start of its name), a value a school could fail it with, and how the school's reason shows it."""
 
 
 def test_each_blocking_check_says_its_failing_value_in_words() -> None:
-    assert _shown("no file has more than") == {0.0837708830548926: "8.4% of a file's rows"}
-    assert _shown("roll size within") == {0.6950: "tonight's roll is 69.5% of that night's"}
-    assert _shown("every school's attendance marks") == {
-        21: "its latest mark 21 days before",
-        NO_MARK_DAYS: "no mark on or before the night",
-    }
-    assert _shown("no school day in the last 20") == {0: ""}  # always 0: the check's name says it
-    assert _shown("99% of each school's KS2") == {0.975: "97.5% are"}
-    assert _shown("99% of each school's CAT4") == {0.9: "90.0% are"}
-    assert _shown("every file delivered was read") == {"failed": "failed"}
+    for start, value, words in WORDED:
+        check = next(c for c in checks() if c.name.startswith(start))
+        assert check.shown(value) == words, (start, value)
