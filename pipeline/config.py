@@ -79,7 +79,9 @@ class Settings(BaseModel):
     caseload_per_mentor: Annotated[int, Field(ge=0)] = 15
     school_names: dict[str, str] = Field(default_factory=dict)
     shortlist_minimum: Annotated[int, Field(ge=0)] = 5
-    mentor_interventions: Annotated[tuple[str, ...], Field(min_length=1)] = ("Learning mentor",)
+    mentor_interventions: Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(min_length=1)] = (
+        "Learning mentor",
+    )
     need_points: Annotated[int, Field(ge=0)] = 10
     barrier_places: BarrierPlaces = "beside"
     review_weeks: Annotated[int, Field(ge=1)] = 12
@@ -138,8 +140,10 @@ class Settings(BaseModel):
         try:
             return cls.model_validate(data, context={"folder": folder})
         except ValidationError as error:
-            problems = [_problem(detail, data) for detail in error.errors()]
-            raise SettingsError(f"{source}: {'; '.join(problems)}.") from None
+            problems: dict[object, str] = {}  # one problem per key: the first pydantic finds
+            for detail in error.errors():
+                problems.setdefault(detail["loc"][:1], _problem(detail, data))
+            raise SettingsError(f"{source}: {'; '.join(problems.values())}.") from None
 
     def fingerprint(self) -> str:
         """A short hash of the settings (with the scorecard file's content, not its path)."""
@@ -167,11 +171,16 @@ def _problem(detail: Mapping[str, Any], data: dict[str, Any]) -> str:
         close = difflib.get_close_matches(key, Settings.model_fields, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]}?" if close else f"the settings are {', '.join(Settings.model_fields)}"
         return f"{key} is not a setting ({hint})"
+    if kind == "value_error" and not location:  # a rule of ours across settings: its own words say what to write
+        return _own_words(detail)
+    if kind == "value_error":
+        return f"{key} = {_written(data.get(key, detail.get('input')))} is not allowed: {_own_words(detail)}"
     value = data.get(key, detail.get("input"))
-    written = json.dumps(value, default=str)  # as TOML writes it: "text", true, 5.7, ["a", "b"]
+    written = _written(value)
     context = {
         name: f"{bound:g}" if isinstance(bound, int | float) else bound for name, bound in detail.get("ctx", {}).items()
     }
+    names = INTERVENTION_EXAMPLE if key == "mentor_interventions" else OUTCOME_EXAMPLE
     allowed = {
         "int_type": "a whole number",
         "int_from_float": "a whole number",
@@ -179,9 +188,14 @@ def _problem(detail: Mapping[str, Any], data: dict[str, Any]) -> str:
         "bool_type": "true or false",
         "string_type": "text in quotes",
         "path_type": "a file path in quotes",
-        "tuple_type": f"a list of names, e.g. [{', '.join(json.dumps(c) for c in OUTCOME_COMPONENTS[:2])}]",
-        "literal_error": f"one or more of {', '.join(OUTCOME_COMPONENTS)}",
-        "too_short": f"one or more of {', '.join(OUTCOME_COMPONENTS)}",
+        "is_instance_of": "a file path in quotes",
+        "dict_type": f'a table: a line [{key}], then one line per school, e.g. "127510" = '
+        + ('"Example Academy"' if key == "school_names" else "30"),
+        "tuple_type": f"a list in square brackets, e.g. {names}",
+        "too_short": f"one or more names in square brackets, e.g. {names}"
+        if key == "mentor_interventions"
+        else f"one or more of {', '.join(OUTCOME_COMPONENTS)}",
+        "string_too_short": f"names of at least one character, e.g. {names}",
         "greater_than": f"more than {context.get('gt')}",
         "greater_than_equal": f"at least {context.get('ge')}",
         "less_than": f"less than {context.get('lt')}",
@@ -191,3 +205,18 @@ def _problem(detail: Mapping[str, Any], data: dict[str, Any]) -> str:
         names = ", ".join(BARRIER_PLACES if key == "barrier_places" else OUTCOME_COMPONENTS)
         return f"{key} = {written} is not allowed: {json.dumps(detail.get('input'))} is not one of {names}"
     return f"{key} = {written} is not allowed: it must be {allowed}"
+
+
+OUTCOME_EXAMPLE = f"[{', '.join(json.dumps(c) for c in OUTCOME_COMPONENTS[:2])}]"
+INTERVENTION_EXAMPLE = '["Learning mentor"]'
+
+
+def _written(value: object) -> str:
+    """A value as TOML writes it: "text", true, 5.7, ["a", "b"]."""
+    return json.dumps(value, default=str)
+
+
+def _own_words(detail: Mapping[str, Any]) -> str:
+    """The words of a validator of ours, without pydantic's "Value error, " before them."""
+    error = detail.get("ctx", {}).get("error")
+    return str(error) if error is not None else str(detail["msg"])

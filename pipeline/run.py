@@ -24,7 +24,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -268,6 +268,7 @@ def _night(
             _record_ingest(report, loaded)
             write_csv(con.execute(QUARANTINE_OF_LOAD, {"load_id": loaded.load_id}).df(), out / "quarantine.csv")
             judge_deliveries(report, loaded, known_schools(con), exports)
+            _note_unknown_schools(report, settings)
 
             result.as_of = report.as_of = result.as_of or _latest_mark(con, today)
             gate: GateResult | None = None
@@ -327,6 +328,32 @@ def judge_deliveries(report: RunReport, loaded: IngestResult, known: set[str], e
     for failed in loaded.failed:
         note = failed.notes[0] if failed.notes else "it could not be loaded"
         report.school(failed.school_id).hold_back(f"{failed.file} failed: {note}")
+
+
+def unknown_schools(settings: Settings, schools: set[str]) -> list[str]:
+    """A note for each table of settings naming a school that neither tonight's delivery nor the warehouse has: a
+    mistyped URN would otherwise leave the real school on the default places, or unnamed, without a word."""
+    tables: dict[str, Mapping[str, object]] = {
+        "places": settings.places,
+        "mentors": settings.mentors,
+        "school_names": settings.school_names,
+    }
+    notes = []
+    for table, values in tables.items():
+        stray = sorted(set(values) - schools)
+        if stray:
+            notes.append(
+                f"settings [{table}] name{'s' if len(stray) == 1 else ''} {', '.join(stray)}, which no delivery has "
+                "brought, so no school here gets what is set there: check each against the school folders' names"
+            )
+    return notes
+
+
+def _note_unknown_schools(report: RunReport, settings: Settings) -> None:
+    notes = unknown_schools(settings, set(report.school_status))
+    for note in notes:
+        log.warning(note)
+    report.notes.extend(notes)
 
 
 def judge_gate(report: RunReport, gate: GateResult) -> None:

@@ -195,6 +195,22 @@ def test_a_school_folder_named_otherwise_is_held_back_and_the_console_says_an_en
     assert f"ignored {trust.bad} Oak Academy: not a school folder" in page
 
 
+def test_settings_for_a_mistyped_urn_are_named_in_the_console_run_json_and_report(trust: Trust) -> None:
+    """Places set for "1" + a URN (a slip of the keyboard) reach no school: the real school is on the default
+    places, and the run says so rather than publishing as if the setting had been honoured."""
+    typo = "1" + trust.good
+    config = trust.root / "settings.toml"
+    config.write_text(f'[places]\n"{typo}" = 9\n[school_names]\n"{trust.bad}" = "Oak"\n', encoding="utf-8")
+    result = _run(trust.root, "--config", str(config))
+    assert result.exit_code == 0, result.output
+    said = f"settings [places] names {typo}, which no delivery has brought, so no school here gets what is set there"
+    assert said in result.output
+    assert [note for note in trust.report()["notes"] if note.startswith("settings ")] == [
+        f"{said}: check each against the school folders' names"
+    ]
+    assert said in (trust.out / "report.html").read_text(encoding="utf-8")
+
+
 def test_an_empty_delivery_never_exits_0(trust: Trust) -> None:
     before = {school: trust.shortlist(school) for school in (trust.good, trust.bad)}
     for school in before:

@@ -91,6 +91,28 @@ def test_an_empty_outcome_is_refused() -> None:
         Settings.parse({"outcome": []}, "s.toml")
 
 
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        ({"mentor_interventions": []}, 'mentor_interventions = [] is not allowed: it must be one or more names in '
+         'square brackets, e.g. ["Learning mentor"]'),
+        ({"mentor_interventions": "Learning mentor"}, 'mentor_interventions = "Learning mentor" is not allowed: it '
+         'must be a list in square brackets, e.g. ["Learning mentor"]'),
+        ({"mentor_interventions": [""]}, 'mentor_interventions = [""] is not allowed: it must be names of at least '
+         'one character, e.g. ["Learning mentor"]'),
+        ({"places": {"127510": 3}, "mentors": {"127510": 1}},
+         "set places or mentors for a school, not both (schools 127510)"),
+        ({"places": 3}, 'places = 3 is not allowed: it must be a table: a line [places], then one line per school, '
+         'e.g. "127510" = 30'),
+        ({"scorecard": 5}, "scorecard = 5 is not allowed: it must be a file path in quotes"),
+    ],
+)  # fmt: skip
+def test_each_refusal_says_what_that_setting_allows_in_one_sentence(data: dict[str, object], said: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.parse(data, "s.toml")
+    assert str(refused.value) == f"s.toml: {said}."
+
+
 def test_the_examples_of_the_issue_are_refused_not_truncated(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match=r"capacity_minimum = 5\.7 is not allowed: it must be a whole number"):
         _load(tmp_path, "capacity_minimum = 5.7\n")
