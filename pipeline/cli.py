@@ -229,7 +229,13 @@ def ingest(
 
 @app.command()
 def check(
-    exports: Annotated[Path, typer.Argument(help="A trust folder (one sub-folder per school) or one school's folder.")],
+    exports: Annotated[
+        Path | None,
+        typer.Argument(help="A trust folder (one sub-folder per school) or one school's folder.", show_default=False),
+    ] = None,
+    exports_option: Annotated[
+        Path | None, typer.Option("--exports", help="The same folder, given as `mentor run` takes it.")
+    ] = None,
     today: Annotated[
         dt.datetime | None,
         typer.Option(formats=["%Y-%m-%d"], help="The night to check as (dates after it are refused); default today."),
@@ -247,6 +253,13 @@ def check(
     from pipeline.check import check_delivery, render
     from pipeline.config import Settings, SettingsError
 
+    if exports is not None and exports_option is not None and exports != exports_option:
+        err.print(f"two exports folders given ({exports} and --exports {exports_option}): give one")
+        raise typer.Exit(ExitCode.USAGE)
+    exports = exports or exports_option
+    if exports is None:
+        err.print("give the exports folder to check: mentor check DIR (or --exports DIR, as mentor run takes it)")
+        raise typer.Exit(ExitCode.USAGE)
     try:
         settings = Settings.load(config)
         result = check_delivery(exports, today.date() if today else None, settings.max_quarantined_share)
@@ -407,6 +420,7 @@ def features(
     _logging(quiet)
     with _warehouse(db) as con:
         day = as_of.date() if as_of else _latest_day(con)
+        _warn_marks_behind(con, day)
         try:
             result = build_features(con, day)
         except _stage_errors() as error:
@@ -467,6 +481,21 @@ def report(
             raise typer.Exit(ExitCode.USAGE) from None
     for school, path in written["paths"].items():
         err.print(f"shortlist for school {school}: {path}")
+
+
+def _warn_marks_behind(con: duckdb.DuckDBPyConnection, day: dt.date, school: str | None = None) -> None:
+    """Say which schools (or whether ``school``) the nightly run would hold back for attendance marks that stop
+    short of ``day``: a stage command builds the night regardless, and their features read as no data."""
+    from pipeline.validate.gate import MARKS_WITHIN_DAYS, marks_behind
+
+    behind = marks_behind(con, day)
+    if school is not None:
+        behind = {school: behind[school]} if school in behind else {}
+    for name, shown in behind.items():
+        err.print(
+            f"warning: school {name}'s attendance marks do not reach within {MARKS_WITHIN_DAYS} days of {day} "
+            f"({shown}): its recent attendance reads as no data, and the nightly run would hold it back"
+        )
 
 
 def _latest_day(con: duckdb.DuckDBPyConnection) -> dt.date:
@@ -774,10 +803,11 @@ def explain(
     with _warehouse(db) as con:
         day = as_of.date() if as_of else _latest_day(con)
         table = build_features(con, day, persist=False).table
-    pupil = table[table["upn"] == upn.strip().upper()]
-    if pupil.empty:
-        err.print(f"that UPN is not on roll on {day}")
-        raise typer.Exit(ExitCode.USAGE)
+        pupil = table[table["upn"] == upn.strip().upper()]
+        if pupil.empty:
+            err.print(f"that UPN is not on roll on {day}")
+            raise typer.Exit(ExitCode.USAGE)
+        _warn_marks_behind(con, day, str(pupil["school_id"].iloc[0]))
     try:
         card = Scorecard.load(Settings.load(config).scorecard)
     except _stage_errors() as error:

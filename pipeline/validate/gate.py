@@ -236,9 +236,7 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
             ),
             blocking=True,
             params={"no_mark": NO_MARK_DAYS},
-            shown=lambda days: (
-                "no mark on or before the night" if days >= NO_MARK_DAYS else f"its latest mark {days} days before"
-            ),
+            shown=_days_shown,
         ),
         Check(
             "99% of each school's KS2 scaled scores are between 80 and 120",
@@ -374,6 +372,21 @@ def run_gate(
         else:
             docs = background.submit(_build_docs, context, rendered)
     return GateResult(results, docs)
+
+
+def marks_behind(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, str]:
+    """Each school whose attendance marks do not reach within ``MARKS_WITHIN_DAYS`` of the night (the run holds it
+    back), with how far they fall short in words: for the stage commands, which build and score a night regardless."""
+    rows = con.execute(LATEST_MARKS, {"as_of": as_of, "no_mark": NO_MARK_DAYS}).fetchall()
+    return {
+        str(school): _days_shown(days)
+        for school, days in sorted(rows)
+        if days > MARKS_WITHIN_DAYS
+    }
+
+
+def _days_shown(days: int) -> str:
+    return "no mark on or before the night" if days >= NO_MARK_DAYS else f"its latest mark {days} days before"
 
 
 def record_rolls(con: duckdb.DuckDBPyConnection, load_id: str, as_of: dt.date, schools: list[str]) -> None:

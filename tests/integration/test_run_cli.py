@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import re
 import shutil
@@ -266,6 +267,22 @@ def test_explain_words_a_primary_pupil_as_the_shortlist_does_and_gives_the_chanc
     assert gaps
     assert not any("grade" in line for line in gaps)  # steps on the WTS, EXS, GDS scale
     assert lines[-1].endswith(f"the chance of the outcome in the next half-term {top['band']})")
+
+
+def test_explain_for_a_night_past_the_marks_warns_of_that_pupils_school_alone(first_run: Path) -> None:
+    """A night a month after the exports end: every attendance figure reads as no data. The command says so
+    (the run would hold the school back), naming the pupil's school and not the other."""
+    top = _shortlist(first_run, "127510").iloc[0]
+    night = (dt.date.fromisoformat(top["as_of"]) + dt.timedelta(days=30)).isoformat()
+    result = CliRunner().invoke(app, ["explain", top["upn"], "--db", str(first_run / "w.duckdb"), "--as-of", night])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (
+        f"warning: school 127510's attendance marks do not reach within 14 days of {night} (its latest mark 30 days "
+        "before): its recent attendance reads as no data, and the nightly run would hold it back"
+    )
+    assert "105854" not in result.output
+    latest = CliRunner().invoke(app, ["explain", top["upn"], "--db", str(first_run / "w.duckdb")])
+    assert "warning" not in latest.output
 
 
 def test_explain_shows_the_points_a_usual_pupil_has_on_a_card_that_records_them(first_run: Path) -> None:

@@ -87,6 +87,26 @@ def test_a_clean_delivery_exits_0(tmp_path: Path) -> None:
     assert "  pupils.csv: OK: all 3 lines would load" in lines
 
 
+def test_the_folder_may_be_given_as_mentor_run_takes_it_and_must_be_given_once(tmp_path: Path) -> None:
+    folder = tmp_path / "100001"
+    folder.mkdir()
+    (folder / "pupils.csv").write_text(SIMS_PUPILS, encoding="utf-8")
+    (folder / "attendance.csv").write_text(MARKS, encoding="utf-8")
+    day = ["--today", TODAY.isoformat()]
+    as_run = CliRunner().invoke(app, ["check", "--exports", str(tmp_path), *day])
+    assert as_run.exit_code == 0, as_run.output
+    assert as_run.output == CliRunner().invoke(app, ["check", str(tmp_path), *day]).output
+    missing = CliRunner().invoke(app, ["check", *day])
+    assert missing.exit_code == 2
+    assert (
+        missing.output.strip()
+        == "give the exports folder to check: mentor check DIR (or --exports DIR, as mentor run takes it)"
+    )
+    twice = CliRunner().invoke(app, ["check", str(tmp_path), "--exports", str(folder), *day])
+    assert twice.exit_code == 2
+    assert twice.output.strip() == f"two exports folders given ({tmp_path} and --exports {folder}): give one"
+
+
 def test_a_stray_quote_spoils_its_own_line_in_the_check_not_the_rest_of_the_file(tmp_path: Path) -> None:
     """The date-style sampler read the file with a CSV reader: a quote opened on line 2 ran its field on over the
     lines after it, past csv's field limit (131,072 characters), and `mentor check` ended in a traceback."""
