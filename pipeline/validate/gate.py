@@ -378,11 +378,7 @@ def marks_behind(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, st
     """Each school whose attendance marks do not reach within ``MARKS_WITHIN_DAYS`` of the night (the run holds it
     back), with how far they fall short in words: for the stage commands, which build and score a night regardless."""
     rows = con.execute(LATEST_MARKS, {"as_of": as_of, "no_mark": NO_MARK_DAYS}).fetchall()
-    return {
-        str(school): _days_shown(days)
-        for school, days in sorted(rows)
-        if days > MARKS_WITHIN_DAYS
-    }
+    return {str(school): _days_shown(days) for school, days in sorted(rows) if days > MARKS_WITHIN_DAYS}
 
 
 def _days_shown(days: int) -> str:
