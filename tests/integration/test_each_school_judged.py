@@ -179,6 +179,25 @@ def test_a_file_of_broken_lines_holds_its_school_back_again_when_it_comes_again_
         assert listed == [i + 1 for i in broken]  # line numbers count the header as line 1
 
 
+def test_a_line_of_decisions_csv_staff_mistyped_is_set_aside_and_the_school_publishes(trust: Trust) -> None:
+    """decisions.csv is written by hand: one line in two with a word the pipeline does not know is set aside and
+    listed, and the school publishes with the other line used. It was held back by the gate's 5% share, a test of
+    an MIS export, so one typo in a short file kept a whole school's list from being published."""
+    upn = (trust.exports / trust.bad / "pupils.csv").read_text(encoding="utf-8-sig").splitlines()[1].split(",")[0]
+    decisions = f"upn,date,decision\n{upn},2025-11-03,referred\n{upn},2025-11-04,maybe\n"
+    (trust.exports / trust.bad / "decisions.csv").write_text(decisions, encoding="utf-8")
+    result = trust.run()
+    assert result.exit_code == 0, result.output
+    report = trust.report()
+    assert report["held_back"] == []
+    assert _night_of(trust, trust.bad) == str(END)
+    staff = next(c for c in report["checks"] if c["check"].startswith("every line of the files staff write"))
+    assert (staff["passed"], staff["blocking"], staff["schools_failed"]) == (False, False, [trust.bad])
+    assert f"school {trust.bad} (1 line set aside, listed in quarantine.csv)" in result.output
+    quarantine = (trust.out / "quarantine.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
+    assert [row.split(",")[:3] for row in quarantine] == [[trust.bad, "decisions.csv", "3"]]
+
+
 def test_a_school_folder_named_otherwise_is_held_back_and_the_console_says_an_entry_was_not_read(
     trust: Trust,
 ) -> None:

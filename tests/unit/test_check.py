@@ -87,6 +87,24 @@ def test_a_clean_delivery_exits_0(tmp_path: Path) -> None:
     assert "  pupils.csv: OK: all 3 lines would load" in lines
 
 
+def test_a_mistyped_line_of_decisions_csv_is_set_aside_and_the_school_would_publish(tmp_path: Path) -> None:
+    """A file staff write by hand is not judged by the gate's share of lines quarantined: one typo in three lines
+    is set aside, the rest used, and the run publishes (the check said HELD BACK, as the run then did)."""
+    folder = tmp_path / "100001"
+    folder.mkdir()
+    (folder / "pupils.csv").write_text(SIMS_PUPILS, encoding="utf-8")
+    (folder / "attendance.csv").write_text(MARKS, encoding="utf-8")
+    decisions = f"upn,date,decision\n{A},2025-11-03,referred\n{B},2025-11-03,declined\n{C},2025-11-03,maybe\n"
+    (folder / "decisions.csv").write_text(decisions, encoding="utf-8")
+    result = CliRunner().invoke(app, ["check", str(tmp_path), "--today", TODAY.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert (
+        "  decisions.csv: OK: 2 of 3 lines would load, 1 set aside (a file staff write: its other lines are used, "
+        "whatever the share)"
+    ) in result.output.splitlines()
+    assert "Verdict: tonight's run would load every school." in result.output
+
+
 def test_the_folder_may_be_given_as_mentor_run_takes_it_and_must_be_given_once(tmp_path: Path) -> None:
     folder = tmp_path / "100001"
     folder.mkdir()

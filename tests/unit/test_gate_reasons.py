@@ -14,11 +14,13 @@ WORDED: list[tuple[str, object, str]] = [
     ("99% of each school's KS2", 0.975, "97.5% are"),
     ("99% of each school's CAT4", 0.9, "90.0% are"),
     ("every file delivered was read", "failed", "failed"),
+    ("every line of the files staff write", 1, "1 line set aside, listed in quarantine.csv"),
+    ("every line of the files staff write", 3, "3 lines set aside, listed in quarantine.csv"),
 ]
 """A check (by the start of its name), a value a school could fail it with, and how the school's reason shows it."""
 
 
-def test_each_blocking_check_says_its_failing_value_in_words() -> None:
+def test_each_check_says_its_failing_value_in_words() -> None:
     for start, value, words in WORDED:
         check = next(c for c in checks() if c.name.startswith(start))
         assert check.shown(value) == words, (start, value)
