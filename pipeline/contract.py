@@ -26,6 +26,17 @@ class Column:
 
 
 @dataclass(frozen=True)
+class DatesInOrder:
+    """Two date columns of a row that cannot run backwards: a row whose ``later`` date is before its ``earlier``
+    one is quarantined (which of the two is wrong cannot be told)."""
+
+    earlier: str
+    later: str
+    earlier_words: str
+    later_words: str
+
+
+@dataclass(frozen=True)
 class ExportFile:
     name: str
     table: str
@@ -33,6 +44,7 @@ class ExportFile:
     key: tuple[str, ...]
     required_file: bool
     date_columns_not_future: tuple[str, ...] = ()
+    dates_in_order: tuple[DatesInOrder, ...] = ()
     written_by_staff: bool = False
     """A file staff write by hand, not an MIS export: a line of it that cannot be read is set aside and the rest
     used, however many such lines there are (the gate's share of lines quarantined is a test of an export)."""
@@ -168,6 +180,7 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
         ),
         key=("upn", "intervention", "start_date"),
         required_file=False,
+        dates_in_order=(DatesInOrder("start_date", "end_date", "the start date", "end date"),),
     ),
     # Staff decisions on the shortlist, kept with history (one decision per pupil per day); see
     # docs/contract.md and pipeline/caseload/decisions.py.
@@ -185,6 +198,7 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
         key=("upn", "date"),
         required_file=False,
         date_columns_not_future=("date",),
+        dates_in_order=(DatesInOrder("date", "review_date", "the decision's date", "review date"),),
         written_by_staff=True,
     ),
 )  # fmt: skip

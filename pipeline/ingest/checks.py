@@ -177,17 +177,19 @@ def problems(
                 quarantine=False,
             )
         )
-    if export.table == "interventions" and {"start_date", "end_date"} <= present:
-        start = typed("start_date") if typed else parsed(export.column("start_date"))
-        end = typed("end_date") if typed else parsed(export.column("end_date"))
-        found.append(
-            Problem(
-                "end_date",
-                f"({end}) < ({start})",
-                f"'end date ' || strftime(({end}), '%Y-%m-%d') || ' is before the start date ' || "
-                f"strftime(({start}), '%Y-%m-%d') || ': which one is wrong cannot be told'",
+    for order in export.dates_in_order:
+        if {order.earlier, order.later} <= present:
+            earlier = typed(order.earlier) if typed else parsed(export.column(order.earlier))
+            later = typed(order.later) if typed else parsed(export.column(order.later))
+            found.append(
+                Problem(
+                    order.later,
+                    f"({later}) < ({earlier})",
+                    f"'{_literal(order.later_words)} ' || strftime(({later}), '%Y-%m-%d') || ' is before "
+                    f"{_literal(order.earlier_words)} ' || strftime(({earlier}), '%Y-%m-%d') || ': which one is "
+                    "wrong cannot be told'",
+                )
             )
-        )
     if export.table == "assessments" and {"result_type", "result"} <= present:
         result = text("result")
         months = reading_age_months(result)
@@ -217,3 +219,8 @@ def problems(
         sessions = typed("sessions") if typed else parsed(export.column("sessions"))
         found.append(Problem("sessions", f"({sessions}) < 1", "'length must be at least 1 session'"))
     return found
+
+
+def _literal(words: str) -> str:
+    """Words of the contract's, inside a SQL string literal (a quote doubled)."""
+    return words.replace("'", "''")

@@ -311,6 +311,28 @@ def test_an_intervention_that_ends_before_it_starts_is_quarantined(tmp_path: Pat
     ]
 
 
+def test_a_decision_whose_review_comes_before_it_is_quarantined(tmp_path: Path) -> None:
+    """A "not now" of 4 November to be reviewed on 1 October (a typed month) was read as a decision whose review
+    had passed: the pupil came straight back to the list, with no word of the date."""
+    decisions = (
+        "upn,date,decision,review_date\n"
+        f"{A},2025-11-04,not now,2025-10-01\n"  # reviewed before it was made
+        f"{B},2025-11-04,not now,2025-11-04\n"  # reviewed the same day
+        f"{C},2025-11-04,declined,\n"  # no review date
+    )
+    result, con = _ingest(tmp_path, {"decisions.csv": decisions})
+    read = _file(result, "decisions.csv")
+    assert (read.rows_loaded, read.rows_quarantined) == (2, 1)
+    assert _quarantine(con) == [
+        (
+            "decisions.csv",
+            2,
+            "review_date",
+            "review date 2025-10-01 is before the decision's date 2025-11-04: which one is wrong cannot be told",
+        )
+    ]
+
+
 def test_aliased_headers_in_sims_style(tmp_path: Path) -> None:
     pupils = PUPILS.replace(
         "upn,surname,forename,date_of_birth,sex,year_group,leaving_date,sen_provision,fsm_eligible",
