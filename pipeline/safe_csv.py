@@ -1,6 +1,7 @@
 """Write CSV files that hold pupil data: Excel-friendly, formula-proof, atomic and owner-only.
 
-- UTF-8 with a byte-order mark, so Excel shows accents correctly; ISO dates.
+- UTF-8 with a byte-order mark, so Excel shows accents correctly; ISO dates; no negative zero ("-0.0" for a gap
+  rounded to nothing).
 - Any cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed with ``'`` so a
   spreadsheet shows it as text instead of running it as a formula (CSV injection).
 - Written durably (:func:`atomic_write`, which every output file of the pipeline goes through): to a temporary
@@ -37,6 +38,8 @@ def neutralise(value: object) -> object:
         return value.isoformat(timespec="seconds")
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, float) and value == 0:
+        return 0.0  # a change or gap rounded to nothing reads "0.0", not "-0.0"
     return value
 
 
@@ -46,6 +49,8 @@ def write_csv(frame: pd.DataFrame, path: Path, mode: int = 0o600) -> Path:
     for column in safe.columns:
         if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
             safe[column] = safe[column].map(neutralise)
+        elif pd.api.types.is_float_dtype(safe[column]):
+            safe[column] = safe[column] + 0.0  # -0.0 + 0.0 is 0.0; every other value, NaN too, is unchanged
     return atomic_write(
         path,
         lambda out: safe.to_csv(out, index=False, lineterminator="\r\n", date_format="%Y-%m-%d"),

@@ -70,3 +70,15 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Pat
 def test_csv_cells_that_look_like_formulas_are_text(tmp_path: Path) -> None:
     path = write_csv(pd.DataFrame({"name": ["=HYPERLINK(1)", "@SUM(A1)", "Smith"]}), tmp_path / "x.csv")
     assert path.read_text(encoding="utf-8-sig").splitlines() == ["name", "'=HYPERLINK(1)", "'@SUM(A1)", "Smith"]
+
+
+def test_a_value_rounded_to_nothing_is_written_0_not_minus_0(tmp_path: Path) -> None:
+    """caseload.csv showed a mentee's gap to target before mentoring as "-0.0" (-0.004 rounded)."""
+    frame = pd.DataFrame(
+        {
+            "gap": pd.Series([round(-0.004, 2), -0.67, float("nan")], dtype=float),
+            "gap_or_none": pd.Series([round(-0.004, 2), None, 1.5], dtype=object),  # as a column holding None is
+        }
+    )
+    path = write_csv(frame, tmp_path / "x.csv")
+    assert path.read_text(encoding="utf-8-sig").splitlines() == ["gap,gap_or_none", "0.0,0.0", "-0.67,", ",1.5"]
