@@ -63,7 +63,12 @@ def sample(
         int, typer.Option(min=1, max=10, help="Academic years of history; the last runs to --end-date.")
     ] = 2,
     end_date: Annotated[
-        dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day the exports cover (the extract date).")
+        dt.datetime,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            show_default=False,
+            help="Last day the exports cover (the extract date); default 2025-11-07.",
+        ),
     ] = dt.datetime(2025, 11, 7),
     truth_out: Annotated[
         Path | None,
