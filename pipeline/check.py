@@ -19,6 +19,7 @@ import duckdb
 
 from pipeline.contract import FILES_BY_NAME, STAFF_FILES, HeaderReading
 from pipeline.ingest import ingest
+from pipeline.ingest.checks import slash_date_order
 from pipeline.ingest.read import UnreadableFileError, discover, prepare, temporary_workdir
 from pipeline.warehouse import connect
 
@@ -240,7 +241,7 @@ def _date_style(path: Path, delimiter: str, header: HeaderReading | None) -> str
     positions = [m.position for m in header.matches if m.column and header.export.column(m.column).kind == "date"]
     if not positions:
         return "(no date columns)"
-    iso = uk = other = lines = 0
+    iso = uk = us = other = lines = 0
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
         next(handle, None)
         # Each line split on its own, as the run reads it: a stray quote spoils its line only, where a CSV reader
@@ -254,11 +255,14 @@ def _date_style(path: Path, delimiter: str, header: HeaderReading | None) -> str
                     continue
                 if ISO_DATE.match(value):
                     iso += 1
+                elif slash_date_order(value) == "month first":
+                    us += 1  # 07/16/2025: the ingest refuses a file of them (pipeline.ingest.load.refuse_month_first)
                 elif UK_DATE.match(value):
                     uk += 1
                 else:
                     other += 1
-    styles = [name for name, n in (("YYYY-MM-DD", iso), ("DD/MM/YYYY", uk), ("neither", other)) if n]
+    named = (("YYYY-MM-DD", iso), ("DD/MM/YYYY", uk), ("MM/DD/YYYY (month first)", us), ("neither", other))
+    styles = [name for name, n in named if n]
     if not styles:
         return "(all blank)" if lines else "(no lines)"
     return styles[0] if len(styles) == 1 else "mixed: " + ", ".join(styles)

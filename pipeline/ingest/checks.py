@@ -8,6 +8,7 @@ admission) load the pupil with that value blank and report it, so one odd cell n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -219,6 +220,27 @@ def problems(
         sessions = typed("sessions") if typed else parsed(export.column("sessions"))
         found.append(Problem("sessions", f"({sessions}) < 1", "'length must be at least 1 session'"))
     return found
+
+
+SLASH_DATE = re.compile(r"\s*(\d{1,2})/(\d{1,2})/\d{4}(\s|$)")
+
+
+def slash_date_order(text: str) -> str | None:
+    """Which way round a slash date must be: "month first" (07/16/2025), "day first" (16/07/2025), or None when
+    either could be (07/03/2025) or it is no slash date.
+
+    >>> slash_date_order("07/16/2025"), slash_date_order(" 16/07/2025 10:00"), slash_date_order("07/03/2025")
+    ('month first', 'day first', None)
+    """
+    match = SLASH_DATE.match(text)
+    if not match:
+        return None
+    first, second = int(match.group(1)), int(match.group(2))
+    if first <= 12 < second <= 31:
+        return "month first"
+    if second <= 12 < first <= 31:
+        return "day first"
+    return None
 
 
 def _literal(words: str) -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from pipeline.contract import ExportFile
-from pipeline.ingest.checks import parsed, problems
+from pipeline.ingest.checks import parsed, problems, slash_date_order
 from pipeline.ingest.lines import FileRefusedError, scalar, sql_text
 from pipeline.ingest.pairing import read_step
 from pipeline.ingest.read import PreparedFile
@@ -111,6 +111,7 @@ def load_file(
     if lines.read == 0:
         result.notes.append("no data lines: the file has a header only, so nothing was loaded from it")
 
+    refuse_month_first(con, prepared, present)
     check_step(con, prepared, present, today)
     good = dedupe_step(con, export)
     blanked = quarantine_step(con, prepared, load_id)
@@ -140,6 +141,35 @@ def load_file(
             f"+ {result.rows_quarantined:,} quarantined (a fault of the pipeline: please report it)"
         )
     return result
+
+
+MONTH_FIRST_LEAST = 2
+"""Distinct dates that can only be month first (07/16/2025), with none that can only be day first, that make a file
+read as month first: one such date is a typo of a line, quarantined on its own."""
+
+
+def refuse_month_first(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, present: set[str]) -> None:
+    """Refuse a file whose slash dates are written month first (as Excel set to US English saves them): raise
+    :class:`FileRefusedError`. Read day first, its dates after the 12th of a month are quarantined, and the others
+    load with day and month swapped, 07/03/2025 as 7 March for 3 July, without a word."""
+    dates = [c.name for c in prepared.export.columns if c.kind == "date" and c.name in present]
+    if not dates:
+        return
+    # The distinct texts of the lines to check (a year of marks has a few hundred), judged one by one.
+    found = con.execute(" union ".join(f"select distinct {name} from numbered" for name in dates)).fetchall()
+    orders = {text: slash_date_order(text) for (text,) in found if text is not None}
+    month_first = sorted(text for text, order in orders.items() if order == "month first")
+    if len(month_first) >= MONTH_FIRST_LEAST and "day first" not in orders.values():
+        where = " or ".join(f"list_contains($texts, {name})" for name in dates)
+        line = scalar(con, f"select min(line_number) from numbered where {where}", {"texts": month_first})
+        on_line = con.execute(f"select {', '.join(dates)} from numbered where line_number = $line", {"line": line})
+        text = next(t for t in (on_line.fetchone() or ()) if t in month_first).strip()
+        raise FileRefusedError(
+            f"{prepared.label} was not loaded: its dates are written month first, as Excel set to US English saves "
+            f"them ({text} on line {line}), so the day and month of a date such as 07/03/2025 "
+            "cannot be told apart: save it again with dates as DD/MM/YYYY (Excel set to English (United Kingdom)) or "
+            "YYYY-MM-DD"
+        )
 
 
 def last_loaded(con: duckdb.DuckDBPyConnection, school_id: str, file: str) -> tuple[str, int, dt.datetime] | None:

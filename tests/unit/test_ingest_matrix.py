@@ -134,6 +134,39 @@ def test_empty_file_fails_alone(tmp_path: Path) -> None:
     assert _file(result, "pupils.csv").rows_loaded == 3
 
 
+def _marks_on(*days: str) -> str:
+    return "upn,date,session,mark\n" + "".join(f"{u},{day},AM,/\n" for u in (A, B, C) for day in days)
+
+
+def test_a_file_of_month_first_dates_is_refused_not_half_read_with_day_and_month_swapped(tmp_path: Path) -> None:
+    """Excel set to US English writes 3 November as 11/03/2025. Read day first, a date after the 12th failed on its
+    line and the others loaded as another day: 11/03/2025 as 11 March. The file is refused, saying why."""
+    result, con = _ingest(tmp_path, {"attendance.csv": _marks_on("11/03/2025", "10/14/2025", "10/15/2025")})
+    failed = _file(result, "attendance.csv")
+    assert failed.status == "failed"
+    assert failed.notes == [
+        f"{SCHOOL}/attendance.csv was not loaded: its dates are written month first, as Excel set to US English saves "
+        "them (10/14/2025 on line 3), so the day and month of a date such as 07/03/2025 cannot be told apart: save it "
+        "again with dates as DD/MM/YYYY (Excel set to English (United Kingdom)) or YYYY-MM-DD"
+    ]
+    assert con.execute("select count(*) from attendance").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("days", "loaded"),
+    [
+        (("03/11/2025", "05/13/2025"), 3),  # one typo: its lines are quarantined, the file loads
+        (("10/14/2025", "10/15/2025", "14/10/2025"), 3),  # both orders: no order can be told, each line judged
+    ],
+)
+def test_a_month_first_date_or_two_among_day_first_ones_is_a_line_problem_not_the_files(
+    tmp_path: Path, days: tuple[str, ...], loaded: int
+) -> None:
+    result, _ = _ingest(tmp_path, {"attendance.csv": _marks_on(*days)})
+    read = _file(result, "attendance.csv")
+    assert (read.status, read.rows_loaded, read.rows_quarantined) == ("loaded", loaded, 3 * len(days) - loaded)
+
+
 def test_header_only_loads_nothing_and_loses_nothing(tmp_path: Path) -> None:
     result, _ = _ingest(tmp_path, {"attendance.csv": "upn,date,session,mark\n"})
     outcome = _file(result, "attendance.csv")
