@@ -147,12 +147,14 @@ def fields(prepared: PreparedFile) -> str:
 def columns(prepared: PreparedFile) -> str:
     """SQL for the contract's columns as text, from a row's ``fields`` (an empty field, or a column the file does
     not have, is NULL)."""
-    export = prepared.export
-    position = {c.name: prepared.columns.index(c.name) + 1 for c in export.columns if c.name in prepared.columns}
-    return ", ".join(
-        f"nullif(fields[{position[c.name]}], '') as {c.name}" if c.name in position else f"null::varchar as {c.name}"
-        for c in export.columns
-    )
+    return ", ".join(f"{column_text(prepared, c.name)} as {c.name}" for c in prepared.export.columns)
+
+
+def column_text(prepared: PreparedFile, name: str) -> str:
+    """SQL for one contract column's text, from a row's ``fields`` (NULL when empty or not in the file)."""
+    if name not in prepared.columns:
+        return "null::varchar"
+    return f"nullif(fields[{prepared.columns.index(name) + 1}], '')"
 
 
 def line_problem(prepared: PreparedFile) -> str:

@@ -24,7 +24,7 @@ import duckdb
 
 from pipeline.contract import ExportFile
 from pipeline.ingest.checks import parsed, problems, slash_date_order
-from pipeline.ingest.lines import FileRefusedError, scalar, sql_text
+from pipeline.ingest.lines import FileRefusedError, column_text, fields, scalar, sql_text
 from pipeline.ingest.pairing import read_step
 from pipeline.ingest.read import PreparedFile
 from pipeline.ingest.steps import (
@@ -159,7 +159,11 @@ def refuse_month_first(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, p
     found = con.execute(" union ".join(f"select distinct {name} from numbered" for name in dates)).fetchall()
     orders = {text: slash_date_order(text) for (text,) in found if text is not None}
     month_first = sorted(text for text, order in orders.items() if order == "month first")
-    if len(month_first) >= MONTH_FIRST_LEAST and "day first" not in orders.values():
+    if (
+        len(month_first) >= MONTH_FIRST_LEAST
+        and "day first" not in orders.values()
+        and not _day_first_unchecked(con, prepared, dates)
+    ):
         where = " or ".join(f"list_contains($texts, {name})" for name in dates)
         line = scalar(con, f"select min(line_number) from numbered where {where}", {"texts": month_first})
         on_line = con.execute(f"select {', '.join(dates)} from numbered where line_number = $line", {"line": line})
@@ -170,6 +174,20 @@ def refuse_month_first(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, p
             "cannot be told apart: save it again with dates as DD/MM/YYYY (Excel set to English (United Kingdom)) or "
             "YYYY-MM-DD"
         )
+
+
+def _day_first_unchecked(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, dates: list[str]) -> bool:
+    """Whether a line of the file not checked tonight (unchanged since an earlier delivery loaded it) has a date that
+    can only be day first. Every month-first date is on a line checked tonight (it cannot load, so its line is
+    checked every night), but a day-first one may not be: without this, the file delivered again with a few new
+    lines would be refused where the same file read whole is not. Run only before a refusal: it splits every
+    unchanged line."""
+    texts = con.execute(
+        f"select distinct unnest([{', '.join(column_text(prepared, name) for name in dates)}]) "
+        f"from (select {fields(prepared)} as fields from incoming "
+        "where position not in (select line_number from numbered))"
+    ).fetchall()
+    return any(slash_date_order(text) == "day first" for (text,) in texts if text is not None)
 
 
 def last_loaded(con: duckdb.DuckDBPyConnection, school_id: str, file: str) -> tuple[str, int, dt.datetime] | None:

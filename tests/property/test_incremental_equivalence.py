@@ -44,7 +44,11 @@ mark_line = _broken(
         lambda upn, day, session, mark: f"{upn},{day},{session},{mark}",
         st.sampled_from([*ROLL, NOT_ON_ROLL, ROLL[0].lower(), "Z" + ROLL[1][1:]]),
         st.sampled_from(
-            ["2025-11-03", "03/11/2025", "2025-11-04", "04/11/2025", "2025-11-05", "2025-13-01", "2026-01-05"]
+            # the last three: two month first (a file of such is refused) and one day first
+            [
+                *("2025-11-03", "03/11/2025", "2025-11-04", "04/11/2025", "2025-11-05", "2025-13-01", "2026-01-05"),
+                *("10/13/2025", "10/14/2025", "13/10/2025"),
+            ]
         ),
         st.sampled_from(["AM", "PM", "am", "XX"]),
         st.sampled_from(["/", "\\", "L", "N", "U", "I", "#", "-", "", "C2", "H", "Q9"]),
@@ -123,6 +127,22 @@ def test_an_incremental_load_equals_checking_every_line(nights: list[Night]) -> 
             # nothing tonight's full check would quarantine (a line that could not be read is in no table).
             night = f"load_id = '{load_id}'"
             assert _table(incremental, "quarantine", night) == _table(full, "quarantine", night), number
+
+
+def test_month_first_dates_on_the_new_lines_alone_are_judged_with_the_unchanged_lines(tmp_path: Path) -> None:
+    """Two new lines dated month first (10/14/2025, 10/15/2025), the rest of the file as it loaded the night before,
+    one of its lines dated day first (13/10/2025). Read whole, the file is day first with two bad lines; the new
+    lines alone looked month first, and the file was refused on the second night only."""
+    pupils = [f"{u},Example,Pupil,2014-03-01,F,7,,N,N" for u in ROLL]
+    marks = [f"{ROLL[0]},13/10/2025,AM,/", *(f"{u},03/11/2025,AM,/" for u in ROLL)]
+    new = [f"{ROLL[0]},10/14/2025,AM,/", f"{ROLL[0]},10/15/2025,AM,/"]
+    incremental, full = connect(), connect()
+    ingest(incremental, _deliver(tmp_path / "1", pupils, marks), today=dt.date(2025, 11, 3))
+    night = _deliver(tmp_path / "2", pupils, marks + new)
+    for con in (incremental, full):
+        read = next(f for f in ingest(con, night, today=dt.date(2025, 11, 4)).files if f.file == "attendance.csv")
+        assert (read.status, read.rows_quarantined) == ("loaded", 2)
+    assert _table(incremental, "attendance") == _table(full, "attendance")
 
 
 def test_a_normal_night_checks_only_the_new_lines(tmp_path: Path) -> None:
