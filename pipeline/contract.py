@@ -28,12 +28,15 @@ class Column:
 @dataclass(frozen=True)
 class DatesInOrder:
     """Two date columns of a row that cannot run backwards: a row whose ``later`` date is before its ``earlier``
-    one is quarantined (which of the two is wrong cannot be told)."""
+    one is quarantined (which of the two is wrong cannot be told), or, where ``blank_later`` (a pupil's dates: one
+    odd cell never takes a child off the list), loaded with its ``later`` date blank, saying what that means."""
 
     earlier: str
     later: str
     earlier_words: str
     later_words: str
+    blank_later: str | None = None
+    """What loading the row with its ``later`` date blank means, to say in the reason; None to quarantine it."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,10 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
         key=("upn",),
         required_file=True,
         date_columns_not_future=("date_of_birth", "admission_date"),
+        dates_in_order=(
+            DatesInOrder("admission_date", "leaving_date", "the admission date", "leaving date",
+                         blank_later="the leaving date is not used, so the pupil counts as on roll"),
+        ),
     ),
     ExportFile(
         "attendance.csv",

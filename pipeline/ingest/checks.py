@@ -187,8 +187,9 @@ def problems(
                     order.later,
                     f"({later}) < ({earlier})",
                     f"'{_literal(order.later_words)} ' || strftime(({later}), '%Y-%m-%d') || ' is before "
-                    f"{_literal(order.earlier_words)} ' || strftime(({earlier}), '%Y-%m-%d') || ': which one is "
-                    "wrong cannot be told'",
+                    f"{_literal(order.earlier_words)} ' || strftime(({earlier}), '%Y-%m-%d') || ': "
+                    f"{_literal(order.blank_later or 'which one is wrong cannot be told')}'",
+                    quarantine=order.blank_later is None,
                 )
             )
     if export.table == "assessments" and {"result_type", "result"} <= present:

@@ -411,6 +411,26 @@ def test_odd_descriptive_values_are_blanked_not_dropped(tmp_path: Path) -> None:
     assert blanked == [("sex", "sex 'X' is not M or F")]
 
 
+def test_a_leaving_date_before_the_admission_date_is_blanked_and_the_pupil_kept_on_roll(tmp_path: Path) -> None:
+    """Left on 1 January 2019, admitted on 1 September 2025: one of the two is wrong, or the leaving date is an
+    earlier spell's. The pupil was loaded as gone since 2019, and fell off every list without a word."""
+    pupils = PUPILS.replace("leaving_date,", "admission_date,leaving_date,").replace(",7,,", ",7,2025-09-01,,")
+    pupils = pupils.replace(
+        f"{A},Example,Pupil1,2014-03-01,F,7,2025-09-01,,", f"{A},Example,Pupil1,2014-03-01,F,7,2025-09-01,2019-01-01,"
+    )
+    result, con = _ingest(tmp_path, {"pupils.csv": pupils})
+    assert _file(result, "pupils.csv").rows_loaded == 3
+    assert con.execute("select leaving_date from pupils where upn = $u", {"u": A}).fetchone() == (None,)
+    blanked = con.execute("select column_name, reason from quarantine where outcome = 'value blanked'").fetchall()
+    assert blanked == [
+        (
+            "leaving_date",
+            "leaving date 2019-01-01 is before the admission date 2025-09-01: the leaving date is not used, so the "
+            "pupil counts as on roll",
+        )
+    ]
+
+
 def test_missing_required_file_and_missing_optional_file(tmp_path: Path) -> None:
     folder = tmp_path / SCHOOL
     folder.mkdir()
