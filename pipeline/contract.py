@@ -25,6 +25,10 @@ class Column:
     """For an optional column: what the pipeline takes a file without it to mean (noted in run.json and the report)."""
 
 
+SCHEDULED_DAYS_AHEAD = 92
+"""How far ahead of the night a planned start may be (about a school term): see ExportFile.date_columns_scheduled."""
+
+
 @dataclass(frozen=True)
 class DatesInOrder:
     """Two date columns of a row that cannot run backwards: a row whose ``later`` date is before its ``earlier``
@@ -47,6 +51,10 @@ class ExportFile:
     key: tuple[str, ...]
     required_file: bool
     date_columns_not_future: tuple[str, ...] = ()
+    date_columns_scheduled: tuple[str, ...] = ()
+    """Dates that may be a little ahead of the night, as a start planned (a suspension from Monday, mentoring from
+    next week, a pupil admitted after half-term): up to ``SCHEDULED_DAYS_AHEAD`` ahead they load, and count from
+    that day on, as every feature reads data dated up to its night; further ahead they are a problem."""
     dates_in_order: tuple[DatesInOrder, ...] = ()
     written_by_staff: bool = False
     """A file staff write by hand, not an MIS export: a line of it that cannot be read is set aside and the rest
@@ -106,7 +114,8 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
         ),
         key=("upn",),
         required_file=True,
-        date_columns_not_future=("date_of_birth", "admission_date"),
+        date_columns_not_future=("date_of_birth",),
+        date_columns_scheduled=("admission_date",),
         dates_in_order=(
             DatesInOrder("admission_date", "leaving_date", "the admission date", "leaving date",
                          blank_later="the leaving date is not used, so the pupil counts as on roll"),
@@ -171,7 +180,7 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
         ),
         key=("upn", "start_date", "category"),
         required_file=False,
-        date_columns_not_future=("start_date",),
+        date_columns_scheduled=("start_date",),
     ),
     ExportFile(
         "interventions.csv",

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipeline.codes import ATTENDANCE_CODES, WITHDRAWN_CODES
-from pipeline.contract import DECISION_SYNONYMS, DECISIONS, Column, ExportFile
+from pipeline.contract import DECISION_SYNONYMS, DECISIONS, SCHEDULED_DAYS_AHEAD, Column, ExportFile
 from pipeline.sql import sql_macro
 
 RESULT_TYPES = ("ks2_scaled", "working_at", "target", "reading_age", "cat4_sas")
@@ -162,6 +162,17 @@ def problems(
                     f"({p}) > $today",
                     f"'date ' || strftime(({p}), '%Y-%m-%d') || ' is in the future (after ' || "
                     f"strftime($today::date, '%Y-%m-%d') || ')'",
+                    quarantine=not soft,
+                )
+            )
+        if column.name in export.date_columns_scheduled:
+            found.append(
+                Problem(
+                    column.name,
+                    f"({p}) > $today::date + {SCHEDULED_DAYS_AHEAD}",
+                    f"'date ' || strftime(({p}), '%Y-%m-%d') || ' is more than {SCHEDULED_DAYS_AHEAD} days ahead "
+                    f"(after ' || strftime($today::date + {SCHEDULED_DAYS_AHEAD}, '%Y-%m-%d') || '): too far ahead "
+                    "for a start already planned'",
                     quarantine=not soft,
                 )
             )

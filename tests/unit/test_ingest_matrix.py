@@ -431,6 +431,33 @@ def test_a_leaving_date_before_the_admission_date_is_blanked_and_the_pupil_kept_
     ]
 
 
+def test_a_start_planned_within_a_term_loads_and_counts_from_its_day(tmp_path: Path) -> None:
+    """A suspension from Monday was quarantined as "in the future", on a primary's short file enough to hold the
+    school back (one line in 19 is over 5%); a pupil admitted after half-term counted as on roll from the start of
+    the data (the date blanked). Both load as dated, and count from that day; a date beyond a term is a problem."""
+    from pipeline.features import build_features
+
+    soon, far = TODAY + dt.timedelta(days=3), TODAY + dt.timedelta(days=100)
+    exclusions = f"upn,start_date,category,sessions\n{A},{soon},SUSP,2\n{B},{far},SUSP,2\n"
+    pupils = PUPILS.replace("leaving_date,", "admission_date,leaving_date,").replace(",7,,", ",7,2025-09-01,,")
+    pupils = pupils.replace(
+        f"{C},Example,Pupil3,2014-03-03,F,7,2025-09-01,", f"{C},Example,Pupil3,2014-03-03,F,7,{soon},"
+    )
+    _, con = _ingest(tmp_path, {"exclusions.csv": exclusions, "pupils.csv": pupils})
+    assert con.execute("select upn, start_date from exclusions").fetchall() == [(A, soon)]
+    assert _quarantine(con) == [
+        ("exclusions.csv", 3, "start_date",
+         f"date {far} is more than 92 days ahead (after {TODAY + dt.timedelta(days=92)}): too far ahead for a start "
+         "already planned"),
+    ]  # fmt: skip
+    assert con.execute("select admission_date from pupils where upn = $u", {"u": C}).fetchone() == (soon,)
+    tonight = build_features(con, TODAY, persist=False).table.set_index("upn")
+    assert C not in tonight.index  # not on roll until admitted
+    assert tonight["suspensions_year"].fillna(0).loc[A] == 0  # the suspension counts from Monday
+    monday = build_features(con, soon, persist=False).table.set_index("upn")
+    assert (monday.loc[A, "suspensions_year"], C in monday.index) == (1, True)
+
+
 def test_missing_required_file_and_missing_optional_file(tmp_path: Path) -> None:
     folder = tmp_path / SCHOOL
     folder.mkdir()
