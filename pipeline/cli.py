@@ -559,6 +559,7 @@ def fit(
     from pipeline.evaluate.compare import summary_table
 
     typer.echo(summary_table(release.comparison).to_string(na_rep=""))
+    typer.echo(release.advice.replace("**", ""))
     err.print(f"scorecard: {paths[0]}; model card: {paths[1]}")
 
 

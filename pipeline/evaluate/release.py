@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.config import Settings
-from pipeline.evaluate.compare import Window, evaluate, summary_table, training_rows, windows
+from pipeline.evaluate.compare import PUBLISHED, Window, evaluate, summary_table, training_rows, windows
 from pipeline.evaluate.dataset import SCHOOL_DAYS, history, history_nights
 from pipeline.model import Scorecard
 from pipeline.model.scorecard import PointsScorecard, history_learner
@@ -41,6 +41,41 @@ class Release:
     reliability: pd.DataFrame
     history: pd.DataFrame
     windows: list[Window]
+    in_use: str = "the card in use"
+    """The configured card the learned one is compared with (the comparison's "expert scorecard")."""
+
+    @property
+    def advice(self) -> str:
+        """Whether to switch to the card, in one paragraph for a data lead: the rule of docs/data-lead-guide.md (at
+        least level with the card in use at capacity, in its ranking and its published list, over the windows)."""
+        if self.card.kind != "learned":
+            return (
+                f"Its points are those of {self.in_use}, so it lists the same pupils; only the chance each score "
+                "stands for (the shortlist's \"about N%\") was fitted, to this trust's history. Use it for chances "
+                "fitted to your pupils."
+            )
+        at_capacity = self.comparison.pivot_table(index="window", columns="model", values="precision_at_capacity")
+        needed = [
+            "learned scorecard",
+            "expert scorecard",
+            "learned scorecard" + PUBLISHED,
+            "expert scorecard" + PUBLISHED,
+        ]
+        if at_capacity.empty or not set(needed) <= set(at_capacity.columns):
+            return "No half-term of the history could judge it against the card in use: keep the card in use."
+        mean = at_capacity[needed].mean()
+        level = mean["learned scorecard"] >= mean["expert scorecard"] and (
+            mean["learned scorecard" + PUBLISHED] >= mean["expert scorecard" + PUBLISHED]
+        )
+        won = int((at_capacity["learned scorecard"] >= at_capacity["expert scorecard"]).sum())
+        found = (
+            f"On this trust's own history its lists held {100 * mean['learned scorecard']:.1f} pupils with the "
+            f"outcome per 100 places, against {100 * mean['expert scorecard']:.1f} for {self.in_use} (mean over "
+            f"{len(at_capacity)} half-terms; at least level in {won} of them)"
+        )
+        if level:
+            return f"**Switch to it.** {found}. To use it, name it as `scorecard` in the settings file."
+        return f"**Keep {self.in_use}.** {found}. Learn again next term, when the history is longer."
 
 
 def evaluation_data(
@@ -115,7 +150,7 @@ def fit_release(
             ],
         },
     )
-    return Release(card, comparison, reliability, data, all_windows)
+    return Release(card, comparison, reliability, data, all_windows, in_use=f"{template.name} {template.version}")
 
 
 def write_release(release: Release, path: Path) -> tuple[Path, Path]:
@@ -154,6 +189,7 @@ def model_card(release: Release, benchmark: Path | None = None) -> str:
     return render(
         "model_card.md",
         card=release.card,
+        advice=release.advice,
         trained=release.card.extra["trained_on"],
         comparison=MarkdownTable.of(release.comparison),
         summary=MarkdownTable.of(summary_table(release.comparison).reset_index()),

@@ -111,3 +111,39 @@ def test_a_release_is_written_durably_once_and_never_overwritten(tmp_path: Path)
     assert card_path.stat().st_mode & 0o777 == 0o644
     with pytest.raises(FileExistsError, match="released files are never edited"):
         write_release(_release(), yaml_path)
+
+
+METRICS = ("roc_auc", "average_precision", "precision_at_capacity", "recall_at_capacity", "brier", "ece")
+
+
+def _judged(learned: list[float], expert: list[float], published: list[float] | None = None) -> Release:
+    """A release whose comparison has these precisions at capacity, window by window."""
+    rows = []
+    for n, (mine, theirs) in enumerate(zip(learned, expert, strict=True)):
+        mine_listed = (published or learned)[n]
+        for model, value in [("learned scorecard", mine), ("learned scorecard, published list", mine_listed),
+                             ("expert scorecard", theirs), ("expert scorecard, published list", theirs)]:  # fmt: skip
+            rows.append({"window": f"half-term {n}", "model": model, **dict.fromkeys(METRICS, 0.5),
+                         "precision_at_capacity": value})  # fmt: skip
+    release = _release()
+    learned_card = dataclasses.replace(release.card, kind="learned")
+    return dataclasses.replace(release, card=learned_card, comparison=pd.DataFrame(rows), in_use="scorecard-v5 5.0.0")
+
+
+def test_the_card_says_whether_to_switch_by_the_data_leads_rule() -> None:
+    """At least level with the card in use at capacity, in its ranking and its published list, on the mean."""
+    switch = _judged([0.80, 0.84], [0.81, 0.80])
+    assert switch.advice == (
+        "**Switch to it.** On this trust's own history its lists held 82.0 pupils with the outcome per 100 places, "
+        "against 80.5 for scorecard-v5 5.0.0 (mean over 2 half-terms; at least level in 1 of them). To use it, name "
+        "it as `scorecard` in the settings file."
+    )
+    assert f"**Should you use it?** {switch.advice}" in model_card(switch)
+    assert _judged([0.79, 0.80], [0.80, 0.81]).advice.startswith("**Keep scorecard-v5 5.0.0.** On this trust's")
+    behind_as_published = _judged([0.82, 0.84], [0.81, 0.80], published=[0.70, 0.70])
+    assert behind_as_published.advice.startswith("**Keep scorecard-v5 5.0.0.**")
+
+
+def test_a_card_that_kept_its_points_is_not_judged_on_its_ranking() -> None:
+    release = dataclasses.replace(_judged([0.7], [0.8]), card=dataclasses.replace(_release().card, kind="expert"))
+    assert release.advice.startswith("Its points are those of scorecard-v5 5.0.0, so it lists the same pupils")
