@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from pipeline.contract import STAFF_FILES
 from pipeline.model.card import Scorecard
 from pipeline.pages.render import render
 from pipeline.report.shortlist import given_a_new_place
@@ -395,15 +396,19 @@ def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | Non
         reason = "the check " + ", ".join(f"\u201c{name}\u201d" for name in blocked) + " failed" if blocked else status
         held_back = () if published else tuple(HeldBack(school, reason) for school in schools)
     fixes = []
-    quarantined: dict[str, int] = {}
+    quarantined: dict[tuple[str, str], int] = {}  # (school, "" for the MIS's files or a file staff write): rows
     for f in report.get("files", []):
         if f["rows_quarantined"]:
-            quarantined[str(f["school"])] = quarantined.get(str(f["school"]), 0) + int(f["rows_quarantined"])
-    for school, rows in sorted(quarantined.items()):
+            where = (str(f["school"]), str(f["file"]) if f["file"] in STAFF_FILES else "")
+            quarantined[where] = quarantined.get(where, 0) + int(f["rows_quarantined"])
+    for (school, staff_file), rows in sorted(quarantined.items()):
         noun = "row was" if rows == 1 else "rows were"
         fixes.append(
             DataToFix(
-                f"School {school}: {rows:,} {noun} not loaded, correct them in the MIS",
+                f"School {school}: {rows:,} {noun} not loaded, correct them in the MIS"
+                if not staff_file
+                else f"School {school}: {rows:,} {noun.replace(' ', f' of {staff_file} ')} not loaded, correct them "
+                "in that file (staff write it, not the MIS)",
                 Link("quarantine.csv", "quarantine.csv"),
             )
         )

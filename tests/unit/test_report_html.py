@@ -182,7 +182,24 @@ def test_the_next_steps_box_says_how_many_are_listed_beside_the_places(tmp_path:
         "place only if you swap them in; may be under-challenged:"
     ) in box
     assert 'href="quarantine.csv"' in box
-    assert "1 row was not loaded" in box
+    assert "1 row was not loaded, correct them in the MIS" in box
+
+
+def test_rows_of_the_staff_decisions_file_are_sent_to_that_file_not_the_mis(tmp_path: Path) -> None:
+    """A mistyped line of decisions.csv was to be corrected "in the MIS", which never holds it."""
+    out = tmp_path / "out"
+    report = _report("100001", out)
+    report["files"].append(  # type: ignore[attr-defined]
+        {"school": "100001", "file": "decisions.csv", "status": "loaded", "rows_read": 7, "rows_loaded": 5,
+         "rows_quarantined": 2}
+    )  # fmt: skip
+    page = render_page(build_page(_warehouse("100001"), report, None, out, draw_trends(_weekly("100001"))))
+    box = page[page.index("What to do next") : page.index("Data-quality gate")]
+    assert "School 100001: 1 row was not loaded, correct them in the MIS" in box
+    assert (
+        "School 100001: 2 rows of decisions.csv were not loaded, correct them in that file (staff write it, not the "
+        "MIS)"
+    ) in box
     assert "failed (a warning)." in box
     # Versions and the settings' hash are in the footer only.
     header = page[: page.index("What to do next")]
