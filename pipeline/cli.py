@@ -747,7 +747,11 @@ def purge(
     from pipeline.retention import purge_leavers
 
     with _warehouse(db) as con:
-        removed = purge_leavers(con, before.date())
+        try:
+            removed = purge_leavers(con, before.date())
+        except ValueError as error:
+            err.print(str(error))
+            raise typer.Exit(ExitCode.USAGE) from None
     for table, rows in removed.items():
         typer.echo(f"{table}: {rows:,} rows removed")
     err.print(f"removed {removed.get('pupils', 0):,} pupils who left before {before.date()}")

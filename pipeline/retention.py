@@ -28,8 +28,17 @@ PUPIL_TABLES = (
 )
 
 
-def purge_leavers(con: duckdb.DuckDBPyConnection, before: dt.date) -> dict[str, int]:
-    """Delete every pupil who left before ``before``; return rows removed per table (and ``pupils`` first)."""
+def purge_leavers(con: duckdb.DuckDBPyConnection, before: dt.date, today: dt.date | None = None) -> dict[str, int]:
+    """Delete every pupil who left before ``before``; return rows removed per table (and ``pupils`` first).
+
+    ``before`` after ``today`` (default: the system's date) raises ValueError and removes nothing: a pupil whose
+    leaving date is still ahead is on roll, and would have gone with the leavers."""
+    today = today or dt.date.today()
+    if before > today:
+        raise ValueError(
+            f"--before {before} is after today ({today}): a pupil whose leaving date is still ahead is on roll, and "
+            "would be removed with the leavers; give a date on or before today"
+        )
     removed: dict[str, int] = {}
     con.execute("begin transaction")
     try:
