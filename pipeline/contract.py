@@ -266,8 +266,12 @@ class HeaderMatch:
     """The contract column it is, or None for a column the contract does not use (or a second copy of one)."""
     via: str = ""
     """The contract name or alias it matched."""
+    again: tuple[str, str] | None = None
+    """For a second header naming a column already read: the column, and the header it is read from."""
 
     def describe(self) -> str:
+        if self.again is not None:
+            return f"{self.header!r} names {self.again[0]} again, which is read from {self.again[1]!r} (ignored)"
         if self.column is None:
             return f"{self.header!r} is not a contract column (ignored)"
         how = "its own name" if self.via == self.column else f"alias {self.via!r}"
@@ -287,7 +291,12 @@ class HeaderReading:
 
     @property
     def unknown(self) -> list[str]:
-        return [m.header for m in self.matches if m.column is None]
+        return [m.header for m in self.matches if m.column is None and m.again is None]
+
+    @property
+    def repeated(self) -> list[HeaderMatch]:
+        """Headers naming a column that an earlier header already gave (ignored: the first is read)."""
+        return [m for m in self.matches if m.again is not None]
 
     @property
     def missing_required(self) -> list[Column]:
@@ -320,16 +329,19 @@ def read_header(export: ExportFile, header: list[str]) -> HeaderReading:
     (['Room'], ['minutes_late'])
     """
     lookup = _header_lookup(export)
-    matches, seen = [], set()
+    matches: list[HeaderMatch] = []
+    seen: dict[str, str] = {}  # column -> the header it is read from
     for position, text in enumerate(header):
         shown = text.replace("\ufeff", "").strip()
         found = lookup.get(normalise_header(text))
-        if found is None or found[0] in seen:
+        if found is None:
             matches.append(HeaderMatch(position, shown, None))
+        elif found[0] in seen:
+            matches.append(HeaderMatch(position, shown, None, again=(found[0], seen[found[0]])))
         else:
             column = export.column(found[0])
             names = (column.name, *column.aliases)
             exact = [t for t in names if t == shown] or [t for t in names if t.lower() == shown.lower()]
             matches.append(HeaderMatch(position, shown, column.name, exact[0] if exact else found[1]))
-            seen.add(column.name)
+            seen[column.name] = shown
     return HeaderReading(export, tuple(matches))

@@ -247,6 +247,8 @@ def _prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> P
     )
     if unknown:
         prepared.notes.append(f"ignored columns the contract does not use: {', '.join(unknown)}")
+    for again in header.repeated:
+        prepared.notes.append(again.describe())
     if encoding == "cp1252":
         prepared.notes.append("read as Windows-1252")
     if scan.bytes_not_utf8:
