@@ -19,6 +19,8 @@ from pipeline.sql import sql_macro
 RESULT_TYPES = ("ks2_scaled", "working_at", "target", "reading_age", "cat4_sas")
 YEAR_GROUPS = ("N1", "N2", "R", *(str(n) for n in range(1, 15)))
 EXCEL_NUMBER = r"^[0-9](\.[0-9]+)?[eE]\+?[0-9]+$"
+SEN_UNKNOWN = ("NOT KNOWN", "NOT RECORDED", "NOT SET", "NK")
+"""SEN provision texts that say it is not known (they start with N, but are not "no SEN"): blanked, and reported."""
 PUPIL_AGES = (3, 25)
 """A date of birth making a pupil younger or older than this (in whole years, on the night's date) is implausible
 for any year group from nursery (N1) to Year 14: the date is blanked, with the reason (the features treat an
@@ -81,7 +83,12 @@ def parsed(column: Column) -> str:
             normal = f"case when upper({v}) in ('RECEPTION', 'YR', 'R') then 'R' else ltrim({text}, '0') end"
             return f"case when ({normal}) in {_in(YEAR_GROUPS)} then ({normal}) end"
         case "sen":
-            return f"case when upper(left({v}, 1)) in ('N', 'K', 'E') then upper(left({v}, 1)) end"
+            # The code, or a description starting with it (K - SEN Support, EHC plan, None); SEN Support without
+            # its K; a description of not knowing is not N.
+            return (
+                f"case when upper({v}) like 'SEN SUPPORT%' then 'K' when upper({v}) in {_in(SEN_UNKNOWN)} then null "
+                f"when upper(left({v}, 1)) in ('N', 'K', 'E') then upper(left({v}, 1)) end"
+            )
         case "session":
             return f"case when upper({v}) in ('AM', 'PM') then upper({v}) end"
         case "mark":

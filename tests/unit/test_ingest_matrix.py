@@ -458,6 +458,27 @@ def test_a_start_planned_within_a_term_loads_and_counts_from_its_day(tmp_path: P
     assert (monday.loc[A, "suspensions_year"], C in monday.index) == (1, True)
 
 
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [("K - SEN Support", "K"), ("SEN Support", "K"), ("sen support", "K"), ("EHC plan", "E"), ("E", "E"),
+     ("None", "N"), ("No SEN", "N"), ("N", "N"), ("Not known", None), ("NK", None)],
+)  # fmt: skip
+def test_sen_provision_as_mis_write_it(tmp_path: Path, written: str, read: str | None) -> None:
+    """ "SEN Support" without its K was blanked; "Not known", which starts with N, was read as no SEN."""
+    result, con = _ingest(
+        tmp_path,
+        {
+            "pupils.csv": PUPILS.replace(
+                f"{A},Example,Pupil1,2014-03-01,F,7,,N,", f"{A},Example,Pupil1,2014-03-01,F,7,,{written},"
+            )
+        },
+    )
+    assert _file(result, "pupils.csv").rows_loaded == 3
+    assert con.execute("select sen_provision from pupils where upn = $u", {"u": A}).fetchone() == (read,)
+    blanked = con.execute("select reason from quarantine where outcome = 'value blanked'").fetchall()
+    assert blanked == ([] if read else [(f"SEN provision '{written}' is not N, K or E",)])
+
+
 def test_missing_required_file_and_missing_optional_file(tmp_path: Path) -> None:
     folder = tmp_path / SCHOOL
     folder.mkdir()
