@@ -272,6 +272,8 @@ class HeaderMatch:
     def describe(self) -> str:
         if self.again is not None:
             return f"{self.header!r} names {self.again[0]} again, which is read from {self.again[1]!r} (ignored)"
+        if self.column is None and not self.header:
+            return f"number {self.position + 1} has no name in the header (ignored)"
         if self.column is None:
             return f"{self.header!r} is not a contract column (ignored)"
         how = "its own name" if self.via == self.column else f"alias {self.via!r}"

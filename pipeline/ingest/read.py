@@ -245,8 +245,11 @@ def _prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> P
         header=header,
         notes=list(origin),
     )
-    if unknown:
-        prepared.notes.append(f"ignored columns the contract does not use: {', '.join(unknown)}")
+    named, unnamed = [u for u in unknown if u], [u for u in unknown if not u]
+    if named:
+        prepared.notes.append(f"ignored columns the contract does not use: {', '.join(named)}")
+    if unnamed:
+        prepared.notes.append(f"ignored {len(unnamed)} column(s) with no name in the header (empty header cells)")
     for again in header.repeated:
         prepared.notes.append(again.describe())
     if encoding == "cp1252":

@@ -83,6 +83,15 @@ def test_every_match_is_reported_with_the_alias_it_went_through() -> None:
     )
 
 
+def test_an_empty_header_cell_is_a_column_with_no_name_not_one_called_nothing() -> None:
+    """Excel saves the used range: a column once typed in and cleared is an empty header cell, its values blank."""
+    reading = read_header(FILES_BY_NAME["attendance.csv"], ["upn", "date", "session", "mark", "", " "])
+    assert [m.describe() for m in reading.matches[4:]] == [
+        "number 5 has no name in the header (ignored)",
+        "number 6 has no name in the header (ignored)",
+    ]
+
+
 NAMES = [(export, text) for export in EXPORT_FILES for c in export.columns for text in (c.name, *c.aliases)]
 
 
