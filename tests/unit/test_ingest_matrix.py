@@ -167,6 +167,15 @@ def test_a_month_first_date_or_two_among_day_first_ones_is_a_line_problem_not_th
     assert (read.status, read.rows_loaded, read.rows_quarantined) == ("loaded", loaded, 3 * len(days) - loaded)
 
 
+def test_columns_with_no_name_are_counted_in_the_notes_and_the_rows_load(tmp_path: Path) -> None:
+    marks = "".join(line + ",,\n" for line in MARKS.splitlines())  # Excel's used range: two cleared columns
+    result, _ = _ingest(tmp_path, {"attendance.csv": marks})
+    read = _file(result, "attendance.csv")
+    assert (read.rows_loaded, read.rows_quarantined) == (6, 0)
+    assert "ignored 2 column(s) with no name in the header (empty header cells)" in read.notes
+    assert not any(note.startswith("ignored columns the contract does not use") for note in read.notes)
+
+
 def test_header_only_loads_nothing_and_loses_nothing(tmp_path: Path) -> None:
     result, _ = _ingest(tmp_path, {"attendance.csv": "upn,date,session,mark\n"})
     outcome = _file(result, "attendance.csv")
