@@ -230,7 +230,9 @@ def _layout(readable: Path, encoding: str, delimiter: str, original: Path, heade
         name = "Windows-1252"
     crlf = start.count(b"\r\n")
     lf = start.count(b"\n") - crlf
-    line_ends = "CRLF" if crlf and not lf else "LF" if lf and not crlf else "mixed CRLF and LF" if crlf else "no"
+    cr = start.count(b"\r") - crlf  # classic Mac OS, as Excel's "CSV (Macintosh)" saves
+    kinds = [name for name, n in (("CRLF", crlf), ("LF", lf), ("CR", cr)) if n]
+    line_ends = "no" if not kinds else kinds[0] if len(kinds) == 1 else "mixed " + " and ".join(kinds)
     return Layout(name, DELIMITER_NAMES.get(delimiter, repr(delimiter)), line_ends, _date_style(readable, delimiter,
                                                                                                    header))  # fmt: skip
 

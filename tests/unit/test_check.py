@@ -105,6 +105,18 @@ def test_a_mistyped_line_of_decisions_csv_is_set_aside_and_the_school_would_publ
     assert "Verdict: tonight's run would load every school." in result.output
 
 
+def test_a_file_saved_with_classic_mac_line_ends_is_described_so_and_loads(tmp_path: Path) -> None:
+    """Excel's "CSV (Macintosh)" ends lines with CR alone: the file loaded, and the check said it had "no" line ends."""
+    folder = tmp_path / "100001"
+    folder.mkdir()
+    (folder / "pupils.csv").write_text(SIMS_PUPILS.replace("\r\n", "\r"), encoding="utf-8", newline="")
+    (folder / "attendance.csv").write_text(MARKS, encoding="utf-8")
+    pupils = check_delivery(tmp_path, TODAY).schools[0].files[0]
+    assert pupils.layout is not None
+    assert pupils.layout.describe() == "UTF-8, comma-separated, CR line ends, dates DD/MM/YYYY"
+    assert pupils.verdict == "OK: all 3 lines would load"
+
+
 def test_the_folder_may_be_given_as_mentor_run_takes_it_and_must_be_given_once(tmp_path: Path) -> None:
     folder = tmp_path / "100001"
     folder.mkdir()
