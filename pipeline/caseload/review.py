@@ -50,6 +50,21 @@ def read_mentees(con: duckdb.DuckDBPyConnection, as_of: dt.date, settings: Setti
     return con.execute(sql("caseload_review"), params).df()
 
 
+def mentor_like_interventions(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, settings: Settings
+) -> dict[str, dict[str, int]]:
+    """Open interventions named like mentoring but not in ``mentor_interventions``: school -> name -> pupils. A
+    school whose MIS calls learning mentoring otherwise ("Learning Mentor Support") has no current mentee, and its
+    mentees are listed as new candidates, unless the name is added to the setting."""
+    names = [n.strip().lower() for n in settings.mentor_interventions]
+    found: dict[str, dict[str, int]] = {}
+    for school, name, pupils in con.execute(
+        sql("mentor_like_interventions"), {"as_of": as_of, "names": names}
+    ).fetchall():
+        found.setdefault(str(school), {})[str(name)] = int(pupils)
+    return found
+
+
 def status_of(row: Mapping[Any, Any]) -> tuple[str, str]:
     """``(status, why)`` by the rule in the module docstring.
 

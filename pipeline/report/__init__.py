@@ -15,7 +15,7 @@ import pandas as pd
 from pipeline import __version__
 from pipeline.caseload.decisions import decision_states, read_last_decisions, record_scores, sql
 from pipeline.caseload.policy import ORDER_COLUMNS, school_places
-from pipeline.caseload.review import build_caseload, read_mentees
+from pipeline.caseload.review import build_caseload, mentor_like_interventions, read_mentees
 from pipeline.config import Settings
 from pipeline.faults import checkpoint
 from pipeline.model.card import Scorecard
@@ -85,6 +85,7 @@ def write_reports(
     last = read_last_decisions(con, night)  # with tonight's scores for decisions read for the first time
     states = decision_states(last, tonight, night, settings)
     mentees = read_mentees(con, night, settings)
+    mentor_like = mentor_like_interventions(con, night, settings)
     able = con.execute(sql("able_pupils"), {"as_of": night}).df()
     # The ranks of the last *completed* publication (not whatever files a killed run left half-written).
     published: list[pd.DataFrame] = []
@@ -130,6 +131,16 @@ def write_reports(
         published.append(shortlist.assign(school_id=school, listing="shortlist")[PUBLISHED_COLUMNS])
         published.append(under.assign(school_id=school, listing="under_challenged")[PUBLISHED_COLUMNS])
         school_scores = scores.loc[pupils.index, "score"].to_numpy(dtype=float)
+        other_names = mentor_like.get(school, {})
+        if other_names and not listing.places.mentees:
+            log.warning(
+                "school %s: no open intervention is named as mentor_interventions says (%s), but %s: if that is "
+                "learning mentoring, add the name to mentor_interventions in the settings, or those pupils are "
+                "listed as new candidates",
+                school,
+                ", ".join(settings.mentor_interventions),
+                "; ".join(f"{n} pupil(s) have an open {name!r}" for name, n in other_names.items()),
+            )
         schools[school] = {
             "pupils_on_roll": len(pupils),
             "places": places,
@@ -147,6 +158,7 @@ def write_reports(
             "under_challenged": len(under),
             "under_challenged_empty_because": why_empty,
             "caseload": _caseload_summary(caseload),
+            "open_interventions_named_like_mentoring": other_names,
             "score_distribution": _distribution(school_scores, card),
         }
         log.info(

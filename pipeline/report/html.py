@@ -412,6 +412,18 @@ def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | Non
                 Link("quarantine.csv", "quarantine.csv"),
             )
         )
+    for school, summary in sorted(report.get("schools", {}).items()):
+        named_otherwise = summary.get("open_interventions_named_like_mentoring") or {}
+        if named_otherwise and not summary.get("current_mentees"):
+            found = "; ".join(f"{n:,} pupil(s) have an open \u201c{name}\u201d" for name, n in named_otherwise.items())
+            fixes.append(
+                DataToFix(
+                    f"School {school}: no current mentee, but {found}: if that is learning mentoring, add its name "
+                    "to mentor_interventions in the settings (docs/settings.md), or those pupils are listed as new "
+                    "candidates",
+                    None,
+                )
+            )
     docs = _docs_link(out)
     for check in report.get("checks", []):
         if not check["passed"]:

@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.caseload.decisions import decision_states, read_last_decisions, record_scores, sql
-from pipeline.caseload.review import read_mentees
+from pipeline.caseload.review import mentor_like_interventions, read_mentees
 from pipeline.config import Settings
 from pipeline.ingest import ingest
 from pipeline.upn import make_upn
@@ -144,3 +144,21 @@ def test_able_pupils_sql_reads_gds_targets_and_earlier_gds(tmp_path: Path) -> No
     able = con.execute(sql("able_pupils"), {"as_of": dt.date(2025, 11, 21)}).df().set_index("upn")
     assert able.loc[A, ["gds_target", "gds_earlier", "below_expected_now"]].tolist() == [False, True, True]
     assert able.loc[B, ["gds_target", "gds_earlier", "below_expected_now"]].tolist() == [True, False, False]
+
+
+def test_open_interventions_named_like_mentoring_but_not_in_the_settings_are_found(tmp_path: Path) -> None:
+    """An MIS that calls it "Learning Mentor Support" has no current mentee under the default name: the run says so."""
+    interventions = (
+        "upn,intervention,start_date,end_date,outcome\n"
+        f"{A},Learning Mentor Support,2025-11-03,,\n"  # open, named otherwise: found
+        f"{B}, learning mentor support ,2025-10-01,,\n"  # the same name, as the MIS may space it
+        f"{C},Learning mentor,2025-11-03,,\n"  # the setting's name: a current mentee
+        f"{D},Peer mentor,2025-09-01,2025-10-01,Completed\n"  # ended: not found
+        f"{D},Reading catch-up,2025-11-10,,\n"  # not mentoring
+    )
+    con = connect()
+    files = {"pupils.csv": PUPILS, "attendance.csv": MARKS, "interventions.csv": interventions}
+    ingest(con, _deliver(tmp_path / "first", files), today=TODAY)
+    assert mentor_like_interventions(con, TODAY, Settings()) == {SCHOOL: {"Learning Mentor Support": 2}}
+    named = Settings(mentor_interventions=("Learning mentor", "learning mentor support"))
+    assert mentor_like_interventions(con, TODAY, named) == {}
