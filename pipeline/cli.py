@@ -202,6 +202,7 @@ def ingest(
 
     _logging(quiet)
     try:
+        _not_a_folder(db)
         with run_lock(db.with_name(db.name + ".lock")):
             con = connect(db)
             result = run_ingest(con, exports, force=force)
@@ -211,7 +212,7 @@ def ingest(
                 {"l": result.load_id},
             ).df()
             con.close()
-    except (FileNotFoundError, WarehouseKeyError) as error:
+    except (FileNotFoundError, IsADirectoryError, WarehouseKeyError) as error:
         err.print(str(error))
         raise typer.Exit(ExitCode.USAGE) from None
     except RunLockedError as error:
@@ -313,7 +314,8 @@ def run(
     _logging(quiet)
     try:
         settings = Settings.load(config)
-    except (FileNotFoundError, SettingsError) as error:
+        _not_a_folder(db)
+    except (FileNotFoundError, SettingsError, IsADirectoryError) as error:
         write_refused_run(db, out, str(error))
         err.print(str(error))
         raise typer.Exit(ExitCode.USAGE) from None
@@ -370,6 +372,15 @@ def _progress(quiet: bool) -> Iterator[Callable[[str], None] | None]:
 CONFIG_OPTION = typer.Option(help="A TOML settings file (see pipeline/config.py).")
 
 
+def _not_a_folder(db: Path) -> None:
+    """Raise IsADirectoryError, saying what to give, when the warehouse path (--db or MENTOR_DB) is a folder."""
+    if db.is_dir():
+        raise IsADirectoryError(
+            f"the warehouse {db} is a folder: give the warehouse file's path, such as {db / 'warehouse.duckdb'} "
+            "(--db or MENTOR_DB)"
+        )
+
+
 @contextmanager
 def _warehouse(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """The warehouse under the run lock, for one stage; exit 2 if it does not exist, 4 if a run holds the lock."""
@@ -380,6 +391,11 @@ def _warehouse(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     if not db.exists():
         err.print(f"no warehouse at {db.resolve()}: run `mentor ingest` or `mentor run` first (or set MENTOR_DB)")
         raise typer.Exit(ExitCode.USAGE)
+    try:
+        _not_a_folder(db)
+    except IsADirectoryError as error:
+        err.print(str(error))
+        raise typer.Exit(ExitCode.USAGE) from None
     try:
         with run_lock(db.with_name(db.name + ".lock")):
             try:
@@ -776,6 +792,7 @@ def rekey(
         err.print(f"no warehouse at {db}")
         raise typer.Exit(ExitCode.USAGE)
     try:
+        _not_a_folder(db)
         old_key = key_from_environment()
         new_key = key_from_environment(NEW_KEY_VARIABLE, NEW_KEY_FILE_VARIABLE)
         if new_key is None and not decrypt:
@@ -786,7 +803,7 @@ def rekey(
             raise WarehouseKeyError(f"--decrypt writes no key: unset {NEW_KEY_VARIABLE} and {NEW_KEY_FILE_VARIABLE}")
         with run_lock(db.with_name(db.name + ".lock")):
             change_key(db, old_key, new_key)
-    except WarehouseKeyError as error:
+    except (WarehouseKeyError, IsADirectoryError) as error:
         err.print(str(error))
         raise typer.Exit(ExitCode.USAGE) from None
     except RunLockedError as error:

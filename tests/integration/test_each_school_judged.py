@@ -292,12 +292,25 @@ def test_a_corrupt_warehouse_is_an_unexpected_error_with_run_json(tmp_path: Path
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("problem", ["settings", "exports"])
+@pytest.mark.parametrize("problem", ["settings", "exports", "warehouse"])
 def test_bad_input_exits_2_with_run_json(tmp_path: Path, problem: str) -> None:
     if problem == "settings":
         (tmp_path / "exports").mkdir()
         (tmp_path / "bad.toml").write_text("capacity_share = 'lots'\n", encoding="utf-8")
         result = _run(tmp_path, "--config", str(tmp_path / "bad.toml"))
+    elif problem == "warehouse":  # --db (or MENTOR_DB) naming a folder: it was exit 1, "IOException"
+        (tmp_path / "exports").mkdir()
+        (tmp_path / "w.duckdb").mkdir()
+        result = _run(tmp_path)
+        assert "is a folder: give the warehouse file's path" in result.output
+        for stage in (
+            ["features"],
+            ["ingest", "--exports", str(tmp_path / "exports")],
+            ["purge", "--before", "2020-01-01"],
+        ):
+            alone = CliRunner().invoke(app, [*stage, "--db", str(tmp_path / "w.duckdb")])
+            assert alone.exit_code == 2, alone.output
+            assert "is a folder: give the warehouse file's path" in alone.output
     else:
         result = _run(tmp_path)  # no exports folder at all
     assert result.exit_code == 2, result.output
