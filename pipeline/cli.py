@@ -198,7 +198,7 @@ def ingest(
     from pipeline.keys import WarehouseKeyError
     from pipeline.runlock import RunLockedError, run_lock
     from pipeline.safe_csv import write_csv, write_json
-    from pipeline.warehouse import connect
+    from pipeline.warehouse import WarehouseDamagedError, connect
 
     _logging(quiet)
     try:
@@ -218,6 +218,9 @@ def ingest(
     except RunLockedError as error:
         err.print(str(error))
         raise typer.Exit(ExitCode.LOCKED) from None
+    except WarehouseDamagedError as error:
+        err.print(str(error))
+        raise typer.Exit(ExitCode.FAILED) from None
     write_csv(quarantine, out / "quarantine.csv")
     files = [
         {"school": f.school_id, "file": f.file, "status": f.status, "rows_read": f.rows_read,
@@ -386,7 +389,7 @@ def _warehouse(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """The warehouse under the run lock, for one stage; exit 2 if it does not exist, 4 if a run holds the lock."""
     from pipeline.keys import WarehouseKeyError
     from pipeline.runlock import RunLockedError, run_lock
-    from pipeline.warehouse import connect
+    from pipeline.warehouse import WarehouseDamagedError, connect
 
     if not db.exists():
         err.print(f"no warehouse at {db.resolve()}: run `mentor ingest` or `mentor run` first (or set MENTOR_DB)")
@@ -403,6 +406,9 @@ def _warehouse(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             except WarehouseKeyError as error:
                 err.print(str(error))
                 raise typer.Exit(ExitCode.USAGE) from None
+            except WarehouseDamagedError as error:
+                err.print(str(error))
+                raise typer.Exit(ExitCode.FAILED) from None
             try:
                 yield con
             finally:
@@ -861,6 +867,10 @@ def explain(
     )
 
 
+TRACEBACK_VARIABLE = "MENTOR_TRACEBACK"
+"""Set (to anything) to see a fault's traceback, where the command otherwise prints one line."""
+
+
 def main() -> None:
     """Entry point of the `mentor` console script.
 
@@ -871,6 +881,14 @@ def main() -> None:
     """
     os.umask(0o077)
     try:
-        app()
+        app()  # (click turns a bad command line and typer.Exit into SystemExit with their codes)
     except KeyboardInterrupt:
+        raise SystemExit(ExitCode.FAILED) from None
+    except Exception as error:  # a fault: one line, not a traceback (whose values may be a pupil's)
+        if os.environ.get(TRACEBACK_VARIABLE):
+            raise
+        err.print(
+            f"mentor stopped with an unexpected error ({type(error).__name__}); nothing more was done. Run it again "
+            f"with {TRACEBACK_VARIABLE}=1 to see where: the details may quote pupil data, so keep them private"
+        )
         raise SystemExit(ExitCode.FAILED) from None

@@ -47,7 +47,7 @@ from pipeline.runlock import run_lock
 from pipeline.safe_csv import make_private_folder, write_csv, write_json
 from pipeline.validate.feature_contract import validate_by_school
 from pipeline.validate.gate import FILES_CHECK, GateResult, record_rolls, run_gate
-from pipeline.warehouse import connect, worker_connection
+from pipeline.warehouse import WarehouseDamagedError, connect, worker_connection
 
 log = logging.getLogger(__name__)
 
@@ -581,6 +581,8 @@ def _plain_error(error: Exception, stage: str, log_file: Path | None) -> str:
         what = f"permission denied on {error.filename or 'a file'} (is the folder writable by this user?)"
     elif isinstance(error, OSError):
         what = f"a file error ({os.strerror(error.errno) if error.errno else type(error).__name__})"
+    elif isinstance(error, WarehouseDamagedError):  # our own words: no value from the data in them
+        what = str(error)
     else:
         what = f"{type(error).__name__}"
     where = f"the details are in {log_file}" if log_file else "no log file could be written; see the console log"

@@ -212,6 +212,10 @@ NO_PROGRESS_BAR = "set enable_progress_bar = false"
 school order takes 20 s at 50,000 pupils): noise in a nightly job's log. It is a setting of each connection."""
 
 
+class WarehouseDamagedError(Exception):
+    """The warehouse file exists but is not a DuckDB database: the message says what to do."""
+
+
 def connect(path: Path | None = None, key: str | None = FROM_ENVIRONMENT) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed, owner-only) the warehouse file and make sure every table exists.
 
@@ -271,5 +275,10 @@ def _open_plain(path: Path, config: dict[str, str | bool | int | float | list[st
         if "without a key" in str(error):
             raise WarehouseKeyError(
                 f"the warehouse {path} is encrypted: set {KEY_VARIABLE} or {KEY_FILE_VARIABLE} to its key"
+            ) from None
+        if "not a valid DuckDB database file" in str(error):
+            raise WarehouseDamagedError(
+                f"the warehouse {path} is not a DuckDB database (damaged, or another kind of file): restore it from "
+                "its backup, or give a new --db path to build a warehouse again from the exports"
             ) from None
         raise
