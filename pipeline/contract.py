@@ -8,7 +8,19 @@ from dataclasses import dataclass
 from typing import Literal
 
 Kind = Literal[
-    "upn", "text", "date", "bool", "int", "sex", "year_group", "sen", "session", "mark", "exclusion", "decision"
+    "upn",
+    "text",
+    "date",
+    "bool",
+    "int",
+    "sex",
+    "year_group",
+    "sen",
+    "session",
+    "mark",
+    "exclusion",
+    "decision",
+    "result_type",
 ]
 
 
@@ -144,7 +156,7 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
             Column("subject", "text", ("Subject", "Aspect")),
             Column("assessment_point", "text", ("Assessment", "Result Set", "Collection")),
             Column("date", "date", ("Date", "Result Date")),
-            Column("result_type", "text", ("Type", "Result Type")),
+            Column("result_type", "result_type", ("Type", "Result Type")),
             Column("result", "text", ("Result", "Grade", "Score")),
         ),
         key=("upn", "subject", "assessment_point", "result_type"),
@@ -237,6 +249,16 @@ DECISIONS = ("referred", "declined", "not now", "supported elsewhere")
 """What staff can record against a pupil on the shortlist (decisions.csv)."""
 DECISION_SYNONYMS = {"not appropriate": "declined", "already supported elsewhere": "supported elsewhere"}
 """Other words staff use, read as one of :data:`DECISIONS`."""
+RESULT_TYPES = ("ks2_scaled", "working_at", "target", "reading_age", "cat4_sas")
+"""What an assessment result is (assessments.csv ``result_type``), as stored: any case, with spaces, hyphens or
+underscores between its words, is read as one of these."""
+RESULT_TYPE_SYNONYMS = {
+    "working_at_grade": "working_at",
+    "target_grade": "target",
+    "ks2_scaled_score": "ks2_scaled",
+    "cat4_standard_age_score": "cat4_sas",
+}
+"""Longer names a report may give a result type, read as one of :data:`RESULT_TYPES`."""
 
 FILES_BY_NAME = {f.name: f for f in EXPORT_FILES}
 

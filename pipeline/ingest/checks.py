@@ -13,10 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipeline.codes import ATTENDANCE_CODES, WITHDRAWN_CODES
-from pipeline.contract import DECISION_SYNONYMS, DECISIONS, SCHEDULED_DAYS_AHEAD, Column, ExportFile
+from pipeline.contract import (
+    DECISION_SYNONYMS,
+    DECISIONS,
+    RESULT_TYPE_SYNONYMS,
+    RESULT_TYPES,
+    SCHEDULED_DAYS_AHEAD,
+    Column,
+    ExportFile,
+)
 from pipeline.sql import sql_macro
 
-RESULT_TYPES = ("ks2_scaled", "working_at", "target", "reading_age", "cat4_sas")
 YEAR_GROUPS = ("N1", "N2", "R", *(str(n) for n in range(1, 15)))
 EXCEL_NUMBER = r"^[0-9](\.[0-9]+)?[eE]\+?[0-9]+$"
 SEN_UNKNOWN = ("NOT KNOWN", "NOT RECORDED", "NOT SET", "NK")
@@ -103,6 +110,10 @@ def parsed(column: Column) -> str:
             words = f"trim(regexp_replace(lower({v}), '[\\s_\\-]+', ' ', 'g'))"
             synonyms = " ".join(f"when {_quote(old)} then {_quote(new)}" for old, new in DECISION_SYNONYMS.items())
             return f"case when {words} in {_in(list(DECISIONS))} then {words} else case {words} {synonyms} end end"
+        case "result_type":
+            words = f"trim(regexp_replace(lower({v}), '[\\s_\\-]+', '_', 'g'), '_')"
+            synonyms = " ".join(f"when {_quote(old)} then {_quote(new)}" for old, new in RESULT_TYPE_SYNONYMS.items())
+            return f"case when {words} in {_in(list(RESULT_TYPES))} then {words} else case {words} {synonyms} end end"
         case "exclusion":
             return (
                 f"case upper({v}) when 'SUSP' then 'SUSP' when 'FIXD' then 'SUSP' "
@@ -159,6 +170,7 @@ def problems(
             "mark": f"'unknown attendance code ''' || {value} || ''''",
             "exclusion": f"'exclusion type ''' || {value} || ''' is not SUSP, PERM or LNCH'",
             "decision": f"'decision ''' || {value} || ''' is not one of {', '.join(DECISIONS)}'",
+            "result_type": f"'result type ''' || {value} || ''' is not one of {', '.join(RESULT_TYPES)}'",
         }.get(column.kind)
         if reason is not None:
             found.append(Problem(column.name, f"{v} is not null and ({p}) is null", reason, quarantine=not soft))
@@ -214,22 +226,14 @@ def problems(
         result = text("result")
         months = reading_age_months(result)
         low, high = READING_AGE_MONTHS
+        kind = typed("result_type") if typed else parsed(export.column("result_type"))
         found.append(
             Problem(
                 "result",
-                f"lower({text('result_type')}) = 'reading_age' "
+                f"({kind}) is not distinct from 'reading_age' "
                 f"and not coalesce(({months}) between {low} and {high}, false)",
                 f"'reading age ''' || coalesce({result}, '') || ''' is not plausible (whole months "
                 f"{low}-{high}, or years:months {low // 12}:00-{high // 12}:00)'",
-            )
-        )
-    if export.table == "assessments" and "result_type" in present:
-        found.append(
-            Problem(
-                "result_type",
-                f"lower({text('result_type')}) not in {_in(list(RESULT_TYPES))}",
-                f"'result type ''' || coalesce({text('result_type')}, '') || ''' is not one of "
-                f"{', '.join(RESULT_TYPES)}'",
             )
         )
     if export.table == "attendance" and "minutes_late" in present:

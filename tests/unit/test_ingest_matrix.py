@@ -488,6 +488,31 @@ def test_sen_provision_as_mis_write_it(tmp_path: Path, written: str, read: str |
     assert blanked == ([] if read else [(f"SEN provision '{written}' is not N, K or E",)])
 
 
+def test_a_result_type_in_another_case_or_spelling_is_stored_as_the_features_read_it(tmp_path: Path) -> None:
+    """ "Working_At" and "TARGET" passed the check (any case) but were stored as written, and every query asks for
+    'working_at' and 'target': 23,499 results "loaded" and no pupil had a gap to target, without a word."""
+    assessments = (
+        "upn,subject,assessment_point,date,result_type,result\n"
+        f"{A},Maths,Autumn 1,2025-10-20,Working_At,5\n"
+        f"{A},Maths,Autumn 1,2025-10-20,TARGET,6\n"
+        f"{A},English,Autumn 1,2025-10-20,Working At Grade,4\n"
+        f"{A},English,Autumn 1,2025-10-20,target-grade,5\n"
+        f"{A},Reading,KS2,2025-07-08,KS2 Scaled Score,101\n"
+        f"{A},Reading,Autumn 1,2025-10-20, Reading Age ,1e2\n"  # read as a reading age, so checked as one
+        f"{A},Maths,Autumn 2,2025-10-20,Grade,5\n"  # no result type of the contract
+    )
+    result, con = _ingest(tmp_path, {"assessments.csv": assessments})
+    assert _file(result, "assessments.csv").rows_loaded == 5
+    assert sorted(con.execute("select subject, result_type from assessments").fetchall()) == [
+        ("English", "target"), ("English", "working_at"), ("Maths", "target"), ("Maths", "working_at"),
+        ("Reading", "ks2_scaled"),
+    ]  # fmt: skip
+    assert [reason for *_, reason in _quarantine(con)] == [
+        "reading age '1e2' is not plausible (whole months 24-240, or years:months 2:00-20:00)",
+        "result type 'Grade' is not one of ks2_scaled, working_at, target, reading_age, cat4_sas",
+    ]
+
+
 def test_missing_required_file_and_missing_optional_file(tmp_path: Path) -> None:
     folder = tmp_path / SCHOOL
     folder.mkdir()
