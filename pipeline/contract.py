@@ -21,6 +21,7 @@ Kind = Literal[
     "exclusion",
     "decision",
     "result_type",
+    "subject",
 ]
 
 
@@ -153,7 +154,7 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
         "assessments",
         (
             UPN,
-            Column("subject", "text", ("Subject", "Aspect")),
+            Column("subject", "subject", ("Subject", "Aspect")),
             Column("assessment_point", "text", ("Assessment", "Result Set", "Collection")),
             Column("date", "date", ("Date", "Result Date")),
             Column("result_type", "result_type", ("Type", "Result Type")),
@@ -249,6 +250,17 @@ DECISIONS = ("referred", "declined", "not now", "supported elsewhere")
 """What staff can record against a pupil on the shortlist (decisions.csv)."""
 DECISION_SYNONYMS = {"not appropriate": "declined", "already supported elsewhere": "supported elsewhere"}
 """Other words staff use, read as one of :data:`DECISIONS`."""
+SUBJECTS_READ = {
+    "english": "English",
+    "english language": "English",
+    "reading": "Reading",
+    "maths": "Maths",
+    "mathematics": "Maths",
+    "mean": "Mean",
+}
+"""The subjects the features read (English and maths working-at and target, Reading at primary, the CAT4 mean),
+by their names in any case and with any spacing, and the other names MIS reports give them; any other subject is
+kept as written (it is loaded, and no feature reads it)."""
 RESULT_TYPES = ("ks2_scaled", "working_at", "target", "reading_age", "cat4_sas")
 """What an assessment result is (assessments.csv ``result_type``), as stored: any case, with spaces, hyphens or
 underscores between its words, is read as one of these."""

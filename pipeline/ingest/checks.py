@@ -19,6 +19,7 @@ from pipeline.contract import (
     RESULT_TYPE_SYNONYMS,
     RESULT_TYPES,
     SCHEDULED_DAYS_AHEAD,
+    SUBJECTS_READ,
     Column,
     ExportFile,
 )
@@ -114,6 +115,10 @@ def parsed(column: Column) -> str:
             words = f"trim(regexp_replace(lower({v}), '[\\s_\\-]+', '_', 'g'), '_')"
             synonyms = " ".join(f"when {_quote(old)} then {_quote(new)}" for old, new in RESULT_TYPE_SYNONYMS.items())
             return f"case when {words} in {_in(list(RESULT_TYPES))} then {words} else case {words} {synonyms} end end"
+        case "subject":
+            words = f"trim(regexp_replace(lower({v}), '\\s+', ' ', 'g'))"
+            names = " ".join(f"when {_quote(old)} then {_quote(new)}" for old, new in SUBJECTS_READ.items())
+            return f"case {words} {names} else {v} end"
         case "exclusion":
             return (
                 f"case upper({v}) when 'SUSP' then 'SUSP' when 'FIXD' then 'SUSP' "

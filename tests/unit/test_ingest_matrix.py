@@ -513,6 +513,22 @@ def test_a_result_type_in_another_case_or_spelling_is_stored_as_the_features_rea
     ]
 
 
+def test_a_core_subject_in_another_case_or_name_is_stored_as_the_features_read_it(tmp_path: Path) -> None:
+    """ "Mathematics" and "ENGLISH" loaded as written, and the features read 'Maths' and 'English' alone: the
+    pupils had no gap to target, without a word. Another subject is kept as the school writes it."""
+    assessments = "upn,subject,assessment_point,date,result_type,result\n" + "".join(
+        f"{A},{subject},Autumn 1,2025-10-20,working_at,5\n"
+        for subject in ("Mathematics", "ENGLISH", " english  language ", "reading", "MEAN", "Art and Design")
+    )
+    result, con = _ingest(tmp_path, {"assessments.csv": assessments})
+    read = _file(result, "assessments.csv")
+    # "ENGLISH" and "english language" are both English: one key on two lines, with the same values
+    assert (read.rows_loaded, read.rows_quarantined) == (6, 0)
+    assert sorted(con.execute("select distinct subject from assessments").fetchall()) == [
+        ("Art and Design",), ("English",), ("Maths",), ("Mean",), ("Reading",),
+    ]  # fmt: skip
+
+
 def test_missing_required_file_and_missing_optional_file(tmp_path: Path) -> None:
     folder = tmp_path / SCHOOL
     folder.mkdir()
