@@ -21,6 +21,7 @@ from pipeline.contract import FILES_BY_NAME, STAFF_FILES, HeaderReading
 from pipeline.ingest import ingest
 from pipeline.ingest.checks import slash_date_order
 from pipeline.ingest.read import UnreadableFileError, discover, prepare, temporary_workdir
+from pipeline.validate.gate import GRADES_READ
 from pipeline.warehouse import connect
 
 SAMPLE_BYTES = 1 << 16
@@ -150,6 +151,9 @@ class DeliveryCheck:
         return [s.school_id for s in self.schools if s.held_back]
 
 
+SUBJECTS_SHOWN = 5
+
+
 def check_delivery(exports: Path, today: dt.date | None = None, max_quarantined_share: float = 0.05) -> DeliveryCheck:
     """Read and load every file of ``exports`` as tonight's run would, into a throwaway in-memory warehouse, and say
     per school and file how it was read, what it lacks and which lines would be quarantined and why.
@@ -161,6 +165,7 @@ def check_delivery(exports: Path, today: dt.date | None = None, max_quarantined_
     try:
         loaded = ingest(con, exports, today=today, force=True, workers=1)
         reasons = _reasons(con)
+        unread = _grades_unread(con)
     finally:
         con.close()
     check = DeliveryCheck(exports, today, notes=notes)
@@ -171,6 +176,8 @@ def check_delivery(exports: Path, today: dt.date | None = None, max_quarantined_
         for school_id, outcomes in itertools.groupby(loaded.files, key=lambda f: f.school_id):
             school = SchoolCheck(school_id)
             school.notes = [n.split(": ", 1)[1] for n in loaded.notes if n.startswith(f"{school_id}: ")]
+            if school_id in unread:
+                school.notes.append(unread[school_id])
             delivery = by_school[school_id]
             for outcome in outcomes:
                 export = FILES_BY_NAME[outcome.file]
@@ -206,6 +213,20 @@ def check_delivery(exports: Path, today: dt.date | None = None, max_quarantined_
                 school.files.append(file)
             check.schools.append(school)
     return check
+
+
+def _grades_unread(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """A note for each school whose working-at and target results would all go unread: none is for a subject the
+    features read (English, Reading, Maths), so every pupil's gap to target would be "no data"."""
+    notes = {}
+    for school, core, subjects in con.execute(GRADES_READ, {"as_of": dt.date.max}).fetchall():
+        if not core:
+            notes[str(school)] = (
+                "no working-at or target result is for English, Reading or Maths (the subjects they are for: "
+                f"{', '.join(subjects[:SUBJECTS_SHOWN])}{', …' if len(subjects) > SUBJECTS_SHOWN else ''}), so "
+                "every pupil's gap to target would read as no data: name the subjects as docs/contract.md does"
+            )
+    return notes
 
 
 def _reasons(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], list[Reason]]:

@@ -110,6 +110,15 @@ from (
 where value is not null
 group by school_id
 """)
+GRADES_READ = """
+select school_id, count(*) filter (where subject in ('English', 'Reading', 'Maths')) as core,
+    list(distinct subject order by subject) as subjects
+from assessments where result_type in ('working_at', 'target') and date <= $as_of
+group by school_id
+"""
+"""Per school with working-at or target results, how many are for a subject the features read (English, Reading,
+Maths), and the subjects of all of them: a school whose MIS names them otherwise ("MA") has every gap to target
+read as no data."""
 NO_MARK_DAYS = 9999
 """The days since the latest attendance mark of a school with no mark at all on or before the night."""
 # Days from each school's latest attendance mark to the night (a school with no mark at all: $no_mark days).
@@ -253,6 +262,13 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
             blocking=True,
             params={"no_mark": NO_MARK_DAYS},
             shown=_days_shown,
+        ),
+        Check(
+            "working-at and target results are for English, Reading or Maths, the subjects the features read",
+            GRADES_READ,
+            lambda: e.ExpectColumnValuesToBeBetween(column="core", min_value=1),
+            blocking=False,
+            shown=lambda _: "none is, so every gap to target reads as no data; mentor check names the subjects",
         ),
         Check(
             "99% of each school's KS2 scaled scores are between 80 and 120",

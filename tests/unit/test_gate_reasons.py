@@ -15,6 +15,11 @@ WORDED: list[tuple[str, object, str]] = [
     ("99% of each school's CAT4", 0.9, "90.0% are"),
     ("every file delivered was read", "failed", "failed"),
     ("every line of the files staff write", 1, "1 line set aside, listed in quarantine.csv"),
+    (
+        "working-at and target results are for",
+        0,
+        "none is, so every gap to target reads as no data; mentor check names the subjects",
+    ),
     ("every line of the files staff write", 3, "3 lines set aside, listed in quarantine.csv"),
 ]
 """A check (by the start of its name), a value a school could fail it with, and how the school's reason shows it."""
