@@ -119,6 +119,14 @@ group by school_id
 """Per school with working-at or target results, how many are for a subject the features read (English, Reading,
 Maths), and the subjects of all of them: a school whose MIS names them otherwise ("MA") has every gap to target
 read as no data."""
+NEGATIVE_POINTS = """
+select school_id, count(*) as incidents, count(*) filter (where points < 0) as negative
+from behaviour where date <= $as_of
+group by school_id having count(*) >= $least_incidents
+"""
+"""Per school with a behaviour record to speak of, how many incidents carry negative points: an MIS that writes every
+point as a positive number (the incident's type saying which are negative) gives every pupil 0 negative points."""
+LEAST_INCIDENTS = 50
 NO_MARK_DAYS = 9999
 """The days since the latest attendance mark of a school with no mark at all on or before the night."""
 # Days from each school's latest attendance mark to the night (a school with no mark at all: $no_mark days).
@@ -269,6 +277,14 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
             lambda: e.ExpectColumnValuesToBeBetween(column="core", min_value=1),
             blocking=False,
             shown=lambda _: "none is, so every gap to target reads as no data; mentor check names the subjects",
+        ),
+        Check(
+            "behaviour points are negative for negative behaviour (some incidents have negative points)",
+            NEGATIVE_POINTS,
+            lambda: e.ExpectColumnValuesToBeBetween(column="negative", min_value=1),
+            blocking=False,
+            params={"least_incidents": LEAST_INCIDENTS},
+            shown=lambda _: "no incident has negative points, so no pupil's behaviour counts",
         ),
         Check(
             "99% of each school's KS2 scaled scores are between 80 and 120",

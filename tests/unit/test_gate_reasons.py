@@ -1,9 +1,18 @@
 """A school held back by the data-quality gate is told the value it failed with in words and units: a share as a
-percentage of what it counts, and no sentinel (a school with no attendance mark at all read "(9999)")."""
+percentage of what it counts, and no sentinel (a school with no attendance mark at all read "(9999)"); and what the
+warning checks' queries find."""
 
 from __future__ import annotations
 
-from pipeline.validate.gate import NO_MARK_DAYS, checks
+import datetime as dt
+from pathlib import Path
+
+from pipeline.ingest import ingest
+from pipeline.upn import make_upn
+from pipeline.validate.gate import LEAST_INCIDENTS, NEGATIVE_POINTS, NO_MARK_DAYS, checks
+from pipeline.warehouse import connect
+
+PUPIL = make_upn(801, 4000, 14, 1)
 
 WORDED: list[tuple[str, object, str]] = [
     ("no file has more than", 0.0837708830548926, "8.4% of a file's rows"),
@@ -15,6 +24,11 @@ WORDED: list[tuple[str, object, str]] = [
     ("99% of each school's CAT4", 0.9, "90.0% are"),
     ("every file delivered was read", "failed", "failed"),
     ("every line of the files staff write", 1, "1 line set aside, listed in quarantine.csv"),
+    (
+        "behaviour points are negative for negative behaviour",
+        0,
+        "no incident has negative points, so no pupil's behaviour counts",
+    ),
     (
         "working-at and target results are for",
         0,
@@ -29,3 +43,27 @@ def test_each_check_says_its_failing_value_in_words() -> None:
     for start, value, words in WORDED:
         check = next(c for c in checks() if c.name.startswith(start))
         assert check.shown(value) == words, (start, value)
+
+
+def test_a_school_recording_every_behaviour_point_as_positive_is_found(tmp_path: Path) -> None:
+    """An MIS writing 3 for a detention's -3 (the type saying which are negative): every pupil had 0 negative points."""
+    pupils = (
+        "upn,surname,forename,date_of_birth,sex,year_group,sen_provision,fsm_eligible\n"
+        + f"{PUPIL},A,B,2012-01-01,F,8,N,N\n"
+    )
+    marks = f"upn,date,session,mark\n{PUPIL},2025-11-03,AM,/\n"
+
+    def behaviour(points: list[int]) -> str:
+        return "upn,incident_id,date,category,points\n" + "".join(
+            f"{PUPIL},{n},2025-10-{1 + n % 28:02d},Disruption,{p}\n" for n, p in enumerate(points)
+        )
+
+    for school, points in (("100001", [3] * LEAST_INCIDENTS), ("100002", [3] * 49 + [-3]), ("100003", [3] * 10)):
+        folder = tmp_path / school
+        folder.mkdir()
+        for name, text in (("pupils.csv", pupils), ("attendance.csv", marks), ("behaviour.csv", behaviour(points))):
+            (folder / name).write_text(text, encoding="utf-8")
+    con = connect()
+    ingest(con, tmp_path, today=dt.date(2025, 11, 7))
+    found = con.execute(NEGATIVE_POINTS, {"as_of": dt.date(2025, 11, 7), "least_incidents": LEAST_INCIDENTS})
+    assert sorted(found.fetchall()) == [("100001", 50, 0), ("100002", 50, 1)]  # 100003: too few to tell
