@@ -21,7 +21,7 @@ from pipeline.contract import FILES_BY_NAME, STAFF_FILES, HeaderReading
 from pipeline.ingest import ingest
 from pipeline.ingest.checks import slash_date_order
 from pipeline.ingest.read import UnreadableFileError, discover, prepare, temporary_workdir
-from pipeline.validate.gate import GRADES_READ
+from pipeline.validate.gate import GRADES_READ, LEAST_INCIDENTS, NEGATIVE_POINTS
 from pipeline.warehouse import connect
 
 SAMPLE_BYTES = 1 << 16
@@ -165,7 +165,7 @@ def check_delivery(exports: Path, today: dt.date | None = None, max_quarantined_
     try:
         loaded = ingest(con, exports, today=today, force=True, workers=1)
         reasons = _reasons(con)
-        unread = _grades_unread(con)
+        unread = _unread(con)
     finally:
         con.close()
     check = DeliveryCheck(exports, today, notes=notes)
@@ -176,8 +176,7 @@ def check_delivery(exports: Path, today: dt.date | None = None, max_quarantined_
         for school_id, outcomes in itertools.groupby(loaded.files, key=lambda f: f.school_id):
             school = SchoolCheck(school_id)
             school.notes = [n.split(": ", 1)[1] for n in loaded.notes if n.startswith(f"{school_id}: ")]
-            if school_id in unread:
-                school.notes.append(unread[school_id])
+            school.notes += unread.get(school_id, [])
             delivery = by_school[school_id]
             for outcome in outcomes:
                 export = FILES_BY_NAME[outcome.file]
@@ -215,16 +214,24 @@ def check_delivery(exports: Path, today: dt.date | None = None, max_quarantined_
     return check
 
 
-def _grades_unread(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """A note for each school whose working-at and target results would all go unread: none is for a subject the
-    features read (English, Reading, Maths), so every pupil's gap to target would be "no data"."""
-    notes = {}
+def _unread(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Notes, per school, on what would load and go unread, as the gate's warning checks find it: working-at and
+    target results for no subject the features read (every gap to target "no data"), and behaviour points all
+    positive (no pupil's behaviour counting)."""
+    notes: dict[str, list[str]] = {}
     for school, core, subjects in con.execute(GRADES_READ, {"as_of": dt.date.max}).fetchall():
         if not core:
-            notes[str(school)] = (
+            notes.setdefault(str(school), []).append(
                 "no working-at or target result is for English, Reading or Maths (the subjects they are for: "
                 f"{', '.join(subjects[:SUBJECTS_SHOWN])}{', …' if len(subjects) > SUBJECTS_SHOWN else ''}), so "
                 "every pupil's gap to target would read as no data: name the subjects as docs/contract.md does"
+            )
+    params = {"as_of": dt.date.max, "least_incidents": LEAST_INCIDENTS}
+    for school, incidents, negative in con.execute(NEGATIVE_POINTS, params).fetchall():
+        if not negative:
+            notes.setdefault(str(school), []).append(
+                f"none of the {incidents:,} behaviour incidents has negative points, so no pupil's behaviour would "
+                "count: write negative behaviour as negative points (-3), as docs/contract.md does"
             )
     return notes
 

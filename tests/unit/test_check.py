@@ -141,6 +141,19 @@ def test_grades_for_no_subject_the_features_read_are_named_before_they_go_unread
     assert not any("no working-at" in note for note in check_delivery(tmp_path, TODAY).schools[0].notes)
 
 
+def test_behaviour_points_all_positive_are_named_before_they_go_unread(tmp_path: Path) -> None:
+    folder = tmp_path / "100001"
+    folder.mkdir()
+    (folder / "pupils.csv").write_text(SIMS_PUPILS, encoding="utf-8")
+    (folder / "attendance.csv").write_text(MARKS, encoding="utf-8")
+    incidents = "".join(f"{A},{n},2025-10-{1 + n % 28:02d},Disruption,3\n" for n in range(60))
+    (folder / "behaviour.csv").write_text("upn,incident_id,date,category,points\n" + incidents, encoding="utf-8")
+    assert check_delivery(tmp_path, TODAY).schools[0].notes[-1] == (
+        "none of the 60 behaviour incidents has negative points, so no pupil's behaviour would count: write negative "
+        "behaviour as negative points (-3), as docs/contract.md does"
+    )
+
+
 def test_the_folder_may_be_given_as_mentor_run_takes_it_and_must_be_given_once(tmp_path: Path) -> None:
     folder = tmp_path / "100001"
     folder.mkdir()
