@@ -261,6 +261,23 @@ SUBJECTS_READ = {
 """The subjects the features read (English and maths working-at and target, Reading at primary, the CAT4 mean),
 by their names in any case and with any spacing, and the other names MIS reports give them; any other subject is
 kept as written (it is loaded, and no feature reads it)."""
+EXCLUSION_TYPES = {
+    "susp": "SUSP",
+    "fixd": "SUSP",
+    "suspension": "SUSP",
+    "fixed term": "SUSP",
+    "fixed term exclusion": "SUSP",
+    "fixed period": "SUSP",
+    "fixed period exclusion": "SUSP",
+    "perm": "PERM",
+    "permanent": "PERM",
+    "permanent exclusion": "PERM",
+    "lnch": "LNCH",
+    "lunchtime": "LNCH",
+    "lunchtime exclusion": "LNCH",
+}
+"""An exclusion's type (exclusions.csv ``category``), by its DfE code or the words MIS reports use, in any case and
+with spaces, hyphens or underscores alike, and the code it is stored as."""
 RESULT_TYPES = ("ks2_scaled", "working_at", "target", "reading_age", "cat4_sas")
 """What an assessment result is (assessments.csv ``result_type``), as stored: any case, with spaces, hyphens or
 underscores between its words, is read as one of these."""

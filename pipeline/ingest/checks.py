@@ -16,6 +16,7 @@ from pipeline.codes import ATTENDANCE_CODES, WITHDRAWN_CODES
 from pipeline.contract import (
     DECISION_SYNONYMS,
     DECISIONS,
+    EXCLUSION_TYPES,
     RESULT_TYPE_SYNONYMS,
     RESULT_TYPES,
     SCHEDULED_DAYS_AHEAD,
@@ -120,10 +121,9 @@ def parsed(column: Column) -> str:
             names = " ".join(f"when {_quote(old)} then {_quote(new)}" for old, new in SUBJECTS_READ.items())
             return f"case {words} {names} else {v} end"
         case "exclusion":
-            return (
-                f"case upper({v}) when 'SUSP' then 'SUSP' when 'FIXD' then 'SUSP' "
-                f"when 'PERM' then 'PERM' when 'LNCH' then 'LNCH' end"
-            )
+            words = f"trim(regexp_replace(lower({v}), '[\\s_\\-]+', ' ', 'g'))"
+            codes = " ".join(f"when {_quote(word)} then {_quote(code)}" for word, code in EXCLUSION_TYPES.items())
+            return f"case {words} {codes} end"
         case _:
             return v
 

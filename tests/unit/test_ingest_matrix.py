@@ -529,6 +529,28 @@ def test_a_core_subject_in_another_case_or_name_is_stored_as_the_features_read_i
     ]  # fmt: skip
 
 
+def test_an_exclusion_type_in_words_is_read_as_its_code(tmp_path: Path) -> None:
+    """ "Suspension", "Fixed Term" and "Permanent Exclusion" were quarantined, holding a school back for words any
+    MIS report may use; they are the DfE's SUSP and PERM."""
+    written = [
+        "Suspension",
+        "Fixed-Term",
+        "fixed period exclusion",
+        "SUSP",
+        "Permanent Exclusion",
+        "Lunchtime",
+        "Expelled",
+    ]
+    exclusions = "upn,start_date,category,sessions\n" + "".join(
+        f"{A},2025-10-{n + 1:02d},{word},2\n" for n, word in enumerate(written)
+    )
+    _, con = _ingest(tmp_path, {"exclusions.csv": exclusions})
+    assert [c for (c,) in con.execute("select category from exclusions order by start_date").fetchall()] == [
+        "SUSP", "SUSP", "SUSP", "SUSP", "PERM", "LNCH",
+    ]  # fmt: skip
+    assert [reason for *_, reason in _quarantine(con)] == ["exclusion type 'Expelled' is not SUSP, PERM or LNCH"]
+
+
 def test_missing_required_file_and_missing_optional_file(tmp_path: Path) -> None:
     folder = tmp_path / SCHOOL
     folder.mkdir()
