@@ -515,10 +515,9 @@ def _warn_marks_behind(con: duckdb.DuckDBPyConnection, day: dt.date, school: str
     short of ``day``: a stage command builds the night regardless, and their features read as no data."""
     from pipeline.validate.gate import MARKS_WITHIN_DAYS, marks_behind
 
-    behind = marks_behind(con, day)
-    if school is not None:
-        behind = {school: behind[school]} if school in behind else {}
-    for name, shown in behind.items():
+    for name, shown in marks_behind(con, day).items():
+        if school is not None and name != school:
+            continue
         err.print(
             f"warning: school {name}'s attendance marks do not reach within {MARKS_WITHIN_DAYS} days of {day} "
             f"({shown}): its recent attendance reads as no data, and the nightly run would hold it back"

@@ -109,23 +109,30 @@ def parsed(column: Column) -> str:
                 f"else case upper({v}) {withdrawn} end end"
             )
         case "decision":
-            words = f"trim(regexp_replace(lower({v}), '[\\s_\\-]+', ' ', 'g'))"
-            synonyms = " ".join(f"when {_quote(old)} then {_quote(new)}" for old, new in DECISION_SYNONYMS.items())
-            return f"case when {words} in {_in(list(DECISIONS))} then {words} else case {words} {synonyms} end end"
+            return _lookup(_words(v), {**{d: d for d in DECISIONS}, **DECISION_SYNONYMS})
         case "result_type":
-            words = f"trim(regexp_replace(lower({v}), '[\\s_\\-]+', '_', 'g'), '_')"
-            synonyms = " ".join(f"when {_quote(old)} then {_quote(new)}" for old, new in RESULT_TYPE_SYNONYMS.items())
-            return f"case when {words} in {_in(list(RESULT_TYPES))} then {words} else case {words} {synonyms} end end"
+            return _lookup(_words(v, "_"), {**{t: t for t in RESULT_TYPES}, **RESULT_TYPE_SYNONYMS})
         case "subject":
-            words = f"trim(regexp_replace(lower({v}), '\\s+', ' ', 'g'))"
-            names = " ".join(f"when {_quote(old)} then {_quote(new)}" for old, new in SUBJECTS_READ.items())
-            return f"case {words} {names} else {v} end"
+            return _lookup(_words(v), SUBJECTS_READ, otherwise=v)
         case "exclusion":
-            words = f"trim(regexp_replace(lower({v}), '[\\s_\\-]+', ' ', 'g'))"
-            codes = " ".join(f"when {_quote(word)} then {_quote(code)}" for word, code in EXCLUSION_TYPES.items())
-            return f"case {words} {codes} end"
+            return _lookup(_words(v), EXCLUSION_TYPES)
         case _:
             return v
+
+
+def _words(v: str, joiner: str = " ") -> str:
+    """SQL for text ``v`` read as words: lower case, each run of spaces, underscores and hyphens one ``joiner``, none
+    at either end ("Not_Now " is ``not now``; "Working At" with ``_`` is ``working_at``)."""
+    return f"trim(regexp_replace(lower({v}), '[\\s_\\-]+', '{joiner}', 'g'), '{joiner}')"
+
+
+def _lookup(words: str, table: dict[str, str], otherwise: str = "null") -> str:
+    """SQL giving ``table``'s value for the text ``words``, or ``otherwise`` (SQL) for text not in it."""
+    return (
+        f"case {words} "
+        + " ".join(f"when {_quote(k)} then {_quote(v)}" for k, v in table.items())
+        + f" else {otherwise} end"
+    )
 
 
 def problems(
