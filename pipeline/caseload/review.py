@@ -65,6 +65,16 @@ def mentor_like_interventions(
     return found
 
 
+def named_otherwise(school: str, names: Mapping[str, int]) -> str:
+    """What to do about a school with no current mentee but open interventions named like mentoring (``names``:
+    name -> pupils), in one sentence for the console and report.html."""
+    found = "; ".join(f"{n:,} pupil(s) have an open \u201c{name}\u201d" for name, n in names.items())
+    return (
+        f"school {school}: no current mentee, but {found}: if that is learning mentoring, add its name to "
+        "mentor_interventions in the settings (docs/settings.md), or those pupils are listed as new candidates"
+    )
+
+
 def status_of(row: Mapping[Any, Any]) -> tuple[str, str]:
     """``(status, why)`` by the rule in the module docstring.
 

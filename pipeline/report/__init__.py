@@ -15,7 +15,7 @@ import pandas as pd
 from pipeline import __version__
 from pipeline.caseload.decisions import decision_states, read_last_decisions, record_scores, sql
 from pipeline.caseload.policy import ORDER_COLUMNS, school_places
-from pipeline.caseload.review import build_caseload, mentor_like_interventions, read_mentees
+from pipeline.caseload.review import build_caseload, mentor_like_interventions, named_otherwise, read_mentees
 from pipeline.config import Settings
 from pipeline.faults import checkpoint
 from pipeline.model.card import Scorecard
@@ -133,14 +133,7 @@ def write_reports(
         school_scores = scores.loc[pupils.index, "score"].to_numpy(dtype=float)
         other_names = mentor_like.get(school, {})
         if other_names and not listing.places.mentees:
-            log.warning(
-                "school %s: no open intervention is named as mentor_interventions says (%s), but %s: if that is "
-                "learning mentoring, add the name to mentor_interventions in the settings, or those pupils are "
-                "listed as new candidates",
-                school,
-                ", ".join(settings.mentor_interventions),
-                "; ".join(f"{n} pupil(s) have an open {name!r}" for name, n in other_names.items()),
-            )
+            log.warning(named_otherwise(school, other_names))
         schools[school] = {
             "pupils_on_roll": len(pupils),
             "places": places,

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from pipeline.caseload.review import named_otherwise
 from pipeline.contract import STAFF_FILES
 from pipeline.model.card import Scorecard
 from pipeline.pages.render import render
@@ -413,17 +414,10 @@ def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | Non
             )
         )
     for school, summary in sorted(report.get("schools", {}).items()):
-        named_otherwise = summary.get("open_interventions_named_like_mentoring") or {}
-        if named_otherwise and not summary.get("current_mentees"):
-            found = "; ".join(f"{n:,} pupil(s) have an open \u201c{name}\u201d" for name, n in named_otherwise.items())
-            fixes.append(
-                DataToFix(
-                    f"School {school}: no current mentee, but {found}: if that is learning mentoring, add its name "
-                    "to mentor_interventions in the settings (docs/settings.md), or those pupils are listed as new "
-                    "candidates",
-                    None,
-                )
-            )
+        named = summary.get("open_interventions_named_like_mentoring") or {}
+        if named and not summary.get("current_mentees"):
+            sentence = named_otherwise(str(school), named)
+            fixes.append(DataToFix(sentence[0].upper() + sentence[1:], None))
     docs = _docs_link(out)
     for check in report.get("checks", []):
         if not check["passed"]:
