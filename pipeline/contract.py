@@ -36,6 +36,9 @@ class Column:
     """A blank value is allowed (and means unknown, never false)."""
     absent_means: str = ""
     """For an optional column: what the pipeline takes a file without it to mean (noted in run.json and the report)."""
+    blank_if_wrong: bool = False
+    """A value that cannot be read is blanked and reported, and the row loads: a detail of a row whose substance is
+    another column (the minutes of a late mark, not the mark)."""
 
 
 SCHEDULED_DAYS_AHEAD = 92
@@ -143,7 +146,8 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
             Column("session", "session", ("Session", "AM/PM", "Session Name")),
             Column("mark", "mark", ("Mark", "Attendance Mark", "Code"), nullable=True),
             Column("minutes_late", "int", ("Minutes Late", "Mins Late"), required=False, nullable=True,
-                   absent_means="minutes late unknown: late marks still count, their minutes do not"),
+                   absent_means="minutes late unknown: late marks still count, their minutes do not",
+                   blank_if_wrong=True),
         ),
         key=("upn", "date", "session"),
         required_file=True,
@@ -250,6 +254,8 @@ DECISIONS = ("referred", "declined", "not now", "supported elsewhere")
 """What staff can record against a pupil on the shortlist (decisions.csv)."""
 DECISION_SYNONYMS = {"not appropriate": "declined", "already supported elsewhere": "supported elsewhere"}
 """Other words staff use, read as one of :data:`DECISIONS`."""
+SESSIONS = {"am": "AM", "pm": "PM", "morning": "AM", "afternoon": "PM"}
+"""A register's session (attendance.csv ``session``) as written, in any case, and as stored."""
 SUBJECTS_READ = {
     "english": "English",
     "english language": "English",

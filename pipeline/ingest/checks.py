@@ -20,6 +20,7 @@ from pipeline.contract import (
     RESULT_TYPE_SYNONYMS,
     RESULT_TYPES,
     SCHEDULED_DAYS_AHEAD,
+    SESSIONS,
     SUBJECTS_READ,
     Column,
     ExportFile,
@@ -99,7 +100,7 @@ def parsed(column: Column) -> str:
                 f"when upper(left({v}, 1)) in ('N', 'K', 'E') then upper(left({v}, 1)) end"
             )
         case "session":
-            return f"case when upper({v}) in ('AM', 'PM') then upper({v}) end"
+            return _lookup(_words(v), SESSIONS)
         case "mark":
             withdrawn = " ".join(f"when {_quote(old)} then {_quote(new)}" for old, new in WITHDRAWN_CODES.items())
             known = _in(list(ATTENDANCE_CODES))
@@ -168,7 +169,7 @@ def problems(
             else:
                 found.append(Problem(column.name, "not on_roll", "'pupil not in pupils.csv'"))
             continue
-        soft = descriptive and column.kind in ("sex", "year_group", "sen", "bool", "date")
+        soft = column.blank_if_wrong or (descriptive and column.kind in ("sex", "year_group", "sen", "bool", "date"))
         if not column.nullable and column.kind != "mark":
             found.append(Problem(column.name, f"{v} is null", f"'{column.name} is blank'", quarantine=not soft))
         reason = {
@@ -250,7 +251,7 @@ def problems(
         )
     if export.table == "attendance" and "minutes_late" in present:
         late = typed("minutes_late") if typed else parsed(export.column("minutes_late"))
-        found.append(Problem("minutes_late", f"({late}) < 0", "'minutes late cannot be negative'"))
+        found.append(Problem("minutes_late", f"({late}) < 0", "'minutes late cannot be negative'", quarantine=False))
     if export.table == "exclusions" and "sessions" in present:
         sessions = typed("sessions") if typed else parsed(export.column("sessions"))
         found.append(Problem("sessions", f"({sessions}) < 1", "'length must be at least 1 session'"))

@@ -212,7 +212,8 @@ def test_implausible_dates_of_birth_are_blanked_and_reading_ages_quarantined(tmp
 
 def test_a_count_is_read_only_when_written_as_a_whole_number(tmp_path: Path) -> None:
     # DuckDB's own cast would read 12.5 minutes as 13, 0.5 sessions as 1 and 2.5 points as 3 (rounded), 1_0 as 10,
-    # 1e3 as 1000 and 0x10 as 16: each row is quarantined instead. 12.0 and +5 are whole numbers.
+    # 1e3 as 1000 and 0x10 as 16: each value is refused instead (the row quarantined, or for minutes late the value
+    # blanked). 12.0 and +5 are whole numbers.
     late = ["12.5", "1_0", "1e3", "0x10", "12.0", "+5", "-5", "7"]
     lines = [line.replace(",/", f",L,{m}") for line, m in zip(MARK_LINES, late, strict=False)]
     marks = "upn,date,session,mark,minutes_late\n" + "\n".join(lines + [f"{line}," for line in MARK_LINES[8:]])
@@ -224,11 +225,15 @@ def test_a_count_is_read_only_when_written_as_a_whole_number(tmp_path: Path) -> 
     )
     files = {"attendance.csv": marks + "\n", "exclusions.csv": exclusions, "behaviour.csv": behaviour}
     result, con = _ingest(tmp_path, files)
-    assert _counts(_file(result, "attendance.csv")) == ("loaded", 60, 55, 5)
-    assert [r[1:] for r in _quarantined(con)] == [
-        *(("minutes_late", m, f"'{m}' is not a whole number") for m in late[:4]),
-        ("minutes_late", "-5", "minutes late cannot be negative"),
+    # Minutes late are a detail of a late mark: a value that cannot be read is blanked and the mark loads (the mark
+    # itself was quarantined with it, and the pupil's late mark lost).
+    assert _counts(_file(result, "attendance.csv")) == ("loaded", 60, 60, 0)
+    blanked = "select column_name, reason from quarantine where outcome = 'value blanked' order by line_number"
+    assert con.execute(blanked).fetchall() == [
+        *(("minutes_late", f"'{m}' is not a whole number") for m in late[:4]),
+        ("minutes_late", "minutes late cannot be negative"),
     ]
+    assert con.execute("select count(*) from attendance where mark = 'L'").fetchall() == [(8,)]
     loaded = "select minutes_late from attendance where minutes_late is not null order by 1"
     assert con.execute(loaded).fetchall() == [(5,), (7,), (12,)]
     assert _quarantined(con, "exclusions.csv") == [

@@ -551,6 +551,19 @@ def test_an_exclusion_type_in_words_is_read_as_its_code(tmp_path: Path) -> None:
     assert [reason for *_, reason in _quarantine(con)] == ["exclusion type 'Expelled' is not SUSP, PERM or LNCH"]
 
 
+def test_a_session_in_words_is_read_as_am_or_pm(tmp_path: Path) -> None:
+    marks = "upn,date,session,mark\n" + "".join(
+        f"{A},2025-11-0{day},{session},/\n"
+        for day, session in ((3, "Morning"), (3, "afternoon"), (4, " pm "), (5, "Eve"))
+    )
+    _, con = _ingest(tmp_path, {"attendance.csv": marks})
+    read = "select date::varchar, session from attendance where upn = $u order by all"
+    assert con.execute(read, {"u": A}).fetchall() == [
+        ("2025-11-03", "AM"), ("2025-11-03", "PM"), ("2025-11-04", "PM"),
+    ]  # fmt: skip
+    assert [reason for *_, reason in _quarantine(con)] == ["session 'Eve' is not AM or PM"]
+
+
 def test_missing_required_file_and_missing_optional_file(tmp_path: Path) -> None:
     folder = tmp_path / SCHOOL
     folder.mkdir()
