@@ -37,6 +37,7 @@ LINE_REASONS = {
     "quote": "'line has a quote in the wrong place (a stray \" or a quoted field not closed on its line)'",
     "many": "'line has ' || len(fields) || ' fields, the header {columns} (a stray delimiter or an unquoted comma?)'",
     "few": "'line has ' || len(fields) || ' fields, the header {columns} (a line cut short?)'",
+    "header": "'the header row again (two exports joined into one file?)'",
 }
 """What a data lead reads for each problem of a whole line (SQL; ``{columns}`` is the header's field count)."""
 
@@ -162,11 +163,13 @@ def line_problem(prepared: PreparedFile) -> str:
     marked = prepared.bytes_not_utf8 > 0
     n = len(prepared.columns)
     plain = prepared.plain  # (no line over the limit and no NUL: see PreparedFile.plain)
+    again = "'" + prepared.header_line.replace("'", "''") + "'" if prepared.header_line else ""
     return (
         "case "
         + ("" if plain else f"when strlen(line) > {MAX_LINE_BYTES} then {LINE_REASONS['long']} ")
         + ("" if plain else f"when contains(line, chr(0)) then {LINE_REASONS['nul']} ")
         + (f"when contains(line, '{NOT_UTF8}') then {LINE_REASONS['bytes']} " if marked else "")
+        + (f"when line in ({again}, chr(65279) || {again}) then {LINE_REASONS['header']} " if again else "")
         + f"when fields is null then {LINE_REASONS['quote']} "
         f"when len(fields) > {n} then {LINE_REASONS['many'].format(columns=n)} "
         f"when len(fields) < {n} then {LINE_REASONS['few'].format(columns=n)} end"

@@ -84,6 +84,8 @@ class PreparedFile:
     notes: list[str] = field(default_factory=list)
     header: HeaderReading | None = None
     """Which contract column each header cell matched, and through which name or alias."""
+    header_line: str = ""
+    """The header row's text (without a byte-order mark or line end): a data line equal to it is a second header."""
 
     @property
     def label(self) -> str:
@@ -244,6 +246,7 @@ def _prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> P
         quotes=scan.quotes,
         header=header,
         notes=list(origin),
+        header_line=header_line.replace("\ufeff", ""),
     )
     named, unnamed = [u for u in unknown if u], [u for u in unknown if not u]
     if named:

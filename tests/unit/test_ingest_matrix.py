@@ -176,6 +176,18 @@ def test_columns_with_no_name_are_counted_in_the_notes_and_the_rows_load(tmp_pat
     assert not any(note.startswith("ignored columns the contract does not use") for note in read.notes)
 
 
+def test_a_second_header_row_is_named_as_one(tmp_path: Path) -> None:
+    """Two exports joined into one file: the second's header row was quarantined as "pupil not in pupils.csv"."""
+    header, *lines = MARKS.splitlines()
+    joined = "\n".join([header, *lines[:3], "\ufeff" + header, *lines[3:]]) + "\n"
+    result, con = _ingest(tmp_path, {"attendance.csv": joined})
+    read = _file(result, "attendance.csv")
+    assert (read.rows_read, read.rows_loaded, read.rows_quarantined) == (7, 6, 1)
+    assert _quarantine(con) == [
+        ("attendance.csv", 5, "(whole line)", "the header row again (two exports joined into one file?)")
+    ]
+
+
 def test_header_only_loads_nothing_and_loses_nothing(tmp_path: Path) -> None:
     result, _ = _ingest(tmp_path, {"attendance.csv": "upn,date,session,mark\n"})
     outcome = _file(result, "attendance.csv")
