@@ -260,13 +260,14 @@ SUBJECTS_READ = {
     "english": "English",
     "english language": "English",
     "reading": "Reading",
+    "writing": "Writing",
     "maths": "Maths",
     "mathematics": "Maths",
     "mean": "Mean",
 }
-"""The subjects the features read (English and maths working-at and target, Reading at primary, the CAT4 mean),
-by their names in any case and with any spacing, and the other names MIS reports give them; any other subject is
-kept as written (it is loaded, and no feature reads it)."""
+"""The subjects the features read (English and maths working-at and target, Reading and Writing at primary, the
+CAT4 mean), by their names in any case and with any spacing, and the other names MIS reports give them; any other
+subject is kept as written (it is loaded, and no feature reads it)."""
 EXCLUSION_TYPES = {
     "susp": "SUSP",
     "fixd": "SUSP",

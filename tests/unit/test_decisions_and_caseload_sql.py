@@ -146,6 +146,19 @@ def test_able_pupils_sql_reads_gds_targets_and_earlier_gds(tmp_path: Path) -> No
     assert able.loc[B, ["gds_target", "gds_earlier", "below_expected_now"]].tolist() == [True, False, False]
 
 
+def test_able_pupils_sql_reads_steps_and_subjects_in_any_case(tmp_path: Path) -> None:
+    """ "gds" in "WRITING" was not read: neither the step (matched as GDS) nor the subject (matched as Writing)."""
+    con = _warehouse(tmp_path)
+    results = (
+        "upn,subject,assessment_point,date,result_type,result\n"
+        f"{A},WRITING,Targets,2025-09-10,target,gds\n{A},writing,Autumn,2025-11-01,working_at,Wts\n"
+    )
+    ingest(con, _deliver(tmp_path / "results", {"pupils.csv": PUPILS, "attendance.csv": MARKS,
+                                                "assessments.csv": results}), today=TODAY)  # fmt: skip
+    able = con.execute(sql("able_pupils"), {"as_of": dt.date(2025, 11, 21)}).df().set_index("upn")
+    assert able.loc[A, ["gds_target", "gds_earlier", "below_expected_now"]].tolist() == [True, False, True]
+
+
 def test_open_interventions_named_like_mentoring_but_not_in_the_settings_are_found(tmp_path: Path) -> None:
     """An MIS that calls it "Learning Mentor Support" has no current mentee under the default name: the run says so."""
     interventions = (

@@ -39,6 +39,7 @@ def test_every_query_that_reads_grades_uses_the_one_scale() -> None:
 GRADES = [
     ("BLW", 0.0), ("U", 0.0), ("PKS", 1.0), ("WTS", 2.0), ("EXS", 3.0), ("GDS", 4.0),
     ("6", 6.0), ("6+", 6 + 1 / 3), ("5-", 5 - 1 / 3), ("4.5", 4.5), ("X", None), (None, None),
+    ("exs", 3.0), ("Wts", 2.0), ("u", 0.0),  # a step in another case: it was no grade, and the gap "no data"
     # written as no MIS writes a number: DuckDB's cast would read each of these as one, Spark's not all of them
     ("+-0", None), ("+-1.5", None), ("1_000", None), ("1e3", None), ("nan", None), ("inf", None), ("-1", None),
     ("5.", None), ("0x10", None), ("104", 104.0),

@@ -2,7 +2,7 @@
 -- a GDS target in reading, writing or maths; working at GDS at an earlier assessment point than the latest; and
 -- working below the expected standard (WTS or lower) at the latest point.
 with core as (
-    select school_id, upn, date, result_type, result
+    select school_id, upn, date, result_type, upper(result) as result  -- a step in any case (grades.sql)
     from assessments
     where date <= $as_of::date
         and subject in ('English', 'Reading', 'Writing', 'Maths')
