@@ -21,7 +21,7 @@ from pipeline.contract import FILES_BY_NAME, STAFF_FILES, HeaderReading
 from pipeline.ingest import ingest
 from pipeline.ingest.checks import slash_date_order
 from pipeline.ingest.read import UnreadableFileError, discover, prepare, temporary_workdir
-from pipeline.validate.gate import GRADES_READ, LEAST_INCIDENTS, NEGATIVE_POINTS
+from pipeline.validate.gate import GRADES_READ, LEAST_INCIDENTS, NEGATIVE_POINTS, NO_GRADE_SHARE
 from pipeline.warehouse import connect
 
 SAMPLE_BYTES = 1 << 16
@@ -216,15 +216,21 @@ def check_delivery(exports: Path, today: dt.date | None = None, max_quarantined_
 
 def _unread(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     """Notes, per school, on what would load and go unread, as the gate's warning checks find it: working-at and
-    target results for no subject the features read (every gap to target "no data"), and behaviour points all
-    positive (no pupil's behaviour counting)."""
+    target results for no subject the features read, or mostly no grade (gaps to target "no data"), and behaviour
+    points all positive (no pupil's behaviour counting)."""
     notes: dict[str, list[str]] = {}
-    for school, core, subjects in con.execute(GRADES_READ, {"as_of": dt.date.max}).fetchall():
+    for school, core, subjects, no_grade, example in con.execute(GRADES_READ, {"as_of": dt.date.max}).fetchall():
         if not core:
             notes.setdefault(str(school), []).append(
                 "no working-at or target result is for English, Reading or Maths (the subjects they are for: "
                 f"{', '.join(subjects[:SUBJECTS_SHOWN])}{', …' if len(subjects) > SUBJECTS_SHOWN else ''}), so "
                 "every pupil's gap to target would read as no data: name the subjects as docs/contract.md does"
+            )
+        elif no_grade > NO_GRADE_SHARE:
+            notes.setdefault(str(school), []).append(
+                f"{no_grade:.0%} of the English, Reading and Maths working-at and target results are no grade (such "
+                f"as {example!r}), so their gaps to target would read as no data: write grades as 9-1, U or the "
+                "primary steps (WTS, EXS, GDS), as docs/contract.md does"
             )
     params = {"as_of": dt.date.max, "least_incidents": LEAST_INCIDENTS}
     for school, incidents, negative in con.execute(NEGATIVE_POINTS, params).fetchall():

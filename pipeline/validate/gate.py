@@ -110,15 +110,25 @@ from (
 where value is not null
 group by school_id
 """)
-GRADES_READ = """
-select school_id, count(*) filter (where subject in ('English', 'Reading', 'Maths')) as core,
-    list(distinct subject order by subject) as subjects
-from assessments where result_type in ('working_at', 'target') and date <= $as_of
+GRADES_READ = render_sql("""{% from "grades.sql" import grade -%}
+with results as (
+    select school_id, subject, result, subject in ('English', 'Reading', 'Maths') as is_core,
+        ({{ grade("result") }}) is not null as graded
+    from assessments where result_type in ('working_at', 'target') and date <= $as_of
+)
+select school_id, count(*) filter (where is_core) as core, list(distinct subject order by subject) as subjects,
+    coalesce(avg(case when is_core then (not graded)::integer end), 0) as no_grade_share,
+    min(result) filter (where is_core and not graded) as no_grade_example
+from results
 group by school_id
-"""
+""")
 """Per school with working-at or target results, how many are for a subject the features read (English, Reading,
-Maths), and the subjects of all of them: a school whose MIS names them otherwise ("MA") has every gap to target
-read as no data."""
+Maths), the subjects of all of them, and the share of those for a core subject that read as no grade, with one:
+a school whose MIS names the subjects otherwise ("MA"), or writes grades as words ("Expected Standard"), has every
+gap to target read as no data."""
+NO_GRADE_SHARE = 0.5
+"""Above this share of a school's English, Reading and Maths working-at and target results reading as no grade, the
+gate warns (a few blanks or "X" for absent are usual)."""
 NEGATIVE_POINTS = """
 select school_id, count(*) as incidents, count(*) filter (where points < 0) as negative
 from behaviour where date <= $as_of
@@ -277,6 +287,14 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
             lambda: e.ExpectColumnValuesToBeBetween(column="core", min_value=1),
             blocking=False,
             shown=lambda _: "none is, so every gap to target reads as no data; mentor check names the subjects",
+        ),
+        Check(
+            f"at least {1 - NO_GRADE_SHARE:.0%} of the English, Reading and Maths working-at and target results read "
+            "as grades (9-1, U, or the primary steps)",
+            GRADES_READ,
+            lambda: e.ExpectColumnValuesToBeBetween(column="no_grade_share", min_value=0, max_value=NO_GRADE_SHARE),
+            blocking=False,
+            shown=lambda share: f"{share:.0%} read as no grade, so their gaps to target read as no data",
         ),
         Check(
             "behaviour points are negative for negative behaviour (some incidents have negative points)",

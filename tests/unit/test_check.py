@@ -141,6 +141,21 @@ def test_grades_for_no_subject_the_features_read_are_named_before_they_go_unread
     assert not any("no working-at" in note for note in check_delivery(tmp_path, TODAY).schools[0].notes)
 
 
+def test_grades_written_as_words_are_named_before_they_go_unread(tmp_path: Path) -> None:
+    folder = tmp_path / "100001"
+    folder.mkdir()
+    (folder / "pupils.csv").write_text(SIMS_PUPILS, encoding="utf-8")
+    (folder / "attendance.csv").write_text(MARKS, encoding="utf-8")
+    grades = "".join(f"{u},Maths,Autumn 1,2025-10-20,{t},{g}\n" for u in (A, B, C) for t, g in
+                     (("working_at", "Expected Standard"), ("target", "Greater Depth")))  # fmt: skip
+    (folder / "assessments.csv").write_text("upn,subject,assessment_point,date,result_type,result\n" + grades)
+    assert check_delivery(tmp_path, TODAY).schools[0].notes[-1] == (
+        "100% of the English, Reading and Maths working-at and target results are no grade (such as 'Expected "
+        "Standard'), so their gaps to target would read as no data: write grades as 9-1, U or the primary steps "
+        "(WTS, EXS, GDS), as docs/contract.md does"
+    )
+
+
 def test_behaviour_points_all_positive_are_named_before_they_go_unread(tmp_path: Path) -> None:
     folder = tmp_path / "100001"
     folder.mkdir()

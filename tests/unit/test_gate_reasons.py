@@ -30,6 +30,11 @@ WORDED: list[tuple[str, object, str]] = [
         "no incident has negative points, so no pupil's behaviour counts",
     ),
     (
+        "at least 50% of the English, Reading and Maths",
+        0.75,
+        "75% read as no grade, so their gaps to target read as no data",
+    ),
+    (
         "working-at and target results are for",
         0,
         "none is, so every gap to target reads as no data; mentor check names the subjects",
