@@ -36,6 +36,15 @@ def _delivery(tmp_path: Path) -> Path:
     return tmp_path / "exports"
 
 
+def _school(tmp_path: Path, pupils: str = SIMS_PUPILS) -> Path:
+    """One school's folder with a clean pupils.csv and attendance.csv: each test adds the file it is about."""
+    folder = tmp_path / "100001"
+    folder.mkdir()
+    (folder / "pupils.csv").write_text(pupils, encoding="utf-8", newline="")
+    (folder / "attendance.csv").write_text(MARKS, encoding="utf-8")
+    return folder
+
+
 def test_the_check_reports_layout_matches_gaps_and_quarantine_per_file(tmp_path: Path) -> None:
     check = check_delivery(_delivery(tmp_path), TODAY)
     good, bad = check.schools
@@ -76,10 +85,7 @@ def test_no_name_or_upn_is_printed_and_nothing_is_written(tmp_path: Path) -> Non
 
 
 def test_a_clean_delivery_exits_0(tmp_path: Path) -> None:
-    folder = tmp_path / "100001"
-    folder.mkdir()
-    (folder / "pupils.csv").write_text(SIMS_PUPILS, encoding="utf-8")
-    (folder / "attendance.csv").write_text(MARKS, encoding="utf-8")
+    _school(tmp_path)
     result = CliRunner().invoke(app, ["check", str(tmp_path), "--today", TODAY.isoformat()])
     assert result.exit_code == 0, result.output
     assert "Verdict: tonight's run would load every school." in result.output
@@ -90,10 +96,7 @@ def test_a_clean_delivery_exits_0(tmp_path: Path) -> None:
 def test_a_mistyped_line_of_decisions_csv_is_set_aside_and_the_school_would_publish(tmp_path: Path) -> None:
     """A file staff write by hand is not judged by the gate's share of lines quarantined: one typo in three lines
     is set aside, the rest used, and the run publishes (the check said HELD BACK, as the run then did)."""
-    folder = tmp_path / "100001"
-    folder.mkdir()
-    (folder / "pupils.csv").write_text(SIMS_PUPILS, encoding="utf-8")
-    (folder / "attendance.csv").write_text(MARKS, encoding="utf-8")
+    folder = _school(tmp_path)
     decisions = f"upn,date,decision\n{A},2025-11-03,referred\n{B},2025-11-03,declined\n{C},2025-11-03,maybe\n"
     (folder / "decisions.csv").write_text(decisions, encoding="utf-8")
     result = CliRunner().invoke(app, ["check", str(tmp_path), "--today", TODAY.isoformat()])
@@ -107,10 +110,7 @@ def test_a_mistyped_line_of_decisions_csv_is_set_aside_and_the_school_would_publ
 
 def test_a_file_saved_with_classic_mac_line_ends_is_described_so_and_loads(tmp_path: Path) -> None:
     """Excel's "CSV (Macintosh)" ends lines with CR alone: the file loaded, and the check said it had "no" line ends."""
-    folder = tmp_path / "100001"
-    folder.mkdir()
-    (folder / "pupils.csv").write_text(SIMS_PUPILS.replace("\r\n", "\r"), encoding="utf-8", newline="")
-    (folder / "attendance.csv").write_text(MARKS, encoding="utf-8")
+    _school(tmp_path, pupils=SIMS_PUPILS.replace("\r\n", "\r"))
     pupils = check_delivery(tmp_path, TODAY).schools[0].files[0]
     assert pupils.layout is not None
     assert pupils.layout.describe() == "UTF-8, comma-separated, CR line ends, dates DD/MM/YYYY"
@@ -119,10 +119,7 @@ def test_a_file_saved_with_classic_mac_line_ends_is_described_so_and_loads(tmp_p
 
 def test_grades_for_no_subject_the_features_read_are_named_before_they_go_unread(tmp_path: Path) -> None:
     """An MIS naming English and maths "EN" and "MA": every result loads, and every gap to target reads as no data."""
-    folder = tmp_path / "100001"
-    folder.mkdir()
-    (folder / "pupils.csv").write_text(SIMS_PUPILS, encoding="utf-8")
-    (folder / "attendance.csv").write_text(MARKS, encoding="utf-8")
+    folder = _school(tmp_path)
     grades = "".join(
         f"{u},{s},Autumn 1,2025-10-20,{t},5\n"
         for u in (A, B)
@@ -142,10 +139,7 @@ def test_grades_for_no_subject_the_features_read_are_named_before_they_go_unread
 
 
 def test_grades_written_as_words_are_named_before_they_go_unread(tmp_path: Path) -> None:
-    folder = tmp_path / "100001"
-    folder.mkdir()
-    (folder / "pupils.csv").write_text(SIMS_PUPILS, encoding="utf-8")
-    (folder / "attendance.csv").write_text(MARKS, encoding="utf-8")
+    folder = _school(tmp_path)
     grades = "".join(f"{u},Maths,Autumn 1,2025-10-20,{t},{g}\n" for u in (A, B, C) for t, g in
                      (("working_at", "Expected Standard"), ("target", "Greater Depth")))  # fmt: skip
     (folder / "assessments.csv").write_text("upn,subject,assessment_point,date,result_type,result\n" + grades)
@@ -157,10 +151,7 @@ def test_grades_written_as_words_are_named_before_they_go_unread(tmp_path: Path)
 
 
 def test_behaviour_points_all_positive_are_named_before_they_go_unread(tmp_path: Path) -> None:
-    folder = tmp_path / "100001"
-    folder.mkdir()
-    (folder / "pupils.csv").write_text(SIMS_PUPILS, encoding="utf-8")
-    (folder / "attendance.csv").write_text(MARKS, encoding="utf-8")
+    folder = _school(tmp_path)
     incidents = "".join(f"{A},{n},2025-10-{1 + n % 28:02d},Disruption,3\n" for n in range(60))
     (folder / "behaviour.csv").write_text("upn,incident_id,date,category,points\n" + incidents, encoding="utf-8")
     assert check_delivery(tmp_path, TODAY).schools[0].notes[-1] == (
@@ -170,10 +161,7 @@ def test_behaviour_points_all_positive_are_named_before_they_go_unread(tmp_path:
 
 
 def test_the_folder_may_be_given_as_mentor_run_takes_it_and_must_be_given_once(tmp_path: Path) -> None:
-    folder = tmp_path / "100001"
-    folder.mkdir()
-    (folder / "pupils.csv").write_text(SIMS_PUPILS, encoding="utf-8")
-    (folder / "attendance.csv").write_text(MARKS, encoding="utf-8")
+    folder = _school(tmp_path)
     day = ["--today", TODAY.isoformat()]
     as_run = CliRunner().invoke(app, ["check", "--exports", str(tmp_path), *day])
     assert as_run.exit_code == 0, as_run.output
