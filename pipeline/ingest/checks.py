@@ -73,7 +73,8 @@ def parsed(column: Column) -> str:
         case "upn":
             return f"upper({v})"
         case "date":
-            first = f"split_part({v}, ' ', 1)"
+            # The date before any time: after a space, or ISO 8601's T (2025-11-03T00:00:00, as an API writes it).
+            first = f"split_part(split_part({v}, ' ', 1), 'T', 1)"
             # One format is tried per value (a failed strptime is slow): only DD/MM/YYYY has a slash.
             return (
                 f"(case when contains({first}, '/') then try_strptime({first}, '%d/%m/%Y') "

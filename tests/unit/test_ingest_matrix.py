@@ -188,6 +188,17 @@ def test_a_second_header_row_is_named_as_one(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "written", ["2025-11-03", "03/11/2025", "2025-11-03 08:45:00", "03/11/2025 08:45", "2025-11-03T00:00:00",
+                "2025-11-03T08:45:00Z", "2025-11-03T08:45:00+00:00"],
+)  # fmt: skip
+def test_a_date_is_read_with_any_time_after_it(tmp_path: Path, written: str) -> None:
+    """ISO 8601's T before the time (as an API export writes it) was read as no date, and the mark quarantined."""
+    result, con = _ingest(tmp_path, {"attendance.csv": f"upn,date,session,mark\n{A},{written},AM,/\n"})
+    assert _file(result, "attendance.csv").rows_loaded == 1
+    assert con.execute("select date from attendance").fetchall() == [(dt.date(2025, 11, 3),)]
+
+
 def test_header_only_loads_nothing_and_loses_nothing(tmp_path: Path) -> None:
     result, _ = _ingest(tmp_path, {"attendance.csv": "upn,date,session,mark\n"})
     outcome = _file(result, "attendance.csv")
