@@ -184,8 +184,13 @@ def _put_aside_bad_lines(con: duckdb.DuckDBPyConnection, prepared: PreparedFile,
         {"last": counts.last, "columns": len(prepared.columns)},
     ).fetchone()
     if row is not None:
+        footer = (
+            " (one field, no delimiter: if the report adds a total or footer line, take it out of the report's layout)"
+            if row[0] == 1
+            else ""
+        )
         raise FileRefusedError(
             f"{prepared.label} may be truncated: its last line (line {counts.last:,}) has {row[0]} of the header's "
-            f"{len(prepared.columns)} fields: re-export it"
+            f"{len(prepared.columns)} fields{footer}: re-export it"
         )
     con.execute("delete from numbered where line_problem is not null")

@@ -238,6 +238,15 @@ def test_a_last_line_with_too_few_fields_fails_the_file(tmp_path: Path) -> None:
     assert con.execute("select count(*) from attendance").fetchone() == (0,)
 
 
+def test_a_last_line_of_one_field_may_be_a_reports_footer_and_the_refusal_says_so(tmp_path: Path) -> None:
+    """A report's "Total records: 6" line was refused as a cut-short file alone: re-exporting brought it back."""
+    result, _ = _ingest(tmp_path, {"attendance.csv": MARKS + "Total records: 6\n"})
+    assert _file(result, "attendance.csv").notes == [
+        f"{SCHOOL}/attendance.csv may be truncated: its last line (line 8) has 1 of the header's 4 fields (one field, "
+        "no delimiter: if the report adds a total or footer line, take it out of the report's layout): re-export it"
+    ]
+
+
 def test_a_line_with_too_few_fields_before_the_last_is_quarantined_alone(tmp_path: Path) -> None:
     marks = MARKS.replace(f"{B},2025-11-03,AM,/\n", f"{B},2025-11-03\n")
     result, con = _ingest(tmp_path, {"attendance.csv": marks})
