@@ -220,6 +220,12 @@ def _prepare(school_id: str, export: ExportFile, path: Path, workdir: Path) -> P
     unknown = header.unknown
     missing = header.missing_required
     if missing:
+        below = _header_below(path, encoding, export)
+        if below is not None:
+            raise UnreadableFileError(
+                f"{label} has its header row on line {below}, not line 1: the line(s) above it (a report's title?) "
+                "must go; take them out of the report's layout and send it again"
+            )
         wanted = "; ".join(f"{c.name} (or {', '.join(c.aliases)})" if c.aliases else c.name for c in missing)
         raise UnreadableFileError(
             f"{label} lacks required column(s): {wanted}. Add them to the export and send it again"
@@ -427,9 +433,28 @@ def _bytes_not_utf8(path: Path) -> int:
 
 
 def _header(path: Path, encoding: str) -> str:
+    return _first_lines(path, encoding, 1)[0]
+
+
+def _first_lines(path: Path, encoding: str, count: int) -> list[str]:
+    """The file's first ``count`` lines as text, without their line ends ("" past the end)."""
     codec = {"utf-8": "utf-8-sig", "utf-8-marked": "utf-8-sig", "cp1252": "cp1252"}[encoding]
     with path.open("r", encoding=codec, errors="replace", newline="") as handle:
-        return handle.readline().rstrip("\r\n")
+        return [handle.readline().rstrip("\r\n") for _ in range(count)]
+
+
+TITLE_LINES = 5
+"""How many lines under the first a header row is looked for, when the first is not one (a report's title above)."""
+
+
+def _header_below(path: Path, encoding: str, export: ExportFile) -> int | None:
+    """The line number (2 to ``TITLE_LINES`` + 1) of the first line under the first that would be a full header
+    row for ``export``, or None."""
+    for number, line in enumerate(_first_lines(path, encoding, TITLE_LINES + 1)[1:], start=2):
+        delimiter = max((",", ";", "\t"), key=line.count)
+        if line and not read_header(export, next(csv.reader([line], delimiter=delimiter))).missing_required:
+            return number
+    return None
 
 
 def _transcode(source: Path, target: Path, encoding: str) -> None:

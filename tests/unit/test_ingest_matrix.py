@@ -206,6 +206,15 @@ def test_header_only_loads_nothing_and_loses_nothing(tmp_path: Path) -> None:
     assert "no data lines: the file has a header only, so nothing was loaded from it" in outcome.notes
 
 
+def test_a_title_above_the_header_is_named_as_such(tmp_path: Path) -> None:
+    """A report's title on line 1 was refused as a file lacking every required column."""
+    result, _ = _ingest(tmp_path, {"attendance.csv": "Attendance report, autumn term\n\n" + MARKS})
+    assert _file(result, "attendance.csv").notes == [
+        f"{SCHOOL}/attendance.csv has its header row on line 3, not line 1: the line(s) above it (a report's title?) "
+        "must go; take them out of the report's layout and send it again"
+    ]
+
+
 def test_missing_required_column(tmp_path: Path) -> None:
     result, _ = _ingest(tmp_path, {"attendance.csv": "upn,date,session\n" + f"{A},2025-11-03,AM\n"})
     failed = _file(result, "attendance.csv")
