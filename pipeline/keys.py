@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.safe_csv import fsync_folder
+from pipeline.sql import sql_string
 
 KEY_VARIABLE = "MENTOR_DB_KEY"
 KEY_FILE_VARIABLE = "MENTOR_DB_KEY_FILE"
@@ -63,11 +64,6 @@ def key_from_environment(
             "for example the output of `openssl rand -base64 32`"
         )
     return value
-
-
-def sql_string(text: str) -> str:
-    """A SQL string literal (for a file path, which DuckDB's ATTACH and LOAD do not take as a parameter)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def load_crypto(con: duckdb.DuckDBPyConnection) -> None:

@@ -25,7 +25,7 @@ from pipeline.contract import (
     Column,
     ExportFile,
 )
-from pipeline.sql import sql_macro
+from pipeline.sql import sql_macro, sql_string
 
 YEAR_GROUPS = ("N1", "N2", "R", *(str(n) for n in range(1, 15)))
 EXCEL_NUMBER = r"^[0-9](\.[0-9]+)?[eE]\+?[0-9]+$"
@@ -45,12 +45,8 @@ reading_age_months = sql_macro("grades.sql", "reading_age_months")
 """SQL reading a reading age in months (years:months or whole months), or NULL: the feature's own rule."""
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _in(values: tuple[str, ...] | list[str]) -> str:
-    return "(" + ", ".join(_quote(v) for v in values) + ")"
+    return "(" + ", ".join(sql_string(v) for v in values) + ")"
 
 
 @dataclass(frozen=True)
@@ -103,12 +99,11 @@ def parsed(column: Column) -> str:
         case "session":
             return _lookup(_words(v), SESSIONS)
         case "mark":
-            withdrawn = " ".join(f"when {_quote(old)} then {_quote(new)}" for old, new in WITHDRAWN_CODES.items())
             known = _in(list(ATTENDANCE_CODES))
             return (
                 f"case when {v} is null or {v} = '-' then '' "
                 f"when {v} in {known} then {v} when upper({v}) in {known} then upper({v}) "
-                f"else case upper({v}) {withdrawn} end end"
+                f"else {_lookup(f'upper({v})', WITHDRAWN_CODES)} end"
             )
         case "decision":
             return _lookup(_words(v), {**{d: d for d in DECISIONS}, **DECISION_SYNONYMS})
@@ -132,7 +127,7 @@ def _lookup(words: str, table: dict[str, str], otherwise: str = "null") -> str:
     """SQL giving ``table``'s value for the text ``words``, or ``otherwise`` (SQL) for text not in it."""
     return (
         f"case {words} "
-        + " ".join(f"when {_quote(k)} then {_quote(v)}" for k, v in table.items())
+        + " ".join(f"when {sql_string(k)} then {sql_string(v)}" for k, v in table.items())
         + f" else {otherwise} end"
     )
 
@@ -230,9 +225,9 @@ def problems(
                 Problem(
                     order.later,
                     f"({later}) < ({earlier})",
-                    f"'{_literal(order.later_words)} ' || strftime(({later}), '%Y-%m-%d') || ' is before "
-                    f"{_literal(order.earlier_words)} ' || strftime(({earlier}), '%Y-%m-%d') || ': "
-                    f"{_literal(order.blank_later or 'which one is wrong cannot be told')}'",
+                    f"{sql_string(order.later_words + ' ')} || strftime(({later}), '%Y-%m-%d') || "
+                    f"{sql_string(' is before ' + order.earlier_words + ' ')} || strftime(({earlier}), '%Y-%m-%d') "
+                    f"|| {sql_string(': ' + (order.blank_later or 'which one is wrong cannot be told'))}",
                     quarantine=order.blank_later is None,
                 )
             )
@@ -278,8 +273,3 @@ def slash_date_order(text: str) -> str | None:
     if second <= 12 < first <= 31:
         return "day first"
     return None
-
-
-def _literal(words: str) -> str:
-    """Words of the contract's, inside a SQL string literal (a quote doubled)."""
-    return words.replace("'", "''")

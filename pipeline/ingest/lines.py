@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import duckdb
 
 from pipeline.ingest.read import NOT_UTF8, PreparedFile
-from pipeline.sql import sql_file
+from pipeline.sql import sql_file, sql_string
 
 MAX_LINE_BYTES = 65_536
 """A line longer than this (64 KB; an export's lines are well under 1 KB) is quarantined without being split."""
@@ -163,7 +163,7 @@ def line_problem(prepared: PreparedFile) -> str:
     marked = prepared.bytes_not_utf8 > 0
     n = len(prepared.columns)
     plain = prepared.plain  # (no line over the limit and no NUL: see PreparedFile.plain)
-    again = "'" + prepared.header_line.replace("'", "''") + "'" if prepared.header_line else ""
+    again = sql_string(prepared.header_line) if prepared.header_line else ""
     return (
         "case "
         + ("" if plain else f"when strlen(line) > {MAX_LINE_BYTES} then {LINE_REASONS['long']} ")

@@ -51,3 +51,9 @@ def sql_macro(file: str, name: str) -> Callable[..., str]:
         return str(macro(*expressions))
 
     return expand
+
+
+def sql_string(text: str) -> str:
+    """``text`` as a SQL string literal, its quotes doubled: for our own words and names put into SQL (a file path,
+    which DuckDB's ATTACH and LOAD do not take as a parameter; a contract's words). Data goes in as parameters."""
+    return "'" + text.replace("'", "''") + "'"
