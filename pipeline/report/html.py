@@ -295,6 +295,8 @@ class Page:
     title: str
     night: str
     ok: bool
+    lead: str
+    """The headline: every school published, some held back (how many of each), or nothing published."""
     next_steps: NextSteps
     sections: tuple[Section, ...]
     footer: Footer
@@ -351,6 +353,7 @@ def build_page(
         title=f"Learning mentor shortlists, night of {night}",
         night=night,
         ok=_ok(report),
+        lead=_lead(report),
         next_steps=_next_steps(report, shortlists, out),
         sections=tuple(sections),
         footer=_footer(report),
@@ -365,6 +368,23 @@ def weekly_attendance(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.Data
 
 def _ok(report: dict[str, Any]) -> bool:
     return report.get("exit_code") == 0 or report.get("status") == "ok"
+
+
+def _lead(report: dict[str, Any]) -> str:
+    """The page's headline. A night on which some schools published and others were held back (exit 3) says both:
+    those schools did get new shortlists tonight."""
+    if _ok(report):
+        return "Tonight\u2019s run finished and published new shortlists."
+    statuses = report.get("school_status") or {}
+    published = sum(1 for status in statuses.values() if status.get("published"))
+    held = len(statuses) - published
+    if published and held:
+        return (
+            f"Tonight\u2019s run published new shortlists for {published} of {len(statuses)} schools; "
+            f"{held} school{'' if held == 1 else 's'} held back keep{'s' if held == 1 else ''} the last good "
+            "shortlists, marked stale (see \u201cSchools held back\u201d)."
+        )
+    return "Tonight\u2019s run published nothing new: the last good shortlists stay."
 
 
 def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | None], out: Path) -> NextSteps:

@@ -319,3 +319,21 @@ def test_the_scorecard_section_lists_the_lines_that_give_points_and_otherwise_0(
     text = html.unescape(re.sub(r"<[^>]+>", " ", page))
     assert "yes: +8; otherwise 0" in text
     assert "no: +0" not in text
+
+
+def test_a_night_on_which_one_school_is_held_back_says_the_other_published(tmp_path: Path) -> None:
+    report = _report("100001", tmp_path)
+    report |= {
+        "status": "1 school(s) held back",
+        "exit_code": 3,
+        "school_status": {
+            "100001": {"published": True, "reasons": []},
+            "100002": {"published": False, "reasons": ["attendance.csv failed"], "stale": "2025-10-16"},
+        },
+    }
+    page = render_page(build_page(_warehouse("100001"), report, None, tmp_path, draw_trends(_weekly("100001"))))
+    lead = html.unescape(page[page.index('<p class="lead">') : page.index("</p>", page.index('<p class="lead">'))])
+    assert "published new shortlists for 1 of 2 schools" in lead
+    assert "1 school held back keeps the last good shortlists, marked stale" in lead
+    assert "published nothing new" not in page
+    assert "Schools held back" in page
