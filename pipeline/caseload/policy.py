@@ -87,7 +87,8 @@ WELLBEING_INTERVENTION_POINTS = 6
 WELLBEING_INTERVENTIONS = ("Counselling",)
 """Open interventions that signal a wellbeing need (their names as the MIS exports them)."""
 SEVERE_ABSENCE = 0.5
-"""Attendance below this (DfE severe absence: missing half of sessions or more) is flagged for the attendance team."""
+"""Attendance at or below this (DfE severe absence: missing half of sessions or more) is flagged for the attendance
+team."""
 RANK_COLUMNS = ["score", "attendance_rate_term", "negative_points_4wk", "upn"]
 """What ``sql/shortlist_order.sql`` orders by: score (highest first), attendance this term (lowest first), negative
 points in the last 4 weeks (most first), UPN."""

@@ -52,7 +52,7 @@ cumulative as (
 )
 select school_id, year_group, week,
     sum(attended)::double / nullif(sum(possible), 0) as attendance_rate,
-    avg(case when possible_to_date > 0 then (attended_to_date::double / possible_to_date < 0.9)::int end)
+    avg(case when possible_to_date > 0 then (possible_to_date - attended_to_date >= 0.1 * possible_to_date)::int end)
         as persistent_absence_share
 from cumulative
 where possible > 0

@@ -134,8 +134,8 @@ def build_shortlist(
                 "suggested_focus": pupil["suggested_focus"],
                 "reasons": "; ".join(reasons) if reasons else "no points from any feature",
                 "place_for": _place_text(str(pupil["place_for"])),
-                "attendance_team": "severe absence (below 50%): for the attendance team too"
-                if attendance is not None and attendance < SEVERE_ABSENCE
+                "attendance_team": "severe absence (50% or less): for the attendance team too"
+                if attendance is not None and attendance <= SEVERE_ABSENCE
                 else "",
                 "last_decision": pupil["last_decision"],
                 "context": context_text(pupil),

@@ -29,7 +29,8 @@ LEFT, RIGHT, BOTTOM, TOP = 58, 46, 38, 34
 MARGIN = 0.05
 """Data padding on each side of an axis, as a share of the data range (as matplotlib pads)."""
 PERSISTENT_ABSENCE = 90.0
-"""Below 90% attendance so far this year a pupil is persistently absent (DfE)."""
+"""At or below 90% attendance so far this year (missing 10% of sessions or more) a pupil is persistently absent
+(DfE)."""
 LABEL_GAP = 12.5
 """The least vertical distance, in pixels, between two year groups' end labels."""
 MARKERS = ("circle", "square", "triangle", "diamond", "down", "cross", "plus", "bar")
@@ -104,7 +105,7 @@ def draw_trends(weekly: pd.DataFrame) -> Trends:
                 panel_chart(f"School {school}: attendance", "% of possible sessions attended", attendance, ticks, span),
                 panel_chart(
                     f"School {school}: persistently absent so far",
-                    f"% of pupils below {PERSISTENT_ABSENCE:g}% attendance",
+                    f"% of pupils at or below {PERSISTENT_ABSENCE:g}% attendance",
                     absent,
                     ticks,
                     span,

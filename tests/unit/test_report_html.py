@@ -5,6 +5,7 @@ The page is built from a small literal run report and an in-memory warehouse hol
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 import shutil
@@ -19,7 +20,7 @@ import pytest
 
 from pipeline.model import Scorecard
 from pipeline.model.card import Band, FeatureCard
-from pipeline.report.html import build_page, render_page, write_html_report
+from pipeline.report.html import build_page, render_page, weekly_attendance, write_html_report
 from pipeline.report.trends import draw_trends
 from pipeline.safe_csv import write_csv
 
@@ -337,3 +338,16 @@ def test_a_night_on_which_one_school_is_held_back_says_the_other_published(tmp_p
     assert "1 school held back keeps the last good shortlists, marked stale" in lead
     assert "published nothing new" not in page
     assert "Schools held back" in page
+
+
+def test_a_pupil_who_missed_a_tenth_of_sessions_counts_as_persistently_absent_in_the_weekly_chart() -> None:
+    con = duckdb.connect()
+    con.execute("create table pupils as select * from (values ('100001', 'A', '7'), ('100001', 'B', '7')) "
+                "as t(school_id, upn, year_group)")  # fmt: skip
+    marks = [("A", day, "present" if n else "unauthorised") for n, day in enumerate(range(1, 11))]  # 9 of 10
+    marks += [("B", day, "present") for day in range(1, 11)]
+    con.execute("create table attendance (school_id varchar, upn varchar, date date, category varchar)")
+    con.executemany("insert into attendance values ('100001', ?, ?, ?)",
+                    [(upn, dt.date(2025, 9, day), category) for upn, day, category in marks])  # fmt: skip
+    weekly = weekly_attendance(con, dt.date(2025, 9, 10))
+    assert weekly["persistent_absence_share"].iloc[-1] == 0.5  # A at exactly 90% is persistently absent (DfE)

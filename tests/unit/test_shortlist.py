@@ -102,6 +102,19 @@ def test_each_row_names_its_barrier_context_and_support(model: PointsScorecard) 
     assert sum(int(r.rsplit("(+", 1)[1].rstrip(")")) for r in row["reasons"].split("; ")) == row["score"]
 
 
+def test_half_of_sessions_missed_is_severe_absence_for_the_attendance_team(model: PointsScorecard) -> None:
+    pupils = pd.DataFrame(
+        [
+            _pupil("A", attendance_rate_term=0.5),  # 20 of 40 sessions: DfE severe absence (missing half or more)
+            _pupil("B", attendance_rate_term=0.5 + 1 / 40),
+            _pupil("C", attendance_rate_term=0.3),
+        ]
+    )
+    shortlist = build_shortlist(pupils, model, 3, SETTINGS).table.set_index("upn")
+    flagged = "severe absence (50% or less): for the attendance team too"
+    assert shortlist["attendance_team"].to_dict() == {"C": flagged, "A": flagged, "B": ""}
+
+
 def test_change_since_last_run() -> None:
     current = pd.DataFrame({"upn": ["A", "B", "C", "D"], "rank": [1, 2, 3, 4]})
     previous = pd.DataFrame({"upn": ["B", "A", "C", "Q"], "rank": [1, 3, 3, 4]})

@@ -94,7 +94,7 @@ def test_no_threshold_line_sits_among_the_year_group_averages() -> None:
     weekly = _weekly([("1", "8", "2025-09-01", 0.80, 0.5), ("1", "8", "2025-09-08", 0.95, 0.5)])
     attendance, absent = _panels(draw_trends(weekly))[0]
     assert not [line for line in attendance.iter(f"{SVG}line") if "stroke-dasharray" in line.attrib]
-    assert "% of pupils below 90% attendance" in _texts(absent)
+    assert "% of pupils at or below 90% attendance" in _texts(absent)
 
 
 def test_a_week_without_a_value_breaks_the_line() -> None:
