@@ -382,7 +382,7 @@ def _lead(report: dict[str, Any]) -> str:
         return (
             f"Tonight\u2019s run published new shortlists for {published} of {len(statuses)} schools; "
             f"{held} school{'' if held == 1 else 's'} held back keep{'s' if held == 1 else ''} the last good "
-            "shortlists, marked stale (see \u201cSchools held back\u201d)."
+            "shortlists, marked stale; why is below."
         )
     return "Tonight\u2019s run published nothing new: the last good shortlists stay."
 
