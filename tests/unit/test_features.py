@@ -194,6 +194,21 @@ def test_behaviour_windows_and_suspensions() -> None:
     assert a["suspensions_year"] == 1  # a lunchtime exclusion is not a suspension
 
 
+def test_a_clean_record_at_a_school_that_keeps_records_is_zero_not_no_data() -> None:
+    days = _school_days(MONDAY, 25)
+    marks = {UPN_A: ["/|\\"] * 25, UPN_B: ["/|\\"] * 25}
+    good_work = pd.DataFrame(
+        {"school_id": "100001", "upn": [UPN_A], "incident_id": ["1"], "date": [days[3]], "category": "Merit",
+         "points": [2], "action": ""}
+    )  # fmt: skip
+    kept = _features(_warehouse(marks, days, behaviour=good_work), days[-1])
+    behaviour = ["negative_points_4wk", "negative_points_term", "incidents_term", "suspensions_year"]
+    assert (kept[behaviour] == 0).all().all()  # both pupils: no negative incident and no suspension, so none
+    assert not kept["permanent_exclusion"].any()
+    neither_file = _features(_warehouse(marks, days), days[-1])
+    assert neither_file[behaviour].isna().all().all()  # a school that sends neither file: not known
+
+
 def test_grades_targets_reading_age_and_prior_attainment() -> None:
     days = _school_days(MONDAY, 5)
     when = days[2]

@@ -1,5 +1,6 @@
 -- Behaviour and exclusion features per pupil as of a date: negative points this term, in the last 20 school
--- days and the 20 before them (the trend), incidents, suspensions and sessions suspended this year.
+-- days and the 20 before them (the trend), incidents, suspensions and sessions suspended this year. Every pupil of a
+-- school that keeps such records has a row; a pupil of a school that sends neither file has none (no data).
 with windows as (
     select
         school_id,
@@ -39,10 +40,25 @@ suspensions as (
     join windows as w using (school_id)
     where e.start_date <= $as_of::date and e.start_date >= w.year_start
     group by e.school_id, e.upn
+),
+recorded as (
+    -- Schools that keep behaviour or exclusion records (a row of either on or before the night): their pupils with
+    -- no negative incident and no suspension have 0 of each, not "no data". A school that sends neither file keeps
+    -- no data (NULL), as it always did.
+    select distinct school_id from behaviour where date <= $as_of::date
+    union
+    select distinct school_id from exclusions where start_date <= $as_of::date
+),
+pupils_with_records as (
+    select school_id, upn from negative
+    union
+    select school_id, upn from suspensions
+    union
+    select p.school_id, p.upn from pupils as p join recorded as r using (school_id)
 )
 select
-    coalesce(n.school_id, s.school_id) as school_id,
-    coalesce(n.upn, s.upn) as upn,
+    k.school_id,
+    k.upn,
     coalesce(n.negative_points_term, 0) as negative_points_term,
     coalesce(n.negative_points_4wk, 0) as negative_points_4wk,
     coalesce(n.negative_points_4wk, 0) - coalesce(n.negative_points_previous_4wk, 0) as negative_points_trend,
@@ -50,5 +66,6 @@ select
     coalesce(s.suspensions_year, 0) as suspensions_year,
     coalesce(s.sessions_suspended_by_exclusions, 0) as sessions_suspended_by_exclusions,
     coalesce(s.permanent_exclusion, false) as permanent_exclusion
-from negative as n
-full outer join suspensions as s using (school_id, upn)
+from pupils_with_records as k
+left join negative as n using (school_id, upn)
+left join suspensions as s using (school_id, upn)
