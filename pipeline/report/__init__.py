@@ -108,7 +108,6 @@ def write_reports(
         shortlist = listing.table
         under, why_empty = build_under_challenged(
             pupils,
-            listing.places.shortlist_length(settings.shortlist_minimum),
             able[able["school_id"] == school],
             frozenset(shortlist["upn"]),
             previous.get((school, "under_challenged")),

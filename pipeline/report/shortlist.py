@@ -264,7 +264,6 @@ def need_text(pupil: Mapping[Any, Any]) -> str:
 
 def build_under_challenged(
     features: pd.DataFrame,
-    length: int,
     able: pd.DataFrame | None = None,
     shortlisted: frozenset[str] = frozenset(),
     previous: pd.DataFrame | None = None,
@@ -277,7 +276,8 @@ def build_under_challenged(
     GDS at an earlier assessment point, or a reading age a year or more ahead. Under-challenged: English and maths
     a grade (a step at primary) or more below target on average, or, in Year 6, working below the expected
     standard after GDS earlier. Only with attendance this term of 90% or more, and not on tonight's shortlist.
-    Ranked by the gap (largest first), then UPN.
+    Ranked by the gap (largest first), then UPN. Every pupil who meets the rule is listed: the list takes no
+    mentoring place, so the shortlist's length does not cut it.
     """
     pupils = features.reset_index(drop=True)
     if able is not None and not able.empty:
@@ -298,7 +298,7 @@ def build_under_challenged(
     chosen = pupils[below & attending & listed]
     ranked = chosen.assign(_gap=gap.loc[chosen.index].fillna(0.0)).sort_values(["_gap", "upn"], kind="mergesort")
     rows = []
-    for rank, pupil in enumerate(ranked.head(length).to_dict("records"), start=1):
+    for rank, pupil in enumerate(ranked.to_dict("records"), start=1):
         primary = in_primary(pupil.get("year_group"))
         prior = _prior_text(pupil)
         value = number_or_none(pupil["core_grade_gap"])

@@ -136,3 +136,19 @@ def test_every_list_names_the_school_first_and_what_made_it_last(nights: Path) -
         assert set(named["school_name"]) <= {"Example Academy"}
         assert set(unnamed["school_name"]) <= {""}  # no name set: the column is there, blank
     assert len(_read(nights / "named" / "127510" / "shortlist.csv")) > 0
+
+
+def test_the_under_challenged_list_is_not_cut_to_the_shortlist_length(nights: Path, tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    shutil.copy(nights / "w.duckdb", db)
+    settings = tmp_path / "no-places.toml"
+    settings.write_text('shortlist_minimum = 0\n\n[places]\n"105854" = 0\n"127510" = 0\n', encoding="utf-8")
+    _mentor("report", "--db", str(db), "--out", str(tmp_path / "out"), "--config", str(settings))
+    for school in SCHOOLS:
+        default = _read(nights / "staged" / school / "under_challenged.csv")
+        no_places = _read(tmp_path / "out" / school / "under_challenged.csv")
+        # no new mentoring places takes nobody off a list that takes no place: every able pupil below target is on it
+        assert set(default["upn"]) <= set(no_places["upn"])
+        assert not no_places["reasons"].str.startswith("No pupil met the rule").any()
+    listed = _read(tmp_path / "out" / "105854" / "under_challenged.csv")
+    assert len(listed) > len(_read(nights / "staged" / "105854" / "shortlist.csv"))

@@ -133,7 +133,7 @@ def test_able_pupils_below_target_get_their_own_list() -> None:
             ),
         ]
     )
-    listing, why = build_under_challenged(pupils, 5)
+    listing, why = build_under_challenged(pupils)
     assert listing["upn"].tolist() == ["D", "A"]
     assert listing.loc[1, "reasons"] == (
         "Able (KS2 average 113) but English and maths 1.5 grades below target; attendance 98.0% this term"
@@ -150,7 +150,7 @@ def test_an_able_pupil_whose_attendance_explains_the_gap_is_not_under_challenged
             _pupil("C", high_prior_attainment=True, core_grade_gap=-0.2),
         ]
     )
-    listing, why = build_under_challenged(pupils, 5)
+    listing, why = build_under_challenged(pupils)
     assert listing.empty
     assert why == (
         "No pupil met the rule tonight: 3 able pupils, 2 of them below target; of those 2 have attendance below 90% "
@@ -175,7 +175,7 @@ def test_primary_pupils_are_able_by_teacher_assessment_and_worded_in_steps() -> 
             "below_expected_now": [False, True, False, False],
         }
     )
-    listing, _ = build_under_challenged(pupils, 5, able)
+    listing, _ = build_under_challenged(pupils, able)
     assert listing["upn"].tolist() == ["A", "C", "B"]
     assert listing.loc[0, "reasons"] == (
         "Able (GDS target) but English and maths 1.5 steps below target (on the WTS, EXS, GDS scale); "
@@ -183,7 +183,7 @@ def test_primary_pupils_are_able_by_teacher_assessment_and_worded_in_steps() -> 
     )  # one subject a step below, the other two: the half step shows, where rounding read "2 steps"
     assert listing.loc[1, "reasons"].startswith("Able (reading age 15 months ahead) but English and maths 1 step below")
     assert "Year 6" in listing.loc[2, "reasons"]
-    shortlisted, _ = build_under_challenged(pupils, 5, able, shortlisted=frozenset({"A"}))
+    shortlisted, _ = build_under_challenged(pupils, able, shortlisted=frozenset({"A"}))
     assert "A" not in shortlisted["upn"].tolist()
 
 
