@@ -47,7 +47,7 @@ from pipeline.runlock import run_lock
 from pipeline.safe_csv import make_private_folder, write_csv, write_json
 from pipeline.validate.feature_contract import validate_by_school
 from pipeline.validate.gate import FILES_CHECK, GateResult, record_rolls, run_gate
-from pipeline.warehouse import WarehouseDamagedError, connect, worker_connection
+from pipeline.warehouse import WarehouseDamagedError, connect, latest_mark, worker_connection
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,6 @@ QUARANTINE_OF_LOAD = """
 select school_id, file, line_number, column_name, value, reason, outcome
 from quarantine where load_id = $load_id order by school_id, file, line_number
 """
-LATEST_MARK = "select max(date) from attendance where date <= $today"
 KNOWN_SCHOOLS = "select distinct school_id from pupils union select distinct school_id from published"
 FEATURES_OF_TRUST = f"select * from {FEATURES_TABLE} order by school_id, upn"
 KEEP_FEATURES_OF = f"delete from {FEATURES_TABLE} where not list_contains($schools, school_id)"
@@ -270,7 +269,7 @@ def _night(
             judge_deliveries(report, loaded, known_schools(con), exports)
             _note_unknown_schools(report, settings)
 
-            result.as_of = report.as_of = result.as_of or _latest_mark(con, today)
+            result.as_of = report.as_of = result.as_of or latest_mark(con, today)
             gate: GateResult | None = None
             if report.as_of is None:
                 for school in report.school_status.values():
@@ -291,7 +290,7 @@ def _night(
                 if publishable:
                     mark = stages.begin(f"features, score and shortlists for {report.as_of}")
                     result.shortlists.update(publish(con, report.as_of, card, settings, out, report, publishable,
-                                                   engine))  # fmt: skip
+                                                   engine, today))  # fmt: skip
                     record_rolls(con, loaded.load_id, report.as_of, sorted(result.shortlists))
                     timings["features, scores and shortlists"] = time.perf_counter() - mark
                     mark = time.perf_counter()
@@ -384,8 +383,10 @@ def publish(
     report: RunReport,
     schools: list[str],
     engine: Engine | None = None,
+    today: dt.date | None = None,
 ) -> dict[str, Path]:
-    """Features, then scores, then the shortlists of ``schools``; return school -> shortlist path.
+    """Features, then scores, then the shortlists of ``schools`` (staff decisions counted up to ``today``, see
+    ``write_reports``); return school -> shortlist path.
 
     The features are built for the whole trust; a school whose features break the contract is held back (its
     rows go, with the rows of every school not in ``schools``, from the feature table before scoring).
@@ -407,7 +408,7 @@ def publish(
         return {}
     (engine.score_features if engine else score_features)(con, card, features)
     ranker = functools.partial(engine.rank_shortlists, card, settings) if engine else None
-    written = write_reports(con, card, settings, out, features, ranker)
+    written = write_reports(con, card, settings, out, features, ranker, today)
     report.schools = written["schools"]
     report.versions = written["versions"]
     if engine:
@@ -528,11 +529,6 @@ def _night_of(shortlist: Path) -> str | None:
     except (OSError, UnicodeDecodeError, csv.Error):
         return None
     return first.get("as_of") if first else None
-
-
-def _latest_mark(con: duckdb.DuckDBPyConnection, today: dt.date) -> dt.date | None:
-    row = con.execute(LATEST_MARK, {"today": today}).fetchone()
-    return row[0] if row and row[0] is not None else None
 
 
 def _write_report(report: RunReport, out: Path) -> None:

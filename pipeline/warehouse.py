@@ -14,6 +14,7 @@ old value, absent rows are kept); ``quarantine`` holds every row not loaded and 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -282,3 +283,12 @@ def _open_plain(path: Path, config: dict[str, str | bool | int | float | list[st
                 "its backup, or give a new --db path to build a warehouse again from the exports"
             ) from None
         raise
+
+
+LATEST_MARK = "select max(date) from attendance where date <= $today"
+
+
+def latest_mark(con: duckdb.DuckDBPyConnection, today: dt.date) -> dt.date | None:
+    """The last day with an attendance mark on or before ``today``, of any school: the nightly run's night."""
+    row = con.execute(LATEST_MARK, {"today": today}).fetchone()
+    return row[0] if row and row[0] is not None else None

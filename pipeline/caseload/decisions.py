@@ -21,6 +21,7 @@ import pandas as pd
 
 from pipeline.config import Settings
 from pipeline.sql import sql_file
+from pipeline.warehouse import latest_mark
 
 HOLDING = ("declined", "not now", "supported elsewhere")
 DECISION_COLUMNS = ["school_id", "upn", "decision_status", "last_decision"]
@@ -41,9 +42,29 @@ class Decision:
     score_at_decision: int | None
 
 
-def read_last_decisions(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
-    """The last decision per pupil dated on or before ``as_of`` (see ``sql/last_decisions.sql``)."""
-    return con.execute(sql("last_decisions"), {"as_of": as_of}).df()
+def read_last_decisions(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, decided_by: dt.date | None = None
+) -> pd.DataFrame:
+    """The last decision per pupil dated on or before ``decided_by`` (by default the night, ``as_of``; see
+    :func:`decisions_until`, and ``sql/last_decisions.sql``)."""
+    return con.execute(sql("last_decisions"), {"as_of": as_of, "decided_by": decided_by or as_of}).df()
+
+
+def decisions_until(con: duckdb.DuckDBPyConnection, night: dt.date, today: dt.date) -> dt.date:
+    """The last day whose staff decisions act on the night's lists: the night itself when it reproduces an earlier
+    night, and today on the warehouse's latest night of marks. Staff decide on the list they were given, often after
+    its night: in a holiday the marks stop at the last school day, and a decision made in the holiday must act on the
+    next list, not wait for the next mark.
+
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("create table attendance as select date '2025-10-24' as date")
+    >>> decisions_until(con, dt.date(2025, 10, 24), dt.date(2025, 10, 29))
+    datetime.date(2025, 10, 29)
+    >>> decisions_until(con, dt.date(2025, 10, 17), dt.date(2025, 10, 29))
+    datetime.date(2025, 10, 17)
+    """
+    latest = latest_mark(con, today)
+    return max(night, today) if latest is not None and night >= latest else night
 
 
 def record_scores(con: duckdb.DuckDBPyConnection, last: pd.DataFrame, scores: pd.DataFrame, as_of: dt.date) -> None:

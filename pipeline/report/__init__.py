@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import __version__
-from pipeline.caseload.decisions import decision_states, read_last_decisions, record_scores, sql
+from pipeline.caseload.decisions import decision_states, decisions_until, read_last_decisions, record_scores, sql
 from pipeline.caseload.policy import ORDER_COLUMNS, school_places
 from pipeline.caseload.review import build_caseload, mentor_like_interventions, named_otherwise, read_mentees
 from pipeline.config import Settings
@@ -48,6 +48,7 @@ def write_reports(
     out: Path,
     features: pd.DataFrame | None = None,
     ranker: Ranker | None = None,
+    today: dt.date | None = None,
 ) -> dict[str, Any]:
     """Write every school's ``shortlist.csv``, ``under_challenged.csv`` and ``caseload.csv`` under ``out``; return
     what was written.
@@ -58,6 +59,8 @@ def write_reports(
     (per school: roll, places and how they are filled, list sizes, the mix of main barriers on the shortlist, the
     caseload's statuses and the score distribution), which ``run.json`` and report.html record. ``ranker``, when
     given, ranks every school's candidates at once (Spark); by default each school's are ranked here, in DuckDB.
+    Staff decisions count up to ``today`` (the clock's date by default) on the warehouse's latest night, and up to
+    the night on an earlier one (:func:`pipeline.caseload.decisions.decisions_until`).
     """
     features = read_features(con) if features is None else features
     scores = read_scores(con, card)
@@ -80,10 +83,11 @@ def write_reports(
     }
     night = as_of or dt.date.today()
     tonight = features[["school_id", "upn"]].assign(score=scores["score"].astype(int).to_numpy())
-    last = read_last_decisions(con, night)
+    decided_by = decisions_until(con, night, today or dt.date.today())
+    last = read_last_decisions(con, night, decided_by)
     record_scores(con, last, tonight, night)
-    last = read_last_decisions(con, night)  # with tonight's scores for decisions read for the first time
-    states = decision_states(last, tonight, night, settings)
+    last = read_last_decisions(con, night, decided_by)  # with tonight's scores for decisions read for the first time
+    states = decision_states(last, tonight, decided_by, settings)
     mentees = read_mentees(con, night, settings)
     mentor_like = mentor_like_interventions(con, night, settings)
     able = con.execute(sql("able_pupils"), {"as_of": night}).df()

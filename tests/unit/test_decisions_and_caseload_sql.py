@@ -13,6 +13,7 @@ from pipeline.caseload.decisions import decision_states, read_last_decisions, re
 from pipeline.caseload.review import mentor_like_interventions, read_mentees
 from pipeline.config import Settings
 from pipeline.ingest import ingest
+from pipeline.run import run_pipeline
 from pipeline.upn import make_upn
 from pipeline.warehouse import connect
 
@@ -175,3 +176,26 @@ def test_open_interventions_named_like_mentoring_but_not_in_the_settings_are_fou
     assert mentor_like_interventions(con, TODAY, Settings()) == {SCHOOL: {"Learning Mentor Support": 2}}
     named = Settings(mentor_interventions=("Learning mentor", "learning mentor support"))
     assert mentor_like_interventions(con, TODAY, named) == {}
+
+
+def test_a_decision_made_after_the_last_mark_acts_on_the_latest_night_only(tmp_path: Path) -> None:
+    # The marks stop on Friday 7 November (a holiday, or an export behind); staff decline E on Monday 10 November.
+    absent = "upn,date,session,mark\n" + "".join(
+        f"{u},{day},{session},{'O' if session == 'PM' else '/'}\n"
+        for u in (A, B)
+        for day in WEEK_BEFORE + WEEK_SINCE
+        for session in ("AM", "PM")
+    )
+    files = {"pupils.csv": PUPILS, "attendance.csv": absent,
+             "decisions.csv": f"upn,date,decision,review_date\n{A},10/11/2025,declined,\n"}  # fmt: skip
+    exports = _deliver(tmp_path / "exports", files)
+
+    def listed(as_of: dt.date | None) -> set[str]:
+        out = tmp_path / f"out-{as_of}"
+        result = run_pipeline(exports, tmp_path / "w.duckdb", out, Settings(), as_of=as_of, today=TODAY)
+        assert result.exit_code == 0, result.report.error
+        shortlist = pd.read_csv(out / SCHOOL / "shortlist.csv", encoding="utf-8-sig", dtype=str)
+        return set(shortlist["upn"])
+
+    assert listed(None) == {B}  # the night is 7 November, and A's decision of the 10th, before today, holds A off
+    assert listed(dt.date(2025, 11, 6)) == {A, B}  # an earlier night reproduced: as its list was, before it

@@ -1,11 +1,11 @@
--- The last staff decision on each pupil as of a date (decisions.csv is kept with history: one row per pupil per
--- day), how many decisions are recorded, whether any intervention has started since the decision, and the score
--- the pupil had on the first night the decision was read.
+-- The last staff decision on each pupil dated on or before $decided_by (decisions.csv is kept with history: one
+-- row per pupil per day), how many decisions are recorded, whether any intervention has started since the decision
+-- (on or before the night, $as_of), and the score the pupil had on the first night the decision was read.
 with history as (
     select school_id, upn, date, decision, review_date,
         count(*) over (partition by school_id, upn) as decisions_recorded
     from decisions
-    where date <= $as_of::date
+    where date <= $decided_by::date
 ),
 latest as (
     select * from history
