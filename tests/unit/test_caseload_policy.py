@@ -204,7 +204,7 @@ def test_a_renamed_or_unknown_barrier_places_setting_is_refused_with_what_to_wri
 def test_severe_absence_is_flagged_for_the_attendance_team() -> None:
     pupils = _pupils({"attendance_rate_term": 0.40}, {"attendance_rate_term": 0.55})
     table = build_shortlist(pupils, MODEL, 5, Settings()).table.set_index("upn")
-    assert table.loc["P000", "attendance_team"] == "severe absence (below 50%): for the attendance team too"
+    assert table.loc["P000", "attendance_team"] == "severe absence (50% or less): for the attendance team too"
     assert table.loc["P001", "attendance_team"] == ""
 
 
