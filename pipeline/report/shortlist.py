@@ -34,6 +34,8 @@ PUPIL_COLUMNS = ("upn", "forename", "surname", "year_group", "reg_group")
 """Who the pupil is: the columns every list starts with, after the rank."""
 PENDING_TEXT = "referred, pending"
 """``place_for`` of a pupil referred to mentoring whose intervention has not started: they hold a place already."""
+WAITING_TEXT = "next in line: no free place now"
+"""``place_for`` of a new candidate beyond the free places (the shortlist lists at least ``shortlist_minimum``)."""
 BESIDE_TEXT = "beside the places, not taking one"
 """How ``place_for`` starts for a pupil listed after the places (``barrier_places = "beside"``)."""
 SHORTLIST_COLUMNS = (
@@ -111,6 +113,7 @@ def build_shortlist(
         last = pupils["upn"].map(by_upn["last_decision"]).fillna("")
     choice = choose(pupils.assign(last_decision=last), points, card, places, settings, rule, status, order)
     listed = choice.listed
+    waiting = choice.waiting.to_numpy()
     rows = []
     for rank, (label, pupil) in enumerate(zip(listed.index, listed.to_dict("records"), strict=True), start=1):
         primary = in_primary(pupil.get("year_group"))
@@ -133,7 +136,7 @@ def build_shortlist(
                 "need": need_text(pupil),
                 "suggested_focus": pupil["suggested_focus"],
                 "reasons": "; ".join(reasons) if reasons else "no points from any feature",
-                "place_for": _place_text(str(pupil["place_for"])),
+                "place_for": WAITING_TEXT if waiting[rank - 1] else _place_text(str(pupil["place_for"])),
                 "attendance_team": "severe absence (50% or less): for the attendance team too"
                 if attendance is not None and attendance <= SEVERE_ABSENCE
                 else "",
@@ -374,9 +377,10 @@ def grade_gap_text(value: float, primary: bool) -> str:
 
 def given_a_new_place(shortlist: pd.DataFrame) -> pd.Series:
     """Which rows of a published shortlist are new candidates given one of the free places, by their ``place_for``
-    text: not referrals pending, nor pupils listed beside the places (every row, in a list without the column)."""
+    text: not referrals pending, nor pupils listed beside the places, nor those next in line beyond the free places
+    (every row, in a list without the column)."""
     text = shortlist.get("place_for", pd.Series("", index=shortlist.index)).fillna("").astype(str)
-    return (text != PENDING_TEXT) & ~text.str.startswith(BESIDE_TEXT)
+    return (text != PENDING_TEXT) & (text != WAITING_TEXT) & ~text.str.startswith(BESIDE_TEXT)
 
 
 def _place_text(barrier: str) -> str:

@@ -77,6 +77,12 @@ def test_current_mentees_fill_places_first_and_the_list_holds_the_free_places_or
     full = build_shortlist(pupils, MODEL, 3, Settings(shortlist_minimum=2))
     assert full.places.free == 0
     assert len(full.table) == 2
+    # with no free place, the minimum's pupils are next in line, not given a place
+    assert full.table["place_for"].tolist() == ["next in line: no free place now"] * 2
+    assert full.new_mix == {}
+    one_free = build_shortlist(pupils, MODEL, 4, Settings(shortlist_minimum=3))
+    assert one_free.table["place_for"].tolist() == ["by rank"] + ["next in line: no free place now"] * 2
+    assert one_free.new_mix == {"attendance": 1}
 
 
 def test_a_school_whose_needs_are_mostly_behaviour_gets_a_mostly_behaviour_list() -> None:
