@@ -21,7 +21,7 @@ from pipeline.faults import checkpoint
 from pipeline.model.card import Scorecard
 from pipeline.model.scorecard import PointsScorecard
 from pipeline.model.scoring import StageOrderError, points_of, read_features, read_scores
-from pipeline.report.shortlist import build_shortlist, build_under_challenged
+from pipeline.report.shortlist import build_shortlist, build_under_challenged, given_a_new_place
 from pipeline.safe_csv import write_csv
 
 CSV_STAMPS = {
@@ -150,7 +150,9 @@ def write_reports(
             "listed_beside_the_places": listing.beside,
             "beside_the_places_by_main_barrier": listing.beside_mix,
             "severe_absence_on_shortlist": int((shortlist["attendance_team"] != "").sum()),
-            "held_by_decisions": int((states.loc[states["school_id"] == school, "decision_status"] == "held").sum()),
+            "held_by_decisions": held_off(
+                states[states["school_id"] == school], tonight[tonight["school_id"] == school], shortlist
+            ),
             "under_challenged": len(under),
             "under_challenged_empty_because": why_empty,
             "caseload": _caseload_summary(caseload),
@@ -233,3 +235,21 @@ def _record_published(con: duckdb.DuckDBPyConnection, published: list[pd.DataFra
         con.execute("commit")
     finally:
         con.unregister("published_frame")
+
+
+def held_off(states: pd.DataFrame, tonight: pd.DataFrame, shortlist: pd.DataFrame) -> int:
+    """How many pupils a staff decision keeps off tonight's shortlist: pupils held by a decision (``states``) who
+    score at least as much as the lowest new candidate given a place (``tonight``: school_id, upn, score), so that
+    without the decision they would be listed. A held pupil scoring less would not be listed anyway.
+
+    >>> states = pd.DataFrame({"upn": ["A", "B", "C"], "decision_status": ["held", "held", "back"]})
+    >>> tonight = pd.DataFrame({"upn": ["A", "B", "C", "D"], "score": [40, 5, 50, 30]})
+    >>> held_off(states, tonight, pd.DataFrame({"upn": ["D", "C"], "score": [30, 50], "place_for": ["by rank"] * 2}))
+    1
+    """
+    held = states.loc[states["decision_status"] == "held", "upn"]
+    placed = shortlist[given_a_new_place(shortlist)]
+    if held.empty or placed.empty:
+        return 0
+    scores = tonight.set_index("upn")["score"].reindex(held).dropna()
+    return int((scores >= placed["score"].min()).sum())
