@@ -211,7 +211,7 @@ def _distribution(scores: np.ndarray, card: Scorecard) -> dict[str, Any]:
     bands = pd.Series([band_of[s] for s in scores]).value_counts()
     return {
         "mean": round(float(np.mean(scores)), 2),
-        "quantiles": {str(q): float(np.quantile(scores, q)) for q in (0.5, 0.75, 0.9, 0.95, 0.99)},
+        "quantiles": {str(q): round(float(np.quantile(scores, q)), 2) for q in (0.5, 0.75, 0.9, 0.95, 0.99)},
         "by_band": {str(band): int(n) for band, n in bands.items()},
     }
 

@@ -55,6 +55,8 @@ def test_each_school_gets_a_shortlist_at_capacity_with_every_column(first_run: P
         )
         assert not shortlist["in_intervention"].str.contains("Learning mentor").any()
         assert (first_run / "out" / school / "caseload.csv").exists()
+        # scores are whole points: their quantiles are shown to two places, with no float noise (42.200000000000045)
+        assert all(q == round(q, 2) for q in summary["score_distribution"]["quantiles"].values())
         assert set(SHORTLIST_COLUMNS) | {
             "as_of",
             "school",
