@@ -98,6 +98,9 @@ def normalise_header(text: str) -> str:
 
 UPN = Column("upn", "upn", ("UPN", "Unique Pupil Number"))
 
+SCHOOL_FOLDER = re.compile(r"^\d{6,7}$")
+"""A school folder's name: its URN (6 digits) or LAESTAB (7 digits)."""
+
 EXPORT_FILES: tuple[ExportFile, ...] = (
     ExportFile(
         "pupils.csv",

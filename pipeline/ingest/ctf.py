@@ -24,6 +24,8 @@ from pathlib import Path
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
+from pipeline.contract import SCHOOL_FOLDER
+
 CTF_FILES = ("pupils.csv", "attendance.csv", "assessments.csv")
 """The contract files a CTF gives."""
 ROOT = "CTfile"
@@ -99,6 +101,12 @@ def convert(path: Path, workdir: Path, school_id: str) -> Converted:
             tag = _local(element.tag)
             if tag == "Header":
                 header = _Header.read(element)
+                other = header.other_school(school_id)
+                if other:
+                    raise CTFError(
+                        f"it was made by another school ({other}), not {school_id}, whose folder it is in: a CTF in "
+                        "the wrong school's folder? Move it to its own school's folder"
+                    )
             elif tag == "Pupil":
                 pupils += 1
                 writers["pupils.csv"].writerow(_pupil(element, header))
@@ -172,6 +180,7 @@ class _Header:
     made: dt.date | None = None
     lea: str = ""
     estab: str = ""
+    urn: str = ""
 
     @classmethod
     def read(cls, header: ET.Element) -> _Header:
@@ -180,7 +189,25 @@ class _Header:
             made=_date(_text(header, "DateTime")),
             lea=_text(header, "SourceSchool", "LEA"),
             estab=_text(header, "SourceSchool", "Estab"),
+            urn=_text(header, "SourceSchool", "URN"),
         )
+
+    def other_school(self, school_id: str) -> str | None:
+        """Words naming the school that made the CTF, when it is not ``school_id``: a folder named by a URN is
+        compared with the header's URN, one named by a LAESTAB with its LEA and Estab. None when they match, or when
+        the header does not give that number (a URN cannot be told from a LAESTAB without a register of schools).
+
+        >>> _Header(lea="916", estab="2578", urn="105854").other_school("9162578"), _Header(lea="801", estab="4000"
+        ...     ).other_school("105854")
+        (None, None)
+        >>> _Header(lea="916", estab="2578", urn="105854").other_school("127510")
+        'URN 105854, LAESTAB 9162578'
+        """
+        laestab = self.lea + self.estab if self.lea and self.estab else ""
+        own = {6: self.urn, 7: laestab}.get(len(school_id)) if SCHOOL_FOLDER.match(school_id) else None
+        if not own or own == school_id:
+            return None
+        return ", ".join(f"{kind} {value}" for kind, value in (("URN", self.urn), ("LAESTAB", laestab)) if value)
 
 
 def _pupil(pupil: ET.Element, header: _Header) -> tuple[str, ...]:

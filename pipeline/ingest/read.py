@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.contract import EXPORT_FILES, ExportFile, HeaderReading, read_header
+from pipeline.contract import EXPORT_FILES, SCHOOL_FOLDER, ExportFile, HeaderReading, read_header
 
 CHUNK = 8 * 1024 * 1024
 SAMPLE = 4096
@@ -33,7 +33,6 @@ PLAIN_LINE_BYTES = 16_384
 """The longest line (in the file's own bytes) of a file read by DuckDB's line reader: a quarter of the limit over
 which a line is quarantined (lines.py), so that no line of such a file, even transcoded to UTF-8 (at most three
 bytes for one), is over that limit, and the limit need not be checked."""
-SCHOOL_FOLDER = re.compile(r"^\d{6,7}$")  # a URN (6 digits) or LAESTAB (7 digits)
 
 
 class UnreadableFileError(Exception):

@@ -137,3 +137,19 @@ def test_broken_xml_fails_the_files_it_gives_with_a_message(tmp_path: Path) -> N
         "pupils.csv": "failed", "attendance.csv": "failed", "assessments.csv": "failed"
     }  # fmt: skip
     assert "is not well-formed XML" in result.files[0].notes[0]
+
+
+def test_a_ctf_made_by_another_school_is_refused_and_loads_nothing(tmp_path: Path) -> None:
+    other = CTF.replace("<LEA>801</LEA><Estab>4000</Estab></SourceSchool>",
+                        "<LEA>916</LEA><Estab>2578</Estab><URN>105854</URN></SourceSchool>")  # fmt: skip
+    con = connect()
+    result = ingest(con, _school(tmp_path, {"ctf.xml": other}), today=TODAY)
+    assert {f.file: f.status for f in result.files} == {
+        "pupils.csv": "failed", "attendance.csv": "failed", "assessments.csv": "failed"
+    }  # fmt: skip
+    assert f"made by another school (URN 105854, LAESTAB 9162578), not {SCHOOL}" in result.files[0].notes[0]
+    assert con.execute("select count(*) from pupils").fetchone() == (0,)
+    # the school's own CTF: its header gives no URN to compare with the folder's
+    assert {f.status for f in ingest(connect(), _school(tmp_path / "own", {"ctf.xml": CTF}), today=TODAY).files} == {
+        "loaded"
+    }
