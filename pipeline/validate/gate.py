@@ -48,13 +48,15 @@ STAFF_LINES = """
 select school_id, file, rows_quarantined from loads
 where load_id = $load_id and status = 'loaded' and list_contains($staff_files, file)
 """
-ROLL_CHANGE = """
-with current_roll as (
+CURRENT_ROLL = """
+current_roll as (
     select school_id, count(*) as roll from pupils
     where (admission_date is null or admission_date <= $as_of)
         and (leaving_date is null or leaving_date >= $as_of)
     group by school_id
-),
+)"""
+ROLL_CHANGE = f"""
+with {CURRENT_ROLL},
 previous as (
     select school_id, arg_max(roll, recorded_at) as previous_roll from roll_history
     where load_id <> $load_id group by school_id
@@ -62,6 +64,16 @@ previous as (
 select c.school_id, c.roll, p.previous_roll, c.roll::double / p.previous_roll as roll_ratio
 from current_roll as c left join previous as p using (school_id)
 """
+# A pupil tonight's pupils.csv does not list is kept on roll (a delta may leave pupils out), so the roll check above
+# cannot see a pupils.csv that lost its rows: this compares the lines the file had with the roll.
+PUPILS_LISTED = f"""
+with {CURRENT_ROLL}
+select l.school_id, l.rows_read as pupils_listed, r.roll, l.rows_read::double / r.roll as listed_share
+from loads as l join current_roll as r using (school_id)
+where l.load_id = $load_id and l.file = 'pupils.csv' and l.status = 'loaded'
+"""
+PUPILS_LISTED_SHARE = 0.5
+"""A pupils.csv listing fewer than this share of the pupils on roll is warned of (a delta may; a cut export does)."""
 # School days are looked for in the last $lookback_days calendar days (pipeline.warehouse.SCHOOL_DAYS_LOOKBACK).
 RECENT_DAYS = """
 with days as (
@@ -251,6 +263,21 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
             ),
             blocking=True,
             shown=lambda ratio: f"tonight's roll is {ratio:.1%} of that night's",
+        ),
+        Check(
+            "tonight's pupils.csv lists pupils (one with a header row and no pupil lost its rows)",
+            PUPILS_LISTED,
+            lambda: e.ExpectColumnValuesToBeBetween(column="pupils_listed", min_value=1),
+            blocking=True,
+            shown=lambda _: "no pupil in it; the pupils on roll would be kept as they were: export it again",
+        ),
+        Check(
+            f"tonight's pupils.csv lists at least {PUPILS_LISTED_SHARE:.0%} of the pupils on roll",
+            PUPILS_LISTED,
+            lambda: e.ExpectColumnValuesToBeBetween(column="listed_share", min_value=PUPILS_LISTED_SHARE),
+            blocking=False,
+            shown=lambda share: f"it lists {share:.0%}; those it leaves out are kept on roll (a delta may leave "
+            "pupils out; an export cut short does too)",
         ),
         Check(
             "no school day in the last 20 is missing for a whole year group",

@@ -127,6 +127,24 @@ def test_a_school_whose_folder_is_missing_tonight_is_held_back_not_fine(trust: T
     _assert_held_back(trust, trust.run(), before, "no folder")
 
 
+def test_a_pupils_csv_that_lost_its_rows_holds_its_school_back(trust: Trust) -> None:
+    before = trust.shortlist(trust.bad)
+    pupils = trust.exports / trust.bad / "pupils.csv"
+    pupils.write_text(pupils.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")  # the header only
+    _assert_held_back(trust, trust.run(), before, "lists pupils", "no pupil in it")
+
+
+def test_a_pupils_csv_listing_under_half_the_roll_is_warned_of_and_the_school_publishes(trust: Trust) -> None:
+    pupils = trust.exports / trust.bad / "pupils.csv"
+    lines = pupils.read_text(encoding="utf-8").splitlines()
+    pupils.write_text("\n".join(lines[: len(lines) // 3]) + "\n", encoding="utf-8")  # a third of the pupils: a delta?
+    result = trust.run()
+    assert result.exit_code == 0, result.output
+    assert f"lists at least 50% of the pupils on roll: not met (a warning: the schools publish): school {trust.bad}" in (
+        result.output
+    )
+
+
 def test_an_implausible_date_of_birth_holds_back_that_school_at_most(trust: Trust) -> None:
     """A DOB of 1900 for a pupil with a reading age: ingest may blank it (the school publishes); if it does not,
     the feature contract fails for that school alone. Either way the other school publishes and nothing crashes."""

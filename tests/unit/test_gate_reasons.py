@@ -20,6 +20,16 @@ WORDED: list[tuple[str, object, str]] = [
     ("every school's attendance marks", 21, "its latest mark 21 days before"),
     ("every school's attendance marks", NO_MARK_DAYS, "no mark on or before the night"),
     ("no school day in the last 20", 0, ""),  # always 0: the check's name says it
+    (
+        "tonight's pupils.csv lists pupils",
+        0,
+        "no pupil in it; the pupils on roll would be kept as they were: export it again",
+    ),
+    (
+        "tonight's pupils.csv lists at least",
+        0.25,
+        "it lists 25%; those it leaves out are kept on roll (a delta may leave pupils out; an export cut short does too)",
+    ),
     ("99% of each school's KS2", 0.975, "97.5% are"),
     ("99% of each school's CAT4", 0.9, "90.0% are"),
     ("every file delivered was read", "failed", "failed"),
