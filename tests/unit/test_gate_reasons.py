@@ -28,7 +28,8 @@ WORDED: list[tuple[str, object, str]] = [
     (
         "tonight's pupils.csv lists at least",
         0.25,
-        "it lists 25%; those it leaves out are kept on roll (a delta may leave pupils out; an export cut short does too)",
+        "it lists 25%; those it leaves out are kept on roll (a delta may leave pupils out; an export cut short "
+        "does too)",
     ),
     ("99% of each school's KS2", 0.975, "97.5% are"),
     ("99% of each school's CAT4", 0.9, "90.0% are"),
