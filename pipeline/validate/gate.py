@@ -276,8 +276,10 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
             PUPILS_LISTED,
             lambda: e.ExpectColumnValuesToBeBetween(column="listed_share", min_value=PUPILS_LISTED_SHARE),
             blocking=False,
-            shown=lambda share: f"it lists {share:.0%}; those it leaves out are kept on roll (a delta may leave "
-            "pupils out; an export cut short does too)",
+            shown=lambda share: (
+                f"it lists {share:.0%}; those it leaves out are kept on roll (a delta may leave "
+                "pupils out; an export cut short does too)"
+            ),
         ),
         Check(
             "no school day in the last 20 is missing for a whole year group",
