@@ -23,7 +23,7 @@ from pipeline.contract import EXPORT_FILES, ExportFile
 from pipeline.faults import checkpoint
 from pipeline.ingest.layout import cluster_if_scattered
 from pipeline.ingest.lines import FileRefusedError
-from pipeline.ingest.load import FileLoad, last_loaded, load_file, still_current
+from pipeline.ingest.load import FileLoad, last_loaded, load_file, still_current, superseded
 from pipeline.ingest.read import (
     PreparedFile,
     SchoolDelivery,
@@ -225,6 +225,11 @@ def _load_one(
                 "create or replace temp table incoming_pupils as select upn from pupils where school_id = $s",
                 {"s": school_id},
             )
+        return outcome
+    stale = None if force else superseded(con, prepared)
+    if stale:
+        outcome = _failed(school_id, name, prepared.sha256, stale)
+        _record_load(con, load_id, outcome, stale)
         return outcome
     con.execute("begin transaction")
     try:

@@ -50,6 +50,24 @@ order by loaded_at desc limit 1
 when it was loaded."""
 
 
+SUPERSEDED = """
+with latest as (
+    select sha256, loaded_at, load_id from loads
+    where school_id = $school and file = $file and status = 'loaded'
+    order by loaded_at desc limit 1
+)
+select max(o.loaded_at)::date as loaded_on, any_value(l.loaded_at)::date as replaced_on
+from loads as o, latest as l
+where o.school_id = $school and o.file = $file and o.status = 'loaded' and o.sha256 = $sha256
+    and l.sha256 <> $sha256
+    and exists (select 1 from roll_history as r where r.school_id = $school and r.load_id = l.load_id)
+having count(*) > 0
+"""
+"""When the school's delivery of a file with this content was last loaded, and when a later delivery of different
+content, the last loaded, replaced it and the school published on it (no row when the content was never loaded, is
+the last loaded, or the delivery that replaced it was held back: sending the earlier file again then corrects it)."""
+
+
 @dataclass
 class FileLoad:
     """What happened to one file."""
@@ -194,6 +212,30 @@ def last_loaded(con: duckdb.DuckDBPyConnection, school_id: str, file: str) -> tu
     """The school's last loaded delivery of ``file`` (:data:`LAST_LOADED`), or None if none was ever loaded."""
     row = con.execute(LAST_LOADED, {"school": school_id, "file": file}).fetchone()
     return None if row is None else (str(row[0]), int(row[1]), row[2])
+
+
+def superseded(con: duckdb.DuckDBPyConnection, prepared: PreparedFile) -> str | None:
+    """Why ``prepared`` must not load, when it is an older delivery sent again: the same bytes as a delivery loaded
+    before, which a later delivery of different content replaced, and the school's lists were published on that
+    later delivery. Loading it would undo that delivery's changes (a leaver back on roll, corrected marks back to
+    absences) and publish the result as tonight's. None otherwise: when the later delivery was held back, the earlier
+    file sent again corrects it; and always for a file staff write (a decision once read stays, so an older copy
+    undoes nothing)."""
+    export = prepared.export
+    if export.written_by_staff:
+        return None
+    row = con.execute(
+        SUPERSEDED, {"school": prepared.school_id, "file": export.name, "sha256": prepared.sha256}
+    ).fetchone()
+    if row is None:
+        return None
+    loaded_on, replaced_on = row
+    return (
+        f"{prepared.school_id}/{export.name} is the same, byte for byte, as the delivery loaded on "
+        f"{loaded_on:%d %B %Y}, which a later one (loaded on {replaced_on:%d %B %Y}) replaced: an old export sent "
+        "again? Loading it would undo the later delivery's changes. Send tonight's export; if the file really is back "
+        "as it was, load it with `mentor ingest --force`"
+    )
 
 
 def still_current(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, today: dt.date) -> bool:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -218,6 +219,39 @@ def test_a_school_failing_the_roll_check_keeps_its_last_good_shortlist_and_the_o
         app, ["run", "--exports", str(exports), "--db", str(db), "--out", str(tmp_path / "out")]
     )
     assert result.exit_code == 0, result.output
+
+
+def test_an_older_delivery_sent_again_after_a_published_one_is_refused_not_loaded(
+    first_run: Path, tmp_path: Path
+) -> None:
+    exports = tmp_path / "exports"
+    shutil.copytree(first_run / "exports", exports)
+    shutil.copytree(first_run / "out", tmp_path / "out")
+    db = tmp_path / "w.duckdb"
+    shutil.copy(first_run / "w.duckdb", db)
+    run = ["run", "--exports", str(exports), "--db", str(db), "--out", str(tmp_path / "out")]
+    pupils = exports / "127510" / "pupils.csv"
+    frame = pd.read_csv(pupils, dtype=str, encoding="cp1252", keep_default_na=False)
+    leaver = frame.loc[0, "UPN"]
+    frame.loc[0, "Leaving Date"] = "03/11/2025"  # Monday's export: the pupil left
+    frame.to_csv(pupils, index=False, encoding="cp1252", lineterminator="\r\n")
+    assert CliRunner().invoke(app, run).exit_code == 0
+
+    def leaving_date() -> object:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return con.execute("select leaving_date from pupils where upn = ?", [leaver]).fetchone()[0]  # type: ignore[index]
+
+    assert leaving_date() == dt.date(2025, 11, 3)
+    # Tuesday: Friday's files sent again by the transfer job. Loading them would put the leaver back on roll.
+    shutil.copy(first_run / "exports" / "127510" / "pupils.csv", pupils)
+    result = CliRunner().invoke(app, run)
+    assert result.exit_code == 3, result.output
+    report = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert report["held_back"] == ["127510"]
+    failed = next(f for f in report["files"] if f["school"] == "127510" and f["file"] == "pupils.csv")
+    assert failed["status"] == "failed"
+    assert "same, byte for byte, as the delivery loaded on" in failed["notes"][0]
+    assert leaving_date() == dt.date(2025, 11, 3)
 
 
 def test_a_second_run_while_one_holds_the_lock_exits_4(first_run: Path, tmp_path: Path) -> None:

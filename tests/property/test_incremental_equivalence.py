@@ -206,6 +206,7 @@ def test_an_unchanged_file_is_read_again_when_a_quarantined_line_may_now_load(tm
 
 
 def test_a_delivery_that_reverts_to_an_earlier_one_is_loaded_again(tmp_path: Path) -> None:
+    # (no night was published on the amended delivery: the revert corrects it; see test_run_cli for one that was)
     pupils = [f"{u},Example,Pupil,2014-03-01,F,7,,N,N" for u in ROLL]
     first, amended = [f"{ROLL[0]},2025-11-03,AM,N"], [f"{ROLL[0]},2025-11-03,AM,/"]
     con = connect()
