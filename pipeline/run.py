@@ -269,7 +269,10 @@ def _night(
             judge_deliveries(report, loaded, known_schools(con), exports)
             _note_unknown_schools(report, settings)
 
+            night_given = result.as_of is not None
             result.as_of = report.as_of = result.as_of or latest_mark(con, today)
+            if report.as_of is not None and not night_given:
+                _note_old_night(report, report.as_of, today)
             gate: GateResult | None = None
             if report.as_of is None:
                 for school in report.school_status.values():
@@ -346,6 +349,37 @@ def unknown_schools(settings: Settings, schools: set[str]) -> list[str]:
                 "brought, so no school here gets what is set there: check each against the school folders' names"
             )
     return notes
+
+
+OLD_NIGHT_DAYS = 21
+"""A night (the latest mark of any school) more days than this before today is warned of: longer than any school
+holiday but the summer's, so in term time the whole trust's exports have stopped (each school's marks are judged
+against the night by the gate, which cannot see a trust that stopped together)."""
+
+
+def old_night(night: dt.date, today: dt.date) -> str | None:
+    """The warning for a night more than :data:`OLD_NIGHT_DAYS` before ``today``, else None.
+
+    >>> old_night(dt.date(2025, 11, 7), dt.date(2025, 11, 10)) is None
+    True
+    >>> old_night(dt.date(2025, 11, 7), dt.date(2025, 12, 10))[:84]
+    'the latest attendance mark of any school is 33 days before today (7 November 2025): '
+    """
+    days = (today - night).days
+    if days <= OLD_NIGHT_DAYS:
+        return None
+    return (
+        f"the latest attendance mark of any school is {days} days before today ({night.day} {night:%B %Y}): "
+        "tonight's lists are for that day. In the summer holiday that is expected; in term time the exports have "
+        "stopped: check the MIS export job"
+    )
+
+
+def _note_old_night(report: RunReport, night: dt.date, today: dt.date) -> None:
+    note = old_night(night, today)
+    if note:
+        log.warning(note)
+        report.notes.append(note)
 
 
 def _note_unknown_schools(report: RunReport, settings: Settings) -> None:

@@ -18,6 +18,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from pipeline.cli import app
+from pipeline.config import Settings
+from pipeline.run import run_pipeline
 from pipeline.sample import SampleSpec, generate_trust
 
 pytestmark = pytest.mark.slow
@@ -363,3 +365,15 @@ def test_a_school_whose_attendance_stopped_weeks_ago_is_held_back_on_a_first_run
     assert not (tmp_path / "out" / bad / "shortlist.csv").exists()
     assert (tmp_path / "out" / good / "shortlist.csv").exists()
     assert result.output.strip().splitlines()[-1].endswith("; no shortlist")
+
+
+def test_a_trust_whose_exports_all_stopped_weeks_ago_is_warned_of(trust: Trust) -> None:
+    # Every school's marks end on 7 November; the job runs on 10 December with the same files (the export stopped).
+    result = run_pipeline(trust.exports, trust.root / "w.duckdb", trust.out, Settings(), today=dt.date(2025, 12, 10))
+    assert result.exit_code == 0  # lists published for 7 November, the night the data reaches
+    note = "the latest attendance mark of any school is 33 days before today (7 November 2025)"
+    assert any(n.startswith(note) for n in trust.report()["notes"])
+    assert note in (trust.out / "report.html").read_text(encoding="utf-8")
+    # Within three weeks (a holiday), nothing is said.
+    run_pipeline(trust.exports, trust.root / "w.duckdb", trust.out, Settings(), today=dt.date(2025, 11, 20))
+    assert not any("latest attendance mark of any school" in n for n in trust.report()["notes"])
