@@ -2,11 +2,13 @@
 
 A notebook never writes to the nightly warehouse. :func:`analysis_warehouse` copies it into a scratch folder when it
 exists (so a notebook can build features or fit models as it likes), and otherwise loads the bundled synthetic
-sample into a fresh one with the pipeline's own ingest.
+sample into a fresh one with the pipeline's own ingest. The scratch folder is removed when the kernel ends.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -57,11 +59,19 @@ def analysis_warehouse(warehouse: Path | None = None, night: dt.date | None = No
         con = connect(scratch / "warehouse.duckdb", key=None)
         ingest(con, ROOT / "data" / "sample")
         source = "the bundled synthetic sample (data/sample/)"
+    atexit.register(_discard, con, scratch)  # a copy of pupils' data: gone when the kernel (or script) ends
     row = con.execute(LATEST_NIGHT).fetchone()
     chosen = night or (row[0] if row else None)
     if chosen is None:
         raise ValueError(f"{source} holds no attendance marks: run `make run` or point WAREHOUSE at a warehouse")
     return AnalysisWarehouse(con, chosen, source)
+
+
+def _discard(con: duckdb.DuckDBPyConnection, scratch: Path) -> None:
+    """Close a notebook's scratch warehouse and remove its folder."""
+    with contextlib.suppress(duckdb.Error):
+        con.close()
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def in_school_order(frame: pd.DataFrame, column: str = "year_group") -> pd.DataFrame:

@@ -292,3 +292,9 @@ def latest_mark(con: duckdb.DuckDBPyConnection, today: dt.date) -> dt.date | Non
     """The last day with an attendance mark on or before ``today``, of any school: the nightly run's night."""
     row = con.execute(LATEST_MARK, {"today": today}).fetchone()
     return row[0] if row and row[0] is not None else None
+
+
+def warehouse_file(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The file of ``con``'s warehouse (the database in use, attached when encrypted), or None in memory."""
+    row = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
+    return Path(row[0]) if row and row[0] else None

@@ -30,9 +30,9 @@ from pipeline.ingest.read import (
     UnreadableFileError,
     discover,
     prepare,
-    temporary_workdir,
+    warehouse_workdir,
 )
-from pipeline.warehouse import STAGED_TYPES, worker_connection
+from pipeline.warehouse import STAGED_TYPES, warehouse_file, worker_connection
 
 
 @dataclass
@@ -94,7 +94,7 @@ def ingest(
     deliveries, result.notes = discover(exports)
     if not deliveries:
         result.notes.append(f"no school folders found in {exports}")
-    with temporary_workdir() as scratch, ThreadPoolExecutor(1, "mentor-prepare") as reader:
+    with warehouse_workdir(warehouse_file(con)) as scratch, ThreadPoolExecutor(1, "mentor-prepare") as reader:
         loaded = itertools.count(1)
 
         def school_loaded() -> None:

@@ -11,12 +11,15 @@ folder itself is never written to.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import os
 import re
+import shutil
 import stat
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -471,3 +474,22 @@ def _transcode(source: Path, target: Path, encoding: str) -> None:
 def temporary_workdir() -> tempfile.TemporaryDirectory[str]:
     """A private scratch folder for transcoded copies, removed after the load."""
     return tempfile.TemporaryDirectory(prefix="mentor-ingest-")
+
+
+@contextlib.contextmanager
+def warehouse_workdir(warehouse: Path | None) -> Iterator[str]:
+    """The private scratch folder for a load into ``warehouse``: beside it (``.<name>.scratch``, mode 0700), emptied
+    first and removed after. A run killed mid-load leaves its transcoded copies (plain text, pupils' names among
+    them, even beside an encrypted warehouse) only until the next load into the same warehouse, which holds the
+    file's lock, so no other load is using the folder. An in-memory warehouse uses a temporary folder."""
+    if warehouse is None:
+        with temporary_workdir() as scratch:
+            yield scratch
+        return
+    folder = warehouse.with_name(f".{warehouse.name}.scratch")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(mode=0o700)
+    try:
+        yield str(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from pathlib import Path
 
+import duckdb
 import nbformat
 import pytest
 from nbclient import NotebookClient
@@ -44,3 +47,18 @@ def test_the_notebook_runs_top_to_bottom(name: str, monkeypatch: pytest.MonkeyPa
     errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors == []
     assert any(o.get("data", {}).get("image/png") for c in notebook.cells for o in c.get("outputs", []))
+
+
+def test_a_notebook_s_copy_of_the_warehouse_is_removed_when_its_kernel_ends(tmp_path: Path) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create table attendance as select date '2025-11-07' as date")
+    script = (
+        "import sys; from pathlib import Path; from pipeline.notebook import analysis_warehouse\n"
+        "w = analysis_warehouse(Path(sys.argv[1])); print(w.con.execute('pragma database_list').fetchall()[0][2])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(warehouse)], capture_output=True, text=True, check=True)
+    copy_made = Path(done.stdout.strip())
+    assert copy_made.name == "warehouse.duckdb"
+    assert copy_made.parent.name.startswith("mentor-notebook-")
+    assert not copy_made.parent.exists()  # a copy of pupils' data, outside every retention rule: gone
