@@ -762,10 +762,11 @@ def purge(
 ) -> None:
     """Retention: remove from the warehouse every pupil who left before a date, with everything about them.
 
-    Prints how many rows went from each table. Never touches the export folder: a pupil still in a later
-    delivery is loaded again, so set the same retention in the MIS export.
+    Prints how many rows went from each table, then writes the warehouse into a new file, so that nothing of the
+    removed pupils is left in it. Never touches the export folder: a pupil still in a later delivery is loaded
+    again, so set the same retention in the MIS export.
     """
-    from pipeline.retention import purge_leavers
+    from pipeline.retention import purge_leavers, rewrite
 
     with _warehouse(db) as con:
         try:
@@ -773,6 +774,8 @@ def purge(
         except ValueError as error:
             err.print(str(error))
             raise typer.Exit(ExitCode.USAGE) from None
+        con.close()
+        rewrite(db)  # under the run lock still: the deleted rows' pages go with the old file
     for table, rows in removed.items():
         typer.echo(f"{table}: {rows:,} rows removed")
     err.print(f"removed {removed.get('pupils', 0):,} pupils who left before {before.date()}")

@@ -1,14 +1,17 @@
 """Retention: remove from the warehouse every pupil who left before a date, and everything recorded about them.
 
 Removes the pupils' rows from the staged tables (staff decisions too), the raw layer, the feature and score tables,
-the scores kept at staff decisions, the record of what was published, and quarantined values that were their UPN,
-in one transaction, and returns the count per table. It never reads or touches the export folder. A pupil still
+the scores kept at staff decisions, the record of what was published, and quarantined values that were their UPN
+or a line naming it, in one transaction, and returns the count per table. :func:`rewrite` then copies the warehouse
+into a new file: DuckDB reuses the pages the deleted rows were on but does not wipe them, so without it their bytes
+stay in the file. It never reads or touches the export folder. A pupil still
 present in a later delivery is loaded again: retention for the exports themselves is set in the MIS.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import duckdb
 
@@ -18,6 +21,11 @@ LEAVERS = """
 create or replace temp table purge_leavers as
 select school_id, upn from pupils where leaving_date is not null and leaving_date < $before
 """
+QUARANTINED_OF_LEAVERS = """
+delete from quarantine as q using purge_leavers as l
+where q.school_id = l.school_id and contains(upper(q.value), l.upn)
+"""
+"""Quarantined values naming a leaver: the UPN itself, or a whole line quarantined as it was (its text)."""
 PUPIL_TABLES = (
     *STAGED_TYPES,
     *(f"raw_{table}" for table in STAGED_TYPES),
@@ -51,9 +59,7 @@ def purge_leavers(con: duckdb.DuckDBPyConnection, before: dt.date, today: dt.dat
                 "where t.school_id = l.school_id and t.upn = l.upn"
             ).fetchone()
             removed[table] = int(result[0]) if result else 0
-        result = con.execute(
-            "delete from quarantine as q using purge_leavers as l where q.school_id = l.school_id and q.value = l.upn"
-        ).fetchone()
+        result = con.execute(QUARANTINED_OF_LEAVERS).fetchone()
         removed["quarantine"] = int(result[0]) if result else 0
         con.execute("commit")
     except BaseException:
@@ -61,3 +67,13 @@ def purge_leavers(con: duckdb.DuckDBPyConnection, before: dt.date, today: dt.dat
         raise
     con.execute("checkpoint")  # write the deletions into the file, so the old pages are reused
     return removed
+
+
+def rewrite(path: Path) -> None:
+    """Copy the warehouse at ``path`` whole into a new file (under its own key, from the environment) and put it in
+    place of the old one, so that no page of a deleted row is left in it. The caller holds the run lock and no
+    connection to the file."""
+    from pipeline.keys import key_from_environment, rekey
+
+    key = key_from_environment()
+    rekey(path, key, key)

@@ -32,8 +32,14 @@ def test_purge_removes_pupils_who_left_before_the_date_and_counts_what_went(samp
     stayers = con.execute(
         "select count(*) from pupils where leaving_date is null or leaving_date >= date '2025-09-01'"
     ).fetchone()[0]  # type: ignore[index]
+    left = [upn for (upn,) in con.execute("select upn from pupils where leaving_date < date '2025-09-01'").fetchall()]
+    # a line quarantined whole (its value the line's text), naming a leaver
+    con.execute("insert into quarantine (school_id, file, line_number, value, reason) select school_id, "
+                "'behaviour.csv', 849, upn || ',99001,2025-06-03,\"Disruption,-2,', 'a stray quote' from pupils "
+                "where upn = $upn", {"upn": left[0]})  # fmt: skip
     con.close()
     assert leavers > 0
+    assert any(upn.encode() in db.read_bytes() for upn in left)
 
     result = CliRunner().invoke(app, ["purge", "--db", str(db), "--before", "2025-09-01"])
     assert result.exit_code == 0, result.output
@@ -52,4 +58,8 @@ def test_purge_removes_pupils_who_left_before_the_date_and_counts_what_went(samp
     con.close()
     assert orphans == 0
     assert raw_orphans == 0
+    assert "quarantine: 1 rows removed" in result.output
+    # Nothing of them is left in the warehouse file's bytes either (DuckDB reuses freed pages but does not wipe them).
+    kept = db.read_bytes()
+    assert not [upn for upn in left if upn.encode() in kept]
     assert _fingerprint(exports) == before_files
