@@ -701,7 +701,10 @@ def matched_intercept(score: np.ndarray, positive: np.ndarray, slope: float) -> 
         return -3.0
     if slope == 0:
         return round(float(logit(rate)), 6)
-    return round(float(brentq(lambda a: float(np.mean(expit(a + slope * score))) - rate, -60.0, 60.0)), 6)
+    # The mean probability rises with the intercept from 0 to 1; far enough out to clear every pupil's slope * score,
+    # it is beyond the rate (a feature that separates the outcome gives a very steep slope).
+    reach = 60.0 + abs(slope) * float(np.max(np.abs(score), initial=0.0))
+    return round(float(brentq(lambda a: float(np.mean(expit(a + slope * score))) - rate, -reach, reach)), 6)
 
 
 def risk_table(intercept: float, slope: float, top: int, rows: int = 12) -> tuple[RiskRow, ...]:

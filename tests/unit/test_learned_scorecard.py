@@ -159,3 +159,14 @@ def test_audit_rates_and_ratios_match_hand_counts() -> None:
     assert "selection rate" in table.loc["FSM", "flags"]
     assert "small group" in table.loc["FSM", "flags"]
     assert table.loc["not FSM", "flags"] == ""
+
+
+def test_an_outcome_a_feature_defines_is_learned_not_a_crash() -> None:
+    # Persistent absence defined from attendance, as an analyst may pass it: the feature separates the outcome.
+    rng = np.random.default_rng(0)
+    attendance = rng.uniform(70, 100, 500).round(1)
+    X = pd.DataFrame({"attendance_pct": attendance, "noise": rng.normal(size=500)})
+    y = (attendance < 90).astype(int)
+    model = PointsScorecard().fit(X, y)
+    assert (model.predict(X) == y).all()
+    assert [f.name for f in model.card_.features] == ["attendance_pct"]
