@@ -328,7 +328,8 @@ class Scorecard:
         return card
 
     @classmethod
-    def load(cls, path: Path) -> Scorecard:
+    def load(cls, path: Path | str) -> Scorecard:
+        path = Path(path)
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as error:

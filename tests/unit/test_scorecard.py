@@ -120,3 +120,7 @@ def test_the_released_card_cites_a_source_for_every_feature(card: Scorecard) -> 
     for feature in card.features:
         assert len(feature.rationale.split()) >= 10, feature.name
     assert {f.focus for f in card.features} >= {"attendance", "behaviour", "attainment", "literacy"}
+
+
+def test_a_card_loads_from_a_path_given_as_text(card: Scorecard) -> None:
+    assert Scorecard.load(str(V1)) == card  # as an analyst types it in a notebook
