@@ -579,7 +579,9 @@ def fit(
             raise typer.Exit(ExitCode.USAGE) from None
     from pipeline.evaluate.compare import summary_table
 
-    typer.echo(summary_table(release.comparison).to_string(na_rep=""))
+    summary = summary_table(release.comparison)
+    if not summary.empty:  # (with no half-term to judge in, the advice says so)
+        typer.echo(summary.to_string(na_rep=""))
     typer.echo(release.advice.replace("**", ""))
     err.print(f"scorecard: {paths[0]}; model card: {paths[1]}")
 

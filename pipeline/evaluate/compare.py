@@ -201,6 +201,8 @@ def published_at_capacity(pupils: pd.DataFrame, card: Scorecard, settings: Setti
 def summary_table(table: pd.DataFrame) -> pd.DataFrame:
     """Mean of each metric over the windows, per model, in the order of ``MODELS``."""
     metrics = ["roc_auc", "average_precision", "precision_at_capacity", "recall_at_capacity", "brier", "ece"]
+    if "model" not in table.columns:  # no evaluation window (a history too short to judge a model on)
+        return pd.DataFrame(columns=metrics, index=pd.Index([], name="model"), dtype=float)
     mean = table.groupby("model")[metrics].mean().round(3)
     return mean.reindex([m for m in MODELS if m in mean.index])
 

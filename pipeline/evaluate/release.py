@@ -54,6 +54,8 @@ class Release:
                 "stands for (the shortlist's \"about N%\") was fitted, to this trust's history. Use it for chances "
                 "fitted to your pupils."
             )
+        if "precision_at_capacity" not in self.comparison.columns:  # no evaluation window at all
+            return "No half-term of the history could judge it against the card in use: keep the card in use."
         at_capacity = self.comparison.pivot_table(index="window", columns="model", values="precision_at_capacity")
         needed = [
             "learned scorecard",
@@ -85,7 +87,14 @@ def evaluation_data(
     nights = history_nights(con, settings, until=until)
     data = history(con, nights, settings)
     if until is not None:
-        data = training_rows(data, until + dt.timedelta(days=1))
+        every = data
+        data = training_rows(every, until + dt.timedelta(days=1))
+        if data.empty:
+            first = min(pd.to_datetime(every["horizon_end"]).dt.date)
+            raise ValueError(
+                f"no past night's outcome horizon ends by {until} (--train-until): the first ends on {first}; give "
+                "that date or a later one"
+            )
     days = [row[0] for row in con.execute(SCHOOL_DAYS).fetchall()]
     return data, windows(sorted(set(pd.to_datetime(data["as_of"]).dt.date)), days)
 

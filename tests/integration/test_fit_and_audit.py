@@ -93,6 +93,21 @@ def test_training_until_a_date_uses_only_outcomes_known_by_then(warehouse: Path)
     assert trained["last_night"] < "2025-03-31"
 
 
+def test_training_until_early_in_the_history_is_told_plainly_not_a_crash(warehouse: Path) -> None:
+    db = str(warehouse / "w.duckdb")
+    before_any = CliRunner().invoke(app, ["fit", "--db", db, "--out", str(warehouse / "e1" / "x.yaml"),
+                                          "--train-until", "2024-10-15"])  # fmt: skip
+    assert before_any.exit_code == 2, before_any.output
+    assert "no past night's outcome horizon ends by 2024-10-15 (--train-until): the first ends on" in (
+        before_any.output
+    )
+    # Outcomes to learn from, but no later half-term to judge the card in: a card, and advice that says so.
+    told = _mentor("fit", "--db", db, "--out", str(warehouse / "e2" / "x.yaml"), "--train-until", "2024-11-30")
+    assert "No half-term of the history could judge it against the card in use" in told
+    assert "Empty DataFrame" not in told
+    assert (warehouse / "e2" / "x.md").exists()
+
+
 def test_the_learned_scorecard_runs_the_nightly_job_with_reasons_that_add_up(warehouse: Path) -> None:
     target = warehouse / "a" / "scorecard-learned.yaml"
     if not target.exists():  # the first test fits it; this test alone fits it itself
