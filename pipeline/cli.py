@@ -759,20 +759,29 @@ def impact(
 
 @app.command()
 def purge(
-    before: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="Remove pupils who left before this day.")],
+    before: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Remove pupils who left before this day.")
+    ] = None,
+    school: Annotated[
+        str | None, typer.Option(help="Remove a school that has left the trust (its URN or LAESTAB), whole.")
+    ] = None,
     db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,
 ) -> None:
-    """Retention: remove from the warehouse every pupil who left before a date, with everything about them.
+    """Retention: remove from the warehouse every pupil who left before a date (--before), or a school that has
+    left the trust (--school), with everything about them.
 
-    Prints how many rows went from each table, then writes the warehouse into a new file, so that nothing of the
-    removed pupils is left in it. Never touches the export folder: a pupil still in a later delivery is loaded
-    again, so set the same retention in the MIS export.
+    Prints how many rows went from each table, then writes the warehouse into a new file, so that nothing of what
+    was removed is left in it. Never touches the export folder: a pupil still in a later delivery is loaded again,
+    so set the same retention in the MIS export. A school removed is no longer expected by the nightly run.
     """
-    from pipeline.retention import purge_leavers, rewrite
+    from pipeline.retention import purge_leavers, purge_school, rewrite
 
+    if (before is None) == (school is None):
+        err.print("give --before DATE (pupils who left before it) or --school URN (a school that left), not both")
+        raise typer.Exit(ExitCode.USAGE)
     with _warehouse(db) as con:
         try:
-            removed = purge_leavers(con, before.date())
+            removed = purge_leavers(con, before.date()) if before is not None else purge_school(con, str(school))
         except ValueError as error:
             err.print(str(error))
             raise typer.Exit(ExitCode.USAGE) from None
@@ -780,7 +789,10 @@ def purge(
         rewrite(db)  # under the run lock still: the deleted rows' pages go with the old file
     for table, rows in removed.items():
         typer.echo(f"{table}: {rows:,} rows removed")
-    err.print(f"removed {removed.get('pupils', 0):,} pupils who left before {before.date()}")
+    if before is not None:
+        err.print(f"removed {removed.get('pupils', 0):,} pupils who left before {before.date()}")
+    else:
+        err.print(f"removed school {school} ({removed.get('pupils', 0):,} pupils): it is no longer expected")
 
 
 @app.command()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.warehouse import STAGED_TYPES, table_exists
+from pipeline.warehouse import STAGED_TYPES, duckdb_identifier, table_exists
 
 LEAVERS = """
 create or replace temp table purge_leavers as
@@ -67,6 +67,43 @@ def purge_leavers(con: duckdb.DuckDBPyConnection, before: dt.date, today: dt.dat
         raise
     con.execute("checkpoint")  # write the deletions into the file, so the old pages are reused
     return removed
+
+
+SCHOOL_TABLES = """
+select table_name from information_schema.columns
+where column_name = 'school_id' and table_schema = 'main' and table_catalog = current_database()
+order by table_name
+"""
+"""Every table of the warehouse that holds a school's rows (staged, raw, features, scores, quarantine, loads, the
+record of what was published, roll sizes...)."""
+
+
+def purge_school(con: duckdb.DuckDBPyConnection, school_id: str) -> dict[str, int]:
+    """Delete everything the warehouse holds about ``school_id`` (a school that has left the trust), in one
+    transaction; return rows removed per table. A school the warehouse does not know raises ValueError and removes
+    nothing. Afterwards the nightly run no longer expects the school, so it is not held back night after night."""
+    known = con.execute("select count(*) from pupils where school_id = $s", {"s": school_id}).fetchone()
+    published = (
+        con.execute("select count(*) from published where school_id = $s", {"s": school_id}).fetchone()
+        if table_exists(con, "published")
+        else (0,)
+    )
+    if not (known and known[0]) and not (published and published[0]):
+        raise ValueError(f"the warehouse holds no pupil or list of school {school_id}: nothing to remove")
+    removed: dict[str, int] = {}
+    con.execute("begin transaction")
+    try:
+        for (table,) in con.execute(SCHOOL_TABLES).fetchall():
+            result = con.execute(
+                f"delete from {duckdb_identifier(table)} where school_id = $s", {"s": school_id}
+            ).fetchone()
+            removed[table] = int(result[0]) if result else 0
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("checkpoint")
+    return dict(sorted(removed.items(), key=lambda item: item[0] != "pupils"))
 
 
 def rewrite(path: Path) -> None:

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from typer.testing import CliRunner, Result
 
 from pipeline.cli import app
 from pipeline.config import Settings
+from pipeline.retention import SCHOOL_TABLES
 from pipeline.run import run_pipeline
 from pipeline.sample import SampleSpec, generate_trust
 
@@ -377,3 +379,22 @@ def test_a_trust_whose_exports_all_stopped_weeks_ago_is_warned_of(trust: Trust) 
     # Within three weeks (a holiday), nothing is said.
     run_pipeline(trust.exports, trust.root / "w.duckdb", trust.out, Settings(), today=dt.date(2025, 11, 20))
     assert not any("latest attendance mark of any school" in n for n in trust.report()["notes"])
+
+
+def test_a_school_that_left_the_trust_is_removed_whole_and_no_longer_expected(trust: Trust) -> None:
+    shutil.rmtree(trust.exports / trust.bad)  # the school has left: its folder comes no more
+    assert trust.run().exit_code == 3
+    db = str(trust.root / "w.duckdb")
+    removed = CliRunner().invoke(app, ["purge", "--db", db, "--school", trust.bad])
+    assert removed.exit_code == 0, removed.output
+    assert f"removed school {trust.bad}" in removed.output
+    with duckdb.connect(db, read_only=True) as con:
+        tables = [t for (t,) in con.execute(SCHOOL_TABLES).fetchall()]
+        left = {t: con.execute(f'select count(*) from "{t}" where school_id = ?', [trust.bad]).fetchone()[0]  # type: ignore[index]
+                for t in tables}  # fmt: skip
+    assert "pupils" in tables
+    assert set(left.values()) == {0}
+    result = trust.run()
+    assert result.exit_code == 0, result.output  # the other school alone is expected now
+    assert CliRunner().invoke(app, ["purge", "--db", db, "--school", trust.bad]).exit_code == 2  # nothing to remove
+    assert CliRunner().invoke(app, ["purge", "--db", db]).exit_code == 2  # neither --before nor --school
