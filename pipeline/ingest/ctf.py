@@ -144,6 +144,17 @@ def _elements(path: Path) -> Iterator[ET.Element]:
         raise CTFError(f"{path.name} is not well-formed XML ({error}): export the CTF again") from error
 
 
+def made_at(path: Path) -> str:
+    """The CTF's ``Header/DateTime`` as written (ISO 8601, so it sorts in time order), read without the pupils; ""
+    when it has none or cannot be read (the load then says why)."""
+    try:
+        for element in _elements(path):
+            return _text(element, "DateTime") if _local(element.tag) == "Header" else ""
+    except (CTFError, OSError):
+        return ""
+    return ""
+
+
 def _local(tag: str) -> str:
     """An element's name without its namespace."""
     return tag.rsplit("}", 1)[-1]

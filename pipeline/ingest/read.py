@@ -165,15 +165,17 @@ def _ctfs(folder: Path) -> list[Path]:
 
 
 def _from_ctf(folder: Path, files: dict[str, Path]) -> tuple[set[str], list[str]]:
-    """Add to ``files`` the contract files the folder's CTF gives and its CSV files do not (the last CTF by name,
-    if there are several); return the lower-case names of the CTF files seen, and notes on what was used."""
-    from pipeline.ingest.ctf import CTF_FILES
+    """Add to ``files`` the contract files the folder's CTF gives and its CSV files do not (the newest CTF by the
+    date and time its header says it was made, if there are several; the last by name among equals); return the
+    lower-case names of the CTF files seen, and notes on what was used."""
+    from pipeline.ingest.ctf import CTF_FILES, made_at
 
     found = _ctfs(folder)
     if not found:
         return set(), []
-    ctf, notes = found[-1], [f"ignored {p.name}: a second Common Transfer File (only {found[-1].name} is read)"
-                             for p in found[:-1]]  # fmt: skip
+    ctf = max(found, key=lambda p: (made_at(p), p.name)) if len(found) > 1 else found[0]
+    notes = [f"ignored {p.name}: a second Common Transfer File (only {ctf.name}, the newest by its header, is read)"
+             for p in found if p != ctf]  # fmt: skip
     used = [name for name in CTF_FILES if name not in files]
     kept = [name for name in CTF_FILES if name in files]
     for name in used:

@@ -153,3 +153,12 @@ def test_a_ctf_made_by_another_school_is_refused_and_loads_nothing(tmp_path: Pat
     assert {f.status for f in ingest(connect(), _school(tmp_path / "own", {"ctf.xml": CTF}), today=TODAY).files} == {
         "loaded"
     }
+
+
+def test_of_two_ctfs_the_newest_by_its_header_is_read_whatever_the_names(tmp_path: Path) -> None:
+    older = CTF.replace("<DateTime>2025-11-21T17:00:00</DateTime>", "<DateTime>2025-11-07T17:00:00</DateTime>")
+    older = older.replace(FIRST, "")  # a week earlier: the first pupil had not joined
+    con = connect()
+    result = ingest(con, _school(tmp_path, {"CTF Nov 28.xml": CTF, "CTF Nov 7.xml": older}), today=TODAY)
+    assert con.execute("select count(*) from pupils").fetchone() == (2,)
+    assert any("ignored CTF Nov 7.xml: a second Common Transfer File (only CTF Nov 28.xml" in n for n in result.notes)
