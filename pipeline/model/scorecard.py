@@ -11,6 +11,7 @@ ranks pupils exactly as the score does and is positive where ``predict`` says th
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -202,10 +203,19 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             if y is None:
                 raise ValueError("learning a scorecard requires y to be passed, but the target y is None")
             check_consistent_length(frame, y)
+            self._check_settings()
             self.classes_ = self._classes(y)
             templates = self._templates(frame)
             names = [t.name for t in templates]
             self.card_ = self._learn(frame, self._positive(y), templates)
+            if not self.card_.features:
+                warnings.warn(
+                    "no feature earned a band: the card scores every pupil 0 and gives everyone the outcome rate "
+                    f"({len(frame):,} rows, {int(self._positive(y).sum()):,} with the outcome: too few to tell a "
+                    "feature's signal from chance, or no feature orders the outcome)",
+                    UserWarning,
+                    stacklevel=2,
+                )
         self.n_features_in_ = len(names)
         if isinstance(X, pd.DataFrame):
             self.feature_names_in_ = np.asarray(names, dtype=object)
@@ -244,6 +254,19 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 )
         self.calibration_ = (intercept, slope)
         return self
+
+    def _check_settings(self) -> None:
+        """Refuse settings the learner cannot honour, in its own parameters' names."""
+        if int(self.max_points) < 1:
+            raise ValueError(f"max_points must be a whole number of at least 1, not {self.max_points!r}")
+        if int(self.n_bins) < 2:
+            raise ValueError(f"n_bins must be at least 2, not {self.n_bins!r}")
+        if not float(self.C) > 0:
+            raise ValueError(f"C must be above 0 (the smaller, the more the bins are shrunk), not {self.C!r}")
+        if int(self.calibration_folds) >= 2 and not 1 <= int(self.stable_in) <= int(self.calibration_folds):
+            raise ValueError(
+                f"stable_in must be between 1 and calibration_folds ({self.calibration_folds}), not {self.stable_in!r}"
+            )
 
     def _specs(self, templates: list[FeatureCard]) -> list[FeatureSpec]:
         if self.template is None:

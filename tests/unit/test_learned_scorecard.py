@@ -170,3 +170,16 @@ def test_an_outcome_a_feature_defines_is_learned_not_a_crash() -> None:
     model = PointsScorecard().fit(X, y)
     assert (model.predict(X) == y).all()
     assert [f.name for f in model.card_.features] == ["attendance_pct"]
+
+
+def test_a_card_with_no_feature_says_so_and_settings_it_cannot_honour_are_refused() -> None:
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"noise": rng.normal(size=200)})
+    y = (rng.random(200) < 0.3).astype(int)
+    with pytest.warns(UserWarning, match="no feature earned a band: the card scores every pupil 0"):
+        model = PointsScorecard().fit(X, y)
+    assert not model.card_.features
+    for setting, words in [({"max_points": 0}, "max_points must be"), ({"stable_in": 9}, "stable_in must be"),
+                           ({"n_bins": 1}, "n_bins must be"), ({"C": 0}, "C must be above 0")]:  # fmt: skip
+        with pytest.raises(ValueError, match=words):
+            PointsScorecard(**setting).fit(X, y)  # type: ignore[arg-type]
