@@ -550,17 +550,34 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     # -- input handling -------------------------------------------------------------------------------------------
 
     def _frame(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
-        if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
-            twice = sorted({str(c) for c in X.columns[X.columns.duplicated()]})
-            if twice:
-                raise ValueError(f"X has more than one column named {', '.join(map(repr, twice))}: name each once")
-            return X
+        named = getattr(self, "feature_names_in_", None)
+        if isinstance(X, pd.DataFrame):
+            strings = [isinstance(c, str) for c in X.columns]
+            if any(strings) and not all(strings):
+                raise TypeError(
+                    "X's column names must all be text (or none be): "
+                    f"{', '.join(repr(c) for c in X.columns if not isinstance(c, str))} is not; rename them with "
+                    "X.columns = X.columns.astype(str)"
+                )
+            if all(strings):
+                twice = sorted({str(c) for c in X.columns[X.columns.duplicated()]})
+                if twice:
+                    raise ValueError(f"X has more than one column named {', '.join(map(repr, twice))}: name each once")
+                if not (hasattr(self, "n_features_in_") and named is None and len(X.columns) == self.n_features_in_
+                        and not {f"x{i}" for i in range(self.n_features_in_)} <= set(X.columns)):  # fmt: skip
+                    return X
+                warnings.warn("X has feature names, but PointsScorecard was fitted without feature names: its "
+                              "columns are read in order", UserWarning, stacklevel=3)  # fmt: skip
         array = check_array(X, dtype=float, ensure_all_finite="allow-nan")
         if hasattr(self, "n_features_in_") and array.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {array.shape[1]} features, but PointsScorecard is expecting {self.n_features_in_} features "
                 "as input"
             )
+        if named is not None and not isinstance(X, pd.DataFrame):
+            warnings.warn("X does not have valid feature names, but PointsScorecard was fitted with feature names: "
+                          "its columns are read in that order", UserWarning, stacklevel=3)  # fmt: skip
+            return pd.DataFrame(array, columns=[str(name) for name in named])
         return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
 
     def _values(self, frame: pd.DataFrame, names: list[str]) -> np.ndarray:

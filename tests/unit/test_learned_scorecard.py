@@ -183,3 +183,15 @@ def test_a_card_with_no_feature_says_so_and_settings_it_cannot_honour_are_refuse
                            ({"n_bins": 1}, "n_bins must be"), ({"C": 0}, "C must be above 0")]:  # fmt: skip
         with pytest.raises(ValueError, match=words):
             PointsScorecard(**setting).fit(X, y)  # type: ignore[arg-type]
+
+
+def test_a_card_fitted_on_a_frame_reads_an_array_in_its_columns_order_as_scikit_learn_does() -> None:
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame({"absence": rng.uniform(0, 30, 400), "grade": rng.normal(5, 2, 400)})
+    y = (X["absence"] + rng.normal(0, 5, 400) > 18).astype(int)
+    model = PointsScorecard().fit(X, y)
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        by_position = model.predict_proba(X.to_numpy())
+    assert np.array_equal(by_position, model.predict_proba(X))
+    with pytest.raises(TypeError, match="column names must all be text"):
+        PointsScorecard().fit(X.set_axis(["absence", 1], axis=1), y)
