@@ -263,9 +263,10 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             raise ValueError(f"n_bins must be at least 2, not {self.n_bins!r}")
         if not float(self.C) > 0:
             raise ValueError(f"C must be above 0 (the smaller, the more the bins are shrunk), not {self.C!r}")
-        if int(self.calibration_folds) >= 2 and not 1 <= int(self.stable_in) <= int(self.calibration_folds):
+        if int(self.calibration_folds) >= 2 and not 0 <= int(self.stable_in) <= int(self.calibration_folds):
             raise ValueError(
-                f"stable_in must be between 1 and calibration_folds ({self.calibration_folds}), not {self.stable_in!r}"
+                f"stable_in must be between 0 (no stability screen) and calibration_folds ({self.calibration_folds}), "
+                f"not {self.stable_in!r}"
             )
 
     def _specs(self, templates: list[FeatureCard]) -> list[FeatureSpec]:
