@@ -131,11 +131,27 @@ def nice_step(values: np.ndarray) -> float:
     return float(next(m * power for m in (1, 2, 5, 10) if m * power >= raw))
 
 
+def own_scale(values: np.ndarray) -> tuple[float, float]:
+    """The origin and unit to bin ``values`` on: (0, 1), the values as they are, when their range is between 0.001
+    and a million; else their minimum and range, so that they span 0 to 1. scikit-learn drops a quantile bin
+    narrower than 1e-8 and a tree does not split values closer than 1e-7, in absolute terms, so a feature in tiny
+    units (a rate per second) lost its bins; data of usual ranges are binned exactly as before.
+
+    >>> own_scale(np.array([0.0, 30.0])), own_scale(np.array([2e-8, 5e-8]))
+    ((0.0, 1.0), (2e-08, 3e-08))
+    """
+    spread = float(np.ptp(values)) if len(values) else 0.0
+    if spread == 0 or 1e-3 <= spread <= 1e6:
+        return 0.0, 1.0
+    return float(values.min()), spread
+
+
 def cut_points(values: np.ndarray, n_bins: int, unit: str, step: float | None = None) -> list[float]:
     """Ascending, distinct, rounded quantile cut-points of the non-missing ``values`` (at most ``n_bins - 1``)."""
     present = values[~np.isnan(values)]
     if len(np.unique(present)) < 2:
         return []
+    low, spread = own_scale(present)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # bins whose edges coincide are merged, as intended
         binner = KBinsDiscretizer(
@@ -143,13 +159,15 @@ def cut_points(values: np.ndarray, n_bins: int, unit: str, step: float | None = 
             encode="ordinal",
             strategy="quantile",
             quantile_method="averaged_inverted_cdf",
-        ).fit(present.reshape(-1, 1))
-    return rounded_cuts(binner.bin_edges_[0][1:-1], present, step or ROUNDING.get(unit, 1.0))
+        ).fit(((present - low) / spread).reshape(-1, 1))
+    edges = low + spread * binner.bin_edges_[0][1:-1]
+    return rounded_cuts(edges, present, step or ROUNDING.get(unit, 1.0))
 
 
 def rounded_cuts(edges: np.ndarray, present: np.ndarray, step: float) -> list[float]:
     """``edges`` rounded to multiples of ``step``, distinct and ascending, inside the range of ``present``."""
-    rounded = sorted({round(round(float(edge) / step) * step, 6) for edge in edges})
+    places = max(0, 2 - math.floor(math.log10(step)))  # the step's own decimal places (and two more), no float noise
+    rounded = sorted({round(round(float(edge) / step) * step, places) for edge in edges})
     low, high = float(present.min()), float(present.max())
     return [c for c in rounded if low < c <= high]
 
@@ -173,8 +191,9 @@ def outcome_cuts(values: np.ndarray, outcome: np.ndarray, least_rows: int = OUTC
     if present.sum() < 2 * leaf or len(np.unique(outcome[present])) < 2:
         return np.empty(0)
     tree = DecisionTreeClassifier(max_leaf_nodes=OUTCOME_LEAVES, min_samples_leaf=leaf, random_state=0)
-    tree.fit(values[present].reshape(-1, 1), outcome[present])
-    thresholds: np.ndarray = tree.tree_.threshold[tree.tree_.feature >= 0]
+    low, spread = own_scale(values[present])
+    tree.fit(((values[present] - low) / spread).reshape(-1, 1), outcome[present])
+    thresholds: np.ndarray = low + spread * tree.tree_.threshold[tree.tree_.feature >= 0]
     return thresholds
 
 
@@ -983,4 +1002,5 @@ def _shown(value: float | None, unit: str) -> str:
         return f"{value:+g} grades"
     if unit == "months":
         return f"{value:g} months"
-    return f"{value:g}" if not math.isnan(value) else "?"
+    # As many significant digits as a cut has (a cut is rounded to its step; 2025.01 is not 2025), and never "-0".
+    return f"{value + 0.0:.12g}" if not math.isnan(value) else "?"

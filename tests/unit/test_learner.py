@@ -594,3 +594,18 @@ def test_a_learned_card_records_the_points_a_usual_pupil_has_and_writes_them_onl
     )
     with pytest.raises(ScorecardError, match="usual_points is 9"):
         replace(v1, features=(replace(flag, usual_points=9),)).check()
+
+
+def test_a_feature_in_tiny_or_offset_units_is_learned_as_in_usual_ones() -> None:
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=800), rng.gamma(2, 2, 800)
+    y = (rng.random(800) < 1 / (1 + np.exp(-(1.2 * a + 0.3 * b - 1.5)))).astype(int)
+    usual = PointsScorecard(shapes="bands").fit(pd.DataFrame({"a": a, "b": b}), y)
+    tiny = PointsScorecard(shapes="bands").fit(pd.DataFrame({"a": a * 1e-8, "b": b * 1e-8}), y)
+    assert [[band.points for band in f.bands] for f in tiny.card_.features] == [
+        [band.points for band in f.bands] for f in usual.card_.features
+    ]
+    assert tiny.card_.features[0].bands[0].label == "below -6e-09"  # where usual units read "below -0.6"
+    offset = PointsScorecard(shapes="bands").fit(pd.DataFrame({"a": 2025 + 0.01 * a, "b": b}), y)
+    labels = [band.label for band in offset.card_.features[0].bands]
+    assert len(set(labels)) == len(labels)  # each band told apart ("2024.994 to under 2024.998"), not "2025"
