@@ -286,7 +286,8 @@ def test_an_unexpected_error_writes_run_json_and_one_sentence_the_traceback_goes
     assert "features, score and shortlists" in report["error"]
     assert str(trust.out / "mentor.log") in report["error"]
     assert "Traceback" not in result.output
-    assert len(result.output.strip().splitlines()) == 1
+    # one sentence for the error (warnings aside: this trust's marks end long before today's date)
+    assert len([line for line in result.output.strip().splitlines() if " WARNING " not in line]) == 1
     log = (trust.out / "mentor.log").read_text(encoding="utf-8")
     assert "Traceback (most recent call last)" in log
     assert (trust.out / "mentor.log").stat().st_mode & 0o777 == 0o600
