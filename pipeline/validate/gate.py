@@ -72,6 +72,24 @@ select l.school_id, l.rows_read as pupils_listed, r.roll, l.rows_read::double / 
 from loads as l join current_roll as r using (school_id)
 where l.load_id = $load_id and l.file = 'pupils.csv' and l.status = 'loaded'
 """
+# Two pupils on roll with one MIS number are one child under two UPNs: a temporary UPN the MIS replaced by a
+# permanent one (the old record is kept on roll, since a pupils.csv may be a delta), or a typing slip.
+SHARED_MIS_NUMBERS = """
+with on_roll as (
+    select school_id, mis_id from pupils
+    where (admission_date is null or admission_date <= $as_of)
+        and (leaving_date is null or leaving_date >= $as_of)
+),
+shared as (
+    select school_id, count(*) as pupils from on_roll
+    where mis_id is not null
+    group by school_id, mis_id having count(*) > 1
+)
+select k.school_id, coalesce(sum(s.pupils), 0) as sharing_a_number
+from (select distinct school_id from on_roll where mis_id is not null) as k
+left join shared as s using (school_id)
+group by k.school_id
+"""
 PUPILS_LISTED_SHARE = 0.5
 """A pupils.csv listing fewer than this share of the pupils on roll is warned of (a delta may; a cut export does)."""
 # School days are looked for in the last $lookback_days calendar days (pipeline.warehouse.SCHOOL_DAYS_LOOKBACK).
@@ -279,6 +297,16 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
             shown=lambda share: (
                 f"it lists {share:.0%}; those it leaves out are kept on roll (a delta may leave "
                 "pupils out; an export cut short does too)"
+            ),
+        ),
+        Check(
+            "each pupil on roll has an MIS number (Adno) of their own",
+            SHARED_MIS_NUMBERS,
+            lambda: e.ExpectColumnValuesToBeBetween(column="sharing_a_number", min_value=0, max_value=0),
+            blocking=False,
+            shown=lambda pupils: (
+                f"{int(pupils)} pupils on roll share one with another UPN: one child counted twice (a "
+                "temporary UPN replaced by a permanent one?); deliver the old UPN with a leaving date"
             ),
         ),
         Check(

@@ -23,6 +23,7 @@ from pipeline.config import Settings
 from pipeline.retention import SCHOOL_TABLES
 from pipeline.run import run_pipeline
 from pipeline.sample import SampleSpec, generate_trust
+from pipeline.upn import make_upn
 
 pytestmark = pytest.mark.slow
 
@@ -146,6 +147,26 @@ def test_a_pupils_csv_listing_under_half_the_roll_is_warned_of_and_the_school_pu
     assert result.exit_code == 0, result.output
     warned = f"lists at least 50% of the pupils on roll: not met (a warning: the schools publish): school {trust.bad}"
     assert warned in result.output
+
+
+def test_a_temporary_upn_replaced_by_a_permanent_one_is_warned_of_as_one_child_twice(trust: Trust) -> None:
+    pupils = trust.exports / trust.bad / "pupils.csv"
+    lines = pupils.read_text(encoding="utf-8").splitlines()
+    header = lines[0].lstrip("\ufeff").split(",")
+    upn, number = header.index("upn"), header.index("mis_id")
+    first = lines[1].split(",")
+    temporary = make_upn(801, 4000, 14, "01A")  # the record the school had under a temporary UPN
+    pupils.write_text("\n".join([lines[0], ",".join([*first[:upn], temporary, *first[upn + 1 :]]), *lines[2:]])
+                      + "\n", encoding="utf-8")  # fmt: skip
+    assert trust.run().exit_code == 0
+    # The MIS now exports the permanent UPN (a new export: CRLF line ends, not the bytes of the fixture's first one)
+    pupils.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    result = trust.run()
+    assert result.exit_code == 0, result.output  # a warning: the school publishes
+    assert first[number]  # the sample gives every pupil an MIS number
+    assert f"has an MIS number (Adno) of their own: not met (a warning: the schools publish): school {trust.bad}" in (
+        result.output
+    )
 
 
 def test_an_implausible_date_of_birth_holds_back_that_school_at_most(trust: Trust) -> None:

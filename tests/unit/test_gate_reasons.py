@@ -21,6 +21,12 @@ WORDED: list[tuple[str, object, str]] = [
     ("every school's attendance marks", NO_MARK_DAYS, "no mark on or before the night"),
     ("no school day in the last 20", 0, ""),  # always 0: the check's name says it
     (
+        "each pupil on roll has an MIS number",
+        2.0,
+        "2 pupils on roll share one with another UPN: one child counted twice (a temporary UPN replaced by a "
+        "permanent one?); deliver the old UPN with a leaving date",
+    ),
+    (
         "tonight's pupils.csv lists pupils",
         0,
         "no pupil in it; the pupils on roll would be kept as they were: export it again",
