@@ -49,11 +49,7 @@ recorded as (
     union
     select distinct school_id from exclusions where start_date <= $as_of::date
 ),
-pupils_with_records as (
-    select school_id, upn from negative
-    union
-    select school_id, upn from suspensions
-    union
+pupils_with_records as (  -- (a pupil with an incident or a suspension is at such a school)
     select p.school_id, p.upn from pupils as p join recorded as r using (school_id)
 )
 select
