@@ -48,13 +48,15 @@ STAFF_LINES = """
 select school_id, file, rows_quarantined from loads
 where load_id = $load_id and status = 'loaded' and list_contains($staff_files, file)
 """
-CURRENT_ROLL = """
-current_roll as (
-    select school_id, count(*) as roll from pupils
+ON_ROLL = """
+on_roll as (
+    select * from pupils
     where (admission_date is null or admission_date <= $as_of)
         and (leaving_date is null or leaving_date >= $as_of)
-    group by school_id
 )"""
+"""The pupils on roll on the night, as a query's first common table expression."""
+CURRENT_ROLL = f"""{ON_ROLL},
+current_roll as (select school_id, count(*) as roll from on_roll group by school_id)"""
 ROLL_CHANGE = f"""
 with {CURRENT_ROLL},
 previous as (
@@ -74,12 +76,8 @@ where l.load_id = $load_id and l.file = 'pupils.csv' and l.status = 'loaded'
 """
 # Two pupils on roll with one MIS number are one child under two UPNs: a temporary UPN the MIS replaced by a
 # permanent one (the old record is kept on roll, since a pupils.csv may be a delta), or a typing slip.
-SHARED_MIS_NUMBERS = """
-with on_roll as (
-    select school_id, mis_id from pupils
-    where (admission_date is null or admission_date <= $as_of)
-        and (leaving_date is null or leaving_date >= $as_of)
-),
+SHARED_MIS_NUMBERS = f"""
+with {ON_ROLL},
 shared as (
     select school_id, count(*) as pupils from on_roll
     where mis_id is not null
@@ -180,13 +178,10 @@ FILES_CHECK = "every file delivered was read, pupils.csv and attendance.csv amon
 MARKS_WITHIN_DAYS = 14
 """A school's attendance must reach this close to the night: a half-term a week apart from the other schools' is
 allowed, an export that stopped (or yesterday's files delivered again for a fortnight) is not."""
-RECORD_ROLLS = """
+RECORD_ROLLS = f"""
 insert into roll_history
-select school_id, $load_id, $as_of, count(*), now()::timestamp from pupils
-where (admission_date is null or admission_date <= $as_of)
-    and (leaving_date is null or leaving_date >= $as_of)
-    and list_contains($schools, school_id)
-group by school_id
+with {CURRENT_ROLL}
+select school_id, $load_id, $as_of, roll, now()::timestamp from current_roll where list_contains($schools, school_id)
 """
 
 
