@@ -564,8 +564,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 twice = sorted({str(c) for c in X.columns[X.columns.duplicated()]})
                 if twice:
                     raise ValueError(f"X has more than one column named {', '.join(map(repr, twice))}: name each once")
-                if not (hasattr(self, "n_features_in_") and named is None and len(X.columns) == self.n_features_in_
-                        and not {f"x{i}" for i in range(self.n_features_in_)} <= set(X.columns)):  # fmt: skip
+                if not self._fitted_on_an_array(X):
                     return X
                 warnings.warn("X has feature names, but PointsScorecard was fitted without feature names: its "
                               "columns are read in order", UserWarning, stacklevel=3)  # fmt: skip
@@ -580,6 +579,17 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                           "its columns are read in that order", UserWarning, stacklevel=3)  # fmt: skip
             return pd.DataFrame(array, columns=[str(name) for name in named])
         return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+
+    def _fitted_on_an_array(self, X: pd.DataFrame) -> bool:
+        """Whether the card was fitted on an array (its features ``x0``, ``x1``, ...) and ``X``, a frame of as many
+        columns, names them otherwise: its columns are then read in order, as scikit-learn reads them."""
+        fitted = getattr(self, "n_features_in_", None)
+        return (
+            fitted is not None
+            and getattr(self, "feature_names_in_", None) is None
+            and len(X.columns) == fitted
+            and not {f"x{i}" for i in range(fitted)} <= set(X.columns)
+        )
 
     def _values(self, frame: pd.DataFrame, names: list[str]) -> np.ndarray:
         if not names:
