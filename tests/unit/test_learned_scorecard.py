@@ -193,5 +193,8 @@ def test_a_card_fitted_on_a_frame_reads_an_array_in_its_columns_order_as_scikit_
     with pytest.warns(UserWarning, match="X does not have valid feature names"):
         by_position = model.predict_proba(X.to_numpy())
     assert np.array_equal(by_position, model.predict_proba(X))
+    on_array = PointsScorecard().fit(X.to_numpy(), y)
+    with pytest.warns(UserWarning, match="X has feature names, but PointsScorecard was fitted without"):
+        assert np.array_equal(on_array.predict_proba(X), on_array.predict_proba(X.to_numpy()))
     with pytest.raises(TypeError, match="column names must all be text"):
         PointsScorecard().fit(X.set_axis(["absence", 1], axis=1), y)
