@@ -34,6 +34,15 @@ def first_run(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return root
 
 
+def _copy_of(run: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the first run's exports, outputs and warehouse in ``tmp_path``: the exports folder and the
+    warehouse."""
+    shutil.copytree(run / "exports", tmp_path / "exports")
+    shutil.copytree(run / "out", tmp_path / "out")
+    shutil.copy(run / "w.duckdb", tmp_path / "w.duckdb")
+    return tmp_path / "exports", tmp_path / "w.duckdb"
+
+
 def _shortlist(root: Path, school: str) -> pd.DataFrame:
     return pd.read_csv(root / "out" / school / "shortlist.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False)
 
@@ -185,11 +194,7 @@ def test_a_second_night_marks_unchanged_ranks_as_same(first_run: Path) -> None:
 def test_a_school_failing_the_roll_check_keeps_its_last_good_shortlist_and_the_other_publishes(
     first_run: Path, tmp_path: Path
 ) -> None:
-    exports = tmp_path / "exports"
-    shutil.copytree(first_run / "exports", exports)
-    shutil.copytree(first_run / "out", tmp_path / "out")
-    db = tmp_path / "w.duckdb"
-    shutil.copy(first_run / "w.duckdb", db)
+    exports, db = _copy_of(first_run, tmp_path)
     before = (tmp_path / "out" / "127510" / "shortlist.csv").read_bytes()
     pupils = exports / "127510" / "pupils.csv"
     # Half the roll has left on the same day: the roll check must stop publication for this school.
@@ -224,11 +229,7 @@ def test_a_school_failing_the_roll_check_keeps_its_last_good_shortlist_and_the_o
 def test_an_older_delivery_sent_again_after_a_published_one_is_refused_not_loaded(
     first_run: Path, tmp_path: Path
 ) -> None:
-    exports = tmp_path / "exports"
-    shutil.copytree(first_run / "exports", exports)
-    shutil.copytree(first_run / "out", tmp_path / "out")
-    db = tmp_path / "w.duckdb"
-    shutil.copy(first_run / "w.duckdb", db)
+    exports, db = _copy_of(first_run, tmp_path)
     run = ["run", "--exports", str(exports), "--db", str(db), "--out", str(tmp_path / "out")]
     pupils = exports / "127510" / "pupils.csv"
     frame = pd.read_csv(pupils, dtype=str, encoding="cp1252", keep_default_na=False)
