@@ -219,6 +219,8 @@ def run_pipeline(
             report.scorecard = f"{card.name} {card.version}"
             if not exports.is_dir():
                 raise BadInputError(f"the exports folder {exports} does not exist or is not a folder")
+            if as_of is not None:
+                _refuse_to_overwrite_later_lists(out, as_of)
             _night(exports, db, out, settings, card, today or dt.date.today(), result, stages, engine)
         except (BadInputError, ScorecardError, WarehouseKeyError) as error:
             result.exit_code = ExitCode.USAGE
@@ -552,6 +554,22 @@ def _last_good_shortlists(report: RunReport, out: Path) -> None:
         school.shortlist_as_of = report.as_of.isoformat() if school.published and report.as_of else _night_of(path)
         if not school.published:
             log.warning("school %s held back: %s", school.school_id, "; ".join(school.reasons))
+
+
+def _refuse_to_overwrite_later_lists(out: Path, night: dt.date) -> None:
+    """An earlier night reproduced with ``--as-of`` must not replace the lists staff have for a later one: refuse
+    when ``out`` holds a school's shortlist for a night after ``night``."""
+    later = sorted(
+        (found, path.parent.name)
+        for path in out.glob("*/shortlist.csv")
+        if (found := _night_of(path)) and found > night.isoformat()
+    )
+    if later:
+        found, school = later[-1]
+        raise BadInputError(
+            f"{out} holds shortlists for a later night than --as-of {night} (school {school}'s is for {found}): "
+            "reproduce an earlier night into another folder (--out), so that staff keep the latest lists"
+        )
 
 
 def _night_of(shortlist: Path) -> str | None:

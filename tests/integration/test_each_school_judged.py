@@ -420,3 +420,14 @@ def test_a_school_that_left_the_trust_is_removed_whole_and_no_longer_expected(tr
     assert result.exit_code == 0, result.output  # the other school alone is expected now
     assert CliRunner().invoke(app, ["purge", "--db", db, "--school", trust.bad]).exit_code == 2  # nothing to remove
     assert CliRunner().invoke(app, ["purge", "--db", db]).exit_code == 2  # neither --before nor --school
+
+
+def test_an_earlier_night_reproduced_into_the_live_folder_is_refused_and_the_lists_stay(trust: Trust) -> None:
+    assert trust.run().exit_code == 0  # the lists staff have: the latest night's
+    live = {school: trust.shortlist(school) for school in (trust.good, trust.bad)}
+    result = _run(trust.root, "--as-of", FIRST_NIGHT)
+    assert result.exit_code == 2, result.output
+    assert f"holds shortlists for a later night than --as-of {FIRST_NIGHT}" in trust.report()["error"]
+    assert {school: trust.shortlist(school) for school in live} == live
+    elsewhere = _run(trust.root, "--as-of", FIRST_NIGHT, "--out", str(trust.root / "reproduced"))
+    assert elsewhere.exit_code == 0, elsewhere.output
