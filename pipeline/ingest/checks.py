@@ -35,6 +35,9 @@ PUPIL_AGES = (3, 25)
 """A date of birth making a pupil younger or older than this (in whole years, on the night's date) is implausible
 for any year group from nursery (N1) to Year 14: the date is blanked, with the reason (the features treat an
 unknown date of birth as unknown)."""
+SUSPENSION_SESSIONS = 90
+"""The most sessions one suspension can last: a pupil may be suspended for at most 45 school days in a school year
+(DfE, Suspension and permanent exclusion guidance)."""
 READING_AGE_MONTHS = (24, 240)
 """A reading age (whole months, e.g. ``131``, or years:months, e.g. ``10:11``) outside 2:00 to 20:00 is not a
 plausible result of a reading test: the row is quarantined."""
@@ -251,6 +254,16 @@ def problems(
     if export.table == "exclusions" and "sessions" in present:
         sessions = typed("sessions") if typed else parsed(export.column("sessions"))
         found.append(Problem("sessions", f"({sessions}) < 1", "'length must be at least 1 session'"))
+        if "category" in present:
+            category = typed("category") if typed else parsed(export.column("category"))
+            found.append(
+                Problem(
+                    "sessions",
+                    f"({category}) is not distinct from 'SUSP' and ({sessions}) > {SUSPENSION_SESSIONS}",
+                    f"'a suspension of ' || ({sessions}) || ' sessions is more than the {SUSPENSION_SESSIONS} "
+                    f"({SUSPENSION_SESSIONS // 2} school days) a pupil can be suspended for in a school year'",
+                )
+            )
     return found
 
 

@@ -750,3 +750,17 @@ def test_loading_schools_side_by_side_leaves_duckdbs_threads_as_they_were(tmp_pa
     assert sorted(result.schools) == ["100001", "100002"]
     assert {f.status for f in result.files} == {"loaded"}
     assert con.execute("select current_setting('threads')").fetchone() == (3,)
+
+
+def test_a_suspension_longer_than_a_school_year_allows_is_quarantined(tmp_path: Path) -> None:
+    exclusions = (
+        "upn,start_date,category,sessions\n"
+        f"{A},2025-11-03,SUSP,999\n{B},2025-11-03,Suspension,90\n{C},2025-11-03,PERM,999\n"
+    )
+    _, con = _ingest(tmp_path, {"exclusions.csv": exclusions})
+    assert con.execute("select upn, sessions from exclusions order by upn").fetchall() == sorted([(B, 90), (C, 999)])
+    assert _quarantine(con) == [
+        ("exclusions.csv", 2, "sessions",
+         "a suspension of 999 sessions is more than the 90 (45 school days) a pupil can be suspended for in a school "
+         "year"),
+    ]  # fmt: skip
