@@ -148,7 +148,12 @@ def build_shortlist(
             }
         )
     shortlist = pd.DataFrame(rows, columns=list(SHORTLIST_COLUMNS))
-    shortlist["change_since_last_run"] = change_since(shortlist, previous)
+    changes = pd.Series(change_since(shortlist, previous), index=shortlist.index)
+    # A pending referral is listed after the candidates, so its rank moves with their number, not its need.
+    listed_before = ~changes.isin(["new", ""])
+    shortlist["change_since_last_run"] = changes.mask(
+        (shortlist["place_for"] == PENDING_TEXT) & listed_before, "still pending"
+    )
     return Shortlist(
         shortlist,
         choice.places,

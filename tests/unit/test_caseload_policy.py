@@ -242,6 +242,12 @@ def test_decisions_hold_pupils_off_mark_them_back_and_keep_referrals_pending() -
     # The mix of the new candidates leaves the referral out; the whole list's counts it.
     assert result.new_mix == {"attendance": 1, "behaviour and exclusion": 1}
     assert result.mix == {"attendance": 1, "behaviour and exclusion": 2}
+    # The next night one more candidate is listed before the referral: its rank moves, its status does not.
+    previous = pd.DataFrame({"upn": ["P001", "P002"], "rank": [1, 2]})
+    again = build_shortlist(pupils, MODEL, 3, Settings(shortlist_minimum=0), previous, decisions=decisions).table
+    assert dict(zip(again["upn"], again["change_since_last_run"], strict=True)) == {
+        "P001": "same", "P003": "new", "P002": "still pending"
+    }  # fmt: skip
 
 
 def test_the_decision_rule() -> None:
