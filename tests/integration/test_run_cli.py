@@ -188,7 +188,11 @@ def test_a_second_night_marks_unchanged_ranks_as_same(first_run: Path) -> None:
          str(first_run / "out")],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert set(_shortlist(first_run, "127510")["change_since_last_run"]) == {"same"}
+    again = _shortlist(first_run, "127510")
+    pending = again["place_for"] == "referred, pending"
+    assert pending.any()
+    assert set(again.loc[~pending, "change_since_last_run"]) == {"same"}
+    assert set(again.loc[pending, "change_since_last_run"]) == {"still pending"}
 
 
 def test_a_school_failing_the_roll_check_keeps_its_last_good_shortlist_and_the_other_publishes(
