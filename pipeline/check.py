@@ -98,8 +98,8 @@ class FileCheck:
         """Whether this file alone would keep the school's shortlist from being published tonight: a required file
         missing, any file delivered that the run cannot read (the gate's "every file delivered was read": an
         optional file too, whose rows would otherwise be missing or stale without a word), or too many of its
-        lines quarantined."""
-        return self.status != "loaded" or self._over_share
+        lines quarantined. A file staff write never does: the run warns of it and publishes."""
+        return (self.status != "loaded" and self.file not in STAFF_FILES) or self._over_share
 
     @property
     def _over_share(self) -> bool:
@@ -108,6 +108,11 @@ class FileCheck:
 
     @property
     def verdict(self) -> str:
+        if self.status != "loaded" and self.file in STAFF_FILES:
+            return (
+                f"NOT READ: {self.message} (a file staff write: the school would publish without tonight's "
+                "decisions, those read before staying in use)"
+            )
         if self.status != "loaded":
             return f"HELD BACK: {self.message}"
         if self.rows_quarantined and self.file in STAFF_FILES:

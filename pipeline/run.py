@@ -36,6 +36,7 @@ from pandera.errors import SchemaErrors
 from pipeline import __version__
 from pipeline.background import Background
 from pipeline.config import Settings
+from pipeline.contract import STAFF_FILES
 from pipeline.evaluate.dataset import learnable
 from pipeline.exit_codes import ExitCode
 from pipeline.faults import checkpoint
@@ -323,7 +324,9 @@ def known_schools(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def judge_deliveries(report: RunReport, loaded: IngestResult, known: set[str], exports: Path) -> None:
-    """Hold back each school absent from tonight's delivery, and each school with a failed or missing file."""
+    """Hold back each school absent from tonight's delivery, and each school with a failed or missing file. A file
+    staff write (decisions.csv) that failed does not hold its school back: the decisions read from it before stay
+    in use, and a warning says tonight's were not read."""
     delivered = set(loaded.schools)
     for school in sorted(known | delivered):
         report.school(school)
@@ -331,7 +334,15 @@ def judge_deliveries(report: RunReport, loaded: IngestResult, known: set[str], e
         report.school(school).hold_back(f"tonight's delivery has no folder for it (looked in {exports})")
     for failed in loaded.failed:
         note = failed.notes[0] if failed.notes else "it could not be loaded"
-        report.school(failed.school_id).hold_back(f"{failed.file} failed: {note}")
+        if failed.file in STAFF_FILES:
+            warning = (
+                f"{failed.school_id}: {failed.file} could not be read ({note}); the decisions in it are not used "
+                "tonight (those read before stay in use) and the school publishes: correct the file"
+            )
+            log.warning(warning)
+            report.notes.append(warning)
+        else:
+            report.school(failed.school_id).hold_back(f"{failed.file} failed: {note}")
 
 
 def unknown_schools(settings: Settings, schools: set[str]) -> list[str]:

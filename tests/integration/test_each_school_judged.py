@@ -240,6 +240,23 @@ def test_a_line_of_decisions_csv_staff_mistyped_is_set_aside_and_the_school_publ
     assert [row.split(",")[:3] for row in quarantine] == [[trust.bad, "decisions.csv", "3"]]
 
 
+def test_a_decisions_csv_that_cannot_be_read_is_warned_of_and_the_school_publishes(trust: Trust) -> None:
+    """Staff saved their decisions without the header row: the file fails. The decisions read before stay in use;
+    tonight's lists publish, with a warning, rather than the whole school's lists going stale over the staff's file."""
+    upn = (trust.exports / trust.bad / "pupils.csv").read_text(encoding="utf-8-sig").splitlines()[1].split(",")[0]
+    (trust.exports / trust.bad / "decisions.csv").write_text(f"{upn},2025-11-03,declined\n", encoding="utf-8")
+    result = trust.run()
+    assert result.exit_code == 0, result.output
+    report = trust.report()
+    assert report["held_back"] == []
+    assert _night_of(trust, trust.bad) == str(END)
+    warning = f"{trust.bad}: decisions.csv could not be read ("
+    assert warning in result.output
+    assert any(note.startswith(warning) for note in report["notes"])
+    files = next(c for c in report["checks"] if c["check"].startswith("every file delivered was read"))
+    assert files["passed"]
+
+
 def test_a_school_folder_named_otherwise_is_held_back_and_the_console_says_an_entry_was_not_read(
     trust: Trust,
 ) -> None:

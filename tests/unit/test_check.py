@@ -108,6 +108,19 @@ def test_a_mistyped_line_of_decisions_csv_is_set_aside_and_the_school_would_publ
     assert "Verdict: tonight's run would load every school." in result.output
 
 
+def test_a_decisions_csv_that_cannot_be_read_is_named_and_the_school_would_publish(tmp_path: Path) -> None:
+    folder = _school(tmp_path)
+    (folder / "decisions.csv").write_text(f"{A},2025-11-03,declined\n", encoding="utf-8")  # no header row
+    result = CliRunner().invoke(app, ["check", str(tmp_path), "--today", TODAY.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert any(
+        line.startswith("  decisions.csv: NOT READ: ")
+        and "the school would publish without tonight's decisions" in line
+        for line in result.output.splitlines()
+    ), result.output
+    assert "Verdict: tonight's run would load every school." in result.output
+
+
 def test_a_file_saved_with_classic_mac_line_ends_is_described_so_and_loads(tmp_path: Path) -> None:
     """Excel's "CSV (Macintosh)" ends lines with CR alone: the file loaded, and the check said it had "no" line ends."""
     _school(tmp_path, pupils=SIMS_PUPILS.replace("\r\n", "\r"))
