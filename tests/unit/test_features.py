@@ -241,6 +241,23 @@ def test_grades_targets_reading_age_and_prior_attainment() -> None:
 
 
 @pytest.mark.parametrize(
+    ("tested", "months_old"),
+    [(dt.date(2025, 9, 30), 138), (dt.date(2025, 10, 1), 139), (dt.date(2025, 9, 10), 138)],
+)
+def test_a_reading_age_is_compared_with_the_whole_months_the_pupil_has_lived(tested: dt.date, months_old: int) -> None:
+    # The pupils were born on 1 March 2014: on 30 September 2025 they are 138 months old, and 139 only from 1 October.
+    # Born on the 26th, a pupil tested on the 17th has not had that month's birthday-of-the-month yet.
+    days = _school_days(MONDAY, 5)
+    results = _results([(UPN_A, "Reading", "2025-26 Autumn", tested, "reading_age", "120")])
+    con = _warehouse({UPN_A: ["/|\\"] * 5, UPN_B: ["/|\\"] * 5}, days, assessments=results)
+    assert _features(con, max(days[-1], tested)).loc[UPN_A, "reading_age_gap_months"] == 120 - months_old
+    results = _results([(UPN_A, "Reading", "2025-26 Autumn", dt.date(2025, 10, 17), "reading_age", "5:10")])
+    con = _warehouse({UPN_A: ["/|\\"] * 5, UPN_B: ["/|\\"] * 5}, days, assessments=results)
+    con.execute("update pupils set date_of_birth = date '2018-11-26' where upn = ?", [UPN_A])
+    assert _features(con, dt.date(2025, 10, 17)).loc[UPN_A, "reading_age_gap_months"] == 70 - 82
+
+
+@pytest.mark.parametrize(
     ("age", "months"),
     [("10:03", 123), ("123", 123), ("123.0", 123), ("10:03.0", 123),
      # DuckDB's own cast would read each of these as 123 months (1_23, 0x7B and 122.5 rounded; 10:0_3 as 10:03)

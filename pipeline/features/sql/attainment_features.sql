@@ -96,7 +96,12 @@ reading as (
     select
         r.school_id,
         r.upn,
-        {{ reading_age_months("r.result") }} - datediff('month', p.date_of_birth, r.date) as reading_age_gap_months
+        -- the age in whole months completed (datediff counts month boundaries: 26 November to 17 October is 83
+        -- boundaries but 82 months)
+        {{ reading_age_months("r.result") }} - (
+            datediff('month', p.date_of_birth, r.date)
+            - case when day(r.date) < day(p.date_of_birth) then 1 else 0 end
+        ) as reading_age_gap_months
     from results as r
     join pupils as p using (school_id, upn)
     where r.result_type = 'reading_age'
