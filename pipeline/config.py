@@ -27,6 +27,8 @@ OUTCOME_COMPONENTS = ("persistent_absence", "suspension", "fell_below_target")
 OutcomeComponent = Literal["persistent_absence", "suspension", "fell_below_target"]
 BarrierPlaces = Literal["uncovered", "every", "none", "beside"]
 BARRIER_PLACES: tuple[BarrierPlaces, ...] = ("uncovered", "every", "none", "beside")
+SCHOOL_TABLES = ("places", "mentors", "school_names")
+"""The settings' tables of schools, each keyed by a school's URN or LAESTAB."""
 """Which barriers with real need that the shares in proportion to need leave without a place get one (up to a
 quarter of the list): those no listed pupil has real need in (``uncovered``), all of them (``every``), or none;
 or (``beside``) the places by rank, and beside them, taking none, the pupils ``uncovered`` would give a place to
@@ -114,6 +116,28 @@ class Settings(BaseModel):
         """TOML has arrays, not tuples: a list of names is the way to write one."""
         return tuple(value) if isinstance(value, list) else value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _schools_in_school_tables(cls, data: object) -> object:
+        """The tables of schools ([places], [mentors], [school_names]) hold schools only. In TOML every line after a
+        [table] header belongs to that table, so a setting written below one (the natural place to add a line to a
+        file ending with [school_names]) would be read as a school and never applied. (Any other name may be a
+        school: a single school's folder is named as it likes; one no delivery has brought is warned of.)"""
+        if not isinstance(data, Mapping):
+            return data
+        for table in SCHOOL_TABLES:
+            schools = data.get(table)
+            if not isinstance(schools, Mapping):
+                continue
+            for key in schools:
+                if str(key) in cls.model_fields:
+                    raise ValueError(
+                        f"{key} is written under [{table}], which holds schools only: in TOML every line after a "
+                        f"[table] header belongs to it, so {key} would be read as a school and never applied; move "
+                        "it above the first [table] of the file"
+                    )
+        return data
+
     @model_validator(mode="after")
     def _places_or_mentors(self) -> Settings:
         """A school's places come from one rule: a number of places, or mentors, not both."""
@@ -129,8 +153,13 @@ class Settings(BaseModel):
         if path is None:
             return cls()
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            # (a byte-order mark, as Windows PowerShell and older Notepad save UTF-8, is not part of the settings)
+            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        except UnicodeDecodeError as error:
+            raise SettingsError(
+                f"cannot read settings file {path}: it is not UTF-8 (byte {error.start + 1} is not): save it as UTF-8"
+            ) from error
+        except (OSError, tomllib.TOMLDecodeError) as error:
             raise SettingsError(f"cannot read settings file {path}: {error}") from error
         return cls.parse(data, str(path), folder=path.parent)
 

@@ -35,7 +35,7 @@ from pandera.errors import SchemaErrors
 
 from pipeline import __version__
 from pipeline.background import Background
-from pipeline.config import Settings
+from pipeline.config import SCHOOL_TABLES, Settings
 from pipeline.contract import STAFF_FILES
 from pipeline.evaluate.dataset import learnable
 from pipeline.exit_codes import ExitCode
@@ -348,11 +348,7 @@ def judge_deliveries(report: RunReport, loaded: IngestResult, known: set[str], e
 def unknown_schools(settings: Settings, schools: set[str]) -> list[str]:
     """A note for each table of settings naming a school that neither tonight's delivery nor the warehouse has: a
     mistyped URN would otherwise leave the real school on the default places, or unnamed, without a word."""
-    tables: dict[str, Mapping[str, object]] = {
-        "places": settings.places,
-        "mentors": settings.mentors,
-        "school_names": settings.school_names,
-    }
+    tables: dict[str, Mapping[str, object]] = {table: getattr(settings, table) for table in SCHOOL_TABLES}
     notes = []
     for table, values in tables.items():
         stray = sorted(set(values) - schools)

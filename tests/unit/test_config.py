@@ -145,3 +145,24 @@ def test_the_command_line_refuses_a_bad_file_in_one_sentence_with_exit_2(tmp_pat
     assert result.exit_code == 2, result.output
     assert result.output.strip() == f"{config}: capacity_minimm is not a setting (did you mean capacity_minimum?)."
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_a_setting_written_under_a_table_of_schools_is_refused_not_read_as_a_school(tmp_path: Path) -> None:
+    # settings.example.toml ends with [school_names]: a line added at the end belongs to that table in TOML
+    with pytest.raises(SettingsError, match=r"barrier_places is written under \[school_names\], which holds schools"):
+        _load(tmp_path, '[school_names]\n"105854" = "Oak Academy"\nbarrier_places = "uncovered"\n')
+    with pytest.raises(SettingsError, match=r"caseload_per_mentor is written under \[mentors\]"):
+        _load(tmp_path, '[mentors]\n"105854" = 2\ncaseload_per_mentor = 12\n')
+    assert _load(tmp_path, '[places]\n"oak-academy" = 10\n').places == {"oak-academy": 10}  # a single school's folder
+    assert _load(tmp_path, 'caseload_per_mentor = 12\n[mentors]\n"105854" = 2\n').caseload_per_mentor == 12
+
+
+def test_a_settings_file_saved_with_a_byte_order_mark_loads_and_one_in_another_encoding_is_named(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_bytes("\ufeffshortlist_minimum = 3\n".encode())  # as Windows PowerShell saves UTF-8
+    assert Settings.load(path).shortlist_minimum == 3
+    path.write_bytes('[school_names]\n"105854" = "St Mary\u2019s"\n'.encode("cp1252"))
+    with pytest.raises(SettingsError, match=r"it is not UTF-8 .*: save it as UTF-8"):
+        Settings.load(path)
