@@ -7,6 +7,7 @@ A pupil's score is the sum of the points of the bands their values fall in; noth
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import itertools
 import math
@@ -300,8 +301,12 @@ class Scorecard:
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "scorecard") -> Scorecard:
         try:
+            _known(data, CARD_KEYS, "the card")
             features = tuple(_feature_from(f) for f in data["features"])
             calibration = data.get("calibration", {})
+            _known(calibration, CALIBRATION_KEYS, "calibration")
+            for band in data["score_bands"]:
+                _known(band, SCORE_BAND_KEYS, "a score band")
             card = cls(
                 name=str(data["name"]),
                 version=str(data["version"]),
@@ -310,8 +315,8 @@ class Scorecard:
                 features=features,
                 score_bands=tuple(
                     ScoreBand(
-                        int(b["min_score"]),
-                        str(b["label"]),
+                        _whole(b["min_score"], "a score band's min_score"),
+                        _text(b["label"], "a score band's label"),
                         None if b.get("probability") is None else float(b["probability"]),
                     )
                     for b in data["score_bands"]
@@ -322,8 +327,10 @@ class Scorecard:
                 extra=dict(data.get("extra", {})),
                 risk_table=tuple(RiskRow(int(r["score"]), float(r["probability"])) for r in data.get("risk_table", [])),
             )
-        except (KeyError, TypeError, ValueError) as error:
-            raise ScorecardError(f"{source}: {error!s} is missing or malformed") from error
+        except KeyError as error:
+            raise ScorecardError(f"{source}: {error!s} is missing") from error
+        except (TypeError, ValueError) as error:
+            raise ScorecardError(f"{source}: {error!s}") from error
         card.check(source)
         return card
 
@@ -361,6 +368,12 @@ def _check_bands(card: FeatureCard, source: str) -> None:
         raise ScorecardError(f"{source}: feature {card.name} has no bands")
     if bands[0].lower is not None or bands[-1].upper is not None:
         raise ScorecardError(f"{source}: feature {card.name}: the first band must start and the last end unbounded")
+    for band in bands:
+        if band.lower is not None and band.upper is not None and not band.lower < band.upper:
+            raise ScorecardError(
+                f"{source}: feature {card.name}: bands must be in ascending order ({band.label!r} runs from "
+                f"{band.lower} to {band.upper})"
+            )
     for before, after in itertools.pairwise(bands):
         if before.upper is None or after.lower is None or before.upper != after.lower:
             raise ScorecardError(
@@ -422,33 +435,86 @@ def _ramp_from(data: dict[str, Any], name: str) -> Ramp:
         raise ValueError(f"feature {name}: {error}") from None
 
 
+CARD_KEYS = ("name", "version", "kind", "description", "features", "score_bands", "calibration", "extra", "risk_table")
+FEATURE_KEYS = ("name", "description", "focus", "unit", "rationale", "reason", "missing", "bands", "ramp",
+                "usual_points")  # fmt: skip
+BAND_KEYS = ("from", "to", "points", "label")
+MISSING_KEYS = ("points", "label")
+CALIBRATION_KEYS = ("intercept", "slope", "note")
+SCORE_BAND_KEYS = ("min_score", "label", "probability")
+UNITS: tuple[str, ...] = ("percent", "points", "grades", "months", "count", "flag", "share")
+"""The units a feature's values may have (:data:`Unit`)."""
+
+
+def _known(data: object, keys: tuple[str, ...], where: str) -> None:
+    """Refuse a key a card does not read (a misspelt one would be ignored, and its default used without a word)."""
+    if not isinstance(data, dict):
+        raise TypeError(f"{where} must be a mapping of {', '.join(keys)}")
+    for key in data:
+        if key not in keys:
+            close = difflib.get_close_matches(str(key), keys, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}?" if close else f"it has {', '.join(keys)}"
+            raise ValueError(f"{where} has {key!r}, which a scorecard does not read ({hint})")
+
+
+def _whole(value: object, what: str) -> int:
+    """A whole number as written (34, not 34.9, yes or "thirty")."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer():
+        raise ValueError(f"{what} must be a whole number, not {value!r}")
+    return int(value)
+
+
+def _text(value: object, what: str) -> str:
+    """Words as written: not empty, not a number or a list."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be words, not {value!r}")
+    return value
+
+
 def _feature_from(data: dict[str, Any]) -> FeatureCard:
+    _known(data, FEATURE_KEYS, "a feature")
+    name = _text(data["name"], "a feature's name")
     missing = data.get("missing", {})
+    _known(missing, MISSING_KEYS, f"feature {name}'s missing")
+    unit, focus = data["unit"], data["focus"]
+    if unit not in UNITS:
+        raise ValueError(f"feature {name}'s unit must be one of {', '.join(UNITS)}, not {unit!r}")
+    if focus not in FOCI:
+        raise ValueError(f"feature {name}'s focus must be one of {', '.join(FOCI)}, not {focus!r}")
     ramp = None
     if "ramp" in data:
-        ramp = _ramp_from(data["ramp"], str(data["name"]))
+        ramp = _ramp_from(data["ramp"], name)
+    for band in [] if ramp is not None else data["bands"]:
+        _known(band, BAND_KEYS, f"a band of feature {name}")
+    reason = str(data.get("reason", "{description}: {value}"))
+    try:
+        reason.format(description="", value="")
+    except (KeyError, IndexError, ValueError) as error:
+        raise ValueError(
+            f"feature {name}'s reason {reason!r} can name only {{description}} and {{value}} ({error!r} is not one)"
+        ) from None
     return FeatureCard(
-        name=str(data["name"]),
-        description=str(data["description"]),
-        focus=data["focus"],
-        unit=data["unit"],
+        name=name,
+        description=_text(data["description"], f"feature {name}'s description"),
+        focus=focus,
+        unit=unit,
         rationale=" ".join(str(data["rationale"]).split()),
-        bands=ramp.bands(ramp.words(data["unit"]))
+        bands=ramp.bands(ramp.words(unit))
         if ramp is not None
         else tuple(
             Band(
                 lower=None if b.get("from") is None else float(b["from"]),
                 upper=None if b.get("to") is None else float(b["to"]),
-                points=int(b["points"]),
-                label=str(b["label"]),
+                points=_whole(b["points"], f"the points of a band of feature {name}"),
+                label=_text(b.get("label"), f"feature {name}: every band needs a label; a band's label"),
             )
             for b in data["bands"]
         ),
         ramp=ramp,
-        missing_points=int(missing.get("points", 0)),
-        missing_label=str(missing.get("label", "no data")),
-        reason=str(data.get("reason", "{description}: {value}")),
-        usual_points=int(data.get("usual_points", 0)),
+        missing_points=_whole(missing.get("points", 0), f"feature {name}'s missing points"),
+        missing_label=_text(missing.get("label", "no data"), f"feature {name}'s missing label"),
+        reason=reason,
+        usual_points=_whole(data.get("usual_points", 0), f"feature {name}'s usual_points"),
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -112,6 +114,30 @@ def test_yaml_round_trip_is_exact(card: Scorecard) -> None:
 def test_broken_bands_are_refused_with_what_to_fix(card: Scorecard, change: dict[str, object], message: str) -> None:
     data = card.to_dict()
     data["features"][0]["bands"][0].update(change)
+    with pytest.raises(ScorecardError, match=message):
+        Scorecard.from_dict(data)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d.update(calibraton=d.pop("calibration")), r"'calibraton', .* \(did you mean calibration\?\)"),
+        (lambda d: d["features"][0].update(missing={"point": 20}), r"'point', .* \(did you mean points\?\)"),
+        (lambda d: d["features"][0]["bands"][0].update(points=34.9), "must be a whole number, not 34.9"),
+        (lambda d: d["features"][0]["bands"][0].update(points=True), "must be a whole number, not True"),
+        (lambda d: d["features"][0]["bands"][0].update(label=None), "every band needs a label"),
+        (lambda d: d["features"][0].update(unit="percentage"), "unit must be one of percent, .*, not 'percentage'"),
+        (lambda d: d["features"][0].update(reason="{description}: {valeu}"), r"can name only \{description\} and"),
+        (lambda d: d["features"][0]["bands"][1].update(to=0.3), "bands must be in ascending order"),
+    ],
+)
+def test_a_hand_edited_card_is_refused_where_it_would_be_scored_otherwise_than_written(
+    card: Scorecard, edit: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    data = card.to_dict()
+    edit(data)
+    if data["features"][0]["bands"][1].get("to") == 0.3:  # a band running backwards, that still meets its neighbours
+        data["features"][0]["bands"][2]["from"] = 0.3
     with pytest.raises(ScorecardError, match=message):
         Scorecard.from_dict(data)
 
