@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.config import as_set
 from pipeline.contract import FILES_BY_NAME, STAFF_FILES, HeaderReading
 from pipeline.ingest import ingest
 from pipeline.ingest.checks import slash_date_order
@@ -123,7 +124,7 @@ class FileCheck:
         if self._over_share:
             return (
                 f"HELD BACK: {self.rows_quarantined:,} of {self.rows_read:,} lines quarantined "
-                f"({self.quarantined_share:.1%}, more than the gate's {self.max_quarantined_share:.0%})"
+                f"({self.quarantined_share:.1%}, more than the gate's {as_set(self.max_quarantined_share)})"
             )
         if self.rows_quarantined:
             return (

@@ -28,6 +28,17 @@ OutcomeComponent = Literal["persistent_absence", "suspension", "fell_below_targe
 BarrierPlaces = Literal["uncovered", "every", "none", "beside"]
 BARRIER_PLACES: tuple[BarrierPlaces, ...] = ("uncovered", "every", "none", "beside")
 SCHOOL_TABLES = ("places", "mentors", "school_names")
+
+
+def as_set(share: float) -> str:
+    """A share from the settings as a percentage, to the digits it was set with (5.5%, not 6%).
+
+    >>> as_set(0.055), as_set(0.05), as_set(0.1)
+    ('5.5%', '5%', '10%')
+    """
+    return f"{round(100 * share, 6):g}%"
+
+
 """The settings' tables of schools, each keyed by a school's URN or LAESTAB."""
 """Which barriers with real need that the shares in proportion to need leave without a place get one (up to a
 quarter of the list): those no listed pupil has real need in (``uncovered``), all of them (``every``), or none;

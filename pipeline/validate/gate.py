@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from pipeline.config import as_set
 from pipeline.contract import STAFF_FILES
 from pipeline.sql import render_sql
 from pipeline.warehouse import SCHOOL_DAYS_LOOKBACK, worker_connection
@@ -253,7 +254,7 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
             params={"staff_files": list(STAFF_FILES)},
         ),
         Check(
-            f"no file has more than {max_quarantined_share:.0%} of its rows quarantined",
+            f"no file has more than {as_set(max_quarantined_share)} of its rows quarantined",
             QUARANTINE_SHARE,
             lambda: e.ExpectColumnValuesToBeBetween(
                 column="quarantined_share", min_value=0, max_value=max_quarantined_share
@@ -271,7 +272,7 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
             shown=lambda lines: f"{lines} line{'' if lines == 1 else 's'} set aside, listed in quarantine.csv",
         ),
         Check(
-            f"roll size within {roll_tolerance:.0%} of the last night the school was published",
+            f"roll size within {as_set(roll_tolerance)} of the last night the school was published",
             ROLL_CHANGE,
             lambda: e.ExpectColumnValuesToBeBetween(
                 column="roll_ratio", min_value=1 - roll_tolerance, max_value=1 + roll_tolerance

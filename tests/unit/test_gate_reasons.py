@@ -89,3 +89,9 @@ def test_a_school_recording_every_behaviour_point_as_positive_is_found(tmp_path:
     ingest(con, tmp_path, today=dt.date(2025, 11, 7))
     found = con.execute(NEGATIVE_POINTS, {"as_of": dt.date(2025, 11, 7), "least_incidents": LEAST_INCIDENTS})
     assert sorted(found.fetchall()) == [("100001", 50, 0), ("100002", 50, 1)]  # 100003: too few to tell
+
+
+def test_a_limit_set_to_a_tenth_of_a_percent_is_named_as_set() -> None:
+    names = [c.name for c in checks(max_quarantined_share=0.055, roll_tolerance=0.125)]
+    assert "no file has more than 5.5% of its rows quarantined" in names  # it read "6%", and a file at 5.8% failed
+    assert "roll size within 12.5% of the last night the school was published" in names
