@@ -90,8 +90,11 @@ def status_of(row: Mapping[Any, Any]) -> tuple[str, str]:
     ('too early to tell', 'fewer than 10 possible sessions since the start')
     """
     since = number_or_none(row.get("possible_since"))
-    if since is None or since < EARLY_SESSIONS:
-        return "too early to tell", f"fewer than {EARLY_SESSIONS} possible sessions since the start"
+    if since is None or since <= EARLY_SESSIONS:
+        return (
+            "too early to tell",
+            f"{EARLY_SESSIONS} or fewer possible sessions since the start (the first school week)",
+        )
     better: list[str] = []
     worse: list[str] = []
     attendance = _change(row, "attendance_before", "attendance_since")

@@ -273,6 +273,9 @@ def test_the_decision_rule() -> None:
           "behaviour_since": 3.0}, "mixed"),
         ({"possible_since": 30, "gap_before": -1.0, "gap_since": -0.5, "behaviour_before": np.nan}, "improving"),
         ({"possible_since": 6, "attendance_before": 0.5, "attendance_since": 0.9}, "too early to tell"),
+        # started on a Monday, read on the Friday: the whole first school week is too early
+        ({"possible_since": 10, "attendance_before": 0.5, "attendance_since": 0.9}, "too early to tell"),
+        ({"possible_since": 12, "attendance_before": 0.5, "attendance_since": 0.9}, "improving"),
     ],
 )  # fmt: skip
 def test_the_caseload_status_rule(row: dict[str, object], status: str) -> None:
