@@ -11,7 +11,7 @@ behaviour by 1 negative point a school week or more; the gap to target by a thir
 more. A measure with no data before or since counts as the same. The status is *improving* when more measures
 are better than worse, *worsening* when more are worse than better, *mixed* when as many are better as worse
 (attendance up, say, and English and maths further below target), otherwise *no change*; and *too early to
-tell* while fewer than 10 possible sessions (a school week) have passed since the start. A mentee is flagged
+tell* while 10 or fewer possible sessions (the first school week) have passed since the start. A mentee is flagged
 ``review due`` once they have been mentored for ``review_weeks`` weeks or more.
 """
 
@@ -87,7 +87,7 @@ def status_of(row: Mapping[Any, Any]) -> tuple[str, str]:
     >>> status_of({"possible_since": 40, "gap_before": -2.0, "gap_since": -1.0, "year_group": "5"})
     ('improving', 'English and maths closer to target by 1 step')
     >>> status_of({"possible_since": 4, "attendance_before": 0.82, "attendance_since": 0.5})
-    ('too early to tell', 'fewer than 10 possible sessions since the start')
+    ('too early to tell', '10 or fewer possible sessions since the start (the first school week)')
     """
     since = number_or_none(row.get("possible_since"))
     if since is None or since <= EARLY_SESSIONS:
