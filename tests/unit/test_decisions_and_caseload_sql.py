@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pytest
 
 from pipeline.caseload.decisions import decision_states, read_last_decisions, record_scores, sql
 from pipeline.caseload.review import mentor_like_interventions, read_mentees
@@ -199,3 +200,28 @@ def test_a_decision_made_after_the_last_mark_acts_on_the_latest_night_only(tmp_p
 
     assert listed(None) == {B}  # the night is 7 November, and A's decision of the 10th, before today, holds A off
     assert listed(dt.date(2025, 11, 6)) == {A, B}  # an earlier night reproduced: as its list was, before it
+
+
+def test_the_weeks_before_mentoring_count_days_the_pupil_could_attend_not_closures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pipeline.caseload.review.BEFORE_SCHOOL_DAYS", 2)  # "the two school days before"
+    days = [dt.date(2025, 10, 29), dt.date(2025, 10, 30), dt.date(2025, 10, 31)]  # absent, present, closed (#)
+    marks = (
+        "upn,date,session,mark\n"
+        + "".join(
+            f"{B},{day},{session},{mark}\n"
+            for day, mark in zip(days, ("O", "/", "#"), strict=True)
+            for session in ("AM", "PM")
+        )
+        + "".join(f"{B},{day},{session},/\n" for day in WEEK_SINCE for session in ("AM", "PM"))
+    )
+    files = {
+        "pupils.csv": PUPILS,
+        "attendance.csv": marks,
+        "interventions.csv": f"upn,intervention,start_date,end_date,outcome\n{B},Learning mentor,2025-11-03,,\n",
+    }
+    con = connect()
+    ingest(con, _deliver(tmp_path / "closed", files), today=TODAY)  # fmt: skip
+    row = read_mentees(con, dt.date(2025, 11, 21), Settings()).iloc[0]
+    assert row["attendance_before"] == 0.5  # 29 and 30 October; the closed 31st is no school day for the window

@@ -1,6 +1,6 @@
 -- Current mentees as of a date (an open intervention whose lower-cased name is in $names) and how they are doing:
 -- attendance, negative behaviour points per school week (10 possible sessions) and the English and maths gap to
--- target, in the $before_days school days (days the pupil has marks) before mentoring started against the time
+-- target, in the $before_days school days (days the pupil could attend) before mentoring started against the time
 -- since it started. School days, not calendar days, so that a start in September looks back past the summer.
 {% from "grades.sql" import grade -%}
 {% from "attendance.sql" import attended, possible -%}
@@ -17,7 +17,7 @@ days_before as (
     from (select distinct m.school_id, m.upn, a.date
           from mentoring as m
           join attendance as a using (school_id, upn)
-          where a.date < m.start_date)
+          where a.date < m.start_date and {{ possible("a.category") }})  -- a day the school was closed is none
     qualify dense_rank() over (partition by school_id, upn order by date desc) <= $before_days
 ),
 windows as (
