@@ -609,3 +609,28 @@ def test_a_feature_in_tiny_or_offset_units_is_learned_as_in_usual_ones() -> None
     offset = PointsScorecard(shapes="bands").fit(pd.DataFrame({"a": 2025 + 0.01 * a, "b": b}), y)
     labels = [band.label for band in offset.card_.features[0].bands]
     assert len(set(labels)) == len(labels)  # each band told apart ("2024.994 to under 2024.998"), not "2025"
+
+
+def test_scorecard_v6_is_v5_in_every_point_and_its_labels_say_which_band_a_value_on_the_line_is_in() -> None:
+    """v6 is a release of v5's wording alone: the same features, cut-points, points, score bands and chance curve, so
+    v5's measured figures are v6's. A pupil exactly a grade below target scored 0, in the band v5 labelled "within a
+    grade of target", while the band beside it read "a grade or more below target"."""
+    v5, v6 = (Scorecard.load(V1.with_name(f"scorecard-{v}.yaml")) for v in ("v5", "v6"))
+
+    def scoring(card: Scorecard) -> dict[str, object]:
+        data = card.to_dict()
+        for feature in data["features"]:
+            del feature["rationale"]
+            for band in feature["bands"]:
+                del band["label"]
+        return {k: v for k, v in data.items() if k not in ("name", "version", "description")}
+
+    assert scoring(v6) == scoring(v5)
+    relabelled = [f.name for f5, f in zip(v5.features, v6.features, strict=True) if f5.bands != f.bands]
+    assert relabelled == ["english_grade_gap", "maths_grade_gap", "core_grade_change", "reading_age_gap_months"]
+    on_the_line = {"english_grade_gap": -1.0, "core_grade_change": -0.5, "reading_age_gap_months": -12.0}
+    assert {name: v6.feature(name).band_of(value).label for name, value in on_the_line.items()} == {  # type: ignore[union-attr]
+        "english_grade_gap": "a grade below target or closer",
+        "core_grade_change": "slipped half a grade or less, or rising",
+        "reading_age_gap_months": "a year behind or less",
+    }
