@@ -847,6 +847,7 @@ def explain(
     from pipeline.contract import in_primary
     from pipeline.features import build_features
     from pipeline.model import PointsScorecard, Scorecard
+    from pipeline.model.scoring import scorecards_of_scores
     from pipeline.report.shortlist import chance_band, phase_label, value_text
 
     with _warehouse(db) as con:
@@ -857,11 +858,18 @@ def explain(
             err.print(f"that UPN is not on roll on {day}")
             raise typer.Exit(ExitCode.USAGE)
         _warn_marks_behind(con, day, str(pupil["school_id"].iloc[0]))
+        scored_with = scorecards_of_scores(con)
     try:
         card = Scorecard.load(Settings.load(config).scorecard)
     except _stage_errors() as error:
         err.print(str(error))
         raise typer.Exit(ExitCode.USAGE) from None
+    if scored_with and card.fingerprint() not in scored_with:
+        err.print(
+            f"WARNING: the warehouse's last scores (those of the published shortlist) were made with another "
+            f"scorecard ({', '.join(sorted(scored_with))}) than {card.name} {card.version} ({card.fingerprint()}): "
+            "give --config the settings file the nightly run uses, or this table will not match the shortlist"
+        )
     lines = PointsScorecard(card).fit(table).explain(pupil)
     row = pupil.iloc[0]
     primary = in_primary(row["year_group"])

@@ -86,3 +86,10 @@ def read_scores(con: duckdb.DuckDBPyConnection, card: Scorecard) -> pd.DataFrame
 def points_of(scores: pd.DataFrame, card: Scorecard) -> pd.DataFrame:
     """The points columns of a scores frame, renamed to feature names (what ``PointsScorecard.points`` gives)."""
     return scores[[POINTS_PREFIX + n for n in card.feature_names]].rename(columns=lambda c: c[len(POINTS_PREFIX) :])
+
+
+def scorecards_of_scores(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The fingerprints of the scorecards the warehouse's scores were made with (none before a first scoring)."""
+    if not table_exists(con, SCORES_TABLE):
+        return set()
+    return {str(row[0]) for row in con.execute(f"select distinct scorecard_fingerprint from {SCORES_TABLE}").fetchall()}

@@ -299,6 +299,25 @@ def test_explain_prints_a_points_table_that_adds_up(first_run: Path) -> None:
     assert sum(points) == int(lines[-1].split()[0]) == int(top["score"])
 
 
+def test_explain_with_another_card_than_the_one_that_scored_the_shortlist_says_so(
+    first_run: Path, tmp_path: Path
+) -> None:
+    from pipeline.config import ROOT
+
+    _, db = _copy_of(first_run, tmp_path)
+    top = _shortlist(first_run, "127510").iloc[0]
+    v3 = tmp_path / "v3.toml"
+    v3.write_text(f'scorecard = "{ROOT / "models" / "scorecard-v3.yaml"}"\n', encoding="utf-8")
+    # the nightly run scored with the default card; explained with v3's settings, the table is v3's
+    result = CliRunner().invoke(app, ["explain", top["upn"], "--db", str(db), "--config", str(v3)])
+    assert result.exit_code == 0, result.output
+    assert "WARNING: the warehouse's last scores (those of the published shortlist) were made with another" in (
+        " ".join(result.output.split())
+    )
+    same = CliRunner().invoke(app, ["explain", top["upn"], "--db", str(db)])
+    assert "WARNING" not in same.output
+
+
 def test_explain_words_a_primary_pupil_as_the_shortlist_does_and_gives_the_chance(first_run: Path) -> None:
     top = _shortlist(first_run, "105854").iloc[0]  # the primary
     result = CliRunner().invoke(app, ["explain", top["upn"], "--db", str(first_run / "w.duckdb")])
