@@ -14,13 +14,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 
 Focus = Literal["attendance", "behaviour", "attainment", "literacy", "under-challenged"]
-FOCI: tuple[str, ...] = ("attendance", "behaviour", "attainment", "literacy", "under-challenged")
+FOCI: tuple[str, ...] = get_args(Focus)
 Unit = Literal["percent", "points", "grades", "months", "count", "flag", "share"]
+UNITS: tuple[str, ...] = get_args(Unit)
+"""The units a feature's values may have."""
 
 
 class ScorecardError(ValueError):
@@ -442,8 +444,6 @@ BAND_KEYS = ("from", "to", "points", "label")
 MISSING_KEYS = ("points", "label")
 CALIBRATION_KEYS = ("intercept", "slope", "note")
 SCORE_BAND_KEYS = ("min_score", "label", "probability")
-UNITS: tuple[str, ...] = ("percent", "points", "grades", "months", "count", "flag", "share")
-"""The units a feature's values may have (:data:`Unit`)."""
 
 
 def _known(data: object, keys: tuple[str, ...], where: str) -> None:
