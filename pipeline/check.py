@@ -22,8 +22,17 @@ from pipeline.contract import FILES_BY_NAME, STAFF_FILES, HeaderReading
 from pipeline.ingest import ingest
 from pipeline.ingest.checks import slash_date_order
 from pipeline.ingest.read import UnreadableFileError, discover, prepare, temporary_workdir
-from pipeline.validate.gate import GRADES_READ, LEAST_INCIDENTS, NEGATIVE_POINTS, NO_GRADE_SHARE
-from pipeline.warehouse import connect
+from pipeline.validate.gate import (
+    GRADES_READ,
+    LATEST_MARKS,
+    LEAST_INCIDENTS,
+    MARKS_WITHIN_DAYS,
+    NEGATIVE_POINTS,
+    NO_GRADE_SHARE,
+    NO_MARK_DAYS,
+    RECENT_DAYS,
+)
+from pipeline.warehouse import SCHOOL_DAYS_LOOKBACK, connect, latest_mark
 
 SAMPLE_BYTES = 1 << 16
 """How much of a file is looked at for its line ends."""
@@ -139,10 +148,13 @@ class SchoolCheck:
     school_id: str
     files: list[FileCheck] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    marks: list[str] = field(default_factory=list)
+    """Why the school's marks as delivered would fail a blocking check of the gate on the night they reach (an
+    export that stopped weeks before the others', a school day missing for a whole year group)."""
 
     @property
     def held_back(self) -> bool:
-        return any(f.holds_school_back for f in self.files)
+        return bool(self.marks) or any(f.holds_school_back for f in self.files)
 
 
 @dataclass
@@ -172,6 +184,7 @@ def check_delivery(exports: Path, today: dt.date | None = None, max_quarantined_
         loaded = ingest(con, exports, today=today, force=True, workers=1)
         reasons = _reasons(con)
         unread = _unread(con)
+        marks = _marks_held_back(con, today)
     finally:
         con.close()
     check = DeliveryCheck(exports, today, notes=notes)
@@ -183,6 +196,7 @@ def check_delivery(exports: Path, today: dt.date | None = None, max_quarantined_
             school = SchoolCheck(school_id)
             school.notes = [n.split(": ", 1)[1] for n in loaded.notes if n.startswith(f"{school_id}: ")]
             school.notes += unread.get(school_id, [])
+            school.marks = marks.get(school_id, [])
             delivery = by_school[school_id]
             for outcome in outcomes:
                 export = FILES_BY_NAME[outcome.file]
@@ -218,6 +232,31 @@ def check_delivery(exports: Path, today: dt.date | None = None, max_quarantined_
                 school.files.append(file)
             check.schools.append(school)
     return check
+
+
+def _marks_held_back(con: duckdb.DuckDBPyConnection, today: dt.date) -> dict[str, list[str]]:
+    """Per school, the blocking checks of the gate on its marks that the delivery alone would fail, on the night
+    tonight's run would take (the latest mark of any school): marks that stop more than 14 days before it, and a
+    school day of the last 20 with no mark for a whole year group. (The run makes them with the same queries.)"""
+    night = latest_mark(con, today)
+    if night is None:
+        return {}
+    found: dict[str, list[str]] = {}
+    for school, days in con.execute(LATEST_MARKS, {"as_of": night, "no_mark": NO_MARK_DAYS}).fetchall():
+        if days > MARKS_WITHIN_DAYS:
+            found.setdefault(str(school), []).append(
+                f"it has no attendance mark on or before the night of {night}"
+                if days >= NO_MARK_DAYS
+                else f"its latest attendance mark is {days} days before the night of {night} (the latest mark of any "
+                f"school), more than {MARKS_WITHIN_DAYS}: has its export stopped?"
+            )
+    params = {"as_of": night, "lookback_days": SCHOOL_DAYS_LOOKBACK}
+    for school, day, year_group, _, with_marks, _ in con.execute(RECENT_DAYS, params).fetchall():
+        if not with_marks:
+            found.setdefault(str(school), []).append(
+                f"no pupil of year group {year_group} has a mark on {day}, a school day of the last 20"
+            )
+    return found
 
 
 def _unread(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
@@ -318,6 +357,7 @@ def render(check: DeliveryCheck) -> list[str]:
         lines.append("")
         state = "HELD BACK: no new shortlist tonight" if school.held_back else "would publish"
         lines.append(f"School {school.school_id}: {state}")
+        lines += [f"  HELD BACK: {reason}" for reason in school.marks]
         for file in school.files:
             lines.append(f"  {file.file}: {file.verdict}")
             if file.layout is not None:
@@ -341,7 +381,7 @@ def render(check: DeliveryCheck) -> list[str]:
     else:
         lines.append("Verdict: tonight's run would load every school.")
     lines.append(
-        "(Checks that need the warehouse's history, such as a roll that shrank since the last load or a school day "
-        "missing for a whole year group, are made by the nightly run, not here.)"
+        "(Checks that need the warehouse's history, such as a roll that shrank since the last night published, are "
+        "made by the nightly run, not here.)"
     )
     return lines

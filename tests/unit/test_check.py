@@ -231,3 +231,26 @@ def test_an_unreadable_optional_file_holds_the_school_back_in_the_check_as_in_th
                                    "--out", str(tmp_path / "out"), "--as-of", TODAY.isoformat()])  # fmt: skip
     assert run.exit_code == 3, run.output
     assert "held back: school 100001: behaviour.csv failed" in run.output
+
+
+def test_a_school_whose_marks_stop_weeks_before_the_others_is_held_back_in_the_check_as_in_the_run(
+    tmp_path: Path,
+) -> None:
+    """The check said "would publish" of a school whose attendance export had stopped; the run held it back."""
+    for school, day in (("100001", "2025-11-21"), ("100002", "2025-11-03")):
+        folder = tmp_path / "exports" / school
+        folder.mkdir(parents=True)
+        (folder / "pupils.csv").write_text(SIMS_PUPILS, encoding="utf-8")
+        (folder / "attendance.csv").write_text(MARKS.replace("2025-11-03", day), encoding="utf-8")
+    checked = CliRunner().invoke(app, ["check", str(tmp_path / "exports"), "--today", TODAY.isoformat()])
+    assert checked.exit_code == 3, checked.output
+    assert "School 100001: would publish" in checked.output
+    assert "School 100002: HELD BACK: no new shortlist tonight" in checked.output
+    assert (
+        "  HELD BACK: its latest attendance mark is 18 days before the night of 2025-11-21 (the latest mark of any "
+        "school), more than 14: has its export stopped?"
+    ) in checked.output
+    run = CliRunner().invoke(app, ["run", "--exports", str(tmp_path / "exports"), "--db", str(tmp_path / "w.duckdb"),
+                                   "--out", str(tmp_path / "out")])  # fmt: skip
+    assert run.exit_code == 3, run.output
+    assert "held back: school 100002:" in run.output
