@@ -296,7 +296,12 @@ def build_under_challenged(
         pupils.get("reading_age_gap_months", pd.Series(np.nan, index=pupils.index)), errors="coerce"
     )
     high_prior = pupils["high_prior_attainment"].astype("boolean").fillna(False).astype(bool)
-    is_able = high_prior | pupils["gds_target"] | pupils["gds_earlier"] | (reading >= READING_AHEAD_MONTHS)
+    at_primary = pupils["year_group"].map(in_primary).astype(bool)
+    # A reading age a year ahead is the primary equivalent of prior attainment, as GDS is: at secondary the KS2 and
+    # CAT4 scores say who is able, and a reading age ahead there is not enough.
+    is_able = (
+        high_prior | pupils["gds_target"] | pupils["gds_earlier"] | ((reading >= READING_AHEAD_MONTHS) & at_primary)
+    )
     gap = pd.to_numeric(pupils["core_grade_gap"], errors="coerce")
     year6_slip = (pupils["year_group"].astype(str) == "6") & pupils["gds_earlier"] & pupils["below_expected_now"]
     below = is_able & ((gap <= -1) | year6_slip)

@@ -185,6 +185,10 @@ def test_primary_pupils_are_able_by_teacher_assessment_and_worded_in_steps() -> 
     assert "Year 6" in listing.loc[2, "reasons"]
     shortlisted, _ = build_under_challenged(pupils, able, shortlisted=frozenset({"A"}))
     assert "A" not in shortlisted["upn"].tolist()
+    # At secondary a reading age ahead alone is not "able": KS2 107 and CAT4 101 say otherwise
+    secondary = pd.DataFrame([_pupil("E", year_group="9", core_grade_gap=-1.5, reading_age_gap_months=16,
+                                     ks2_mean_scaled_score=107.0, cat4_mean_sas=101.0)])  # fmt: skip
+    assert build_under_challenged(secondary)[0].empty
 
 
 def test_reasons_fit_the_phase_and_say_percentage_points(model: PointsScorecard) -> None:
