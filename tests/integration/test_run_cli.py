@@ -361,7 +361,9 @@ def test_explain_shows_the_points_a_usual_pupil_has_on_a_card_that_records_them(
         app, ["explain", top["upn"], "--db", str(first_run / "w.duckdb"), "--config", str(first_run / "usual.toml")]
     )
     assert result.exit_code == 0, result.output
+    assert "WARNING: the warehouse's last scores" in result.output  # the shortlist was scored with the default card
     lines = result.output.strip().splitlines()
+    lines = lines[next(i for i, line in enumerate(lines) if " as of " in line) :]  # the table, after the warning
     usual = [line for line in lines if "(a usual pupil" in line]
     assert len(usual) == 1
     assert "Attendance this academic year: " in usual[0]
