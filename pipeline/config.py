@@ -27,7 +27,13 @@ OUTCOME_COMPONENTS = ("persistent_absence", "suspension", "fell_below_target")
 OutcomeComponent = Literal["persistent_absence", "suspension", "fell_below_target"]
 BarrierPlaces = Literal["uncovered", "every", "none", "beside"]
 BARRIER_PLACES: tuple[BarrierPlaces, ...] = ("uncovered", "every", "none", "beside")
+"""Which barriers with real need that the shares in proportion to need leave without a place get one (up to a
+quarter of the list): those no listed pupil has real need in (``uncovered``), all of them (``every``), or none;
+or (``beside``) the places by rank, and beside them, taking none, the pupils ``uncovered`` would give a place to
+that the rank does not, and the highest-ranked pupil of each barrier with real need no one listed so far has real
+need in."""
 SCHOOL_TABLES = ("places", "mentors", "school_names")
+"""The settings' tables of schools, each keyed by a school's URN or LAESTAB."""
 
 
 def as_set(share: float) -> str:
@@ -37,14 +43,6 @@ def as_set(share: float) -> str:
     ('5.5%', '5%', '10%')
     """
     return f"{round(100 * share, 6):g}%"
-
-
-"""The settings' tables of schools, each keyed by a school's URN or LAESTAB."""
-"""Which barriers with real need that the shares in proportion to need leave without a place get one (up to a
-quarter of the list): those no listed pupil has real need in (``uncovered``), all of them (``every``), or none;
-or (``beside``) the places by rank, and beside them, taking none, the pupils ``uncovered`` would give a place to
-that the rank does not, and the highest-ranked pupil of each barrier with real need no one listed so far has real
-need in."""
 
 
 class SettingsError(ValueError):
