@@ -124,6 +124,11 @@ class RunReport:
     def school(self, school_id: str) -> SchoolStatus:
         return self.school_status.setdefault(school_id, SchoolStatus(school_id))
 
+    def warn(self, note: str) -> None:
+        """A warning for the data lead: on the console and in the log, and in run.json's (and report.html's) notes."""
+        log.warning(note)
+        self.notes.append(note)
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["school_status"] = {
@@ -335,12 +340,10 @@ def judge_deliveries(report: RunReport, loaded: IngestResult, known: set[str], e
     for failed in loaded.failed:
         note = failed.notes[0] if failed.notes else "it could not be loaded"
         if failed.file in STAFF_FILES:
-            warning = (
+            report.warn(
                 f"{failed.school_id}: {failed.file} could not be read ({note}); the decisions in it are not used "
                 "tonight (those read before stay in use) and the school publishes: correct the file"
             )
-            log.warning(warning)
-            report.notes.append(warning)
         else:
             report.school(failed.school_id).hold_back(f"{failed.file} failed: {note}")
 
@@ -387,15 +390,12 @@ def old_night(night: dt.date, today: dt.date) -> str | None:
 def _note_old_night(report: RunReport, night: dt.date, today: dt.date) -> None:
     note = old_night(night, today)
     if note:
-        log.warning(note)
-        report.notes.append(note)
+        report.warn(note)
 
 
 def _note_unknown_schools(report: RunReport, settings: Settings) -> None:
-    notes = unknown_schools(settings, set(report.school_status))
-    for note in notes:
-        log.warning(note)
-    report.notes.extend(notes)
+    for note in unknown_schools(settings, set(report.school_status)):
+        report.warn(note)
 
 
 def judge_gate(report: RunReport, gate: GateResult) -> None:
