@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.warehouse import STAGED_TYPES, duckdb_identifier, table_exists
+from pipeline.warehouse import STAGED_TYPES, duckdb_identifier, known_schools, table_exists
 
 LEAVERS = """
 create or replace temp table purge_leavers as
@@ -47,29 +47,17 @@ def purge_leavers(con: duckdb.DuckDBPyConnection, before: dt.date, today: dt.dat
             f"--before {before} is after today ({today}): a pupil whose leaving date is still ahead is on roll, and "
             "would be removed with the leavers; give a date on or before today"
         )
-    removed: dict[str, int] = {}
-    con.execute("begin transaction")
-    try:
-        con.execute(LEAVERS, {"before": before})
-        for table in PUPIL_TABLES:
-            if not table_exists(con, table):
-                continue
-            result = con.execute(
-                f"delete from {table} as t using purge_leavers as l "  # table names are our constants
-                "where t.school_id = l.school_id and t.upn = l.upn"
-            ).fetchone()
-            removed[table] = int(result[0]) if result else 0
-        result = con.execute(QUARANTINED_OF_LEAVERS).fetchone()
-        removed["quarantine"] = int(result[0]) if result else 0
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    con.execute("checkpoint")  # write the deletions into the file, so the old pages are reused
-    return removed
+    con.execute(LEAVERS, {"before": before})
+    deletes = {
+        table: f"delete from {table} as t using purge_leavers as l "  # table names are our constants
+        "where t.school_id = l.school_id and t.upn = l.upn"
+        for table in PUPIL_TABLES
+        if table_exists(con, table)
+    }
+    return _delete_in_one_transaction(con, deletes | {"quarantine": QUARANTINED_OF_LEAVERS}, {})
 
 
-SCHOOL_TABLES = """
+TABLES_WITH_SCHOOL_ROWS = """
 select table_name from information_schema.columns
 where column_name = 'school_id' and table_schema = 'main' and table_catalog = current_database()
 order by table_name
@@ -82,28 +70,33 @@ def purge_school(con: duckdb.DuckDBPyConnection, school_id: str) -> dict[str, in
     """Delete everything the warehouse holds about ``school_id`` (a school that has left the trust), in one
     transaction; return rows removed per table. A school the warehouse does not know raises ValueError and removes
     nothing. Afterwards the nightly run no longer expects the school, so it is not held back night after night."""
-    known = con.execute("select count(*) from pupils where school_id = $s", {"s": school_id}).fetchone()
-    published = (
-        con.execute("select count(*) from published where school_id = $s", {"s": school_id}).fetchone()
-        if table_exists(con, "published")
-        else (0,)
-    )
-    if not (known and known[0]) and not (published and published[0]):
+    if school_id not in known_schools(con):
         raise ValueError(f"the warehouse holds no pupil or list of school {school_id}: nothing to remove")
+    deletes = {
+        table: f"delete from {duckdb_identifier(table)} where school_id = $s"
+        for (table,) in con.execute(TABLES_WITH_SCHOOL_ROWS).fetchall()
+    }
+    removed = _delete_in_one_transaction(con, deletes, {"s": school_id})
+    return dict(sorted(removed.items(), key=lambda item: item[0] != "pupils"))
+
+
+def _delete_in_one_transaction(
+    con: duckdb.DuckDBPyConnection, deletes: dict[str, str], params: dict[str, object]
+) -> dict[str, int]:
+    """Run each table's delete in one transaction (all or none) and return the rows each removed; then write the
+    deletions into the file (a checkpoint), so the old pages are reused."""
     removed: dict[str, int] = {}
     con.execute("begin transaction")
     try:
-        for (table,) in con.execute(SCHOOL_TABLES).fetchall():
-            result = con.execute(
-                f"delete from {duckdb_identifier(table)} where school_id = $s", {"s": school_id}
-            ).fetchone()
+        for table, delete in deletes.items():
+            result = con.execute(delete, params).fetchone()
             removed[table] = int(result[0]) if result else 0
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     con.execute("checkpoint")
-    return dict(sorted(removed.items(), key=lambda item: item[0] != "pupils"))
+    return removed
 
 
 def rewrite(path: Path) -> None:

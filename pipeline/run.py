@@ -48,7 +48,7 @@ from pipeline.runlock import run_lock
 from pipeline.safe_csv import make_private_folder, write_csv, write_json
 from pipeline.validate.feature_contract import validate_by_school
 from pipeline.validate.gate import FILES_CHECK, GateResult, record_rolls, run_gate
-from pipeline.warehouse import WarehouseDamagedError, connect, latest_mark, worker_connection
+from pipeline.warehouse import WarehouseDamagedError, connect, known_schools, latest_mark, worker_connection
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,6 @@ QUARANTINE_OF_LOAD = """
 select school_id, file, line_number, column_name, value, reason, outcome
 from quarantine where load_id = $load_id order by school_id, file, line_number
 """
-KNOWN_SCHOOLS = "select distinct school_id from pupils union select distinct school_id from published"
 FEATURES_OF_TRUST = f"select * from {FEATURES_TABLE} order by school_id, upn"
 KEEP_FEATURES_OF = f"delete from {FEATURES_TABLE} where not list_contains($schools, school_id)"
 
@@ -321,11 +320,6 @@ def _night(
             report.background_seconds.update(background.seconds)
         finally:
             con.close()
-
-
-def known_schools(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """The schools the warehouse knows: every school with pupils loaded or a shortlist published."""
-    return {str(row[0]) for row in con.execute(KNOWN_SCHOOLS).fetchall()}
 
 
 def judge_deliveries(report: RunReport, loaded: IngestResult, known: set[str], exports: Path) -> None:

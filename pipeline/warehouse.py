@@ -298,3 +298,12 @@ def warehouse_file(con: duckdb.DuckDBPyConnection) -> Path | None:
     """The file of ``con``'s warehouse (the database in use, attached when encrypted), or None in memory."""
     row = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
     return Path(row[0]) if row and row[0] else None
+
+
+KNOWN_SCHOOLS = "select distinct school_id from pupils union select distinct school_id from published"
+
+
+def known_schools(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The schools the warehouse knows: every school with pupils loaded or a shortlist published (the nightly run
+    expects each of them; ``mentor purge --school`` removes one)."""
+    return {str(row[0]) for row in con.execute(KNOWN_SCHOOLS).fetchall()}

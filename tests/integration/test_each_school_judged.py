@@ -20,7 +20,7 @@ from typer.testing import CliRunner, Result
 
 from pipeline.cli import app
 from pipeline.config import Settings
-from pipeline.retention import SCHOOL_TABLES
+from pipeline.retention import TABLES_WITH_SCHOOL_ROWS
 from pipeline.run import run_pipeline
 from pipeline.sample import SampleSpec, generate_trust
 from pipeline.upn import make_upn
@@ -428,7 +428,7 @@ def test_a_school_that_left_the_trust_is_removed_whole_and_no_longer_expected(tr
     assert removed.exit_code == 0, removed.output
     assert f"removed school {trust.bad}" in removed.output
     with duckdb.connect(db, read_only=True) as con:
-        tables = [t for (t,) in con.execute(SCHOOL_TABLES).fetchall()]
+        tables = [t for (t,) in con.execute(TABLES_WITH_SCHOOL_ROWS).fetchall()]
         left = {t: con.execute(f'select count(*) from "{t}" where school_id = ?', [trust.bad]).fetchone()[0]  # type: ignore[index]
                 for t in tables}  # fmt: skip
     assert "pupils" in tables
