@@ -591,17 +591,22 @@ class Choice:
         return self.listed["place_for"].astype(str).str.startswith(BESIDE)
 
     @property
+    def new_candidates(self) -> pd.Series:
+        """Which rows of ``listed`` are new candidates: not the pupils listed beside the places, nor the referrals
+        pending."""
+        return ~self.beside & (self.listed["place_for"].astype(str) != REFERRED)
+
+    @property
     def waiting(self) -> pd.Series:
         """Which rows of ``listed`` are new candidates beyond the free places: listed because the shortlist holds at
         least ``shortlist_minimum`` pupils, so that staff see who is next; they take no place until one frees up."""
-        candidate = ~self.beside & (self.listed["place_for"].astype(str) != REFERRED)
+        candidate = self.new_candidates
         return candidate & (candidate.cumsum() > self.places.free)
 
     @property
     def given_places(self) -> pd.Series:
-        """Which rows of ``listed`` are new candidates given one of the free places: not the pupils listed beside
-        the places, nor the referrals pending, nor those waiting beyond the free places."""
-        return ~self.beside & (self.listed["place_for"].astype(str) != REFERRED) & ~self.waiting
+        """Which rows of ``listed`` are new candidates given one of the free places (not those waiting beyond them)."""
+        return self.new_candidates & ~self.waiting
 
 
 def choose(
