@@ -471,6 +471,16 @@ def _text(value: object, what: str) -> str:
     return value
 
 
+def _band_from(data: dict[str, Any], feature: str) -> Band:
+    _known(data, BAND_KEYS, f"a band of feature {feature}")
+    return Band(
+        lower=None if data.get("from") is None else float(data["from"]),
+        upper=None if data.get("to") is None else float(data["to"]),
+        points=_whole(data["points"], f"the points of a band of feature {feature}"),
+        label=_text(data.get("label"), f"feature {feature}: every band needs a label; a band's label"),
+    )
+
+
 def _feature_from(data: dict[str, Any]) -> FeatureCard:
     _known(data, FEATURE_KEYS, "a feature")
     name = _text(data["name"], "a feature's name")
@@ -484,8 +494,6 @@ def _feature_from(data: dict[str, Any]) -> FeatureCard:
     ramp = None
     if "ramp" in data:
         ramp = _ramp_from(data["ramp"], name)
-    for band in [] if ramp is not None else data["bands"]:
-        _known(band, BAND_KEYS, f"a band of feature {name}")
     reason = str(data.get("reason", "{description}: {value}"))
     try:
         reason.format(description="", value="")
@@ -499,17 +507,7 @@ def _feature_from(data: dict[str, Any]) -> FeatureCard:
         focus=focus,
         unit=unit,
         rationale=" ".join(str(data["rationale"]).split()),
-        bands=ramp.bands(ramp.words(unit))
-        if ramp is not None
-        else tuple(
-            Band(
-                lower=None if b.get("from") is None else float(b["from"]),
-                upper=None if b.get("to") is None else float(b["to"]),
-                points=_whole(b["points"], f"the points of a band of feature {name}"),
-                label=_text(b.get("label"), f"feature {name}: every band needs a label; a band's label"),
-            )
-            for b in data["bands"]
-        ),
+        bands=ramp.bands(ramp.words(unit)) if ramp is not None else tuple(_band_from(b, name) for b in data["bands"]),
         ramp=ramp,
         missing_points=_whole(missing.get("points", 0), f"feature {name}'s missing points"),
         missing_label=_text(missing.get("label", "no data"), f"feature {name}'s missing label"),
