@@ -86,7 +86,12 @@ class Ramp:
         return sorted(steps)
 
     def points_at(self, value: float) -> int:
-        """The points at ``value`` (half a point rounds up)."""
+        """The points a card scores at ``value``: those of the band it falls in (see :meth:`bands`), so a value
+        exactly at a step scores as the values above it do."""
+        return next(band.points for band in self.bands("") if band.contains(value))
+
+    def _line_points(self, value: float) -> int:
+        """The line's whole points at ``value`` (half a point rounds up), level beyond the end knots."""
         (first, first_points), (last, last_points) = self.knots[0], self.knots[-1]
         if (value - first) * (last - first) <= 0:  # at or before the first knot
             return first_points
@@ -101,7 +106,7 @@ class Ramp:
         bands = []
         for lower, upper in itertools.pairwise(edges):
             inside = math.inf if upper is None else -math.inf if lower is None else (lower + upper) / 2
-            bands.append(Band(lower, upper, self.points_at(inside), label))
+            bands.append(Band(lower, upper, self._line_points(inside), label))
         return tuple(bands)
 
     def words(self, unit: str) -> str:

@@ -69,6 +69,31 @@ def test_a_ramp_with_two_slopes_scores_as_its_bands_along_its_two_lines(
     assert [ramp.points_at(a) for a in at] == points
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    at=st.lists(finite, min_size=2, max_size=3, unique=True),
+    points=st.lists(st.integers(0, 30), min_size=3, max_size=3),
+    falling=st.booleans(),
+)
+def test_a_ramp_says_the_points_it_scores_at_every_step_where_the_points_change(
+    at: list[float], points: list[int], falling: bool
+) -> None:
+    at = sorted(at, reverse=falling)
+    points = [p - min(points[: len(at)]) for p in points[: len(at)]]
+    if max(points) == 0 or min(abs(a - b) for a, b in itertools.pairwise(at)) < 1e-1:
+        return
+    ramp = Ramp(tuple(zip(at, points, strict=True)))
+    bands = ramp.bands("words")
+    for value in [*ramp.steps(), *at]:
+        (band,) = [b for b in bands if b.contains(value)]
+        assert ramp.points_at(value) == band.points, value
+
+
+def test_a_falling_ramp_at_a_step_says_what_a_card_scores_there() -> None:
+    ramp = Ramp(((8.0, 0), (2.0, 2)))  # steps at 6.5 and 3.5: 6.5 is in the band of 0 points, [6.5, ∞)
+    assert [ramp.points_at(v) for v in (8.0, 6.5, 5.0, 3.5, 2.0)] == [0, 0, 1, 1, 2]
+
+
 def _card(ramp: Ramp, missing: int = 0) -> Scorecard:
     feature = FeatureCard(
         "late_marks_4wk", "Late marks, last 4 weeks", "attendance", "count", "Lateness in recent weeks.",
