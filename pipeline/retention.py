@@ -32,6 +32,7 @@ PUPIL_TABLES = (
     "features",
     "scores",
     "published",
+    "night_scores",
     "decision_scores",
 )
 

@@ -128,7 +128,12 @@ def _ddl() -> list[str]:
         "recorded_at timestamp)",
         # What the last completed publication listed, for each school's "change since last run" column.
         "create table if not exists published (school_id varchar, listing varchar, upn varchar, rank integer)",
-        # The score a pupil had on the first night a staff decision on them was read (pipeline/caseload/decisions.py).
+        # Each pupil's score on each night the lists were made, and the card that scored it: the score on the list
+        # staff decided on, and a rise since (pipeline/caseload/decisions.py).
+        "create table if not exists night_scores (school_id varchar, upn varchar, as_of date, scorecard varchar, "
+        "score integer)",
+        # Before night_scores: the score a pupil had on the first night a staff decision on them was read, still
+        # read for those decisions.
         "create table if not exists decision_scores (school_id varchar, upn varchar, decision_date date, "
         "score integer, recorded_on date)",
     ]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import __version__
-from pipeline.caseload.decisions import decision_states, decisions_until, read_last_decisions, record_scores, sql
+from pipeline.caseload.decisions import decision_states, decisions_until, read_last_decisions, record_night_scores, sql
 from pipeline.caseload.policy import ORDER_COLUMNS, school_places
 from pipeline.caseload.review import build_caseload, mentor_like_interventions, named_otherwise, read_mentees
 from pipeline.config import Settings
@@ -84,10 +84,9 @@ def write_reports(
     night = as_of or dt.date.today()
     tonight = features[["school_id", "upn"]].assign(score=scores["score"].astype(int).to_numpy())
     decided_by = decisions_until(con, night, today or dt.date.today())
-    last = read_last_decisions(con, night, decided_by)
-    record_scores(con, last, tonight, night)
-    last = read_last_decisions(con, night, decided_by)  # with tonight's scores for decisions read for the first time
-    states = decision_states(last, tonight, decided_by, settings)
+    record_night_scores(con, tonight, night, card.fingerprint())
+    last = read_last_decisions(con, night, settings, card.fingerprint(), decided_by)
+    states = decision_states(last, tonight, decided_by, settings, night)
     mentees = read_mentees(con, night, settings)
     mentor_like = mentor_like_interventions(con, night, settings)
     able = con.execute(sql("able_pupils"), {"as_of": night}).df()

@@ -230,7 +230,7 @@ def test_decisions_hold_pupils_off_mark_them_back_and_keep_referrals_pending() -
             "upn": ["P000", "P001", "P002"],
             "decision_status": ["held", "back", "pending"],
             "last_decision": ["declined on 2025-10-01: off the list until ...", "not now on 2025-09-01: back ...",
-                              "referred on 2025-10-10: pending until an intervention starts in the MIS"],
+                              "referred on 2025-10-10: pending until mentoring starts in the MIS"],
         }
     )  # fmt: skip
     result = build_shortlist(pupils, MODEL, 3, Settings(shortlist_minimum=0), decisions=decisions)

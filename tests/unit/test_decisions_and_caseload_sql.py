@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipeline.caseload.decisions import decision_states, read_last_decisions, record_scores, sql
+from pipeline.caseload.decisions import decision_states, read_last_decisions, record_night_scores, sql
 from pipeline.caseload.review import mentor_like_interventions, read_mentees
 from pipeline.config import Settings
 from pipeline.ingest import ingest
@@ -22,6 +22,8 @@ TODAY = dt.date(2025, 11, 22)
 SCHOOL = "100001"
 A, B, C, D = (make_upn(801, 4000, 14, n) for n in (1, 2, 3, 4))
 STRANGER = make_upn(801, 4000, 14, 9)
+CARD = "card-fingerprint"
+SCORES = pd.DataFrame({"school_id": SCHOOL, "upn": [A, B, C, D], "score": [20, 30, 40, 50]})
 PUPILS = "upn,surname,forename,date_of_birth,sex,year_group,leaving_date,sen_provision,fsm_eligible\n" + "".join(
     f"{u},Example,Pupil{n},2014-03-0{n},F,7,,N,N\n" for n, u in enumerate((A, B, C, D), start=1)
 )
@@ -96,31 +98,74 @@ def test_decisions_keep_their_history_and_the_last_one_counts(tmp_path: Path) ->
     ingest(con, _deliver(tmp_path / "second", {"pupils.csv": PUPILS, "attendance.csv": MARKS,
                                                "decisions.csv": later}), today=TODAY)  # fmt: skip
     assert con.execute("select count(*) from decisions where upn = $a", {"a": A}).fetchone() == (2,)
-    last = read_last_decisions(con, dt.date(2025, 11, 21)).set_index("upn")
+    last = read_last_decisions(con, dt.date(2025, 11, 21), Settings(), CARD).set_index("upn")
     assert last.loc[A, "decision"] == "referred"
     assert last.loc[A, "decisions_recorded"] == 2
-    # C was referred on 3 November and a reading intervention started on the 10th: the referral is done.
-    assert bool(last.loc[C, "intervention_since"])
+    # C was referred on 3 November and a reading intervention started on the 10th: not mentoring, so the referral
+    # is still pending, and the reading intervention is named.
+    assert not bool(last.loc[C, "intervention_since"])
+    assert last.loc[C, "other_since"] == "Reading catch-up"
+    states = decision_states(last.reset_index(), SCORES, dt.date(2025, 11, 21), Settings()).set_index("upn")
+    assert states.loc[C, "decision_status"] == "pending"
+    assert states.loc[C, "last_decision"] == (
+        "referred on 2025-11-03: pending until mentoring starts in the MIS (Reading catch-up started on "
+        "2025-11-10, not mentoring)"
+    )
     assert not bool(last.loc[A, "intervention_since"])
-    before = read_last_decisions(con, dt.date(2025, 11, 5)).set_index("upn")
+    before = read_last_decisions(con, dt.date(2025, 11, 5), Settings(), CARD).set_index("upn")
     assert before.loc[A, "decision"] == "not now"
 
 
-def test_the_score_at_a_decision_is_the_first_night_s_and_a_rise_brings_the_pupil_back(tmp_path: Path) -> None:
+def test_a_referral_is_done_when_mentoring_starts_under_any_name_the_settings_give(tmp_path: Path) -> None:
     con = _warehouse(tmp_path)
-    night = dt.date(2025, 10, 2)
-    first = pd.DataFrame({"school_id": [SCHOOL], "upn": [A], "score": [20]})
-    record_scores(con, read_last_decisions(con, night), first, night)
-    record_scores(con, read_last_decisions(con, night), first.assign(score=50), dt.date(2025, 10, 3))
-    last = read_last_decisions(con, dt.date(2025, 10, 20))
-    assert last.set_index("upn").loc[A, "score_at_decision"] == 20
-    rules = Settings(decision_score_margin=10, decision_review_weeks=8)
-    states = decision_states(last, first.assign(score=29), dt.date(2025, 10, 20), rules)
-    assert states.set_index("upn").loc[A, "decision_status"] == "held"
-    states = decision_states(last, first.assign(score=31), dt.date(2025, 10, 20), rules)
-    assert states.set_index("upn").loc[A, "last_decision"] == (
-        "not now on 2025-10-01: back on the list, score up 11 points since"
+    settings = Settings(mentor_interventions=("Learning mentor", " reading CATCH-UP "))
+    last = read_last_decisions(con, dt.date(2025, 11, 21), settings, CARD).set_index("upn")
+    assert bool(last.loc[C, "intervention_since"])
+    states = decision_states(last.reset_index(), SCORES, dt.date(2025, 11, 21), settings).set_index("upn")
+    assert states.loc[C, "decision_status"] == ""
+    assert states.loc[C, "last_decision"] == "referred on 2025-11-03: mentoring has started since"
+
+
+def _scores(**by_upn: int) -> pd.DataFrame:
+    return pd.DataFrame({"school_id": SCHOOL, "upn": list(by_upn), "score": list(by_upn.values())})
+
+
+def test_the_score_at_a_decision_is_the_list_staff_decided_on_and_a_rise_brings_the_pupil_back_for_good(
+    tmp_path: Path,
+) -> None:
+    # A is declined on 1 October (not now, no review date: back on 12 November). Staff saw the list of 30 September.
+    con = _warehouse(tmp_path)
+    rules = Settings(decision_score_margin=10, decision_review_weeks=6)
+
+    def state(night: dt.date, score: int, card: str = CARD) -> tuple[str, str]:
+        record_night_scores(con, _scores(**{A: score}), night, card)
+        last = read_last_decisions(con, night, rules, card)
+        states = decision_states(last, _scores(**{A: score}), night, rules).set_index("upn")
+        if A not in states.index:
+            return "", "no decision"
+        return str(states.loc[A, "decision_status"]), str(states.loc[A, "last_decision"])
+
+    assert state(dt.date(2025, 9, 29), 30) == ("", "no decision")  # before the decision
+    assert state(dt.date(2025, 9, 30), 20) == ("", "no decision")
+    # The first night read scores 29: 9 above the list staff decided on (20), where it was 1 below the first night's.
+    assert state(dt.date(2025, 10, 2), 29)[0] == "held"
+    assert state(dt.date(2025, 10, 3), 31) == (
+        "back",
+        "not now on 2025-10-01: back on the list, score up 11 points since",
     )
+    # The next night the score falls back to 24: the pupil stays back, and the row says since when.
+    assert state(dt.date(2025, 10, 6), 24) == (
+        "back",
+        "not now on 2025-10-01: back on the list since 2025-10-03, when the score was up 11 points",
+    )
+    # A night made again gives the same answer; an earlier night reproduced is as it was.
+    assert state(dt.date(2025, 10, 6), 24)[0] == "back"
+    assert state(dt.date(2025, 10, 2), 29)[0] == "held"
+    # Under another card, scores are not compared with the old card's: the first night scored after the decision is
+    # the mark to rise from.
+    assert state(dt.date(2025, 10, 7), 60, card="another")[0] == "held"
+    assert state(dt.date(2025, 10, 8), 69, card="another")[0] == "held"
+    assert state(dt.date(2025, 10, 9), 70, card="another")[0] == "back"
 
 
 def test_the_caseload_compares_each_mentee_before_and_since_the_start(tmp_path: Path) -> None:
