@@ -508,6 +508,17 @@ def _record_ingest(report: RunReport, loaded: IngestResult) -> None:
     report.load_id = loaded.load_id
     report.totals = totals
     report.notes = list(loaded.notes)
+    for school, exports in loaded.named_like_exports.items():  # counted, not named (as above)
+        report.warn(
+            f"school {school}: {len(exports)} file(s) named like {', '.join(sorted(set(exports)))} not read: only "
+            "the contract's own names are read, so if one holds tonight's export, rename it (run.json names them)"
+        )
+    for f in loaded.files:
+        if f.status == "loaded" and f.rows_read and f.values_blanked * 2 >= f.rows_read:
+            report.warn(
+                f"school {f.school_id}: {f.file}: {f.values_blanked} values blanked in {f.rows_read} lines (unreadable "
+                "or implausible: quarantine.csv says which); check how the file was saved"
+            )
     report.files = [
         {
             "school": f.school_id,
@@ -519,6 +530,7 @@ def _record_ingest(report: RunReport, loaded: IngestResult) -> None:
             "rows_quarantined": f.rows_quarantined,
             "values_blanked": f.values_blanked,
             "rows_unchanged": f.rows_unchanged,
+            "roll_not_listed": f.roll_not_listed,
             "duplicate_lines": f.duplicates_dropped,
             "withdrawn_codes_mapped": f.withdrawn_codes_mapped,
             "reconciles": f.status != "loaded" or f.reconciles,

@@ -42,6 +42,8 @@ class IngestResult:
     files: list[FileLoad] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    named_like_exports: dict[str, list[str]] = field(default_factory=dict)
+    """School -> the exports that a file not read is named like (``SchoolDelivery.named_like_exports``)."""
 
     @property
     def schools(self) -> list[str]:
@@ -92,6 +94,9 @@ def ingest(
     today = today or dt.date.today()
     result = IngestResult(load_id or uuid.uuid4().hex[:12], exports)
     deliveries, result.notes = discover(exports)
+    result.named_like_exports = {
+        d.school_id: sorted(d.named_like_exports.values()) for d in deliveries if d.named_like_exports
+    }
     if not deliveries:
         result.notes.append(f"no school folders found in {exports}")
     with warehouse_workdir(warehouse_file(con)) as scratch, ThreadPoolExecutor(1, "mentor-prepare") as reader:

@@ -74,10 +74,12 @@ def parsed(column: Column) -> str:
         case "date":
             # The date before any time: after a space, or ISO 8601's T (2025-11-03T00:00:00, as an API writes it).
             first = f"split_part(split_part({v}, ' ', 1), 'T', 1)"
-            # One format is tried per value (a failed strptime is slow): only DD/MM/YYYY has a slash.
+            # One format is tried per value (a failed strptime is slow): only DD/MM/YYYY has a slash. Its %Y reads a
+            # year of any length, so a year of other than four digits (01/09/25, as Excel may show it) is none.
             return (
-                f"(case when contains({first}, '/') then try_strptime({first}, '%d/%m/%Y') "
-                f"else try_strptime({first}, '%Y-%m-%d') end)::date"
+                f"(case when contains({first}, '/') then "
+                f"case when length(split_part({first}, '/', 3)) = 4 then try_strptime({first}, '%d/%m/%Y') end "
+                f"when length(split_part({first}, '-', 1)) = 4 then try_strptime({first}, '%Y-%m-%d') end)::date"
             )
         case "bool":
             return (

@@ -54,6 +54,17 @@ class SchoolDelivery:
     notes: tuple[str, ...] = ()
     """What the run should say about the folder as a whole (a CTF used or partly used, a second CTF ignored)."""
 
+    @property
+    def named_like_exports(self) -> dict[str, str]:
+        """Unexpected names that start as an export's does ("attendance (1).csv", "Attendance - Copy.csv"), each with
+        the export's name: a night's file saved under another name, not read."""
+        found = {}
+        for name in self.unexpected:
+            export = next((f.name for f in EXPORT_FILES if name.startswith(f.name.removesuffix(".csv"))), None)
+            if export is not None:
+                found[name] = export
+        return found
+
 
 @dataclass
 class PreparedFile:

@@ -448,3 +448,28 @@ def test_an_earlier_night_reproduced_into_the_live_folder_is_refused_and_the_lis
     assert {school: trust.shortlist(school) for school in live} == live
     elsewhere = _run(trust.root, "--as-of", FIRST_NIGHT, "--out", str(trust.root / "reproduced"))
     assert elsewhere.exit_code == 0, elsewhere.output
+
+
+def test_a_night_s_file_saved_under_another_name_or_with_its_dates_unreadable_is_warned_of(trust: Trust) -> None:
+    """Tonight's attendance saved as "attendance (1).csv" beside last night's is not read: the console says a file
+    named like attendance.csv was not read (counted, not named). A pupils.csv whose dates of birth were all saved
+    with two-digit years loads with them blanked, and the console says so."""
+    folder = trust.exports / trust.bad
+    shutil.copy(folder / "attendance.csv", folder / "attendance (1).csv")
+    pupils = (folder / "pupils.csv").read_text(encoding="utf-8-sig").splitlines()
+    dob = pupils[0].split(",").index("date_of_birth")
+
+    def two_digit_year(line: str) -> str:
+        fields = line.split(",")
+        year, month, day = fields[dob].split("-")
+        fields[dob] = f"{day}/{month}/{year[2:]}"
+        return ",".join(fields)
+
+    (folder / "pupils.csv").write_text("\n".join([pupils[0], *map(two_digit_year, pupils[1:])]) + "\n")
+    result = trust.run()
+    assert result.exit_code == 0, result.output
+    assert f"school {trust.bad}: 1 file(s) named like attendance.csv not read" in result.output
+    assert "attendance (1).csv" not in result.output
+    said = f"school {trust.bad}: pupils.csv: {len(pupils) - 1} values blanked in {len(pupils) - 1} lines"
+    assert said in result.output
+    assert any(note.startswith(said) for note in trust.report()["notes"])

@@ -277,3 +277,14 @@ def test_a_repaired_file_after_a_damaged_one_gives_what_a_fresh_load_gives(tmp_p
     assert _counts(_file(result, "attendance.csv")) == ("loaded", 60, 60, 0)
     marks = "select upn, date, session, mark from attendance order by all"
     assert con.execute(marks).fetchall() == fresh.execute(marks).fetchall()
+
+
+def test_a_date_whose_year_is_not_four_digits_is_not_read_as_the_first_century(tmp_path: Path) -> None:
+    # Excel may show and save 01/09/2025 as 01/09/25; DuckDB's %Y reads "25" as the year 25.
+    marks = _damage(2, f"{A},03/11/25,AM,/").replace(f"{A},2025-11-03,PM,/", f"{A},25-11-03,PM,/")
+    pupils = PUPILS.replace(f"{B},Example,Pupil1,2014-03-01", f"{B},Example,Pupil1,01/03/14")
+    result, con = _ingest(tmp_path, {"attendance.csv": marks, "pupils.csv": pupils})
+    assert _counts(_file(result, "attendance.csv")) == ("loaded", 60, 58, 2)
+    assert [r[:3] for r in _quarantined(con)] == [(2, "date", "03/11/25"), (3, "date", "25-11-03")]
+    assert con.execute("select count(*) from attendance where year(date) < 2000").fetchone() == (0,)
+    assert con.execute("select date_of_birth from pupils where upn = $b", {"b": B}).fetchone() == (None,)
