@@ -24,8 +24,11 @@ from pipeline.model.scoring import StageOrderError, read_features
 
 log = logging.getLogger(__name__)
 
-PUBLISHED_SHORTLIST = "select school_id, upn from published where listing = 'shortlist'"
-"""Who is on each school's published shortlist (the last completed publication)."""
+PUBLISHED_SHORTLIST = """
+select school_id, upn from published where listing = 'shortlist'
+qualify coalesce(as_of, date '1900-01-01') = max(coalesce(as_of, date '1900-01-01')) over (partition by school_id)
+"""
+"""Who is on each school's published shortlist (its last completed publication, of the latest night)."""
 WINDOW_SCOPE = "what the model would have chosen in {window}"
 
 

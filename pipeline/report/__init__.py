@@ -38,7 +38,24 @@ Ranker = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
 given the decision states (school_id, upn, decision_status) and each school's cut (school_id, cut), the rows of
 ``caseload/sql/shortlist_order.sql``."""
 PUBLISHED_COLUMNS = ["school_id", "listing", "upn", "rank"]
-READ_PUBLISHED = "select school_id, listing, upn, rank from published"
+EARLIER = "coalesce(as_of, date '1900-01-01')"
+"""A publication's night; one recorded before nights were kept counts as earlier than any."""
+READ_PUBLISHED = f"""
+select school_id, listing, upn, rank from published
+where {EARLIER} < $night
+qualify {EARLIER} = max({EARLIER}) over (partition by school_id)
+"""
+"""Each school's last publication of a night before ``$night``: a night made again compares with the night before
+it, not with itself."""
+FORGET_PUBLISHED = f"""
+delete from published as p
+where p.school_id in (select school_id from published_frame)
+    and ({EARLIER} = $night or {EARLIER} < (
+        select max(coalesce(q.as_of, date '1900-01-01')) from published as q
+        where q.school_id = p.school_id and coalesce(q.as_of, date '1900-01-01') < $night))
+"""
+"""For the schools published tonight: tonight's earlier publication (a night made again), and those before the last
+night before tonight (which the next night made again still needs)."""
 
 
 def write_reports(
@@ -77,11 +94,12 @@ def write_reports(
     schools: dict[str, Any] = {}
     paths: dict[str, Path] = {}
     points = points_of(scores, card)
+    night = as_of or dt.date.today()
+    before = con.execute(READ_PUBLISHED, {"night": night}).df()
     previous = {
         (str(school), str(listing)): ranks[["upn", "rank"]]
-        for (school, listing), ranks in con.execute(READ_PUBLISHED).df().groupby(["school_id", "listing"])
+        for (school, listing), ranks in before.groupby(["school_id", "listing"])
     }
-    night = as_of or dt.date.today()
     tonight = features[["school_id", "upn"]].assign(score=scores["score"].astype(int).to_numpy())
     decided_by = decisions_until(con, night, today or dt.date.today())
     record_night_scores(con, tonight, night, card.fingerprint())
@@ -162,7 +180,7 @@ def write_reports(
             "school %s: %d pupils on roll, %d places (%d mentees), shortlist of %d",
             school, len(pupils), places, listing.places.mentees, len(shortlist),
         )  # fmt: skip
-    _record_published(con, published)
+    _record_published(con, published, night)
     return {"as_of": as_of, "versions": versions, "paths": paths, "schools": schools}
 
 
@@ -222,15 +240,19 @@ def _single_as_of(features: pd.DataFrame) -> dt.date | None:
     return pd.Timestamp(days[0]).date() if len(days) else None
 
 
-def _record_published(con: duckdb.DuckDBPyConnection, published: list[pd.DataFrame]) -> None:
-    """Replace the record of what the schools written tonight have published, in one transaction, once every file
+def _record_published(con: duckdb.DuckDBPyConnection, published: list[pd.DataFrame], night: dt.date) -> None:
+    """Record what the schools written tonight have published, for ``night``, in one transaction, once every file
     is in place (a school held back keeps its record: the next night it publishes, ranks compare with it)."""
     frame = pd.concat(published, ignore_index=True) if published else pd.DataFrame(columns=list(PUBLISHED_COLUMNS))
     con.register("published_frame", frame)
     try:
         con.execute("begin transaction")
-        con.execute("delete from published where school_id in (select school_id from published_frame)")
-        con.execute("insert into published select school_id, listing, upn, rank from published_frame")
+        con.execute(FORGET_PUBLISHED, {"night": night})
+        con.execute(
+            "insert into published (school_id, listing, upn, rank, as_of) "
+            "select school_id, listing, upn, rank, $night from published_frame",
+            {"night": night},
+        )
         con.execute("commit")
     finally:
         con.unregister("published_frame")

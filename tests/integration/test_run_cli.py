@@ -181,18 +181,26 @@ def test_every_rows_points_add_up_to_its_score(first_run: Path) -> None:
             assert sum(points) == int(row.score)
 
 
-def test_a_second_night_marks_unchanged_ranks_as_same(first_run: Path) -> None:
-    result = CliRunner().invoke(
-        app,
-        ["run", "--exports", str(first_run / "exports"), "--db", str(first_run / "w.duckdb"), "--out",
-         str(first_run / "out")],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    again = _shortlist(first_run, "127510")
-    pending = again["place_for"] == "referred, pending"
+def test_a_night_made_again_compares_with_the_night_before_it_not_with_itself(first_run: Path, tmp_path: Path) -> None:
+    """The change column says what changed since the night before: a cron retry, or a data lead running the night
+    again, writes the same file (it said "same" for every pupil, with every "new" and "up 3" lost)."""
+    exports, db = _copy_of(first_run, tmp_path)
+
+    def night(out: str, *as_of: str) -> None:
+        args = ["run", "--exports", str(exports), "--db", str(db), "--out", str(tmp_path / out), *as_of]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+
+    night("earlier", "--as-of", "2025-11-06")
+    night("out")
+    first = _shortlist(tmp_path, "127510")
+    night("out")
+    again = _shortlist(tmp_path, "127510")
+    pd.testing.assert_frame_equal(first, again)
+    pending = first["place_for"] == "referred, pending"
     assert pending.any()
-    assert set(again.loc[~pending, "change_since_last_run"]) == {"same"}
-    assert set(again.loc[pending, "change_since_last_run"]) == {"still pending"}
+    assert set(first.loc[pending, "change_since_last_run"]) == {"still pending"}
+    assert "same" in set(first.loc[~pending, "change_since_last_run"])
 
 
 def test_a_school_failing_the_roll_check_keeps_its_last_good_shortlist_and_the_other_publishes(
