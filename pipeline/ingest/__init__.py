@@ -23,7 +23,7 @@ from pipeline.contract import EXPORT_FILES, ExportFile
 from pipeline.faults import checkpoint
 from pipeline.ingest.layout import cluster_if_scattered
 from pipeline.ingest.lines import FileRefusedError
-from pipeline.ingest.load import FileLoad, last_loaded, load_file, still_current, superseded
+from pipeline.ingest.load import FileLoad, last_loaded, load_file, loaded_before, still_current, superseded
 from pipeline.ingest.read import (
     PreparedFile,
     SchoolDelivery,
@@ -180,6 +180,19 @@ def _load_school(
     notes += [f"{school.school_id}: {note}" for note in school.notes]
     files: list[FileLoad] = []
     con.execute("create or replace temp table incoming_pupils (upn varchar)")
+
+    def tonight_is_new() -> bool:
+        """Whether the school's attendance.csv tonight is content never loaded before (asked only of a file that is
+        an earlier delivery sent again, so attendance's hashing is waited for only then)."""
+        marks = preparing.get("attendance.csv")
+        if marks is None:
+            return False
+        try:
+            sha256 = marks.result().sha256
+        except UnreadableFileError:
+            return False
+        return not loaded_before(con, school.school_id, "attendance.csv", sha256, night.load_id)
+
     for export in EXPORT_FILES:
         future = preparing.get(export.name)
         refused = next((f for f in files if f.file == "pupils.csv" and f.status == "failed"), None)
@@ -198,7 +211,9 @@ def _load_school(
             else:
                 notes.append(_not_delivered(con, school.school_id, export.name))
             continue
-        files.append(_load_one(con, school.school_id, export, future, night.load_id, night.today, night.force))
+        files.append(
+            _load_one(con, school.school_id, export, future, night.load_id, night.today, night.force, tonight_is_new)
+        )
         checkpoint(f"ingest:{school.school_id}/{export.name}")
     night.school_loaded()
     return files, notes
@@ -212,6 +227,7 @@ def _load_one(
     load_id: str,
     today: dt.date,
     force: bool,
+    tonight_is_new: Callable[[], bool],
 ) -> FileLoad:
     started = time.perf_counter()
     name = export.name
@@ -231,7 +247,7 @@ def _load_one(
                 {"s": school_id},
             )
         return outcome
-    stale = None if force else superseded(con, prepared)
+    stale = None if force else superseded(con, prepared, tonight_is_new)
     if stale:
         outcome = _failed(school_id, name, prepared.sha256, stale)
         _record_load(con, load_id, outcome, stale)

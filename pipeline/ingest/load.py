@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -214,20 +215,36 @@ def last_loaded(con: duckdb.DuckDBPyConnection, school_id: str, file: str) -> tu
     return None if row is None else (str(row[0]), int(row[1]), row[2])
 
 
-def superseded(con: duckdb.DuckDBPyConnection, prepared: PreparedFile) -> str | None:
+LOADED_BEFORE = """
+select count(*) > 0 from loads
+where school_id = $school and file = $file and sha256 = $sha256 and status = 'loaded' and load_id <> $load_id
+"""
+
+
+def loaded_before(con: duckdb.DuckDBPyConnection, school_id: str, file: str, sha256: str, load_id: str) -> bool:
+    """Whether the school's delivery of ``file`` with these bytes was loaded before the load ``load_id``."""
+    params = {"school": school_id, "file": file, "sha256": sha256, "load_id": load_id}
+    row = con.execute(LOADED_BEFORE, params).fetchone()
+    return bool(row and row[0])
+
+
+def superseded(
+    con: duckdb.DuckDBPyConnection, prepared: PreparedFile, tonight_is_new: Callable[[], bool] = lambda: False
+) -> str | None:
     """Why ``prepared`` must not load, when it is an older delivery sent again: the same bytes as a delivery loaded
     before, which a later delivery of different content replaced, and the school's lists were published on that
     later delivery. Loading it would undo that delivery's changes (a leaver back on roll, corrected marks back to
     absences) and publish the result as tonight's. None otherwise: when the later delivery was held back, the earlier
-    file sent again corrects it; and always for a file staff write (a decision once read stays, so an older copy
-    undoes nothing)."""
+    file sent again corrects it; when ``tonight_is_new()`` (the school's attendance.csv tonight is new content, so the
+    delivery is tonight's and the file was put back as it was, a correction undone); and always for a file staff
+    write (a decision once read stays, so an older copy undoes nothing)."""
     export = prepared.export
     if export.written_by_staff:
         return None
     row = con.execute(
         SUPERSEDED, {"school": prepared.school_id, "file": export.name, "sha256": prepared.sha256}
     ).fetchone()
-    if row is None:
+    if row is None or (export.name != "attendance.csv" and tonight_is_new()):
         return None
     loaded_on, replaced_on = row
     return (

@@ -267,6 +267,27 @@ def test_an_older_delivery_sent_again_after_a_published_one_is_refused_not_loade
     assert leaving_date() == dt.date(2025, 11, 3)
 
 
+def test_a_file_put_back_as_it_was_in_tonight_s_delivery_loads_as_a_correction(first_run: Path, tmp_path: Path) -> None:
+    """Monday's pupils.csv recorded a leaving date by mistake; Tuesday's puts the file back as it was, beside
+    Tuesday's new attendance.csv. The delivery is tonight's (its marks are new), so the file is a correction and loads,
+    where it was refused as an old export sent again, and the school held back every night until the bytes changed."""
+    exports, db = _copy_of(first_run, tmp_path)
+    run = ["run", "--exports", str(exports), "--db", str(db), "--out", str(tmp_path / "out")]
+    pupils, marks = exports / "127510" / "pupils.csv", exports / "127510" / "attendance.csv"
+    frame = pd.read_csv(pupils, dtype=str, encoding="cp1252", keep_default_na=False)
+    frame.loc[0, "Leaving Date"] = "03/11/2025"
+    frame.to_csv(pupils, index=False, encoding="cp1252", lineterminator="\r\n")
+    assert CliRunner().invoke(app, run).exit_code == 0
+    shutil.copy(first_run / "exports" / "127510" / "pupils.csv", pupils)
+    last_line = marks.read_bytes().rstrip(b"\r\n").rsplit(b"\n", 1)[1]
+    marks.write_bytes(marks.read_bytes() + last_line + b"\n")  # new content (a line again, which loads once)
+    result = CliRunner().invoke(app, run)
+    assert result.exit_code == 0, result.output
+    with duckdb.connect(str(db), read_only=True) as con:
+        upn = frame.loc[0, "UPN"]
+        assert con.execute("select leaving_date from pupils where upn = ?", [upn]).fetchone() == (None,)
+
+
 def test_a_second_run_while_one_holds_the_lock_exits_4(first_run: Path, tmp_path: Path) -> None:
     lock = tmp_path / "w.duckdb.lock"
     hold = (
