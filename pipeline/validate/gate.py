@@ -176,6 +176,20 @@ from (select distinct school_id from pupils) as p
 left join attendance as a on a.school_id = p.school_id and a.date <= $as_of
 group by p.school_id
 """
+# For each school with marks, the school days (days another school has a mark) in the last $lookback_days after its
+# latest mark: its export stopped, or a holiday of its own, while the other schools' marks move on.
+MARKS_BEHIND_OTHERS = """
+with days as (
+    select distinct school_id, date from attendance where date <= $as_of and date > $as_of::date - $lookback_days
+),
+latest as (select school_id, max(date) as last_mark from days group by school_id)
+select l.school_id, count(distinct d.date) as school_days_missed
+from latest as l
+left join days as d on d.school_id <> l.school_id and d.date > l.last_mark
+group by l.school_id
+"""
+DAYS_BEHIND_OTHERS = 2
+"""Days the other schools have marked after a school's latest mark before the run warns (an INSET day is one)."""
 FILES_CHECK = "every file delivered was read, pupils.csv and attendance.csv among them"
 MARKS_WITHIN_DAYS = 14
 """A school's attendance must reach this close to the night: a half-term a week apart from the other schools' is
@@ -335,6 +349,18 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
             blocking=True,
             params={"no_mark": NO_MARK_DAYS},
             shown=_days_shown,
+        ),
+        Check(
+            f"no school's attendance marks stop more than {DAYS_BEHIND_OTHERS} school days before the other schools'",
+            MARKS_BEHIND_OTHERS,
+            lambda: e.ExpectColumnValuesToBeBetween(
+                column="school_days_missed", min_value=0, max_value=DAYS_BEHIND_OTHERS
+            ),
+            blocking=False,
+            shown=lambda days: (
+                f"the other schools have marks for {int(days)} school days after its latest: a holiday of its own, or "
+                f"its export has stopped (it is held back at {MARKS_WITHIN_DAYS} days)"
+            ),
         ),
         Check(
             "working-at and target results are for English, Reading or Maths, the subjects the features read",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pipeline.ingest import ingest
 from pipeline.upn import make_upn
-from pipeline.validate.gate import LEAST_INCIDENTS, NEGATIVE_POINTS, NO_MARK_DAYS, checks
+from pipeline.validate.gate import LEAST_INCIDENTS, MARKS_BEHIND_OTHERS, NEGATIVE_POINTS, NO_MARK_DAYS, checks
 from pipeline.warehouse import connect
 
 PUPIL = make_upn(801, 4000, 14, 1)
@@ -36,6 +36,12 @@ WORDED: list[tuple[str, object, str]] = [
         0.25,
         "it lists 25%; those it leaves out are kept on roll (a delta may leave pupils out; an export cut short "
         "does too)",
+    ),
+    (
+        "no school's attendance marks stop more than",
+        5,
+        "the other schools have marks for 5 school days after its latest: a holiday of its own, or its export has "
+        "stopped (it is held back at 14 days)",
     ),
     ("99% of each school's KS2", 0.975, "97.5% are"),
     ("99% of each school's CAT4", 0.9, "90.0% are"),
@@ -95,3 +101,24 @@ def test_a_limit_set_to_a_tenth_of_a_percent_is_named_as_set() -> None:
     names = [c.name for c in checks(max_quarantined_share=0.055, roll_tolerance=0.125)]
     assert "no file has more than 5.5% of its rows quarantined" in names  # it read "6%", and a file at 5.8% failed
     assert "roll size within 12.5% of the last night the school was published" in names
+
+
+def test_a_school_whose_marks_stop_while_the_others_move_on_is_found(tmp_path: Path) -> None:
+    """100002's export stopped after Monday 3 November: the others have four school days more (a closure day of
+    all of them is no school day); 100003 missed only Friday (an INSET day?)."""
+    week = [dt.date(2025, 11, 3) + dt.timedelta(days=k) for k in range(5)]
+    pupils = "upn,surname,forename,date_of_birth,sex,year_group,sen_provision,fsm_eligible\n" + (
+        f"{PUPIL},A,B,2012-01-01,F,8,N,N\n"
+    )
+    for school, days in (("100001", week), ("100002", week[:1]), ("100003", week[:4])):
+        folder = tmp_path / school
+        folder.mkdir()
+        marks = "upn,date,session,mark\n" + "".join(f"{PUPIL},{day},AM,/\n" for day in days)
+        (folder / "pupils.csv").write_text(pupils, encoding="utf-8")
+        (folder / "attendance.csv").write_text(marks, encoding="utf-8")
+    con = connect()
+    ingest(con, tmp_path, today=dt.date(2025, 11, 7))
+    found = con.execute(MARKS_BEHIND_OTHERS, {"as_of": dt.date(2025, 11, 7), "lookback_days": 45}).fetchall()
+    assert sorted(found) == [("100001", 0), ("100002", 4), ("100003", 1)]
+    check = next(c for c in checks() if c.sql == MARKS_BEHIND_OTHERS)
+    assert not check.blocking
