@@ -20,7 +20,7 @@ import duckdb
 from pipeline.config import as_set
 from pipeline.contract import FILES_BY_NAME, STAFF_FILES, HeaderReading
 from pipeline.ingest import ingest
-from pipeline.ingest.checks import slash_date_order
+from pipeline.ingest.checks import REASON_SHOWN, slash_date_order
 from pipeline.ingest.read import UnreadableFileError, discover, prepare, temporary_workdir
 from pipeline.validate.gate import (
     GRADES_READ,
@@ -44,14 +44,14 @@ DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 UK_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4}")
 
-QUARANTINE_BY_REASON = """
-select school_id, file, outcome, coalesce(column_name, '') as column_name, reason,
+QUARANTINE_BY_REASON = f"""
+select school_id, file, outcome, coalesce(column_name, '') as column_name, {REASON_SHOWN} as reason,
     count(*) as lines, list(line_number order by line_number)[1:$shown] as first_lines
 from quarantine
 group by all
 order by school_id, file, outcome, lines desc, reason
 """
-"""Quarantined lines and blanked values per school, file and reason (the value itself is never selected)."""
+"""Quarantined lines and blanked values per school, file and reason (the value itself is never shown)."""
 
 
 @dataclass(frozen=True)
@@ -291,11 +291,8 @@ def _reasons(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], list[
     found: dict[tuple[str, str, str], list[Reason]] = {}
     rows = con.execute(QUARANTINE_BY_REASON, {"shown": LINES_SHOWN}).fetchall()
     for school_id, file, outcome, column, reason, lines, first_lines in rows:
-        text = str(reason)
-        if column == "upn":  # a mangled UPN is still a UPN: keep it out of the reason
-            text = re.sub(r"\([^)]*\)", "(…)", text)
         found.setdefault((school_id, file, outcome), []).append(
-            Reason(str(column), text, int(lines), tuple(int(n) for n in first_lines))
+            Reason(str(column), str(reason), int(lines), tuple(int(n) for n in first_lines))
         )
     return found
 

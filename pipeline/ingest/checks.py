@@ -30,6 +30,13 @@ from pipeline.sql import sql_macro, sql_string
 YEAR_GROUPS = ("N1", "N2", "R", *(str(n) for n in range(1, 15)))
 EXCEL_NUMBER = r"^[0-9](\.[0-9]+)?[eE]\+?[0-9]+$"
 SEN_UNKNOWN = ("NOT KNOWN", "NOT RECORDED", "NOT SET", "NK")
+REASON_SHOWN = (
+    r"regexp_replace(case when column_name = 'upn' then regexp_replace(reason, '\([^)]*\)', '(…)', 'g') "
+    "else reason end, '''.*''', '''…''')"
+)
+"""A quarantine row's reason as the run report and `mentor check` show it: with the value it quotes (from its first
+quote to its last) as '…', and a mangled UPN's value in brackets as (…). A value may be anything a column holds (a
+surname, in a file whose headers were swapped); quarantine.csv, owner-only, keeps it to correct the line by."""
 """SEN provision texts that say it is not known (they start with N, but are not "no SEN"): blanked, and reported."""
 PUPIL_AGES = (3, 25)
 """A date of birth making a pupil younger or older than this (in whole years, on the night's date) is implausible

@@ -28,6 +28,7 @@ from markupsafe import Markup
 
 from pipeline.caseload.review import named_otherwise
 from pipeline.contract import STAFF_FILES
+from pipeline.ingest.checks import REASON_SHOWN
 from pipeline.model.card import Scorecard
 from pipeline.pages.render import render
 from pipeline.report.shortlist import given_a_new_place
@@ -59,8 +60,8 @@ where possible > 0
 group by all
 order by school_id, year_group, week
 """
-QUARANTINE_REASONS = """
-select school_id, file, reason, count(*) as rows
+QUARANTINE_REASONS = f"""
+select school_id, file, {REASON_SHOWN} as reason, count(*) as rows
 from quarantine where load_id = $load_id
 group by all order by rows desc limit 10
 """

@@ -28,6 +28,7 @@ def _delivery(tmp_path: Path) -> Path:
     good.mkdir(parents=True)
     bad.mkdir()
     pupils = SIMS_PUPILS.replace(f"{C},", f"{EXCEL},", 1).replace("Forename1", "Zo\u00eb")
+    pupils = pupils.replace("Forename2,02/03/2014,Female", "Forename2,02/03/2014,Smithson")  # a surname in Gender
     (good / "pupils.csv").write_bytes(pupils.encode("cp1252"))
     bad_marks = MARKS.replace(f"{B};2025-11-03;PM;\\", f"{B};2025-11-03;PM;Q9")
     (good / "attendance.csv").write_text(bad_marks, encoding="utf-8")
@@ -63,8 +64,9 @@ def test_the_check_reports_layout_matches_gaps_and_quarantine_per_file(tmp_path:
     # the pupil whose UPN was mangled has no place on the roll: both marks are quarantined, and the unknown code
     assert sorted((r.reason, r.first_lines) for r in marks.quarantined) == [
         ("pupil not in pupils.csv", (6, 7)),
-        ("unknown attendance code 'Q9'", (5,)),
+        ("unknown attendance code '…'", (5,)),
     ]
+    assert [(r.reason, r.first_lines) for r in pupils.blanked] == [("sex '…' is not M or F", (3,))]
     assert marks.verdict == "HELD BACK: 3 of 6 lines quarantined (50.0%, more than the gate's 5%)"
     assert bad.files[0].verdict.startswith("HELD BACK: 100002/pupils.csv lacks required column(s): fsm_eligible")
 
@@ -78,8 +80,11 @@ def test_no_name_or_upn_is_printed_and_nothing_is_written(tmp_path: Path) -> Non
     assert "School 100002: HELD BACK" in text
     assert "column 'Legal Surname' -> surname (through alias 'Legal Surname')" in text
     assert "no optional column leaving_date: no leaving dates: everyone listed is on roll" in text
-    assert "quarantined 1 x mark: unknown attendance code 'Q9' (line 5)" in text
-    for secret in (A, B, C, EXCEL, "8.012", "Surname1", "Forename2", "Zo\u00eb"):
+    # a value is shown as '…' (it may be anything, a surname in a file whose headers were swapped): the line says
+    # where it is
+    assert "quarantined 1 x mark: unknown attendance code '…' (line 5)" in text
+    assert "value blanked 1 x sex: sex '…' is not M or F (line 3)" in text
+    for secret in (A, B, C, EXCEL, "8.012", "Surname1", "Forename2", "Zo\u00eb", "Smithson", "Q9"):
         assert secret not in text
     assert sorted((p.relative_to(tmp_path), p.stat().st_mtime_ns) for p in tmp_path.rglob("*")) == before
 

@@ -105,8 +105,11 @@ def _report(school: str, out: Path) -> dict[str, object]:
 
 def _warehouse(school: str) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute("create table quarantine (load_id varchar, school_id varchar, file varchar, reason varchar)")
-    con.execute("insert into quarantine values ('L1', $school, $file, $reason)",
+    con.execute(
+        "create table quarantine "
+        "(load_id varchar, school_id varchar, file varchar, column_name varchar, reason varchar)"
+    )
+    con.execute("insert into quarantine values ('L1', $school, $file, 'sex', $reason)",
                 {"school": school, "file": FORMULA, "reason": NASTY})  # fmt: skip
     con.execute("create table scores (school_id varchar, score integer)")
     con.executemany("insert into scores values (?, ?)", [(school, s) for s in (0, 3, 5, 8, 12, 20, 31, 40)])
@@ -351,3 +354,16 @@ def test_a_pupil_who_missed_a_tenth_of_sessions_counts_as_persistently_absent_in
                     [(upn, dt.date(2025, 9, day), category) for upn, day, category in marks])  # fmt: skip
     weekly = weekly_attendance(con, dt.date(2025, 9, 10))
     assert weekly["persistent_absence_share"].iloc[-1] == 0.5  # A at exactly 90% is persistently absent (DfE)
+
+
+def test_a_quarantine_reason_is_shown_without_the_value_it_quotes(tmp_path: Path) -> None:
+    """A pupils.csv whose headers were swapped puts surnames where sex is read: the reasons quote them ("sex 'Smith'
+    is not M or F"), and the page listed each, a name per line. It shows one line for the reason, the value as '…'."""
+    con = _warehouse("100001")
+    for surname in ("Smithson", "Robinson", "O'Toole"):
+        con.execute("insert into quarantine values ('L1', '100001', 'pupils.csv', 'sex', $reason)",
+                    {"reason": f"sex '{surname}' is not M or F"})  # fmt: skip
+    out = tmp_path / "out"
+    page = write_html_report(con, _report("100001", out), None, out, draw_trends(_weekly("100001"))).read_text()
+    assert "sex &#39;…&#39; is not M or F" in page
+    assert not [name for name in ("Smithson", "Robinson", "Toole") if name in page]
