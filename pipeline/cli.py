@@ -195,6 +195,7 @@ def ingest(
     if a file could not be read at all (its message says what to fix).
     """
     from pipeline.ingest import ingest as run_ingest
+    from pipeline.ingest.read import ExportsFolderError
     from pipeline.keys import WarehouseKeyError
     from pipeline.runlock import RunLockedError, run_lock
     from pipeline.safe_csv import write_csv, write_json
@@ -212,7 +213,7 @@ def ingest(
                 {"l": result.load_id},
             ).df()
             con.close()
-    except (FileNotFoundError, IsADirectoryError, WarehouseKeyError) as error:
+    except (FileNotFoundError, ExportsFolderError, IsADirectoryError, WarehouseKeyError) as error:
         err.print(str(error))
         raise typer.Exit(ExitCode.USAGE) from None
     except RunLockedError as error:
@@ -261,6 +262,7 @@ def check(
     """
     from pipeline.check import check_delivery, render
     from pipeline.config import Settings, SettingsError
+    from pipeline.ingest.read import ExportsFolderError
 
     if exports is not None and exports_option is not None and exports != exports_option:
         err.print(f"two exports folders given ({exports} and --exports {exports_option}): give one")
@@ -272,7 +274,7 @@ def check(
     try:
         settings = Settings.load(config)
         result = check_delivery(exports, today.date() if today else None, settings.max_quarantined_share)
-    except (FileNotFoundError, SettingsError) as error:
+    except (FileNotFoundError, ExportsFolderError, SettingsError) as error:
         err.print(str(error))
         raise typer.Exit(ExitCode.USAGE) from None
     for line in render(result):

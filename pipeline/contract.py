@@ -98,8 +98,8 @@ def normalise_header(text: str) -> str:
 
 UPN = Column("upn", "upn", ("UPN", "Unique Pupil Number"))
 
-SCHOOL_FOLDER = re.compile(r"^\d{6,7}$")
-"""A school folder's name: its URN (6 digits) or LAESTAB (7 digits)."""
+SCHOOL_FOLDER = re.compile(r"[0-9]{6,7}")
+"""A school folder's name, whole (``fullmatch``): its URN (6 digits) or LAESTAB (7 digits), ASCII digits only."""
 
 EXPORT_FILES: tuple[ExportFile, ...] = (
     ExportFile(

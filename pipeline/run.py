@@ -42,6 +42,7 @@ from pipeline.exit_codes import ExitCode
 from pipeline.faults import checkpoint
 from pipeline.features import FEATURES_TABLE, FeatureResult, build_features
 from pipeline.ingest import IngestResult, ingest
+from pipeline.ingest.read import ExportsFolderError
 from pipeline.keys import WarehouseKeyError
 from pipeline.model.card import Scorecard, ScorecardError
 from pipeline.runlock import run_lock
@@ -227,7 +228,7 @@ def run_pipeline(
             if as_of is not None:
                 _refuse_to_overwrite_later_lists(out, as_of)
             _night(exports, db, out, settings, card, today or dt.date.today(), result, stages, engine)
-        except (BadInputError, ScorecardError, WarehouseKeyError) as error:
+        except (BadInputError, ExportsFolderError, ScorecardError, WarehouseKeyError) as error:
             result.exit_code = ExitCode.USAGE
             report.error = str(error)
             report.status = f"bad input: {error}"

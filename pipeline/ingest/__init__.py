@@ -204,7 +204,14 @@ def _load_school(
             _record_load(con, night.load_id, files[-1], message)
             continue
         if future is None:
-            if export.required_file:
+            if export.name in school.refused:
+                message = (
+                    f"{school.school_id}/{export.name} was refused unopened: {school.refused[export.name]}; "
+                    "deliver the file itself"
+                )
+                files.append(_failed(school.school_id, export.name, "", message))
+                _record_load(con, night.load_id, files[-1], message)
+            elif export.required_file:
                 message = f"{school.school_id}/{export.name} is missing: it is required in every delivery"
                 files.append(_failed(school.school_id, export.name, "", message))
                 _record_load(con, night.load_id, files[-1], message)

@@ -215,7 +215,7 @@ class _Header:
         'URN 105854, LAESTAB 9162578'
         """
         laestab = self.lea + self.estab if self.lea and self.estab else ""
-        own = {6: self.urn, 7: laestab}.get(len(school_id)) if SCHOOL_FOLDER.match(school_id) else None
+        own = {6: self.urn, 7: laestab}.get(len(school_id)) if SCHOOL_FOLDER.fullmatch(school_id) else None
         if not own or own == school_id:
             return None
         return ", ".join(f"{kind} {value}" for kind, value in (("URN", self.urn), ("LAESTAB", laestab)) if value)

@@ -53,6 +53,8 @@ class SchoolDelivery:
     unexpected: tuple[str, ...]
     notes: tuple[str, ...] = ()
     """What the run should say about the folder as a whole (a CTF used or partly used, a second CTF ignored)."""
+    refused: dict[str, str] = field(default_factory=dict)
+    """Contract file name -> why the entry of that name was refused unopened (a link, a pipe): the file fails."""
 
     @property
     def named_like_exports(self) -> dict[str, str]:
@@ -105,53 +107,72 @@ class PreparedFile:
         return f"{self.school_id}/{self.export.name}"
 
 
+class ExportsFolderError(ValueError):
+    """An exports folder that cannot be read as a trust's or a school's: the message says what to fix."""
+
+
 def discover(exports: Path) -> tuple[list[SchoolDelivery], list[str]]:
     """The schools in a delivery folder, and notes on anything ignored.
 
-    A folder holding ``pupils.csv``, ``attendance.csv`` or a Common Transfer File is one school, named by the
-    folder. Otherwise each sub-folder named by a URN or LAESTAB is a school; other entries are ignored and reported.
-    A contract file a school does not send as CSV is read from its CTF, if it has one (see :mod:`.ctf`).
+    Each sub-folder named by a URN or LAESTAB is a school; other entries are ignored and reported. A folder with no
+    such sub-folder that holds ``pupils.csv``, ``attendance.csv`` or a Common Transfer File is one school, named by
+    the folder (resolved: ``--exports .`` is the folder's own name), which must be a URN or LAESTAB too (raises
+    :class:`ExportsFolderError` otherwise). A contract file a school does not send as CSV is read from its CTF, if it
+    has one (see :mod:`.ctf`).
     """
     if not exports.is_dir():
         raise FileNotFoundError(f"the exports folder {exports} does not exist or is not a folder")
     notes: list[str] = []
-    if any(os.path.lexists(exports / name) for name in ("pupils.csv", "attendance.csv")) or _ctfs(exports):
-        folders = [exports]
+    children = sorted(exports.iterdir())
+    schools = [c for c in children if SCHOOL_FOLDER.fullmatch(c.name) and c.is_dir() and not c.is_symlink()]
+    folders: list[tuple[str, Path]] = []
+    if not schools and (any(os.path.lexists(exports / n) for n in ("pupils.csv", "attendance.csv")) or _ctfs(exports)):
+        name = exports.resolve().name
+        if not SCHOOL_FOLDER.fullmatch(name):
+            raise ExportsFolderError(
+                f"the exports folder {exports} holds export files itself, so it would be one school's folder, but "
+                f"its name is not a school's URN (6 digits) or LAESTAB (7 digits): put the files in a folder named "
+                "by the school's URN, inside the exports folder"
+            )
+        folders.append((name, exports))
     else:
-        folders = []
-        for child in sorted(exports.iterdir()):
+        for child in children:
             if child.is_symlink():
                 notes.append(f"refused {child.name}: a symbolic link (links in the export folder are never followed)")
-            elif child.is_dir() and SCHOOL_FOLDER.match(child.name):
-                folders.append(child)
+            elif child in schools:
+                folders.append((child.name, child))
             else:
                 notes.append(f"ignored {child.name}: not a school folder (named by a 6-digit URN or 7-digit LAESTAB)")
     deliveries = []
     known = {f.name for f in EXPORT_FILES}
-    for folder in folders:
+    for school_id, folder in folders:
         present: dict[str, Path] = {}
         try:
             entries = sorted(folder.iterdir())
         except OSError as error:
-            notes.append(f"{folder.name}: could not list the folder ({error.strerror or error}): no file of it read")
+            notes.append(f"{school_id}: could not list the folder ({error.strerror or error}): no file of it read")
             entries = []
+        refused_files: dict[str, str] = {}
         for entry in entries:
             refused = _not_a_regular_file(entry)
-            if refused:
-                notes.append(f"{folder.name}: refused {entry.name}: {refused}")
+            if refused and entry.name.lower() in known:
+                refused_files[entry.name.lower()] = refused
+            elif refused:
+                notes.append(f"{school_id}: refused {entry.name}: {refused}")
             else:
                 present[entry.name.lower()] = entry
         files = {name: present[name] for name in known if name in present}
         ctf, school_notes = _from_ctf(folder, files)
         deliveries.append(
             SchoolDelivery(
-                school_id=folder.name,
+                school_id=school_id,
                 folder=folder,
                 files=files,
                 missing_optional=tuple(f.name for f in EXPORT_FILES if not f.required_file and f.name not in files),
                 missing_required=tuple(f.name for f in EXPORT_FILES if f.required_file and f.name not in files),
                 unexpected=tuple(sorted(n for n in present if n not in known and n not in ctf)),
                 notes=tuple(school_notes),
+                refused=refused_files,
             )
         )
     return deliveries, notes

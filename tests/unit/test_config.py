@@ -153,7 +153,7 @@ def test_a_setting_written_under_a_table_of_schools_is_refused_not_read_as_a_sch
         _load(tmp_path, '[school_names]\n"105854" = "Oak Academy"\nbarrier_places = "uncovered"\n')
     with pytest.raises(SettingsError, match=r"caseload_per_mentor is written under \[mentors\]"):
         _load(tmp_path, '[mentors]\n"105854" = 2\ncaseload_per_mentor = 12\n')
-    assert _load(tmp_path, '[places]\n"oak-academy" = 10\n').places == {"oak-academy": 10}  # a single school's folder
+    assert _load(tmp_path, '[places]\n"oak-academy" = 10\n').places == {"oak-academy": 10}  # read; the run warns
     assert _load(tmp_path, 'caseload_per_mentor = 12\n[mentors]\n"105854" = 2\n').caseload_per_mentor == 12
 
 

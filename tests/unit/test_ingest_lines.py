@@ -9,9 +9,11 @@ import zipfile
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from pipeline.ingest import IngestResult, ingest
 from pipeline.ingest.load import FileLoad
+from pipeline.ingest.read import ExportsFolderError
 from pipeline.upn import make_upn
 from pipeline.warehouse import connect
 
@@ -170,12 +172,50 @@ def test_symlinks_and_other_files_are_refused_never_followed(tmp_path: Path) -> 
     result = ingest(connect(), exports, today=TODAY)
     assert result.schools == [SCHOOL]
     assert "refused 100002: a symbolic link (links in the export folder are never followed)" in result.notes
+    # A contract file refused unopened fails (the school is held back, as for any file that cannot be read), where
+    # it counted as not delivered and the school published without it.
+    assert _counts(_file(result, "behaviour.csv"))[0] == "failed"
+    assert _file(result, "behaviour.csv").notes == [
+        f"{SCHOOL}/behaviour.csv was refused unopened: a symbolic link (links in the export folder are never "
+        "followed); deliver the file itself"
+    ]
     assert (
-        f"{SCHOOL}: refused behaviour.csv: a symbolic link (links in the export folder are never followed)"
-        in result.notes
+        _file(result, "exclusions.csv")
+        .notes[0]
+        .startswith(f"{SCHOOL}/exclusions.csv was refused unopened: not a regular file (a device, pipe or socket)")
     )
-    assert f"{SCHOOL}: refused exclusions.csv: not a regular file (a device, pipe or socket)" in result.notes
-    assert {f.file for f in result.files} == {"pupils.csv", "attendance.csv"}
+    assert {f.file for f in result.files if f.status == "loaded"} == {"pupils.csv", "attendance.csv"}
+
+
+def test_a_school_is_named_by_its_folder_s_whole_name_in_ascii_digits(tmp_path: Path) -> None:
+    exports = tmp_path / "exports"
+    _ingest(exports, {})
+    for odd in ("100002\n", "\uff11\uff10\uff10\uff10\uff10\uff13", "1000040"[:6] + "x"):
+        (exports / odd).mkdir()
+        (exports / odd / "pupils.csv").write_text(PUPILS, encoding="utf-8")
+    result = ingest(connect(), exports, today=TODAY)
+    assert result.schools == [SCHOOL]
+    assert len([n for n in result.notes if "not a school folder" in n]) == 3
+
+
+def test_a_folder_of_export_files_is_one_school_only_when_named_by_a_urn(tmp_path: Path) -> None:
+    """`--exports ..` from inside a school's sub-folder named the school "..", and its lists were written beside the
+    output folder; a trust folder with a stray CTF or pupils.csv at its top was read as one school named after the
+    trust's folder, its schools' folders ignored."""
+    school = tmp_path / SCHOOL
+    _ingest(tmp_path, {})
+    (school / "sub").mkdir()
+    result = ingest(connect(), school / "sub" / "..", today=TODAY)
+    assert result.schools == [SCHOOL]  # the folder's own name, resolved
+    (tmp_path / "pupils.csv").write_text(PUPILS, encoding="utf-8")  # a stray file beside the school's folder
+    result = ingest(connect(), tmp_path, today=TODAY)
+    assert result.schools == [SCHOOL]
+    assert "ignored pupils.csv: not a school folder (named by a 6-digit URN or 7-digit LAESTAB)" in result.notes
+    alone = tmp_path / "oak-academy"
+    alone.mkdir()
+    (alone / "pupils.csv").write_text(PUPILS, encoding="utf-8")
+    with pytest.raises(ExportsFolderError, match="its name is not a school's URN"):
+        ingest(connect(), alone, today=TODAY)
 
 
 def test_implausible_dates_of_birth_are_blanked_and_reading_ages_quarantined(tmp_path: Path) -> None:
