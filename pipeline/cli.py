@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
 import os
 import sys
@@ -550,7 +551,7 @@ def fit(
         typer.Option(
             "--keep-points",
             help="Keep the configured scorecard's points and bands (its ranking) and refit only its chance curve "
-            "on the history: for an expert card such as v5 (the default), whose chances are a prior.",
+            "on the history: for an expert card such as v6 (the default), whose chances are a prior.",
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
@@ -638,9 +639,20 @@ def evaluate(
     from pipeline.safe_csv import write_csv
 
     _logging(quiet)
+    negative = [seed for seed in (*(world or []), *(sample_seed or [])) if seed < 0]
+    if negative:
+        err.print(f"a seed is a whole number of 0 or more, not {negative[0]}")
+        raise typer.Exit(ExitCode.USAGE)
     if world or sample_seed:
         _evaluate_futures(world or [], sample_seed or [], card or [], config, out, jobs, cache)
         return
+    alone = [name for name, given in (("--card", card), ("--cache", cache), ("--jobs", jobs != 1)) if given]
+    if alone:
+        err.print(
+            f"{', '.join(alone)} go with --world or --sample-seed (the worlds of known futures); the warehouse's "
+            "evaluation measures the configured card (--config): give a world, or leave them out"
+        )
+        raise typer.Exit(ExitCode.USAGE)
     with _warehouse(db) as con:
         try:
             settings = Settings.load(config)
@@ -895,6 +907,8 @@ def explain(
 
 TRACEBACK_VARIABLE = "MENTOR_TRACEBACK"
 """Set (to anything) to see a fault's traceback, where the command otherwise prints one line."""
+PATH_ERRORS = frozenset({errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EROFS})
+"""An operating-system error on a path that is the user's to fix (exit 2), not a fault."""
 
 
 def main() -> None:
@@ -907,7 +921,15 @@ def main() -> None:
     """
     os.umask(0o077)
     try:
-        app()  # (click turns a bad command line and typer.Exit into SystemExit with their codes)
+        try:
+            app()  # (click turns a bad command line and typer.Exit into SystemExit with their codes)
+        except OSError as error:
+            if os.environ.get(TRACEBACK_VARIABLE) or error.errno not in PATH_ERRORS or not error.filename:
+                raise
+            # A path that cannot be used as given (an output folder under a file, a folder where a file goes, no
+            # permission): the user's to fix, so named, with exit 2.
+            err.print(f"mentor cannot use {error.filename}: {error.strerror}; give another path")
+            raise SystemExit(ExitCode.USAGE) from None
     except KeyboardInterrupt:
         raise SystemExit(ExitCode.FAILED) from None
     except Exception as error:  # a fault: one line, not a traceback (whose values may be a pupil's)

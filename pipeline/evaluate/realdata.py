@@ -583,13 +583,26 @@ def _markdown(shown: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _at_least_one(text: str) -> int:
+    """A whole number of 1 or more, for argparse (0 repeats divided by zero; -1 printed a table of nan)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--data", nargs="*", default=list(datasets()), help="data sets (default: all)")
+    parser.add_argument(
+        "--data", nargs="+", choices=list(datasets()), default=list(datasets()), help="data sets (default: all)"
+    )
     parser.add_argument("--models", nargs="*", default=None, help="models (default: all installed)")
     parser.add_argument("--quick", action="store_true", help="OULAD: a random 8,000 rows; EBM: 4 bags")
     parser.add_argument(
-        "--repeats", type=int, default=1, help="run the 10-fold CV this many times, fold seeds 0, 1, ... (default 1)"
+        "--repeats",
+        type=_at_least_one,
+        default=1,
+        help="run the 10-fold CV this many times, fold seeds 0, 1, ... (default 1)",
     )
     parser.add_argument("--build-oulad", type=Path, default=None, help="derive oulad-first60.csv.gz from the source")
     parser.add_argument(

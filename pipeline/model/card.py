@@ -82,7 +82,11 @@ class Ramp:
         steps = []
         for (a, pa), (b, pb) in self._segments():
             low, high = sorted((pa, pb))
-            steps += [round(a + (k - 0.5 - pa) * (b - a) / (pb - pa), 6) for k in range(low + 1, high + 1)]
+            # Rounded to 6 decimals, or on a line shorter than 0.001 to 3 more than its length's (a feature in
+            # millionths lost its steps: 20 points on a line of 4e-06 had 6 distinct scores)
+            span = abs(b - a)
+            places = 6 if span >= 1e-3 else 3 - math.floor(math.log10(span))
+            steps += [round(a + (k - 0.5 - pa) * (b - a) / (pb - pa), places) for k in range(low + 1, high + 1)]
         return sorted(steps)
 
     def points_at(self, value: float) -> int:
@@ -128,8 +132,20 @@ class Ramp:
         for (a, pa), (b, pb) in self._segments():
             rate = (pb - pa) / (abs(b - a) * scale)
             how = f"about {rate:+.2g} per {per.get(unit, '1')}" if rate else "level"
-            lines.append(f"to {_signed(pb)} at {format_value(b, unit)} ({how})")
-        return f"from {_signed(start_points)} at {format_value(start, unit)} " + ", then ".join(lines)
+            lines.append(f"to {_signed(pb)} at {_knot_text(b, unit)} ({how})")
+        return f"from {_signed(start_points)} at {_knot_text(start, unit)} " + ", then ".join(lines)
+
+
+def _knot_text(value: float, unit: str) -> str:
+    """A ramp's knot as its line reads it: as a value of its unit, where that shows it whole; otherwise (a count or
+    points at 2.2, a learned feature at 0.0000021) with the digits it has, so that the words say where the line is.
+
+    >>> _knot_text(0.95, "percent"), _knot_text(2.0, "count"), _knot_text(-2.2, "count"), _knot_text(-0.0, "points")
+    ('95.0%', '2', '-2.2', '0')
+    """
+    if unit in ("percent", "share", "grades", "months"):
+        return format_value(value, unit)
+    return f"{value + 0.0:.12g}"
 
 
 def points_on_line(before: tuple[float, int], after: tuple[float, int], value: float) -> int:

@@ -757,7 +757,18 @@ def ramp_ends(values: np.ndarray, step: float | None = None) -> tuple[float, flo
         return float(distinct[0]), float(distinct[1])
     low, high = (float(q) for q in np.quantile(present, RAMP_ENDS, method="inverted_cdf"))
     step = step or nice_step(present)
-    return round(math.floor(low / step) * step, 6), round(math.ceil(high / step) * step, 6)
+    places = _places(step)
+    return round(math.floor(low / step) * step, places), round(math.ceil(high / step) * step, places)
+
+
+def _places(step: float) -> int:
+    """Decimal places to round a multiple of ``step`` to: 6, or the step's own and two more where it is finer (a
+    feature in billionths kept no ramp: its ends both rounded to 0).
+
+    >>> _places(1.0), _places(0.001), _places(2e-9)
+    (6, 6, 11)
+    """
+    return max(6, 2 - math.floor(math.log10(step)))
 
 
 def ramp_knots(values: np.ndarray, bend: bool = False) -> list[float]:
@@ -780,7 +791,7 @@ def ramp_knots(values: np.ndarray, bend: bool = False) -> list[float]:
     if not bend or len(distinct) <= PER_VALUE:
         return [low, high]
     step = nice_step(present)
-    middle = round(round(float(np.quantile(present, 0.5, method="inverted_cdf")) / step) * step, 6)
+    middle = round(round(float(np.quantile(present, 0.5, method="inverted_cdf")) / step) * step, _places(step))
     knots = [low, middle, high] if low < middle < high else [low, high]
     if distinct[0] == low and np.mean(present == low) >= SHARED_END and low < distinct[1] < knots[1]:
         knots.insert(1, float(distinct[1]))

@@ -207,7 +207,17 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             self.classes_ = self._classes(y)
             templates = self._templates(frame)
             names = [t.name for t in templates]
-            self.card_ = self._learn(frame, self._positive(y), templates)
+            positive = self._positive(y)
+            fewer = int(min(positive.sum(), len(positive) - positive.sum()))
+            if int(self.calibration_folds) >= 2 and fewer < 2 * int(self.calibration_folds):
+                warnings.warn(
+                    f"calibration_folds={self.calibration_folds} needs at least {2 * int(self.calibration_folds)} rows "
+                    f"of each outcome, and one has {fewer}: the folds are skipped, and with them the stability screen, "
+                    "the choice between bands and ramps (bands are used) and the held-out slope",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            self.card_ = self._learn(frame, positive, templates)
             if not self.card_.features:
                 warnings.warn(
                     "no feature earned a band: the card scores every pupil 0 and gives everyone the outcome rate "
@@ -263,6 +273,19 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             raise ValueError(f"n_bins must be at least 2, not {self.n_bins!r}")
         if not float(self.C) > 0:
             raise ValueError(f"C must be above 0 (the smaller, the more the bins are shrunk), not {self.C!r}")
+        if self.max_bands is not None and int(self.max_bands) < 1:
+            raise ValueError(
+                f"max_bands must be a whole number of at least 1, or None for no limit, not {self.max_bands!r}"
+            )
+        for name in ("min_gain", "tail_rows", "refine_price"):
+            if not float(getattr(self, name)) >= 0:
+                raise ValueError(f"{name} must be 0 or more, not {getattr(self, name)!r}")
+        if not 0 < float(self.near_copy_rho) <= 1:
+            raise ValueError(f"near_copy_rho must be above 0 and at most 1, not {self.near_copy_rho!r}")
+        for name in ("n_bins", "max_points", "calibration_folds", "stable_in", "tail_rows"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not float(value).is_integer():
+                raise ValueError(f"{name} must be a whole number, not {value!r}")
         if int(self.calibration_folds) >= 2 and not 0 <= int(self.stable_in) <= int(self.calibration_folds):
             raise ValueError(
                 f"stable_in must be between 0 (no stability screen) and calibration_folds ({self.calibration_folds}), "
@@ -627,6 +650,11 @@ def numeric_column(column: pd.Series, name: str) -> np.ndarray:
     read with spaces around them; text that is not a number is refused by name, never read as "no data" (a category
     passed as text would otherwise score as missing on every row, without a word). The message counts the rows, and
     never shows a value: it may be a pupil's."""
+    if pd.api.types.is_datetime64_any_dtype(column) or pd.api.types.is_timedelta64_dtype(column):
+        raise ValueError(
+            f"column {name!r} holds dates or durations, not numbers: their stored counts (of seconds, micro- or "
+            "nanoseconds) are no feature; pass a number that means something, such as days since a date"
+        )
     if column.dtype == object or pd.api.types.is_string_dtype(column):
         column = column.map(lambda v: v.strip() if isinstance(v, str) else v)  # " 1.5" and " " as from a CSV
     try:

@@ -44,3 +44,18 @@ def test_any_other_fault_is_one_line_and_the_traceback_is_there_when_asked_for(t
     asked = _mentor("rekey", "--decrypt", "--db", str(db), MENTOR_TRACEBACK="1")
     assert asked.returncode == 1
     assert "Traceback (most recent call last)" in asked.stderr
+
+
+def test_a_path_that_cannot_be_used_and_options_that_go_with_others_are_bad_input(tmp_path: Path) -> None:
+    """An output folder under a file, --card without a world, a negative seed: exit 2, saying what to fix (each
+    was exit 1, "unexpected error", or, for --card, silently the configured card's figures)."""
+    done = _mentor("sample", "--out", "/dev/null/x")
+    assert (done.returncode, done.stderr.strip()) == (
+        2,
+        "mentor cannot use /dev/null/x: Not a directory; give another path",
+    )
+    done = _mentor("evaluate", "--db", str(tmp_path / "w.duckdb"), "--out", str(tmp_path), "--card", "/no.yaml")
+    assert done.returncode == 2
+    assert done.stderr.startswith("--card go with --world or --sample-seed")
+    done = _mentor("evaluate", "--sample-seed", "-1", "--out", str(tmp_path))
+    assert (done.returncode, done.stderr.strip()) == (2, "a seed is a whole number of 0 or more, not -1")

@@ -152,3 +152,13 @@ def test_the_saved_table_shows_every_figure_the_benchmark_printed(
     edge = table.assign(ece=0.006512)
     save_table(edge, saved)
     assert formatted(saved_table(saved))["ECE (pooled)"].tolist() == formatted(edge)["ECE (pooled)"].tolist()
+
+
+def test_the_benchmark_refuses_a_data_set_it_does_not_have_and_no_repeats(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--data nosuch` was a KeyError traceback, `--repeats 0` a ZeroDivisionError, `--repeats -1` a table of nan."""
+    for argv, words in ((["--data", "nosuch"], "invalid choice: 'nosuch'"), (["--repeats", "0"], "must be 1 or more"),
+                        (["--repeats", "-1"], "must be 1 or more, not -1")):  # fmt: skip
+        with pytest.raises(SystemExit) as stopped:
+            main(argv)
+        assert stopped.value.code == 2
+        assert words in capsys.readouterr().err

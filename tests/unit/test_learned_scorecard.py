@@ -180,9 +180,26 @@ def test_a_card_with_no_feature_says_so_and_settings_it_cannot_honour_are_refuse
         model = PointsScorecard().fit(X, y)
     assert not model.card_.features
     for setting, words in [({"max_points": 0}, "max_points must be"), ({"stable_in": 9}, "stable_in must be"),
-                           ({"n_bins": 1}, "n_bins must be"), ({"C": 0}, "C must be above 0")]:  # fmt: skip
-        with pytest.raises(ValueError, match=words):
+                           ({"n_bins": 1}, "n_bins must be"), ({"C": 0}, "C must be above 0"),
+                           ({"max_bands": -1}, "max_bands must be"), ({"max_bands": 0}, "max_bands must be"),
+                           ({"min_gain": -1}, "min_gain must be 0 or more"), ({"tail_rows": -5}, "tail_rows must be"),
+                           ({"refine_price": -0.1}, "refine_price must be"), ({"near_copy_rho": 0}, "near_copy_rho"),
+                           ({"n_bins": 2.5}, "n_bins must be a whole number")]:  # fmt: skip
+        with pytest.raises(ValueError, match=words):  # max_bands=-1 looped for ever
             PointsScorecard(**setting).fit(X, y)  # type: ignore[arg-type]
+
+
+def test_calibration_folds_the_rows_cannot_give_are_warned_of_and_dates_are_refused() -> None:
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"a": rng.normal(size=300)})
+    y = (X["a"] + rng.normal(size=300) > 0).astype(int)
+    with pytest.warns(UserWarning, match="calibration_folds=200 needs at least 400 rows of each outcome"):
+        PointsScorecard(calibration_folds=200, stable_in=0).fit(X, y)
+    # A date's storage counts (micro- or nanoseconds) gave cut-points in them: the same dates stored otherwise
+    # scored 0 or 20 on every row.
+    dates = pd.DataFrame({"enrolled": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, 300), "D")})
+    with pytest.raises(ValueError, match="'enrolled' holds dates or durations, not numbers"):
+        PointsScorecard().fit(dates, y)
 
 
 def test_a_card_fitted_on_a_frame_reads_an_array_in_its_columns_order_as_scikit_learn_does() -> None:

@@ -345,3 +345,24 @@ def test_an_end_value_many_pupils_share_scores_points_of_its_own() -> None:
     assert len(line.scoring_lines) == 1  # still one line of the card
     again = Scorecard.from_dict(yaml.safe_load(model.card_.to_yaml()))
     assert again.feature("absences").ramp == line.ramp
+
+
+def test_ramps_learn_the_same_line_whatever_the_feature_s_units_and_say_where_it_is() -> None:
+    """Ramp ends and steps were rounded to 6 decimals: a feature in billionths kept no ramp (an empty card), one in
+    millionths had 6 distinct scores for 20 points; and a ramp of a bare table's column read "from 0 at -2 to +20 at
+    2" for knots at -2.1 and 2, where -2 scores a point."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=1500), "b": rng.normal(size=1500)})
+    y = (rng.random(1500) < 1 / (1 + np.exp(-(1.2 * X["a"] - 0.8 * X["b"])))).astype(int)
+    train, test = slice(0, 1000), slice(1000, None)
+    ranked = {}
+    for scale in (1e-9, 1e-6, 1.0, 1e6):
+        model = PointsScorecard(shapes="ramps").fit(X[train] * scale, y[train])
+        feature = model.card_.features[0]
+        assert feature.ramp is not None
+        assert len({band.points for band in feature.bands}) == feature.ramp.points + 1  # every whole point a step
+        ranked[scale] = roc_auc_score(y[test], model.predict_proba(X[test] * scale)[:, 1])
+    assert max(ranked.values()) - min(ranked.values()) < 0.002, ranked
+    words = model.card_.features[0].ramp.words("count")  # type: ignore[union-attr]
+    assert words.startswith("from 0 at -2100000 to +20 at 2000000")
+    assert Ramp(((-2.2, 0), (2.1, 20))).words("count") == "from 0 at -2.2 to +20 at 2.1 (about +4.7 per 1)"
