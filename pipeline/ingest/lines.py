@@ -71,7 +71,7 @@ start at a large offset inside a transaction, hence the subtraction; a view cann
 LINE_COUNTS = sql_text("line_counts.sql")
 INCOMING = """
     select line_number as position, line, line_hash, line_hash2 from incoming_lines
-    where line <> '' and line_number <= {last_line}
+    where not blank_line(line) and line_number <= {last_line}
 """
 """The data lines of ``incoming_lines`` (a view cannot take parameters: the number of lines is written in)."""
 

@@ -160,6 +160,19 @@ def test_old_mac_line_ends_and_blank_lines(tmp_path: Path) -> None:
     assert "1 blank line(s) skipped" in outcome.notes
 
 
+def test_a_line_of_delimiters_alone_is_a_blank_line_not_a_row_of_blanks(tmp_path: Path) -> None:
+    """Excel leaves ",,,," lines below a table's last row: each was quarantined as "UPN is blank", and report.html
+    told staff to correct lines of their decisions.csv they could not see."""
+    marks = _damage(4, ",,,") + ' , ,"",\n;;;\n'
+    decisions = f"upn,date,decision,review_date\n{A},03/11/2025,declined,\n,,,\n,,,\n"
+    result, con = _ingest(tmp_path, {"attendance.csv": marks, "decisions.csv": decisions})
+    outcome = _file(result, "attendance.csv")
+    assert _counts(outcome) == ("loaded", 59, 59, 0)
+    assert "3 blank line(s) skipped" in outcome.notes
+    assert _counts(_file(result, "decisions.csv")) == ("loaded", 1, 1, 0)
+    assert con.execute("select count(*) from quarantine").fetchone() == (0,)
+
+
 def test_symlinks_and_other_files_are_refused_never_followed(tmp_path: Path) -> None:
     outside = tmp_path / "elsewhere"
     outside.mkdir()
