@@ -325,7 +325,10 @@ def _date_style(path: Path, delimiter: str, header: HeaderReading | None) -> str
         # Each line split on its own, as the run reads it: a stray quote spoils its line only, where a CSV reader
         # of the whole file ran its field on over the lines after it (past csv's field limit: a traceback).
         for text in itertools.islice(handle, SAMPLE_LINES):
-            row = next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter), [])
+            try:
+                row = next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter), [])
+            except csv.Error:  # a field over csv's limit (128 KiB): the run quarantines the line; no date read here
+                continue
             lines += 1
             for position in positions:
                 value = row[position].strip() if position < len(row) else ""

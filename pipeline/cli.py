@@ -6,6 +6,7 @@ import datetime as dt
 import errno
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -911,6 +912,20 @@ PATH_ERRORS = frozenset({errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EROFS}
 """An operating-system error on a path that is the user's to fix (exit 2), not a fault."""
 
 
+_TERMINATED: list[int] = []
+"""The signal that stopped the command, once one has (DuckDB turns it into "Query interrupted" mid-query)."""
+
+
+def _terminated(signum: int, _frame: object) -> None:
+    _TERMINATED.append(signum)
+    raise SystemExit(128 + signum)
+
+
+def _stopped_by_signal() -> None:
+    err.print(f"mentor stopped: it was sent {signal.Signals(_TERMINATED[0]).name}; nothing more was done")
+    raise SystemExit(128 + _TERMINATED[0]) from None
+
+
 def main() -> None:
     """Entry point of the `mentor` console script.
 
@@ -920,6 +935,9 @@ def main() -> None:
     would leave readable by others.
     """
     os.umask(0o077)
+    # A job's time limit or `kill` stops the command as Ctrl-C would, so that its clean-up runs (a scratch folder of
+    # plain-text copies of pupils' files removed, the run's lock let go), with the exit status a killed one has.
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         try:
             app()  # (click turns a bad command line and typer.Exit into SystemExit with their codes)
@@ -932,7 +950,13 @@ def main() -> None:
             raise SystemExit(ExitCode.USAGE) from None
     except KeyboardInterrupt:
         raise SystemExit(ExitCode.FAILED) from None
+    except SystemExit:
+        if _TERMINATED:  # (or a command that caught the interruption as a failure of its own)
+            _stopped_by_signal()
+        raise
     except Exception as error:  # a fault: one line, not a traceback (whose values may be a pupil's)
+        if _TERMINATED:
+            _stopped_by_signal()
         if os.environ.get(TRACEBACK_VARIABLE):
             raise
         err.print(

@@ -186,7 +186,7 @@ class Settings(BaseModel):
     def fingerprint(self) -> str:
         """A short hash of the settings (with the scorecard file's content, not its path)."""
         data = self.model_dump()
-        data["scorecard"] = hashlib.sha256(self.scorecard.read_bytes()).hexdigest() if self.scorecard.exists() else ""
+        data["scorecard"] = hashlib.sha256(self.scorecard.read_bytes()).hexdigest() if self.scorecard.is_file() else ""
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
 

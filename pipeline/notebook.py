@@ -37,6 +37,9 @@ class AnalysisWarehouse:
     """The night the notebook looks at."""
     source: str
     """Where the data came from, in words (a notebook prints it)."""
+    scratch: Path
+    """The notebook's scratch folder (the warehouse copy's): lists a notebook publishes go here, and are removed with
+    it when the kernel ends."""
 
 
 def analysis_warehouse(warehouse: Path | None = None, night: dt.date | None = None) -> AnalysisWarehouse:
@@ -64,7 +67,7 @@ def analysis_warehouse(warehouse: Path | None = None, night: dt.date | None = No
     chosen = night or (row[0] if row else None)
     if chosen is None:
         raise ValueError(f"{source} holds no attendance marks: run `make run` or point WAREHOUSE at a warehouse")
-    return AnalysisWarehouse(con, chosen, source)
+    return AnalysisWarehouse(con, chosen, source, scratch)
 
 
 def _discard(con: duckdb.DuckDBPyConnection, scratch: Path) -> None:

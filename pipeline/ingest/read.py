@@ -505,9 +505,41 @@ def _transcode(source: Path, target: Path, encoding: str) -> None:
             writer.write(chunk)
 
 
-def temporary_workdir() -> tempfile.TemporaryDirectory[str]:
-    """A private scratch folder for transcoded copies, removed after the load."""
-    return tempfile.TemporaryDirectory(prefix="mentor-ingest-")
+TEMPORARY_PREFIX = "mentor-ingest-"
+OWNER_FILE = "pid"
+"""In a temporary scratch folder: the number of the process that made it."""
+
+
+@contextlib.contextmanager
+def temporary_workdir() -> Iterator[str]:
+    """A private scratch folder (0700) for transcoded copies, in the temporary folder, removed after the load. A
+    process killed mid-load (``mentor check`` stopped by its job's time limit) cannot remove its folder, and its
+    plain-text copies of pupils' files stayed for good: each new folder first removes those of this user whose
+    process has ended (it records its own process's number)."""
+    _remove_orphans(Path(tempfile.gettempdir()))
+    with tempfile.TemporaryDirectory(prefix=TEMPORARY_PREFIX) as scratch:
+        (Path(scratch) / OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
+        yield scratch
+
+
+def _remove_orphans(parent: Path) -> None:
+    """Remove this user's temporary scratch folders under ``parent`` whose process has ended (on POSIX systems: on
+    Windows a user's temporary folder is their own, and ``os.kill(pid, 0)`` would end the process)."""
+    if os.name != "posix":
+        return
+    for folder in parent.glob(f"{TEMPORARY_PREFIX}*"):
+        try:
+            if folder.is_symlink() or folder.stat().st_uid != os.getuid():
+                continue
+            pid = int((folder / OWNER_FILE).read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            continue  # another user's, or one still being made
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass  # a process of another user's has that number: alive
 
 
 @contextlib.contextmanager

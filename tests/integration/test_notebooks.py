@@ -37,8 +37,9 @@ def test_the_notebook_is_stored_without_outputs(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_the_notebook_runs_top_to_bottom(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_notebook_runs_top_to_bottom(name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("MENTOR_NOTEBOOK_SOURCE", "sample")  # never a developer's own warehouse
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the kernel's temporary files, to look for after it ends
     notebook = copy.deepcopy(nbformat.read(NOTEBOOKS / name, as_version=4))
     client = NotebookClient(
         notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
@@ -47,6 +48,8 @@ def test_the_notebook_runs_top_to_bottom(name: str, monkeypatch: pytest.MonkeyPa
     errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors == []
     assert any(o.get("data", {}).get("image/png") for c in notebook.cells for o in c.get("outputs", []))
+    # Nothing of pupils' data is left behind: the audit notebook's published shortlists stayed in a temporary folder
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("mentor-")]
 
 
 def test_a_notebook_s_copy_of_the_warehouse_is_removed_when_its_kernel_ends(tmp_path: Path) -> None:

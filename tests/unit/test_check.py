@@ -259,3 +259,13 @@ def test_a_school_whose_marks_stop_weeks_before_the_others_is_held_back_in_the_c
                                    "--out", str(tmp_path / "out")])  # fmt: skip
     assert run.exit_code == 3, run.output
     assert "held back: school 100002:" in run.output
+
+
+def test_a_line_longer_than_csv_s_field_limit_is_checked_as_the_run_quarantines_it(tmp_path: Path) -> None:
+    """A field over 128 KiB among the first lines stopped `mentor check` with "unexpected error" (exit 1)."""
+    folder = _school(tmp_path)
+    (folder / "attendance.csv").write_text(MARKS + f"{A};2025-11-04;AM;{'x' * 140_000}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["check", str(tmp_path), "--today", TODAY.isoformat()])
+    assert result.exit_code in (0, 3), result.output
+    assert "dates YYYY-MM-DD" in result.output
+    assert "quarantined 1 x" in result.output

@@ -4,11 +4,16 @@ traceback on the console (a traceback can quote a pupil's data), unless MENTOR_T
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
+
+from pipeline.ingest.read import TEMPORARY_PREFIX, temporary_workdir
 
 DAMAGED = b"not a warehouse " * 400
 
@@ -59,3 +64,47 @@ def test_a_path_that_cannot_be_used_and_options_that_go_with_others_are_bad_inpu
     assert done.stderr.startswith("--card go with --world or --sample-seed")
     done = _mentor("evaluate", "--sample-seed", "-1", "--out", str(tmp_path))
     assert (done.returncode, done.stderr.strip()) == (2, "a seed is a whole number of 0 or more, not -1")
+
+
+def test_a_command_sent_sigterm_cleans_up_and_says_so(tmp_path: Path) -> None:
+    """A job's time limit sends SIGTERM: `mentor check` died with its plain-text copies of pupils' files left in
+    the temporary folder for good; now it removes them, says why it stopped, and exits 143 as a killed job does."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MENTOR_")}
+    sample = Path(__file__).resolve().parents[2] / "data" / "sample"
+    command = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "check", str(sample)],
+        env={**clean, "TMPDIR": str(scratch)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for _ in range(200):  # until the check has made its scratch folder and is loading
+        if any(scratch.iterdir()):
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    command.send_signal(signal.SIGTERM)
+    _, stderr = command.communicate(timeout=60)
+    assert command.returncode == 143, stderr
+    assert stderr.strip().endswith("mentor stopped: it was sent SIGTERM; nothing more was done")
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_killed_load_s_temporary_folder_is_removed_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL cannot be cleaned up after: the next temporary scratch folder removes those whose process ended."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan, alive = tmp_path / f"{TEMPORARY_PREFIX}orphan", tmp_path / f"{TEMPORARY_PREFIX}alive"
+    for folder, pid in ((orphan, ended.stdout.strip()), (alive, str(os.getpid()))):
+        folder.mkdir()
+        (folder / "pid").write_text(pid, encoding="ascii")
+        (folder / "127510-pupils.csv").write_text("a copy of pupils.csv\n", encoding="utf-8")
+    with temporary_workdir() as made:
+        assert Path(made).parent == tmp_path
+    assert not orphan.exists()
+    assert alive.exists()  # a load under way in another process
+    assert not Path(made).exists()

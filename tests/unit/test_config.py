@@ -147,6 +147,19 @@ def test_the_command_line_refuses_a_bad_file_in_one_sentence_with_exit_2(tmp_pat
     assert not (tmp_path / "w.duckdb").exists()
 
 
+def test_a_scorecard_setting_that_names_a_folder_is_bad_input(tmp_path: Path) -> None:
+    """It stopped the run with "an unexpected error during starting: a file error (Is a directory)", exit 1."""
+    config = tmp_path / "settings.toml"
+    config.write_text(f'scorecard = "{tmp_path}"\n', encoding="utf-8")
+    assert Settings.load(config).fingerprint() == Settings.load(config).fingerprint()
+    result = CliRunner().invoke(
+        app, ["run", "--exports", str(tmp_path), "--db", str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "out"),
+              "--config", str(config)],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert f"cannot read scorecard {tmp_path}" in result.output
+
+
 def test_a_setting_written_under_a_table_of_schools_is_refused_not_read_as_a_school(tmp_path: Path) -> None:
     # settings.example.toml ends with [school_names]: a line added at the end belongs to that table in TOML
     with pytest.raises(SettingsError, match=r"barrier_places is written under \[school_names\], which holds schools"):
