@@ -781,18 +781,27 @@ def purge(
         str | None, typer.Option(help="Remove a school that has left the trust (its URN or LAESTAB), whole.")
     ] = None,
     db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,
+    out: Annotated[
+        Path, typer.Option(help="With --school: the output folder whose OUT/<school> lists are removed too.")
+    ] = Path("out"),
 ) -> None:
     """Retention: remove from the warehouse every pupil who left before a date (--before), or a school that has
-    left the trust (--school), with everything about them.
+    left the trust (--school), with everything about them, and with --school its published lists (OUT/<school>).
 
     Prints how many rows went from each table, then writes the warehouse into a new file, so that nothing of what
     was removed is left in it. Never touches the export folder: a pupil still in a later delivery is loaded again,
     so set the same retention in the MIS export. A school removed is no longer expected by the nightly run.
     """
+    import shutil
+
+    from pipeline.contract import SCHOOL_FOLDER
     from pipeline.retention import purge_leavers, purge_school, rewrite
 
     if (before is None) == (school is None):
         err.print("give --before DATE (pupils who left before it) or --school URN (a school that left), not both")
+        raise typer.Exit(ExitCode.USAGE)
+    if school is not None and not SCHOOL_FOLDER.fullmatch(school):
+        err.print(f"--school takes a school's URN (6 digits) or LAESTAB (7 digits), not {school!r}")
         raise typer.Exit(ExitCode.USAGE)
     with _warehouse(db) as con:
         try:
@@ -808,6 +817,10 @@ def purge(
         err.print(f"removed {removed.get('pupils', 0):,} pupils who left before {before.date()}")
     else:
         err.print(f"removed school {school} ({removed.get('pupils', 0):,} pupils): it is no longer expected")
+        lists = out / str(school)
+        if lists.is_dir() and not lists.is_symlink():
+            shutil.rmtree(lists)
+            err.print(f"removed its published lists: {lists}")
 
 
 @app.command()

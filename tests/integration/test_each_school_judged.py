@@ -424,9 +424,12 @@ def test_a_school_that_left_the_trust_is_removed_whole_and_no_longer_expected(tr
     shutil.rmtree(trust.exports / trust.bad)  # the school has left: its folder comes no more
     assert trust.run().exit_code == 3
     db = str(trust.root / "w.duckdb")
-    removed = CliRunner().invoke(app, ["purge", "--db", db, "--school", trust.bad])
+    assert (trust.out / trust.bad / "shortlist.csv").is_file()  # its last lists: names, UPNs, context
+    removed = CliRunner().invoke(app, ["purge", "--db", db, "--school", trust.bad, "--out", str(trust.out)])
     assert removed.exit_code == 0, removed.output
     assert f"removed school {trust.bad}" in removed.output
+    assert not (trust.out / trust.bad).exists()  # they stayed in the output folder for good
+    assert (trust.out / trust.good / "shortlist.csv").is_file()
     with duckdb.connect(db, read_only=True) as con:
         tables = [t for (t,) in con.execute(TABLES_WITH_SCHOOL_ROWS).fetchall()]
         left = {t: con.execute(f'select count(*) from "{t}" where school_id = ?', [trust.bad]).fetchone()[0]  # type: ignore[index]
@@ -437,6 +440,9 @@ def test_a_school_that_left_the_trust_is_removed_whole_and_no_longer_expected(tr
     assert result.exit_code == 0, result.output  # the other school alone is expected now
     assert CliRunner().invoke(app, ["purge", "--db", db, "--school", trust.bad]).exit_code == 2  # nothing to remove
     assert CliRunner().invoke(app, ["purge", "--db", db]).exit_code == 2  # neither --before nor --school
+    refused = CliRunner().invoke(app, ["purge", "--db", db, "--school", "..", "--out", str(trust.out / "x")])
+    assert refused.exit_code == 2
+    assert trust.out.is_dir()
 
 
 def test_an_earlier_night_reproduced_into_the_live_folder_is_refused_and_the_lists_stay(trust: Trust) -> None:
