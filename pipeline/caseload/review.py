@@ -1,8 +1,8 @@
 """The caseload review: every current mentee, how long they have been mentored, and whether they are improving.
 
 For each pupil with an open intervention named in ``mentor_interventions``: the start date (the earliest open
-one), weeks in mentoring, and three measures in the six school weeks (30 school days, holidays skipped) before the
-start against the time since it:
+one), school weeks in mentoring, and three measures in the six school weeks (30 school days, holidays skipped)
+before the start against the time since it:
 attendance, negative behaviour points per school week (10 possible sessions) and the English and maths gap to
 target (working at minus target, in grades; a primary step WTS -> EXS counts as one).
 
@@ -12,7 +12,8 @@ more. A measure with no data before or since counts as the same. The status is *
 are better than worse, *worsening* when more are worse than better, *mixed* when as many are better as worse
 (attendance up, say, and English and maths further below target), otherwise *no change*; and *too early to
 tell* while 10 or fewer possible sessions (the first school week) have passed since the start. A mentee is flagged
-``review due`` once they have been mentored for ``review_weeks`` weeks or more.
+``review due`` once they have been mentored for ``review_weeks`` school weeks or more (possible sessions since the
+start over 10: holidays and closures do not count).
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def build_caseload(mentees: pd.DataFrame, pupils: pd.DataFrame, as_of: dt.date, 
     rows = []
     for row in joined.to_dict("records"):
         start = pd.Timestamp(row["start_date"]).date()
-        weeks = (as_of - start).days // 7
+        weeks = school_weeks(row.get("possible_since"))
         status, why = status_of(row)
         rows.append(
             {
@@ -147,10 +148,21 @@ def build_caseload(mentees: pd.DataFrame, pupils: pd.DataFrame, as_of: dt.date, 
                 "gap_to_target_since": _rounded(row.get("gap_since")),
                 "status": status,
                 "why": why,
-                "review": f"review due ({weeks} weeks)" if weeks >= settings.review_weeks else "",
+                "review": f"review due ({weeks} school weeks)" if weeks >= settings.review_weeks else "",
             }
         )
     return pd.DataFrame(rows, columns=list(CASELOAD_COLUMNS))
+
+
+def school_weeks(possible_sessions: object) -> int:
+    """Whole school weeks in ``possible_sessions`` (the sessions since the start the pupil could attend; 10 a week),
+    so that holidays and closures do not count: a start on 2 June read "17 weeks" on 3 October, 11 of them summer.
+
+    >>> school_weeks(119), school_weeks(120), school_weeks(None)
+    (11, 12, 0)
+    """
+    sessions = number_or_none(possible_sessions)
+    return 0 if sessions is None else int(sessions // 10)
 
 
 def _change(row: Mapping[Any, Any], before: str, since: str) -> float | None:

@@ -282,20 +282,22 @@ def test_the_caseload_status_rule(row: dict[str, object], status: str) -> None:
     assert status_of(row)[0] == status
 
 
-def test_a_mentee_is_flagged_for_review_after_the_set_weeks() -> None:
+def test_a_mentee_is_flagged_for_review_after_the_set_school_weeks() -> None:
+    # P000 started on 2 June: 19 calendar weeks by 17 October, of which 6 of the summer holiday and a half-term's
+    # closures: 118 possible sessions, 11 school weeks, not yet a review. P002: 12 school weeks.
     mentees = pd.DataFrame(
         {
-            "school_id": ["1", "1"],
-            "upn": ["P000", "P001"],
-            "start_date": pd.to_datetime(["2025-06-02", "2025-10-06"]),
-            "possible_since": [200, 20],
-            "attendance_before": [0.8, 0.9],
-            "attendance_since": [0.9, 0.9],
+            "school_id": ["1", "1", "1"],
+            "upn": ["P000", "P001", "P002"],
+            "start_date": pd.to_datetime(["2025-06-02", "2025-10-06", "2025-05-01"]),
+            "possible_since": [118, 20, 120],
+            "attendance_before": [0.8, 0.9, 0.8],
+            "attendance_since": [0.9, 0.9, 0.9],
         }
     )
-    caseload = build_caseload(mentees, _pupils({}, {}), dt.date(2025, 10, 17), Settings(review_weeks=12))
-    assert caseload["weeks_in_mentoring"].tolist() == [19, 1]
-    assert caseload["review"].tolist() == ["review due (19 weeks)", ""]
+    caseload = build_caseload(mentees, _pupils({}, {}, {}), dt.date(2025, 10, 17), Settings(review_weeks=12))
+    assert caseload["weeks_in_mentoring"].tolist() == [12, 11, 2]
+    assert caseload["review"].tolist() == ["review due (12 school weeks)", "", ""]
     assert caseload.loc[0, "attendance_since"] == "90.0%"
     assert caseload.loc[0, "status"] == "improving"
 
