@@ -82,6 +82,10 @@ FOCUS_WORDS = {
     "circumstances": "wellbeing and a trusted adult to talk to",
 }
 """The suggested mentoring focus for each main barrier, in plain words."""
+LATENESS_FOCUS = "getting to school on time (a punctuality plan agreed with home)"
+"""The attendance focus where lateness carries half of a pupil's attendance points or more."""
+LATENESS_FEATURES = ("late_marks_4wk",)
+"""The features (of the feature contract) that count late marks."""
 LOOKED_AFTER_POINTS = 10
 WELLBEING_INTERVENTION_POINTS = 6
 WELLBEING_INTERVENTIONS = ("Counselling",)
@@ -337,16 +341,19 @@ def need_profile(pupils: pd.DataFrame, points: pd.DataFrame, card: Scorecard, se
     profile["total_need"] = result["total_need"].astype(int).to_numpy()
     profile["mentee"] = result["mentee"].astype(bool).to_numpy()
     needs = profile[[f"need_{b}" for b in BARRIERS]].to_numpy()
+    late = [f for f in card.features if f.name in LATENESS_FEATURES and f.focus == "attendance"]
+    lateness = sum((points[f.name].apply(f.need).to_numpy() for f in late), np.zeros(len(pupils), dtype=int))
     focus = []
-    for row, barrier in zip(needs, profile["main_barrier"], strict=True):
+    for row, barrier, late_points in zip(needs, profile["main_barrier"], lateness, strict=True):
         if barrier == "none":
             focus.append("")
             continue
+        words = {**FOCUS_WORDS, "attendance": LATENESS_FOCUS} if 2 * late_points >= row[0] > 0 else FOCUS_WORDS
         m = BARRIERS.index(barrier)
-        text = FOCUS_WORDS[barrier]
+        text = words[barrier]
         second = max((k for k in range(len(BARRIERS)) if k != m), key=lambda k: (row[k], -k))
         if row[second] >= max(settings.need_points, 1):
-            text += f"; then {FOCUS_WORDS[BARRIERS[second]]}"
+            text += f"; then {words[BARRIERS[second]]}"
         focus.append(text)
     profile["suggested_focus"] = focus
     return profile

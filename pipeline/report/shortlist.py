@@ -21,6 +21,7 @@ from pipeline.caseload.policy import (
     BESIDE,
     REFERRED,
     SEVERE_ABSENCE,
+    WELLBEING_INTERVENTIONS,
     Places,
     choose,
 )
@@ -135,7 +136,7 @@ def build_shortlist(
                 "main_barrier": BARRIER_NAMES.get(str(pupil["main_barrier"]), "none"),
                 "need": need_text(pupil),
                 "suggested_focus": pupil["suggested_focus"],
-                "reasons": "; ".join(reasons) if reasons else "no points from any feature",
+                "reasons": "; ".join(reasons) if reasons else _pointless(pupil),
                 "place_for": WAITING_TEXT if waiting[rank - 1] else _place_text(str(pupil["place_for"])),
                 "attendance_team": "severe absence (50% or less): for the attendance team too"
                 if attendance is not None and attendance <= SEVERE_ABSENCE
@@ -261,6 +262,25 @@ def phase_label(label: str, primary: bool) -> str:
 
 def _gap_to_target(feature: FeatureCard) -> bool:
     return feature.unit == "grades" and feature.reason.endswith("{value} against target")
+
+
+def _pointless(pupil: Mapping[Any, Any]) -> str:
+    """The reasons of a listed pupil the scorecard gives no point: why they are listed all the same.
+
+    >>> _pointless({"main_barrier": "circumstances", "looked_after": True, "current_interventions": None})
+    'no points from the scorecard: listed for circumstances and wellbeing, looked after'
+    >>> _pointless({"main_barrier": "none"})
+    'no points from the scorecard: listed to make up the shortlist'
+    """
+    if pupil.get("main_barrier") != "circumstances":
+        return "no points from the scorecard: listed to make up the shortlist"
+    why = []
+    looked_after = pupil.get("looked_after")
+    if looked_after is not None and not pd.isna(looked_after) and bool(looked_after):
+        why.append("looked after")
+    names = str(pupil.get("current_interventions") or "")
+    why += [f"an open {name} intervention" for name in WELLBEING_INTERVENTIONS if name.lower() in names.lower()]
+    return ", ".join(["no points from the scorecard: listed for circumstances and wellbeing", *why])
 
 
 def need_text(pupil: Mapping[Any, Any]) -> str:

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.caseload.decisions import Decision, decision_state
-from pipeline.caseload.policy import BARRIERS, BESIDE, choose, school_places, select, share_places
+from pipeline.caseload.policy import BARRIERS, BESIDE, choose, need_profile, school_places, select, share_places
 from pipeline.caseload.review import build_caseload, status_of
 from pipeline.config import BARRIER_PLACES, Settings, SettingsError
 from pipeline.model import PointsScorecard, Scorecard
@@ -475,3 +475,21 @@ def test_points_a_usual_pupil_has_are_not_need_and_not_a_reason() -> None:
     assert row["reasons"].startswith("Reading age -30 months against age")
     assert row["need"] == "literacy and numeracy 4"
     assert row["place_for"] == "by rank"
+
+
+def test_the_attendance_focus_is_punctuality_where_lateness_carries_the_attendance_points() -> None:
+    """A pupil at 93.5% with late marks most weeks was offered "an attendance plan": the focus now says what the
+    points say."""
+    v6 = Scorecard.load(Path(__file__).resolve().parents[2] / "models" / "scorecard-v6.yaml")
+    points = pd.DataFrame(0, index=range(3), columns=list(v6.feature_names))
+    points.loc[0, ["late_marks_4wk", "attendance_rate_4wk"]] = [24, 6]  # late most weeks, 90-95% lately
+    points.loc[1, ["late_marks_4wk", "attendance_rate_term_ex_holiday"]] = [12, 22]  # absence first
+    points.loc[2, ["english_grade_gap", "maths_grade_gap", "core_grade_change", "late_marks_4wk"]] = [4, 4, 10, 12]
+    pupils = pd.DataFrame({"upn": ["P0", "P1", "P2"], "looked_after": False, "current_interventions": ""})
+    profile = need_profile(pupils, points, v6, Settings())
+    assert profile["suggested_focus"].tolist() == [
+        "getting to school on time (a punctuality plan agreed with home)",
+        "getting to school every day (an attendance plan agreed with home)",
+        "catching up to target in English and maths; then getting to school on time (a punctuality plan agreed with "
+        "home)",
+    ]
