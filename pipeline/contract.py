@@ -255,7 +255,13 @@ def in_primary(year_group: object) -> bool:
 
 DECISIONS = ("referred", "declined", "not now", "supported elsewhere")
 """What staff can record against a pupil on the shortlist (decisions.csv)."""
-DECISION_SYNONYMS = {"not appropriate": "declined", "already supported elsewhere": "supported elsewhere"}
+DECISION_SYNONYMS = {
+    "not appropriate": "declined",
+    "already supported elsewhere": "supported elsewhere",
+    "refer": "referred",
+    "referral": "referred",
+    "decline": "declined",
+}
 """Other words staff use, read as one of :data:`DECISIONS`."""
 SESSIONS = {"am": "AM", "pm": "PM", "morning": "AM", "afternoon": "PM"}
 """A register's session (attendance.csv ``session``) as written, in any case, and as stored."""

@@ -270,3 +270,13 @@ def test_the_weeks_before_mentoring_count_days_the_pupil_could_attend_not_closur
     ingest(con, _deliver(tmp_path / "closed", files), today=TODAY)  # fmt: skip
     row = read_mentees(con, dt.date(2025, 11, 21), Settings()).iloc[0]
     assert row["attendance_before"] == 0.5  # 29 and 30 October; the closed 31st is no school day for the window
+
+
+def test_the_words_staff_write_for_a_decision_are_read(tmp_path: Path) -> None:
+    """ "Decline" and "Referral" were quarantined as not one of the four words."""
+    words = f"upn,date,decision,review_date\n{A},03/11/2025,Decline,\n{B},03/11/2025,Referral,\n{C},03/11/2025,refer,\n"
+    con = _warehouse(tmp_path, words)
+    assert dict(con.execute("select upn, decision from decisions").fetchall()) == {
+        A: "declined", B: "referred", C: "referred"
+    }  # fmt: skip
+    assert con.execute("select count(*) from quarantine where file = 'decisions.csv'").fetchone() == (0,)
