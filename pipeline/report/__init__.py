@@ -21,7 +21,7 @@ from pipeline.faults import checkpoint
 from pipeline.model.card import Scorecard
 from pipeline.model.scorecard import PointsScorecard
 from pipeline.model.scoring import StageOrderError, points_of, read_features, read_scores
-from pipeline.report.shortlist import build_shortlist, build_under_challenged, given_a_new_place
+from pipeline.report.shortlist import build_held_off, build_shortlist, build_under_challenged
 from pipeline.safe_csv import write_csv
 
 CSV_STAMPS = {
@@ -114,6 +114,7 @@ def write_reports(
     for school_id, pupils in features.groupby("school_id", sort=True):
         school = str(school_id)
         places, rule = school_places(school, len(pupils), settings)
+        school_states = states[states["school_id"] == school]
         folder = out / school
         listing = build_shortlist(
             pupils,
@@ -122,15 +123,16 @@ def write_reports(
             settings,
             previous.get((school, "shortlist")),
             points=points.loc[pupils.index],
-            decisions=states[states["school_id"] == school],
+            decisions=school_states,
             rule=rule,
             order=None if orders is None else orders.get(school, pd.DataFrame(columns=ORDER_COLUMNS)),
         )
         shortlist = listing.table
+        held = build_held_off(pupils.assign(score=tonight.loc[pupils.index, "score"]), school_states, shortlist)
         under, why_empty = build_under_challenged(
             pupils,
             able[able["school_id"] == school],
-            frozenset(shortlist["upn"]),
+            frozenset(shortlist["upn"]) | frozenset(held["upn"]),  # a decision holds a pupil off both lists
             previous.get((school, "under_challenged")),
         )
         caseload = build_caseload(mentees[mentees["school_id"] == school], pupils, night, settings)
@@ -138,7 +140,7 @@ def write_reports(
         front = {"as_of": as_of.isoformat() if as_of else "", "school": school,
                  "school_name": settings.school_names.get(school, "")}  # fmt: skip
         made_by = {CSV_STAMPS[name]: value for name, value in versions.items()}
-        for frame in (shortlist, under, caseload):
+        for frame in (shortlist, under, caseload, held):
             for position, (column, value) in enumerate(front.items()):
                 frame.insert(position, column, value)
             for column, value in made_by.items():
@@ -148,6 +150,7 @@ def write_reports(
         stamps = {**front, **made_by}
         write_csv(_with_note(under, why_empty, stamps), folder / "under_challenged.csv")
         write_csv(caseload, folder / "caseload.csv")
+        write_csv(held, folder / "held_off.csv")
         published.append(shortlist.assign(school_id=school, listing="shortlist")[PUBLISHED_COLUMNS])
         published.append(under.assign(school_id=school, listing="under_challenged")[PUBLISHED_COLUMNS])
         school_scores = scores.loc[pupils.index, "score"].to_numpy(dtype=float)
@@ -167,9 +170,7 @@ def write_reports(
             "listed_beside_the_places": listing.beside,
             "beside_the_places_by_main_barrier": listing.beside_mix,
             "severe_absence_on_shortlist": int((shortlist["attendance_team"] != "").sum()),
-            "held_by_decisions": held_off(
-                states[states["school_id"] == school], tonight[tonight["school_id"] == school], shortlist
-            ),
+            "held_by_decisions": int((held["would_be_listed"] == "yes").sum()),
             "under_challenged": len(under),
             "under_challenged_empty_because": why_empty,
             "caseload": _caseload_summary(caseload),
@@ -256,21 +257,3 @@ def _record_published(con: duckdb.DuckDBPyConnection, published: list[pd.DataFra
         con.execute("commit")
     finally:
         con.unregister("published_frame")
-
-
-def held_off(states: pd.DataFrame, tonight: pd.DataFrame, shortlist: pd.DataFrame) -> int:
-    """How many pupils a staff decision keeps off tonight's shortlist: pupils held by a decision (``states``) who
-    score at least as much as the lowest new candidate given a place (``tonight``: school_id, upn, score), so that
-    without the decision they would be listed. A held pupil scoring less would not be listed anyway.
-
-    >>> states = pd.DataFrame({"upn": ["A", "B", "C"], "decision_status": ["held", "held", "back"]})
-    >>> tonight = pd.DataFrame({"upn": ["A", "B", "C", "D"], "score": [40, 5, 50, 30]})
-    >>> held_off(states, tonight, pd.DataFrame({"upn": ["D", "C"], "score": [30, 50], "place_for": ["by rank"] * 2}))
-    1
-    """
-    held = states.loc[states["decision_status"] == "held", "upn"]
-    placed = shortlist[given_a_new_place(shortlist)]
-    if held.empty or placed.empty:
-        return 0
-    scores = tonight.set_index("upn")["score"].reindex(held).dropna()
-    return int((scores >= placed["score"].min()).sum())

@@ -48,6 +48,7 @@ UNDER_CHALLENGED_COLUMNS = (
     "rank", *PUPIL_COLUMNS, "prior_attainment", "core_grade_gap",
     "reasons", "mentoring_focus", "context", "in_intervention", "change_since_last_run",
 )  # fmt: skip
+HELD_OFF_COLUMNS = (*PUPIL_COLUMNS, "score", "would_be_listed", "last_decision")
 CONTEXT_FLAGS = (
     ("sen_provision", {"K": "SEN support", "E": "EHC plan"}),
     ("fsm_eligible", {True: "FSM"}),
@@ -403,6 +404,21 @@ def grade_gap_text(value: float, primary: bool) -> str:
     if abs(value) < 0.05:
         return f"on target{scale}"
     return f"{gap_size_text(value, primary)} {'below' if value < 0 else 'above'} target{scale}"
+
+
+def build_held_off(pupils: pd.DataFrame, decisions: pd.DataFrame, shortlist: pd.DataFrame) -> pd.DataFrame:
+    """One school's ``held_off.csv`` rows: every pupil a staff decision holds off the shortlist tonight, with their
+    score, whether they would be listed without the decision (a score at least the lowest new candidate's given a
+    place), and the decision with its review date, highest score first. ``pupils`` are the school's feature rows
+    (with ``score``), ``decisions`` its decision states (:func:`pipeline.caseload.decisions.decision_states`)."""
+    held = decisions.loc[decisions["decision_status"] == "held", ["upn", "last_decision"]]
+    rows = pupils[[*PUPIL_COLUMNS, "score"]].merge(held, on="upn", how="inner")
+    placed = shortlist.loc[given_a_new_place(shortlist), "score"]
+    lowest = float(pd.to_numeric(placed).min()) if len(placed) else math.inf
+    rows["score"] = rows["score"].astype(int)
+    rows["would_be_listed"] = np.where(rows["score"] >= lowest, "yes", "no")
+    rows = rows.sort_values(["score", "upn"], ascending=[False, True], kind="mergesort")
+    return rows[list(HELD_OFF_COLUMNS)].reset_index(drop=True)
 
 
 def given_a_new_place(shortlist: pd.DataFrame) -> pd.Series:

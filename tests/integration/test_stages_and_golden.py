@@ -125,7 +125,7 @@ def test_every_list_names_the_school_first_and_what_made_it_last(nights: Path) -
     copy = nights / "named.duckdb"  # a copy: publishing again must not move the other tests' warehouse
     shutil.copyfile(nights / "w.duckdb", copy)
     _mentor("report", "--db", str(copy), "--out", str(nights / "named"), "--config", str(settings))
-    for listing in ("shortlist.csv", "under_challenged.csv", "caseload.csv"):
+    for listing in ("shortlist.csv", "under_challenged.csv", "caseload.csv", "held_off.csv"):
         named, unnamed = _read(nights / "named" / "127510" / listing), _read(nights / "named" / "105854" / listing)
         assert list(named.columns[:3]) == ["as_of", "school", "school_name"]
         assert list(named.columns[-3:]) == ["made_by_pipeline", "scorecard", "settings_fingerprint"]

@@ -244,6 +244,9 @@ def test_a_decision_made_after_the_last_mark_acts_on_the_latest_night_only(tmp_p
         return set(shortlist["upn"])
 
     assert listed(None) == {B}  # the night is 7 November, and A's decision of the 10th, before today, holds A off
+    held = pd.read_csv(tmp_path / "out-None" / SCHOOL / "held_off.csv", encoding="utf-8-sig", dtype=str)
+    assert held["upn"].tolist() == [A]  # and says so, with the review date
+    assert held.loc[0, "last_decision"].startswith("declined on 2025-11-10: off the list until 2025-12-22")
     assert listed(dt.date(2025, 11, 6)) == {A, B}  # an earlier night reproduced: as its list was, before it
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.config import Settings
 from pipeline.model import PointsScorecard, Scorecard
-from pipeline.report.shortlist import build_shortlist, build_under_challenged, change_since
+from pipeline.report.shortlist import build_held_off, build_shortlist, build_under_challenged, change_since
 
 CARD = Scorecard.load(Path(__file__).resolve().parents[2] / "models" / "scorecard-v1.yaml")
 CALM = {
@@ -206,3 +206,29 @@ def test_reasons_fit_the_phase_and_say_percentage_points(model: PointsScorecard)
     assert "Maths 1.3 grades below target" in secondary
     assert "2 suspensions this year" in secondary
     assert not shortlist["reasons"].str.contains(r"\(s\)|grades against").any()
+
+
+def test_the_pupils_a_decision_holds_off_are_listed_with_their_review_date_and_whether_they_would_be_listed() -> None:
+    """Staff could not see who their decisions held off, nor until when: report.html gave a count."""
+    pupils = pd.DataFrame(
+        {"upn": ["P1", "P2", "P3", "P4"], "forename": "Ann", "surname": "Example", "year_group": "9",
+         "reg_group": "9A", "score": [40, 12, 55, 30]}
+    )  # fmt: skip
+    decisions = pd.DataFrame(
+        {
+            "upn": ["P1", "P2", "P3"],
+            "decision_status": ["held", "held", "back"],
+            "last_decision": [
+                "declined on 2025-10-01: off the list until 2025-11-12 unless the score rises by 10 points or more",
+                "not now on 2025-10-02: off the list until 2025-11-13 unless the score rises by 10 points or more",
+                "declined on 2025-09-01: back on the list, review date 2025-10-13 reached",
+            ],
+        }
+    )
+    shortlist = pd.DataFrame({"upn": ["P3", "P4"], "score": [55, 30], "place_for": ["by rank", "by rank"]})
+    held = build_held_off(pupils, decisions, shortlist)
+    assert held["upn"].tolist() == ["P1", "P2"]
+    assert held["would_be_listed"].tolist() == ["yes", "no"]  # 40 beats the lowest given a place (30); 12 does not
+    assert held.loc[0, "last_decision"].endswith(
+        "off the list until 2025-11-12 unless the score rises by 10 points or more"
+    )
