@@ -171,6 +171,7 @@ def write_reports(
             "beside_the_places_by_main_barrier": listing.beside_mix,
             "severe_absence_on_shortlist": int((shortlist["attendance_team"] != "").sum()),
             "held_by_decisions": int((held["would_be_listed"] == "yes").sum()),
+            "left_the_shortlist": _left(previous.get((school, "shortlist")), shortlist),
             "under_challenged": len(under),
             "under_challenged_empty_because": why_empty,
             "caseload": _caseload_summary(caseload),
@@ -257,3 +258,10 @@ def _record_published(con: duckdb.DuckDBPyConnection, published: list[pd.DataFra
         con.execute("commit")
     finally:
         con.unregister("published_frame")
+
+
+def _left(before: pd.DataFrame | None, shortlist: pd.DataFrame) -> int | None:
+    """How many pupils of the last night's shortlist tonight's does not list (None with no last night)."""
+    if before is None:
+        return None
+    return len(set(before["upn"]) - set(shortlist["upn"]))

@@ -544,7 +544,7 @@ def _scores(
                 int(summary["shortlist"]),
                 int(summary["under_challenged"]),
                 int(summary["current_mentees"]),
-                _movement(shortlist),
+                _movement(shortlist, summary.get("left_the_shortlist")),
             )
         )
     return Scores(score_chart(boxes), tuple(rows))
@@ -672,14 +672,24 @@ def _shortlist(path: Path) -> pd.DataFrame | None:
     return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
 
 
-def _movement(shortlist: pd.DataFrame | None) -> str:
+def _movement(shortlist: pd.DataFrame | None, left: int | None = None) -> str:
+    """The shortlist's movement since the last night: new, up, down, same, and how many of its pupils left it.
+
+    >>> _movement(pd.DataFrame({"change_since_last_run": ["new", "up 2", "same", "still pending"]}), 3)
+    '1 new, 1 up, 0 down, 1 same, 1 still pending, 3 left the list'
+    """
     if shortlist is None:
         return ""
     change = shortlist["change_since_last_run"]
     if change.eq("").all():
         return "first run"
-    kinds = change.str.split(" ").str[0].value_counts()
-    return ", ".join(f"{int(kinds.get(k, 0))} {k}" for k in ("new", "up", "down", "same"))
+    kinds = change.str.replace("still pending", "still-pending").str.split(" ").str[0].value_counts()
+    moved = [f"{int(kinds.get(k, 0))} {k}" for k in ("new", "up", "down", "same")]
+    if kinds.get("still-pending"):
+        moved.append(f"{int(kinds['still-pending'])} still pending")
+    if left is not None:
+        moved.append(f"{left} left the list")
+    return ", ".join(moved)
 
 
 def _e(text: object) -> str:

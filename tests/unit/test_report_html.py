@@ -96,6 +96,7 @@ def _report(school: str, out: Path) -> dict[str, object]:
                 "beside_the_places_by_main_barrier": {NASTY: 1},
                 "severe_absence_on_shortlist": 1,
                 "held_by_decisions": 2,
+                "left_the_shortlist": 3,
                 "under_challenged": 1,
                 "caseload": {"mentees": 13, "by_status": {"improving": 4, "mixed": 1, "worsening": 2}, "review_due": 3},
             },
@@ -173,6 +174,8 @@ def test_the_next_steps_box_comes_first_and_links_the_files(hostile_page: tuple[
     assert page.index("What to do next") < page.index("Data-quality gate")
     assert "2 pupils (1 new since the last run); may be under-challenged:" in box
     assert "beside the places" not in box  # none listed there
+    # the lists at a glance: who left the list since the last night too (a pupil gone was in no count)
+    assert "1 new, 1 up, 0 down, 0 same, 3 left the list" in page
 
 
 def test_the_next_steps_box_says_how_many_are_listed_beside_the_places(tmp_path: Path) -> None:
