@@ -232,6 +232,8 @@ def reason_text(feature: FeatureCard, value: float | None, points: int, primary:
         if primary and subject == "English":
             subject = "Reading"
         text = f"{subject} {grade_gap_text(value, primary)}"
+    elif _gap_to_age(feature):
+        text = f"{template[: template.index('{value}')].strip()} {age_gap_text(value)}"
     else:
         text = template.format(value=value_text(feature, value, primary), description=feature.description)
     text = text.replace("(s)", "" if abs(value) == 1 else "s")
@@ -263,6 +265,27 @@ def phase_label(label: str, primary: bool) -> str:
 
 def _gap_to_target(feature: FeatureCard) -> bool:
     return feature.unit == "grades" and feature.reason.endswith("{value} against target")
+
+
+def _gap_to_age(feature: FeatureCard) -> bool:
+    return feature.unit == "months" and feature.reason.endswith("{value} against age")
+
+
+def age_gap_text(months: float) -> str:
+    """A reading age against the pupil's age, in words ("-27 months against age" read as a sum).
+
+    >>> for months in (-27.0, 13.0, -1.0, 0.0):
+    ...     print(age_gap_text(months))
+    27 months behind the pupil's age
+    13 months ahead of the pupil's age
+    1 month behind the pupil's age
+    the same as the pupil's age
+    """
+    whole = round(abs(months))
+    if whole == 0:
+        return "the same as the pupil's age"
+    size = f"{whole} month{'' if whole == 1 else 's'}"
+    return f"{size} behind the pupil's age" if months < 0 else f"{size} ahead of the pupil's age"
 
 
 def _pointless(pupil: Mapping[Any, Any]) -> str:

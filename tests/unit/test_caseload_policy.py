@@ -465,14 +465,14 @@ def test_points_a_usual_pupil_has_are_not_need_and_not_a_reason() -> None:
     # Their reading age is still in the reasons, which add up to the score, but last and as what most pupils have.
     assert (
         usual["reasons"]
-        .str.endswith("; as most pupils, Reading age 0 months against age — -27 months to under 11 months (+11)")
+        .str.endswith("; as most pupils, Reading age the same as the pupil's age — -27 months to under 11 months (+11)")
         .all()
     )
     assert not counted["reasons"].str.contains("as most pupils").any()
     # Far behind (15 points, 4 above usual) is a reason, but 4 points are not real need.
     behind = _pupils({"reading_age_gap_months": -30})
     row = build_shortlist(behind, _with_learned_reading_age(11), 5, Settings()).table.iloc[0]
-    assert row["reasons"].startswith("Reading age -30 months against age")
+    assert row["reasons"].startswith("Reading age 30 months behind the pupil's age")
     assert row["need"] == "literacy and numeracy 4"
     assert row["place_for"] == "by rank"
 
