@@ -307,7 +307,7 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
             lambda: e.ExpectColumnValuesToBeBetween(column="listed_share", min_value=PUPILS_LISTED_SHARE),
             blocking=False,
             shown=lambda share: (
-                f"it lists {share:.0%}; those it leaves out are kept on roll (a delta may leave "
+                f"it lists {_share_shown(share)}; those it leaves out are kept on roll (a delta may leave "
                 "pupils out; an export cut short does too)"
             ),
         ),
@@ -530,6 +530,15 @@ def marks_behind(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, st
     back), with how far they fall short in words: for the stage commands, which build and score a night regardless."""
     rows = con.execute(LATEST_MARKS, {"as_of": as_of, "no_mark": NO_MARK_DAYS}).fetchall()
     return {str(school): _days_shown(days) for school, days in sorted(rows) if days > MARKS_WITHIN_DAYS}
+
+
+def _share_shown(share: float) -> str:
+    """A share as a percentage, to a tenth below 10% ("0.5%": one pupil of 207 read "0%").
+
+    >>> _share_shown(0.25), _share_shown(1 / 207), _share_shown(0.0)
+    ('25%', '0.5%', '0%')
+    """
+    return f"{share:.0%}" if share >= 0.1 or share == 0 else f"{share:.1%}"
 
 
 def _days_shown(days: int) -> str:

@@ -33,6 +33,12 @@ WORDED: list[tuple[str, object, str]] = [
     ),
     (
         "tonight's pupils.csv lists at least",
+        1 / 207,
+        "it lists 0.5%; those it leaves out are kept on roll (a delta may leave pupils out; an export cut short "
+        "does too)",
+    ),
+    (
+        "tonight's pupils.csv lists at least",
         0.25,
         "it lists 25%; those it leaves out are kept on roll (a delta may leave pupils out; an export cut short "
         "does too)",
