@@ -948,6 +948,9 @@ def main() -> None:
     would leave readable by others.
     """
     os.umask(0o077)
+    # A log that cannot be written (a full disk) must not print Python's "--- Logging error ---" report on the console
+    # for every line: hundreds of lines, each quoting the message's values. The run says what failed in one sentence.
+    logging.raiseExceptions = False
     # A job's time limit or `kill` stops the command as Ctrl-C would, so that its clean-up runs (a scratch folder of
     # plain-text copies of pupils' files removed, the run's lock let go), with the exit status a killed one has.
     signal.signal(signal.SIGTERM, _terminated)

@@ -624,7 +624,11 @@ def _run_log(out: Path) -> Iterator[logging.FileHandler | None]:
         yield handler
     finally:
         root.removeHandler(handler)
-        handler.close()
+        try:
+            handler.close()
+        except OSError as error:  # a full disk: the run's outcome stands, and the console has every line
+            log.warning("the log %s could not be written in full (%s): the console has every line", path,
+                        error.strerror)  # fmt: skip
 
 
 def _log_traceback(handler: logging.FileHandler | None, stage: str) -> None:

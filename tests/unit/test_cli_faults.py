@@ -108,3 +108,18 @@ def test_a_killed_load_s_temporary_folder_is_removed_by_the_next(
     assert not orphan.exists()
     assert alive.exists()  # a load under way in another process
     assert not Path(made).exists()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full, a device whose every write fails")
+def test_a_log_that_cannot_be_written_does_not_flood_the_console(tmp_path: Path) -> None:
+    """A full disk: every log line printed Python's "--- Logging error ---" report (991 console lines, each quoting
+    the message's values), and closing the log stopped the run with "unexpected error" after it had published."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mentor.log").symlink_to("/dev/full")
+    sample = Path(__file__).resolve().parents[2] / "data" / "sample"
+    done = _mentor("run", "--exports", str(sample), "--db", str(tmp_path / "w.duckdb"), "--out", str(out))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Logging error" not in done.stderr
+    assert f"the log {out / 'mentor.log'} could not be written in full (No space left on device)" in done.stderr
+    assert len(done.stderr.splitlines()) < 60
