@@ -58,7 +58,8 @@ def is_ctf(path: Path) -> bool:
         return False
     with path.open("rb") as handle:
         start = handle.read(SNIFF_BYTES)
-    return f"<{ROOT}".encode() in start
+    # UTF-8 (or ASCII), or UTF-16 either way round, as an XML file may be saved
+    return any(f"<{ROOT}".encode(encoding) in start for encoding in ("utf-8", "utf-16-le", "utf-16-be"))
 
 
 @dataclass

@@ -96,6 +96,16 @@ def test_a_ctf_alone_gives_pupils_marks_and_ks2_results(tmp_path: Path) -> None:
     assert "no pupil_premium column: pupil premium unknown for every pupil (never taken as no)" in notes
 
 
+def test_a_ctf_saved_as_utf_16_is_read_as_one(tmp_path: Path) -> None:
+    """A CTF saved in UTF-16 (well-formed XML) was "not an export file", and its school failed with "pupils.csv is
+    missing"."""
+    exports = _school(tmp_path, {})
+    utf16 = CTF.replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    (exports / SCHOOL / "801_CTF_transfer.xml").write_text(utf16, encoding="utf-16")
+    result = ingest(connect(), exports, today=TODAY)
+    assert [(f.file, f.status, f.rows_read) for f in result.files][:1] == [("pupils.csv", "loaded", 2)]
+
+
 def test_a_csv_file_beside_the_ctf_wins_and_the_run_says_so(tmp_path: Path) -> None:
     marks = "upn,date,session,mark\n" + "".join(f"{u},2025-11-03,AM,/\n" for u in (A, B))
     con = connect()
