@@ -129,8 +129,9 @@ def _ddl() -> list[str]:
         # What the last completed publications listed, for each school's "change since last run" column: the
         # latest night's, and the one before it (a night made again compares with that).
         "create table if not exists published (school_id varchar, listing varchar, upn varchar, rank integer, "
-        "as_of date)",
+        "as_of date, place_for varchar)",
         "alter table published add column if not exists as_of date",  # a warehouse from before nights were kept
+        "alter table published add column if not exists place_for varchar",  # (and before a row's place was)
         # Each pupil's score on each night the lists were made, and the card that scored it: the score on the list
         # staff decided on, and a rise since (pipeline/caseload/decisions.py).
         "create table if not exists night_scores (school_id varchar, upn varchar, as_of date, scorecard varchar, "

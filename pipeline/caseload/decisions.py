@@ -50,6 +50,9 @@ class Decision:
     other_since: str | None = None
     """The first intervention other than mentoring started since the decision, and its start date."""
     other_since_date: dt.date | None = None
+    mentoring_started: dt.date | None = None
+    """When mentoring started since the decision, and (once every mentoring since has ended) when it ended."""
+    mentoring_ended: dt.date | None = None
 
 
 def read_last_decisions(
@@ -136,7 +139,11 @@ def decision_state(
     on = f"{decision.decision} on {decision.date.isoformat()}"
     if decision.decision == "referred":
         if decision.intervention_since:
-            return "", f"{on}: mentoring has started since"
+            started = decision.mentoring_started
+            since = f"mentoring started on {started.isoformat()}" if started else "mentoring has started since"
+            if decision.mentoring_ended is not None:
+                return "", f"{on}: {since} and ended on {decision.mentoring_ended.isoformat()}"
+            return "", f"{on}: {since}"
         other = (
             f" ({decision.other_since} started on {decision.other_since_date.isoformat()}, not mentoring)"
             if decision.other_since and decision.other_since_date
@@ -199,6 +206,8 @@ def decision_states(
             score_then=_whole(row.get("score_then")),
             other_since=_text(row.get("other_since")),
             other_since_date=_date(row.get("other_since_date")),
+            mentoring_started=_date(row.get("mentoring_started")),
+            mentoring_ended=_date(row.get("mentoring_ended")),
         )
         status, text = decision_state(decision, int(row["score"]), as_of, settings, night)
         rows.append({"school_id": row["school_id"], "upn": row["upn"], "decision_status": status,

@@ -37,11 +37,11 @@ Ranker = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
 """Ranks every school's candidates at once (an engine's ``rank_shortlists``, bound to the card and settings):
 given the decision states (school_id, upn, decision_status) and each school's cut (school_id, cut), the rows of
 ``caseload/sql/shortlist_order.sql``."""
-PUBLISHED_COLUMNS = ["school_id", "listing", "upn", "rank"]
+PUBLISHED_COLUMNS = ["school_id", "listing", "upn", "rank", "place_for"]
 EARLIER = "coalesce(as_of, date '1900-01-01')"
 """A publication's night; one recorded before nights were kept counts as earlier than any."""
 READ_PUBLISHED = f"""
-select school_id, listing, upn, rank from published
+select school_id, listing, upn, rank, place_for from published
 where {EARLIER} < $night
 qualify {EARLIER} = max({EARLIER}) over (partition by school_id)
 """
@@ -97,7 +97,7 @@ def write_reports(
     night = as_of or dt.date.today()
     before = con.execute(READ_PUBLISHED, {"night": night}).df()
     previous = {
-        (str(school), str(listing)): ranks[["upn", "rank"]]
+        (str(school), str(listing)): ranks[["upn", "rank", "place_for"]]
         for (school, listing), ranks in before.groupby(["school_id", "listing"])
     }
     tonight = features[["school_id", "upn"]].assign(score=scores["score"].astype(int).to_numpy())
@@ -128,14 +128,23 @@ def write_reports(
             order=None if orders is None else orders.get(school, pd.DataFrame(columns=ORDER_COLUMNS)),
         )
         shortlist = listing.table
-        held = build_held_off(pupils.assign(score=tonight.loc[pupils.index, "score"]), school_states, shortlist)
+        school_able = able[able["school_id"] == school]
+        school_mentees = mentees[mentees["school_id"] == school]
+        would_be, _ = build_under_challenged(pupils, school_able, frozenset(shortlist["upn"]))
+        held = build_held_off(
+            pupils.assign(score=tonight.loc[pupils.index, "score"]),
+            school_states,
+            shortlist,
+            frozenset(would_be["upn"]),
+            frozenset(school_mentees["upn"]),
+        )
         under, why_empty = build_under_challenged(
             pupils,
-            able[able["school_id"] == school],
+            school_able,
             frozenset(shortlist["upn"]) | frozenset(held["upn"]),  # a decision holds a pupil off both lists
             previous.get((school, "under_challenged")),
         )
-        caseload = build_caseload(mentees[mentees["school_id"] == school], pupils, night, settings)
+        caseload = build_caseload(school_mentees, pupils, night, settings)
         # Who and when first (the school by URN and by name), what made the file last, under plain names.
         front = {"as_of": as_of.isoformat() if as_of else "", "school": school,
                  "school_name": settings.school_names.get(school, "")}  # fmt: skip
@@ -152,7 +161,7 @@ def write_reports(
         write_csv(caseload, folder / "caseload.csv")
         write_csv(held, folder / "held_off.csv")
         published.append(shortlist.assign(school_id=school, listing="shortlist")[PUBLISHED_COLUMNS])
-        published.append(under.assign(school_id=school, listing="under_challenged")[PUBLISHED_COLUMNS])
+        published.append(under.assign(school_id=school, listing="under_challenged", place_for=None)[PUBLISHED_COLUMNS])
         school_scores = scores.loc[pupils.index, "score"].to_numpy(dtype=float)
         other_names = mentor_like.get(school, {})
         if other_names and not listing.places.mentees:
@@ -170,7 +179,7 @@ def write_reports(
             "listed_beside_the_places": listing.beside,
             "beside_the_places_by_main_barrier": listing.beside_mix,
             "severe_absence_on_shortlist": int((shortlist["attendance_team"] != "").sum()),
-            "held_by_decisions": int((held["would_be_listed"] == "yes").sum()),
+            "held_by_decisions": int((held["would_be_listed"] != "no").sum()),
             "left_the_shortlist": _left(previous.get((school, "shortlist")), shortlist),
             "under_challenged": len(under),
             "under_challenged_empty_because": why_empty,
@@ -251,8 +260,8 @@ def _record_published(con: duckdb.DuckDBPyConnection, published: list[pd.DataFra
         con.execute("begin transaction")
         con.execute(FORGET_PUBLISHED, {"night": night})
         con.execute(
-            "insert into published (school_id, listing, upn, rank, as_of) "
-            "select school_id, listing, upn, rank, $night from published_frame",
+            "insert into published (school_id, listing, upn, rank, place_for, as_of) "
+            "select school_id, listing, upn, rank, place_for, $night from published_frame",
             {"night": night},
         )
         con.execute("commit")

@@ -434,6 +434,16 @@ def _next_steps(report: dict[str, Any], shortlists: dict[str, pd.DataFrame | Non
                 Link("quarantine.csv", "quarantine.csv"),
             )
         )
+    for f in report.get("files", []):
+        if f["file"] in STAFF_FILES and f["status"] == "failed":  # a whole file staff wrote, unread
+            fixes.append(
+                DataToFix(
+                    f"School {f['school']}: {f['file']} could not be read, so the decisions written in it since it "
+                    "was last read are not in use: save it again as CSV with its header row (the Files table says "
+                    "why)",
+                    None,
+                )
+            )
     for school, summary in sorted(report.get("schools", {}).items()):
         named = summary.get("open_interventions_named_like_mentoring") or {}
         if named and not summary.get("current_mentees"):

@@ -151,10 +151,17 @@ def build_shortlist(
         )
     shortlist = pd.DataFrame(rows, columns=list(SHORTLIST_COLUMNS))
     changes = pd.Series(change_since(shortlist, previous), index=shortlist.index)
-    # A pending referral is listed after the candidates, so its rank moves with their number, not its need.
+    # A pending referral is listed after the candidates, so its rank moves with their number, not its need: "still
+    # pending" where the last list had it pending too (or did not record its place), else referred since it.
     listed_before = ~changes.isin(["new", ""])
-    shortlist["change_since_last_run"] = changes.mask(
-        (shortlist["place_for"] == PENDING_TEXT) & listed_before, "still pending"
+    pending = (shortlist["place_for"] == PENDING_TEXT) & listed_before
+    if previous is not None and "place_for" in previous:
+        place_before = shortlist["upn"].map(dict(zip(previous["upn"], previous["place_for"], strict=True)))
+        referred_since = pending & place_before.notna() & (place_before != PENDING_TEXT)
+    else:
+        referred_since = pd.Series(False, index=shortlist.index)
+    shortlist["change_since_last_run"] = changes.mask(pending & ~referred_since, "still pending").mask(
+        referred_since, "referred since the last list"
     )
     return Shortlist(
         shortlist,
@@ -429,17 +436,33 @@ def grade_gap_text(value: float, primary: bool) -> str:
     return f"{gap_size_text(value, primary)} {'below' if value < 0 else 'above'} target{scale}"
 
 
-def build_held_off(pupils: pd.DataFrame, decisions: pd.DataFrame, shortlist: pd.DataFrame) -> pd.DataFrame:
-    """One school's ``held_off.csv`` rows: every pupil a staff decision holds off the shortlist tonight, with their
-    score, whether they would be listed without the decision (a score at least the lowest new candidate's given a
-    place), and the decision with its review date, highest score first. ``pupils`` are the school's feature rows
-    (with ``score``), ``decisions`` its decision states (:func:`pipeline.caseload.decisions.decision_states`)."""
+def build_held_off(
+    pupils: pd.DataFrame,
+    decisions: pd.DataFrame,
+    shortlist: pd.DataFrame,
+    under_challenged: frozenset[str] = frozenset(),
+    mentees: frozenset[str] = frozenset(),
+) -> pd.DataFrame:
+    """One school's ``held_off.csv`` rows: every pupil a staff decision holds off the lists tonight (a current mentee
+    aside: mentees are in caseload.csv), with their score, whether they would be listed without the decision, and
+    the decision with its review date, highest score first. ``pupils`` are the school's feature rows (with
+    ``score``), ``decisions`` its decision states (:func:`pipeline.caseload.decisions.decision_states`),
+    ``under_challenged`` the pupils the under-challenged rule picks before decisions.
+
+    Would be listed: on the shortlist, with a score at least the lowest of its new candidates (given a free place or
+    listed next in line); or on under_challenged.csv."""
     held = decisions.loc[decisions["decision_status"] == "held", ["upn", "last_decision"]]
+    held = held[~held["upn"].isin(mentees)]
     rows = pupils[[*PUPIL_COLUMNS, "score"]].merge(held, on="upn", how="inner")
-    placed = shortlist.loc[given_a_new_place(shortlist), "score"]
-    lowest = float(pd.to_numeric(placed).min()) if len(placed) else math.inf
+    text = shortlist.get("place_for", pd.Series("", index=shortlist.index)).fillna("").astype(str)
+    candidates = shortlist.loc[(text != PENDING_TEXT) & ~text.str.startswith(BESIDE_TEXT), "score"]
+    lowest = float(pd.to_numeric(candidates).min()) if len(candidates) else math.inf
     rows["score"] = rows["score"].astype(int)
-    rows["would_be_listed"] = np.where(rows["score"] >= lowest, "yes", "no")
+    on_shortlist = rows["score"] >= lowest
+    on_under = rows["upn"].isin(under_challenged)
+    rows["would_be_listed"] = np.select(
+        [on_shortlist, on_under], ["yes: shortlist.csv", "yes: under_challenged.csv"], default="no"
+    )
     rows = rows.sort_values(["score", "upn"], ascending=[False, True], kind="mergesort")
     return rows[list(HELD_OFF_COLUMNS)].reset_index(drop=True)
 

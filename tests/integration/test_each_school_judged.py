@@ -255,6 +255,10 @@ def test_a_decisions_csv_that_cannot_be_read_is_warned_of_and_the_school_publish
     assert any(note.startswith(warning) for note in report["notes"])
     files = next(c for c in report["checks"] if c["check"].startswith("every file delivered was read"))
     assert files["passed"]
+    # report.html's "What to do next" says so: it listed one set-aside line of another school and not this
+    page = (trust.out / "report.html").read_text(encoding="utf-8")
+    box = page[page.index("What to do next") : page.index("Data-quality gate")]
+    assert f"School {trust.bad}: decisions.csv could not be read, so the decisions written in it" in box
 
 
 def test_a_school_folder_named_otherwise_is_held_back_and_the_console_says_an_entry_was_not_read(

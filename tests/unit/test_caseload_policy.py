@@ -243,11 +243,15 @@ def test_decisions_hold_pupils_off_mark_them_back_and_keep_referrals_pending() -
     assert result.new_mix == {"attendance": 1, "behaviour and exclusion": 1}
     assert result.mix == {"attendance": 1, "behaviour and exclusion": 2}
     # The next night one more candidate is listed before the referral: its rank moves, its status does not.
-    previous = pd.DataFrame({"upn": ["P001", "P002"], "rank": [1, 2]})
+    previous = pd.DataFrame({"upn": ["P001", "P002"], "rank": [1, 2], "place_for": ["by rank", "referred, pending"]})
     again = build_shortlist(pupils, MODEL, 3, Settings(shortlist_minimum=0), previous, decisions=decisions).table
     assert dict(zip(again["upn"], again["change_since_last_run"], strict=True)) == {
         "P001": "same", "P003": "new", "P002": "still pending"
     }  # fmt: skip
+    # Referred from the last list, where it was a candidate: pending since, not "still" pending
+    previous = previous.assign(place_for=["by rank", "by rank"])
+    first = build_shortlist(pupils, MODEL, 3, Settings(shortlist_minimum=0), previous, decisions=decisions).table
+    assert first.set_index("upn").loc["P002", "change_since_last_run"] == "referred since the last list"
 
 
 def test_the_decision_rule() -> None:

@@ -123,7 +123,18 @@ def test_a_referral_is_done_when_mentoring_starts_under_any_name_the_settings_gi
     assert bool(last.loc[C, "intervention_since"])
     states = decision_states(last.reset_index(), SCORES, dt.date(2025, 11, 21), settings).set_index("upn")
     assert states.loc[C, "decision_status"] == ""
-    assert states.loc[C, "last_decision"] == "referred on 2025-11-03: mentoring has started since"
+    assert states.loc[C, "last_decision"] == "referred on 2025-11-03: mentoring started on 2025-11-10"
+    # Ended since: the row says so (a pupil back on the shortlist read as if mentored now)
+    con.execute("update interventions set end_date = date '2025-11-17' where upn = $c", {"c": C})
+    last = read_last_decisions(con, dt.date(2025, 11, 21), settings, CARD)
+    states = decision_states(last, SCORES, dt.date(2025, 11, 21), settings).set_index("upn")
+    assert (
+        states.loc[C, "last_decision"]
+        == "referred on 2025-11-03: mentoring started on 2025-11-10 and ended on 2025-11-17"
+    )
+    last = read_last_decisions(con, dt.date(2025, 11, 14), settings, CARD)  # a night before the end: still on
+    states = decision_states(last, SCORES, dt.date(2025, 11, 14), settings).set_index("upn")
+    assert states.loc[C, "last_decision"] == "referred on 2025-11-03: mentoring started on 2025-11-10"
 
 
 def _scores(**by_upn: int) -> pd.DataFrame:

@@ -225,10 +225,16 @@ def test_the_pupils_a_decision_holds_off_are_listed_with_their_review_date_and_w
             ],
         }
     )
-    shortlist = pd.DataFrame({"upn": ["P3", "P4"], "score": [55, 30], "place_for": ["by rank", "by rank"]})
+    shortlist = pd.DataFrame(
+        {"upn": ["P3", "P4"], "score": [55, 30], "place_for": ["by rank", "next in line: no free place now"]}
+    )
     held = build_held_off(pupils, decisions, shortlist)
     assert held["upn"].tolist() == ["P1", "P2"]
-    assert held["would_be_listed"].tolist() == ["yes", "no"]  # 40 beats the lowest given a place (30); 12 does not
+    # 40 beats the lowest new candidate listed (30, next in line: held off, P1 would take that row); 12 does not
+    assert held["would_be_listed"].tolist() == ["yes: shortlist.csv", "no"]
     assert held.loc[0, "last_decision"].endswith(
         "off the list until 2025-11-12 unless the score rises by 10 points or more"
     )
+    # P2 meets the under-challenged rule (it would be on that list); P1 has a mentor now: caseload.csv has P1
+    held = build_held_off(pupils, decisions, shortlist, under_challenged=frozenset({"P2"}), mentees=frozenset({"P1"}))
+    assert held[["upn", "would_be_listed"]].values.tolist() == [["P2", "yes: under_challenged.csv"]]

@@ -22,6 +22,12 @@ started as (
         l.school_id,
         l.upn,
         count(i.upn) filter (where list_contains($names, lower(trim(i.intervention)))) > 0 as mentoring_since,
+        min(i.start_date) filter (where list_contains($names, lower(trim(i.intervention)))) as mentoring_started,
+        -- the last end of mentoring since the decision, when every mentoring intervention since has ended
+        case when bool_and(i.end_date is not null and i.end_date <= $as_of::date)
+                filter (where list_contains($names, lower(trim(i.intervention))))
+            then max(i.end_date) filter (where list_contains($names, lower(trim(i.intervention)))) end
+            as mentoring_ended,
         arg_min(i.intervention, (i.start_date, i.intervention))
             filter (where not list_contains($names, lower(trim(i.intervention)))) as other_since,
         min(i.start_date) filter (where not list_contains($names, lower(trim(i.intervention)))) as other_since_date
@@ -77,6 +83,8 @@ select
     l.review_date,
     l.decisions_recorded,
     s.mentoring_since as intervention_since,
+    s.mentoring_started,
+    s.mentoring_ended,
     s.other_since,
     s.other_since_date,
     a.score as score_at_decision,
