@@ -140,7 +140,7 @@ class FileCheck:
                 f"OK: {self.rows_loaded:,} of {self.rows_read:,} lines would load, "
                 f"{self.rows_quarantined:,} quarantined ({self.quarantined_share:.1%})"
             )
-        return f"OK: all {self.rows_read:,} lines would load"
+        return "OK: the 1 line would load" if self.rows_read == 1 else f"OK: all {self.rows_read:,} lines would load"
 
 
 @dataclass

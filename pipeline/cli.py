@@ -35,7 +35,8 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-err = Console(stderr=True, soft_wrap=True, highlight=False)
+# Plain text: messages quote settings' tables ("[places]") and paths, which rich's markup would take as its own tags.
+err = Console(stderr=True, soft_wrap=True, highlight=False, markup=False)
 
 
 def _version(value: bool) -> None:
@@ -142,7 +143,8 @@ DB_OPTION = typer.Option(
     "line).",
 )
 AS_OF_OPTION = typer.Option(
-    formats=["%Y-%m-%d"], help="Reproduce the night of this date (only data dated up to it is used)."
+    formats=["%Y-%m-%d"],
+    help="Reproduce the night of this date (only data dated up to it is used, staff decisions and review dates too).",
 )
 
 
@@ -798,7 +800,7 @@ def purge(
     from pipeline.retention import purge_leavers, purge_school, rewrite
 
     if (before is None) == (school is None):
-        err.print("give --before DATE (pupils who left before it) or --school URN (a school that left), not both")
+        err.print("give --before DATE (pupils who left before it) or --school URN (a school that left): one of them")
         raise typer.Exit(ExitCode.USAGE)
     if school is not None and not SCHOOL_FOLDER.fullmatch(school):
         err.print(f"--school takes a school's URN (6 digits) or LAESTAB (7 digits), not {school!r}")
@@ -859,7 +861,7 @@ def rekey(
     except RunLockedError as error:
         err.print(str(error))
         raise typer.Exit(ExitCode.LOCKED) from None
-    err.print(f"{db} is now {'not encrypted' if decrypt else 'encrypted with the new key'}; keep the new key safe")
+    err.print(f"{db} is now not encrypted" if decrypt else f"{db} is now encrypted with the new key; keep it safe")
 
 
 @app.command()

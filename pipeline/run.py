@@ -237,6 +237,14 @@ def run_pipeline(
             report.error = _plain_error(error, stages.current, log_file)
             report.status = f"failed: {report.error}"
             _log_traceback(log_handler, stages.current)
+        except (KeyboardInterrupt, SystemExit) as stop:  # SIGTERM (pipeline.cli) or Ctrl-C: stopped, and said so
+            code = stop.code if isinstance(stop, SystemExit) and isinstance(stop.code, int) else ExitCode.FAILED
+            report.exit_code = int(code)
+            report.status = report.error = f"stopped during {stages.current}: nothing more was published"
+            log.error("the run was %s", report.status)
+            with contextlib.suppress(OSError):
+                _write_report(report, out)
+            raise
         report.exit_code = int(result.exit_code)
         report.timings_seconds["total"] = time.perf_counter() - started
         try:
@@ -300,8 +308,11 @@ def _night(
                 publishable = sorted(s.school_id for s in report.school_status.values() if not s.reasons)
                 if publishable:
                     mark = stages.begin(f"features, score and shortlists for {report.as_of}")
+                    # A night given (--as-of) is reproduced: staff decisions count up to it, as on its own night.
+                    # The nightly run's night counts them up to today (a decision made in a holiday acts at once).
+                    decided = report.as_of if night_given else today
                     result.shortlists.update(publish(con, report.as_of, card, settings, out, report, publishable,
-                                                   engine, today))  # fmt: skip
+                                                   engine, decided))  # fmt: skip
                     record_rolls(con, loaded.load_id, report.as_of, sorted(result.shortlists))
                     timings["features, scores and shortlists"] = time.perf_counter() - mark
                     mark = time.perf_counter()

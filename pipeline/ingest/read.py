@@ -19,6 +19,7 @@ import re
 import shutil
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -508,6 +509,8 @@ def _transcode(source: Path, target: Path, encoding: str) -> None:
 TEMPORARY_PREFIX = "mentor-ingest-"
 OWNER_FILE = "pid"
 """In a temporary scratch folder: the number of the process that made it."""
+ORPHAN_SECONDS = 24 * 3600
+"""A temporary scratch folder with no process recorded, untouched this long, is a killed load's."""
 
 
 @contextlib.contextmanager
@@ -530,6 +533,11 @@ def _remove_orphans(parent: Path) -> None:
     for folder in parent.glob(f"{TEMPORARY_PREFIX}*"):
         try:
             if folder.is_symlink() or folder.stat().st_uid != os.getuid():
+                continue
+            if not (folder / OWNER_FILE).exists():
+                # made before folders recorded their process (or being made this instant): a day old is no load's
+                if time.time() - folder.stat().st_mtime > ORPHAN_SECONDS:
+                    shutil.rmtree(folder, ignore_errors=True)
                 continue
             pid = int((folder / OWNER_FILE).read_text(encoding="ascii"))
         except (OSError, ValueError):

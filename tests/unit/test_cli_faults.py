@@ -3,6 +3,7 @@ traceback on the console (a traceback can quote a pupil's data), unless MENTOR_T
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -103,9 +104,16 @@ def test_a_killed_load_s_temporary_folder_is_removed_by_the_next(
         folder.mkdir()
         (folder / "pid").write_text(pid, encoding="ascii")
         (folder / "127510-pupils.csv").write_text("a copy of pupils.csv\n", encoding="utf-8")
+    legacy, fresh = tmp_path / f"{TEMPORARY_PREFIX}legacy", tmp_path / f"{TEMPORARY_PREFIX}fresh"
+    for folder in (legacy, fresh):  # made before folders recorded their process: a day old, and just made
+        folder.mkdir()
+        (folder / "127510-pupils.csv").write_text("a copy of pupils.csv\n", encoding="utf-8")
+    os.utime(legacy, (time.time() - 2 * 86400, time.time() - 2 * 86400))
     with temporary_workdir() as made:
         assert Path(made).parent == tmp_path
     assert not orphan.exists()
+    assert not legacy.exists()
+    assert fresh.exists()
     assert alive.exists()  # a load under way in another process
     assert not Path(made).exists()
 
@@ -123,3 +131,23 @@ def test_a_log_that_cannot_be_written_does_not_flood_the_console(tmp_path: Path)
     assert "Logging error" not in done.stderr
     assert f"the log {out / 'mentor.log'} could not be written in full (No space left on device)" in done.stderr
     assert len(done.stderr.splitlines()) < 60
+
+
+def test_a_run_sent_sigterm_says_so_in_run_json(tmp_path: Path) -> None:
+    """run.json stayed "running" with no exit code: a monitor could not tell a stopped run from one under way."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MENTOR_")}
+    sample = Path(__file__).resolve().parents[2] / "data" / "sample"
+    out = tmp_path / "out"
+    args = ["run", "--exports", str(sample), "--db", str(tmp_path / "w.duckdb"), "--out", str(out)]
+    command = subprocess.Popen([sys.executable, "-m", "pipeline", *args], env=clean, stderr=subprocess.PIPE, text=True)
+    for _ in range(400):  # until the run has started (run.json says "running")
+        if (out / "run.json").exists():
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)
+    command.send_signal(signal.SIGTERM)
+    command.communicate(timeout=60)
+    assert command.returncode == 143
+    report = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert report["status"].startswith("stopped during ")
+    assert report["exit_code"] == 143

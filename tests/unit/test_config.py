@@ -147,6 +147,18 @@ def test_the_command_line_refuses_a_bad_file_in_one_sentence_with_exit_2(tmp_pat
     assert not (tmp_path / "w.duckdb").exists()
 
 
+def test_a_message_that_quotes_a_table_shows_its_brackets(tmp_path: Path) -> None:
+    """The console's rich markup took "[places]" for a tag: "it must be a table: a line , then one line per school"."""
+    config = tmp_path / "settings.toml"
+    config.write_text("places = 5\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["run", "--exports", str(tmp_path), "--db", str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "out"),
+              "--config", str(config)],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "it must be a table: a line [places], then one line per school" in result.output
+
+
 def test_a_scorecard_setting_that_names_a_folder_is_bad_input(tmp_path: Path) -> None:
     """It stopped the run with "an unexpected error during starting: a file error (Is a directory)", exit 1."""
     config = tmp_path / "settings.toml"

@@ -259,6 +259,10 @@ def test_a_decision_made_after_the_last_mark_acts_on_the_latest_night_only(tmp_p
     assert held["upn"].tolist() == [A]  # and says so, with the review date
     assert held.loc[0, "last_decision"].startswith("declined on 2025-11-10: off the list until 2025-12-22")
     assert listed(dt.date(2025, 11, 6)) == {A, B}  # an earlier night reproduced: as its list was, before it
+    # The latest night itself reproduced with --as-of (a catch-up run, a data lead checking a list): as it was on its
+    # own night, whatever the clock says; the decision of the 10th had not been made (and a review date a year on
+    # from the night has not passed)
+    assert listed(dt.date(2025, 11, 7)) == {A, B}
 
 
 def test_the_weeks_before_mentoring_count_days_the_pupil_could_attend_not_closures(

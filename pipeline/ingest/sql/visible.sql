@@ -7,4 +7,6 @@ create or replace temp macro visible_text(t) as
     || case when length(t) > 200 then '…' else '' end;
 -- blank_line(t): a line that holds no value: empty, or only delimiters, quotes and spaces (",,,,," as Excel leaves
 -- below a table's last row), counted as a blank line, not read as a row of blanks.
-create or replace temp macro blank_line(t) as trim(t, ' ,;"' || chr(9) || chr(13)) = '';
+-- (The trim is asked only of a line that starts with one of those characters: a data line starts with its UPN.)
+create or replace temp macro blank_line(t) as t = '' or (
+    left(t, 1) in (' ', ',', ';', '"', chr(9), chr(13)) and trim(t, ' ,;"' || chr(9) || chr(13)) = '');
