@@ -526,6 +526,12 @@ def _record_ingest(report: RunReport, loaded: IngestResult) -> None:
             "the contract's own names are read, so if one holds tonight's export, rename it (run.json names them)"
         )
     for f in loaded.files:
+        if f.values_lost:
+            report.warn(
+                f"school {f.school_id}: {f.file} has no "
+                + ", ".join(f"{column} ({n:,} values delivered before)" for column, n in f.values_lost.items())
+                + ": those values are unknown from tonight (a change of MIS export, or a CTF in place of CSV files?)"
+            )
         if f.status == "loaded" and f.rows_read and f.values_blanked * 2 >= f.rows_read:
             report.warn(
                 f"school {f.school_id}: {f.file}: {f.values_blanked} values blanked in {f.rows_read} lines (unreadable "

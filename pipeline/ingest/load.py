@@ -35,8 +35,9 @@ from pipeline.ingest.steps import (
     record_raw_step,
     roll_step,
     upsert_step,
+    values_lost_step,
 )
-from pipeline.warehouse import REUSABLE
+from pipeline.warehouse import REUSABLE, STAGED_COLUMNS
 
 QUARANTINED_LINES = sql_text("reconcile.sql")
 RULES_VERSION = "3"
@@ -89,6 +90,8 @@ class FileLoad:
     """For pupils.csv: pupils on roll in the warehouse (no leaving date) that the file does not list (kept)."""
     blank_lines: int = 0
     """Empty lines (not data: neither read nor loaded, and reported in a note)."""
+    values_lost: dict[str, int] = field(default_factory=dict)
+    """Columns the file does not have -> values the rows it replaced held there, now unknown."""
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -149,6 +152,14 @@ def load_file(
                 "pupils.csv: they are kept on roll (a delta may leave pupils out); if they left, deliver them with "
                 "their leaving date"
             )
+    absent = [c for c in STAGED_COLUMNS[export.table] if c not in present]
+    result.values_lost = values_lost_step(con, export.table, export.key, prepared.school_id, absent)
+    if result.values_lost:
+        result.notes.append(
+            "no "
+            + ", ".join(f"{column} column ({n:,} values delivered before)" for column, n in result.values_lost.items())
+            + ": the rows it replaces have those values no more (unknown), as a file without the column says"
+        )
     upsert_step(con, export.table, export.key, prepared.school_id, load_id)
     if export.table == "pupils":
         con.execute("create or replace temp table incoming_pupils as select upn from pupils where school_id = $school",

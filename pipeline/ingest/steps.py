@@ -165,6 +165,24 @@ def roll_step(con: duckdb.DuckDBPyConnection, prepared: PreparedFile) -> tuple[i
     return missing, on_roll
 
 
+def values_lost_step(
+    con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...], school_id: str, absent: list[str]
+) -> dict[str, int]:
+    """Before the upsert: for each staged column the file does not have (``absent``), how many of the rows it
+    replaces hold a value there, which the upsert makes unknown (a school switching from CSV to a CTF, which has no
+    pupil premium or minutes late)."""
+    if not absent or not _has_rows(con, table, school_id):
+        return {}
+    match = " and ".join(f"s.{k} is not distinct from c.{k}" for k in key)
+    counts = ", ".join(f"count(s.{column})" for column in absent)  # (column names are the contract's constants)
+    row = con.execute(
+        f"select {counts} from {table} as s where s.school_id = $school "
+        f"and exists (select 1 from clean as c where {match})",
+        {"school": school_id},
+    ).fetchone()
+    return {column: int(n) for column, n in zip(absent, row or (), strict=False) if n}
+
+
 def upsert_step(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...], school_id: str, load_id: str) -> None:
     """Replace rows with the same key (amended marks), add new ones, never delete what a snapshot left out."""
     columns = STAGED_COLUMNS[table]

@@ -7,7 +7,9 @@ latest night on a copy with one thing broken.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import shutil
 from dataclasses import dataclass
@@ -481,5 +483,29 @@ def test_a_night_s_file_saved_under_another_name_or_with_its_dates_unreadable_is
     assert f"school {trust.bad}: 1 file(s) named like attendance.csv not read" in result.output
     assert "attendance (1).csv" not in result.output
     said = f"school {trust.bad}: pupils.csv: {len(pupils) - 1} values blanked in {len(pupils) - 1} lines"
+    assert said in result.output
+    assert any(note.startswith(said) for note in trust.report()["notes"])
+
+
+def test_a_delivery_without_a_column_delivered_before_is_warned_of(trust: Trust) -> None:
+    """A school's export changed (a CTF in place of its CSV files): values known before became unknown with exit 0
+    and a note in run.json alone."""
+    assert trust.run().exit_code == 0
+    path = trust.exports / trust.bad / "pupils.csv"
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252")
+    rows = list(csv.reader(io.StringIO(text)))
+    drop = next(
+        i for i, name in enumerate(rows[0]) if name.lower().startswith("pupil premium") or name == "pupil_premium"
+    )
+    kept = [[v for i, v in enumerate(row) if i != drop] for row in rows]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(kept)
+    result = trust.run()
+    assert result.exit_code == 0, result.output
+    said = f"school {trust.bad}: pupils.csv has no pupil_premium ("
     assert said in result.output
     assert any(note.startswith(said) for note in trust.report()["notes"])

@@ -341,3 +341,19 @@ def test_a_date_whose_year_is_not_four_digits_is_not_read_as_the_first_century(t
     assert [r[:3] for r in _quarantined(con)] == [(2, "date", "03/11/25"), (3, "date", "25-11-03")]
     assert con.execute("select count(*) from attendance where year(date) < 2000").fetchone() == (0,)
     assert con.execute("select date_of_birth from pupils where upn = $b", {"b": B}).fetchone() == (None,)
+
+
+def test_a_file_without_a_column_the_school_delivered_before_says_how_many_values_it_unknows(tmp_path: Path) -> None:
+    """A school that moved from CSV to a CTF (no pupil premium, no registration group, no minutes late) lost them
+    all with exit 0 and a note; the loss is now counted, on the file's result (and the run's console)."""
+    with_premium = HEADER.replace("fsm_eligible\n", "fsm_eligible,pupil_premium\n") + "".join(
+        f"{u},Example,Pupil{n},2014-03-01,F,7,,N,N,Y\n" for n, u in enumerate(ROLL)
+    )
+    _, con = _ingest(tmp_path / "first", {"pupils.csv": with_premium})
+    result, con = _ingest(tmp_path / "second", {"pupils.csv": PUPILS.replace("2014-03-01", "2014-03-02")}, con)
+    assert _file(result, "pupils.csv").values_lost == {"pupil_premium": 10}
+    assert any("no pupil_premium column (10 values delivered before)" in n for n in _file(result, "pupils.csv").notes)
+    assert con.execute("select count(pupil_premium) from pupils").fetchone() == (0,)  # as the file without it says
+    # the same file again (no column, nothing known before): nothing to say
+    result, _ = _ingest(tmp_path / "third", {"pupils.csv": PUPILS}, con)
+    assert _file(result, "pupils.csv").values_lost == {}

@@ -82,7 +82,8 @@ def test_the_line_reader_and_the_text_split_read_the_same_lines(tmp_path: Path, 
         read_lines(con, dataclasses.replace(prepared, plain=plain))
         seen.append(con.execute("select * from incoming order by position").fetchall())
     assert seen[0] == seen[1]
-    assert [row[:2] for row in seen[0]] == [(n + 2, line.decode()) for n, line in enumerate(lines[1:])]
+    # a line of spaces alone holds no value: a blank line, in either reader
+    assert [row[:2] for row in seen[0]] == [(n + 2, line.decode()) for n, line in enumerate(lines[1:]) if line.strip()]
 
 
 def test_a_file_with_a_blank_line_is_read_as_text(tmp_path: Path) -> None:
