@@ -193,28 +193,29 @@ def _load_school(
             return False
         return not loaded_before(con, school.school_id, "attendance.csv", sha256, night.load_id)
 
+    def fail(export: ExportFile, message: str) -> None:
+        """Record ``export`` as failed, unread, with ``message`` (what to do about it)."""
+        files.append(_failed(school.school_id, export.name, "", message))
+        _record_load(con, night.load_id, files[-1], message)
+
     for export in EXPORT_FILES:
         future = preparing.get(export.name)
         refused = next((f for f in files if f.file == "pupils.csv" and f.status == "failed"), None)
         if refused is not None and future is not None:
             # Every row would be "pupil not in pupils.csv": one message for the file instead.
             future.cancel()
-            message = f"{school.school_id}/{export.name} was not loaded: pupils.csv was refused ({refused.notes[0]})"
-            files.append(_failed(school.school_id, export.name, "", message))
-            _record_load(con, night.load_id, files[-1], message)
+            fail(
+                export, f"{school.school_id}/{export.name} was not loaded: pupils.csv was refused ({refused.notes[0]})"
+            )
             continue
         if future is None:
             if export.name in school.refused:
-                message = (
-                    f"{school.school_id}/{export.name} was refused unopened: {school.refused[export.name]}; "
-                    "deliver the file itself"
+                reason = school.refused[export.name]
+                fail(
+                    export, f"{school.school_id}/{export.name} was refused unopened: {reason}; deliver the file itself"
                 )
-                files.append(_failed(school.school_id, export.name, "", message))
-                _record_load(con, night.load_id, files[-1], message)
             elif export.required_file:
-                message = f"{school.school_id}/{export.name} is missing: it is required in every delivery"
-                files.append(_failed(school.school_id, export.name, "", message))
-                _record_load(con, night.load_id, files[-1], message)
+                fail(export, f"{school.school_id}/{export.name} is missing: it is required in every delivery")
             else:
                 notes.append(_not_delivered(con, school.school_id, export.name))
             continue
