@@ -183,6 +183,11 @@ class Settings(BaseModel):
                 problems.setdefault(detail["loc"][:1], _problem(detail, data))
             raise SettingsError(f"{source}: {'; '.join(problems.values())}.") from None
 
+    @property
+    def mentor_names(self) -> list[str]:
+        """``mentor_interventions`` as the SQL compares intervention names: trimmed, in lower case."""
+        return [name.strip().lower() for name in self.mentor_interventions]
+
     def fingerprint(self) -> str:
         """A short hash of the settings (with the scorecard file's content, not its path)."""
         data = self.model_dump()

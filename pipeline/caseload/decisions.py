@@ -68,7 +68,7 @@ def read_last_decisions(
     params = {
         "as_of": as_of,
         "decided_by": decided_by or as_of,
-        "names": [n.strip().lower() for n in settings.mentor_interventions],
+        "names": settings.mentor_names,
         "scorecard": scorecard,
         "margin": settings.decision_score_margin,
     }

@@ -46,7 +46,7 @@ CASELOAD_COLUMNS = (
 
 def read_mentees(con: duckdb.DuckDBPyConnection, as_of: dt.date, settings: Settings) -> pd.DataFrame:
     """Current mentees and their measures before and since the start (``sql/caseload_review.sql``)."""
-    names = [n.strip().lower() for n in settings.mentor_interventions]
+    names = settings.mentor_names
     params = {"as_of": as_of, "names": names, "before_days": BEFORE_SCHOOL_DAYS}
     return con.execute(sql("caseload_review"), params).df()
 
@@ -57,7 +57,7 @@ def mentor_like_interventions(
     """Open interventions named like mentoring but not in ``mentor_interventions``: school -> name -> pupils. A
     school whose MIS calls learning mentoring otherwise ("Learning Mentor Support") has no current mentee, and its
     mentees are listed as new candidates, unless the name is added to the setting."""
-    names = [n.strip().lower() for n in settings.mentor_interventions]
+    names = settings.mentor_names
     found: dict[str, dict[str, int]] = {}
     for school, name, pupils in con.execute(
         sql("mentor_like_interventions"), {"as_of": as_of, "names": names}
