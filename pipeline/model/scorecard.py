@@ -280,8 +280,8 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         for name in ("min_gain", "tail_rows", "refine_price"):
             if not float(getattr(self, name)) >= 0:
                 raise ValueError(f"{name} must be 0 or more, not {getattr(self, name)!r}")
-        if not 0 < float(self.near_copy_rho) <= 1:
-            raise ValueError(f"near_copy_rho must be above 0 and at most 1, not {self.near_copy_rho!r}")
+        if not float(self.near_copy_rho) > 0:  # (above 1: no column is a near copy of another)
+            raise ValueError(f"near_copy_rho must be above 0, not {self.near_copy_rho!r}")
         for name in ("n_bins", "max_points", "calibration_folds", "stable_in", "tail_rows"):
             value = getattr(self, name)
             if isinstance(value, bool) or not float(value).is_integer():
