@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from pipeline.cli import app
 from pipeline.config import OUTCOME_COMPONENTS, Settings, SettingsError
@@ -135,13 +135,17 @@ def test_the_fingerprint_follows_the_values_and_the_scorecard_content(tmp_path: 
     assert len(Settings().fingerprint()) == 12
 
 
+def _run_with(config: Path) -> Result:
+    """`mentor run` with ``config``, its exports, warehouse and output beside it (the settings are read first)."""
+    folder = config.parent
+    args = ["run", "--exports", str(folder), "--db", str(folder / "w.duckdb"), "--out", str(folder / "out")]
+    return CliRunner().invoke(app, [*args, "--config", str(config)])
+
+
 def test_the_command_line_refuses_a_bad_file_in_one_sentence_with_exit_2(tmp_path: Path) -> None:
     config = tmp_path / "settings.toml"
     config.write_text("capacity_minimm = 5\n", encoding="utf-8")
-    result = CliRunner().invoke(
-        app, ["run", "--exports", str(tmp_path), "--db", str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "out"),
-              "--config", str(config)],
-    )  # fmt: skip
+    result = _run_with(config)
     assert result.exit_code == 2, result.output
     assert result.output.strip() == f"{config}: capacity_minimm is not a setting (did you mean capacity_minimum?)."
     assert not (tmp_path / "w.duckdb").exists()
@@ -151,10 +155,7 @@ def test_a_message_that_quotes_a_table_shows_its_brackets(tmp_path: Path) -> Non
     """The console's rich markup took "[places]" for a tag: "it must be a table: a line , then one line per school"."""
     config = tmp_path / "settings.toml"
     config.write_text("places = 5\n", encoding="utf-8")
-    result = CliRunner().invoke(
-        app, ["run", "--exports", str(tmp_path), "--db", str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "out"),
-              "--config", str(config)],
-    )  # fmt: skip
+    result = _run_with(config)
     assert result.exit_code == 2
     assert "it must be a table: a line [places], then one line per school" in result.output
 
@@ -164,10 +165,7 @@ def test_a_scorecard_setting_that_names_a_folder_is_bad_input(tmp_path: Path) ->
     config = tmp_path / "settings.toml"
     config.write_text(f'scorecard = "{tmp_path}"\n', encoding="utf-8")
     assert Settings.load(config).fingerprint() == Settings.load(config).fingerprint()
-    result = CliRunner().invoke(
-        app, ["run", "--exports", str(tmp_path), "--db", str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "out"),
-              "--config", str(config)],
-    )  # fmt: skip
+    result = _run_with(config)
     assert result.exit_code == 2, result.output
     assert f"cannot read scorecard {tmp_path}" in result.output
 
