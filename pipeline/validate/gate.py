@@ -292,7 +292,10 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
                 column="roll_ratio", min_value=1 - roll_tolerance, max_value=1 + roll_tolerance
             ),
             blocking=True,
-            shown=lambda ratio: f"tonight's roll is {ratio:.1%} of that night's",
+            shown=lambda ratio: (
+                f"tonight's roll is {ratio:.1%} of that night's: if pupils really left or joined (their leaving and "
+                "admission dates say so), raise roll_tolerance in the settings for one night to accept it"
+            ),
         ),
         Check(
             "tonight's pupils.csv lists pupils (one with a header row and no pupil lost its rows)",

@@ -223,7 +223,8 @@ def test_a_school_failing_the_roll_check_keeps_its_last_good_shortlist_and_the_o
     assert report["held_back"] == ["127510"]
     reasons = report["school_status"]["127510"]["reasons"]
     assert reasons[0].startswith("data-quality check failed: roll size within 10% of the last night")
-    assert re.search(r"\(tonight's roll is \d+\.\d% of that night's\)$", reasons[0]), reasons[0]
+    assert re.search(r"\(tonight's roll is \d+\.\d% of that night's: if pupils really left", reasons[0]), reasons[0]
+    assert reasons[0].endswith("raise roll_tolerance in the settings for one night to accept it)"), reasons[0]
     roll = next(c for c in report["checks"] if c["check"].startswith("roll size"))
     assert roll["schools_failed"] == ["127510"]
     assert (tmp_path / "out" / "127510" / "shortlist.csv").read_bytes() == before

@@ -16,7 +16,12 @@ PUPIL = make_upn(801, 4000, 14, 1)
 
 WORDED: list[tuple[str, object, str]] = [
     ("no file has more than", 0.0837708830548926, "8.4% of a file's rows"),
-    ("roll size within", 0.6950, "tonight's roll is 69.5% of that night's"),
+    (
+        "roll size within",
+        0.6950,
+        "tonight's roll is 69.5% of that night's: if pupils really left or joined (their leaving and admission dates "
+        "say so), raise roll_tolerance in the settings for one night to accept it",
+    ),
     ("every school's attendance marks", 21, "its latest mark 21 days before"),
     ("every school's attendance marks", NO_MARK_DAYS, "no mark on or before the night"),
     ("no school day in the last 20", 0, ""),  # always 0: the check's name says it
