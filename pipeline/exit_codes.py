@@ -10,6 +10,7 @@ class ExitCode(IntEnum):
     HELD_BACK = 3
     GATE_FAILED = 3  # the same code: the name the single-stage commands use
     LOCKED = 4
+    TERMINATED = 143  # 128 + SIGTERM, as a shell reports a job it stopped
 
 
 EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
@@ -21,6 +22,7 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
         "their last good shortlist, marked stale; the other schools published"
     ),
     ExitCode.LOCKED: "another run holds the lock; this one did nothing",
+    ExitCode.TERMINATED: "stopped by SIGTERM (a job's time limit): it cleaned up, run.json says where it stopped",
 }
 
 EXIT_CODES_HELP = "\n".join(f"{code.value}  {EXIT_CODE_MEANINGS[code]}" for code in ExitCode)
