@@ -506,6 +506,7 @@ def report(
 
     _logging(quiet)
     with _warehouse(db) as con:
+        _warn_failed_deliveries(con)
         try:
             settings = Settings.load(config)
             written = write_reports(con, Scorecard.load(settings.scorecard), settings, out)
@@ -514,6 +515,24 @@ def report(
             raise typer.Exit(ExitCode.USAGE) from None
     for school, path in written["paths"].items():
         err.print(f"shortlist for school {school}: {path}")
+
+
+FAILED_IN_LAST_LOAD = """
+select school_id, list(file order by file) from loads
+where status = 'failed' and load_id = (select load_id from loads order by loaded_at desc limit 1)
+group by school_id order by school_id
+"""
+"""Each school with a file that failed in the warehouse's latest load, and those files."""
+
+
+def _warn_failed_deliveries(con: duckdb.DuckDBPyConnection) -> None:
+    """Say which schools' latest delivery had a file fail (the nightly run would hold them back): the stage commands
+    publish every school from what the warehouse holds, and a failed file's rows are last night's."""
+    for school, files in con.execute(FAILED_IN_LAST_LOAD).fetchall():
+        err.print(
+            f"warning: school {school}'s latest delivery had {', '.join(files)} fail: its lists here are built on "
+            "what loaded before, and the nightly run (`mentor run`) would hold it back, keeping its last lists"
+        )
 
 
 def _warn_marks_behind(con: duckdb.DuckDBPyConnection, day: dt.date, school: str | None = None) -> None:

@@ -149,3 +149,22 @@ def test_the_under_challenged_list_is_not_cut_to_the_shortlist_length(nights: Pa
         assert not no_places["reasons"].str.startswith("No pupil met the rule").any()
     listed = _read(tmp_path / "out" / "105854" / "under_challenged.csv")
     assert len(listed) > len(_read(nights / "staged" / "105854" / "shortlist.csv"))
+
+
+def test_the_report_stage_warns_of_a_school_whose_latest_delivery_failed(nights: Path, tmp_path: Path) -> None:
+    """`mentor ingest` held 127510 back (its attendance.csv cut short), and `mentor report` then published its lists
+    as tonight's, on the marks loaded before, with no word."""
+    db = tmp_path / "w.duckdb"
+    shutil.copy(nights / "w.duckdb", db)
+    exports = tmp_path / "exports"
+    shutil.copytree(nights / "exports", exports)
+    marks = exports / "127510" / "attendance.csv"
+    marks.write_bytes(marks.read_bytes()[:-5])  # a copy cut short
+    ingested = CliRunner().invoke(app, ["ingest", "--exports", str(exports), "--db", str(db), "--out", str(tmp_path)])
+    assert ingested.exit_code == 3
+    _mentor("features", "--db", str(db), "--as-of", NIGHT)
+    _mentor("score", "--db", str(db))
+    result = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0
+    assert "warning: school 127510's latest delivery had attendance.csv fail" in result.output
+    assert "school 105854's latest delivery" not in result.output
