@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -72,24 +71,11 @@ def test_a_command_sent_sigterm_cleans_up_and_says_so(tmp_path: Path) -> None:
     the temporary folder for good; now it removes them, says why it stopped, and exits 143 as a killed job does."""
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MENTOR_")}
     sample = Path(__file__).resolve().parents[2] / "data" / "sample"
-    command = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "check", str(sample)],
-        env={**clean, "TMPDIR": str(scratch)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    for _ in range(200):  # until the check has made its scratch folder and is loading
-        if any(scratch.iterdir()):
-            break
-        time.sleep(0.05)
-    time.sleep(0.3)
-    command.send_signal(signal.SIGTERM)
-    _, stderr = command.communicate(timeout=60)
-    assert command.returncode == 143, stderr
-    assert stderr.strip().endswith("mentor stopped: it was sent SIGTERM; nothing more was done")
+    # SIGTERM once the first school's pupils.csv has loaded (pipeline.faults): the scratch folder holds copies then
+    done = _mentor("check", str(sample), TMPDIR=str(scratch), MENTOR_TERM_AT="ingest:105854/pupils.csv")
+    assert done.returncode == 143, done.stderr
+    assert done.stderr.strip().endswith("mentor stopped: it was sent SIGTERM; nothing more was done")
     assert list(scratch.iterdir()) == []
 
 
@@ -135,19 +121,11 @@ def test_a_log_that_cannot_be_written_does_not_flood_the_console(tmp_path: Path)
 
 def test_a_run_sent_sigterm_says_so_in_run_json(tmp_path: Path) -> None:
     """run.json stayed "running" with no exit code: a monitor could not tell a stopped run from one under way."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MENTOR_")}
     sample = Path(__file__).resolve().parents[2] / "data" / "sample"
     out = tmp_path / "out"
     args = ["run", "--exports", str(sample), "--db", str(tmp_path / "w.duckdb"), "--out", str(out)]
-    command = subprocess.Popen([sys.executable, "-m", "pipeline", *args], env=clean, stderr=subprocess.PIPE, text=True)
-    for _ in range(400):  # until the run has started (run.json says "running")
-        if (out / "run.json").exists():
-            break
-        time.sleep(0.05)
-    time.sleep(0.5)
-    command.send_signal(signal.SIGTERM)
-    command.communicate(timeout=60)
-    assert command.returncode == 143
+    done = _mentor(*args, MENTOR_TERM_AT="ingest:127510/attendance.csv")
+    assert done.returncode == 143, done.stderr
     report = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    assert report["status"].startswith("stopped during ")
+    assert report["status"] == "stopped during ingest: nothing more was published"
     assert report["exit_code"] == 143
