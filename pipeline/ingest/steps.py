@@ -173,7 +173,7 @@ def values_lost_step(
     pupil premium or minutes late)."""
     if not absent or not _has_rows(con, table, school_id):
         return {}
-    match = " and ".join(f"s.{k} is not distinct from c.{k}" for k in key)
+    match = _same_key(key)
     counts = ", ".join(f"count(s.{column})" for column in absent)  # (column names are the contract's constants)
     row = con.execute(
         f"select {counts} from {table} as s where s.school_id = $school "
@@ -186,7 +186,7 @@ def values_lost_step(
 def upsert_step(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...], school_id: str, load_id: str) -> None:
     """Replace rows with the same key (amended marks), add new ones, never delete what a snapshot left out."""
     columns = STAGED_COLUMNS[table]
-    match = " and ".join(f"s.{k} is not distinct from c.{k}" for k in key)
+    match = _same_key(key)
     params: dict[str, object] = {"school": school_id}
     dates = ""
     if "date" in key:
@@ -208,6 +208,11 @@ def upsert_step(con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...]
         f"select {', '.join(columns)}, $school, $load_id, line_number from clean order by {INSERT_ORDER[table]}",
         {"school": school_id, "load_id": load_id},
     )
+
+
+def _same_key(key: tuple[str, ...]) -> str:
+    """SQL: a staged row ``s`` has the key of a row ``c`` of ``clean`` (a blank key part matches a blank)."""
+    return " and ".join(f"s.{k} is not distinct from c.{k}" for k in key)
 
 
 def _has_rows(con: duckdb.DuckDBPyConnection, table: str, school_id: str) -> bool:
