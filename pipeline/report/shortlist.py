@@ -454,8 +454,7 @@ def build_held_off(
     held = decisions.loc[decisions["decision_status"] == "held", ["upn", "last_decision"]]
     held = held[~held["upn"].isin(mentees)]
     rows = pupils[[*PUPIL_COLUMNS, "score"]].merge(held, on="upn", how="inner")
-    text = shortlist.get("place_for", pd.Series("", index=shortlist.index)).fillna("").astype(str)
-    candidates = shortlist.loc[(text != PENDING_TEXT) & ~text.str.startswith(BESIDE_TEXT), "score"]
+    candidates = shortlist.loc[new_candidates(shortlist), "score"]
     lowest = float(pd.to_numeric(candidates).min()) if len(candidates) else math.inf
     rows["score"] = rows["score"].astype(int)
     on_shortlist = rows["score"] >= lowest
@@ -467,12 +466,22 @@ def build_held_off(
     return rows[list(HELD_OFF_COLUMNS)].reset_index(drop=True)
 
 
+def _place_for(shortlist: pd.DataFrame) -> pd.Series:
+    """Each row's ``place_for`` text ("" in a list without the column)."""
+    return shortlist.get("place_for", pd.Series("", index=shortlist.index)).fillna("").astype(str)
+
+
+def new_candidates(shortlist: pd.DataFrame) -> pd.Series:
+    """Which rows of a published shortlist are new candidates, by their ``place_for`` text: given a free place or
+    next in line, not referrals pending nor pupils listed beside the places (every row, in a list without it)."""
+    text = _place_for(shortlist)
+    return (text != PENDING_TEXT) & ~text.str.startswith(BESIDE_TEXT)
+
+
 def given_a_new_place(shortlist: pd.DataFrame) -> pd.Series:
-    """Which rows of a published shortlist are new candidates given one of the free places, by their ``place_for``
-    text: not referrals pending, nor pupils listed beside the places, nor those next in line beyond the free places
-    (every row, in a list without the column)."""
-    text = shortlist.get("place_for", pd.Series("", index=shortlist.index)).fillna("").astype(str)
-    return (text != PENDING_TEXT) & (text != WAITING_TEXT) & ~text.str.startswith(BESIDE_TEXT)
+    """Which rows of a published shortlist are new candidates given one of the free places: not those next in line
+    beyond the free places either (every row, in a list without the column)."""
+    return new_candidates(shortlist) & (_place_for(shortlist) != WAITING_TEXT)
 
 
 def _place_text(barrier: str) -> str:
