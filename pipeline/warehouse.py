@@ -294,6 +294,12 @@ def _open_plain(path: Path, config: dict[str, str | bool | int | float | list[st
         raise
 
 
+def published_night(table: str = "") -> str:
+    """SQL: a ``published`` row's night (of ``table``, an alias, when given); a row recorded before nights were kept
+    counts as earlier than any."""
+    return f"coalesce({table + '.' if table else ''}as_of, date '1900-01-01')"
+
+
 LATEST_MARK = "select max(date) from attendance where date <= $today"
 
 

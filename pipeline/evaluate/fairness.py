@@ -21,12 +21,13 @@ from pipeline.evaluate.compare import top_at_capacity
 from pipeline.evaluate.release import evaluation_data
 from pipeline.model import PointsScorecard, Scorecard
 from pipeline.model.scoring import StageOrderError, read_features
+from pipeline.warehouse import published_night
 
 log = logging.getLogger(__name__)
 
-PUBLISHED_SHORTLIST = """
+PUBLISHED_SHORTLIST = f"""
 select school_id, upn from published where listing = 'shortlist'
-qualify coalesce(as_of, date '1900-01-01') = max(coalesce(as_of, date '1900-01-01')) over (partition by school_id)
+qualify {published_night()} = max({published_night()}) over (partition by school_id)
 """
 """Who is on each school's published shortlist (its last completed publication, of the latest night)."""
 WINDOW_SCOPE = "what the model would have chosen in {window}"

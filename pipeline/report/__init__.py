@@ -23,6 +23,7 @@ from pipeline.model.scorecard import PointsScorecard
 from pipeline.model.scoring import StageOrderError, points_of, read_features, read_scores
 from pipeline.report.shortlist import build_held_off, build_shortlist, build_under_challenged
 from pipeline.safe_csv import write_csv
+from pipeline.warehouse import published_night
 
 CSV_STAMPS = {
     "pipeline_version": "made_by_pipeline",
@@ -38,8 +39,7 @@ Ranker = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
 given the decision states (school_id, upn, decision_status) and each school's cut (school_id, cut), the rows of
 ``caseload/sql/shortlist_order.sql``."""
 PUBLISHED_COLUMNS = ["school_id", "listing", "upn", "rank", "place_for"]
-EARLIER = "coalesce(as_of, date '1900-01-01')"
-"""A publication's night; one recorded before nights were kept counts as earlier than any."""
+EARLIER = published_night()
 READ_PUBLISHED = f"""
 select school_id, listing, upn, rank, place_for from published
 where {EARLIER} < $night
@@ -51,8 +51,8 @@ FORGET_PUBLISHED = f"""
 delete from published as p
 where p.school_id in (select school_id from published_frame)
     and ({EARLIER} = $night or {EARLIER} < (
-        select max(coalesce(q.as_of, date '1900-01-01')) from published as q
-        where q.school_id = p.school_id and coalesce(q.as_of, date '1900-01-01') < $night))
+        select max({published_night("q")}) from published as q
+        where q.school_id = p.school_id and {published_night("q")} < $night))
 """
 """For the schools published tonight: tonight's earlier publication (a night made again), and those before the last
 night before tonight (which the next night made again still needs)."""
