@@ -64,7 +64,8 @@ def read_last_decisions(
 ) -> pd.DataFrame:
     """The last decision per pupil dated on or before ``decided_by`` (by default the night, ``as_of``; see
     :func:`decisions_until`), with the scores under ``scorecard`` (a card's fingerprint) that the rule reads
-    (``sql/last_decisions.sql``; tonight's scores recorded first with :func:`record_night_scores`)."""
+    (``sql/last_decisions.sql``; tonight's scores recorded first with :func:`record_night_scores`). Give the
+    points fingerprint the scores were recorded under."""
     params = {
         "as_of": as_of,
         "decided_by": decided_by or as_of,
@@ -102,13 +103,23 @@ select school_id, upn, $as_of::date, $scorecard, score from night_scores_frame
 """
 """Tonight's scores of the schools being published, in place of any made for the same night before
 (FORGET_NIGHT_SCORES)."""
+RELABEL_NIGHT_SCORES = """
+update night_scores set scorecard = $scorecard where scorecard = $was
+"""
+"""Scores kept under the card's whole fingerprint (before 7 December 2026) are kept under its points fingerprint."""
 
 
-def record_night_scores(con: duckdb.DuckDBPyConnection, scores: pd.DataFrame, as_of: dt.date, scorecard: str) -> None:
-    """Keep tonight's score of every pupil (``scores``: school_id, upn, score) under ``scorecard``, replacing the
-    same night's scores of the same schools (a night made again)."""
+def record_night_scores(
+    con: duckdb.DuckDBPyConnection, scores: pd.DataFrame, as_of: dt.date, scorecard: str, was: str | None = None
+) -> None:
+    """Keep tonight's score of every pupil (``scores``: school_id, upn, score) under ``scorecard`` (a card's
+    :meth:`~pipeline.model.card.Scorecard.points_fingerprint`: scores compare across cards that score alike),
+    replacing the same night's scores of the same schools (a night made again). ``was``: the same card's whole
+    fingerprint, under which a warehouse kept them before; its rows are moved under ``scorecard``."""
     con.register("night_scores_frame", scores[["school_id", "upn", "score"]])
     try:
+        if was is not None and was != scorecard:
+            con.execute(RELABEL_NIGHT_SCORES, {"scorecard": scorecard, "was": was})
         con.execute(FORGET_NIGHT_SCORES, {"as_of": as_of})
         con.execute(RECORD_NIGHT_SCORES, {"as_of": as_of, "scorecard": scorecard})
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import itertools
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -297,6 +298,22 @@ class Scorecard:
     def fingerprint(self) -> str:
         """A short hash of the scorecard's content, stamped on every output it scores."""
         return hashlib.sha256(self.to_yaml().encode("utf-8")).hexdigest()[:12]
+
+    def points_fingerprint(self) -> str:
+        """A short hash of what gives a pupil their score: each feature's name, its bands' edges and points (a
+        ramp's steps) and its points for no data. Two cards with the same points fingerprint give every pupil the
+        same score whatever their words, chances and bands of risk (a card refitted with ``--keep-points``, or one
+        released again with its words mended), so scores kept under one are comparable under the other.
+
+        >>> import dataclasses
+        >>> from pipeline.config import Settings
+        >>> card = Scorecard.load(Settings().scorecard)
+        >>> mended = dataclasses.replace(card, version="9", description="mended words", risk_table=())
+        >>> mended.points_fingerprint() == card.points_fingerprint(), mended.fingerprint() == card.fingerprint()
+        (True, False)
+        """
+        scoring = [[f.name, f.missing_points, [[b.lower, b.upper, b.points] for b in f.bands]] for f in self.features]
+        return hashlib.sha256(json.dumps(scoring).encode("utf-8")).hexdigest()[:12]
 
     # -- reading and writing ---------------------------------------------------------------------------------
 

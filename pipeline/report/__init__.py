@@ -102,8 +102,8 @@ def write_reports(
     }
     tonight = features[["school_id", "upn"]].assign(score=scores["score"].astype(int).to_numpy())
     decided_by = decisions_until(con, night, today or dt.date.today())
-    record_night_scores(con, tonight, night, card.fingerprint())
-    last = read_last_decisions(con, night, settings, card.fingerprint(), decided_by)
+    record_night_scores(con, tonight, night, card.points_fingerprint(), was=card.fingerprint())
+    last = read_last_decisions(con, night, settings, card.points_fingerprint(), decided_by)
     states = decision_states(last, tonight, decided_by, settings, night)
     mentees = read_mentees(con, night, settings)
     mentor_like = mentor_like_interventions(con, night, settings)

@@ -179,6 +179,23 @@ def test_the_score_at_a_decision_is_the_list_staff_decided_on_and_a_rise_brings_
     assert state(dt.date(2025, 10, 9), 70, card="another")[0] == "back"
 
 
+def test_a_card_that_scores_alike_compares_with_the_scores_kept_under_the_old_one(tmp_path: Path) -> None:
+    """A card released again with mended words (or refitted with --keep-points) gives every pupil the same score: a
+    declined pupil's rise is still measured from the list staff decided on, not restarted from the new card's first
+    night. A warehouse kept its scores under the card's whole fingerprint until 7 December 2026; the next night moves
+    them under the points fingerprint."""
+    con = _warehouse(tmp_path)
+    rules = Settings(decision_score_margin=10, decision_review_weeks=6)
+    record_night_scores(con, _scores(**{A: 20}), dt.date(2025, 9, 30), "whole-fingerprint")  # the list decided on
+    night = dt.date(2025, 10, 2)
+    record_night_scores(con, _scores(**{A: 31}), night, "points-fingerprint", was="whole-fingerprint")
+    last = read_last_decisions(con, night, rules, "points-fingerprint")
+    assert last.set_index("upn").loc[A, "score_at_decision"] == 20
+    states = decision_states(last, _scores(**{A: 31}), night, rules).set_index("upn")
+    assert states.loc[A, "decision_status"] == "back"
+    assert con.execute("select distinct scorecard from night_scores").fetchall() == [("points-fingerprint",)]
+
+
 def test_the_caseload_compares_each_mentee_before_and_since_the_start(tmp_path: Path) -> None:
     con = _warehouse(tmp_path)
     mentees = read_mentees(con, dt.date(2025, 11, 21), Settings())

@@ -3,7 +3,8 @@
 -- started since the decision and which other intervention has (on or before the night, $as_of), the score the
 -- pupil had on the list staff decided on, and the first night since on which it had risen by $margin or more.
 --
--- Scores count only under the card scoring tonight ($scorecard). The list staff decided on is the latest night scored
+-- Scores count only under cards that score as tonight's does ($scorecard, its points fingerprint: the same bands and
+-- points, whatever the words or chances). The list staff decided on is the latest night scored
 -- before the decision's date (a list is read the day after its night); failing that, the first night after it, or
 -- for a decision read before each night's scores were kept, the score recorded on the first night it was read. A
 -- night since is one after that night, up to the night being made.
