@@ -275,7 +275,7 @@ def _unread(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
             notes.setdefault(str(school), []).append(
                 f"{no_grade:.0%} of the English, Reading and Maths working-at and target results are no grade (such "
                 f"as {example!r}), so their gaps to target would read as no data: write grades as 9-1, U or the "
-                "primary steps (WTS, EXS, GDS), as docs/contract.md does"
+                "primary steps (BLW, PKS, WTS, EXS, GDS), as docs/contract.md does"
             )
     params = {"as_of": dt.date.max, "least_incidents": LEAST_INCIDENTS}
     for school, incidents, negative in con.execute(NEGATIVE_POINTS, params).fetchall():

@@ -245,7 +245,7 @@ PRIMARY_YEARS = frozenset({"N1", "N2", "R", "1", "2", "3", "4", "5", "6"})
 
 
 def in_primary(year_group: object) -> bool:
-    """Whether a pupil's year group is in the primary phase, where attainment is in steps (WTS, EXS, GDS).
+    """Whether a pupil's year group is in the primary phase, where attainment is in steps (BLW, PKS, WTS, EXS, GDS).
 
     >>> in_primary("6"), in_primary(7), in_primary(None)
     (True, False, False)

@@ -78,7 +78,7 @@ FOCUS_WORDS = {
     "attendance": "getting to school every day (an attendance plan agreed with home)",
     "behaviour": "behaviour in lessons and staying out of exclusion",
     "attainment": "catching up to target in English and maths",
-    "literacy": "reading and number skills",
+    "literacy": "reading skills (literacy catch-up)",
     "circumstances": "wellbeing and a trusted adult to talk to",
 }
 """The suggested mentoring focus for each main barrier, in plain words."""
@@ -98,6 +98,10 @@ RANK_COLUMNS = ["score", "attendance_rate_term", "negative_points_4wk", "upn"]
 points in the last 4 weeks (most first), UPN."""
 BESIDE = "beside:"
 """``place_for`` of a pupil listed beside the places (``barrier_places = "beside"``), before the barrier's name."""
+BESIDE_UNCOVERED = BESIDE + "uncovered:"
+"""``place_for`` of a pupil listed beside the places for a barrier no pupil in the places has real need in (main
+barrier or not), before its name; :data:`BESIDE` alone: a barrier some pupil in the places has real need in, but as
+the main barrier of fewer of them than its share of need."""
 REFERRED = "referred"
 """``place_for`` of a pupil referred to mentoring whose intervention has not started (a place is theirs already)."""
 ORDER_COLUMNS = ["school_id", "upn", "school_rank", "main_barrier", "real_need", "barrier_rank", "in_need"]
@@ -444,8 +448,10 @@ def select(
         covered = _in_need(candidates.loc[places + list(below)], need_points)
         below |= {labels[real & (main_barrier == b)][0]: b for b in BARRIERS if wanted[b] and b not in covered}
         beside = [label for label in labels if label in below]
+        in_places = _in_need(candidates.loc[places], need_points)
         return candidates.loc[places + beside].assign(
-            place_for=[""] * len(places) + [BESIDE + below[label] for label in beside]
+            place_for=[""] * len(places)
+            + [(BESIDE if below[label] in in_places else BESIDE_UNCOVERED) + below[label] for label in beside]
         )
     chosen = [label for label in labels if label in place_for]
     return candidates.loc[chosen].assign(place_for=[place_for[label] for label in chosen])

@@ -37,6 +37,10 @@ ATTENDANCE_STEP = 0.02
 BEHAVIOUR_STEP = 1.0
 GAP_STEP = 1 / 3
 EARLY_SESSIONS = 10
+NOTHING_MOVED = (
+    "attendance, behaviour and the gap to target each moved less than counts (2 percentage points, 1 negative point "
+    "a week, a third of a grade)"
+)
 CASELOAD_COLUMNS = (
     "upn", "forename", "surname", "year_group", "reg_group", "start_date", "weeks_in_mentoring",
     "attendance_before", "attendance_since", "behaviour_per_week_before", "behaviour_per_week_since",
@@ -87,6 +91,8 @@ def status_of(row: Mapping[Any, Any]) -> tuple[str, str]:
     ('mixed', 'attendance up 69.0 percentage points; English and maths further below target by 0.5 steps')
     >>> status_of({"possible_since": 40, "gap_before": -2.0, "gap_since": -1.0, "year_group": "5"})
     ('improving', 'English and maths closer to target by 1 step')
+    >>> status_of({"possible_since": 40, "attendance_before": 0.96666, "attendance_since": 0.98844})
+    ('improving', 'attendance up 2.1 percentage points')
     >>> status_of({"possible_since": 4, "attendance_before": 0.82, "attendance_since": 0.5})
     ('too early to tell', '10 or fewer possible sessions since the start (the first school week)')
     """
@@ -100,7 +106,9 @@ def status_of(row: Mapping[Any, Any]) -> tuple[str, str]:
     worse: list[str] = []
     attendance = _change(row, "attendance_before", "attendance_since")
     if attendance is not None and abs(attendance) >= ATTENDANCE_STEP - 1e-9:
-        text = f"attendance {'up' if attendance > 0 else 'down'} {100 * abs(attendance):.1f} percentage points"
+        # the change between the two figures as the caseload shows them (96.7% to 98.8% is 2.1, not 2.2)
+        shown = abs(float(_percent(row["attendance_since"])[:-1]) - float(_percent(row["attendance_before"])[:-1]))
+        text = f"attendance {'up' if attendance > 0 else 'down'} {shown:.1f} percentage points"
         (better if attendance > 0 else worse).append(text)
     behaviour = _change(row, "behaviour_before", "behaviour_since")
     if behaviour is not None and abs(behaviour) >= BEHAVIOUR_STEP - 1e-9:
@@ -108,10 +116,9 @@ def status_of(row: Mapping[Any, Any]) -> tuple[str, str]:
         (better if behaviour < 0 else worse).append(text)
     gap = _change(row, "gap_before", "gap_since")
     if gap is not None and abs(gap) >= GAP_STEP - 1e-9:
-        size = gap_size_text(gap, in_primary(row.get("year_group")))
-        text = f"English and maths {'closer to' if gap > 0 else 'further below'} target by {size}"
+        text = _gap_words(float(row["gap_before"]), float(row["gap_since"]), in_primary(row.get("year_group")))
         (better if gap > 0 else worse).append(text)
-    why = "; ".join(better + worse) or "no measure moved by a step"
+    why = "; ".join(better + worse) or NOTHING_MOVED
     if len(better) > len(worse):
         return "improving", why
     if len(worse) > len(better):
@@ -119,6 +126,28 @@ def status_of(row: Mapping[Any, Any]) -> tuple[str, str]:
     if better:
         return "mixed", why
     return "no change", why
+
+
+def _gap_words(before: float, since: float, primary: bool) -> str:
+    """English and maths' move against target in words: "closer to" or "further below" target while below it; a move
+    above target, or across it, says where the pupil is now (above target, "further below" was false).
+
+    >>> _gap_words(-2.0, -1.0, True), _gap_words(0.0, -0.5, True)
+    ('English and maths closer to target by 1 step', 'English and maths further below target by 0.5 steps')
+    >>> _gap_words(1.5, 1.17, False)
+    'English and maths down 0.3 grades against target, still 1.2 grades above it'
+    >>> _gap_words(0.5, -0.17, False)
+    'English and maths down 0.7 grades against target, now 0.2 grades below it'
+    >>> _gap_words(-0.5, 0.5, True)
+    'English and maths up 1 step against target, now 0.5 steps above it'
+    """
+    size = gap_size_text(since - before, primary)
+    if since <= 0 and before <= 0:
+        return f"English and maths {'closer to' if since > before else 'further below'} target by {size}"
+    side = "above" if since > 0 else "below"
+    where = "on target" if abs(since) < 0.05 else f"{gap_size_text(since, primary)} {side} it"
+    still = "still" if (since > 0) == (before > 0) else "now"
+    return f"English and maths {'up' if since > before else 'down'} {size} against target, {still} {where}"
 
 
 def build_caseload(mentees: pd.DataFrame, pupils: pd.DataFrame, as_of: dt.date, settings: Settings) -> pd.DataFrame:

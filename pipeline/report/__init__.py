@@ -21,7 +21,12 @@ from pipeline.faults import checkpoint
 from pipeline.model.card import Scorecard
 from pipeline.model.scorecard import PointsScorecard
 from pipeline.model.scoring import StageOrderError, points_of, read_features, read_scores
-from pipeline.report.shortlist import build_held_off, build_shortlist, build_under_challenged
+from pipeline.report.shortlist import (
+    beside_without_holds,
+    build_held_off,
+    build_shortlist,
+    build_under_challenged,
+)
 from pipeline.safe_csv import write_csv
 from pipeline.warehouse import published_night
 
@@ -137,6 +142,7 @@ def write_reports(
             shortlist,
             frozenset(would_be["upn"]),
             frozenset(school_mentees["upn"]),
+            beside_without_holds(pupils, model, places, settings, points.loc[pupils.index], school_states, rule),
         )
         under, why_empty = build_under_challenged(
             pupils,

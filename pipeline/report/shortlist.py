@@ -19,6 +19,7 @@ from pipeline.caseload.policy import (
     BARRIER_NAMES,
     BARRIERS,
     BESIDE,
+    BESIDE_UNCOVERED,
     REFERRED,
     SEVERE_ABSENCE,
     WELLBEING_INTERVENTIONS,
@@ -139,9 +140,7 @@ def build_shortlist(
                 "suggested_focus": pupil["suggested_focus"],
                 "reasons": "; ".join(reasons) if reasons else _pointless(pupil),
                 "place_for": WAITING_TEXT if waiting[rank - 1] else _place_text(str(pupil["place_for"])),
-                "attendance_team": "severe absence (50% or less): for the attendance team too"
-                if attendance is not None and attendance <= SEVERE_ABSENCE
-                else "",
+                "attendance_team": severe_absence_text(attendance),
                 "last_decision": pupil["last_decision"],
                 "context": context_text(pupil),
                 "in_intervention": _intervention_text(pupil),
@@ -221,7 +220,7 @@ def reason_text(feature: FeatureCard, value: float | None, points: int, primary:
     >>> reason_text(card.feature("suspensions_year"), 1.0, 10, False)
     '1 suspension this year — suspended once (+10)'
     >>> reason_text(card.feature("english_grade_gap"), -1.0, 2, True)
-    'Reading 1 step below target (on the WTS, EXS, GDS scale) — just below target (+2)'
+    'Reading 1 step below target (on the BLW, PKS, WTS, EXS, GDS scale) — just below target (+2)'
     >>> reason_text(card.feature("maths_grade_gap"), -1.33, 6, False)
     'Maths 1.3 grades below target — a grade or more below target (+6)'
     >>> v4 = Scorecard.load(Path("models/scorecard-v4.yaml"))
@@ -255,7 +254,7 @@ def value_text(feature: FeatureCard, value: float | None, primary: bool) -> str:
     >>> card = Scorecard.load(Path("models/scorecard-v4.yaml"))
     >>> maths = card.feature("maths_grade_gap")
     >>> value_text(maths, -2.0, True), value_text(maths, -2.0, False)
-    ('2 steps below target (on the WTS, EXS, GDS scale)', '-2.0 grades')
+    ('2 steps below target (on the BLW, PKS, WTS, EXS, GDS scale)', '-2.0 grades')
     >>> value_text(card.feature("core_grade_change"), -1.0, True)
     '-1.0 steps'
     """
@@ -266,7 +265,8 @@ def value_text(feature: FeatureCard, value: float | None, primary: bool) -> str:
 
 
 def phase_label(label: str, primary: bool) -> str:
-    """A band's label worded for the phase: at primary the gap to target is in steps (WTS, EXS, GDS), not grades."""
+    """A band's label worded for the phase: at primary the gap to target is in steps (BLW, PKS, WTS, EXS, GDS), not
+    grades."""
     return label.replace("a grade", "a step").replace("two grades", "two steps") if primary else label
 
 
@@ -321,6 +321,12 @@ def need_text(pupil: Mapping[Any, Any]) -> str:
     return ", ".join(f"{BARRIER_NAMES[b]} {n}" for b, n in needs)
 
 
+ABLE_SIGNS = ("gds_target", "gds_earlier", "below_expected_now", "slipped_from_gds")
+"""The signs of an able primary pupil that ``sql/able_pupils.sql`` gives (see :func:`build_under_challenged`)."""
+ABLE_SUBJECTS = ("gds_target_in", "gds_earlier_in", "slipped_in")
+"""The subjects each sign was seen in, named for the reasons ("maths", "writing (WTS)")."""
+
+
 def build_under_challenged(
     features: pd.DataFrame,
     able: pd.DataFrame | None = None,
@@ -334,15 +340,18 @@ def build_under_challenged(
     or, the primary equivalent from teacher assessment (``able``, from ``sql/able_pupils.sql``), a GDS target,
     GDS at an earlier assessment point, or a reading age a year or more ahead. Under-challenged: English and maths
     a grade (a step at primary) or more below target on average, or, in Year 6, working below the expected
-    standard after GDS earlier. Only with attendance this term of 90% or more, and not on tonight's shortlist.
-    Ranked by the gap (largest first), then UPN. Every pupil who meets the rule is listed: the list takes no
-    mentoring place, so the shortlist's length does not cut it.
+    standard in a subject worked at GDS earlier (``slipped_from_gds``). Only with attendance this term of 90% or
+    more, and not on tonight's shortlist. Ranked by the gap (largest first), then UPN. Every pupil who meets the
+    rule is listed: the list takes no mentoring place, so the shortlist's length does not cut it.
     """
     pupils = features.reset_index(drop=True)
     if able is not None and not able.empty:
-        pupils = pupils.merge(able[["upn", "gds_target", "gds_earlier", "below_expected_now"]], on="upn", how="left")
-    for column in ("gds_target", "gds_earlier", "below_expected_now"):
+        signs = [column for column in ("upn", *ABLE_SIGNS, *ABLE_SUBJECTS) if column in able.columns]
+        pupils = pupils.merge(able[signs], on="upn", how="left")
+    for column in ABLE_SIGNS:
         pupils[column] = pupils.get(column, pd.Series(False, index=pupils.index)).astype("boolean").fillna(False)
+    for column in ABLE_SUBJECTS:
+        pupils[column] = pupils.get(column, pd.Series("", index=pupils.index)).fillna("").astype(str)
     reading = pd.to_numeric(
         pupils.get("reading_age_gap_months", pd.Series(np.nan, index=pupils.index)), errors="coerce"
     )
@@ -354,7 +363,7 @@ def build_under_challenged(
         high_prior | pupils["gds_target"] | pupils["gds_earlier"] | ((reading >= READING_AHEAD_MONTHS) & at_primary)
     )
     gap = pd.to_numeric(pupils["core_grade_gap"], errors="coerce")
-    year6_slip = (pupils["year_group"].astype(str) == "6") & pupils["gds_earlier"] & pupils["below_expected_now"]
+    year6_slip = (pupils["year_group"].astype(str) == "6") & pupils["slipped_from_gds"]
     below = is_able & ((gap <= -1) | year6_slip)
     attendance = pd.to_numeric(pupils["attendance_rate_term"], errors="coerce")
     attending = attendance >= ABLE_ATTENDANCE
@@ -369,7 +378,7 @@ def build_under_challenged(
         where = (
             "English and maths " + grade_gap_text(value, primary)
             if value is not None and value <= -1
-            else "working below the expected standard in Year 6 after working at GDS earlier"
+            else _slipped_text(str(pupil["slipped_in"]))
         )
         rows.append(
             {
@@ -415,6 +424,21 @@ def change_since(current: pd.DataFrame, previous: pd.DataFrame | None) -> list[s
     return changes
 
 
+def severe_absence_text(attendance: float | None) -> str:
+    """The attendance team's flag for severe absence (DfE: 50% or less), with the figure it is judged on: attendance
+    this term with every absence counted, term-time holiday too, which the reasons show set aside.
+
+    >>> severe_absence_text(0.462), severe_absence_text(0.51)
+    ('severe absence: attendance 46.2% this term, holiday counted (50% or less): for the attendance team too', '')
+    """
+    if attendance is None or attendance > SEVERE_ABSENCE:
+        return ""
+    return (
+        f"severe absence: attendance {attendance:.1%} this term, holiday counted (50% or less): for the attendance "
+        "team too"
+    )
+
+
 def context_text(pupil: Mapping[Any, Any]) -> str:
     """Context shown beside the score but never scored: SEN, FSM, pupil premium, looked after, EAL."""
     parts = [labels[pupil[column]] for column, labels in CONTEXT_FLAGS if _hashable(pupil.get(column)) in labels]
@@ -425,12 +449,13 @@ def grade_gap_text(value: float, primary: bool) -> str:
     """A gap to target in words: steps on the primary scale (to a half step, as English and maths together can
     be), grades to one decimal at secondary.
 
-    >>> [grade_gap_text(v, True).removesuffix(" (on the WTS, EXS, GDS scale)") for v in (-2.0, -1.5, -0.5, 0.0, 1.0)]
+    >>> scale = " (on the BLW, PKS, WTS, EXS, GDS scale)"
+    >>> [grade_gap_text(v, True).removesuffix(scale) for v in (-2.0, -1.5, -0.5, 0.0, 1.0)]
     ['2 steps below target', '1.5 steps below target', '0.5 steps below target', 'on target', '1 step above target']
     >>> grade_gap_text(-1.33, False), grade_gap_text(1.0, False)
     ('1.3 grades below target', '1.0 grade above target')
     """
-    scale = " (on the WTS, EXS, GDS scale)" if primary else ""
+    scale = " (on the BLW, PKS, WTS, EXS, GDS scale)" if primary else ""
     if abs(value) < 0.05:
         return f"on target{scale}"
     return f"{gap_size_text(value, primary)} {'below' if value < 0 else 'above'} target{scale}"
@@ -442,6 +467,7 @@ def build_held_off(
     shortlist: pd.DataFrame,
     under_challenged: frozenset[str] = frozenset(),
     mentees: frozenset[str] = frozenset(),
+    beside: frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
     """One school's ``held_off.csv`` rows: every pupil a staff decision holds off the lists tonight (a current mentee
     aside: mentees are in caseload.csv), with their score, whether they would be listed without the decision, and
@@ -450,7 +476,8 @@ def build_held_off(
     ``under_challenged`` the pupils the under-challenged rule picks before decisions.
 
     Would be listed: on the shortlist, with a score at least the lowest of its new candidates (given a free place or
-    listed next in line); or on under_challenged.csv."""
+    listed next in line); beside its places (``beside``: :func:`beside_without_holds`); or on
+    under_challenged.csv."""
     held = decisions.loc[decisions["decision_status"] == "held", ["upn", "last_decision"]]
     held = held[~held["upn"].isin(mentees)]
     rows = pupils[[*PUPIL_COLUMNS, "score"]].merge(held, on="upn", how="inner")
@@ -460,10 +487,34 @@ def build_held_off(
     on_shortlist = rows["score"] >= lowest
     on_under = rows["upn"].isin(under_challenged)
     rows["would_be_listed"] = np.select(
-        [on_shortlist, on_under], ["yes: shortlist.csv", "yes: under_challenged.csv"], default="no"
+        [on_shortlist, rows["upn"].isin(beside), on_under],
+        ["yes: shortlist.csv", "yes: shortlist.csv, beside the places", "yes: under_challenged.csv"],
+        default="no",
     )
     rows = rows.sort_values(["score", "upn"], ascending=[False, True], kind="mergesort")
     return rows[list(HELD_OFF_COLUMNS)].reset_index(drop=True)
+
+
+def beside_without_holds(
+    pupils: pd.DataFrame,
+    model: PointsScorecard,
+    places: int,
+    settings: Settings,
+    points: pd.DataFrame,
+    decisions: pd.DataFrame,
+    rule: str = "",
+) -> frozenset[str]:
+    """The pupils a decision holds off tonight whom the shortlist would list beside its places without the holds:
+    who is listed there goes by barrier, not by score (the best-ranked pupil of a barrier no one listed has real
+    need in), so the score alone cannot say. One school's shortlist chosen again with every hold lifted (the
+    arguments as :func:`build_shortlist` takes them)."""
+    held = decisions["decision_status"] == "held" if not decisions.empty else pd.Series(dtype=bool)
+    if not held.any():
+        return frozenset()
+    lifted = build_shortlist(pupils, model, places, settings, points=points, decisions=decisions[~held], rule=rule)
+    table = lifted.table
+    beside = _place_for(table).str.startswith(BESIDE_TEXT)
+    return frozenset(table.loc[beside, "upn"]) & frozenset(decisions.loc[held, "upn"])
 
 
 def _place_for(shortlist: pd.DataFrame) -> pd.Series:
@@ -489,9 +540,15 @@ def _place_text(barrier: str) -> str:
         return PENDING_TEXT
     if barrier in BARRIER_NAMES:
         return f"place kept for {BARRIER_NAMES[barrier]}"
+    if barrier.startswith(BESIDE_UNCOVERED):
+        name = BARRIER_NAMES[barrier.removeprefix(BESIDE_UNCOVERED)]
+        return f"{BESIDE_TEXT}: no pupil in the places has real need in {name}"
     if barrier.startswith(BESIDE):
         name = BARRIER_NAMES[barrier.removeprefix(BESIDE)]
-        return f"{BESIDE_TEXT}: the places by score hold fewer pupils for {name} than its share of need"
+        return (
+            f"{BESIDE_TEXT}: fewer of the places by score go to pupils whose main barrier is {name} than its share "
+            "of need"
+        )
     return "by rank"
 
 
@@ -506,16 +563,28 @@ def _intervention_text(pupil: Mapping[Any, Any]) -> str:
     return str(current) if isinstance(current, str) and current else ""
 
 
+def _slipped_text(subjects: str) -> str:
+    """A Year 6 pupil's fall from greater depth, naming the subjects and where they are now.
+
+    >>> _slipped_text("writing (WTS)")
+    'working below the expected standard in Year 6 in writing (WTS), after working at GDS in it earlier'
+    """
+    if not subjects:
+        return "working below the expected standard in Year 6 after working at GDS earlier"
+    them = "them" if "," in subjects else "it"
+    return f"working below the expected standard in Year 6 in {subjects}, after working at GDS in {them} earlier"
+
+
 def _prior_text(pupil: Mapping[Any, Any]) -> str:
     parts = []
     if number_or_none(pupil.get("ks2_mean_scaled_score")) is not None:
         parts.append(f"KS2 average {float(pupil['ks2_mean_scaled_score']):.0f}")
     if number_or_none(pupil.get("cat4_mean_sas")) is not None:
         parts.append(f"CAT4 mean {float(pupil['cat4_mean_sas']):.0f}")
-    if bool(pupil.get("gds_target")):
-        parts.append("GDS target")
-    if bool(pupil.get("gds_earlier")):
-        parts.append("GDS earlier")
+    for sign, words in (("gds_target", "GDS target"), ("gds_earlier", "GDS earlier")):
+        if bool(pupil.get(sign)):
+            subjects = pupil.get(f"{sign}_in")
+            parts.append(f"{words} in {subjects}" if isinstance(subjects, str) and subjects else words)
     reading = number_or_none(pupil.get("reading_age_gap_months"))
     if reading is not None and reading >= READING_AHEAD_MONTHS:
         parts.append(f"reading age {reading:.0f} months ahead")

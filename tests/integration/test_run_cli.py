@@ -355,7 +355,7 @@ def test_explain_words_a_primary_pupil_as_the_shortlist_does_and_gives_the_chanc
     lines = result.output.strip().splitlines()
     gaps = [line for line in lines if "against target" in line or "since the last assessment" in line]
     assert gaps
-    assert not any("grade" in line for line in gaps)  # steps on the WTS, EXS, GDS scale
+    assert not any("grade" in line for line in gaps)  # steps on the BLW, PKS, WTS, EXS, GDS scale
     assert lines[-1].endswith(f"the chance of the outcome in the next half-term {top['band']})")
 
 

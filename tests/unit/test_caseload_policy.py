@@ -19,7 +19,7 @@ from pipeline.caseload.review import build_caseload, status_of
 from pipeline.config import BARRIER_PLACES, Settings, SettingsError
 from pipeline.model import PointsScorecard, Scorecard
 from pipeline.model.card import Band
-from pipeline.report.shortlist import build_shortlist
+from pipeline.report.shortlist import beside_without_holds, build_held_off, build_shortlist
 
 CARD = Scorecard.load(Path(__file__).resolve().parents[2] / "models" / "scorecard-v1.yaml")
 MODEL = PointsScorecard(CARD).fit(pd.DataFrame({name: [0.0] for name in CARD.feature_names}))
@@ -152,6 +152,24 @@ def test_a_barrier_a_listed_pupil_has_real_need_in_is_covered_and_gets_no_place_
     assert "P030" in alone["upn"].tolist()
 
 
+def test_a_held_pupil_who_would_be_listed_beside_the_places_says_so_in_held_off() -> None:
+    """A declined behaviour pupil (18 points) among 30 attendance pupils (26): by score they would not be listed,
+    but without the decision they would be beside the places, the only pupil of behaviour. held_off.csv said "no"
+    and staff read it as "the decision changes nothing"."""
+    pupils = _pupils(*[ATTENDANCE for _ in range(30)], BEHAVIOUR)
+    decisions = pd.DataFrame(
+        {"upn": ["P030"], "decision_status": ["held"], "last_decision": ["declined on 2025-10-01: off the list"]}
+    )
+    settings = Settings(shortlist_minimum=0)
+    shortlist = build_shortlist(pupils, MODEL, 5, settings, decisions=decisions).table
+    assert "P030" not in shortlist["upn"].tolist()
+    beside = beside_without_holds(pupils, MODEL, 5, settings, MODEL.points(pupils), decisions)
+    assert beside == {"P030"}
+    held = build_held_off(pupils.assign(score=MODEL.points(pupils).sum(axis=1)), decisions, shortlist, beside=beside)
+    assert held[["upn", "would_be_listed"]].values.tolist() == [["P030", "yes: shortlist.csv, beside the places"]]
+    assert beside_without_holds(pupils, MODEL, 5, settings, MODEL.points(pupils), decisions.iloc[0:0]) == set()
+
+
 def test_a_place_kept_that_uncovers_another_barrier_keeps_one_for_that_barrier_too() -> None:
     heavy = {"attendance_rate_term": 0.40, "unauthorised_rate_term": 0.08, "attendance_change_4wk": -0.12}  # 44
     reader = {**ATTENDANCE, "reading_age_gap_months": -30}  # 26 attendance and 10 literacy: real need in both
@@ -183,11 +201,19 @@ def test_beside_gives_the_places_by_rank_and_lists_an_uncovered_barriers_best_pu
     # (a quarter of the list at most), and literacy, left with no one, is listed too (beside, it takes no place).
     assert table["upn"].tolist()[5:] == ["P031", "P030"]
     assert table["place_for"].tolist()[5:] == [
-        "beside the places, not taking one: the places by score hold fewer pupils for behaviour and exclusion than "
-        "its share of need",
-        "beside the places, not taking one: the places by score hold fewer pupils for literacy and numeracy than "
-        "its share of need",
-    ]  # fmt: skip
+        "beside the places, not taking one: no pupil in the places has real need in behaviour and exclusion",
+        "beside the places, not taking one: no pupil in the places has real need in literacy and numeracy",
+    ]
+    # Pupils in the places with real need in behaviour, as a second barrier: behaviour's pupils beside them are
+    # there for its share of the places, which no place gives a pupil whose main barrier it is.
+    both = {**ATTENDANCE, "negative_points_4wk": 20, "suspensions_year": 1}  # 26 attendance, 22 behaviour
+    shared = _pupils(*[both for _ in range(3)], *[ATTENDANCE for _ in range(5)], *[BEHAVIOUR for _ in range(4)])
+    beside = build_shortlist(shared, MODEL, 5, Settings(shortlist_minimum=0, barrier_places="beside")).table
+    assert beside["upn"].tolist()[5:] == ["P008", "P009"]
+    assert set(beside["place_for"].tolist()[5:]) == {
+        "beside the places, not taking one: fewer of the places by score go to pupils whose main barrier is "
+        "behaviour and exclusion than its share of need"
+    }
     # A barrier a pupil in the places has real need in is covered: no one is listed beside for it.
     mixed = _pupils({**ATTENDANCE, **BEHAVIOUR}, *[ATTENDANCE for _ in range(29)], BEHAVIOUR)
     covered = build_shortlist(mixed, MODEL, 5, Settings(shortlist_minimum=0, barrier_places="beside")).table
@@ -210,7 +236,9 @@ def test_a_renamed_or_unknown_barrier_places_setting_is_refused_with_what_to_wri
 def test_severe_absence_is_flagged_for_the_attendance_team() -> None:
     pupils = _pupils({"attendance_rate_term": 0.40}, {"attendance_rate_term": 0.55})
     table = build_shortlist(pupils, MODEL, 5, Settings()).table.set_index("upn")
-    assert table.loc["P000", "attendance_team"] == "severe absence (50% or less): for the attendance team too"
+    assert table.loc["P000", "attendance_team"] == (
+        "severe absence: attendance 40.0% this term, holiday counted (50% or less): for the attendance team too"
+    )
     assert table.loc["P001", "attendance_team"] == ""
 
 
@@ -431,7 +459,7 @@ def test_scorecards_v3_and_v4_give_each_barrier_real_need_and_keep_its_place(
     assert table.loc["P030", "place_for"] == f"place kept for {barrier}"
     beside = build_shortlist(pupils, model, 5, Settings(shortlist_minimum=0)).table.set_index("upn")  # the default
     assert beside.loc["P030", "place_for"] == (
-        f"beside the places, not taking one: the places by score hold fewer pupils for {barrier} than its share of need"
+        f"beside the places, not taking one: no pupil in the places has real need in {barrier}"
     )
 
 

@@ -164,7 +164,7 @@ def test_grades_written_as_words_are_named_before_they_go_unread(tmp_path: Path)
     assert check_delivery(tmp_path, TODAY).schools[0].notes[-1] == (
         "100% of the English, Reading and Maths working-at and target results are no grade (such as 'Expected "
         "Standard'), so their gaps to target would read as no data: write grades as 9-1, U or the primary steps "
-        "(WTS, EXS, GDS), as docs/contract.md does"
+        "(BLW, PKS, WTS, EXS, GDS), as docs/contract.md does"
     )
 
 

@@ -213,12 +213,20 @@ def test_able_pupils_sql_reads_gds_targets_and_earlier_gds(tmp_path: Path) -> No
         "upn,subject,assessment_point,date,result_type,result\n"
         f"{A},Maths,Autumn,2025-10-01,working_at,GDS\n{A},Maths,Spring,2025-11-01,working_at,WTS\n"
         f"{B},Reading,Targets,2025-09-10,target,GDS\n{B},Reading,Autumn,2025-11-01,working_at,EXS\n"
+        # C: greater depth in maths, earlier and now; writing fell from EXS to WTS. Not a fall from greater depth.
+        f"{C},Maths,Autumn,2025-10-01,working_at,GDS\n{C},Maths,Spring,2025-11-01,working_at,GDS\n"
+        f"{C},Writing,Autumn,2025-10-01,working_at,EXS\n{C},Writing,Spring,2025-11-01,working_at,WTS\n"
     )
     ingest(con, _deliver(tmp_path / "results", {"pupils.csv": PUPILS, "attendance.csv": MARKS,
                                                 "assessments.csv": results}), today=TODAY)  # fmt: skip
     able = con.execute(sql("able_pupils"), {"as_of": dt.date(2025, 11, 21)}).df().set_index("upn")
-    assert able.loc[A, ["gds_target", "gds_earlier", "below_expected_now"]].tolist() == [False, True, True]
-    assert able.loc[B, ["gds_target", "gds_earlier", "below_expected_now"]].tolist() == [True, False, False]
+    signs = ["gds_target", "gds_earlier", "below_expected_now", "slipped_from_gds"]
+    assert able.loc[A, signs].tolist() == [False, True, True, True]
+    assert able.loc[A, ["gds_earlier_in", "slipped_in"]].tolist() == ["maths", "maths (WTS)"]
+    assert able.loc[B, signs].tolist() == [True, False, False, False]
+    assert able.loc[B, "gds_target_in"] == "reading"
+    assert able.loc[C, signs].tolist() == [False, True, True, False]
+    assert able.loc[C, ["gds_earlier_in", "slipped_in"]].tolist() == ["maths", ""]
 
 
 def test_able_pupils_sql_reads_steps_and_subjects_in_any_case(tmp_path: Path) -> None:

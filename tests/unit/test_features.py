@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from pipeline.codes import ATTENDANCE_CODES
+from pipeline.config import Settings
 from pipeline.features import build_features
+from pipeline.model import Scorecard
 from pipeline.upn import make_upn
 
 UPN_A = make_upn(801, 4000, 14, 1)
@@ -291,6 +293,31 @@ def test_the_grade_change_is_the_move_between_the_last_two_assessments() -> None
     features = _features(con, days[8])
     assert features.loc[UPN_A, "core_grade_change"] == pytest.approx(((4 + 1 / 3 - 5) + 0) / 2)
     assert pd.isna(features.loc[UPN_B, "core_grade_change"])
+
+
+def test_a_move_of_exactly_half_a_grade_or_a_grade_is_exact_on_the_cards_band_edges() -> None:
+    """English 2+ -> 1+ is a grade down and maths steady: half a grade on average, which the card scores 0 ("slipped
+    half a grade or less"). In floating point 1+ less 2+ is -1.0000000000000002, and the average fell below -0.5:
+    the pupil got +10 for "slipped more than half a grade". Working at 4+ against a 5+ target is a grade below,
+    not more."""
+    days = _school_days(MONDAY, 10)
+    results = _results(
+        [
+            (UPN_A, "English", "Autumn 1", days[0], "working_at", "2+"),
+            (UPN_A, "English", "Autumn 2", days[3], "working_at", "1+"),
+            (UPN_A, "Maths", "Autumn 1", days[0], "working_at", "1+"),
+            (UPN_A, "Maths", "Autumn 2", days[3], "working_at", "1+"),
+            (UPN_B, "English", "Autumn 2", days[3], "working_at", "4+"),
+            (UPN_B, "English", "Autumn 2", days[3], "target", "5+"),
+        ]
+    )
+    con = _warehouse({UPN_A: ["/|\\"] * 10, UPN_B: ["/|\\"] * 10}, days, assessments=results)
+    features = _features(con, days[8])
+    assert features.loc[UPN_A, "core_grade_change"] == -0.5
+    assert features.loc[UPN_B, "english_grade_gap"] == -1.0
+    card = Scorecard.load(Settings().scorecard)
+    assert card.feature("core_grade_change").points_of(-0.5) == 0
+    assert card.feature("english_grade_gap").points_of(-1.0) == 0
 
 
 def test_the_latest_grade_and_target_count_even_when_the_latest_is_not_a_grade() -> None:

@@ -111,8 +111,12 @@ def test_half_of_sessions_missed_is_severe_absence_for_the_attendance_team(model
         ]
     )
     shortlist = build_shortlist(pupils, model, 3, SETTINGS).table.set_index("upn")
-    flagged = "severe absence (50% or less): for the attendance team too"
-    assert shortlist["attendance_team"].to_dict() == {"C": flagged, "A": flagged, "B": ""}
+    flagged = "severe absence: attendance {} this term, holiday counted (50% or less): for the attendance team too"
+    assert shortlist["attendance_team"].to_dict() == {
+        "C": flagged.format("30.0%"),
+        "A": flagged.format("50.0%"),
+        "B": "",
+    }
 
 
 def test_change_since_last_run() -> None:
@@ -165,24 +169,33 @@ def test_primary_pupils_are_able_by_teacher_assessment_and_worded_in_steps() -> 
             _pupil("B", year_group="6", core_grade_gap=-0.5, ks2_mean_scaled_score=np.nan),
             _pupil("C", year_group="4", core_grade_gap=-1.0, reading_age_gap_months=15, ks2_mean_scaled_score=np.nan),
             _pupil("D", year_group="4", core_grade_gap=-1.0, ks2_mean_scaled_score=np.nan),
+            _pupil("E", year_group="6", core_grade_gap=-0.5, ks2_mean_scaled_score=np.nan),
         ]
     )
     able = pd.DataFrame(
         {
-            "upn": ["A", "B", "C", "D"],
-            "gds_target": [True, False, False, False],
-            "gds_earlier": [False, True, False, False],
-            "below_expected_now": [False, True, False, False],
+            "upn": ["A", "B", "C", "D", "E"],
+            "gds_target": [True, False, False, False, False],
+            "gds_earlier": [False, True, False, False, True],
+            "below_expected_now": [False, True, False, False, True],
+            "slipped_from_gds": [False, True, False, False, False],  # E: GDS in maths, below expected in writing
+            "gds_target_in": ["maths", "", "", "", ""],
+            "gds_earlier_in": ["", "writing", "", "", "maths"],
+            "slipped_in": ["", "writing (WTS)", "", "", ""],
         }
     )
     listing, _ = build_under_challenged(pupils, able)
     assert listing["upn"].tolist() == ["A", "C", "B"]
     assert listing.loc[0, "reasons"] == (
-        "Able (GDS target) but English and maths 1.5 steps below target (on the WTS, EXS, GDS scale); "
-        "attendance 98.0% this term"
+        "Able (GDS target in maths) but English and maths 1.5 steps below target (on the BLW, PKS, WTS, EXS, GDS "
+        "scale); attendance 98.0% this term"
     )  # one subject a step below, the other two: the half step shows, where rounding read "2 steps"
     assert listing.loc[1, "reasons"].startswith("Able (reading age 15 months ahead) but English and maths 1 step below")
-    assert "Year 6" in listing.loc[2, "reasons"]
+    assert listing.loc[2, "reasons"] == (
+        "Able (GDS earlier in writing) but working below the expected standard in Year 6 in writing (WTS), after "
+        "working at GDS in it earlier; attendance 98.0% this term"
+    )
+    # E (Year 6, GDS in maths earlier and now, writing down to WTS) has not fallen from greater depth
     shortlisted, _ = build_under_challenged(pupils, able, shortlisted=frozenset({"A"}))
     assert "A" not in shortlisted["upn"].tolist()
     # At secondary a reading age ahead alone is not "able": KS2 107 and CAT4 101 say otherwise
@@ -200,7 +213,10 @@ def test_reasons_fit_the_phase_and_say_percentage_points(model: PointsScorecard)
     )
     shortlist = build_shortlist(pupils, model, 5, SETTINGS).table.set_index("upn")
     primary, secondary = shortlist.loc["A", "reasons"], shortlist.loc["B", "reasons"]
-    assert "Reading 3 steps below target (on the WTS, EXS, GDS scale) — two steps or more below target" in primary
+    assert (
+        "Reading 3 steps below target (on the BLW, PKS, WTS, EXS, GDS scale) — two steps or more below target"
+        in primary
+    )
     assert "-12.0 percentage points against the term" in primary
     assert "1 suspension this year" in primary
     assert "Maths 1.3 grades below target" in secondary

@@ -3,6 +3,8 @@
 -- against chronological age, and high prior attainment (KS2 average >= 110 or CAT4 mean SAS >= 115).
 -- core_grade_change: how far English (reading at primary) and maths working-at moved between their last two
 -- assessments, averaged over the two (negative: slipping), the first sign of a pupil starting to slip.
+-- Grades in thirds (5+, 4-) sum with a float's rounding error: -0.5 came out as -0.50000000000000011, which a card's
+-- band "from -0.5" put below. Gaps and changes are rounded to 9 places, so a value on a band's edge is on it.
 {% from "grades.sql" import grade, number, reading_age_months -%}
 with results as (
     select
@@ -36,7 +38,7 @@ changes as (
         school_id,
         upn,
         subject,
-        max(grade) filter (where recency = 1) - max(grade) filter (where recency = 2) as change
+        round(max(grade) filter (where recency = 1) - max(grade) filter (where recency = 2), 9) as change
     from (
         select
             school_id,
@@ -63,7 +65,7 @@ change_by_pupil as (
     group by school_id, upn
 ),
 gaps as (
-    select school_id, upn, subject, working_at - target as gap
+    select school_id, upn, subject, round(working_at - target, 9) as gap
     from latest
     where working_at is not null and target is not null
 ),
@@ -113,8 +115,8 @@ select
     g.english_grade_gap,
     g.maths_grade_gap,
     coalesce(g.subjects_below_target, 0) as subjects_below_target,
-    (g.english_grade_gap + g.maths_grade_gap) / 2 as core_grade_gap,
-    (coalesce(c.english_change, c.maths_change) + coalesce(c.maths_change, c.english_change)) / 2
+    round((g.english_grade_gap + g.maths_grade_gap) / 2, 9) as core_grade_gap,
+    round((coalesce(c.english_change, c.maths_change) + coalesce(c.maths_change, c.english_change)) / 2, 9)
         as core_grade_change,
     p.ks2_mean_scaled_score,
     p.ks2_below_expected,
