@@ -267,6 +267,8 @@ def check(
     from pipeline.check import check_delivery, render
     from pipeline.config import Settings, SettingsError
     from pipeline.ingest.read import ExportsFolderError
+    from pipeline.model import Scorecard
+    from pipeline.model.card import ScorecardError
 
     if exports is not None and exports_option is not None and exports != exports_option:
         err.print(f"two exports folders given ({exports} and --exports {exports_option}): give one")
@@ -277,8 +279,9 @@ def check(
         raise typer.Exit(ExitCode.USAGE)
     try:
         settings = Settings.load(config)
+        Scorecard.load(settings.scorecard)  # the run would stop on a card it cannot read: say so now
         result = check_delivery(exports, today.date() if today else None, settings.max_quarantined_share)
-    except (FileNotFoundError, ExportsFolderError, SettingsError) as error:
+    except (FileNotFoundError, ExportsFolderError, SettingsError, ScorecardError) as error:
         err.print(str(error))
         raise typer.Exit(ExitCode.USAGE) from None
     for line in render(result):
@@ -309,8 +312,8 @@ def run(
 ) -> None:
     """The nightly job: ingest, check, build features, score and write ranked shortlists per school.
 
-    Writes OUT/<school>/shortlist.csv, under_challenged.csv and caseload.csv, OUT/run.json, OUT/report.html,
-    OUT/quarantine.csv, OUT/mentor.log and the data-quality checks as Great Expectations data docs in
+    Writes OUT/<school>/shortlist.csv, under_challenged.csv, caseload.csv and held_off.csv, OUT/run.json,
+    OUT/report.html, OUT/quarantine.csv, OUT/mentor.log and the data-quality checks as Great Expectations data docs in
     OUT/data_docs/index.html. Each school is judged on its own: a school whose delivery is missing or broken, or
     that fails a data-quality check, is held back (its last good shortlist stays, marked stale) while the others
     publish, and the exit code is 3. Without --as-of the night is the latest date with attendance marks.
@@ -496,9 +499,10 @@ def report(
     config: Annotated[Path | None, CONFIG_OPTION] = None,
     quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
 ) -> None:
-    """Stage 5 alone: write OUT/<school>/shortlist.csv, under_challenged.csv and caseload.csv from the scored features.
+    """Stage 5 alone: write OUT/<school>/shortlist.csv, under_challenged.csv, caseload.csv and held_off.csv.
 
-    This does not run the data-quality gate: use `mentor run` for the nightly job.
+    From the scored features (every school of the feature table). This does not run the data-quality gate: use
+    `mentor run` for the nightly job.
     """
     from pipeline.config import Settings
     from pipeline.model import Scorecard
@@ -506,13 +510,13 @@ def report(
 
     _logging(quiet)
     with _warehouse(db) as con:
-        _warn_failed_deliveries(con)
         try:
             settings = Settings.load(config)
             written = write_reports(con, Scorecard.load(settings.scorecard), settings, out)
         except _stage_errors() as error:
             err.print(str(error))
             raise typer.Exit(ExitCode.USAGE) from None
+        _warn_failed_deliveries(con, set(written["paths"]))
     for school, path in written["paths"].items():
         err.print(f"shortlist for school {school}: {path}")
 
@@ -525,14 +529,23 @@ group by school_id order by school_id
 """Each school with a file that failed in the warehouse's latest load, and those files."""
 
 
-def _warn_failed_deliveries(con: duckdb.DuckDBPyConnection) -> None:
+def _warn_failed_deliveries(con: duckdb.DuckDBPyConnection, written: set[str]) -> None:
     """Say which schools' latest delivery had a file fail (the nightly run would hold them back): the stage commands
-    publish every school from what the warehouse holds, and a failed file's rows are last night's."""
+    publish every school of the feature table from what the warehouse holds, and a failed file's rows are last
+    night's. A school the nightly run held back has no rows in its feature table, so no lists are written for it."""
     for school, files in con.execute(FAILED_IN_LAST_LOAD).fetchall():
-        err.print(
-            f"warning: school {school}'s latest delivery had {', '.join(files)} fail: its lists here are built on "
-            "what loaded before, and the nightly run (`mentor run`) would hold it back, keeping its last lists"
-        )
+        failed = ", ".join(files)
+        if str(school) in written:
+            err.print(
+                f"warning: school {school}'s latest delivery had {failed} fail: its lists here are built on what "
+                "loaded before, and the nightly run (`mentor run`) would hold it back, keeping its last lists"
+            )
+        else:
+            err.print(
+                f"warning: school {school}'s latest delivery had {failed} fail and the feature table has no pupils "
+                "of it (the nightly run held it back): no lists were written for it here; `mentor features` and "
+                "`mentor score` build it from what loaded before"
+            )
 
 
 def _warn_marks_behind(con: duckdb.DuckDBPyConnection, day: dt.date, school: str | None = None) -> None:

@@ -134,17 +134,20 @@ class Settings(BaseModel):
         school: a single school's folder is named as it likes; one no delivery has brought is warned of.)"""
         if not isinstance(data, Mapping):
             return data
+        misplaced = []
         for table in SCHOOL_TABLES:
             schools = data.get(table)
             if not isinstance(schools, Mapping):
                 continue
-            for key in schools:
-                if str(key) in cls.model_fields:
-                    raise ValueError(
-                        f"{key} is written under [{table}], which holds schools only: in TOML every line after a "
-                        f"[table] header belongs to it, so {key} would be read as a school and never applied; move "
-                        "it above the first [table] of the file"
-                    )
+            keys = [str(key) for key in schools if str(key) in cls.model_fields]
+            if keys:
+                misplaced.append(f"{', '.join(keys)} {'is' if len(keys) == 1 else 'are'} written under [{table}]")
+        if misplaced:
+            raise ValueError(
+                f"{'; '.join(misplaced)}, which {'holds' if len(misplaced) == 1 else 'hold'} schools only: in TOML "
+                "every line after a [table] header belongs to it, so such a line would be read as a school and "
+                "never applied; move it above the first [table] of the file"
+            )
         return data
 
     @model_validator(mode="after")

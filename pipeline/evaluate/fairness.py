@@ -42,7 +42,20 @@ def audit_all(con: duckdb.DuckDBPyConnection, settings: Settings, n_boot: int = 
     if published.empty:
         log.warning("nothing is published yet: the audit has the evaluation windows only")
     else:
-        parts.append(audit_published(read_features(con), demographics, published, n_boot))
+        features = read_features(con)
+        tonight = set(features["school_id"].astype(str))
+        held = sorted(set(published["school_id"].astype(str)) - tonight)
+        if held:
+            # A school the nightly run held back keeps its last lists, of an earlier night, and has no feature rows:
+            # its list cannot be set beside its roll tonight.
+            log.warning(
+                "school(s) %s: published lists of an earlier night (held back tonight) and no rows in the feature "
+                "table: not in the current shortlist's audit",
+                ", ".join(held),
+            )
+        published = published[published["school_id"].astype(str).isin(tonight)]
+        if not published.empty:
+            parts.append(audit_published(features, demographics, published, n_boot, held))
     data, windows = evaluation_data(con, settings)
     data = data.merge(demographics, on=["school_id", "upn"], how="left")
     for window in windows:
@@ -60,11 +73,16 @@ def audit_all(con: duckdb.DuckDBPyConnection, settings: Settings, n_boot: int = 
 
 
 def audit_published(
-    features: pd.DataFrame, demographics: pd.DataFrame, published: pd.DataFrame, n_boot: int = 200
+    features: pd.DataFrame,
+    demographics: pd.DataFrame,
+    published: pd.DataFrame,
+    n_boot: int = 200,
+    left_out: list[str] | None = None,
 ) -> pd.DataFrame:
     """Audit rows of the published shortlist: every pupil in ``features`` (the night's feature table), selected
     when ``published`` (school_id, upn) lists them. Refuses a publication of pupils the feature table lacks (it is
-    then of another night)."""
+    then of another night). ``left_out``: schools whose lists were left out (held back tonight), named in the
+    rows' scope."""
     pupils = features.merge(demographics, on=["school_id", "upn"], how="left")
     on_roll = pd.MultiIndex.from_frame(pupils[["school_id", "upn"]].astype(str))
     listed = pd.MultiIndex.from_frame(published[["school_id", "upn"]].astype(str))
@@ -76,5 +94,6 @@ def audit_published(
     chosen = on_roll.isin(listed)
     nights = sorted({pd.Timestamp(day).date().isoformat() for day in pupils["as_of"].dropna().unique()})
     current = audit(groups(pupils), np.asarray(chosen, dtype=bool), None, n_boot)
-    current.insert(0, "scope", f"current shortlist (published, {', '.join(nights) or 'no night'})")
+    held = f"; school {', '.join(left_out)} held back, not audited" if left_out else ""
+    current.insert(0, "scope", f"current shortlist (published, {', '.join(nights) or 'no night'}{held})")
     return current

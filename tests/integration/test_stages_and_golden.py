@@ -168,3 +168,30 @@ def test_the_report_stage_warns_of_a_school_whose_latest_delivery_failed(nights:
     assert result.exit_code == 0
     assert "warning: school 127510's latest delivery had attendance.csv fail" in result.output
     assert "school 105854's latest delivery" not in result.output
+
+
+def test_after_a_night_that_held_a_school_back_report_and_audit_say_what_they_left_out(
+    nights: Path, tmp_path: Path
+) -> None:
+    """`mentor run` held 127510 back (its attendance.csv cut short): the feature table holds 105854 alone. `mentor
+    audit` then refused ("published pupils are not in the feature table ... run `mentor run` again", which changed
+    nothing), and `mentor report` warned that 127510's lists "here are built on what loaded before" and wrote none."""
+    db = tmp_path / "w.duckdb"
+    shutil.copy(nights / "w.duckdb", db)
+    exports = tmp_path / "exports"
+    shutil.copytree(nights / "exports", exports)
+    marks = exports / "127510" / "attendance.csv"
+    marks.write_bytes(marks.read_bytes()[:-5])  # a copy cut short
+    out = tmp_path / "out"
+    held = CliRunner().invoke(app, ["run", "--exports", str(exports), "--db", str(db), "--out", str(out)])
+    assert held.exit_code == 3, held.output
+    audited = CliRunner().invoke(app, ["audit", "--db", str(db), "--out", str(tmp_path / "audit"), "--boot", "10"])
+    assert audited.exit_code == 0, audited.output
+    scopes = set(_read(tmp_path / "audit" / "audit.csv")["scope"])
+    assert any(s.startswith("current shortlist (published, ") and "school 127510 held back" in s for s in scopes)
+    result = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "staged")])
+    assert result.exit_code == 0, result.output
+    assert "school 127510's latest delivery had attendance.csv fail and the feature table has no pupils" in " ".join(
+        result.output.split()
+    )
+    assert not (tmp_path / "staged" / "127510").exists()

@@ -170,12 +170,25 @@ def test_a_scorecard_setting_that_names_a_folder_is_bad_input(tmp_path: Path) ->
     assert f"cannot read scorecard {tmp_path}" in result.output
 
 
+def test_check_refuses_a_scorecard_the_run_could_not_read(tmp_path: Path) -> None:
+    """`mentor check --config` said the delivery would publish with a settings file whose scorecard is not there;
+    the nightly run then stopped with exit 2."""
+    config = tmp_path / "settings.toml"
+    config.write_text('scorecard = "models/scorecard-v6.yaml"\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["check", str(tmp_path), "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert f"cannot read scorecard {tmp_path / 'models' / 'scorecard-v6.yaml'}" in result.output
+
+
 def test_a_setting_written_under_a_table_of_schools_is_refused_not_read_as_a_school(tmp_path: Path) -> None:
     # settings.example.toml ends with [school_names]: a line added at the end belongs to that table in TOML
     with pytest.raises(SettingsError, match=r"barrier_places is written under \[school_names\], which holds schools"):
         _load(tmp_path, '[school_names]\n"105854" = "Oak Academy"\nbarrier_places = "uncovered"\n')
     with pytest.raises(SettingsError, match=r"caseload_per_mentor is written under \[mentors\]"):
         _load(tmp_path, '[mentors]\n"105854" = 2\ncaseload_per_mentor = 12\n')
+    # every line so written is named at once (the pastoral guide's example had eight; the first alone was named)
+    with pytest.raises(SettingsError, match=r"caseload_per_mentor, need_points are written under \[mentors\]"):
+        _load(tmp_path, '[mentors]\n"105854" = 2\ncaseload_per_mentor = 12\nneed_points = 12\n')
     assert _load(tmp_path, '[places]\n"oak-academy" = 10\n').places == {"oak-academy": 10}  # read; the run warns
     assert _load(tmp_path, 'caseload_per_mentor = 12\n[mentors]\n"105854" = 2\n').caseload_per_mentor == 12
 
