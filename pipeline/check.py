@@ -30,7 +30,10 @@ from pipeline.validate.gate import (
     NEGATIVE_POINTS,
     NO_GRADE_SHARE,
     NO_MARK_DAYS,
+    NO_NUMBER_SHARE,
     RECENT_DAYS,
+    SCORES,
+    SCORES_READ,
 )
 from pipeline.warehouse import SCHOOL_DAYS_LOOKBACK, connect, latest_mark
 
@@ -261,8 +264,9 @@ def _marks_held_back(con: duckdb.DuckDBPyConnection, today: dt.date) -> dict[str
 
 def _unread(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     """Notes, per school, on what would load and go unread, as the gate's warning checks find it: working-at and
-    target results for no subject the features read, or mostly no grade (gaps to target "no data"), and behaviour
-    points all positive (no pupil's behaviour counting)."""
+    target results for no subject the features read, or mostly no grade (gaps to target "no data"), KS2 scaled
+    scores or CAT4 standard age scores mostly not numbers (no result, and no range checked), and behaviour points all
+    positive (no pupil's behaviour counting). A score's value is never shown, only its shape (``999,9``)."""
     notes: dict[str, list[str]] = {}
     for school, core, subjects, no_grade, example in con.execute(GRADES_READ, {"as_of": dt.date.max}).fetchall():
         if not core:
@@ -276,6 +280,15 @@ def _unread(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
                 f"{no_grade:.0%} of the English, Reading and Maths working-at and target results are no grade (such "
                 f"as {example!r}), so their gaps to target would read as no data: write grades as 9-1, U or the "
                 "primary steps (BLW, PKS, WTS, EXS, GDS), as docs/contract.md does"
+            )
+    rows = con.execute(SCORES_READ, {"as_of": dt.date.max, "result_types": list(SCORES)}).fetchall()
+    for school, kind, _, not_number, shape in sorted(rows):
+        if not_number > NO_NUMBER_SHARE:
+            notes.setdefault(str(school), []).append(
+                f"{not_number:.0%} of the {SCORES[kind]} are not numbers (written like {shape!r}, each digit shown as "
+                "9 and each letter as x), so they would be read as no result and their range would go unchecked: "
+                "write them as digits with a decimal point (104, 104.5), with no decimal comma or % sign, as "
+                "docs/contract.md does"
             )
     params = {"as_of": dt.date.max, "least_incidents": LEAST_INCIDENTS}
     for school, incidents, negative in con.execute(NEGATIVE_POINTS, params).fetchall():

@@ -38,6 +38,11 @@ REASON_SHOWN = (
 quote to its last) as '…', and a mangled UPN's value in brackets as (…). A value may be anything a column holds (a
 surname, in a file whose headers were swapped); quarantine.csv, owner-only, keeps it to correct the line by."""
 """SEN provision texts that say it is not known (they start with N, but are not "no SEN"): blanked, and reported."""
+PUPIL_SET_ASIDE = "pupil not loaded from pupils.csv, whose line for them was quarantined: "
+PUPIL_SET_ASIDE_FIX = "; correct pupils.csv, and this line loads"
+"""The reason of a line of another file whose pupil's lines in tonight's pupils.csv were all quarantined (not "pupil not
+in pupils.csv", which sent the data lead to the wrong file), around the reason of the pupil's line. (No quote or
+bracket of its own: REASON_SHOWN hides what is between them.)"""
 PUPIL_AGES = (3, 25)
 """A date of birth making a pupil younger or older than this (in whole years, on the night's date) is implausible
 for any year group from nursery (N1) to Year 14: the date is blanked, with the reason (the features treat an
@@ -129,6 +134,17 @@ def parsed(column: Column) -> str:
             return v
 
 
+MONTH_FIRST_HINT = ": it can only be month first (MM/DD/YYYY), as Excel set to US English saves dates"
+"""Said after the reason of a date that is no DD/MM/YYYY date but would be a MM/DD/YYYY one (10/14/2025)."""
+
+
+def _month_first(v: str) -> str:
+    """SQL: whether the text ``v`` is a slash date that can only be month first (as :func:`slash_date_order`)."""
+    pattern = r"'^\s*(\d{1,2})/(\d{1,2})/\d{4}(\s|$)'"
+    first, second = (f"try_cast(regexp_extract({v}, {pattern}, {n}) as integer)" for n in (1, 2))
+    return f"coalesce({first} between 1 and 12 and {second} between 13 and 31, false)"
+
+
 def _words(v: str, joiner: str = " ") -> str:
     """SQL for text ``v`` read as words: lower case, each run of spaces, underscores and hyphens one ``joiner``, none
     at either end ("Not_Now " is ``not now``; "Working At" with ``_`` is ``working_at``)."""
@@ -175,13 +191,23 @@ def problems(
             if export.table == "pupils":
                 found.append(Problem(column.name, f"upn_problem({p}) is not null", f"upn_problem({p})"))
             else:
+                # A pupil whose every pupils.csv line was quarantined (two lines with different values, a blank
+                # surname) is no more on roll than one it leaves out, but the line to correct is in pupils.csv.
+                found.append(
+                    Problem(
+                        column.name,
+                        "not on_roll and pupil_set_aside is not null",
+                        f"{sql_string(PUPIL_SET_ASIDE)} || pupil_set_aside || {sql_string(PUPIL_SET_ASIDE_FIX)}",
+                    )
+                )
                 found.append(Problem(column.name, "not on_roll", "'pupil not in pupils.csv'"))
             continue
         soft = column.blank_if_wrong or (descriptive and column.kind in ("sex", "year_group", "sen", "bool", "date"))
         if not column.nullable and column.kind != "mark":
             found.append(Problem(column.name, f"{v} is null", f"'{column.name} is blank'", quarantine=not soft))
         reason = {
-            "date": f"'date ''' || {value} || ''' is not a valid DD/MM/YYYY or YYYY-MM-DD date'",
+            "date": f"'date ''' || {value} || ''' is not a valid DD/MM/YYYY or YYYY-MM-DD date' || "
+            f"case when {_month_first(v)} then {sql_string(MONTH_FIRST_HINT)} else '' end",
             "bool": f"'''' || {value} || ''' is not a yes/no value'",
             "int": f"'''' || {value} || ''' is not a whole number'",
             "sex": f"'sex ''' || {value} || ''' is not M or F'",
@@ -295,3 +321,16 @@ def slash_date_order(text: str) -> str | None:
     if second <= 12 < first <= 31:
         return "day first"
     return None
+
+
+def either_way_round(text: str) -> bool:
+    """Whether a slash date reads as two different days, day first and month first (07/03/2025: 7 March or 3 July).
+
+    >>> either_way_round("07/03/2025"), either_way_round("05/05/2025"), either_way_round("16/07/2025")
+    (True, False, False)
+    """
+    match = SLASH_DATE.match(text)
+    if not match:
+        return False
+    first, second = int(match.group(1)), int(match.group(2))
+    return 1 <= first <= 12 and 1 <= second <= 12 and first != second

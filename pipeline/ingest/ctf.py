@@ -235,15 +235,13 @@ def _pupil(pupil: ET.Element, header: _Header) -> tuple[str, ...]:
     eal = "" if not first_language else "N" if first_language.upper() in ENGLISH else "Y"
     in_care = _text(pupil, "LookedAfter", "InCare").lower()
     looked_after = {"true": "Y", "1": "Y", "false": "N", "0": "N"}.get(in_care, "")
-    sen = _text(pupil, "SENhistory", "SEN", "SENprovision") or "N"
-    here = next(
-        (
-            school
-            for school in _children(_child(pupil, "SchoolHistory"), "School")
-            if (_text(school, "LEA"), _text(school, "Estab")) == (header.lea, header.estab)
-        ),
-        None,
-    )
+    sen = _text(_current(_children(_child(pupil, "SENhistory"), "SEN"), "StartDate", "EndDate"), "SENprovision")
+    stints = [
+        school
+        for school in _children(_child(pupil, "SchoolHistory"), "School")
+        if (_text(school, "LEA"), _text(school, "Estab")) == (header.lea, header.estab)
+    ]
+    here = _current(stints, "EntryDate", "LeavingDate")
     return (
         _text(pupil, "UPN"),
         _text(pupil, "Surname"),
@@ -253,12 +251,28 @@ def _pupil(pupil: ET.Element, header: _Header) -> tuple[str, ...]:
         _text(basic, "NCyearActual"),
         _text(here, "EntryDate"),
         _text(here, "LeavingDate"),
-        sen,
+        sen or "N",
         "Y" if _fsm_on(pupil, header.made) else "N",
         eal,
         looked_after,
         _text(basic, "Ethnicity"),
     )
+
+
+def _current(entries: list[ET.Element], start: str, end: str) -> ET.Element | None:
+    """The current one of a pupil's dated entries (stints at a school, SEN records): of those with no ``end`` date
+    (still open), else of all, the one with the latest ``start`` date; the first in the file among equals (an entry
+    whose start cannot be read counts as the earliest). None when there is no entry.
+
+    A re-admitted pupil has two stints at the school: the first in the file was an old one, whose leaving date took the
+    pupil off roll. A CTF (version 17 on) dates its SEN records; the first was an old provision.
+    """
+    open_ = [e for e in entries if not _text(e, end)]
+
+    def started(entry: ET.Element) -> dt.date:
+        return _date(_text(entry, start)) or dt.date.min
+
+    return max(open_ or entries, key=started, default=None)
 
 
 def _fsm_on(pupil: ET.Element, day: dt.date | None) -> bool:

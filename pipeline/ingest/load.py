@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from pipeline.contract import ExportFile
-from pipeline.ingest.checks import parsed, problems, slash_date_order
+from pipeline.ingest.checks import either_way_round, parsed, problems, slash_date_order
 from pipeline.ingest.lines import FileRefusedError, column_text, fields, scalar, sql_text
 from pipeline.ingest.pairing import read_step
 from pipeline.ingest.read import PreparedFile
@@ -34,6 +34,7 @@ from pipeline.ingest.steps import (
     quarantine_step,
     record_raw_step,
     roll_step,
+    set_aside_step,
     upsert_step,
     values_lost_step,
 )
@@ -136,6 +137,8 @@ def load_file(
     refuse_month_first(con, prepared, present)
     check_step(con, prepared, present, today)
     good = dedupe_step(con, export)
+    if export.table == "pupils":
+        set_aside_step(con, prepared.school_id)
     blanked = quarantine_step(con, prepared, load_id)
     result.values_blanked = blanked
     kept = scalar(con, "select count(*) from clean")
@@ -175,49 +178,69 @@ def load_file(
 
 MONTH_FIRST_LEAST = 2
 """Distinct dates that can only be month first (07/16/2025), with none that can only be day first, that make a file
-read as month first: one such date is a typo of a line, quarantined on its own."""
+read as month first, whatever its other dates. One such date makes it so too when the file has dates that read as
+two different days (07/03/2025) and none that can only be day first: read day first, those would load as other days
+(see :func:`refuse_month_first`). One such date among day-first ones is a typo of a line, quarantined on its own."""
 
 
 def refuse_month_first(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, present: set[str]) -> None:
     """Refuse a file whose slash dates are written month first (as Excel set to US English saves them): raise
     :class:`FileRefusedError`. Read day first, its dates after the 12th of a month are quarantined, and the others
-    load with day and month swapped, 07/03/2025 as 7 March for 3 July, without a word."""
+    load with day and month swapped, 07/03/2025 as 7 March for 3 July, without a word.
+
+    The file is read as month first when it has no date that can only be day first (16/07/2025) and either two or
+    more that can only be month first, or one with dates that read either way round (07/03/2025): one tell-tale date
+    in a file whose every other date is before the 13th of its month (a week's marks early in a month) was quarantined
+    alone, and the week's marks loaded on other days. An MIS never writes a date month first, so a file with nothing
+    day first and a date that can only be month first is taken to be month first; the message says which line to
+    correct if that one date is a typo instead."""
     dates = [c.name for c in prepared.export.columns if c.kind == "date" and c.name in present]
     if not dates:
         return
     # The distinct texts of the lines to check (a year of marks has a few hundred), judged one by one.
     found = con.execute(" union ".join(f"select distinct {name} from numbered" for name in dates)).fetchall()
-    orders = {text: slash_date_order(text) for (text,) in found if text is not None}
+    texts = [text for (text,) in found if text is not None]
+    orders = {text: slash_date_order(text) for text in texts}
     month_first = sorted(text for text, order in orders.items() if order == "month first")
-    if (
-        len(month_first) >= MONTH_FIRST_LEAST
-        and "day first" not in orders.values()
-        and not _day_first_unchecked(con, prepared, dates)
-    ):
-        where = " or ".join(f"list_contains($texts, {name})" for name in dates)
-        line = scalar(con, f"select min(line_number) from numbered where {where}", {"texts": month_first})
-        on_line = con.execute(f"select {', '.join(dates)} from numbered where line_number = $line", {"line": line})
-        text = next(t for t in (on_line.fetchone() or ()) if t in month_first).strip()
+    if not month_first or "day first" in orders.values():
+        return
+    unchecked = _unchecked_dates(con, prepared, dates)
+    if any(slash_date_order(text) == "day first" for text in unchecked):
+        return
+    if len(month_first) < MONTH_FIRST_LEAST and not any(either_way_round(text) for text in texts + unchecked):
+        return  # one date month first, and none that its order changes: its line is quarantined, saying so
+    where = " or ".join(f"list_contains($texts, {name})" for name in dates)
+    line = scalar(con, f"select min(line_number) from numbered where {where}", {"texts": month_first})
+    on_line = con.execute(f"select {', '.join(dates)} from numbered where line_number = $line", {"line": line})
+    text = next(t for t in (on_line.fetchone() or ()) if t in month_first).strip()
+    save = "save it again with dates as DD/MM/YYYY (Excel set to English (United Kingdom)) or YYYY-MM-DD"
+    if len(month_first) >= MONTH_FIRST_LEAST:
         raise FileRefusedError(
             f"{prepared.label} was not loaded: its dates are written month first, as Excel set to US English saves "
-            f"them ({text} on line {line}), so the day and month of a date such as 07/03/2025 "
-            "cannot be told apart: save it again with dates as DD/MM/YYYY (Excel set to English (United Kingdom)) or "
-            "YYYY-MM-DD"
+            f"them ({text} on line {line}), so the day and month of a date such as 07/03/2025 cannot be told apart: "
+            f"{save}"
         )
+    either = sorted({t for t in texts + unchecked if either_way_round(t)})
+    raise FileRefusedError(
+        f"{prepared.label} was not loaded: its dates look written month first, as Excel set to US English saves "
+        f"them: {text} on line {line} can only be month first, none can only be day first, and {len(either):,} "
+        f"other date{'s' if len(either) > 1 else ''} (such as {either[0]}) would be another day if read day first: "
+        f"{save}; if the file is day first and {text} is a typo, correct line {line} instead"
+    )
 
 
-def _day_first_unchecked(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, dates: list[str]) -> bool:
-    """Whether a line of the file not checked tonight (unchanged since an earlier delivery loaded it) has a date that
-    can only be day first. Every month-first date is on a line checked tonight (it cannot load, so its line is
-    checked every night), but a day-first one may not be: without this, the file delivered again with a few new
-    lines would be refused where the same file read whole is not. Run only before a refusal: it splits every
-    unchanged line."""
+def _unchecked_dates(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, dates: list[str]) -> list[str]:
+    """The distinct dates on the lines of the file not checked tonight (unchanged since an earlier delivery loaded
+    them). Every month-first date is on a line checked tonight (it cannot load, so its line is checked every night),
+    but a day-first one, or one that reads either way round, may not be: without these, the file delivered again with
+    a few new lines would be judged otherwise than the same file read whole. It splits every unchanged line: asked only
+    of a file with a month-first date and no day-first one on the lines checked."""
     texts = con.execute(
         f"select distinct unnest([{', '.join(column_text(prepared, name) for name in dates)}]) "
         f"from (select {fields(prepared)} as fields from incoming "
         "where position not in (select line_number from numbered))"
     ).fetchall()
-    return any(slash_date_order(text) == "day first" for (text,) in texts if text is not None)
+    return [text for (text,) in texts if text is not None]
 
 
 def last_loaded(con: duckdb.DuckDBPyConnection, school_id: str, file: str) -> tuple[str, int, dt.datetime] | None:

@@ -15,6 +15,7 @@ from pipeline.contract import ExportFile
 from pipeline.ingest.checks import Problem, parsed, problems, raw
 from pipeline.ingest.lines import fields, scalar, sql_text
 from pipeline.ingest.read import PreparedFile
+from pipeline.sql import sql_string
 from pipeline.warehouse import DELIVERY_NUMBER, REUSABLE, STAGED_COLUMNS
 
 QUARANTINE_ROWS = sql_text("quarantine_rows.sql")
@@ -35,24 +36,31 @@ def check_step(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, present: 
     hard = [p for p in hard_and_soft if p.quarantine]
     soft = [p for p in hard_and_soft if not p.quarantine]
     roll = "true" if export.table == "pupils" else "upper(nullif(trim(upn), '')) in (select upn from pupils_in_scope)"
+    set_aside = (
+        "null::varchar"
+        if export.table == "pupils"
+        else "(select min(s.reason) from pupils_set_aside as s "
+        f"where s.school_id = {sql_string(prepared.school_id)} and s.pupil = upper(nullif(trim(upn), '')))"
+    )
     con.execute(
         "create or replace temp table pupils_in_scope as "
         "select upn from pupils where school_id = $school union select upn from incoming_pupils",
         {"school": prepared.school_id},
     )
+    con.execute(f"create temp table if not exists pupils_set_aside ({SET_ASIDE_COLUMNS})")
     # Each column's text is trimmed and parsed once per distinct value (a file of 480,000 marks has about 300
     # dates, 30 codes and 1,000 pupils), and the rows are joined to the results.
     with_values = " ".join(
         f'left join (select {c}, {raw(c)} as "__text_{c}", ({parsed(export.column(c))}) as "__typed_{c}"'
-        + (f", {roll} as on_roll" if c == "upn" else "")
+        + (f", {roll} as on_roll, {set_aside} as pupil_set_aside" if c == "upn" else "")
         + f' from (select distinct {c} from numbered)) as "__{c}" on n.{c} is not distinct from "__{c}".{c}'
         for c in sorted(present)
     )
     typed_inner = ", ".join(f'"__{c}"."__text_{c}", "__{c}"."__typed_{c}"' for c in sorted(present))
     if "upn" in present:
-        typed_inner += ', "__upn".on_roll'
+        typed_inner += ', "__upn".on_roll, "__upn".pupil_set_aside'
     else:
-        typed_inner += f", {roll} as on_roll"
+        typed_inner += f", {roll} as on_roll, {set_aside} as pupil_set_aside"
     # A value with a problem that blanks it (a descriptive pupil field) is loaded as NULL.
     blanking = {c: " or ".join(f"({p.condition})" for p in soft if p.column == c) for c in {p.column for p in soft}}
     typed = ", ".join(
@@ -136,6 +144,27 @@ def dedupe_step(con: duckdb.DuckDBPyConnection, export: ExportFile) -> int:
         """
     )
     return scalar(con, "select count(*) from checked where problem_reason is null")
+
+
+SET_ASIDE_COLUMNS = "school_id varchar, pupil varchar, reason varchar"
+"""(``pupil``, not ``upn``: the look-up in :func:`check_step` reads the ``upn`` of the line it is made for.)"""
+
+
+def set_aside_step(con: duckdb.DuckDBPyConnection, school_id: str) -> None:
+    """After a pupils.csv is checked and de-duplicated: the temp table ``pupils_set_aside`` holds each pupil none of
+    whose lines in it is loaded, with the reason one of them was quarantined (two lines with different values, a
+    blank surname), so that the school's other files can say why the pupil is not on roll (:func:`check_step`)."""
+    con.execute(f"create or replace temp table pupils_set_aside ({SET_ASIDE_COLUMNS})")
+    con.execute(
+        """
+        insert into pupils_set_aside
+        select $school, upn, min(problem_reason) from checked
+        where problem_reason is not null and upn is not null
+            and upn not in (select upn from checked where problem_reason is null and upn is not null)
+        group by upn
+        """,
+        {"school": school_id},
+    )
 
 
 def quarantine_step(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, load_id: str) -> int:

@@ -140,6 +140,25 @@ from (
 where value is not null
 group by school_id
 """)
+SCORES_READ = render_sql("""{% from "grades.sql" import number -%}
+select school_id, result_type, count(*) as results,
+    avg((value is null)::integer) as not_number_share,
+    min(regexp_replace(regexp_replace(left(result, 20), '[0-9]', '9', 'g'), '[A-Za-z]', 'x', 'g'))
+        filter (where value is null) as example_shape
+from (
+    select school_id, result_type, result, {{ number("result") }} as value from assessments
+    where list_contains($result_types, result_type) and date <= $as_of and result is not null
+)
+group by school_id, result_type
+""")
+"""Per school and score type (KS2 scaled scores, CAT4 standard age scores), the share of its results that are not
+numbers as every query reads one (``104``, ``104.5``), with the shape of one (each digit shown as 9, each letter as
+x: ``999,9``, never the value itself). A score written with a decimal comma (``104,0``, as Excel set to a European
+language saves it) or a % sign reads as no result, and the range checks above never see it."""
+NO_NUMBER_SHARE = 0.5
+"""Above this share of a school's scores of one type not reading as numbers, the gate warns."""
+SCORES = {"ks2_scaled": "KS2 scaled scores", "cat4_sas": "CAT4 standard age scores"}
+"""The score types whose results must be numbers, as the checks and notes name them."""
 GRADES_READ = render_sql("""{% from "grades.sql" import grade -%}
 with results as (
     select school_id, subject, result, subject in ('English', 'Reading', 'Maths') as is_core,
@@ -213,9 +232,15 @@ class Check:
     nothing): in words and units, never a raw share or a sentinel."""
 
 
+NO_ROWS = "no rows to check"
+"""Said after the name of a check whose frame was empty (no school has what it checks: no CAT4 scores, or none that
+is a number): it passed only in that nothing was judged, and run.json and report.html say so."""
+
+
 @dataclass
 class CheckResult:
     name: str
+    """The check's name; with ``(no rows to check)`` after it when there was nothing to judge (:data:`NO_ROWS`)."""
     blocking: bool
     success: bool
     rows_checked: int
@@ -388,6 +413,23 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
             params={"least_incidents": LEAST_INCIDENTS},
             shown=lambda _: "no incident has negative points, so no pupil's behaviour counts",
         ),
+        *(
+            Check(
+                f"at least {1 - NO_NUMBER_SHARE:.0%} of each school's {words} are numbers (written as digits: 104, "
+                "104.5)",
+                SCORES_READ,
+                lambda: e.ExpectColumnValuesToBeBetween(
+                    column="not_number_share", min_value=0, max_value=NO_NUMBER_SHARE
+                ),
+                blocking=False,
+                params={"result_types": [kind]},
+                shown=lambda share: (
+                    f"{share:.0%} are not, so they read as no result and their range is not checked (a decimal comma "
+                    "or a % sign?); mentor check shows how they are written"
+                ),
+            )
+            for kind, words in SCORES.items()
+        ),
         Check(
             "99% of each school's KS2 scaled scores are between 80 and 120",
             RESULTS_IN_RANGE,
@@ -483,8 +525,9 @@ def run_gate(
         results = []
         for check, key in zip(checks_to_run, keys, strict=True):
             frame = frames[key].result()
-            if frame.empty:
-                results.append(CheckResult(check.name, check.blocking, True, 0, 0, []))
+            if frame.empty:  # nothing to judge: said so, not told as a pass
+                results.append(CheckResult(f"{check.name} ({NO_ROWS})", check.blocking, True, 0, 0, []))
+                log.info("gate: %s: %s, nothing judged", check.name, NO_ROWS)
                 continue
             title = _title(check)
             suite = context.suites.add(gx.ExpectationSuite(name=title, expectations=[check.expectation()]))

@@ -168,6 +168,30 @@ def test_grades_written_as_words_are_named_before_they_go_unread(tmp_path: Path)
     )
 
 
+def test_scores_written_with_a_decimal_comma_or_a_percent_sign_are_named_by_their_shape_before_they_go_unread(
+    tmp_path: Path,
+) -> None:
+    """Excel set to a European language writes 104.0 as "104,0" (in a semicolon-separated file): every line loaded,
+    the check said so and nothing more, and every score read as no result."""
+    folder = _school(tmp_path)
+    scores = "".join(
+        f"{u};{s};KS2;2025-07-08;ks2_scaled;{r}\n"
+        for u in (A, B, C)
+        for s, r in (("Reading", "104,0"), ("Maths", "98,5"))
+    )
+    cat4 = "".join(f"{u};Mean;Year 7 CAT4;2025-10-01;cat4_sas;{r}\n" for u, r in ((A, "95%"), (B, "101"), (C, "88")))
+    (folder / "assessments.csv").write_text("upn;subject;assessment_point;date;result_type;result\n" + scores + cat4)
+    school = check_delivery(tmp_path, TODAY).schools[0]
+    assert school.files[2].verdict == "OK: all 9 lines would load"
+    ks2 = (
+        "100% of the KS2 scaled scores are not numbers (written like '99,9', each digit shown as 9 and each letter as "
+        "x), so they would be read as no result and their range would go unchecked: write them as digits with a "
+        "decimal point (104, 104.5), with no decimal comma or % sign, as docs/contract.md does"
+    )
+    assert [n for n in school.notes if "are not numbers" in n] == [ks2]  # a third of the CAT4 scores is not enough
+    assert "104,0" not in "\n".join(render(check_delivery(tmp_path, TODAY)))  # a pupil's score is never shown
+
+
 def test_behaviour_points_all_positive_are_named_before_they_go_unread(tmp_path: Path) -> None:
     folder = _school(tmp_path)
     incidents = "".join(f"{A},{n},2025-10-{1 + n % 28:02d},Disruption,3\n" for n in range(60))

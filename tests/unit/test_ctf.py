@@ -172,3 +172,45 @@ def test_of_two_ctfs_the_newest_by_its_header_is_read_whatever_the_names(tmp_pat
     result = ingest(con, _school(tmp_path, {"CTF Nov 28.xml": CTF, "CTF Nov 7.xml": older}), today=TODAY)
     assert con.execute("select count(*) from pupils").fetchone() == (2,)
     assert any("ignored CTF Nov 7.xml: a second Common Transfer File (only CTF Nov 28.xml" in n for n in result.notes)
+
+
+def _one_pupil(tmp_path: Path, extra: str) -> tuple[str, dt.date | None, dt.date | None]:
+    """(SEN provision, admission date, leaving date) loaded for one pupil of a CTF with ``extra`` in its record."""
+    ctf = CTF.replace(f"{FIRST}{SECOND}", _pupil(A, extra))
+    con = connect()
+    ingest(con, _school(tmp_path, {"ctf.xml": ctf}), today=TODAY)
+    row = con.execute("select sen_provision, admission_date, leaving_date from pupils").fetchone()
+    assert row is not None
+    return row
+
+
+def test_a_readmitted_pupil_is_on_roll_from_the_current_stint_not_the_first_in_the_file(tmp_path: Path) -> None:
+    """Two stints at the school itself: read by the first, the pupil left in March 2020 and was never scored."""
+    stints = """<SchoolHistory>
+        <School><LEA>801</LEA><Estab>4000</Estab><EntryDate>2019-09-02</EntryDate><LeavingDate>2020-03-31</LeavingDate></School>
+        <School><LEA>999</LEA><Estab>1234</Estab><EntryDate>2020-04-20</EntryDate><LeavingDate>2024-07-19</LeavingDate></School>
+        <School><LEA>801</LEA><Estab>4000</Estab><EntryDate>2024-09-02</EntryDate></School>
+      </SchoolHistory>"""
+    assert _one_pupil(tmp_path / "open", stints)[1:] == (dt.date(2024, 9, 2), None)
+    # with no open stint (a leaver), the latest one
+    left = stints.replace("<EntryDate>2024-09-02</EntryDate>", "<EntryDate>2024-09-02</EntryDate>"
+                          "<LeavingDate>2025-10-31</LeavingDate>")  # fmt: skip
+    assert _one_pupil(tmp_path / "left", left)[1:] == (dt.date(2024, 9, 2), dt.date(2025, 10, 31))
+
+
+def test_of_several_sen_records_the_current_one_is_read(tmp_path: Path) -> None:
+    """CTF 17 on dates each SEN record: the first in the file was an old provision (an EHC plan since ended)."""
+    history = """<SENhistory>
+        <SEN><StartDate>2021-09-01</StartDate><EndDate>2023-08-31</EndDate><SENprovision>E</SENprovision></SEN>
+        <SEN><StartDate>2023-09-01</StartDate><SENprovision>K</SENprovision></SEN>
+        <SEN><StartDate>2019-09-01</StartDate><EndDate>2021-08-31</EndDate><SENprovision>N</SENprovision></SEN>
+      </SENhistory>"""
+    assert _one_pupil(tmp_path / "open", history)[0] == "K"
+    # every record ended: the latest started
+    ended = history.replace("<StartDate>2023-09-01</StartDate>", "<StartDate>2023-09-01</StartDate>"
+                            "<EndDate>2025-07-18</EndDate>")  # fmt: skip
+    assert _one_pupil(tmp_path / "ended", ended)[0] == "K"
+    # an undated record (before CTF 17) is read as before
+    assert (
+        _one_pupil(tmp_path / "undated", "<SENhistory><SEN><SENprovision>E</SENprovision></SEN></SENhistory>")[0] == "E"
+    )

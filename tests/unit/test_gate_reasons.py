@@ -9,7 +9,14 @@ from pathlib import Path
 
 from pipeline.ingest import ingest
 from pipeline.upn import make_upn
-from pipeline.validate.gate import LEAST_INCIDENTS, MARKS_BEHIND_OTHERS, NEGATIVE_POINTS, NO_MARK_DAYS, checks
+from pipeline.validate.gate import (
+    LEAST_INCIDENTS,
+    MARKS_BEHIND_OTHERS,
+    NEGATIVE_POINTS,
+    NO_MARK_DAYS,
+    checks,
+    run_gate,
+)
 from pipeline.warehouse import connect
 
 PUPIL = make_upn(801, 4000, 14, 1)
@@ -74,6 +81,18 @@ WORDED: list[tuple[str, object, str]] = [
         "none is, so every gap to target reads as no data; mentor check names the subjects",
     ),
     ("every line of the files staff write", 3, "3 lines set aside, listed in quarantine.csv"),
+    (
+        "at least 50% of each school's KS2 scaled scores are numbers",
+        1.0,
+        "100% are not, so they read as no result and their range is not checked (a decimal comma or a % sign?); "
+        "mentor check shows how they are written",
+    ),
+    (
+        "at least 50% of each school's CAT4 standard age scores are numbers",
+        0.75,
+        "75% are not, so they read as no result and their range is not checked (a decimal comma or a % sign?); "
+        "mentor check shows how they are written",
+    ),
 ]
 """A check (by the start of its name), a value a school could fail it with, and how the school's reason shows it."""
 
@@ -133,3 +152,37 @@ def test_a_school_whose_marks_stop_while_the_others_move_on_is_found(tmp_path: P
     assert sorted(found) == [("100001", 0), ("100002", 4), ("100003", 1)]
     check = next(c for c in checks() if c.sql == MARKS_BEHIND_OTHERS)
     assert not check.blocking
+
+
+def test_scores_written_with_a_decimal_comma_are_warned_of_and_a_range_with_nothing_to_check_says_so(
+    tmp_path: Path,
+) -> None:
+    """KS2 scaled scores saved by Excel set to a European language ("104,0", in a semicolon-separated file) read as no
+    result: the range check passed, having checked 0 rows, and nothing said so."""
+    folder = tmp_path / "100001"
+    folder.mkdir()
+    (folder / "pupils.csv").write_text(
+        "upn;surname;forename;date_of_birth;sex;year_group;sen_provision;fsm_eligible\n"
+        f"{PUPIL};A;B;2012-01-01;F;8;N;N\n",
+        encoding="utf-8",
+    )
+    (folder / "attendance.csv").write_text(f"upn;date;session;mark\n{PUPIL};2025-11-03;AM;/\n", encoding="utf-8")
+    (folder / "assessments.csv").write_text(
+        "upn;subject;assessment_point;date;result_type;result\n"
+        + "".join(f"{PUPIL};{s};KS2;2025-07-08;ks2_scaled;{r}\n" for s, r in (("Reading", "104,0"), ("Maths", "98,5"))),
+        encoding="utf-8",
+    )
+    con = connect()
+    loaded = ingest(con, tmp_path, today=dt.date(2025, 11, 7))
+    gate = run_gate(con, loaded.load_id, dt.date(2025, 11, 7))
+    by_name = {c.name: c for c in gate.checks}
+    numbers = by_name["at least 50% of each school's KS2 scaled scores are numbers (written as digits: 104, 104.5)"]
+    assert (numbers.blocking, numbers.success, numbers.rows_checked) == (False, False, 1)
+    assert numbers.schools_failed == {
+        "100001": "100% are not, so they read as no result and their range is not checked (a decimal comma or a % "
+        "sign?); mentor check shows how they are written"
+    }
+    assert numbers in gate.warnings
+    ranged = by_name["99% of each school's KS2 scaled scores are between 80 and 120 (no rows to check)"]
+    assert (ranged.success, ranged.rows_checked) == (True, 0)
+    assert gate.passed  # a warning: the school publishes

@@ -298,6 +298,27 @@ def test_a_count_is_read_only_when_written_as_a_whole_number(tmp_path: Path) -> 
     assert con.execute("select points from behaviour order by points").fetchall() == [(-3,), (2,)]
 
 
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def test_the_docs_say_what_the_loader_does_with_minutes_late_and_the_behaviour_key(tmp_path: Path) -> None:
+    """docs/ingest.md said a non-whole or negative minutes-late value quarantines the row (the value is blanked, as
+    above), and docs/contract.md that an incident_id is "unique per school" (the key is incident_id + upn: one
+    incident of two pupils is two lines under one ID, and both load)."""
+    ingest_md = " ".join((DOCS / "ingest.md").read_text(encoding="utf-8").split())
+    quarantined_for = ingest_md.split("Rows are quarantined for", 1)[1].split("The quarantined value", 1)[0]
+    assert "minutes late" not in quarantined_for
+    assert "Minutes late not written as a whole number, or negative, do not quarantine the row" in ingest_md
+    contract_md = (DOCS / "contract.md").read_text(encoding="utf-8")
+    incident = next(line for line in contract_md.splitlines() if line.startswith("| `incident_id`"))
+    assert "unique per school" not in incident
+    assert "the key is `incident_id` + `upn`" in incident
+    behaviour = "upn,incident_id,date,category,points\n" + "".join(f"{u},77,2025-11-03,Disruption,-3\n" for u in (A, B))
+    result, con = _ingest(tmp_path, {"behaviour.csv": behaviour})
+    assert _counts(_file(result, "behaviour.csv")) == ("loaded", 2, 2, 0)
+    assert con.execute("select count(*) from behaviour where incident_id = '77'").fetchone() == (2,)
+
+
 def test_a_refused_pupils_file_fails_the_schools_other_files_with_one_message(tmp_path: Path) -> None:
     result, con = _ingest(tmp_path, {"pupils.csv": PUPILS.replace("upn,", "pupil,", 1)})
     assert _file(result, "pupils.csv").status == "failed"

@@ -10,6 +10,7 @@ import pytest
 
 import pipeline.ingest as ingest_module
 from pipeline.ingest import IngestResult, ingest
+from pipeline.ingest.checks import REASON_SHOWN
 from pipeline.upn import make_upn
 from pipeline.warehouse import connect
 
@@ -90,8 +91,15 @@ def test_dash_means_no_mark_and_is_loaded(tmp_path: Path) -> None:
 
 def test_month_first_date(tmp_path: Path) -> None:
     _, con = _ingest(tmp_path, {"attendance.csv": MARKS.replace(f"{C},2025-11-03,PM", f"{C},03/25/2025,PM")})
+    # the one date month first among ISO ones: its line is quarantined, saying it can only be month first
     assert _quarantine(con) == [
-        ("attendance.csv", 7, "date", "date '03/25/2025' is not a valid DD/MM/YYYY or YYYY-MM-DD date")
+        (
+            "attendance.csv",
+            7,
+            "date",
+            "date '03/25/2025' is not a valid DD/MM/YYYY or YYYY-MM-DD date: it can only be month first (MM/DD/YYYY), "
+            "as Excel set to US English saves dates",
+        )
     ]
 
 
@@ -126,6 +134,29 @@ def test_pupil_not_on_roll(tmp_path: Path) -> None:
     assert _quarantine(con) == [("attendance.csv", 8, "upn", "pupil not in pupils.csv")]
 
 
+def test_the_marks_of_a_pupil_whose_pupils_csv_lines_conflict_say_so_not_that_the_pupil_is_missing(
+    tmp_path: Path,
+) -> None:
+    """An MIS report joined to SEN needs gave a pupil two rows with different SEN values: both were quarantined, and
+    every mark of the pupil read "pupil not in pupils.csv", which sent the data lead to the wrong file."""
+    second = f"{A},Example,Pupil1,2014-03-01,F,7,,K,N\n"
+    _, con = _ingest(tmp_path, {"pupils.csv": PUPILS + second})
+    conflict = "the same upn is on lines 2, 5 with different values"
+    cascade = (
+        f"pupil not loaded from pupils.csv, whose line for them was quarantined: {conflict}; correct pupils.csv, and "
+        "this line loads"
+    )
+    assert _quarantine(con) == [
+        ("attendance.csv", 2, "upn", cascade),
+        ("attendance.csv", 3, "upn", cascade),
+        ("pupils.csv", 2, "upn", conflict),
+        ("pupils.csv", 5, "upn", conflict),
+    ]
+    # The reason as mentor check and the run report show it keeps its words (REASON_SHOWN hides quoted values only).
+    shown = con.execute(f"select distinct {REASON_SHOWN} from quarantine where file = 'attendance.csv'").fetchall()
+    assert shown == [(cascade,)]
+
+
 def test_empty_file_fails_alone(tmp_path: Path) -> None:
     result, _con = _ingest(tmp_path, {"attendance.csv": b""})
     failed = _file(result, "attendance.csv")
@@ -152,10 +183,28 @@ def test_a_file_of_month_first_dates_is_refused_not_half_read_with_day_and_month
     assert con.execute("select count(*) from attendance").fetchone() == (0,)
 
 
+def test_one_month_first_date_in_a_file_with_none_day_first_refuses_the_file_its_other_dates_being_swapped(
+    tmp_path: Path,
+) -> None:
+    """A US-format week early in November: 11/03/2025 to 11/07/2025 read as 11 March to 11 July, and only the one date
+    after the 12th (10/14/2025) was quarantined, as "not a valid DD/MM/YYYY" date."""
+    result, con = _ingest(tmp_path, {"attendance.csv": _marks_on("11/03/2025", "11/04/2025", "10/14/2025")})
+    failed = _file(result, "attendance.csv")
+    assert failed.status == "failed"
+    assert failed.notes == [
+        f"{SCHOOL}/attendance.csv was not loaded: its dates look written month first, as Excel set to US English saves "
+        "them: 10/14/2025 on line 4 can only be month first, none can only be day first, and 2 other dates (such as "
+        "11/03/2025) would be another day if read day first: save it again with dates as DD/MM/YYYY (Excel set to "
+        "English (United Kingdom)) or YYYY-MM-DD; if the file is day first and 10/14/2025 is a typo, correct line 4 "
+        "instead"
+    ]
+    assert con.execute("select count(*) from attendance").fetchone() == (0,)
+
+
 @pytest.mark.parametrize(
     ("days", "loaded"),
     [
-        (("03/11/2025", "05/13/2025"), 3),  # one typo: its lines are quarantined, the file loads
+        (("03/11/2025", "13/11/2025", "05/13/2025"), 6),  # one typo: its lines are quarantined, the file loads
         (("10/14/2025", "10/15/2025", "14/10/2025"), 3),  # both orders: no order can be told, each line judged
     ],
 )
