@@ -54,7 +54,7 @@ class Settings(BaseModel):
 
     Example file::
 
-        scorecard = "models/scorecard-v6.yaml"
+        scorecard = "models/scorecard-v7.yaml"
         capacity_share = 0.05      # a school with no places set has 5% of its roll as mentoring places ...
         capacity_minimum = 5       # ... and at least 5
         caseload_per_mentor = 15   # places per mentor, for the schools in [mentors]
@@ -82,7 +82,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, validate_default=True)
 
-    scorecard: Path = ROOT / "models" / "scorecard-v6.yaml"
+    scorecard: Path = ROOT / "models" / "scorecard-v7.yaml"
     capacity_share: Annotated[float, Field(gt=0, le=1)] = 0.05
     capacity_minimum: Annotated[int, Field(ge=0)] = 5
     places: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)

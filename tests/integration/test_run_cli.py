@@ -84,7 +84,7 @@ def test_each_school_gets_a_shortlist_at_capacity_with_every_column(first_run: P
 def test_the_run_report_is_one_self_contained_page_without_pupil_names(first_run: Path) -> None:
     page = (first_run / "out" / "report.html").read_text(encoding="utf-8")
     for heading in ("What to do next", "Data-quality gate", "Files", "Attendance and persistent absence by week",
-                    "Scores and shortlists", "Scorecard in use: scorecard-v6"):  # fmt: skip
+                    "Scores and shortlists", "Scorecard in use: scorecard-v7"):  # fmt: skip
         assert heading in page
     charts = re.findall(r"<svg.*?</svg>", page, flags=re.S)
     assert len(charts) >= 3  # two trend panels per school and the score distribution, inline

@@ -103,14 +103,14 @@ def test_the_sample_shortlists_can_be_measured_against_the_simulation_truth(
 ) -> None:
     table = compare(nights / "w.duckdb", sample_truth_dir, Settings())
     overall = table[(table["school"] == "all") & (table["outcome"] == "adverse_outcome")].set_index("model")
-    ranked = ["scorecard-v6 by score", "ABC rules", "attendance alone"]
-    assert set(overall.index) == {"scorecard-v6 shortlist", *ranked}
+    ranked = ["scorecard-v7 by score", "ABC rules", "attendance alone"]
+    assert set(overall.index) == {"scorecard-v7 shortlist", *ranked}
     assert (overall.loc[ranked, "capacity"] == 62).all()  # the schools' places
     # every ranking picks pupils far likelier than average to go on to an adverse outcome
     assert (overall.loc[ranked, "precision_at_capacity"] > 1.5 * overall.loc[ranked, "base_rate"]).all()
     # the shortlist gives the free places to new candidates only (current mentees fill most places), so it is
     # shorter; the pupils it lists beside the places take none and are not counted
-    shortlist = overall.loc["scorecard-v6 shortlist"]
+    shortlist = overall.loc["scorecard-v7 shortlist"]
     assert 10 <= shortlist["capacity"] < 62
     assert shortlist["precision_at_capacity"] > shortlist["base_rate"]
     # measuring does not touch the published feature table

@@ -634,3 +634,22 @@ def test_scorecard_v6_is_v5_in_every_point_and_its_labels_say_which_band_a_value
         "core_grade_change": "slipped half a grade or less, or rising",
         "reading_age_gap_months": "a year behind or less",
     }
+
+
+def test_scorecard_v7_scores_as_v6_and_its_late_marks_rationale_agrees_with_its_points() -> None:
+    """v7 is v6 with its words mended: the same points fingerprint (every pupil the same score, so staff decisions
+    carry over and v6's figures are v7's) and the same chances and bands of risk. v6's rationale called late once a
+    fortnight ordinary while two late marks in four weeks scored +12."""
+    v6, v7 = (Scorecard.load(V1.with_name(f"scorecard-{v}.yaml")) for v in ("v6", "v7"))
+    assert v7.points_fingerprint() == v6.points_fingerprint()
+    assert (v7.score_bands, v7.risk_table, v7.calibration_intercept, v7.calibration_slope) == (
+        v6.score_bands, v6.risk_table, v6.calibration_intercept, v6.calibration_slope,
+    )  # fmt: skip
+    changed = [f.name for f6, f in zip(v6.features, v7.features, strict=True) if f6 != f]
+    assert changed == [
+        "unauthorised_rate_term", "late_marks_4wk", "english_grade_gap", "maths_grade_gap", "core_grade_change",
+    ]  # fmt: skip
+    late = v7.feature("late_marks_4wk")
+    assert (late.points_of(1), late.points_of(2)) == (0, 12)
+    assert "two or three are a pattern starting" in late.rationale
+    assert "once a fortnight is ordinary" not in late.rationale
