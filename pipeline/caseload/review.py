@@ -55,6 +55,12 @@ def read_mentees(con: duckdb.DuckDBPyConnection, as_of: dt.date, settings: Setti
     return con.execute(sql("caseload_review"), params).df()
 
 
+def read_mentoring_ended(con: duckdb.DuckDBPyConnection, as_of: dt.date, settings: Settings) -> pd.DataFrame:
+    """Pupils whose mentoring ended within the year before ``as_of``, with none open then: school_id, upn and
+    ``mentoring_ended`` (``sql/mentoring_ended.sql``)."""
+    return con.execute(sql("mentoring_ended"), {"as_of": as_of, "names": settings.mentor_names}).df()
+
+
 def mentor_like_interventions(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, settings: Settings
 ) -> dict[str, dict[str, int]]:

@@ -15,7 +15,13 @@ import pandas as pd
 from pipeline import __version__
 from pipeline.caseload.decisions import decision_states, decisions_until, read_last_decisions, record_night_scores, sql
 from pipeline.caseload.policy import ORDER_COLUMNS, school_places
-from pipeline.caseload.review import build_caseload, mentor_like_interventions, named_otherwise, read_mentees
+from pipeline.caseload.review import (
+    build_caseload,
+    mentor_like_interventions,
+    named_otherwise,
+    read_mentees,
+    read_mentoring_ended,
+)
 from pipeline.config import Settings
 from pipeline.faults import checkpoint
 from pipeline.model.card import Scorecard
@@ -116,6 +122,7 @@ def write_reports(
     # The ranks of the last *completed* publication (not whatever files a killed run left half-written).
     published: list[pd.DataFrame] = []
     orders = _ranked_by_engine(ranker, features, states, settings)
+    features = _with_mentoring_ended(features, read_mentoring_ended(con, night, settings))  # context, never scored
     for school_id, pupils in features.groupby("school_id", sort=True):
         school = str(school_id)
         places, rule = school_places(school, len(pupils), settings)
@@ -280,3 +287,12 @@ def _left(before: pd.DataFrame | None, shortlist: pd.DataFrame) -> int | None:
     if before is None:
         return None
     return len(set(before["upn"]) - set(shortlist["upn"]))
+
+
+def _with_mentoring_ended(features: pd.DataFrame, ended: pd.DataFrame) -> pd.DataFrame:
+    """``features`` with each pupil's ``mentoring_ended`` (the date, or missing), on the same index."""
+    key = features["school_id"].astype(str) + "/" + features["upn"].astype(str)
+    dates = dict(
+        zip(ended["school_id"].astype(str) + "/" + ended["upn"].astype(str), ended["mentoring_ended"], strict=True)
+    )
+    return features.assign(mentoring_ended=key.map(dates))

@@ -440,8 +440,16 @@ def severe_absence_text(attendance: float | None) -> str:
 
 
 def context_text(pupil: Mapping[Any, Any]) -> str:
-    """Context shown beside the score but never scored: SEN, FSM, pupil premium, looked after, EAL."""
+    """Context shown beside the score but never scored: SEN, FSM, pupil premium, looked after, EAL, and mentoring
+    that ended within the year (``mentoring_ended``: :func:`pipeline.caseload.review.read_mentoring_ended`).
+
+    >>> context_text({"fsm_eligible": True, "mentoring_ended": pd.Timestamp("2025-10-01")})
+    'FSM; had a learning mentor until 2025-10-01'
+    """
     parts = [labels[pupil[column]] for column, labels in CONTEXT_FLAGS if _hashable(pupil.get(column)) in labels]
+    ended = pupil.get("mentoring_ended")
+    if ended is not None and not pd.isna(ended):
+        parts.append(f"had a learning mentor until {pd.Timestamp(ended).date().isoformat()}")
     return "; ".join(parts)
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from pipeline.caseload.decisions import decision_states, read_last_decisions, record_night_scores, sql
-from pipeline.caseload.review import mentor_like_interventions, read_mentees
+from pipeline.caseload.review import mentor_like_interventions, read_mentees, read_mentoring_ended
 from pipeline.config import Settings
 from pipeline.ingest import ingest
 from pipeline.run import run_pipeline
@@ -205,6 +205,15 @@ def test_the_caseload_compares_each_mentee_before_and_since_the_start(tmp_path: 
     assert (row["behaviour_before"], row["behaviour_since"]) == (3.0, 1.0)  # points per 10 possible sessions
     named = read_mentees(con, dt.date(2025, 11, 21), Settings(mentor_interventions=("reading catch-up",)))
     assert named["upn"].tolist() == [C]
+
+
+def test_a_pupil_whose_mentoring_ended_is_named_with_its_end_and_a_current_mentee_is_not(tmp_path: Path) -> None:
+    """A (mentored 1 September to 1 October) back on a list: staff saw nothing of the mentoring that ended."""
+    con = _warehouse(tmp_path)
+    ended = read_mentoring_ended(con, dt.date(2025, 11, 21), Settings()).set_index("upn")
+    assert ended["mentoring_ended"].dt.date.to_dict() == {A: dt.date(2025, 10, 1)}  # B's is open, C's is not mentoring
+    assert read_mentoring_ended(con, dt.date(2026, 11, 21), Settings()).empty  # more than a year before
+    assert read_mentoring_ended(con, dt.date(2025, 9, 15), Settings()).empty  # still open then
 
 
 def test_able_pupils_sql_reads_gds_targets_and_earlier_gds(tmp_path: Path) -> None:
