@@ -200,6 +200,9 @@ def problems(
                         f"{sql_string(PUPIL_SET_ASIDE)} || pupil_set_aside || {sql_string(PUPIL_SET_ASIDE_FIX)}",
                     )
                 )
+                # a UPN that is no UPN (a hidden character, a wrong check letter) is named as such, not as a pupil
+                # missing from pupils.csv, where the data lead would look for them
+                found.append(Problem(column.name, f"not on_roll and upn_problem({p}) is not null", f"upn_problem({p})"))
                 found.append(Problem(column.name, "not on_roll", "'pupil not in pupils.csv'"))
             continue
         soft = column.blank_if_wrong or (descriptive and column.kind in ("sex", "year_group", "sen", "bool", "date"))

@@ -134,6 +134,19 @@ def test_pupil_not_on_roll(tmp_path: Path) -> None:
     assert _quarantine(con) == [("attendance.csv", 8, "upn", "pupil not in pupils.csv")]
 
 
+def test_a_upn_with_a_hidden_character_or_a_wrong_check_letter_is_named_as_such_not_as_a_missing_pupil(
+    tmp_path: Path,
+) -> None:
+    """A UPN copied with a zero-width space read "pupil not in pupils.csv": the data lead looked for a pupil."""
+    wrong_letter = "Z" + A[1:] if A[0] != "Z" else "Y" + A[1:]
+    lines = f"{A}\u200b,2025-11-03,AM,/\n{wrong_letter},2025-11-03,PM,/\n"
+    _, con = _ingest(tmp_path, {"attendance.csv": MARKS + lines})
+    reasons = [reason for *_, reason in _quarantine(con)]
+    assert reasons[0] == "UPN should have 13 characters, has 14"
+    assert reasons[1].startswith("UPN check letter should be ")
+    assert len(reasons) == 2
+
+
 def test_the_marks_of_a_pupil_whose_pupils_csv_lines_conflict_say_so_not_that_the_pupil_is_missing(
     tmp_path: Path,
 ) -> None:
