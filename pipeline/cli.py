@@ -586,7 +586,7 @@ def fit(
         typer.Option(
             "--keep-points",
             help="Keep the configured scorecard's points and bands (its ranking) and refit only its chance curve "
-            "on the history: for an expert card such as v6 (the default), whose chances are a prior.",
+            "on the history: for an expert card such as v7 (the default), whose chances are a prior.",
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
@@ -778,29 +778,48 @@ def audit(
 def impact(
     db: Annotated[Path, DB_OPTION] = DEFAULT_WAREHOUSE,
     out: Annotated[Path, typer.Option(help="Folder for impact.csv.")] = Path("out"),
+    config: Annotated[Path | None, CONFIG_OPTION] = None,
     quiet: Annotated[bool, typer.Option(help="Log warnings and errors only.")] = False,
 ) -> None:
-    """Does mentoring work? The effect of starting a learning mentor on attendance, negative behaviour points and
-    the English and maths gap to target over the rest of that half-term, against pupils of the same school whose
-    record before the start looked alike and who were not mentored then (see docs/impact.md).
+    """Does mentoring work? The effect of starting a learning mentor (an intervention named in the
+    mentor_interventions setting, in any case) on attendance, negative behaviour points and the English and maths
+    gap to target over the rest of that half-term, against pupils of the same school whose record before the start
+    looked alike and who were not mentored then nor started during it (see docs/impact.md).
 
-    Writes OUT/impact.csv: per outcome, overall and by barrier, the estimate with a bootstrap 95% interval, the
-    numbers of mentees and comparison pupils, and the mentees' naive before/after change (biased: shown so the
-    difference the comparison makes can be seen). With too few mentoring starts it says so instead of a number.
+    Writes OUT/impact.csv: per outcome, overall and by barrier, the estimate with a bootstrap 95% interval and which
+    way is better, the numbers of mentees and comparison pupils, the starts it could use and how many of them had no
+    comparison pupil close enough, and the mentees' naive before/after change (biased: shown so the difference the
+    comparison makes can be seen). With too few mentoring starts, or a file a school never delivered
+    (interventions.csv, behaviour.csv), it says so instead of a number. The next `mentor run` into OUT shows it in
+    report.html.
     """
+    from pipeline.config import Settings, SettingsError
+    from pipeline.impact import ImpactSettings
     from pipeline.impact import impact as estimate_impact
+    from pipeline.impact.estimate import DIRECTIONS
     from pipeline.safe_csv import write_csv
 
     _logging(quiet)
+    try:
+        settings = ImpactSettings.of(Settings.load(config))
+    except SettingsError as error:
+        err.print(str(error))
+        raise typer.Exit(ExitCode.USAGE) from None
     with _warehouse(db) as con:
-        result = estimate_impact(con)
+        result = estimate_impact(con, settings)
     path = write_csv(result.table, out / "impact.csv")
     shown = result.table.assign(method=result.table["method"].str.split(":").str[0])
-    columns = ["outcome", "barrier", "estimate", "ci_low", "ci_high", "treated", "controls", "method"]
+    columns = ["outcome", "barrier", "estimate", "ci_low", "ci_high", "treated", "controls", "unmatched", "method"]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        typer.echo(shown[columns].to_string(index=False, na_rep="-"))
+        typer.echo(shown[columns].astype(object).where(shown[columns].notna(), "-").to_string(index=False))
+    if shown["estimate"].notna().any():
+        for outcome, direction in DIRECTIONS.items():
+            err.print(f"{outcome}: {direction}")
     if shown["estimate"].isna().any():  # each row's reason is in the CSV's note
-        err.print("-: no estimate, too few mentees for one (impact.csv's note says why, row by row)")
+        err.print(
+            "-: no estimate (under unmatched: no matching done); impact.csv's note says why, row by row: too few "
+            "mentees, or a file not delivered"
+        )
     for note in result.notes:
         err.print(note)
     err.print(f"written: {path}")

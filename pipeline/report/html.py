@@ -241,9 +241,11 @@ class ScorecardInUse:
 @dataclass(frozen=True)
 class ImpactRow:
     outcome: str
+    """The outcome, with which way is better."""
     barrier: str
     effect: str
-    """The estimate and its interval in words, or why there is none."""
+    """The estimate and its interval in words, with what it means (better, worse, or the data cannot tell), or why
+    there is none."""
     mentees: int
     compared_with: str
     naive: bool
@@ -257,20 +259,79 @@ class Impact:
     template: ClassVar[str] = "sections/impact.html"
     rows: tuple[ImpactRow, ...]
     link: Link
+    stands_on: str = ""
+    """How many learning-mentor starts the estimate stands on, and how many were left out for want of a comparison
+    pupil close enough (empty for an impact.csv from before it said)."""
 
 
 IMPACT_OUTCOMES = {
-    "attendance": ("Attendance", "percentage points"),
-    "negative_behaviour_points": ("Negative behaviour points", "points per 30 school days"),
-    "attainment_gap": ("English and maths gap to target", "grades"),
+    "attendance": ("Attendance", "percentage points", "higher is better"),
+    "negative_behaviour_points": ("Negative behaviour points", "points per 30 school days", "lower is better"),
+    "attainment_gap": (
+        "English and maths gap to target",
+        "grades",
+        "higher is better: the gap closed; lower: it widened",
+    ),
 }
+IMPACT_READINGS = {
+    "attendance": ("the mentees attended more than they would have", "the mentees attended less than they would have"),
+    "negative_behaviour_points": (
+        "the mentees got more negative behaviour points than they would have (worse)",
+        "the mentees got fewer negative behaviour points than they would have (better)",
+    ),
+    "attainment_gap": ("the gap to target closed", "the gap to target widened"),
+}
+"""What an interval wholly above 0, and wholly below it, says about each outcome."""
+
+
+def _impact_reading(outcome: str, low: float, high: float) -> str:
+    """What an effect's 95% interval says, in words.
+
+    >>> _impact_reading("negative_behaviour_points", -2.0, -0.5)
+    'the mentees got fewer negative behaviour points than they would have (better)'
+    >>> _impact_reading("attainment_gap", -0.4, -0.1)
+    'the gap to target widened'
+    >>> _impact_reading("attendance", -1.0, 3.0)
+    'the data cannot tell whether it helped'
+    """
+    above, below = IMPACT_READINGS.get(outcome, ("above 0", "below 0"))
+    if low > 0:
+        return above
+    if high < 0:
+        return below
+    return "the data cannot tell whether it helped"
+
+
+def _impact_stands_on(table: pd.DataFrame) -> str:
+    """One sentence: the learning-mentor starts the estimate stands on, from the overall rows' starts and unmatched.
+
+    >>> _impact_stands_on(pd.DataFrame({"barrier": ["all"], "starts": [60], "unmatched": [36]}))
+    'The estimate stands on 24 of 60 learning-mentor starts: 36 had no comparison pupil close enough and are left out.'
+    """
+    if not {"starts", "unmatched"} <= set(table.columns):
+        return ""
+    overall = table[table["barrier"] == "all"]
+    if overall.empty or pd.isna(overall["starts"].iloc[0]):
+        return ""
+    starts, unmatched = int(overall["starts"].iloc[0]), overall["unmatched"].iloc[0]
+    if pd.isna(unmatched):
+        return f"{starts:,} learning-mentor start(s) could be used: too few to match and estimate."
+    if int(unmatched) == 0:
+        return (
+            f"The estimate stands on all {starts:,} learning-mentor starts: each had a comparison pupil close enough."
+        )
+    return (
+        f"The estimate stands on {starts - int(unmatched):,} of {starts:,} learning-mentor starts: {int(unmatched):,} "
+        "had no comparison pupil close enough and are left out."
+    )
 
 
 def impact_section(table: pd.DataFrame) -> Impact:
     """The report's section for ``table`` (as `mentor impact` writes it). Counts and estimates only."""
     rows = []
     for record in table.to_dict("records"):
-        label, unit = IMPACT_OUTCOMES.get(str(record["outcome"]), (str(record["outcome"]), ""))
+        outcome = str(record["outcome"])
+        label, unit, better = IMPACT_OUTCOMES.get(outcome, (outcome, "", ""))
         naive = str(record["method"]).startswith("naive")
         if pd.isna(record["estimate"]):
             note = record.get("note")
@@ -278,9 +339,14 @@ def impact_section(table: pd.DataFrame) -> Impact:
         else:
             interval = f"95% interval {record['ci_low']:+.2f} to {record['ci_high']:+.2f}"
             effect = f"{record['estimate']:+.2f} {unit} ({interval})"
+            if naive:
+                effect += ": not the effect of mentoring (no comparison)"
+            else:
+                effect += f": {_impact_reading(outcome, float(record['ci_low']), float(record['ci_high']))}"
         compared = "the mentees alone, before against after" if naive else f"{int(record['controls']):,} pupils"
-        rows.append(ImpactRow(label, str(record["barrier"]), effect, int(record["treated"]), compared, naive))
-    return Impact(tuple(rows), Link("impact.csv", "impact.csv"))
+        shown = f"{label} ({better})" if better else label
+        rows.append(ImpactRow(shown, str(record["barrier"]), effect, int(record["treated"]), compared, naive))
+    return Impact(tuple(rows), Link("impact.csv", "impact.csv"), _impact_stands_on(table))
 
 
 @dataclass(frozen=True)

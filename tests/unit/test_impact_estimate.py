@@ -53,6 +53,17 @@ def _overall(table: pd.DataFrame, outcome: str, naive: bool = False) -> float:
     return float(rows["estimate"].iloc[0])
 
 
+def _far_from_every_comparison(units: pd.DataFrame, mentees: int) -> pd.DataFrame:
+    """``units`` with all but the first ``mentees`` mentees' attendance far below every other pupil's, before the
+    start: no comparison pupil is close enough to them."""
+    far = units["treated"].to_numpy() & (np.arange(len(units)) >= mentees)
+    units = units.copy()
+    for k in range(1, BINS + 1):
+        units.loc[far, f"att_b{k}"] -= 0.35
+    units["att_pre"] = units[[f"att_b{k}" for k in (1, 2, 3)]].mean(axis=1)
+    return units
+
+
 def test_too_few_starts_says_so_instead_of_a_number() -> None:
     result = estimate(_units(1, treated=5), FAST)
     assert result.matched is None
@@ -110,3 +121,60 @@ def test_the_report_section_reads_the_table_in_words() -> None:
     assert "the mentees alone, before against after" in section
     assert "too few mentees with this outcome (8; at least 20 are needed)" in section
     assert "not a randomised trial" in section
+
+
+def test_when_most_mentees_have_no_close_comparison_the_refusal_and_the_table_say_so() -> None:
+    # A school that mentored 100 pupils, 83 of whom no pupil not mentored resembles.
+    result = estimate(_far_from_every_comparison(_units(7, treated=100, controls=150), mentees=17), FAST)
+    overall = result.table[result.table["barrier"] == "all"]
+    assert overall["estimate"].isna().all()
+    assert set(overall["starts"]) == {100}
+    left_out = int(overall["unmatched"].iloc[0])
+    assert left_out >= 75
+    assert (overall["treated"] == 100 - left_out).all()
+    for note in overall["note"]:
+        assert note.startswith(f"too few mentees with this outcome ({100 - left_out}; at least 20 are needed)")
+        assert f"{left_out} of the 100 learning-mentor starts had no comparison pupil close enough" in note
+
+
+def test_renewals_are_not_new_starts_and_too_few_new_starts_is_said_not_raised() -> None:
+    # Mentoring recorded one row per half-term: every start on this date renews a mentoring already running.
+    units = _units(3, treated=30).assign(other_mentoring=lambda u: u["treated"])
+    result = estimate(units, FAST)
+    assert result.matched is None
+    assert result.table["estimate"].isna().all()
+    assert set(result.table["treated"]) == {0}
+    for note in result.table["note"]:
+        assert note.startswith("too few learning-mentor starts with a full half-term before and after them")
+        assert "(0; at least 20 are needed)" in note
+        assert "30 more were renewals or re-starts of a mentoring still running" in note
+
+
+def test_the_report_section_says_how_many_starts_the_estimate_stands_on_and_which_way_is_better() -> None:
+    from pipeline.pages.render import render
+    from pipeline.report.html import impact_section
+
+    table = pd.DataFrame(
+        {
+            "outcome": ["attendance", "negative_behaviour_points", "attainment_gap"],
+            "barrier": ["all", "all", "all"],
+            "estimate": [0.8, -1.5, -0.3],
+            "ci_low": [-2.0, -2.5, -0.5],
+            "ci_high": [3.5, -0.5, -0.1],
+            "treated": [24, 24, 22],
+            "controls": [90, 90, 80],
+            "starts": [60, 60, 60],
+            "unmatched": [36, 36, 36],
+            "method": ["matched: ..."] * 3,
+            "unit": ["", "", ""],
+            "note": ["", "", ""],
+        }
+    )
+    impact = impact_section(table)
+    section = render(impact.template, section=impact)
+    assert "stands on 24 of 60 learning-mentor starts: 36 had no comparison pupil close enough" in section
+    assert "Negative behaviour points (lower is better)" in section
+    assert "-1.50 points per 30 school days (95% interval -2.50 to -0.50): the mentees got fewer" in section
+    assert "gap to target (higher is better: the gap closed; lower: it widened)" in section
+    assert "-0.30 grades (95% interval -0.50 to -0.10): the gap to target widened" in section
+    assert "+0.80 percentage points (95% interval -2.00 to +3.50): the data cannot tell" in section

@@ -5,8 +5,9 @@
 -- the start are "b1" (the latest) to "b<$bins>". A school day is a day with any possible session at the school.
 -- A cohort is kept when the school has all $bins bins before it and its half-term has ended in the data.
 -- One row per cohort, pupil and period: possible and attended sessions (DfE: present or approved activity), and
--- negative behaviour points (as a positive number). A pupil appears for a cohort if they have a possible session
--- in any of its periods.
+-- negative behaviour points (as a positive number); post_end is the last school day of "post". A pupil appears for a
+-- cohort if they have a possible session in any of its periods. Learning mentoring is an intervention whose name,
+-- trimmed and in lower case, is in $names.
 {% from "attendance.sql" import attended, possible -%}
 with possible_days as (
     select distinct school_id, date
@@ -38,16 +39,23 @@ cohorts as (
     select s.school_id, s.start_date, min(d.day_no) as start_no
     from (
         select distinct school_id, start_date from interventions
-        where intervention = $intervention and start_date is not null
+        where list_contains($names, lower(trim(intervention))) and start_date is not null
     ) as s
     join school_days as d on d.school_id = s.school_id and d.date >= s.start_date
     group by all
 ),
 kept as (
-    select c.school_id, c.start_date, c.start_no, b.last_no as post_end_no, b.last_no - c.start_no + 1 as post_days
+    select
+        c.school_id,
+        c.start_date,
+        c.start_no,
+        b.last_no as post_end_no,
+        b.last_no - c.start_no + 1 as post_days,
+        e.date as post_end
     from cohorts as c
     join school_days as d on d.school_id = c.school_id and d.day_no = c.start_no
     join blocks as b on b.school_id = c.school_id and b.block = d.block
+    join school_days as e on e.school_id = c.school_id and e.day_no = b.last_no
     join last_days as l on l.school_id = c.school_id
     where c.start_no - $bins * $bin_days >= 1 and b.last_no < l.last_no
 ),
@@ -56,6 +64,7 @@ cohort_days as (
         k.school_id,
         k.start_date,
         k.post_days,
+        k.post_end,
         d.date,
         case
             when d.day_no >= k.start_no then 'post'
@@ -70,6 +79,7 @@ marks as (
         c.school_id,
         c.start_date,
         c.post_days,
+        c.post_end,
         a.upn,
         c.period,
         count(*) filter (where {{ possible("a.category") }})
@@ -91,6 +101,7 @@ select
     m.school_id,
     m.start_date,
     m.post_days,
+    m.post_end,
     m.upn,
     m.period,
     m.possible,
