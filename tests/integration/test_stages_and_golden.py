@@ -151,15 +151,21 @@ def test_the_under_challenged_list_is_not_cut_to_the_shortlist_length(nights: Pa
     assert len(listed) > len(_read(nights / "staged" / "105854" / "shortlist.csv"))
 
 
-def test_the_report_stage_warns_of_a_school_whose_latest_delivery_failed(nights: Path, tmp_path: Path) -> None:
-    """`mentor ingest` held 127510 back (its attendance.csv cut short), and `mentor report` then published its lists
-    as tonight's, on the marks loaded before, with no word."""
+def _with_127510_cut_short(nights: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the nights' warehouse, and of their exports with 127510's attendance.csv cut short."""
     db = tmp_path / "w.duckdb"
     shutil.copy(nights / "w.duckdb", db)
     exports = tmp_path / "exports"
     shutil.copytree(nights / "exports", exports)
     marks = exports / "127510" / "attendance.csv"
-    marks.write_bytes(marks.read_bytes()[:-5])  # a copy cut short
+    marks.write_bytes(marks.read_bytes()[:-5])
+    return db, exports
+
+
+def test_the_report_stage_warns_of_a_school_whose_latest_delivery_failed(nights: Path, tmp_path: Path) -> None:
+    """`mentor ingest` held 127510 back (its attendance.csv cut short), and `mentor report` then published its lists
+    as tonight's, on the marks loaded before, with no word."""
+    db, exports = _with_127510_cut_short(nights, tmp_path)
     ingested = CliRunner().invoke(app, ["ingest", "--exports", str(exports), "--db", str(db), "--out", str(tmp_path)])
     assert ingested.exit_code == 3
     _mentor("features", "--db", str(db), "--as-of", NIGHT)
@@ -176,12 +182,7 @@ def test_after_a_night_that_held_a_school_back_report_and_audit_say_what_they_le
     """`mentor run` held 127510 back (its attendance.csv cut short): the feature table holds 105854 alone. `mentor
     audit` then refused ("published pupils are not in the feature table ... run `mentor run` again", which changed
     nothing), and `mentor report` warned that 127510's lists "here are built on what loaded before" and wrote none."""
-    db = tmp_path / "w.duckdb"
-    shutil.copy(nights / "w.duckdb", db)
-    exports = tmp_path / "exports"
-    shutil.copytree(nights / "exports", exports)
-    marks = exports / "127510" / "attendance.csv"
-    marks.write_bytes(marks.read_bytes()[:-5])  # a copy cut short
+    db, exports = _with_127510_cut_short(nights, tmp_path)
     out = tmp_path / "out"
     held = CliRunner().invoke(app, ["run", "--exports", str(exports), "--db", str(db), "--out", str(out)])
     assert held.exit_code == 3, held.output
