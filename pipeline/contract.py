@@ -268,10 +268,17 @@ SESSIONS = {"am": "AM", "pm": "PM", "morning": "AM", "afternoon": "PM"}
 SUBJECTS_READ = {
     "english": "English",
     "english language": "English",
+    "eng": "English",
+    "en": "English",
     "reading": "Reading",
+    "rdg": "Reading",
     "writing": "Writing",
+    "wri": "Writing",
     "maths": "Maths",
     "mathematics": "Maths",
+    "math": "Maths",
+    "mat": "Maths",
+    "ma": "Maths",
     "mean": "Mean",
 }
 """The subjects the features read (English and maths working-at and target, Reading and Writing at primary, the

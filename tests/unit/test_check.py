@@ -136,22 +136,23 @@ def test_a_file_saved_with_classic_mac_line_ends_is_described_so_and_loads(tmp_p
 
 
 def test_grades_for_no_subject_the_features_read_are_named_before_they_go_unread(tmp_path: Path) -> None:
-    """An MIS naming English and maths "EN" and "MA": every result loads, and every gap to target reads as no data."""
+    """An MIS naming English and maths "LIT" and "NUM": every result loads, and every gap to target reads as no data.
+    ("EN" and "MA", the short codes, are read as English and Maths.)"""
     folder = _school(tmp_path)
     grades = "".join(
         f"{u},{s},Autumn 1,2025-10-20,{t},5\n"
         for u in (A, B)
-        for s in ("MA", "EN", "Art")
+        for s in ("NUM", "LIT", "Art")
         for t in ("working_at", "target")
     )
     (folder / "assessments.csv").write_text("upn,subject,assessment_point,date,result_type,result\n" + grades)
     school = check_delivery(tmp_path, TODAY).schools[0]
     assert school.notes[-1] == (
-        "no working-at or target result is for English, Reading or Maths (the subjects they are for: Art, EN, MA), so "
-        "every pupil's gap to target would read as no data: name the subjects as docs/contract.md does"
+        "no working-at or target result is for English, Reading or Maths (the subjects they are for: Art, LIT, NUM), "
+        "so every pupil's gap to target would read as no data: name the subjects as docs/contract.md does"
     )
     (folder / "assessments.csv").write_text(
-        "upn,subject,assessment_point,date,result_type,result\n" + grades.replace(",MA,", ",Maths,")
+        "upn,subject,assessment_point,date,result_type,result\n" + grades.replace(",NUM,", ",MA,")
     )
     assert not any("no working-at" in note for note in check_delivery(tmp_path, TODAY).schools[0].notes)
 

@@ -616,6 +616,21 @@ def test_a_result_type_in_another_case_or_spelling_is_stored_as_the_features_rea
     ]
 
 
+@pytest.mark.parametrize(
+    ("written", "stored"),
+    [("Math", "Maths"), ("MA", "Maths"), ("Mat", "Maths"), ("Eng", "English"), ("EN", "English"), ("Rdg", "Reading"),
+     ("Wri", "Writing"), ("Ma Ths", "Ma Ths")],
+)  # fmt: skip
+def test_a_core_subject_by_its_short_code_is_read_as_the_subject(tmp_path: Path, written: str, stored: str) -> None:
+    """A school whose MIS names maths "Ma" or "Math" had every pupil's gap to target as no data, with no note (the
+    note counts a school whose results are all for no subject the features read)."""
+    assessments = (
+        f"upn,subject,assessment_point,date,result_type,result\n{A},{written},Autumn 1,2025-10-20,working_at,5\n"
+    )
+    _, con = _ingest(tmp_path, {"assessments.csv": assessments})
+    assert con.execute("select subject from assessments").fetchall() == [(stored,)]
+
+
 def test_a_core_subject_in_another_case_or_name_is_stored_as_the_features_read_it(tmp_path: Path) -> None:
     """ "Mathematics" and "ENGLISH" loaded as written, and the features read 'Maths' and 'English' alone: the
     pupils had no gap to target, without a word. Another subject is kept as the school writes it."""
