@@ -27,8 +27,8 @@ case
 {%- endmacro %}
 {#- The grade scale shared by every query that compares results: primary steps BLW, PKS, WTS, EXS, GDS (in any
     case) count as grades 0 to 4 (so WTS -> EXS is one grade), U is 0, GCSE 9-1 grades with a fine grade ("6+",
-    "5-") are a third of a grade either side, and anything else is read as a number when it is one (``number``;
-    NULL otherwise). -#}
+    "5-") are a third of a grade either side, and anything else is read as a number when it is one from 0 to 9
+    (``number``; NULL otherwise: a "65", a percentage written where a grade goes, is no grade 65, 56 above target). -#}
 {% macro grade(result) -%}
 case
             when upper({{ result }}) in ('BLW', 'U') then 0.0
@@ -38,6 +38,6 @@ case
             when upper({{ result }}) = 'GDS' then 4.0
             when regexp_full_match({{ result }}, '[0-9]\+') then cast(left({{ result }}, 1) as double) + 1.0 / 3
             when regexp_full_match({{ result }}, '[0-9]-') then cast(left({{ result }}, 1) as double) - 1.0 / 3
-            else {{ number(result) }}
+            when {{ number(result) }} between 0 and 9 then {{ number(result) }}
         end
 {%- endmacro %}

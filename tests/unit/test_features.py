@@ -242,6 +242,22 @@ def test_grades_targets_reading_age_and_prior_attainment() -> None:
     assert pd.isna(b["english_grade_gap"])  # no assessment is no data, not on target
 
 
+def test_a_number_that_is_no_grade_is_no_data_not_a_gap_of_dozens_of_grades() -> None:
+    """A percentage written where a grade goes ("65") read as grade 65, 59 grades above a target of 6."""
+    days = _school_days(MONDAY, 5)
+    results = _results(
+        [
+            (UPN_A, "Maths", "2025-26 Autumn", days[2], "working_at", "65"),
+            (UPN_A, "Maths", "2025-26 Targets", days[0], "target", "6"),
+            (UPN_B, "Maths", "2025-26 Autumn", days[2], "working_at", "9"),
+            (UPN_B, "Maths", "2025-26 Targets", days[0], "target", "0"),
+        ]
+    )
+    features = _features(_warehouse({UPN_A: ["/|\\"] * 5, UPN_B: ["/|\\"] * 5}, days, assessments=results), days[-1])
+    assert pd.isna(features.loc[UPN_A, "maths_grade_gap"])
+    assert features.loc[UPN_B, "maths_grade_gap"] == 9  # the scale's ends are grades
+
+
 @pytest.mark.parametrize(
     ("tested", "months_old"),
     [(dt.date(2025, 9, 30), 138), (dt.date(2025, 10, 1), 139), (dt.date(2025, 9, 10), 138)],
