@@ -926,7 +926,12 @@ def learned_feature(
     unit, reason). ``by_ramps``: learned by :func:`fit_ramps` (a flag there has bands and no ramp).
 
     ``observed``: the training values; a band that holds only one of them is labelled with that value, and the
-    feature's ``usual_points`` are the median of the points over them (missing values included)."""
+    feature's ``usual_points`` are the median of the points over them (missing values included). Where none of them
+    is missing, "no data" scores those usual points: a value missing only when the card is used says nothing either
+    way, and scoring it 0 gave the pupil the card's lowest risk (a missing first-term grade read as the safest
+    pupil of the year)."""
+    if observed is not None and len(observed) and not np.isnan(observed).any():
+        missing = usual_points(cuts, points, 0, observed)
     if ramp is not None:  # its steps are its bands
         bands = ramp.bands(ramp.words(template.unit))
         how = (

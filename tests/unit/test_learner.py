@@ -653,3 +653,18 @@ def test_scorecard_v7_scores_as_v6_and_its_late_marks_rationale_agrees_with_its_
     assert (late.points_of(1), late.points_of(2)) == (0, 12)
     assert "two or three are a pattern starting" in late.rationale
     assert "once a fortnight is ordinary" not in late.rationale
+
+
+def test_a_value_missing_only_when_the_card_is_used_scores_as_a_usual_pupil_not_the_safest() -> None:
+    """Trained with every mean score known, a pupil whose mean score is missing at prediction got 0 points from it,
+    the card's lowest risk (on UCI maths with G1, 0.98 fell to 0.0002). It now scores the usual pupil's points: the
+    probability of a pupil at the median, and no need above it."""
+    X, y = _table()
+    model = PointsScorecard().fit(X, y)
+    feature = model.card_.feature("mean_score")
+    assert feature.missing_points == feature.usual_points > 0
+    rows = X.iloc[:20].copy()
+    rows["mean_score"] = np.nan
+    median = X.iloc[:20].copy()
+    median["mean_score"] = float(np.median(X["mean_score"]))
+    np.testing.assert_allclose(model.predict_proba(rows)[:, 1], model.predict_proba(median)[:, 1], atol=0.03)
