@@ -16,6 +16,7 @@ The rule, for each pupil's **last** decision dated on or before the night:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,22 +105,34 @@ select school_id, upn, $as_of::date, $scorecard, score from night_scores_frame
 """Tonight's scores of the schools being published, in place of any made for the same night before
 (FORGET_NIGHT_SCORES)."""
 RELABEL_NIGHT_SCORES = """
-update night_scores set scorecard = $scorecard where scorecard = $was
+update night_scores set scorecard = $points where scorecard = $whole
 """
-"""Scores kept under the card's whole fingerprint (before 7 December 2026) are kept under its points fingerprint."""
+"""Scores kept under a card's whole fingerprint (before 7 December 2026) are kept under its points fingerprint."""
+KEPT_UNDER = "select distinct scorecard from night_scores"
 
 
 def record_night_scores(
-    con: duckdb.DuckDBPyConnection, scores: pd.DataFrame, as_of: dt.date, scorecard: str, was: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    scores: pd.DataFrame,
+    as_of: dt.date,
+    scorecard: str,
+    relabel: Callable[[], Mapping[str, str]] | None = None,
 ) -> None:
     """Keep tonight's score of every pupil (``scores``: school_id, upn, score) under ``scorecard`` (a card's
     :meth:`~pipeline.model.card.Scorecard.points_fingerprint`: scores compare across cards that score alike),
-    replacing the same night's scores of the same schools (a night made again). ``was``: the same card's whole
-    fingerprint, under which a warehouse kept them before; its rows are moved under ``scorecard``."""
+    replacing the same night's scores of the same schools (a night made again).
+
+    ``relabel`` gives the cards a warehouse may have kept scores under before, whole fingerprint -> points
+    fingerprint (:func:`pipeline.model.card.points_fingerprints`); called only when scores are kept under another
+    key than ``scorecard``, and their rows under a whole fingerprint it knows are moved under the points one. The
+    scores of v6, kept under v6's whole fingerprint, so compare with v7's (the same points)."""
     con.register("night_scores_frame", scores[["school_id", "upn", "score"]])
     try:
-        if was is not None and was != scorecard:
-            con.execute(RELABEL_NIGHT_SCORES, {"scorecard": scorecard, "was": was})
+        kept = {str(row[0]) for row in con.execute(KEPT_UNDER).fetchall()}
+        if relabel is not None and kept - {scorecard}:
+            for whole, points in relabel().items():
+                if whole in kept and whole != points:
+                    con.execute(RELABEL_NIGHT_SCORES, {"points": points, "whole": whole})
         con.execute(FORGET_NIGHT_SCORES, {"as_of": as_of})
         con.execute(RECORD_NIGHT_SCORES, {"as_of": as_of, "scorecard": scorecard})
     finally:

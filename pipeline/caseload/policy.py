@@ -99,9 +99,9 @@ points in the last 4 weeks (most first), UPN."""
 BESIDE = "beside:"
 """``place_for`` of a pupil listed beside the places (``barrier_places = "beside"``), before the barrier's name."""
 BESIDE_UNCOVERED = BESIDE + "uncovered:"
-"""``place_for`` of a pupil listed beside the places for a barrier no pupil in the places has real need in (main
-barrier or not), before its name; :data:`BESIDE` alone: a barrier some pupil in the places has real need in, but as
-the main barrier of fewer of them than its share of need."""
+"""``place_for`` of a pupil listed beside the places for a barrier no pupil listed above (given a place or next in
+line) has real need in (main barrier or not), before its name; :data:`BESIDE` alone: a barrier some pupil listed
+above has real need in, but as the main barrier of fewer of them than its share of need."""
 REFERRED = "referred"
 """``place_for`` of a pupil referred to mentoring whose intervention has not started (a place is theirs already)."""
 ORDER_COLUMNS = ["school_id", "upn", "school_rank", "main_barrier", "real_need", "barrier_rank", "in_need"]
@@ -448,10 +448,10 @@ def select(
         covered = _in_need(candidates.loc[places + list(below)], need_points)
         below |= {labels[real & (main_barrier == b)][0]: b for b in BARRIERS if wanted[b] and b not in covered}
         beside = [label for label in labels if label in below]
-        in_places = _in_need(candidates.loc[places], need_points)
+        above = _in_need(candidates.loc[places], need_points)  # the places and those next in line
         return candidates.loc[places + beside].assign(
             place_for=[""] * len(places)
-            + [(BESIDE if below[label] in in_places else BESIDE_UNCOVERED) + below[label] for label in beside]
+            + [(BESIDE if below[label] in above else BESIDE_UNCOVERED) + below[label] for label in beside]
         )
     chosen = [label for label in labels if label in place_for]
     return candidates.loc[chosen].assign(place_for=[place_for[label] for label in chosen])

@@ -39,7 +39,7 @@ GAP_STEP = 1 / 3
 EARLY_SESSIONS = 10
 NOTHING_MOVED = (
     "attendance, behaviour and the gap to target each moved less than counts (2 percentage points, 1 negative point "
-    "a week, a third of a grade)"
+    "a week, a third of a {step})"
 )
 CASELOAD_COLUMNS = (
     "upn", "forename", "surname", "year_group", "reg_group", "start_date", "weeks_in_mentoring",
@@ -99,6 +99,8 @@ def status_of(row: Mapping[Any, Any]) -> tuple[str, str]:
     ('improving', 'English and maths closer to target by 1 step')
     >>> status_of({"possible_since": 40, "attendance_before": 0.96666, "attendance_since": 0.98844})
     ('improving', 'attendance up 2.1 percentage points')
+    >>> status_of({"possible_since": 40, "year_group": "4"})[1].endswith("a third of a step)")
+    True
     >>> status_of({"possible_since": 4, "attendance_before": 0.82, "attendance_since": 0.5})
     ('too early to tell', '10 or fewer possible sessions since the start (the first school week)')
     """
@@ -124,7 +126,9 @@ def status_of(row: Mapping[Any, Any]) -> tuple[str, str]:
     if gap is not None and abs(gap) >= GAP_STEP - 1e-9:
         text = _gap_words(float(row["gap_before"]), float(row["gap_since"]), in_primary(row.get("year_group")))
         (better if gap > 0 else worse).append(text)
-    why = "; ".join(better + worse) or NOTHING_MOVED
+    why = "; ".join(better + worse) or NOTHING_MOVED.format(
+        step="step" if in_primary(row.get("year_group")) else "grade"
+    )
     if len(better) > len(worse):
         return "improving", why
     if len(worse) > len(better):

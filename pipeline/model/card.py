@@ -12,7 +12,7 @@ import hashlib
 import itertools
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -573,6 +573,22 @@ def format_value(value: float | None, unit: str) -> str:
     if unit == "share":
         return f"{100 * value:.0f}%"
     return f"{value:.0f}"
+
+
+def points_fingerprints(folders: Iterable[Path]) -> dict[str, str]:
+    """Every card file (``*.yaml``) in ``folders`` that reads as a card: its whole fingerprint -> its points
+    fingerprint (:meth:`Scorecard.points_fingerprint`). A warehouse kept its nights' scores under a card's whole
+    fingerprint until 7 December 2026; this says which of those scored as which card does now. A file that is not a
+    card is passed over."""
+    found: dict[str, str] = {}
+    for folder in folders:
+        for path in sorted(Path(folder).glob("*.yaml")):
+            try:
+                card = Scorecard.load(path)
+            except (ScorecardError, OSError, ValueError):
+                continue
+            found[card.fingerprint()] = card.points_fingerprint()
+    return found
 
 
 def gap_size_text(size: float, primary: bool) -> str:

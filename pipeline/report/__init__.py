@@ -22,9 +22,9 @@ from pipeline.caseload.review import (
     read_mentees,
     read_mentoring_ended,
 )
-from pipeline.config import Settings
+from pipeline.config import ROOT, Settings
 from pipeline.faults import checkpoint
-from pipeline.model.card import Scorecard
+from pipeline.model.card import Scorecard, points_fingerprints
 from pipeline.model.scorecard import PointsScorecard
 from pipeline.model.scoring import StageOrderError, points_of, read_features, read_scores
 from pipeline.report.shortlist import (
@@ -113,7 +113,7 @@ def write_reports(
     }
     tonight = features[["school_id", "upn"]].assign(score=scores["score"].astype(int).to_numpy())
     decided_by = decisions_until(con, night, today or dt.date.today())
-    record_night_scores(con, tonight, night, card.points_fingerprint(), was=card.fingerprint())
+    record_night_scores(con, tonight, night, card.points_fingerprint(), lambda: _cards_known(card, settings))
     last = read_last_decisions(con, night, settings, card.points_fingerprint(), decided_by)
     states = decision_states(last, tonight, decided_by, settings, night)
     mentees = read_mentees(con, night, settings)
@@ -296,3 +296,10 @@ def _with_mentoring_ended(features: pd.DataFrame, ended: pd.DataFrame) -> pd.Dat
         zip(ended["school_id"].astype(str) + "/" + ended["upn"].astype(str), ended["mentoring_ended"], strict=True)
     )
     return features.assign(mentoring_ended=key.map(dates))
+
+
+def _cards_known(card: Scorecard, settings: Settings) -> dict[str, str]:
+    """The cards whose kept scores compare with tonight's card (:func:`record_night_scores`): the released cards,
+    those beside the configured one, and the card itself, each whole fingerprint -> points fingerprint."""
+    known = points_fingerprints({ROOT / "models", Path(settings.scorecard).parent})
+    return known | {card.fingerprint(): card.points_fingerprint()}

@@ -550,12 +550,12 @@ def _place_text(barrier: str) -> str:
         return f"place kept for {BARRIER_NAMES[barrier]}"
     if barrier.startswith(BESIDE_UNCOVERED):
         name = BARRIER_NAMES[barrier.removeprefix(BESIDE_UNCOVERED)]
-        return f"{BESIDE_TEXT}: no pupil in the places has real need in {name}"
+        return f"{BESIDE_TEXT}: no pupil listed above has real need in {name}"
     if barrier.startswith(BESIDE):
         name = BARRIER_NAMES[barrier.removeprefix(BESIDE)]
         return (
-            f"{BESIDE_TEXT}: fewer of the places by score go to pupils whose main barrier is {name} than its share "
-            "of need"
+            f"{BESIDE_TEXT}: the pupils listed above by score have {name} as main barrier less often than its "
+            "share of need"
         )
     return "by rank"
 

@@ -201,8 +201,8 @@ def test_beside_gives_the_places_by_rank_and_lists_an_uncovered_barriers_best_pu
     # (a quarter of the list at most), and literacy, left with no one, is listed too (beside, it takes no place).
     assert table["upn"].tolist()[5:] == ["P031", "P030"]
     assert table["place_for"].tolist()[5:] == [
-        "beside the places, not taking one: no pupil in the places has real need in behaviour and exclusion",
-        "beside the places, not taking one: no pupil in the places has real need in literacy and numeracy",
+        "beside the places, not taking one: no pupil listed above has real need in behaviour and exclusion",
+        "beside the places, not taking one: no pupil listed above has real need in literacy and numeracy",
     ]
     # Pupils in the places with real need in behaviour, as a second barrier: behaviour's pupils beside them are
     # there for its share of the places, which no place gives a pupil whose main barrier it is.
@@ -211,8 +211,8 @@ def test_beside_gives_the_places_by_rank_and_lists_an_uncovered_barriers_best_pu
     beside = build_shortlist(shared, MODEL, 5, Settings(shortlist_minimum=0, barrier_places="beside")).table
     assert beside["upn"].tolist()[5:] == ["P008", "P009"]
     assert set(beside["place_for"].tolist()[5:]) == {
-        "beside the places, not taking one: fewer of the places by score go to pupils whose main barrier is "
-        "behaviour and exclusion than its share of need"
+        "beside the places, not taking one: the pupils listed above by score have behaviour and exclusion as main "
+        "barrier less often than its share of need"
     }
     # A barrier a pupil in the places has real need in is covered: no one is listed beside for it.
     mixed = _pupils({**ATTENDANCE, **BEHAVIOUR}, *[ATTENDANCE for _ in range(29)], BEHAVIOUR)
@@ -459,7 +459,7 @@ def test_scorecards_v3_and_v4_give_each_barrier_real_need_and_keep_its_place(
     assert table.loc["P030", "place_for"] == f"place kept for {barrier}"
     beside = build_shortlist(pupils, model, 5, Settings(shortlist_minimum=0)).table.set_index("upn")  # the default
     assert beside.loc["P030", "place_for"] == (
-        f"beside the places, not taking one: no pupil in the places has real need in {barrier}"
+        f"beside the places, not taking one: no pupil listed above has real need in {barrier}"
     )
 
 

@@ -14,6 +14,8 @@ from pipeline.caseload.decisions import decision_states, read_last_decisions, re
 from pipeline.caseload.review import mentor_like_interventions, read_mentees, read_mentoring_ended
 from pipeline.config import Settings
 from pipeline.ingest import ingest
+from pipeline.model import Scorecard
+from pipeline.model.card import points_fingerprints
 from pipeline.run import run_pipeline
 from pipeline.upn import make_upn
 from pipeline.warehouse import connect
@@ -183,17 +185,27 @@ def test_a_card_that_scores_alike_compares_with_the_scores_kept_under_the_old_on
     """A card released again with mended words (or refitted with --keep-points) gives every pupil the same score: a
     declined pupil's rise is still measured from the list staff decided on, not restarted from the new card's first
     night. A warehouse kept its scores under the card's whole fingerprint until 7 December 2026; the next night moves
-    them under the points fingerprint."""
+    them under the points fingerprint, those of v6 too when v7 is tonight's card (an upgrade switches the default:
+    v6's rows, moved only when they were the card in use's, were never compared again)."""
     con = _warehouse(tmp_path)
     rules = Settings(decision_score_margin=10, decision_review_weeks=6)
-    record_night_scores(con, _scores(**{A: 20}), dt.date(2025, 9, 30), "whole-fingerprint")  # the list decided on
+    models = Path(__file__).resolve().parents[2] / "models"
+    v6, v7 = (Scorecard.load(models / f"scorecard-{v}.yaml") for v in ("v6", "v7"))
+    # kept by the old version under v6's whole fingerprint, on the list staff decided on; tonight's card is v7
+    record_night_scores(con, _scores(**{A: 20}), dt.date(2025, 9, 30), v6.fingerprint())
     night = dt.date(2025, 10, 2)
-    record_night_scores(con, _scores(**{A: 31}), night, "points-fingerprint", was="whole-fingerprint")
-    last = read_last_decisions(con, night, rules, "points-fingerprint")
+    record_night_scores(con, _scores(**{A: 31}), night, v7.points_fingerprint(), lambda: points_fingerprints([models]))
+    last = read_last_decisions(con, night, rules, v7.points_fingerprint())
     assert last.set_index("upn").loc[A, "score_at_decision"] == 20
     states = decision_states(last, _scores(**{A: 31}), night, rules).set_index("upn")
     assert states.loc[A, "decision_status"] == "back"
-    assert con.execute("select distinct scorecard from night_scores").fetchall() == [("points-fingerprint",)]
+    assert con.execute("select distinct scorecard from night_scores").fetchall() == [(v7.points_fingerprint(),)]
+    # A card that scores otherwise (v1) keeps its own key: its scores are never compared with v7's
+    record_night_scores(
+        con, _scores(**{A: 5}), dt.date(2025, 9, 1), Scorecard.load(models / "scorecard-v1.yaml").fingerprint()
+    )
+    record_night_scores(con, _scores(**{A: 31}), night, v7.points_fingerprint(), lambda: points_fingerprints([models]))
+    assert len(con.execute("select distinct scorecard from night_scores").fetchall()) == 2
 
 
 def test_the_caseload_compares_each_mentee_before_and_since_the_start(tmp_path: Path) -> None:

@@ -273,7 +273,7 @@ def test_the_score_chart_marks_the_lowest_new_candidate_given_a_place(tmp_path: 
     report = _report("100001", out)
     # A referral pending and a pupil listed beside the places score lower, but neither is given a free place.
     place_for = ["by rank", "place kept for literacy and numeracy", "referred, pending", "beside the places, not "
-                 "taking one: no pupil in the places has real need in behaviour and exclusion"]  # fmt: skip
+                 "taking one: no pupil listed above has real need in behaviour and exclusion"]  # fmt: skip
     listed = pd.DataFrame({"rank": [1, 2, 3, 4], "score": [40, 31, 8, 5], "place_for": place_for,
                            "change_since_last_run": ["new"] * 4})  # fmt: skip
     write_csv(listed, out / "100001" / "shortlist.csv")
