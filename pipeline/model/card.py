@@ -117,24 +117,31 @@ class Ramp:
     def words(self, unit: str) -> str:
         """The line as a reader of the card sees it, in the feature's unit.
 
+        The points hold beyond the end knots ("or below", "or above"): a value past the line's end scores its end's
+        points, not 0.
+
         >>> Ramp(((2.0, 0), (8.0, 12))).words("count")
-        'from 0 at 2 to +12 at 8 (about +2 per 1)'
+        'from 0 at 2 or below to +12 at 8 or above (about +2 per 1)'
         >>> Ramp(((0.95, 0), (0.75, 10))).words("percent")
-        'from 0 at 95.0% to +10 at 75.0% (about +0.5 per percentage point)'
+        'from 0 at 95.0% or above to +10 at 75.0% or below (about +0.5 per percentage point)'
         >>> Ramp(((18.0, 0), (11.0, 5), (5.0, 20))).words("count")
-        'from 0 at 18 to +5 at 11 (about +0.71 per 1), then to +20 at 5 (about +2.5 per 1)'
-        >>> Ramp(((0.0, 9), (1.0, 0), (4.0, 0), (26.0, 10))).words("count")
-        'from +9 at 0 to 0 at 1 (about -9 per 1), then to 0 at 4 (level), then to +10 at 26 (about +0.45 per 1)'
+        'from 0 at 18 or above to +5 at 11 (about +0.71 per 1), then to +20 at 5 or below (about +2.5 per 1)'
+        >>> parts = Ramp(((0.0, 9), (1.0, 0), (4.0, 0), (26.0, 10))).words("count").split(", then ")
+        >>> parts[0], parts[-1]
+        ('from +9 at 0 or below to 0 at 1 (about -9 per 1)', 'to +10 at 26 or above (about +0.45 per 1)')
         """
         per = {"percent": "percentage point", "share": "percentage point", "grades": "grade", "months": "month"}
         scale = 100 if unit in ("percent", "share") else 1
-        (start, start_points), *_ = self.knots
+        (start, start_points), (second, _), *_ = self.knots
+        before, beyond = ("or below", "or above") if second > start else ("or above", "or below")
+        segments = self._segments()
         lines = []
-        for (a, pa), (b, pb) in self._segments():
+        for number, ((a, pa), (b, pb)) in enumerate(segments, start=1):
             rate = (pb - pa) / (abs(b - a) * scale)
             how = f"about {rate:+.2g} per {per.get(unit, '1')}" if rate else "level"
-            lines.append(f"to {_signed(pb)} at {_knot_text(b, unit)} ({how})")
-        return f"from {_signed(start_points)} at {_knot_text(start, unit)} " + ", then ".join(lines)
+            end = f" {beyond}" if number == len(segments) else ""
+            lines.append(f"to {_signed(pb)} at {_knot_text(b, unit)}{end} ({how})")
+        return f"from {_signed(start_points)} at {_knot_text(start, unit)} {before} " + ", then ".join(lines)
 
 
 def _knot_text(value: float, unit: str) -> str:
@@ -200,12 +207,13 @@ class FeatureCard:
     @property
     def scoring_lines(self) -> list[tuple[str, int]]:
         """The feature's lines that give points, as (label, points): each band scoring other than 0, then "no data"
-        if it scores. A band scoring 0 is not a line of its own: it is the feature's "otherwise 0"."""
+        if it scores. A band scoring 0 is not a line of its own: it is the feature's "otherwise 0"; nor is "no data"
+        that scores a usual pupil's points (a learned card's, where no value was missing in training)."""
         if self.ramp is not None:
             lines = [(self.ramp.words(self.unit), self.ramp.points)] if self.ramp.points else []
         else:
             lines = [(b.label, b.points) for b in self.bands if b.points]
-        if self.missing_points:
+        if self.missing_points and self.missing_points != self.usual_points:
             lines.append((self.missing_label, self.missing_points))
         return lines
 
@@ -213,10 +221,16 @@ class FeatureCard:
         """The feature's lines that give points, as a reader of the card sees them, then "otherwise 0" for every
         band (and "no data") that scores 0, e.g. ``below 90%: +10; 90% to 95%: +4; otherwise 0``, and where a usual
         pupil has points (a learned card), how many: only points above them count as need. A ramp's line is its
-        words, which name its points: ``from 0 at 2 to +12 at 8 (about +2 per 1); otherwise 0``."""
+        words, which name its points from end to end, so only "no data" can be otherwise: ``from 0 at 2 or below to
+        +12 at 8 or above (about +2 per 1); no data: 0``."""
         ramp = None if self.ramp is None else self.ramp.words(self.unit)
         lines = [label if label == ramp else f"{label}: {points:+d}" for label, points in self.scoring_lines]
-        lines.append("otherwise 0")
+        if self.missing_points and self.missing_points == self.usual_points:  # no evidence either way: no line
+            lines.append(f"{self.missing_label}: as a usual pupil")
+        if ramp is None:
+            lines.append("otherwise 0")
+        elif not self.missing_points:
+            lines.append(f"{self.missing_label}: 0")
         if self.usual_points:
             lines.append(f"a usual pupil {self.usual_points:+d} (need counts points above it)")
         return "; ".join(lines)

@@ -107,9 +107,10 @@ def _card(ramp: Ramp, missing: int = 0) -> Scorecard:
 def test_a_ramp_is_one_line_of_the_card_in_words_and_reads_back_from_its_file(tmp_path: Path) -> None:
     card = _card(Ramp(((2.0, 0), (8.0, 12))), missing=3)
     feature = card.features[0]
-    assert feature.scoring_lines == [("from 0 at 2 to +12 at 8 (about +2 per 1)", 12), ("no data", 3)]
+    line = "from 0 at 2 or below to +12 at 8 or above (about +2 per 1)"
+    assert feature.scoring_lines == [(line, 12), ("no data", 3)]
     assert card.scoring_lines == 2
-    assert feature.points_text() == "from 0 at 2 to +12 at 8 (about +2 per 1); no data: +3; otherwise 0"
+    assert feature.points_text() == f"{line}; no data: +3"  # past its ends it holds its end's points: no "otherwise"
     text = card.to_yaml()
     (written,) = yaml.safe_load(text)["features"]
     assert written["ramp"] == {"start": 2.0, "end": 8.0, "points": 12}
@@ -123,15 +124,15 @@ def test_a_ramp_is_one_line_of_the_card_in_words_and_reads_back_from_its_file(tm
     points = PointsScorecard(card=again).fit(values).points(values)["late_marks_4wk"].tolist()
     assert points == [0, 0, 5, 6, 12, 12, 12, 3]
     explained = PointsScorecard(card=again).fit(values).explain(values.iloc[[2]])
-    assert explained["band"].tolist() == ["from 0 at 2 to +12 at 8 (about +2 per 1)"]
+    assert explained["band"].tolist() == [line]
     reason = reason_text(feature, 4.6, 5, False)
-    assert reason == "Late marks, last 4 weeks: 5 — from 0 at 2 to +12 at 8 (about +2 per 1) (+5)"
+    assert reason == f"Late marks, last 4 weeks: 5 — {line} (+5)"
 
 
 def test_a_ramp_with_two_slopes_is_one_line_in_words_and_reads_back_from_its_file(tmp_path: Path) -> None:
     card = _card(Ramp(((18.0, 0), (11.0, 5), (5.0, 20))))
     feature = card.features[0]
-    words = "from 0 at 18 to +5 at 11 (about +0.71 per 1), then to +20 at 5 (about +2.5 per 1)"
+    words = "from 0 at 18 or above to +5 at 11 (about +0.71 per 1), then to +20 at 5 or below (about +2.5 per 1)"
     assert feature.scoring_lines == [(words, 20)]
     (written,) = yaml.safe_load(card.to_yaml())["features"]
     knots = [{"at": 18.0, "points": 0}, {"at": 11.0, "points": 5}, {"at": 5.0, "points": 20}]
@@ -222,8 +223,9 @@ def test_a_card_of_ramps_keeps_to_its_line_budget_and_scores_no_data_only_where_
     lines = sum(1 + (f.missing > 0) for f in learned)
     assert 0 < lines <= 3
     model = PointsScorecard(shapes="ramps").fit(X, y)
-    for feature in model.card_.features:
-        assert feature.missing_points == 0 or feature.name == "x0"
+    for feature in model.card_.features:  # never missing in training: "no data" scores as a usual pupil, no line
+        assert feature.missing_points == feature.usual_points or feature.name == "x0"
+        assert ("no data" in dict(feature.scoring_lines)) == (feature.name == "x0" and feature.missing_points > 0)
         assert 0 <= feature.missing_points <= feature.most_points
 
 
@@ -364,5 +366,7 @@ def test_ramps_learn_the_same_line_whatever_the_feature_s_units_and_say_where_it
         ranked[scale] = roc_auc_score(y[test], model.predict_proba(X[test] * scale)[:, 1])
     assert max(ranked.values()) - min(ranked.values()) < 0.002, ranked
     words = model.card_.features[0].ramp.words("count")  # type: ignore[union-attr]
-    assert words.startswith("from 0 at -2100000 to +20 at 2000000")
-    assert Ramp(((-2.2, 0), (2.1, 20))).words("count") == "from 0 at -2.2 to +20 at 2.1 (about +4.7 per 1)"
+    assert words.startswith("from 0 at -2100000 or below to +20 at 2000000 or above")
+    assert Ramp(((-2.2, 0), (2.1, 20))).words("count") == (
+        "from 0 at -2.2 or below to +20 at 2.1 or above (about +4.7 per 1)"
+    )
