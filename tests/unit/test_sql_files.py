@@ -42,7 +42,9 @@ GRADES = [
     ("exs", 3.0), ("Wts", 2.0), ("u", 0.0),  # a step in another case: it was no grade, and the gap "no data"
     # written as no MIS writes a number: DuckDB's cast would read each of these as one, Spark's not all of them
     ("+-0", None), ("+-1.5", None), ("1_000", None), ("1e3", None), ("nan", None), ("inf", None), ("-1", None),
-    ("5.", None), ("0x10", None), ("104", 104.0),
+    ("5.", None), ("0x10", None),
+    # a number from 0 to 9 is a grade; one above is not (a percentage, "65", read as grade 65 was 59 above target)
+    ("9", 9.0), ("0", 0.0), ("9.5", None), ("65", None), ("104", None),
 ]  # fmt: skip
 
 
