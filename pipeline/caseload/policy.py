@@ -355,9 +355,13 @@ def need_profile(pupils: pd.DataFrame, points: pd.DataFrame, card: Scorecard, se
         words = {**FOCUS_WORDS, "attendance": LATENESS_FOCUS} if 2 * late_points >= row[0] > 0 else FOCUS_WORDS
         m = BARRIERS.index(barrier)
         text = words[barrier]
-        second = max((k for k in range(len(BARRIERS)) if k != m), key=lambda k: (row[k], -k))
-        if row[second] >= max(settings.need_points, 1):
-            text += f"; then {words[BARRIERS[second]]}"
+        # the next barrier with real need; barriers tied there are named together (an order among them would
+        # be the list's, not the pupil's: a pupil at 95% attendance got an attendance plan over a reading age two
+        # years behind, 10 points each)
+        others = [k for k in range(len(BARRIERS)) if k != m]
+        most = max(row[k] for k in others)
+        if most >= max(settings.need_points, 1):
+            text += "; then " + " and ".join(words[BARRIERS[k]] for k in others if row[k] == most)
         focus.append(text)
     profile["suggested_focus"] = focus
     return profile

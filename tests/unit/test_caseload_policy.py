@@ -525,3 +525,26 @@ def test_the_attendance_focus_is_punctuality_where_lateness_carries_the_attendan
         "catching up to target in English and maths; then getting to school on time (a punctuality plan agreed with "
         "home)",
     ]
+
+
+def test_barriers_tied_for_the_second_focus_are_named_together() -> None:
+    """Attainment 14, then attendance 10 and literacy 10: the focus named attendance alone, by the barriers' order,
+    for a pupil at 95% attendance whose reading age was two years behind."""
+    v7 = Scorecard.load(Path(__file__).resolve().parents[2] / "models" / "scorecard-v7.yaml")
+    points = pd.DataFrame(0, index=range(2), columns=list(v7.feature_names))
+    points.loc[0, ["english_grade_gap", "core_grade_change", "attendance_rate_4wk", "attendance_rate_year"]] = [
+        4,
+        10,
+        6,
+        4,
+    ]
+    points.loc[0, "reading_age_gap_months"] = 10
+    points.loc[1, ["english_grade_gap", "core_grade_change", "attendance_rate_4wk"]] = [4, 10, 6]
+    points.loc[1, "reading_age_gap_months"] = 10
+    pupils = pd.DataFrame({"upn": ["P0", "P1"], "looked_after": False, "current_interventions": ""})
+    profile = need_profile(pupils, points, v7, Settings())
+    assert profile["suggested_focus"].tolist() == [
+        "catching up to target in English and maths; then getting to school every day (an attendance plan agreed "
+        "with home) and reading skills (literacy catch-up)",
+        "catching up to target in English and maths; then reading skills (literacy catch-up)",
+    ]
