@@ -8,6 +8,7 @@ is 2 digits and a letter.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 CHECK_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"
 """Letters used for check letters and temporary-UPN suffixes (no I, O or S)."""
@@ -46,7 +47,14 @@ def upn_problem(upn: str) -> str | None:
     True
     >>> upn_problem("Z801200001001")
     'UPN check letter should be H, not Z'
+    >>> upn_problem("H8012000\u200b01001").startswith("UPN holds a hidden character")
+    True
     """
+    if any(unicodedata.category(character) in ("Cf", "Cc", "Zs") and character != " " for character in upn):
+        return (
+            "UPN holds a hidden character (a zero-width space or the like, which a copy from a web page or a "
+            "document brings): retype it"
+        )
     if len(upn) != 13:
         return f"UPN should have 13 characters, has {len(upn)}"
     if not _UPN_SHAPE.match(upn):

@@ -93,7 +93,7 @@ def status_of(row: Mapping[Any, Any]) -> tuple[str, str]:
     ...            "behaviour_before": 2.0, "behaviour_since": 2.5, "gap_before": -1.0, "gap_since": -1.0})
     ('improving', 'attendance up 9.0 percentage points')
     >>> status_of({"possible_since": 40, "attendance_before": 0.17, "attendance_since": 0.86,
-    ...            "gap_before": 0.0, "gap_since": -0.5, "year_group": "3"})
+    ...            "gap_before": -0.5, "gap_since": -1.0, "year_group": "3"})
     ('mixed', 'attendance up 69.0 percentage points; English and maths further below target by 0.5 steps')
     >>> status_of({"possible_since": 40, "gap_before": -2.0, "gap_since": -1.0, "year_group": "5"})
     ('improving', 'English and maths closer to target by 1 step')
@@ -142,7 +142,7 @@ def _gap_words(before: float, since: float, primary: bool) -> str:
     """English and maths' move against target in words: "closer to" or "further below" target while below it; a move
     above target, or across it, says where the pupil is now (above target, "further below" was false).
 
-    >>> _gap_words(-2.0, -1.0, True), _gap_words(0.0, -0.5, True)
+    >>> _gap_words(-2.0, -1.0, True), _gap_words(-0.5, -1.0, True)
     ('English and maths closer to target by 1 step', 'English and maths further below target by 0.5 steps')
     >>> _gap_words(1.5, 1.17, False)
     'English and maths down 0.3 grades against target, still 1.2 grades above it'
@@ -150,13 +150,15 @@ def _gap_words(before: float, since: float, primary: bool) -> str:
     'English and maths down 0.7 grades against target, now 0.2 grades below it'
     >>> _gap_words(-0.5, 0.5, True)
     'English and maths up 1 step against target, now 0.5 steps above it'
+    >>> _gap_words(0.0, -0.5, True)  # on target before: not "further below"
+    'English and maths down 0.5 steps against target, now 0.5 steps below it'
     """
     size = gap_size_text(since - before, primary)
-    if since <= 0 and before <= 0:
+    if before < 0 and since <= 0:
         return f"English and maths {'closer to' if since > before else 'further below'} target by {size}"
     side = "above" if since > 0 else "below"
     where = "on target" if abs(since) < 0.05 else f"{gap_size_text(since, primary)} {side} it"
-    still = "still" if (since > 0) == (before > 0) else "now"
+    still = "still" if before != 0 and (since > 0) == (before > 0) else "now"
     return f"English and maths {'up' if since > before else 'down'} {size} against target, {still} {where}"
 
 

@@ -291,7 +291,11 @@ def match(units: pd.DataFrame, settings: ImpactSettings | None = None) -> Matche
     ValueError when there are no mentees or no pupils to compare them with (:func:`estimate` says "too few" first).
     """
     s = settings or ImpactSettings()
-    usable = units[taking_part(units, s)].reset_index(drop=True)
+    usable = units[taking_part(units, s)]
+    # A cohort with no new start (every start on its date a renewal) has no one to match: its pupils would only
+    # move the propensity model's fit, and so every other cohort's matches.
+    cohorts = usable["school_id"].astype(str) + "|" + usable["start_date"].astype(str)
+    usable = usable[usable["treated"].astype(bool).groupby(cohorts).transform("any")].reset_index(drop=True)
     treated = usable["treated"].to_numpy(dtype=bool)
     if treated.all() or not treated.any():
         raise ValueError("matching needs learning-mentor starts and pupils not mentored then to compare them with")
