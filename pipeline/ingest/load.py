@@ -29,6 +29,7 @@ from pipeline.ingest.lines import FileRefusedError, column_text, fields, scalar,
 from pipeline.ingest.pairing import read_step
 from pipeline.ingest.read import PreparedFile
 from pipeline.ingest.steps import (
+    blank_columns,
     check_step,
     dedupe_step,
     quarantine_step,
@@ -156,12 +157,14 @@ def load_file(
                 "their leaving date"
             )
     absent = [c for c in STAGED_COLUMNS[export.table] if c not in present]
+    absent += blank_columns(con, [c for c in STAGED_COLUMNS[export.table] if c in present and c not in export.key])
     result.values_lost = values_lost_step(con, export.table, export.key, prepared.school_id, absent)
     if result.values_lost:
         result.notes.append(
             "no "
-            + ", ".join(f"{column} column ({n:,} values delivered before)" for column, n in result.values_lost.items())
-            + ": the rows it replaces have those values no more (unknown), as a file without the column says"
+            + ", ".join(f"{column} values ({n:,} delivered before)" for column, n in result.values_lost.items())
+            + ": the rows it replaces have those values no more (unknown), as a file without them (no column, or a "
+            "column left blank) says"
         )
     upsert_step(con, export.table, export.key, prepared.school_id, load_id)
     if export.table == "pupils":

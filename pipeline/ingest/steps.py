@@ -194,6 +194,18 @@ def roll_step(con: duckdb.DuckDBPyConnection, prepared: PreparedFile) -> tuple[i
     return missing, on_roll
 
 
+def blank_columns(con: duckdb.DuckDBPyConnection, columns: list[str]) -> list[str]:
+    """Of ``columns`` (staged columns the file has), those blank on every line of ``clean``: a column exported
+    empty says as little as no column (an MIS report whose pupil premium field was left out of the export)."""
+    if not columns:
+        return []
+    counts = ", ".join(f"count({column})" for column in columns)  # (column names are the contract's constants)
+    row = con.execute(f"select count(*), {counts} from clean").fetchone()
+    if not row or not row[0]:
+        return []
+    return [column for column, n in zip(columns, row[1:], strict=True) if n == 0]
+
+
 def values_lost_step(
     con: duckdb.DuckDBPyConnection, table: str, key: tuple[str, ...], school_id: str, absent: list[str]
 ) -> dict[str, int]:

@@ -373,8 +373,20 @@ def test_a_file_without_a_column_the_school_delivered_before_says_how_many_value
     _, con = _ingest(tmp_path / "first", {"pupils.csv": with_premium})
     result, con = _ingest(tmp_path / "second", {"pupils.csv": PUPILS.replace("2014-03-01", "2014-03-02")}, con)
     assert _file(result, "pupils.csv").values_lost == {"pupil_premium": 10}
-    assert any("no pupil_premium column (10 values delivered before)" in n for n in _file(result, "pupils.csv").notes)
+    assert any("no pupil_premium values (10 delivered before)" in n for n in _file(result, "pupils.csv").notes)
     assert con.execute("select count(pupil_premium) from pupils").fetchone() == (0,)  # as the file without it says
     # the same file again (no column, nothing known before): nothing to say
     result, _ = _ingest(tmp_path / "third", {"pupils.csv": PUPILS}, con)
     assert _file(result, "pupils.csv").values_lost == {}
+
+
+def test_a_column_delivered_blank_loses_the_values_delivered_before_and_says_so(tmp_path: Path) -> None:
+    """An export that kept the pupil_premium column but left it empty made 719 pupils' pupil premium unknown with
+    exit 0 and no word: only a file without the column was counted."""
+    header = HEADER.replace("fsm_eligible\n", "fsm_eligible,pupil_premium\n")
+    with_premium = header + "".join(f"{u},Example,Pupil{n},2014-03-01,F,7,,N,N,Y\n" for n, u in enumerate(ROLL))
+    _, con = _ingest(tmp_path / "first", {"pupils.csv": with_premium})
+    blank = header + "".join(f"{u},Example,Pupil{n},2014-03-02,F,7,,N,N,\n" for n, u in enumerate(ROLL))
+    result, con = _ingest(tmp_path / "second", {"pupils.csv": blank}, con)
+    assert _file(result, "pupils.csv").values_lost == {"pupil_premium": 10}
+    assert con.execute("select count(pupil_premium) from pupils").fetchone() == (0,)
