@@ -514,15 +514,15 @@ def beside_without_holds(
 ) -> frozenset[str]:
     """The pupils a decision holds off tonight whom the shortlist would list beside its places without the holds:
     who is listed there goes by barrier, not by score (the best-ranked pupil of a barrier no one listed has real
-    need in), so the score alone cannot say. One school's shortlist chosen again with every hold lifted (the
-    arguments as :func:`build_shortlist` takes them)."""
+    need in), so the score alone cannot say. One school's list chosen again (:func:`choose`, as
+    :func:`build_shortlist` chooses it) with every hold lifted."""
     held = decisions["decision_status"] == "held" if not decisions.empty else pd.Series(dtype=bool)
     if not held.any():
         return frozenset()
-    lifted = build_shortlist(pupils, model, places, settings, points=points, decisions=decisions[~held], rule=rule)
-    table = lifted.table
-    beside = _place_for(table).str.startswith(BESIDE_TEXT)
-    return frozenset(table.loc[beside, "upn"]) & frozenset(decisions.loc[held, "upn"])
+    pupils = pupils.reset_index(drop=True)
+    status = pupils["upn"].map(decisions[~held].set_index("upn")["decision_status"]).fillna("")
+    choice = choose(pupils, points.reset_index(drop=True), model.card_, places, settings, rule, status)
+    return frozenset(choice.listed.loc[choice.beside, "upn"]) & frozenset(decisions.loc[held, "upn"])
 
 
 def _place_for(shortlist: pd.DataFrame) -> pd.Series:
