@@ -155,16 +155,25 @@ def set_aside_step(con: duckdb.DuckDBPyConnection, school_id: str) -> None:
     whose lines in it is loaded, with the reason one of them was quarantined (two lines with different values, a
     blank surname), so that the school's other files can say why the pupil is not on roll (:func:`check_step`)."""
     con.execute(f"create or replace temp table pupils_set_aside ({SET_ASIDE_COLUMNS})")
-    con.execute(
-        """
-        insert into pupils_set_aside
-        select $school, upn, min(problem_reason) from checked
-        where problem_reason is not null and upn is not null
-            and upn not in (select upn from checked where problem_reason is null and upn is not null)
-        group by upn
-        """,
-        {"school": school_id},
-    )
+    con.execute(SET_ASIDE, {"school": school_id, "hidden": HIDDEN_CHARACTERS})
+
+
+HIDDEN_CHARACTERS = r"[\p{Cf}\p{Cc}\p{Zs}]"
+"""Characters a UPN cannot hold and a reader cannot see (zero-width and other format characters, controls, spaces of
+any width), as a regular expression: a pupils.csv line is set aside under its UPN without them, so that the pupil's
+lines in other files, whose UPN is clean, point at it (:data:`SET_ASIDE`)."""
+
+SET_ASIDE = """
+    insert into pupils_set_aside
+    select $school, pupil, min(problem_reason)
+    from (select regexp_replace(upn, $hidden, '', 'g') as pupil, problem_reason from checked where upn is not null)
+    where problem_reason is not null
+        and pupil not in (select regexp_replace(upn, $hidden, '', 'g') from checked
+                          where problem_reason is null and upn is not null)
+    group by pupil
+"""
+"""Each pupil none of whose pupils.csv lines is loaded, with the reason one of them was quarantined
+(:func:`set_aside_step`)."""
 
 
 def quarantine_step(con: duckdb.DuckDBPyConnection, prepared: PreparedFile, load_id: str) -> int:

@@ -170,6 +170,25 @@ def test_the_marks_of_a_pupil_whose_pupils_csv_lines_conflict_say_so_not_that_th
     assert shown == [(cascade,)]
 
 
+def test_the_marks_of_a_pupil_whose_pupils_csv_upn_holds_a_hidden_character_point_at_that_line(
+    tmp_path: Path,
+) -> None:
+    """A UPN typed into the MIS with a zero-width space copied from a web page: its pupils.csv line was quarantined
+    (the UPN named as holding a hidden character), and the pupil's marks, whose UPN is clean, read "pupil not in
+    pupils.csv", as if the pupil were missing, not one character of one line."""
+    pupils = PUPILS.replace(f"{A},Example,Pupil1", f"{A[:6]}\u200b{A[6:]},Example,Pupil1")
+    _, con = _ingest(tmp_path, {"pupils.csv": pupils})
+    rows = _quarantine(con)
+    hidden = rows[-1][3]
+    assert rows[-1][:3] == ("pupils.csv", 2, "upn")
+    assert hidden.startswith("UPN holds a hidden character")
+    cascade = (
+        f"pupil not loaded from pupils.csv, whose line for them was quarantined: {hidden}; correct pupils.csv, and "
+        "this line loads"
+    )
+    assert rows[:-1] == [("attendance.csv", 2, "upn", cascade), ("attendance.csv", 3, "upn", cascade)]
+
+
 def test_empty_file_fails_alone(tmp_path: Path) -> None:
     result, _con = _ingest(tmp_path, {"attendance.csv": b""})
     failed = _file(result, "attendance.csv")
