@@ -144,7 +144,12 @@ SCORES_READ = render_sql("""{% from "grades.sql" import number -%}
 select school_id, result_type, count(*) as results,
     avg((value is null)::integer) as not_number_share,
     min(regexp_replace(regexp_replace(left(result, 20), '[0-9]', '9', 'g'), '[A-Za-z]', 'x', 'g'))
-        filter (where value is null) as example_shape
+        filter (where value is null) as example_shape,
+    avg((value is null and regexp_full_match(result, '[0-9]+,[0-9]+|[0-9]+([.,][0-9]+)? ?%'))::integer)
+        as decimal_comma_share,
+    min(regexp_replace(left(result, 20), '[0-9]', '9', 'g'))
+        filter (where value is null and regexp_full_match(result, '[0-9]+,[0-9]+|[0-9]+([.,][0-9]+)? ?%'))
+        as decimal_comma_shape
 from (
     select school_id, result_type, result, {{ number("result") }} as value from assessments
     where list_contains($result_types, result_type) and date <= $as_of and result is not null
@@ -157,6 +162,15 @@ x: ``999,9``, never the value itself). A score written with a decimal comma (``1
 language saves it) or a % sign reads as no result, and the range checks above never see it."""
 NO_NUMBER_SHARE = 0.5
 """Above this share of a school's scores of one type not reading as numbers, the gate warns."""
+DECIMAL_COMMAS_READ = f"""
+select school_id, result_type, decimal_comma_share, decimal_comma_shape
+from ({SCORES_READ})
+where not_number_share <= $most
+"""
+"""Per school and score type, the share of its scores written with a decimal comma or a % sign (``104,5``, ``95%``):
+numbers a reader meant, which read as no result. Unlike a code for no result (``A`` for absent), no such score is
+right, so any share is told; where over half the scores are not numbers at all, the check of :data:`SCORES_READ`
+tells it already."""
 SCORES = {"ks2_scaled": "KS2 scaled scores", "cat4_sas": "CAT4 standard age scores"}
 """The score types whose results must be numbers, as the checks and notes name them."""
 GRADES_READ = render_sql("""{% from "grades.sql" import grade -%}
@@ -426,6 +440,19 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
                 shown=lambda share: (
                     f"{share:.0%} are not, so they read as no result and their range is not checked (a decimal comma "
                     "or a % sign?); mentor check shows how they are written"
+                ),
+            )
+            for kind, words in SCORES.items()
+        ),
+        *(
+            Check(
+                f"no {words[:-1]} of a school is written with a decimal comma or a % sign (104,5 or 95%)",
+                DECIMAL_COMMAS_READ,
+                lambda: e.ExpectColumnValuesToBeBetween(column="decimal_comma_share", min_value=0, max_value=0),
+                blocking=False,
+                params={"result_types": [kind], "most": NO_NUMBER_SHARE},
+                shown=lambda share: (
+                    f"{share:.0%} are, so they read as no result; mentor check shows how they are written"
                 ),
             )
             for kind, words in SCORES.items()

@@ -186,3 +186,36 @@ def test_scores_written_with_a_decimal_comma_are_warned_of_and_a_range_with_noth
     ranged = by_name["99% of each school's KS2 scaled scores are between 80 and 120 (no rows to check)"]
     assert (ranged.success, ranged.rows_checked) == (True, 0)
     assert gate.passed  # a warning: the school publishes
+
+
+def test_a_few_scores_written_with_a_decimal_comma_are_warned_of_though_most_are_numbers(tmp_path: Path) -> None:
+    """A KS2 score typed in by hand as "98,5" beside three exported ones read as no result, and nothing said so: the
+    check of numbers warns only above half (a code such as "A" for absent is a right way to write no result), but no
+    score with a decimal comma or a % sign is right."""
+    folder = tmp_path / "100001"
+    folder.mkdir()
+    (folder / "pupils.csv").write_text(
+        "upn,surname,forename,date_of_birth,sex,year_group,sen_provision,fsm_eligible\n"
+        f"{PUPIL},A,B,2012-01-01,F,8,N,N\n",
+        encoding="utf-8",
+    )
+    (folder / "attendance.csv").write_text(f"upn,date,session,mark\n{PUPIL},2025-11-03,AM,/\n", encoding="utf-8")
+    results = (("Reading", "104"), ("Maths", '"98,5"'), ("GPS", "101"), ("Science", "A"))
+    (folder / "assessments.csv").write_text(
+        "upn,subject,assessment_point,date,result_type,result\n"
+        + "".join(f"{PUPIL},{s},KS2,2025-07-08,ks2_scaled,{r}\n" for s, r in results),
+        encoding="utf-8",
+    )
+    con = connect()
+    loaded = ingest(con, tmp_path, today=dt.date(2025, 11, 7))
+    gate = run_gate(con, loaded.load_id, dt.date(2025, 11, 7))
+    by_name = {c.name: c for c in gate.checks}
+    numbers = by_name["at least 50% of each school's KS2 scaled scores are numbers (written as digits: 104, 104.5)"]
+    assert numbers.success  # half are not numbers: "A" and "98,5"
+    comma = by_name["no KS2 scaled score of a school is written with a decimal comma or a % sign (104,5 or 95%)"]
+    assert (comma.blocking, comma.success) == (False, False)
+    assert comma.schools_failed == {
+        "100001": "25% are, so they read as no result; mentor check shows how they are written"
+    }
+    assert comma in gate.warnings
+    assert gate.passed
