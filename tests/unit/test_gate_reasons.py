@@ -14,6 +14,7 @@ from pipeline.validate.gate import (
     MARKS_BEHIND_OTHERS,
     NEGATIVE_POINTS,
     NO_MARK_DAYS,
+    GateResult,
     checks,
     run_gate,
 )
@@ -154,27 +155,31 @@ def test_a_school_whose_marks_stop_while_the_others_move_on_is_found(tmp_path: P
     assert not check.blocking
 
 
+def _gate_on_ks2(tmp_path: Path, sep: str, results: tuple[tuple[str, str], ...]) -> GateResult:
+    """The gate on one school of one pupil whose KS2 scaled scores are ``results`` (subject, result as written), in
+    files separated by ``sep``."""
+    folder = tmp_path / "100001"
+    folder.mkdir()
+    pupils = ("upn", "surname", "forename", "date_of_birth", "sex", "year_group", "sen_provision", "fsm_eligible")
+    files = {
+        "pupils.csv": [pupils, (PUPIL, "A", "B", "2012-01-01", "F", "8", "N", "N")],
+        "attendance.csv": [("upn", "date", "session", "mark"), (PUPIL, "2025-11-03", "AM", "/")],
+        "assessments.csv": [("upn", "subject", "assessment_point", "date", "result_type", "result")]
+        + [(PUPIL, subject, "KS2", "2025-07-08", "ks2_scaled", result) for subject, result in results],
+    }
+    for name, lines in files.items():
+        (folder / name).write_text("".join(sep.join(line) + "\n" for line in lines), encoding="utf-8")
+    con = connect()
+    loaded = ingest(con, tmp_path, today=dt.date(2025, 11, 7))
+    return run_gate(con, loaded.load_id, dt.date(2025, 11, 7))
+
+
 def test_scores_written_with_a_decimal_comma_are_warned_of_and_a_range_with_nothing_to_check_says_so(
     tmp_path: Path,
 ) -> None:
     """KS2 scaled scores saved by Excel set to a European language ("104,0", in a semicolon-separated file) read as no
     result: the range check passed, having checked 0 rows, and nothing said so."""
-    folder = tmp_path / "100001"
-    folder.mkdir()
-    (folder / "pupils.csv").write_text(
-        "upn;surname;forename;date_of_birth;sex;year_group;sen_provision;fsm_eligible\n"
-        f"{PUPIL};A;B;2012-01-01;F;8;N;N\n",
-        encoding="utf-8",
-    )
-    (folder / "attendance.csv").write_text(f"upn;date;session;mark\n{PUPIL};2025-11-03;AM;/\n", encoding="utf-8")
-    (folder / "assessments.csv").write_text(
-        "upn;subject;assessment_point;date;result_type;result\n"
-        + "".join(f"{PUPIL};{s};KS2;2025-07-08;ks2_scaled;{r}\n" for s, r in (("Reading", "104,0"), ("Maths", "98,5"))),
-        encoding="utf-8",
-    )
-    con = connect()
-    loaded = ingest(con, tmp_path, today=dt.date(2025, 11, 7))
-    gate = run_gate(con, loaded.load_id, dt.date(2025, 11, 7))
+    gate = _gate_on_ks2(tmp_path, ";", (("Reading", "104,0"), ("Maths", "98,5")))
     by_name = {c.name: c for c in gate.checks}
     numbers = by_name["at least 50% of each school's KS2 scaled scores are numbers (written as digits: 104, 104.5)"]
     assert (numbers.blocking, numbers.success, numbers.rows_checked) == (False, False, 1)
@@ -192,23 +197,7 @@ def test_a_few_scores_written_with_a_decimal_comma_are_warned_of_though_most_are
     """A KS2 score typed in by hand as "98,5" beside three exported ones read as no result, and nothing said so: the
     check of numbers warns only above half (a code such as "A" for absent is a right way to write no result), but no
     score with a decimal comma or a % sign is right."""
-    folder = tmp_path / "100001"
-    folder.mkdir()
-    (folder / "pupils.csv").write_text(
-        "upn,surname,forename,date_of_birth,sex,year_group,sen_provision,fsm_eligible\n"
-        f"{PUPIL},A,B,2012-01-01,F,8,N,N\n",
-        encoding="utf-8",
-    )
-    (folder / "attendance.csv").write_text(f"upn,date,session,mark\n{PUPIL},2025-11-03,AM,/\n", encoding="utf-8")
-    results = (("Reading", "104"), ("Maths", '"98,5"'), ("GPS", "101"), ("Science", "A"))
-    (folder / "assessments.csv").write_text(
-        "upn,subject,assessment_point,date,result_type,result\n"
-        + "".join(f"{PUPIL},{s},KS2,2025-07-08,ks2_scaled,{r}\n" for s, r in results),
-        encoding="utf-8",
-    )
-    con = connect()
-    loaded = ingest(con, tmp_path, today=dt.date(2025, 11, 7))
-    gate = run_gate(con, loaded.load_id, dt.date(2025, 11, 7))
+    gate = _gate_on_ks2(tmp_path, ",", (("Reading", "104"), ("Maths", '"98,5"'), ("GPS", "101"), ("Science", "A")))
     by_name = {c.name: c for c in gate.checks}
     numbers = by_name["at least 50% of each school's KS2 scaled scores are numbers (written as digits: 104, 104.5)"]
     assert numbers.success  # half are not numbers: "A" and "98,5"
