@@ -602,7 +602,7 @@ def main(argv: list[str] | None = None) -> None:
         "--repeats",
         type=_at_least_one,
         default=1,
-        help="run the 10-fold CV this many times, fold seeds 0, 1, ... (default 1)",
+        help="run the 10-fold CV this many times, fold seeds 0, 1, ... (default 1); the ECE is each repeat's, averaged",
     )
     parser.add_argument("--build-oulad", type=Path, default=None, help="derive oulad-first60.csv.gz from the source")
     parser.add_argument(

@@ -11,6 +11,7 @@ ranks pupils exactly as the score does and is positive where ``predict`` says th
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import warnings
 from collections.abc import Callable
 from functools import partial
@@ -140,7 +141,8 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         learned from.
     shape_ : tuple of (str, float or None)
         When learning: the card's shape (:data:`Shape`), e.g. ``("bands", None)``; where more than one was tried,
-        ``shape_scores_`` has each one's mean held-out AUC over the calibration folds.
+        ``shape_scores_`` has each one's mean held-out AUC over the calibration folds (an empty dict where one
+        shape was tried).
     """
 
     def __init__(
@@ -190,7 +192,8 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def fit(self, X: pd.DataFrame | np.ndarray, y: Any = None) -> PointsScorecard:
         """Apply ``card`` (checking the columns), or learn a scorecard from ``X`` and outcomes ``y``."""
-        for name in ("n_features_in_", "feature_names_in_"):
+        # what an earlier fit learned goes (a card given now learns no shape; a card of bands compares none)
+        for name in ("n_features_in_", "feature_names_in_", "learned_", "stable_", "shape_", "shape_scores_"):
             if hasattr(self, name):
                 delattr(self, name)
         frame = self._frame(X)
@@ -396,6 +399,7 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             self.shape_ = chosen_shape(shapes, aucs, losses)
         else:
             self.shape_ = shapes[0]
+            self.shape_scores_ = {}
         # The chosen card's calibration slope (``fit``) is fitted on held-out scores of fold cards shrunk as much per
         # pupil as the card: at the same C, a card learned on 4/5 of the rows is shrunk more, its scores spread less,
         # and a slope fitted on them is too steep for the card (docs/model.md, step 10).
@@ -678,9 +682,20 @@ def numeric_column(column: pd.Series, name: str) -> np.ndarray:
 
 
 def canonical_order(values: np.ndarray, positive: np.ndarray) -> np.ndarray:
-    """The rows' order sorted by their values, column by column (a value not known after every known one), then by
-    outcome: the same for the same rows however they came in."""
-    return np.lexsort(np.column_stack([values, positive]).T[::-1])
+    """The rows' order sorted by their values, then by outcome: the same for the same rows however the rows, or the
+    columns, came in. The columns are read in an order of their own, the column with the most distinct values first
+    (so a flag or a small count, which many rows share, only breaks ties: leaving one out, or adding one, moves few
+    rows), columns with as many by their values and their values among the rows with the outcome, each sorted. A
+    value not known sorts after every known one."""
+    known = np.where(np.isnan(values), np.inf, values) + 0.0  # (+ 0.0: -0.0 and 0.0 alike)
+
+    def key(j: int) -> tuple[int, bytes]:
+        column = known[:, j]
+        content = np.sort(column).tobytes() + np.sort(column[positive == 1]).tobytes()
+        return -len(np.unique(column)), hashlib.sha256(content).digest()
+
+    columns = sorted(range(values.shape[1]), key=key)
+    return np.lexsort([positive, *(known[:, j] for j in reversed(columns))])
 
 
 def _unsorted(sorted_values: np.ndarray, order: np.ndarray) -> np.ndarray:
