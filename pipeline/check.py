@@ -282,7 +282,7 @@ def _unread(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
                 "primary steps (BLW, PKS, WTS, EXS, GDS), as docs/contract.md does"
             )
     rows = con.execute(SCORES_READ, {"as_of": dt.date.max, "result_types": list(SCORES)}).fetchall()
-    for school, kind, _, not_number, shape, comma, comma_shape in sorted(rows):
+    for school, kind, results, not_number, shape, comma, comma_shape in sorted(rows):
         if not_number > NO_NUMBER_SHARE:
             notes.setdefault(str(school), []).append(
                 f"{not_number:.0%} of the {SCORES[kind]} are not numbers (written like {shape!r}, each digit shown as "
@@ -292,9 +292,9 @@ def _unread(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
             )
         elif comma > 0:
             notes.setdefault(str(school), []).append(
-                f"{comma:.1%} of the {SCORES[kind]} are written with a decimal comma or a % sign (like "
-                f"{comma_shape!r}, each digit shown as 9), so those would be read as no result: write them as digits "
-                "with a decimal point (104, 104.5), as docs/contract.md does"
+                f"{comma:,} of the {results:,} {SCORES[kind]} {'is' if comma == 1 else 'are'} written with a "
+                f"decimal comma or a % sign (like {comma_shape!r}, each digit shown as 9), so would be read as no "
+                "result: write them as digits with a decimal point (104, 104.5), as docs/contract.md does"
             )
     params = {"as_of": dt.date.max, "least_incidents": LEAST_INCIDENTS}
     for school, incidents, negative in con.execute(NEGATIVE_POINTS, params).fetchall():

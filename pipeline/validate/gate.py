@@ -141,15 +141,13 @@ where value is not null
 group by school_id
 """)
 SCORES_READ = render_sql("""{% from "grades.sql" import number -%}
+{% set decimal_comma = "value is null and regexp_full_match(result, '[0-9]+,[0-9]+|[0-9]+([.,][0-9]+)? ?%')" -%}
 select school_id, result_type, count(*) as results,
     avg((value is null)::integer) as not_number_share,
     min(regexp_replace(regexp_replace(left(result, 20), '[0-9]', '9', 'g'), '[A-Za-z]', 'x', 'g'))
         filter (where value is null) as example_shape,
-    avg((value is null and regexp_full_match(result, '[0-9]+,[0-9]+|[0-9]+([.,][0-9]+)? ?%'))::integer)
-        as decimal_comma_share,
-    min(regexp_replace(left(result, 20), '[0-9]', '9', 'g'))
-        filter (where value is null and regexp_full_match(result, '[0-9]+,[0-9]+|[0-9]+([.,][0-9]+)? ?%'))
-        as decimal_comma_shape
+    count(*) filter (where {{ decimal_comma }}) as decimal_comma_results,
+    min(regexp_replace(left(result, 20), '[0-9]', '9', 'g')) filter (where {{ decimal_comma }}) as decimal_comma_shape
 from (
     select school_id, result_type, result, {{ number("result") }} as value from assessments
     where list_contains($result_types, result_type) and date <= $as_of and result is not null
@@ -163,11 +161,11 @@ language saves it) or a % sign reads as no result, and the range checks above ne
 NO_NUMBER_SHARE = 0.5
 """Above this share of a school's scores of one type not reading as numbers, the gate warns."""
 DECIMAL_COMMAS_READ = f"""
-select school_id, result_type, decimal_comma_share, decimal_comma_shape
+select school_id, result_type, decimal_comma_results, decimal_comma_shape
 from ({SCORES_READ})
 where not_number_share <= $most
 """
-"""Per school and score type, the share of its scores written with a decimal comma or a % sign (``104,5``, ``95%``):
+"""Per school and score type, how many of its scores are written with a decimal comma or a % sign (``104,5``, ``95%``):
 numbers a reader meant, which read as no result. Unlike a code for no result (``A`` for absent), no such score is
 right, so any share is told; where over half the scores are not numbers at all, the check of :data:`SCORES_READ`
 tells it already."""
@@ -448,11 +446,12 @@ def checks(max_quarantined_share: float = 0.05, roll_tolerance: float = 0.10) ->
             Check(
                 f"no {words[:-1]} of a school is written with a decimal comma or a % sign (104,5 or 95%)",
                 DECIMAL_COMMAS_READ,
-                lambda: e.ExpectColumnValuesToBeBetween(column="decimal_comma_share", min_value=0, max_value=0),
+                lambda: e.ExpectColumnValuesToBeBetween(column="decimal_comma_results", min_value=0, max_value=0),
                 blocking=False,
                 params={"result_types": [kind], "most": NO_NUMBER_SHARE},
-                shown=lambda share: (
-                    f"{share:.0%} are, so they read as no result; mentor check shows how they are written"
+                shown=lambda n: (
+                    f"{n:,} {'is' if n == 1 else 'are'}, so {'it reads' if n == 1 else 'they read'} as no result; "
+                    "mentor check shows how they are written"
                 ),
             )
             for kind, words in SCORES.items()

@@ -191,8 +191,8 @@ def test_scores_written_with_a_decimal_comma_or_a_percent_sign_are_named_by_thei
     )
     assert [n for n in school.notes if "are not numbers" in n] == [ks2]  # a third of the CAT4 scores is not enough
     cat4 = (
-        "33.3% of the CAT4 standard age scores are written with a decimal comma or a % sign (like '99%', each digit "
-        "shown as 9), so those would be read as no result: write them as digits with a decimal point (104, 104.5), as "
+        "1 of the 3 CAT4 standard age scores is written with a decimal comma or a % sign (like '99%', each digit "
+        "shown as 9), so would be read as no result: write them as digits with a decimal point (104, 104.5), as "
         "docs/contract.md does"
     )
     assert [n for n in school.notes if "decimal comma" in n and n != ks2] == [cat4]  # but any one written so is told
