@@ -13,6 +13,10 @@ import unicodedata
 CHECK_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"
 """Letters used for check letters and temporary-UPN suffixes (no I, O or S)."""
 
+HIDDEN_CATEGORIES = ("Cf", "Cc", "Zs")
+"""Unicode categories of the characters a UPN cannot hold and a reader cannot see: format characters (a zero-width
+space), controls and spaces of any width."""
+
 _UPN_SHAPE = re.compile(rf"^[{CHECK_ALPHABET}]\d{{11}}[0-9{CHECK_ALPHABET}]$")
 
 
@@ -50,7 +54,7 @@ def upn_problem(upn: str) -> str | None:
     >>> upn_problem("H8012000\u200b01001").startswith("UPN holds a hidden character")
     True
     """
-    if any(unicodedata.category(character) in ("Cf", "Cc", "Zs") and character != " " for character in upn):
+    if any(unicodedata.category(character) in HIDDEN_CATEGORIES and character != " " for character in upn):
         return (
             "UPN holds a hidden character (a zero-width space or the like, which a copy from a web page or a "
             "document brings): retype it"

@@ -16,6 +16,7 @@ from pipeline.ingest.checks import Problem, parsed, problems, raw
 from pipeline.ingest.lines import fields, scalar, sql_text
 from pipeline.ingest.read import PreparedFile
 from pipeline.sql import sql_string
+from pipeline.upn import HIDDEN_CATEGORIES
 from pipeline.warehouse import DELIVERY_NUMBER, REUSABLE, STAGED_COLUMNS
 
 QUARANTINE_ROWS = sql_text("quarantine_rows.sql")
@@ -158,9 +159,9 @@ def set_aside_step(con: duckdb.DuckDBPyConnection, school_id: str) -> None:
     con.execute(SET_ASIDE, {"school": school_id, "hidden": HIDDEN_CHARACTERS})
 
 
-HIDDEN_CHARACTERS = r"[\p{Cf}\p{Cc}\p{Zs}]"
-"""Characters a UPN cannot hold and a reader cannot see (zero-width and other format characters, controls, spaces of
-any width), as a regular expression: a pupils.csv line is set aside under its UPN without them, so that the pupil's
+HIDDEN_CHARACTERS = "[" + "".join(rf"\p{{{category}}}" for category in HIDDEN_CATEGORIES) + "]"
+"""Characters a UPN cannot hold and a reader cannot see (:data:`pipeline.upn.HIDDEN_CATEGORIES`), as a regular
+expression: a pupils.csv line is set aside under its UPN without them, so that the pupil's
 lines in other files, whose UPN is clean, point at it (:data:`SET_ASIDE`)."""
 
 SET_ASIDE = """
